@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The plugin loader turns plugin directories into registered stage types
+ * without trusting anything it finds there. For each candidate, in order:
+ *
+ *  1. the file checks: a regular file named *.so; a symlink only if it points
+ *     at a file in the same directory; owned by root or the daemon's user;
+ *     neither it nor its directory writable by group or others;
+ *  2. the ELF pre-check (elfcheck.c): its dynamic symbol table must define
+ *     stage_descriptor, so a library that is not a plugin is never dlopen()ed
+ *     and its constructors never run;
+ *  3. dlopen(RTLD_NOW | RTLD_LOCAL), dlsym("stage_descriptor"), the call;
+ *  4. descriptor validation (ABI version, size, id, version, flags,
+ *     callbacks);
+ *  5. the plugin's load hook, which may refuse;
+ *  6. registration, which refuses a duplicate id naming both files.
+ *
+ * A refused file costs one log line and the scan goes on.
+ *
+ * glibc finds an already loaded object by the name given to dlopen(). When a
+ * plugin file is replaced on disk while its old version is still loaded (a
+ * reload while a run holds the old generation), dlopen(path) would hand back
+ * the old version. The loader therefore remembers which paths it has loaded
+ * (resident_paths) and opens such a path through /proc/self/fd/N instead,
+ * keeping that descriptor open for as long as the object is loaded so the
+ * name stays unique. A path whose object survives dlclose() (a plugin marked
+ * NODELETE) stays in the set, and such an fd is kept for good.
+ */
+#include "loader.h"
+
+#include "elfcheck.h"
+#include "hashmap.h"
+#include "host.h"
+#include "log.h"
+#include "registry.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct plugin {
+	void *dl;
+	/* -1, or the descriptor behind dlname while loaded via /proc/self/fd. */
+	int fd;
+	char *dlname;
+	char *path;
+	struct file_key key;
+	const struct gini_stage_descriptor *desc;
+	bool hooked; /* load() succeeded: unload() is owed */
+};
+
+/* Paths dlopen()ed by name and possibly still resident; see above. */
+static pthread_mutex_t resident_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hashmap resident_paths; /* dlname -> (void *)count */
+
+static void
+resident_add(const char *name)
+{
+	char *key;
+	uintptr_t n;
+
+	pthread_mutex_lock(&resident_lock);
+	n = (uintptr_t)hashmap_get(&resident_paths, name);
+	if (n) {
+		hashmap_replace(&resident_paths, name, (void *)(n + 1), NULL);
+	} else if ((key = strdup(name))) {
+		if (hashmap_put(&resident_paths, key, (void *)1) < 0)
+			free(key);
+	}
+	pthread_mutex_unlock(&resident_lock);
+}
+
+static void
+resident_drop(const char *name)
+{
+	const char *key;
+	void *v;
+	uintptr_t n;
+
+	pthread_mutex_lock(&resident_lock);
+	n = (uintptr_t)hashmap_get(&resident_paths, name);
+	if (n > 1) {
+		hashmap_replace(&resident_paths, name, (void *)(n - 1), NULL);
+	} else if (n == 1) {
+		for (size_t i = 0; hashmap_next(&resident_paths, &i, &key, &v);)
+			if (streq(key, name)) {
+				hashmap_remove(&resident_paths, name);
+				free((char *)key);
+				break;
+			}
+	}
+	pthread_mutex_unlock(&resident_lock);
+}
+
+static bool
+resident_has(const char *name)
+{
+	bool r;
+
+	pthread_mutex_lock(&resident_lock);
+	r = hashmap_get(&resident_paths, name) != NULL;
+	pthread_mutex_unlock(&resident_lock);
+	return r;
+}
+
+const struct gini_stage_descriptor *
+plugin_descriptor(const struct plugin *p)
+{
+	return p->desc;
+}
+
+const char *
+plugin_path(const struct plugin *p)
+{
+	return p->path;
+}
+
+const struct file_key *
+plugin_key(const struct plugin *p)
+{
+	return &p->key;
+}
+
+void
+plugin_close(struct plugin *p)
+{
+	if (!p)
+		return;
+	if (p->hooked && p->desc->unload) {
+		struct gini_handle h;
+
+		handle_init(&h);
+		h.plugin = p->path;
+		h.stage = p->desc->id;
+		p->desc->unload(&host_services, &h);
+		handle_done(&h);
+	}
+	if (p->dl) {
+		void *again;
+
+		dlclose(p->dl);
+		/* Still resident (NODELETE, or another handle)? Then the name must
+		 * stay reserved: keep the fd, or keep the path marked. */
+		again = dlopen(p->dlname, RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+		if (again) {
+			dlclose(again);
+			log_debug("plugin %s: still resident after dlclose", p->path);
+			p->fd = -1;
+		} else if (p->fd < 0) {
+			resident_drop(p->dlname);
+		}
+	}
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->dlname);
+	free(p->path);
+	free(p);
+}
+
+static bool
+semver_valid(const char *v)
+{
+	const char *p = v;
+
+	if (!v || strlen(v) > 64)
+		return false;
+	for (int part = 0; part < 3; part++) {
+		if (part > 0 && *p++ != '.')
+			return false;
+		if (*p < '0' || *p > '9')
+			return false;
+		if (*p == '0' && p[1] >= '0' && p[1] <= '9')
+			return false; /* no leading zeros */
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == '-' || *p == '+') {
+		if (!p[1])
+			return false;
+		for (p++; *p; p++)
+			if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+			      (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '.' || *p == '+'))
+				return false;
+	}
+	return *p == 0;
+}
+
+static bool
+category_valid(const char *c)
+{
+	size_t n = 0;
+
+	if (!c || !*c)
+		return false;
+	for (; *c; c++, n++)
+		if (n >= 32 || !((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+			return false;
+	return true;
+}
+
+int
+descriptor_validate(const struct gini_stage_descriptor *d, char *reason, size_t size)
+{
+	const uint32_t known_flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT;
+	size_t n;
+
+	if (d->abi_major != GINI_ABI_MAJOR) {
+		snprintf(reason, size, "ABI major %u is not supported (host ABI %d.%d)",
+		         d->abi_major, GINI_ABI_MAJOR, GINI_ABI_MINOR);
+		return -EINVAL;
+	}
+	if (d->abi_minor > GINI_ABI_MINOR) {
+		snprintf(reason, size, "built for ABI %u.%u, newer than the host's ABI %d.%d",
+		         d->abi_major, d->abi_minor, GINI_ABI_MAJOR, GINI_ABI_MINOR);
+		return -EINVAL;
+	}
+	if (d->struct_size < DESCRIPTOR_SIZE_V1_0 || d->struct_size > DESCRIPTOR_SIZE_MAX) {
+		snprintf(reason, size,
+		         "descriptor size %u is implausible (ABI %u.%u needs %zu to %u bytes)",
+		         d->struct_size, d->abi_major, d->abi_minor, (size_t)DESCRIPTOR_SIZE_V1_0,
+		         DESCRIPTOR_SIZE_MAX);
+		return -EINVAL;
+	}
+	if (!d->id) {
+		snprintf(reason, size, "descriptor has no id");
+		return -EINVAL;
+	}
+	if (!stage_id_valid(d->id)) {
+		snprintf(reason, size,
+		         "invalid id '%.80s': must match [a-z0-9][a-z0-9_.-]* and be at most 64 "
+		         "characters",
+		         d->id);
+		return -EINVAL;
+	}
+	if (!semver_valid(d->version)) {
+		snprintf(reason, size,
+		         "stage '%s': invalid version '%.80s': not a semantic version "
+		         "(MAJOR.MINOR.PATCH)",
+		         d->id, d->version ? d->version : "(none)");
+		return -EINVAL;
+	}
+	if (!d->summary || !*d->summary || strlen(d->summary) > 200 ||
+	    strpbrk(d->summary, "\n\r\t")) {
+		snprintf(reason, size, "stage '%s': summary must be one line of 1 to 200 characters",
+		         d->id);
+		return -EINVAL;
+	}
+	if (!category_valid(d->category)) {
+		snprintf(reason, size,
+		         "stage '%s': invalid category '%.40s': one short lower-case word expected",
+		         d->id, d->category ? d->category : "(none)");
+		return -EINVAL;
+	}
+	if (d->flags & ~known_flags) {
+		snprintf(reason, size, "stage '%s': unknown flags 0x%x", d->id,
+		         d->flags & ~known_flags);
+		return -EINVAL;
+	}
+	if (!d->run) {
+		snprintf(reason, size, "stage '%s': no run callback", d->id);
+		return -EINVAL;
+	}
+	n = 0;
+	for (const char *const *p = d->requires_ids; p && *p; p++, n++) {
+		if (n >= 64) {
+			snprintf(reason, size, "stage '%s': requires more than 64 stage types",
+			         d->id);
+			return -EINVAL;
+		}
+		if (!stage_id_valid(*p)) {
+			snprintf(reason, size, "stage '%s': requires an invalid stage id '%.80s'",
+			         d->id, *p);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static const char *
+file_type_name(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	return "not a regular file";
+}
+
+/* Owner and mode rules shared by plugin files and their directories. */
+static int
+check_owner_mode(const struct stat *st, const char *what, char *reason, size_t size)
+{
+	uid_t me = geteuid();
+
+	if (st->st_uid != 0 && st->st_uid != me) {
+		snprintf(reason, size,
+		         "%s is owned by uid %u; only root or the daemon's user (uid %u) may own "
+		         "plugins",
+		         what, (unsigned)st->st_uid, (unsigned)me);
+		return -EPERM;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(reason, size, "%s is %s-writable (mode %04o)", what,
+		         st->st_mode & S_IWOTH ? "world" : "group", (unsigned)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* A plugin directory, checked once per scan. */
+struct scan_dir {
+	const char *path;
+	char *real;   /* realpath, for symlink checks */
+	int dir_ok;   /* 0, or the refusal that applies to every file in it */
+	char dir_reason[256];
+};
+
+static int
+scan_dir_open(struct scan_dir *d, const char *path)
+{
+	struct stat st;
+
+	memset(d, 0, sizeof(*d));
+	d->path = path;
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	d->real = realpath(path, NULL);
+	if (!d->real)
+		return -errno;
+	d->dir_ok = check_owner_mode(&st, "its directory", d->dir_reason, sizeof(d->dir_reason));
+	return 0;
+}
+
+static void
+scan_dir_done(struct scan_dir *d)
+{
+	free(d->real);
+	d->real = NULL;
+}
+
+/*
+ * Step 1 and 2 for dir/name: returns an open fd on the file and its key, or
+ * a refusal.
+ */
+static int
+check_file(const struct scan_dir *d, const char *path, int *ret_fd, struct file_key *ret_key,
+           char *reason, size_t size)
+{
+	struct stat lst, st;
+	int fd, r;
+
+	if (d->dir_ok < 0) {
+		snprintf(reason, size, "%s", d->dir_reason);
+		return d->dir_ok;
+	}
+	if (lstat(path, &lst) < 0) {
+		snprintf(reason, size, "cannot stat: %s", strerror(errno));
+		return -errno;
+	}
+	if (S_ISLNK(lst.st_mode)) {
+		_cleanup_free_ char *target = realpath(path, NULL);
+		_cleanup_free_ char *tdir = NULL;
+
+		if (!target) {
+			snprintf(reason, size, "dangling symlink: %s", strerror(errno));
+			return -ENOENT;
+		}
+		tdir = path_dirname(target);
+		if (!tdir || !streq(tdir, d->real)) {
+			snprintf(reason, size, "symlink leaves the plugin directory (-> %s)", target);
+			return -EPERM;
+		}
+	}
+	/* O_NONBLOCK: a FIFO named x.so must not hang the scan. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(reason, size, "cannot open: %s", strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(reason, size, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(reason, size, "%s, not a regular file", file_type_name(st.st_mode));
+		close(fd);
+		return -EISDIR;
+	}
+	r = check_owner_mode(&st, "the file", reason, size);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if (st.st_size == 0) {
+		snprintf(reason, size, "empty file");
+		close(fd);
+		return -ENOEXEC;
+	}
+	if (st.st_size > PLUGIN_FILE_MAX) {
+		snprintf(reason, size, "file is %lld bytes, larger than the %lld byte limit",
+		         (long long)st.st_size, (long long)PLUGIN_FILE_MAX);
+		close(fd);
+		return -EFBIG;
+	}
+	*ret_key = (struct file_key){
+		.dev = st.st_dev,
+		.ino = st.st_ino,
+		.size = st.st_size,
+		.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+	};
+	*ret_fd = fd;
+	return 0;
+}
+
+/* Steps 3 to 5 on a file that passed check_file(). Takes ownership of fd. */
+static int
+open_plugin(const char *path, int fd, const struct file_key *key, struct plugin **ret,
+            char *reason, size_t size)
+{
+	const struct gini_stage_descriptor *(*entry)(void);
+	struct plugin *p;
+	int r;
+
+	r = elf_check_export(fd, "stage_descriptor", reason, size);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		close(fd);
+		snprintf(reason, size, "out of memory");
+		return -ENOMEM;
+	}
+	p->fd = -1;
+	p->key = *key;
+	p->path = strdup(path);
+	if (resident_has(path)) {
+		/* An older version of this path may still be loaded. */
+		if (asprintf(&p->dlname, "/proc/self/fd/%d", fd) < 0)
+			p->dlname = NULL;
+		p->fd = fd;
+	} else {
+		p->dlname = strdup(path);
+		close(fd);
+	}
+	if (!p->path || !p->dlname) {
+		plugin_close(p);
+		snprintf(reason, size, "out of memory");
+		return -ENOMEM;
+	}
+	dlerror();
+	p->dl = dlopen(p->dlname, RTLD_NOW | RTLD_LOCAL);
+	if (!p->dl) {
+		const char *e = dlerror();
+
+		snprintf(reason, size, "dlopen failed: %s", e ? e : "unknown error");
+		plugin_close(p);
+		return -ENOEXEC;
+	}
+	if (p->fd < 0)
+		resident_add(p->dlname);
+	*(void **)&entry = dlsym(p->dl, "stage_descriptor");
+	if (!entry) {
+		snprintf(reason, size, "dlsym(stage_descriptor) failed");
+		plugin_close(p);
+		return -ENOEXEC;
+	}
+	p->desc = entry();
+	if (!p->desc) {
+		snprintf(reason, size, "stage_descriptor() returned NULL");
+		plugin_close(p);
+		return -ENOEXEC;
+	}
+	r = descriptor_validate(p->desc, reason, size);
+	if (r < 0) {
+		plugin_close(p);
+		return r;
+	}
+	if (p->desc->load) {
+		struct gini_handle h;
+
+		handle_init(&h);
+		h.plugin = p->path;
+		h.stage = p->desc->id;
+		r = p->desc->load(&host_services, &h);
+		if (r != 0) {
+			snprintf(reason, size, "load hook failed: %s",
+			         h.message ? h.message : strerror(r < 0 ? -r : EIO));
+			handle_done(&h);
+			plugin_close(p);
+			return r < 0 ? r : -EIO;
+		}
+		handle_done(&h);
+		p->hooked = true;
+	}
+	*ret = p;
+	return 0;
+}
+
+int
+loader_open_file(const char *path, struct plugin **ret, char *reason, size_t size)
+{
+	_cleanup_free_ char *dir = path_dirname(path);
+	struct scan_dir d;
+	struct file_key key;
+	int fd, r;
+
+	if (!dir) {
+		snprintf(reason, size, "out of memory");
+		return -ENOMEM;
+	}
+	r = scan_dir_open(&d, dir);
+	if (r < 0) {
+		snprintf(reason, size, "directory %s: %s", dir, strerror(-r));
+		return r;
+	}
+	r = check_file(&d, path, &fd, &key, reason, size);
+	scan_dir_done(&d);
+	if (r < 0)
+		return r;
+	return open_plugin(path, fd, &key, ret, reason, size);
+}
+
+void
+loader_report_done(struct loader_report *r)
+{
+	for (size_t i = 0; i < r->n_refusals; i++) {
+		free(r->refusals[i].path);
+		free(r->refusals[i].reason);
+	}
+	free(r->refusals);
+	strv_free(r->warnings);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+refuse(struct loader_report *rep, const char *path, const char *reason)
+{
+	struct loader_refusal *v;
+
+	log_warn("plugin %s: refused: %s", path, reason);
+	v = realloc(rep->refusals, (rep->n_refusals + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	rep->refusals = v;
+	v[rep->n_refusals].path = strdup(path);
+	v[rep->n_refusals].reason = strdup(reason);
+	if (!v[rep->n_refusals].path || !v[rep->n_refusals].reason) {
+		free(v[rep->n_refusals].path);
+		free(v[rep->n_refusals].reason);
+		return -ENOMEM;
+	}
+	rep->n_refusals++;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.so names in a directory, sorted. */
+static int
+list_candidates(const char *dir, char ***ret, size_t *ret_n)
+{
+	char **v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int r = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l <= 3 || strcmp(de->d_name + l - 3, ".so") != 0 || de->d_name[0] == '.')
+			continue;
+		r = strv_push(&v, &n, de->d_name);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	if (r < 0) {
+		strv_free(v);
+		return r;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* Path -> stage type of the previous registry, to find unchanged files. */
+static int
+index_previous(struct registry *previous, struct hashmap *by_path, struct stage_type ***ret_list,
+               size_t *ret_n)
+{
+	int r;
+
+	hashmap_init(by_path);
+	*ret_list = NULL;
+	*ret_n = 0;
+	if (!previous)
+		return 0;
+	r = registry_list(previous, NULL, 0, 0, ret_list, ret_n, NULL);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < *ret_n; i++)
+		if ((*ret_list)[i]->plugin) {
+			r = hashmap_put(by_path, (*ret_list)[i]->path, (*ret_list)[i]);
+			if (r < 0 && r != -EEXIST)
+				return r;
+		}
+	return 0;
+}
+
+static int
+register_type(struct registry *into, struct stage_type *t, struct loader_report *rep)
+{
+	char reason[PATH_MAX + 128];
+	struct stage_type *other;
+	int r = registry_add(into, t);
+
+	if (r != -EEXIST)
+		return r;
+	other = registry_acquire(into, t->id);
+	snprintf(reason, sizeof(reason), "duplicate stage id '%s', already provided by %s",
+	         t->id, other ? other->path : "another plugin");
+	stage_type_unref(other);
+	return refuse(rep, t->path, reason);
+}
+
+static int
+scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_path,
+             struct loader_report *rep)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct scan_dir d;
+	int r;
+
+	r = scan_dir_open(&d, dir);
+	if (r >= 0)
+		r = list_candidates(dir, &names, &n);
+	if (r < 0) {
+		log_warn_errno(r, "plugin directory %s: cannot scan: %m, ignoring", dir);
+		scan_dir_done(&d);
+		return 0;
+	}
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		_cleanup_free_ char *path = path_join(dir, names[i]);
+		char reason[PATH_MAX + 256];
+		struct stage_type *t, *prev;
+		struct plugin *p = NULL;
+		struct file_key key;
+		int fd;
+
+		if (!path) {
+			r = -ENOMEM;
+			break;
+		}
+		if (check_file(&d, path, &fd, &key, reason, sizeof(reason)) < 0) {
+			r = refuse(rep, path, reason);
+			continue;
+		}
+		prev = hashmap_get(prev_by_path, path);
+		if (prev && file_key_equal(plugin_key(prev->plugin), &key)) {
+			/* Unchanged since the last scan: not reopened, not re-initialised. */
+			close(fd);
+			r = register_type(into, prev, rep);
+			rep->reused++;
+			continue;
+		}
+		if (open_plugin(path, fd, &key, &p, reason, sizeof(reason)) < 0) {
+			r = refuse(rep, path, reason);
+			continue;
+		}
+		rep->loaded++;
+		t = stage_type_new(plugin_descriptor(p), p, path);
+		if (!t) {
+			r = -ENOMEM;
+			break;
+		}
+		r = register_type(into, t, rep);
+		stage_type_unref(t);
+	}
+	strv_free(names);
+	scan_dir_done(&d);
+	return r;
+}
+
+/* Reports stage types whose requires_ids are not registered. */
+static int
+check_requires(struct registry *into, struct loader_report *rep)
+{
+	struct stage_type **list;
+	size_t n;
+	int r = registry_list(into, NULL, 0, 0, &list, &n, NULL);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r >= 0; i++)
+		for (char **q = list[i]->requires_ids; *q && r >= 0; q++) {
+			struct stage_type *dep = registry_acquire(into, *q);
+			_cleanup_free_ char *w = NULL;
+
+			if (dep) {
+				stage_type_unref(dep);
+				continue;
+			}
+			if (asprintf(&w,
+			             "plugin %s: stage '%s' requires stage '%s', which is not "
+			             "registered",
+			             list[i]->path, list[i]->id, *q) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			log_warn("%s", w);
+			r = strv_push(&rep->warnings, &rep->n_warnings, w);
+		}
+	registry_list_free(list, n);
+	return r;
+}
+
+int
+loader_scan(char *const *dirs, size_t n_dirs, struct registry *into, struct registry *previous,
+            struct loader_report *report)
+{
+	struct stage_type **prev_list;
+	struct hashmap prev_by_path;
+	size_t prev_n;
+	int r;
+
+	r = index_previous(previous, &prev_by_path, &prev_list, &prev_n);
+	for (size_t i = 0; i < n_dirs && r >= 0; i++)
+		r = scan_one_dir(dirs[i], into, &prev_by_path, report);
+	if (r >= 0)
+		r = check_requires(into, report);
+	hashmap_done(&prev_by_path);
+	registry_list_free(prev_list, prev_n);
+	return r;
+}

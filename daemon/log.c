@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Logging. Every line goes to stderr in one write(2), so lines from several
+ * threads never interleave. Under systemd (JOURNAL_STREAM names our stderr)
+ * each line carries a "<N>" priority prefix, which journald turns into the
+ * entry's level and strips; elsewhere lines get a local timestamp and the
+ * level name. The level and the journal flag are written once at start-up
+ * and read racily afterwards, which is why they are atomics.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int max_level = LOG_INFO;
+static atomic_bool to_journal;
+static log_sink_fn sink;
+static void *sink_userdata;
+
+static const char *const level_names[] = {
+	[LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
+	[LOG_ERR] = "error",       [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info",       [LOG_DEBUG] = "debug",
+};
+
+void
+log_open(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+	    st.st_dev == dev && st.st_ino == ino)
+		atomic_store(&to_journal, true);
+}
+
+void
+log_set_level(int level)
+{
+	atomic_store(&max_level, level);
+}
+
+int
+log_get_level(void)
+{
+	return atomic_load_explicit(&max_level, memory_order_relaxed);
+}
+
+int
+log_level_from_string(const char *s)
+{
+	if (!strcmp(s, "warn"))
+		return LOG_WARNING;
+	if (!strcmp(s, "err"))
+		return LOG_ERR;
+	for (int i = LOG_ERR; i <= LOG_DEBUG; i++)
+		if (!strcmp(s, level_names[i]))
+			return i;
+	return -EINVAL;
+}
+
+const char *
+log_level_to_string(int level)
+{
+	if (level < 0 || level > LOG_DEBUG)
+		return "?";
+	return level_names[level];
+}
+
+void
+log_set_sink(log_sink_fn fn, void *userdata)
+{
+	sink = fn;
+	sink_userdata = userdata;
+}
+
+void
+log_fullv(int level, const char *fmt, va_list ap)
+{
+	char msg[4096], line[4200];
+	int saved = errno, n;
+
+	if (level > log_get_level())
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* A message must not forge further lines in the journal or a terminal. */
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (sink) {
+		sink(level, msg, sink_userdata);
+		errno = saved;
+		return;
+	}
+	if (atomic_load_explicit(&to_journal, memory_order_relaxed)) {
+		n = snprintf(line, sizeof(line), "<%d>%s\n", level, msg);
+	} else {
+		struct timespec ts;
+		struct tm tm;
+		char when[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		n = snprintf(line, sizeof(line), "%s.%03ld %s: %s\n", when, ts.tv_nsec / 1000000,
+		             log_level_to_string(level), msg);
+	}
+	if (n >= (int)sizeof(line)) {
+		n = sizeof(line);
+		line[n - 1] = '\n';
+	}
+	/* Nothing sensible can be done if stderr is gone. */
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		(void)0;
+	errno = saved;
+}
+
+void
+log_full(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_fullv(level, fmt, ap);
+	va_end(ap);
+}
+
+int
+log_full_errno(int level, int error, const char *fmt, ...)
+{
+	va_list ap;
+
+	errno = error < 0 ? -error : error;
+	va_start(ap, fmt);
+	log_fullv(level, fmt, ap);
+	va_end(ap);
+	return error;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdarg.h>
+#include <syslog.h>
+
+/*
+ * Levels are syslog priorities (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO,
+ * LOG_DEBUG) so journald keeps them.
+ */
+void log_open(void);
+void log_set_level(int level);
+int log_get_level(void);
+int log_level_from_string(const char *s);
+const char *log_level_to_string(int level);
+
+/*
+ * Replace the output (stderr) by fn, for tests; NULL restores stderr. The
+ * message passed to fn has no prefix and no newline.
+ */
+typedef void (*log_sink_fn)(int level, const char *msg, void *userdata);
+void log_set_sink(log_sink_fn fn, void *userdata);
+
+void log_fullv(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void log_full(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Logs with errno set to -error (for %m), and returns error. */
+int log_full_errno(int level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#define log_err(...) log_full(LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_full(LOG_WARNING, __VA_ARGS__)
+#define log_notice(...) log_full(LOG_NOTICE, __VA_ARGS__)
+#define log_info(...) log_full(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_get_level() >= LOG_DEBUG)                                                  \
+			log_full(LOG_DEBUG, __VA_ARGS__);                                          \
+	} while (0)
+#define log_err_errno(r, ...) log_full_errno(LOG_ERR, (r), __VA_ARGS__)
+#define log_warn_errno(r, ...) log_full_errno(LOG_WARNING, (r), __VA_ARGS__)

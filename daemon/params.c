@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Step params: a copy of a step's "params" group, handed to the stage's
+ * create() through the typed accessors of the host table. Copying (rather
+ * than keeping libconfig's tree) lets the compiled pipeline outlive the
+ * parsed config and lets the same set be rebuilt elsewhere. The accessors
+ * also keep the books that make config errors honest: which params create()
+ * read, so the rest can be reported as unknown, and what type mismatch made
+ * create() fail.
+ */
+#include "params.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *
+params_type_name(enum param_type t)
+{
+	switch (t) {
+	case PARAM_STRING:
+		return "a string";
+	case PARAM_INT:
+		return "an integer";
+	case PARAM_BOOL:
+		return "a boolean";
+	case PARAM_FLOAT:
+		return "a number with a fraction";
+	case PARAM_STRV:
+		return "a list of strings";
+	}
+	return "?";
+}
+
+struct gini_params *
+params_new_empty(void)
+{
+	return calloc(1, sizeof(struct gini_params));
+}
+
+struct gini_params *
+params_free(struct gini_params *p)
+{
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].name);
+		free(p->v[i].s);
+		strv_free(p->v[i].strv);
+	}
+	free(p->v);
+	free(p->error);
+	strv_free(p->asked);
+	free(p);
+	return NULL;
+}
+
+static struct param *
+append(struct gini_params *p, const char *name)
+{
+	struct param *v = realloc(p->v, (p->n + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	p->v = v;
+	v = &p->v[p->n];
+	memset(v, 0, sizeof(*v));
+	v->name = strdup(name);
+	if (!v->name)
+		return NULL;
+	p->n++;
+	return v;
+}
+
+int
+params_add_string(struct gini_params *p, const char *name, const char *value)
+{
+	struct param *v = append(p, name);
+
+	if (!v)
+		return -ENOMEM;
+	v->type = PARAM_STRING;
+	v->s = strdup(value);
+	return v->s ? 0 : -ENOMEM;
+}
+
+int
+params_from_setting(const config_setting_t *group, struct gini_params **ret, char *err,
+                    size_t errsize, int *ret_line)
+{
+	struct gini_params *p = params_new_empty();
+	int n;
+
+	if (!p)
+		return -ENOMEM;
+	n = group ? config_setting_length(group) : 0;
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		struct param *v;
+		int len;
+
+		if (!name)
+			continue;
+		v = append(p, name);
+		if (!v) {
+			params_free(p);
+			return -ENOMEM;
+		}
+		v->line = (int)config_setting_source_line(s);
+		switch (config_setting_type(s)) {
+		case CONFIG_TYPE_STRING:
+			v->type = PARAM_STRING;
+			v->s = strdup(config_setting_get_string(s));
+			break;
+		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64:
+			v->type = PARAM_INT;
+			v->i = config_setting_get_int64(s);
+			break;
+		case CONFIG_TYPE_BOOL:
+			v->type = PARAM_BOOL;
+			v->i = config_setting_get_bool(s);
+			break;
+		case CONFIG_TYPE_FLOAT:
+			v->type = PARAM_FLOAT;
+			v->f = config_setting_get_float(s);
+			break;
+		case CONFIG_TYPE_ARRAY:
+		case CONFIG_TYPE_LIST:
+			v->type = PARAM_STRV;
+			len = config_setting_length(s);
+			v->strv = calloc((size_t)len + 1, sizeof(char *));
+			if (!v->strv)
+				break;
+			for (int j = 0; j < len; j++) {
+				config_setting_t *e = config_setting_get_elem(s, (unsigned)j);
+
+				if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+					snprintf(err, errsize,
+					         "param '%s': element %d is not a string; lists "
+					         "hold strings only",
+					         name, j + 1);
+					*ret_line = v->line;
+					params_free(p);
+					return -EINVAL;
+				}
+				v->strv[j] = strdup(config_setting_get_string(e));
+				if (!v->strv[j]) {
+					params_free(p);
+					return -ENOMEM;
+				}
+				v->n++;
+			}
+			break;
+		default:
+			snprintf(err, errsize,
+			         "param '%s': groups are not supported as param values", name);
+			*ret_line = v->line;
+			params_free(p);
+			return -EINVAL;
+		}
+		if ((v->type == PARAM_STRING && !v->s) || (v->type == PARAM_STRV && !v->strv)) {
+			params_free(p);
+			return -ENOMEM;
+		}
+	}
+	*ret = p;
+	return 0;
+}
+
+void
+params_freeze(struct gini_params *p)
+{
+	p->frozen = true;
+}
+
+const struct param *
+params_first_unused(const struct gini_params *p)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (!p->v[i].used)
+			return &p->v[i];
+	return NULL;
+}
+
+static void
+set_error(const struct gini_params *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+set_error(const struct gini_params *cp, const char *fmt, ...)
+{
+	struct gini_params *p = (struct gini_params *)cp;
+	va_list ap;
+
+	if (p->frozen)
+		return;
+	free(p->error);
+	va_start(ap, fmt);
+	if (vasprintf(&p->error, fmt, ap) < 0)
+		p->error = NULL;
+	va_end(ap);
+}
+
+/*
+ * Finds name and checks its type. The const is cast away only before the set
+ * is frozen, when create() on the main thread is the only reader.
+ */
+static struct param *
+lookup(const struct gini_params *cp, const char *name, enum param_type want, const char *what)
+{
+	struct gini_params *p = (struct gini_params *)cp;
+
+	if (!p || !name)
+		return NULL;
+	if (!p->frozen) {
+		bool seen = false;
+
+		for (size_t i = 0; i < p->n_asked && !seen; i++)
+			seen = streq(p->asked[i], name);
+		if (!seen)
+			(void)strv_push(&p->asked, &p->n_asked, name);
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		struct param *v = &p->v[i];
+
+		if (!streq(v->name, name))
+			continue;
+		if (!p->frozen)
+			v->used = true;
+		if (v->type != want) {
+			set_error(p, "param '%s': expected %s, got %s", name, what,
+			          params_type_name(v->type));
+			errno = EINVAL;
+			return NULL;
+		}
+		return v;
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
+int
+params_get_string(const struct gini_params *p, const char *name, const char **ret)
+{
+	struct param *v = lookup(p, name, PARAM_STRING, "a string");
+
+	if (!v)
+		return -errno;
+	*ret = v->s;
+	return 0;
+}
+
+int
+params_get_int(const struct gini_params *p, const char *name, int64_t *ret)
+{
+	struct param *v = lookup(p, name, PARAM_INT, "an integer");
+
+	if (!v)
+		return -errno;
+	*ret = v->i;
+	return 0;
+}
+
+int
+params_get_bool(const struct gini_params *p, const char *name, int32_t *ret)
+{
+	struct param *v = lookup(p, name, PARAM_BOOL, "a boolean (true or false)");
+
+	if (!v)
+		return -errno;
+	*ret = v->i ? 1 : 0;
+	return 0;
+}
+
+int
+params_get_duration(const struct gini_params *p, const char *name, uint64_t *ret_usec)
+{
+	struct param *v = lookup(p, name, PARAM_STRING, "a duration");
+	uint64_t d;
+
+	/* A duration is a string with units, or a bare integer of seconds. */
+	if (!v && errno == EINVAL) {
+		v = lookup(p, name, PARAM_INT, "a duration");
+		if (v && (v->i < 0 || (uint64_t)v->i > UINT64_MAX / USEC_PER_SEC)) {
+			set_error(p, "param '%s': %lld is not a valid duration", name,
+			          (long long)v->i);
+			return -EINVAL;
+		}
+		if (v) {
+			/* The string lookup's complaint no longer applies. */
+			if (!p->frozen) {
+				free(((struct gini_params *)p)->error);
+				((struct gini_params *)p)->error = NULL;
+			}
+			*ret_usec = (uint64_t)v->i * USEC_PER_SEC;
+			return 0;
+		}
+	}
+	if (!v)
+		return -errno;
+	if (parse_duration(v->s, &d) < 0) {
+		set_error(p, "param '%s': invalid duration '%s' (use e.g. 500ms, 30s, 5m, 2h, 1d)",
+		          name, v->s);
+		return -EINVAL;
+	}
+	*ret_usec = d;
+	return 0;
+}
+
+int
+params_get_strv(const struct gini_params *p, const char *name, const char *const **ret,
+                size_t *ret_n)
+{
+	struct param *v = lookup(p, name, PARAM_STRV, "a list of strings");
+
+	if (!v)
+		return -errno;
+	*ret = (const char *const *)v->strv;
+	if (ret_n)
+		*ret_n = v->n;
+	return 0;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <gini/stage.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hashmap.h"
+
+struct plugin;
+
+/*
+ * Per-type counters, updated by workers with relaxed atomics and never under
+ * the registry lock; readers get a consistent-enough snapshot.
+ */
+struct stage_counters {
+	atomic_uint_fast64_t runs;
+	atomic_uint_fast64_t failures;
+	atomic_uint_fast64_t total_usec;
+	atomic_uint_fast64_t max_usec;
+};
+
+/*
+ * A registered stage type. Reference-counted: the registry holds one
+ * reference per entry, and every user (a compiled step, a listing) holds its
+ * own, so the plugin behind it is unloaded only when the last user is gone.
+ * Everything but the counters and refs is immutable after stage_type_new().
+ * The strings are copies, so a plugin that scribbles on its descriptor cannot
+ * corrupt the registry's index.
+ */
+struct stage_type {
+	atomic_uint refs;
+	char *id;
+	char *version;
+	char *summary;
+	char *category;
+	char **requires_ids; /* NULL-terminated, never NULL */
+	uint32_t flags;
+	/* Borrowed from the plugin's image, valid while plugin is loaded. */
+	const struct gini_stage_descriptor *desc;
+	/* Owned; NULL for types built into the executable (tests, benches). */
+	struct plugin *plugin;
+	/* File the type came from ("(builtin)" without a plugin). */
+	char *path;
+	struct stage_counters counters;
+};
+
+/*
+ * Takes ownership of plugin (closed when the type is freed, also on failure).
+ * desc must have been validated. Returns a type with one reference, or NULL.
+ */
+struct stage_type *stage_type_new(const struct gini_stage_descriptor *desc, struct plugin *plugin,
+                                  const char *path);
+struct stage_type *stage_type_ref(struct stage_type *t);
+/* Drops a reference; the last one unloads the plugin. Accepts NULL, returns NULL. */
+struct stage_type *stage_type_unref(struct stage_type *t);
+/* Records one finished execution. Thread-safe and lock-free. */
+void stage_type_account(struct stage_type *t, uint64_t usec, bool failed);
+
+struct registry {
+	/* Guards by_id, sorted and sorted_valid. Held only to look up, insert,
+	 * remove or take references: never while calling into a plugin. */
+	pthread_mutex_t lock;
+	struct hashmap by_id;
+	/* All entries sorted by id, rebuilt lazily for listings. */
+	struct stage_type **sorted;
+	size_t n_sorted;
+	bool sorted_valid;
+};
+
+struct registry *registry_new(void);
+/* Drops every entry's reference. Accepts NULL, returns NULL. */
+struct registry *registry_free(struct registry *r);
+
+/* Adds t (taking a new reference). -EEXIST if its id is taken. */
+int registry_add(struct registry *r, struct stage_type *t);
+/*
+ * Adds t, or replaces the entry with the same id (the versioning path: a new
+ * build of a plugin). The replaced type's registry reference is handed to the
+ * caller in *ret_old (NULL if none).
+ */
+int registry_replace(struct registry *r, struct stage_type *t, struct stage_type **ret_old);
+/* Removes the entry for id and drops its reference. -ENOENT if absent. */
+int registry_remove(struct registry *r, const char *id);
+/* Looks id up and returns a new reference, or NULL. */
+struct stage_type *registry_acquire(struct registry *r, const char *id);
+size_t registry_count(struct registry *r);
+
+struct registry_filter {
+	const char *category; /* exact match, or NULL */
+	const char *text;     /* substring of id or summary, or NULL */
+};
+/*
+ * Lists the entries matching filter (NULL: all) in id order, skipping the
+ * first offset matches and returning at most limit (0: no limit), each with
+ * a new reference; *ret_total is the number of matches. Free the result
+ * with registry_list_free().
+ */
+int registry_list(struct registry *r, const struct registry_filter *filter, size_t offset,
+                  size_t limit, struct stage_type ***ret, size_t *ret_n, size_t *ret_total);
+void registry_list_free(struct stage_type **list, size_t n);
+
+/*
+ * Verifies the registry's invariants (index and entries agree, ids unique and
+ * valid, every entry referenced). 0, or -EUCLEAN with the first problem in
+ * err.
+ */
+int registry_check(struct registry *r, char *err, size_t errsize);
+
+/* Descriptor field syntax, shared with the loader's validation. */
+bool stage_id_valid(const char *id);

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers shared by the daemon and ginictl: time, durations, signal
+ * names, spelling suggestions, paths and atomic file writes. Nothing here
+ * keeps state.
+ */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+uint64_t
+now_usec(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static const struct {
+	const char *suffix;
+	uint64_t usec;
+} duration_units[] = {
+	{ "us", 1 },
+	{ "ms", USEC_PER_MSEC },
+	{ "s", USEC_PER_SEC },
+	{ "m", USEC_PER_MINUTE },
+	{ "h", USEC_PER_HOUR },
+	{ "d", USEC_PER_DAY },
+};
+
+#define DURATION_MAX (100 * 366 * USEC_PER_DAY)
+
+int
+parse_duration(const char *s, uint64_t *ret_usec)
+{
+	uint64_t total = 0;
+	const char *p = s;
+	bool first = true;
+
+	if (!s || !*s)
+		return -EINVAL;
+	while (*p) {
+		uint64_t n = 0, unit = 0;
+		size_t len = 0;
+
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		while (isdigit((unsigned char)*p)) {
+			n = n * 10 + (uint64_t)(*p++ - '0');
+			if (n > DURATION_MAX)
+				return -ERANGE;
+		}
+		if (!*p && first) {
+			/* A bare integer means seconds. */
+			if (n > DURATION_MAX / USEC_PER_SEC)
+				return -ERANGE;
+			*ret_usec = n * USEC_PER_SEC;
+			return 0;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(duration_units); i++) {
+			size_t l = strlen(duration_units[i].suffix);
+
+			if (!strncmp(p, duration_units[i].suffix, l) && l > len &&
+			    !isalpha((unsigned char)p[l])) {
+				unit = duration_units[i].usec;
+				len = l;
+			}
+		}
+		if (!unit)
+			return -EINVAL;
+		p += len;
+		first = false;
+		if (n > DURATION_MAX / unit || total + n * unit > DURATION_MAX)
+			return -ERANGE;
+		total += n * unit;
+	}
+	*ret_usec = total;
+	return 0;
+}
+
+char *
+format_duration(uint64_t usec, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	if (size == 0)
+		return buf;
+	buf[0] = 0;
+	if (usec == 0) {
+		snprintf(buf, size, "0s");
+		return buf;
+	}
+	for (size_t i = ARRAY_SIZE(duration_units); i-- > 0 && usec;) {
+		uint64_t n = usec / duration_units[i].usec;
+
+		if (!n)
+			continue;
+		usec -= n * duration_units[i].usec;
+		int w = snprintf(buf + off, size - off, "%llu%s", (unsigned long long)n,
+		                 duration_units[i].suffix);
+		if (w < 0 || (size_t)w >= size - off)
+			break;
+		off += (size_t)w;
+	}
+	return buf;
+}
+
+char *
+format_elapsed(uint64_t usec, char *buf, size_t size)
+{
+	if (usec < USEC_PER_MSEC)
+		snprintf(buf, size, "%lluus", (unsigned long long)usec);
+	else if (usec < USEC_PER_SEC)
+		snprintf(buf, size, "%llums", (unsigned long long)(usec / USEC_PER_MSEC));
+	else if (usec < USEC_PER_MINUTE)
+		snprintf(buf, size, "%llu.%02llus", (unsigned long long)(usec / USEC_PER_SEC),
+		         (unsigned long long)(usec % USEC_PER_SEC / 10000));
+	else if (usec < USEC_PER_HOUR)
+		snprintf(buf, size, "%llum%02llus", (unsigned long long)(usec / USEC_PER_MINUTE),
+		         (unsigned long long)(usec % USEC_PER_MINUTE / USEC_PER_SEC));
+	else
+		snprintf(buf, size, "%lluh%02llum", (unsigned long long)(usec / USEC_PER_HOUR),
+		         (unsigned long long)(usec % USEC_PER_HOUR / USEC_PER_MINUTE));
+	return buf;
+}
+
+char *
+format_iso8601(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+	long off;
+
+	if (!localtime_r(&t, &tm)) {
+		snprintf(buf, size, "@%lld", (long long)t);
+		return buf;
+	}
+	off = tm.tm_gmtoff;
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
+	         labs(off) / 3600, labs(off) % 3600 / 60);
+	return buf;
+}
+
+static const struct {
+	const char *name;
+	int sig;
+} signal_names[] = {
+	{ "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "BUS", SIGBUS },   { "FPE", SIGFPE },
+	{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "CHLD", SIGCHLD },
+	{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
+	{ "TTOU", SIGTTOU }, { "URG", SIGURG },   { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
+	{ "PWR", SIGPWR },   { "SYS", SIGSYS },
+};
+
+int
+signal_from_string(const char *s)
+{
+	if (!s)
+		return -EINVAL;
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	if (!strncmp(s, "RTMIN", 5)) {
+		const char *p = s + 5;
+		int n = 0;
+
+		if (*p == 0)
+			return SIGRTMIN;
+		if (*p++ != '+' || !isdigit((unsigned char)*p))
+			return -EINVAL;
+		while (isdigit((unsigned char)*p)) {
+			n = n * 10 + (*p++ - '0');
+			if (n > SIGRTMAX - SIGRTMIN)
+				return -EINVAL;
+		}
+		return *p ? -EINVAL : SIGRTMIN + n;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(signal_names); i++)
+		if (streq(s, signal_names[i].name))
+			return signal_names[i].sig;
+	return -EINVAL;
+}
+
+const char *
+signal_to_string(int sig, char *buf, size_t size)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(signal_names); i++)
+		if (signal_names[i].sig == sig) {
+			snprintf(buf, size, "SIG%s", signal_names[i].name);
+			return buf;
+		}
+	if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
+		if (sig == SIGRTMIN)
+			snprintf(buf, size, "SIGRTMIN");
+		else
+			snprintf(buf, size, "SIGRTMIN+%d", sig - SIGRTMIN);
+	} else {
+		snprintf(buf, size, "signal %d", sig);
+	}
+	return buf;
+}
+
+unsigned
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned row[65];
+
+	/* Longer words are never worth suggesting against; cap the work. */
+	if (la > 64 || lb > 64)
+		return 255;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1])
+			                        ? 0
+			                        : 1;
+
+			row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
+			diag = up;
+		}
+	}
+	return MIN(row[lb], 255u);
+}
+
+const char *
+closest_match(const char *word, const char *const *candidates, size_t n)
+{
+	const char *best = NULL;
+	unsigned best_d = 255, limit = (unsigned)MAX(strlen(word) / 3, 1);
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = edit_distance(word, candidates[i]);
+
+		/* Distance 0 means a case-only difference: still worth saying. */
+		if (strcmp(word, candidates[i]) != 0 && d <= limit && d < best_d) {
+			best = candidates[i];
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+char *
+path_join(const char *dir, const char *name)
+{
+	char *r;
+
+	if (name[0] == '/' || !dir || !*dir)
+		return strdup(name);
+	if (asprintf(&r, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name) < 0)
+		return NULL;
+	return r;
+}
+
+char *
+path_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+int
+write_file_atomic(const char *path, const void *data, size_t size, unsigned mode)
+{
+	_cleanup_free_ char *tmp = NULL, *dir = NULL;
+	const char *p = data;
+	int fd, r = 0;
+
+	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	while (size > 0) {
+		ssize_t w = write(fd, p, size);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		p += w;
+		size -= (size_t)w;
+	}
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	dir = path_dirname(path);
+	if (dir) {
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	return 0;
+}
+
+int
+read_file(const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	size_t size = 0, cap = 4096;
+	char *buf = NULL;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (cap - size < 2) {
+			char *nb;
+
+			if (cap >= max + 1) {
+				r = -EFBIG;
+				break;
+			}
+			cap = MIN(cap * 2, max + 1);
+			nb = realloc(buf, cap);
+			if (!nb) {
+				r = -ENOMEM;
+				break;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + size, cap - size - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		size += (size_t)n;
+		if (size > max) {
+			r = -EFBIG;
+			break;
+		}
+	}
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[size] = 0;
+	*ret = buf;
+	if (ret_size)
+		*ret_size = size;
+	return 0;
+}
+
+void
+strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+size_t
+strv_length(char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+int
+strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv;
+	char *copy = strdup(s);
+
+	if (!copy)
+		return -ENOMEM;
+	nv = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!nv) {
+		free(copy);
+		return -ENOMEM;
+	}
+	nv[(*n)++] = copy;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * One Check suite per subsystem. Each check_<subsystem>.c defines its
+ * <subsystem>_suite() and lists it in tests/main.c.
+ */
+Suite *util_suite(void);
+Suite *registry_suite(void);
+Suite *loader_suite(void);
+Suite *plugins_suite(void);
+Suite *cron_suite(void);
+Suite *executor_suite(void);
+Suite *config_suite(void);
+Suite *ginid_suite(void);
+
+/* Absolute path of the build directory (build/, build-thread/, ...). */
+const char *test_build_dir(void);
+/* Absolute path of the source tree. */
+const char *test_source_dir(void);
+/* Returns BUILD/rel in a static buffer (one per call site is enough). */
+char *test_build_path(const char *rel);
+/*
+ * Creates a fresh empty directory under BUILD/tmp and returns its path
+ * (malloc'ed). Mode 0755, so the plugin loader accepts it.
+ */
+char *test_tmpdir(const char *tag);
+/* rm -rf of a test directory. */
+void test_rmtree(const char *path);
+/* Copies a file, with the given mode. */
+void test_copy_file(const char *from, const char *to, unsigned mode);
+/* Writes a string to a file, with the given mode. */
+void test_write_file(const char *path, const char *text, unsigned mode);
+
+/*
+ * Captures the daemon's log lines while active (log_set_sink). Lines are
+ * kept in order; test_log_find returns the first containing needle.
+ */
+void test_log_capture_start(void);
+void test_log_capture_stop(void);
+const char *test_log_find(const char *needle);
+size_t test_log_count(const char *needle);
