@@ -1,0 +1,881 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration reader: libconfig files in, plain structs out, and no
+ * side effects. The main file holds the global settings and may hold
+ * pipelines; every *.conf file of the include directories (sorted) holds
+ * pipelines only. Each problem becomes a "FILE:LINE: message" diagnostic and
+ * reading goes on, so one pass reports everything: unknown keys (with a
+ * suggestion), wrong types, bad values, duplicate names across files. What
+ * needs the registry (stage ids, params, the DAG) is checked by pipeline.c.
+ */
+#include "config.h"
+
+#include "log.h"
+#include "params.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef GINI_STAGE_DIR
+#define GINI_STAGE_DIR "/usr/lib/gini/stages"
+#endif
+
+#define DEFAULT_CONTROL_SOCKET "/run/gini/ginid.sock"
+#define DEFAULT_STATE_DIR "/var/lib/gini"
+#define DEFAULT_SHUTDOWN_TIMEOUT (30 * USEC_PER_SEC)
+#define DEFAULT_RETRY_BACKOFF USEC_PER_SEC
+#define RETRIES_MAX 100
+#define EVERY_MIN (10 * USEC_PER_MSEC)
+
+static const char *const main_keys[] = {
+	"plugin_dirs",   "include_dirs",           "control_socket", "control_group",
+	"state_dir",     "control_readonly_group", "workers",        "log_level",
+	"shutdown_timeout", "pipelines",
+};
+static const char *const include_keys[] = { "pipelines" };
+static const char *const pipeline_keys[] = {
+	"name",     "description",  "triggers", "overlap",
+	"on_failure", "max_parallel", "steps",
+};
+static const char *const trigger_keys[] = {
+	"signal", "every", "schedule", "on_start", "persistent",
+};
+static const char *const step_keys[] = {
+	"id", "stage", "params", "after", "timeout", "retries", "retry_backoff", "enabled",
+};
+
+/* State of reading one file. */
+struct reader {
+	struct gini_config *c;
+	struct diags *diags;
+	const char *file; /* as reported in diagnostics */
+	char *dir;        /* for relative paths */
+	bool is_main;
+};
+
+static int
+line_of(const config_setting_t *s)
+{
+	return s ? (int)config_setting_source_line(s) : 0;
+}
+
+static const char *
+type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		return "a group { ... }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a number with a fraction";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array [ ... ]";
+	case CONFIG_TYPE_LIST:
+		return "a list ( ... )";
+	default:
+		return "something else";
+	}
+}
+
+/* "pipeline 'p': step 's': " prefixes, in a caller's buffer. */
+static const char *
+where(char *buf, size_t size, const char *pipeline, const char *step)
+{
+	if (pipeline && step)
+		snprintf(buf, size, "pipeline '%s': step '%s': ", pipeline, step);
+	else if (pipeline)
+		snprintf(buf, size, "pipeline '%s': ", pipeline);
+	else
+		buf[0] = 0;
+	return buf;
+}
+
+/* Reports every member of group that is not in keys. */
+static void
+check_keys(struct reader *rd, const config_setting_t *group, const char *const *keys, size_t n,
+           const char *prefix, const char *const *elsewhere, size_t n_elsewhere)
+{
+	int len = config_setting_length(group);
+
+	for (int i = 0; i < len; i++) {
+		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		const char *hint;
+		bool known = false;
+
+		if (!name)
+			continue;
+		for (size_t k = 0; k < n && !known; k++)
+			known = streq(name, keys[k]);
+		if (known)
+			continue;
+		for (size_t k = 0; k < n_elsewhere && !known; k++)
+			known = streq(name, elsewhere[k]);
+		if (known) {
+			diags_add(rd->diags, rd->file, line_of(s),
+			          "%skey '%s' is only allowed in the main configuration file", prefix,
+			          name);
+			continue;
+		}
+		hint = closest_match(name, keys, n);
+		if (hint)
+			diags_add(rd->diags, rd->file, line_of(s),
+			          "%sunknown key '%s'; did you mean '%s'?", prefix, name, hint);
+		else
+			diags_add(rd->diags, rd->file, line_of(s), "%sunknown key '%s'", prefix,
+			          name);
+	}
+}
+
+static const char *
+get_string(struct reader *rd, const config_setting_t *group, const char *key, const char *prefix)
+{
+	config_setting_t *s = config_setting_get_member(group, key);
+
+	if (!s)
+		return NULL;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		diags_add(rd->diags, rd->file, line_of(s), "%s'%s': expected a string, got %s",
+		          prefix, key, type_name(s));
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+/* 1 and *ret if present and valid, 0 if absent, -1 if invalid (reported). */
+static int
+get_int(struct reader *rd, const config_setting_t *group, const char *key, const char *prefix,
+        long long lo, long long hi, long long *ret)
+{
+	config_setting_t *s = config_setting_get_member(group, key);
+	long long v;
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+		diags_add(rd->diags, rd->file, line_of(s), "%s'%s': expected an integer, got %s",
+		          prefix, key, type_name(s));
+		return -1;
+	}
+	v = config_setting_get_int64(s);
+	if (v < lo || v > hi) {
+		diags_add(rd->diags, rd->file, line_of(s), "%s'%s': %lld is out of range %lld-%lld",
+		          prefix, key, v, lo, hi);
+		return -1;
+	}
+	*ret = v;
+	return 1;
+}
+
+static int
+get_bool(struct reader *rd, const config_setting_t *group, const char *key, const char *prefix,
+         bool *ret)
+{
+	config_setting_t *s = config_setting_get_member(group, key);
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		diags_add(rd->diags, rd->file, line_of(s),
+		          "%s'%s': expected a boolean (true or false), got %s", prefix, key,
+		          type_name(s));
+		return -1;
+	}
+	*ret = config_setting_get_bool(s);
+	return 1;
+}
+
+/* Durations: a string such as "30s", or an integer number of seconds. */
+static int
+get_duration(struct reader *rd, const config_setting_t *group, const char *key,
+             const char *prefix, uint64_t *ret)
+{
+	config_setting_t *s = config_setting_get_member(group, key);
+	long long i;
+
+	if (!s)
+		return 0;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		if (parse_duration(config_setting_get_string(s), ret) < 0) {
+			diags_add(rd->diags, rd->file, line_of(s),
+			          "%s'%s': invalid duration '%s' (use e.g. 500ms, 30s, 5m, 2h, 1d)",
+			          prefix, key, config_setting_get_string(s));
+			return -1;
+		}
+		return 1;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		i = config_setting_get_int64(s);
+		if (i < 0 || i > 100LL * 366 * 86400) {
+			diags_add(rd->diags, rd->file, line_of(s), "%s'%s': invalid duration %lld",
+			          prefix, key, i);
+			return -1;
+		}
+		*ret = (uint64_t)i * USEC_PER_SEC;
+		return 1;
+	default:
+		diags_add(rd->diags, rd->file, line_of(s),
+		          "%s'%s': expected a duration such as \"30s\", got %s", prefix, key,
+		          type_name(s));
+		return -1;
+	}
+}
+
+/*
+ * A string, or a list/array of strings, appended to *v. Returns the number
+ * of strings, or -1 if invalid (reported).
+ */
+static int
+get_strings(struct reader *rd, const config_setting_t *s, const char *key, const char *prefix,
+            char ***v, size_t *n)
+{
+	int len;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return strv_push(v, n, config_setting_get_string(s)) < 0 ? -1 : 1;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
+		diags_add(rd->diags, rd->file, line_of(s),
+		          "%s'%s': expected a string or a list of strings, got %s", prefix, key,
+		          type_name(s));
+		return -1;
+	}
+	len = config_setting_length(s);
+	for (int i = 0; i < len; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			diags_add(rd->diags, rd->file, line_of(e),
+			          "%s'%s': element %d: expected a string, got %s", prefix, key, i + 1,
+			          type_name(e));
+			return -1;
+		}
+		if (strv_push(v, n, config_setting_get_string(e)) < 0)
+			return -1;
+	}
+	return len;
+}
+
+/* Relative paths resolve against the directory of the file that names them. */
+static char *
+resolve(struct reader *rd, const char *path)
+{
+	return path_join(rd->dir, path);
+}
+
+static int
+get_path_list(struct reader *rd, const config_setting_t *root, const char *key, char ***v,
+              size_t *n)
+{
+	config_setting_t *s = config_setting_get_member(root, key);
+	char **raw = NULL;
+	size_t nraw = 0;
+	int r;
+
+	if (!s)
+		return 0;
+	r = get_strings(rd, s, key, "", &raw, &nraw);
+	if (r >= 0) {
+		strv_free(*v);
+		*v = calloc(1, sizeof(char *));
+		*n = 0;
+		for (size_t i = 0; i < nraw && *v; i++) {
+			_cleanup_free_ char *p = resolve(rd, raw[i]);
+
+			if (!p[0]) {
+				diags_add(rd->diags, rd->file, line_of(s), "'%s': empty path", key);
+				continue;
+			}
+			if (strv_push(v, n, p) < 0)
+				r = -1;
+		}
+	}
+	strv_free(raw);
+	return r;
+}
+
+static int
+get_path(struct reader *rd, const config_setting_t *root, const char *key, char **ret)
+{
+	const char *s = get_string(rd, root, key, "");
+
+	if (!s)
+		return 0;
+	if (!*s) {
+		diags_add(rd->diags, rd->file, line_of(config_setting_get_member(root, key)),
+		          "'%s': empty path", key);
+		return -1;
+	}
+	free(*ret);
+	*ret = resolve(rd, s);
+	return 1;
+}
+
+bool
+config_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s || !*s)
+		return false;
+	for (; *s; s++, n++)
+		if (n >= 64 || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		                 (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
+			return false;
+	return true;
+}
+
+const char *
+overlap_to_string(enum overlap o)
+{
+	static const char *const names[] = { "skip", "queue", "parallel" };
+
+	return names[o];
+}
+
+const char *
+on_failure_to_string(enum on_failure f)
+{
+	return f == ON_FAILURE_STOP ? "stop" : "continue";
+}
+
+/* An enum value from a string, with a suggestion on a miss. -1: invalid. */
+static int
+get_enum(struct reader *rd, const config_setting_t *group, const char *key, const char *prefix,
+         const char *const *names, size_t n, int *ret)
+{
+	const char *v = get_string(rd, group, key, prefix);
+	const char *hint;
+
+	if (!v)
+		return config_setting_get_member(group, key) ? -1 : 0;
+	for (size_t i = 0; i < n; i++)
+		if (streq(v, names[i])) {
+			*ret = (int)i;
+			return 1;
+		}
+	hint = closest_match(v, names, n);
+	diags_add(rd->diags, rd->file, line_of(config_setting_get_member(group, key)),
+	          "%s'%s': invalid value '%s'%s%s%s (expected %s%s%s%s%s)", prefix, key, v,
+	          hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "", names[0],
+	          n > 1 ? ", " : "", n > 1 ? names[1] : "", n > 2 ? " or " : "",
+	          n > 2 ? names[2] : "");
+	return -1;
+}
+
+static void
+read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def *p,
+              const char *prefix)
+{
+	struct trigger_def *t = &p->triggers;
+	config_setting_t *s;
+	char **sigs = NULL;
+	size_t nsigs = 0;
+	const char *sched;
+	char err[256];
+
+	t->line = line_of(g);
+	if (!config_setting_is_group(g)) {
+		diags_add(rd->diags, rd->file, line_of(g), "%s'triggers': expected a group { ... }, got %s",
+		          prefix, type_name(g));
+		return;
+	}
+	check_keys(rd, g, trigger_keys, ARRAY_SIZE(trigger_keys), prefix, NULL, 0);
+	s = config_setting_get_member(g, "signal");
+	if (s && get_strings(rd, s, "signal", prefix, &sigs, &nsigs) >= 0) {
+		for (size_t i = 0; i < nsigs; i++) {
+			int sig = signal_from_string(sigs[i]);
+
+			if (sig == SIGHUP || sig == SIGTERM || sig == SIGINT) {
+				diags_add(rd->diags, rd->file, line_of(s),
+				          "%s'signal': %s is reserved (SIGHUP reloads, SIGTERM and "
+				          "SIGINT stop); use SIGUSR1, SIGUSR2 or SIGRTMIN+N",
+				          prefix, sigs[i]);
+			} else if (sig != SIGUSR1 && sig != SIGUSR2 &&
+			           (sig < SIGRTMIN || sig > SIGRTMAX)) {
+				diags_add(rd->diags, rd->file, line_of(s),
+				          "%s'signal': invalid signal '%s' (use SIGUSR1, SIGUSR2 or "
+				          "SIGRTMIN+N, N from 0 to %d)",
+				          prefix, sigs[i], SIGRTMAX - SIGRTMIN);
+			} else if (t->n_signals >= TRIGGER_SIGNALS_MAX) {
+				diags_add(rd->diags, rd->file, line_of(s),
+				          "%s'signal': more than %d signals", prefix,
+				          TRIGGER_SIGNALS_MAX);
+				break;
+			} else {
+				t->signals[t->n_signals++] = sig;
+			}
+		}
+	}
+	strv_free(sigs);
+	if (get_duration(rd, g, "every", prefix, &t->every_usec) > 0 && t->every_usec < EVERY_MIN) {
+		diags_add(rd->diags, rd->file, line_of(config_setting_get_member(g, "every")),
+		          "%s'every': interval must be at least 10ms", prefix);
+		t->every_usec = 0;
+	}
+	sched = get_string(rd, g, "schedule", prefix);
+	if (sched) {
+		if (cron_parse(sched, &t->cron, err, sizeof(err)) < 0)
+			diags_add(rd->diags, rd->file, line_of(config_setting_get_member(g, "schedule")),
+			          "%s'schedule': invalid cron expression '%s': %s", prefix, sched,
+			          err);
+		else
+			t->schedule = strdup(sched);
+	}
+	get_bool(rd, g, "on_start", prefix, &t->on_start);
+	if (get_bool(rd, g, "persistent", prefix, &t->persistent) > 0 && t->persistent &&
+	    !config_setting_get_member(g, "schedule"))
+		diags_add(rd->diags, rd->file, line_of(config_setting_get_member(g, "persistent")),
+		          "%s'persistent' needs a 'schedule'", prefix);
+}
+
+static void
+read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, size_t index)
+{
+	struct step_def *st = &p->steps[p->n_steps];
+	char prefix[256], err[512];
+	config_setting_t *s;
+	const char *id, *stage;
+	long long v;
+	int line;
+
+	st->line = line_of(g);
+	st->file = p->file;
+	st->enabled = true;
+	st->retry_backoff_usec = DEFAULT_RETRY_BACKOFF;
+	st->after = calloc(1, sizeof(char *));
+	if (!st->after)
+		return;
+	p->n_steps++;
+	if (!config_setting_is_group(g)) {
+		where(prefix, sizeof(prefix), p->name, NULL);
+		diags_add(rd->diags, rd->file, line_of(g),
+		          "%sstep %zu: expected a group { ... }, got %s", prefix, index + 1,
+		          type_name(g));
+		return;
+	}
+	id = get_string(rd, g, "id", where(prefix, sizeof(prefix), p->name, NULL));
+	if (!id) {
+		if (!config_setting_get_member(g, "id"))
+			diags_add(rd->diags, rd->file, st->line, "%sstep %zu has no 'id'", prefix,
+			          index + 1);
+		char tmp[32];
+		snprintf(tmp, sizeof(tmp), "#%zu", index + 1);
+		st->id = strdup(tmp);
+	} else {
+		if (!config_name_valid(id))
+			diags_add(rd->diags, rd->file, line_of(config_setting_get_member(g, "id")),
+			          "%sinvalid step id '%s': use letters, digits, '_', '.' and '-', at "
+			          "most 64",
+			          prefix, id);
+		st->id = strdup(id);
+	}
+	if (!st->id)
+		return;
+	where(prefix, sizeof(prefix), p->name, st->id);
+	check_keys(rd, g, step_keys, ARRAY_SIZE(step_keys), prefix, NULL, 0);
+	stage = get_string(rd, g, "stage", prefix);
+	if (stage)
+		st->stage = strdup(stage);
+	else if (!config_setting_get_member(g, "stage"))
+		diags_add(rd->diags, rd->file, st->line, "%sno 'stage'", prefix);
+	s = config_setting_get_member(g, "params");
+	st->params_line = s ? line_of(s) : st->line;
+	if (s && !config_setting_is_group(s)) {
+		diags_add(rd->diags, rd->file, line_of(s), "%s'params': expected a group { ... }, got %s",
+		          prefix, type_name(s));
+		s = NULL;
+	}
+	line = 0;
+	if (params_from_setting(s, &st->params, err, sizeof(err), &line) < 0) {
+		diags_add(rd->diags, rd->file, line ? line : st->line, "%s%s", prefix, err);
+		st->params = params_new_empty();
+	}
+	s = config_setting_get_member(g, "after");
+	if (s)
+		(void)get_strings(rd, s, "after", prefix, &st->after, &st->n_after);
+	get_duration(rd, g, "timeout", prefix, &st->timeout_usec);
+	if (get_int(rd, g, "retries", prefix, 0, RETRIES_MAX, &v) > 0)
+		st->retries = (unsigned)v;
+	get_duration(rd, g, "retry_backoff", prefix, &st->retry_backoff_usec);
+	get_bool(rd, g, "enabled", prefix, &st->enabled);
+}
+
+static void
+read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
+{
+	struct gini_config *c = rd->c;
+	struct pipeline_def *p;
+	static const char *const overlaps[] = { "skip", "queue", "parallel" };
+	static const char *const failures[] = { "stop", "continue" };
+	char prefix[160];
+	const char *name, *desc;
+	config_setting_t *s;
+	long long v;
+	int e;
+
+	p = &c->pipelines[c->n_pipelines];
+	memset(p, 0, sizeof(*p));
+	p->file = strdup(rd->file);
+	p->line = line_of(g);
+	p->max_parallel = 4;
+	if (!p->file)
+		return;
+	c->n_pipelines++;
+	if (!config_setting_is_group(g)) {
+		diags_add(rd->diags, rd->file, line_of(g),
+		          "pipeline %zu: expected a group { ... }, got %s", index + 1, type_name(g));
+		p->name = strdup("");
+		return;
+	}
+	name = get_string(rd, g, "name", "pipeline: ");
+	if (!name) {
+		if (!config_setting_get_member(g, "name"))
+			diags_add(rd->diags, rd->file, p->line, "pipeline %zu has no 'name'",
+			          index + 1);
+		if (asprintf(&p->name, "#%zu", index + 1) < 0)
+			p->name = NULL;
+	} else {
+		if (!config_name_valid(name))
+			diags_add(rd->diags, rd->file, line_of(config_setting_get_member(g, "name")),
+			          "invalid pipeline name '%s': use letters, digits, '_', '.' and '-', "
+			          "at most 64",
+			          name);
+		p->name = strdup(name);
+	}
+	if (!p->name)
+		return;
+	where(prefix, sizeof(prefix), p->name, NULL);
+	check_keys(rd, g, pipeline_keys, ARRAY_SIZE(pipeline_keys), prefix, NULL, 0);
+	desc = get_string(rd, g, "description", prefix);
+	p->description = strdup(desc ? desc : "");
+	s = config_setting_get_member(g, "triggers");
+	if (s)
+		read_triggers(rd, s, p, prefix);
+	if (get_enum(rd, g, "overlap", prefix, overlaps, ARRAY_SIZE(overlaps), &e) > 0)
+		p->overlap = (enum overlap)e;
+	if (get_int(rd, g, "max_parallel", prefix, 1, 1024, &v) > 0)
+		p->max_parallel = (unsigned)v;
+	if (get_enum(rd, g, "on_failure", prefix, failures, ARRAY_SIZE(failures), &e) > 0)
+		p->on_failure = (enum on_failure)e;
+	s = config_setting_get_member(g, "steps");
+	if (!s) {
+		diags_add(rd->diags, rd->file, p->line, "%sno 'steps'", prefix);
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		diags_add(rd->diags, rd->file, line_of(s), "%s'steps': expected a list ( ... ), got %s",
+		          prefix, type_name(s));
+		return;
+	}
+	int n = config_setting_length(s);
+	if (n == 0) {
+		diags_add(rd->diags, rd->file, line_of(s), "%s'steps' is empty", prefix);
+		return;
+	}
+	if (n > CONFIG_STEPS_MAX) {
+		diags_add(rd->diags, rd->file, line_of(s), "%smore than %d steps", prefix,
+		          CONFIG_STEPS_MAX);
+		return;
+	}
+	p->steps = calloc((size_t)n, sizeof(*p->steps));
+	if (!p->steps)
+		return;
+	for (int i = 0; i < n; i++)
+		read_step(rd, config_setting_get_elem(s, (unsigned)i), p, (size_t)i);
+}
+
+static void
+read_pipelines(struct reader *rd, const config_setting_t *root)
+{
+	config_setting_t *s = config_setting_get_member(root, "pipelines");
+	struct pipeline_def *v;
+	int n;
+
+	if (!s)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		diags_add(rd->diags, rd->file, line_of(s),
+		          "'pipelines': expected a list ( { ... }, ... ), got %s", type_name(s));
+		return;
+	}
+	n = config_setting_length(s);
+	if (rd->c->n_pipelines + (size_t)n > CONFIG_PIPELINES_MAX) {
+		diags_add(rd->diags, rd->file, line_of(s), "more than %d pipelines in all",
+		          CONFIG_PIPELINES_MAX);
+		return;
+	}
+	v = realloc(rd->c->pipelines, (rd->c->n_pipelines + (size_t)n) * sizeof(*v));
+	if (!v)
+		return;
+	rd->c->pipelines = v;
+	for (int i = 0; i < n; i++)
+		read_pipeline(rd, config_setting_get_elem(s, (unsigned)i), (size_t)i);
+}
+
+static void
+read_globals(struct reader *rd, const config_setting_t *root)
+{
+	struct gini_config *c = rd->c;
+	const char *s;
+	long long v;
+
+	get_path_list(rd, root, "plugin_dirs", &c->plugin_dirs, &c->n_plugin_dirs);
+	get_path_list(rd, root, "include_dirs", &c->include_dirs, &c->n_include_dirs);
+	get_path(rd, root, "control_socket", &c->control_socket);
+	get_path(rd, root, "state_dir", &c->state_dir);
+	s = get_string(rd, root, "control_group", "");
+	if (s)
+		c->control_group = strdup(s);
+	s = get_string(rd, root, "control_readonly_group", "");
+	if (s)
+		c->control_readonly_group = strdup(s);
+	if (get_int(rd, root, "workers", "", 1, CONFIG_WORKERS_MAX, &v) > 0)
+		c->workers = (unsigned)v;
+	s = get_string(rd, root, "log_level", "");
+	if (s) {
+		int l = log_level_from_string(s);
+		static const char *const levels[] = { "error", "warning", "notice", "info",
+			                              "debug" };
+
+		if (l < 0) {
+			const char *hint = closest_match(s, levels, ARRAY_SIZE(levels));
+
+			diags_add(rd->diags, rd->file,
+			          line_of(config_setting_get_member(root, "log_level")),
+			          "'log_level': invalid value '%s'%s%s%s (expected error, warning, "
+			          "notice, info or debug)",
+			          s, hint ? "; did you mean '" : "", hint ? hint : "",
+			          hint ? "'?" : "");
+		} else {
+			c->log_level = l;
+		}
+	}
+	get_duration(rd, root, "shutdown_timeout", "", &c->shutdown_timeout_usec);
+}
+
+/* Parses one file (or text) and reads what it may hold. */
+static void
+read_one(struct gini_config *c, struct diags *diags, const char *file, const char *text,
+         bool is_main)
+{
+	struct reader rd = { .c = c, .diags = diags, .file = file, .is_main = is_main };
+	config_t cfg;
+	int ok;
+
+	rd.dir = path_dirname(file);
+	if (!rd.dir)
+		return;
+	config_init(&cfg);
+	/* libconfig's own @include would bypass include_dirs; relative
+	 * @include paths resolve against the including file's directory. */
+	config_set_include_dir(&cfg, rd.dir);
+	if (text) {
+		ok = config_read_string(&cfg, text);
+	} else {
+		_cleanup_free_ char *buf = NULL;
+		int r = read_file(file, CONFIG_FILE_MAX, &buf, NULL);
+
+		if (r < 0) {
+			diags_add(diags, file, 0, "cannot read: %s",
+			          r == -EFBIG ? "file larger than 16 MiB" : strerror(-r));
+			config_destroy(&cfg);
+			free(rd.dir);
+			return;
+		}
+		ok = config_read_string(&cfg, buf);
+	}
+	if (!ok) {
+		const char *ef = config_error_file(&cfg);
+
+		diags_add(diags, ef ? ef : file, config_error_line(&cfg), "syntax error: %s",
+		          config_error_text(&cfg));
+	} else {
+		config_setting_t *root = config_root_setting(&cfg);
+
+		if (is_main) {
+			check_keys(&rd, root, main_keys, ARRAY_SIZE(main_keys), "", NULL, 0);
+			read_globals(&rd, root);
+		} else {
+			check_keys(&rd, root, include_keys, ARRAY_SIZE(include_keys), "", main_keys,
+			           ARRAY_SIZE(main_keys));
+		}
+		read_pipelines(&rd, root);
+	}
+	config_destroy(&cfg);
+	free(rd.dir);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+read_include_dir(struct gini_config *c, struct diags *diags, const char *dir, bool defaulted)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		/* The default pipelines.d is optional; a configured one is not. */
+		if (!(defaulted && errno == ENOENT))
+			diags_add(diags, c->file, 0, "include directory %s: %s", dir,
+			          strerror(errno));
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' && l > 5 && streq(de->d_name + l - 5, ".conf"))
+			strv_push(&names, &n, de->d_name);
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *path = path_join(dir, names[i]);
+
+		if (path && strv_push(&c->files, &c->n_files, path) >= 0)
+			read_one(c, diags, path, NULL, false);
+	}
+	strv_free(names);
+}
+
+static void
+check_duplicates(struct gini_config *c, struct diags *diags)
+{
+	for (size_t i = 0; i < c->n_pipelines; i++) {
+		struct pipeline_def *p = &c->pipelines[i];
+
+		for (size_t j = 0; j < i; j++)
+			if (p->name[0] != '#' && streq(p->name, c->pipelines[j].name)) {
+				diags_add(diags, p->file, p->line,
+				          "pipeline '%s': duplicate name; first defined at %s:%d",
+				          p->name, c->pipelines[j].file, c->pipelines[j].line);
+				break;
+			}
+	}
+}
+
+static int
+load(const char *file, const char *text, const char *dir, const struct config_overrides *ov,
+     struct gini_config **ret, struct diags *diags)
+{
+	struct gini_config *c = calloc(1, sizeof(*c));
+	bool default_include = false;
+	_cleanup_free_ char *main_dir = NULL;
+
+	if (!c)
+		return -ENOMEM;
+	c->file = strdup(file);
+	c->workers = (unsigned)MAX(sysconf(_SC_NPROCESSORS_ONLN), 1);
+	c->log_level = LOG_INFO;
+	c->shutdown_timeout_usec = DEFAULT_SHUTDOWN_TIMEOUT;
+	c->control_socket = strdup(DEFAULT_CONTROL_SOCKET);
+	c->state_dir = strdup(DEFAULT_STATE_DIR);
+	if (!c->file || !c->control_socket || !c->state_dir ||
+	    strv_push(&c->plugin_dirs, &c->n_plugin_dirs, GINI_STAGE_DIR) < 0 ||
+	    strv_push(&c->files, &c->n_files, file) < 0) {
+		config_free(c);
+		return -ENOMEM;
+	}
+	read_one(c, diags, file, text, true);
+	if (!c->include_dirs) {
+		main_dir = dir ? strdup(dir) : path_dirname(file);
+		_cleanup_free_ char *d = main_dir ? path_join(main_dir, "pipelines.d") : NULL;
+
+		if (d)
+			strv_push(&c->include_dirs, &c->n_include_dirs, d);
+		default_include = true;
+	}
+	for (size_t i = 0; i < c->n_include_dirs; i++)
+		read_include_dir(c, diags, c->include_dirs[i], default_include);
+	check_duplicates(c, diags);
+	if (ov && ov->n_plugin_dirs) {
+		strv_free(c->plugin_dirs);
+		c->plugin_dirs = NULL;
+		c->n_plugin_dirs = 0;
+		for (size_t i = 0; i < ov->n_plugin_dirs; i++)
+			strv_push(&c->plugin_dirs, &c->n_plugin_dirs, ov->plugin_dirs[i]);
+	}
+	if (ov && ov->control_socket) {
+		free(c->control_socket);
+		c->control_socket = strdup(ov->control_socket);
+	}
+	if (ov && ov->state_dir) {
+		free(c->state_dir);
+		c->state_dir = strdup(ov->state_dir);
+	}
+	*ret = c;
+	return 0;
+}
+
+int
+config_load(const char *file, const struct config_overrides *ov, struct gini_config **ret,
+            struct diags *diags)
+{
+	return load(file, NULL, NULL, ov, ret, diags);
+}
+
+int
+config_load_string(const char *text, const char *name, const char *dir,
+                   const struct config_overrides *ov, struct gini_config **ret,
+                   struct diags *diags)
+{
+	return load(name, text, dir, ov, ret, diags);
+}
+
+static void
+step_def_done(struct step_def *s)
+{
+	free(s->id);
+	free(s->stage);
+	params_free(s->params);
+	strv_free(s->after);
+}
+
+struct gini_config *
+config_free(struct gini_config *c)
+{
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < c->n_pipelines; i++) {
+		struct pipeline_def *p = &c->pipelines[i];
+
+		for (size_t j = 0; j < p->n_steps; j++)
+			step_def_done(&p->steps[j]);
+		free(p->steps);
+		free(p->name);
+		free(p->description);
+		free(p->file);
+		free(p->triggers.schedule);
+	}
+	free(c->pipelines);
+	free(c->file);
+	strv_free(c->plugin_dirs);
+	strv_free(c->include_dirs);
+	strv_free(c->files);
+	free(c->control_socket);
+	free(c->control_group);
+	free(c->control_readonly_group);
+	free(c->state_dir);
+	free(c);
+	return NULL;
+}

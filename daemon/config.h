@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cron.h"
+#include "diag.h"
+
+struct gini_params;
+
+enum overlap {
+	OVERLAP_SKIP,
+	OVERLAP_QUEUE,
+	OVERLAP_PARALLEL,
+};
+
+enum on_failure {
+	ON_FAILURE_STOP,
+	ON_FAILURE_CONTINUE,
+};
+
+/* At most this many signals may be bound by one pipeline. */
+#define TRIGGER_SIGNALS_MAX 8
+
+struct trigger_def {
+	int signals[TRIGGER_SIGNALS_MAX];
+	size_t n_signals;
+	uint64_t every_usec; /* 0: none */
+	char *schedule;      /* as written, NULL: none */
+	struct cron cron;
+	bool on_start;
+	bool persistent;
+	int line;
+};
+
+struct step_def {
+	char *id;
+	char *stage;
+	struct gini_params *params; /* owned */
+	char **after;               /* NULL-terminated, never NULL */
+	size_t n_after;
+	uint64_t timeout_usec; /* 0: none */
+	unsigned retries;
+	uint64_t retry_backoff_usec;
+	bool enabled;
+	const char *file; /* borrowed from the pipeline */
+	int line;
+	int params_line;
+};
+
+struct pipeline_def {
+	char *name;
+	char *description;
+	char *file;
+	int line;
+	struct trigger_def triggers;
+	enum overlap overlap;
+	unsigned max_parallel;
+	enum on_failure on_failure;
+	struct step_def *steps;
+	size_t n_steps;
+};
+
+/* Plain settings: what the files said, with defaults and overrides applied. */
+struct gini_config {
+	char *file; /* the main file, as given */
+	char **plugin_dirs;  /* NULL-terminated, absolute or relative to cwd */
+	size_t n_plugin_dirs;
+	char **include_dirs;
+	size_t n_include_dirs;
+	char **files; /* every file read, main first */
+	size_t n_files;
+	char *control_socket;
+	char *control_group;          /* NULL: root's group */
+	char *control_readonly_group; /* NULL: none */
+	char *state_dir;
+	unsigned workers;
+	int log_level;
+	uint64_t shutdown_timeout_usec;
+	struct pipeline_def *pipelines;
+	size_t n_pipelines;
+};
+
+/* Command-line settings that win over the files. NULL: not given. */
+struct config_overrides {
+	char *const *plugin_dirs;
+	size_t n_plugin_dirs;
+	const char *control_socket;
+	const char *state_dir;
+};
+
+#define CONFIG_WORKERS_MAX 256
+#define CONFIG_PIPELINES_MAX 100000
+#define CONFIG_STEPS_MAX 100000
+#define CONFIG_FILE_MAX (16u << 20)
+
+/*
+ * Reads the main file and every *.conf of its include_dirs. Never fails
+ * half-way: all problems go to diags, and *ret holds whatever parsed, so
+ * `ginid -t` can print both. The caller treats diags->n > 0 as invalid.
+ * Returns 0, or -ENOMEM.
+ */
+int config_load(const char *file, const struct config_overrides *ov, struct gini_config **ret,
+                struct diags *diags);
+/*
+ * The same for a main file given as text (for the fuzzer and tests); the
+ * include directories are resolved against dir.
+ */
+int config_load_string(const char *text, const char *name, const char *dir,
+                       const struct config_overrides *ov, struct gini_config **ret,
+                       struct diags *diags);
+struct gini_config *config_free(struct gini_config *c);
+
+const char *overlap_to_string(enum overlap o);
+const char *on_failure_to_string(enum on_failure f);
+/* Pipeline and step names: [A-Za-z0-9_.-]{1,64}. */
+bool config_name_valid(const char *s);

@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The executor runs pipelines on a bounded pool of worker threads.
+ *
+ * A run starts with its root steps on the shared queue. A worker that
+ * finishes a step decrements the pending-predecessor count of each successor;
+ * the successors that become ready are its to start: it continues straight
+ * into one of them and queues the rest for idle workers, so a linear pipeline
+ * never changes thread and a fan-out spreads at once. Per-step state lives in
+ * arrays allocated once per run, so the hot path allocates nothing and takes
+ * no lock but the run's own (uncontended) one and, for steps with a timeout,
+ * the watcher's.
+ *
+ * The watcher thread fires the cancellation of attempts whose deadline
+ * passed. A stage that ignores it is reported as overrunning after a grace
+ * period, and a replacement worker is started so the pool keeps its size;
+ * the stuck worker retires when the stage finally returns.
+ *
+ * Locks: the queue lock (ex->lock), the watcher lock (ex->watch_lock) and
+ * each run's lock are never held together, and no plugin code runs under any
+ * of them.
+ */
+#include "executor.h"
+
+#include "context.h"
+#include "log.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE SIZE_MAX
+#define BACKOFF_MAX USEC_PER_HOUR
+
+struct task {
+	struct run *run;
+	size_t step;
+};
+
+/* A deadline being watched: lives on the stack of the worker running it. */
+struct watch {
+	struct watch *next;
+	uint64_t due; /* the deadline, then the end of the overrun grace */
+	struct cancel *cancel;
+	const struct run *run;
+	size_t step;
+	bool fired;   /* the deadline passed: the attempt timed out */
+	bool overran; /* still running after the grace period */
+};
+
+struct executor {
+	pthread_mutex_t lock; /* guards the queue, the thread list and surplus */
+	pthread_cond_t cond;
+	struct task *queue; /* ring buffer */
+	size_t q_cap, q_head, q_len;
+	/* Sum of the step counts of runs in flight: the queue is grown to this
+	 * at submission, so pushing a step never allocates or fails. */
+	size_t q_reserved;
+	pthread_t *threads; /* every thread ever started, for joining */
+	size_t n_threads;
+	unsigned live; /* threads not retired */
+	unsigned surplus; /* workers to retire: replacements for overrunning ones */
+	unsigned idle;
+	bool stop;
+
+	pthread_mutex_t watch_lock; /* guards watches and watch_stop */
+	pthread_cond_t watch_cond;
+	struct watch *watches; /* sorted by due */
+	pthread_t watcher;
+	bool watch_stop;
+	uint64_t overrun_grace;
+};
+
+static atomic_uint_fast64_t next_run_id = 1;
+
+const char *
+step_status_to_string(enum step_status s)
+{
+	static const char *const names[] = {
+		[STEP_PENDING] = "pending",     [STEP_RUNNING] = "running",
+		[STEP_SUCCESS] = "success",     [STEP_FAILED] = "failed",
+		[STEP_SKIPPED] = "skipped",     [STEP_TIMED_OUT] = "timed-out",
+		[STEP_CANCELLED] = "cancelled",
+	};
+
+	return names[s];
+}
+
+const char *
+run_status_to_string(enum run_status s)
+{
+	static const char *const names[] = {
+		[RUN_RUNNING] = "running",
+		[RUN_SUCCESS] = "success",
+		[RUN_FAILED] = "failed",
+		[RUN_CANCELLED] = "cancelled",
+	};
+
+	return names[s];
+}
+
+struct run *
+run_new(const struct pipeline *p, const char *trigger)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	size_t n = p->n_steps;
+
+	if (!r)
+		return NULL;
+	r->id = atomic_fetch_add(&next_run_id, 1);
+	r->pipeline = p;
+	r->failed_step = NONE;
+	r->trigger = strdup(trigger ? trigger : "manual");
+	r->ctx = ctx_new();
+	r->results = calloc(n + 1, sizeof(*r->results));
+	r->pending = calloc(n + 1, sizeof(*r->pending));
+	r->cause = calloc(n + 1, sizeof(*r->cause));
+	r->active = calloc(n + 1, sizeof(*r->active));
+	r->ready = calloc(p->n_edges + 1, sizeof(*r->ready));
+	pthread_mutex_init(&r->lock, NULL);
+	{
+		pthread_condattr_t attr;
+
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&r->cond, &attr);
+		pthread_condattr_destroy(&attr);
+	}
+	if (!r->trigger || !r->ctx || !r->results || !r->pending || !r->cause || !r->active ||
+	    !r->ready)
+		return run_free(r);
+	for (size_t i = 0; i < n; i++) {
+		atomic_init(&r->pending[i], p->steps[i].n_pred);
+		atomic_init(&r->cause[i], NONE);
+	}
+	atomic_init(&r->remaining, n);
+	atomic_init(&r->first_failure, NONE);
+	return r;
+}
+
+struct run *
+run_free(struct run *r)
+{
+	if (!r)
+		return NULL;
+	for (size_t i = 0; r->results && i < r->pipeline->n_steps; i++)
+		free(r->results[i].message);
+	free(r->results);
+	free(r->pending);
+	free(r->cause);
+	free(r->active);
+	free(r->ready);
+	free(r->trigger);
+	ctx_free(r->ctx);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	return NULL;
+}
+
+void
+run_cancel(struct run *r)
+{
+	atomic_store(&r->cancelled, true);
+	atomic_store(&r->stopping, true);
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->pipeline->n_steps; i++)
+		if (r->active[i])
+			cancel_fire(r->active[i]);
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Watcher. */
+
+static void
+watch_add(struct executor *ex, struct watch *w)
+{
+	struct watch **pp;
+
+	pthread_mutex_lock(&ex->watch_lock);
+	for (pp = &ex->watches; *pp && (*pp)->due <= w->due; pp = &(*pp)->next)
+		;
+	w->next = *pp;
+	*pp = w;
+	if (ex->watches == w)
+		pthread_cond_signal(&ex->watch_cond);
+	pthread_mutex_unlock(&ex->watch_lock);
+}
+
+/* Unlinks w; afterwards the watcher no longer touches it or its cancel. */
+static void
+watch_remove(struct executor *ex, struct watch *w)
+{
+	pthread_mutex_lock(&ex->watch_lock);
+	for (struct watch **pp = &ex->watches; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	pthread_mutex_unlock(&ex->watch_lock);
+}
+
+static int
+spawn_worker_locked(struct executor *ex);
+
+static void *
+watcher_main(void *arg)
+{
+	struct executor *ex = arg;
+
+	pthread_mutex_lock(&ex->watch_lock);
+	while (!ex->watch_stop) {
+		uint64_t now = now_usec(CLOCK_MONOTONIC);
+		struct watch *w = ex->watches;
+
+		if (!w) {
+			pthread_cond_wait(&ex->watch_cond, &ex->watch_lock);
+			continue;
+		}
+		if (w->due > now) {
+			struct timespec ts = { .tv_sec = (time_t)(w->due / USEC_PER_SEC),
+				               .tv_nsec = (long)(w->due % USEC_PER_SEC) * 1000 };
+
+			pthread_cond_timedwait(&ex->watch_cond, &ex->watch_lock, &ts);
+			continue;
+		}
+		ex->watches = w->next;
+		if (!w->fired) {
+			/* Deadline: cancel, and give the stage a grace period. */
+			w->fired = true;
+			cancel_fire(w->cancel);
+			w->due = now + ex->overrun_grace;
+			struct watch **pp;
+			for (pp = &ex->watches; *pp && (*pp)->due <= w->due; pp = &(*pp)->next)
+				;
+			w->next = *pp;
+			*pp = w;
+		} else {
+			/* Ignored the cancellation: say so, and keep the pool whole. */
+			w->overran = true;
+			log_warn("run %llu: pipeline '%s': step '%s': still running %llums after "
+			         "its timeout; the stage ignores cancellation (overrunning), "
+			         "starting a replacement worker",
+			         (unsigned long long)w->run->id, w->run->pipeline->name,
+			         w->run->pipeline->steps[w->step].id,
+			         (unsigned long long)(ex->overrun_grace / USEC_PER_MSEC));
+			pthread_mutex_unlock(&ex->watch_lock);
+			pthread_mutex_lock(&ex->lock);
+			if (spawn_worker_locked(ex) >= 0)
+				ex->surplus++;
+			pthread_mutex_unlock(&ex->lock);
+			pthread_mutex_lock(&ex->watch_lock);
+		}
+	}
+	pthread_mutex_unlock(&ex->watch_lock);
+	return NULL;
+}
+
+/* Steps. */
+
+static bool
+satisfied(enum step_status s)
+{
+	return s == STEP_SUCCESS || s == STEP_SKIPPED;
+}
+
+/* Waits out a retry back-off; false if the run was cancelled meanwhile. */
+static bool
+backoff(struct run *r, uint64_t usec)
+{
+	uint64_t until = now_usec(CLOCK_MONOTONIC) + usec;
+	struct timespec ts = { .tv_sec = (time_t)(until / USEC_PER_SEC),
+		               .tv_nsec = (long)(until % USEC_PER_SEC) * 1000 };
+	bool ok;
+
+	pthread_mutex_lock(&r->lock);
+	while (!atomic_load(&r->cancelled) &&
+	       pthread_cond_timedwait(&r->cond, &r->lock, &ts) != ETIMEDOUT)
+		;
+	ok = !atomic_load(&r->cancelled);
+	pthread_mutex_unlock(&r->lock);
+	return ok;
+}
+
+static void
+set_message(struct step_result *res, char *msg)
+{
+	free(res->message);
+	res->message = msg;
+}
+
+/* Runs the attempts of step i and fills its result. */
+static void
+execute_step(struct executor *ex, struct run *r, size_t i)
+{
+	const struct step *s = &r->pipeline->steps[i];
+	struct step_result *res = &r->results[i];
+	const struct gini_stage_descriptor *d = s->type->desc;
+
+	for (unsigned attempt = 1;; attempt++) {
+		struct watch w = { .run = r, .step = i };
+		struct gini_handle h;
+		struct cancel c;
+		uint64_t t0 = now_usec(CLOCK_MONOTONIC), t1;
+		char *msg;
+		int rc;
+
+		res->attempts = attempt;
+		cancel_init(&c, s->timeout_usec ? t0 + s->timeout_usec : 0);
+		pthread_mutex_lock(&r->lock);
+		r->active[i] = &c;
+		if (atomic_load(&r->cancelled))
+			cancel_fire(&c);
+		pthread_mutex_unlock(&r->lock);
+		if (s->timeout_usec) {
+			w.due = c.deadline;
+			w.cancel = &c;
+			watch_add(ex, &w);
+		}
+		handle_init(&h);
+		h.stage = s->type->id;
+		h.pipeline = r->pipeline->name;
+		h.step = s->id;
+		h.run_id = r->id;
+		h.ctx = r->ctx;
+		h.cancel = &c;
+		if (s->serialise)
+			pthread_mutex_lock((pthread_mutex_t *)&s->serial);
+		rc = d->run(&host_services, &h, s->instance);
+		if (s->serialise)
+			pthread_mutex_unlock((pthread_mutex_t *)&s->serial);
+		t1 = now_usec(CLOCK_MONOTONIC);
+		if (s->timeout_usec)
+			watch_remove(ex, &w);
+		pthread_mutex_lock(&r->lock);
+		r->active[i] = NULL;
+		pthread_mutex_unlock(&r->lock);
+		msg = handle_steal_message(&h);
+		handle_done(&h);
+		if (w.overran) {
+			res->overran = true;
+			log_warn("run %llu: pipeline '%s': step '%s': returned %llums after its "
+			         "timeout",
+			         (unsigned long long)r->id, r->pipeline->name, s->id,
+			         (unsigned long long)((t1 - c.deadline) / USEC_PER_MSEC));
+		}
+		if (w.fired) {
+			char d1[32];
+			char *m = NULL;
+
+			res->status = STEP_TIMED_OUT;
+			if (asprintf(&m, "timed out after %s%s%s",
+			             format_duration(s->timeout_usec, d1, sizeof(d1)), msg ? ": " : "",
+			             msg ? msg : "") < 0)
+				m = NULL;
+			free(msg);
+			msg = m;
+		} else if (cancel_fired(&c)) {
+			res->status = STEP_CANCELLED;
+		} else if (rc == GINI_SUCCESS) {
+			res->status = STEP_SUCCESS;
+		} else if (rc == GINI_SKIPPED) {
+			res->status = STEP_SKIPPED;
+		} else {
+			res->status = STEP_FAILED;
+			if (!msg && rc != GINI_FAILURE && asprintf(&msg, "stage returned %d", rc) < 0)
+				msg = NULL;
+		}
+		cancel_done(&c);
+		set_message(res, msg);
+		stage_type_account(s->type, t1 - t0, !satisfied(res->status));
+		if ((res->status == STEP_FAILED || res->status == STEP_TIMED_OUT) &&
+		    attempt <= s->retries && !atomic_load(&r->cancelled)) {
+			uint64_t wait = s->retry_backoff_usec;
+			char d1[32];
+
+			for (unsigned k = 1; k < attempt && wait < BACKOFF_MAX; k++)
+				wait *= 2;
+			wait = MIN(wait, BACKOFF_MAX);
+			log_info("run %llu: pipeline '%s': step '%s': attempt %u %s%s%s; retrying in "
+			         "%s",
+			         (unsigned long long)r->id, r->pipeline->name, s->id, attempt,
+			         step_status_to_string(res->status), res->message ? ": " : "",
+			         res->message ? res->message : "",
+			         format_duration(wait, d1, sizeof(d1)));
+			if (backoff(r, wait))
+				continue;
+			res->status = STEP_CANCELLED;
+		}
+		break;
+	}
+}
+
+static void
+finish_run(struct run *r)
+{
+	const struct pipeline *p = r->pipeline;
+	bool ok = true;
+
+	for (size_t i = 0; i < p->n_steps; i++)
+		if (!satisfied(r->results[i].status))
+			ok = false;
+	r->end_usec = now_usec(CLOCK_MONOTONIC);
+	r->failed_step = atomic_load(&r->first_failure);
+	pthread_mutex_lock(&r->ex->lock);
+	r->ex->q_reserved -= p->n_steps;
+	pthread_mutex_unlock(&r->ex->lock);
+	r->status = atomic_load(&r->cancelled) ? RUN_CANCELLED : ok ? RUN_SUCCESS : RUN_FAILED;
+	if (r->on_done)
+		r->on_done(r, r->userdata);
+}
+
+static void queue_push(struct executor *ex, struct run *r, const size_t *steps, size_t n);
+
+/*
+ * Runs (or skips) step i, then releases its successors. Returns one ready
+ * successor for the calling worker to continue with, or NONE.
+ */
+static size_t
+step_once(struct executor *ex, struct run *r, size_t i)
+{
+	const struct pipeline *p = r->pipeline;
+	const struct step *s = &p->steps[i];
+	struct step_result *res = &r->results[i];
+	size_t cause = atomic_load(&r->cause[i]), next = NONE, n_ready = 0;
+	/* This step's own slice of the scratch: no allocation, no sharing. */
+	size_t *ready = r->ready + s->succ_offset;
+	bool failed;
+
+	res->start_usec = now_usec(CLOCK_MONOTONIC);
+	if (cause != NONE) {
+		res->status = STEP_SKIPPED;
+		if (asprintf(&res->message, "step '%s' failed", p->steps[cause].id) < 0)
+			res->message = NULL;
+	} else if (atomic_load(&r->stopping)) {
+		res->status = STEP_CANCELLED;
+		res->message = strdup(atomic_load(&r->cancelled) ? "run cancelled"
+		                                                  : "not started: the run stopped "
+		                                                    "after a failure");
+	} else if (!s->enabled) {
+		res->status = STEP_SKIPPED;
+		res->message = strdup("disabled");
+	} else {
+		res->status = STEP_RUNNING;
+		execute_step(ex, r, i);
+	}
+	res->end_usec = now_usec(CLOCK_MONOTONIC);
+	failed = res->status == STEP_FAILED || res->status == STEP_TIMED_OUT;
+	if (failed) {
+		size_t none = NONE;
+
+		atomic_compare_exchange_strong(&r->first_failure, &none, i);
+		log_err("run %llu: pipeline '%s': step '%s': %s%s%s", (unsigned long long)r->id,
+		        p->name, s->id, step_status_to_string(res->status),
+		        res->message ? ": " : "", res->message ? res->message : "");
+		if (p->on_failure == ON_FAILURE_STOP)
+			atomic_store(&r->stopping, true);
+		cause = i;
+	}
+	if (r->on_step)
+		r->on_step(r, i, r->userdata);
+
+	for (size_t k = 0; k < s->n_succ; k++) {
+		size_t j = s->succ[k];
+
+		if (cause != NONE) {
+			size_t none = NONE;
+
+			atomic_compare_exchange_strong(&r->cause[j], &none, cause);
+		}
+		if (atomic_fetch_sub_explicit(&r->pending[j], 1, memory_order_acq_rel) == 1)
+			ready[n_ready++] = j;
+	}
+	if (n_ready > 0) {
+		next = ready[0];
+		if (n_ready > 1)
+			queue_push(ex, r, ready + 1, n_ready - 1);
+	}
+	/* After this, the run may complete and be freed by another thread
+	 * unless next (still counted in remaining) keeps it alive. */
+	if (atomic_fetch_sub_explicit(&r->remaining, 1, memory_order_acq_rel) == 1)
+		finish_run(r);
+	return next;
+}
+
+/* Queue. */
+
+static int
+queue_grow_locked(struct executor *ex, size_t need)
+{
+	size_t cap = ex->q_cap ? ex->q_cap : 64;
+	struct task *q;
+
+	while (cap < need)
+		cap *= 2;
+	if (cap == ex->q_cap)
+		return 0;
+	q = malloc(cap * sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	for (size_t k = 0; k < ex->q_len; k++)
+		q[k] = ex->queue[(ex->q_head + k) % ex->q_cap];
+	free(ex->queue);
+	ex->queue = q;
+	ex->q_cap = cap;
+	ex->q_head = 0;
+	return 0;
+}
+
+static void
+queue_push(struct executor *ex, struct run *r, const size_t *steps, size_t n)
+{
+	pthread_mutex_lock(&ex->lock);
+	for (size_t k = 0; k < n; k++)
+		ex->queue[(ex->q_head + ex->q_len++) % ex->q_cap] = (struct task){ r, steps[k] };
+	if (ex->idle) {
+		if (n == 1)
+			pthread_cond_signal(&ex->cond);
+		else
+			pthread_cond_broadcast(&ex->cond);
+	}
+	pthread_mutex_unlock(&ex->lock);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct executor *ex = arg;
+
+	pthread_mutex_lock(&ex->lock);
+	for (;;) {
+		struct task t;
+
+		while (ex->q_len == 0 && !ex->stop) {
+			ex->idle++;
+			pthread_cond_wait(&ex->cond, &ex->lock);
+			ex->idle--;
+		}
+		if (ex->q_len == 0)
+			break;
+		t = ex->queue[ex->q_head];
+		ex->q_head = (ex->q_head + 1) % ex->q_cap;
+		ex->q_len--;
+		pthread_mutex_unlock(&ex->lock);
+		for (size_t i = t.step; i != NONE;)
+			i = step_once(ex, t.run, i);
+		pthread_mutex_lock(&ex->lock);
+		if (ex->surplus > 0) {
+			/* A replacement took over while this one was stuck: retire. */
+			ex->surplus--;
+			ex->live--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ex->lock);
+	return NULL;
+}
+
+static int
+spawn_worker_locked(struct executor *ex)
+{
+	pthread_t *v = realloc(ex->threads, (ex->n_threads + 1) * sizeof(*v));
+	sigset_t all, old;
+	int k;
+
+	if (!v)
+		return -ENOMEM;
+	ex->threads = v;
+	/* Workers never take signals: the main loop reads them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	k = pthread_create(&v[ex->n_threads], NULL, worker_main, ex);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (k != 0)
+		return -k;
+	ex->n_threads++;
+	ex->live++;
+	return 0;
+}
+
+struct executor *
+executor_new(unsigned workers)
+{
+	struct executor *ex = calloc(1, sizeof(*ex));
+	pthread_condattr_t attr;
+	sigset_t all, old;
+	int k;
+
+	if (!ex)
+		return NULL;
+	pthread_mutex_init(&ex->lock, NULL);
+	pthread_cond_init(&ex->cond, NULL);
+	pthread_mutex_init(&ex->watch_lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&ex->watch_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	ex->overrun_grace = 5 * USEC_PER_SEC;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	k = pthread_create(&ex->watcher, NULL, watcher_main, ex);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (k != 0) {
+		free(ex);
+		return NULL;
+	}
+	pthread_mutex_lock(&ex->lock);
+	for (unsigned i = 0; i < MAX(workers, 1); i++)
+		if (spawn_worker_locked(ex) < 0)
+			break;
+	pthread_mutex_unlock(&ex->lock);
+	if (ex->n_threads == 0)
+		return executor_free(ex);
+	return ex;
+}
+
+struct executor *
+executor_free(struct executor *ex)
+{
+	if (!ex)
+		return NULL;
+	pthread_mutex_lock(&ex->lock);
+	ex->stop = true;
+	pthread_cond_broadcast(&ex->cond);
+	pthread_mutex_unlock(&ex->lock);
+	/* New threads may still appear (replacements) until the watcher stops. */
+	pthread_mutex_lock(&ex->watch_lock);
+	ex->watch_stop = true;
+	pthread_cond_signal(&ex->watch_cond);
+	pthread_mutex_unlock(&ex->watch_lock);
+	pthread_join(ex->watcher, NULL);
+	for (size_t i = 0; i < ex->n_threads; i++)
+		pthread_join(ex->threads[i], NULL);
+	free(ex->threads);
+	free(ex->queue);
+	pthread_cond_destroy(&ex->cond);
+	pthread_mutex_destroy(&ex->lock);
+	pthread_cond_destroy(&ex->watch_cond);
+	pthread_mutex_destroy(&ex->watch_lock);
+	free(ex);
+	return NULL;
+}
+
+void
+executor_set_overrun_grace(struct executor *ex, uint64_t usec)
+{
+	pthread_mutex_lock(&ex->watch_lock);
+	ex->overrun_grace = usec;
+	pthread_mutex_unlock(&ex->watch_lock);
+}
+
+unsigned
+executor_threads(struct executor *ex)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&ex->lock);
+	n = ex->live - ex->surplus;
+	pthread_mutex_unlock(&ex->lock);
+	return n;
+}
+
+int
+executor_submit(struct executor *ex, struct run *r)
+{
+	const struct pipeline *p = r->pipeline;
+	size_t *roots, n = 0;
+
+	r->ex = ex;
+	r->status = RUN_RUNNING;
+	r->start_usec = now_usec(CLOCK_MONOTONIC);
+	r->start_realtime_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	roots = malloc((p->n_steps + 1) * sizeof(*roots));
+	if (!roots)
+		return -ENOMEM;
+	pthread_mutex_lock(&ex->lock);
+	if (queue_grow_locked(ex, ex->q_reserved + p->n_steps) < 0) {
+		pthread_mutex_unlock(&ex->lock);
+		free(roots);
+		return -ENOMEM;
+	}
+	ex->q_reserved += p->n_steps;
+	pthread_mutex_unlock(&ex->lock);
+	if (p->n_steps == 0) {
+		free(roots);
+		finish_run(r);
+		return 0;
+	}
+	for (size_t i = 0; i < p->n_steps; i++)
+		if (p->steps[i].n_pred == 0)
+			roots[n++] = i;
+	queue_push(ex, r, roots, n);
+	free(roots);
+	return 0;
+}

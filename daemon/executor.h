@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "host.h"
+
+struct pipeline;
+struct run_ctx;
+struct executor;
+
+enum step_status {
+	STEP_PENDING,
+	STEP_RUNNING,
+	STEP_SUCCESS,
+	STEP_FAILED,
+	STEP_SKIPPED,
+	STEP_TIMED_OUT,
+	STEP_CANCELLED,
+};
+
+enum run_status {
+	RUN_RUNNING,
+	RUN_SUCCESS,
+	RUN_FAILED,
+	RUN_CANCELLED,
+};
+
+const char *step_status_to_string(enum step_status s);
+const char *run_status_to_string(enum run_status s);
+
+/*
+ * The outcome of one step in one run. Written only by the worker that runs
+ * (or skips) the step; readable by anyone once the run is done, and by the
+ * on_step callback for the step it reports.
+ */
+struct step_result {
+	enum step_status status;
+	char *message;      /* owned, may be NULL */
+	unsigned attempts;  /* 0: never started */
+	uint64_t start_usec; /* CLOCK_MONOTONIC, 0: never started */
+	uint64_t end_usec;
+	bool overran; /* kept running past its timeout */
+};
+
+struct run;
+/* Called on a worker thread right after a step finished (or was skipped). */
+typedef void (*run_step_fn)(struct run *r, size_t step, void *userdata);
+/* Called on a worker thread once every step finished; the run may be freed
+ * from here on (typically by the thread this callback wakes). */
+typedef void (*run_done_fn)(struct run *r, void *userdata);
+
+/*
+ * One execution of a pipeline. Created by the caller, handed to the executor
+ * with executor_submit(), and freed by the caller after on_done. The pipeline
+ * is borrowed: the caller keeps it (its generation) alive until then.
+ */
+struct run {
+	uint64_t id;
+	const struct pipeline *pipeline;
+	struct run_ctx *ctx; /* owned */
+	char *trigger;       /* owned: "signal SIGUSR1", "schedule", "manual", ... */
+	struct step_result *results; /* one per step */
+	enum run_status status;      /* set before on_done */
+	uint64_t start_usec;         /* CLOCK_MONOTONIC */
+	uint64_t end_usec;
+	int64_t start_realtime_usec;
+	size_t failed_step; /* the first step that failed, or SIZE_MAX */
+
+	run_step_fn on_step;
+	run_done_fn on_done;
+	void *userdata;
+
+	/* Executor state. */
+	struct executor *ex;
+	atomic_size_t *pending;  /* per step: predecessors not yet finished */
+	atomic_size_t *cause;    /* per step: failed predecessor, or SIZE_MAX */
+	size_t *ready;           /* per edge: scratch for releasing successors */
+	atomic_size_t remaining; /* steps not yet finished */
+	atomic_size_t first_failure;
+	atomic_bool stopping;  /* start no new step */
+	atomic_bool cancelled; /* run_cancel() was called */
+	/* Guards active[] and the retry back-off wait. Leaf lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct cancel **active; /* per step: the attempt in flight, or NULL */
+};
+
+/* A run of p, not yet submitted; NULL on ENOMEM. */
+struct run *run_new(const struct pipeline *p, const char *trigger);
+struct run *run_free(struct run *r);
+/*
+ * Cancels a submitted run: running steps are told to stop (and end
+ * "cancelled"), nothing new starts. Any thread; idempotent.
+ */
+void run_cancel(struct run *r);
+
+/* Workers and the timeout watcher. Signals stay blocked in all of them. */
+struct executor *executor_new(unsigned workers);
+/*
+ * Stops and joins every thread. All submitted runs must have completed
+ * (cancel them and wait for on_done first).
+ */
+struct executor *executor_free(struct executor *ex);
+/* How long a stage may ignore cancellation before it is reported as
+ * overrunning and its worker replaced (default 5 s). */
+void executor_set_overrun_grace(struct executor *ex, uint64_t usec);
+int executor_submit(struct executor *ex, struct run *r);
+unsigned executor_threads(struct executor *ex);

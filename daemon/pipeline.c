@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pipeline compiler: a pipeline_def (what the config said) becomes an
+ * immutable DAG of steps bound to registered stage types, each with the
+ * instance its stage's create() made from the step's params. It checks what
+ * config.c could not: step ids and their 'after' references, cycles (printed
+ * whole), stage ids (with close matches), and params (the stage's own
+ * verdict, then any param it never asked for). Every problem is reported; a
+ * pipeline with any problem is freed again, never half-loaded.
+ */
+#include "pipeline.h"
+
+#include "diag.h"
+#include "hashmap.h"
+#include "host.h"
+#include "params.h"
+#include "registry.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* At most this many dependency cycles are printed per pipeline. */
+#define CYCLES_REPORTED_MAX 10
+
+static void
+step_done(struct step *s, const char *pipeline)
+{
+	if (s->created && s->type->desc->destroy) {
+		struct gini_handle h;
+
+		handle_init(&h);
+		h.pipeline = pipeline;
+		h.step = s->id;
+		h.stage = s->type->id;
+		s->type->desc->destroy(&host_services, &h, s->instance);
+		handle_done(&h);
+	}
+	s->created = false;
+	stage_type_unref(s->type);
+	s->type = NULL;
+	params_free(s->params);
+	free(s->id);
+	free(s->stage_id);
+	free(s->pred);
+	free(s->succ);
+	pthread_mutex_destroy(&s->serial);
+}
+
+struct pipeline *
+pipeline_free(struct pipeline *p)
+{
+	if (!p)
+		return NULL;
+	/* Destroy in reverse order of creation. */
+	for (size_t i = p->n_steps; i-- > 0;)
+		step_done(&p->steps[i], p->name);
+	free(p->steps);
+	free(p->order);
+	free(p->name);
+	free(p->description);
+	free(p->file);
+	free(p->triggers.schedule);
+	free(p);
+	return NULL;
+}
+
+long
+pipeline_find_step(const struct pipeline *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_steps; i++)
+		if (streq(p->steps[i].id, id))
+			return (long)i;
+	return -1;
+}
+
+/* Resolves 'after' into pred/succ indices. Returns the number of errors. */
+static size_t
+link_steps(struct pipeline *p, const struct pipeline_def *def, struct diags *diags)
+{
+	struct hashmap ids;
+	size_t errors = 0;
+	const char **names = calloc(p->n_steps + 1, sizeof(char *));
+
+	hashmap_init(&ids);
+	if (!names)
+		return 1;
+	for (size_t i = 0; i < p->n_steps; i++) {
+		struct step *s = &p->steps[i];
+		void *prev = hashmap_get(&ids, s->id);
+
+		names[i] = s->id;
+		if (prev) {
+			size_t j = (size_t)(uintptr_t)prev - 1;
+
+			diags_add(diags, def->file, s->line,
+			          "pipeline '%s': step '%s': duplicate step id; first defined at "
+			          "line %d",
+			          p->name, s->id, p->steps[j].line);
+			errors++;
+			continue;
+		}
+		if (hashmap_put(&ids, s->id, (void *)(uintptr_t)(i + 1)) < 0)
+			errors++;
+	}
+	for (size_t i = 0; i < p->n_steps; i++) {
+		const struct step_def *sd = &def->steps[i];
+		struct step *s = &p->steps[i];
+
+		s->pred = calloc(sd->n_after + 1, sizeof(size_t));
+		if (!s->pred) {
+			errors++;
+			continue;
+		}
+		for (size_t k = 0; k < sd->n_after; k++) {
+			void *v = hashmap_get(&ids, sd->after[k]);
+			size_t j;
+			bool dup = false;
+
+			if (!v) {
+				const char *hint = closest_match(sd->after[k], names, p->n_steps);
+
+				diags_add(diags, def->file, s->line,
+				          "pipeline '%s': step '%s': 'after' names unknown step "
+				          "'%s'%s%s%s",
+				          p->name, s->id, sd->after[k], hint ? "; did you mean '" : "",
+				          hint ? hint : "", hint ? "'?" : "");
+				errors++;
+				continue;
+			}
+			j = (size_t)(uintptr_t)v - 1;
+			for (size_t m = 0; m < s->n_pred && !dup; m++)
+				dup = s->pred[m] == j;
+			if (!dup)
+				s->pred[s->n_pred++] = j;
+		}
+	}
+	/* Successor lists, sized by a counting pass. */
+	for (size_t i = 0; i < p->n_steps; i++)
+		for (size_t k = 0; k < p->steps[i].n_pred; k++)
+			p->steps[p->steps[i].pred[k]].n_succ++;
+	for (size_t i = 0; i < p->n_steps; i++) {
+		p->steps[i].succ = calloc(p->steps[i].n_succ + 1, sizeof(size_t));
+		if (!p->steps[i].succ)
+			errors++;
+		p->steps[i].succ_offset = p->n_edges;
+		p->n_edges += p->steps[i].n_succ;
+		p->steps[i].n_succ = 0;
+	}
+	for (size_t i = 0; i < p->n_steps && !errors; i++)
+		for (size_t k = 0; k < p->steps[i].n_pred; k++) {
+			struct step *pr = &p->steps[p->steps[i].pred[k]];
+
+			pr->succ[pr->n_succ++] = i;
+		}
+	hashmap_done(&ids);
+	free(names);
+	return errors;
+}
+
+/*
+ * Kahn's algorithm gives the order and the levels. Whatever it cannot order
+ * lies on or behind a cycle; walking back along unordered predecessors from
+ * such a step must revisit a step, and the walk between the two visits is a
+ * cycle, printed in execution order.
+ */
+static size_t
+order_steps(struct pipeline *p, const struct pipeline_def *def, struct diags *diags)
+{
+	size_t n = p->n_steps, head = 0, tail = 0, errors = 0, cycles = 0;
+	size_t *indeg = calloc(n + 1, sizeof(size_t));
+	size_t *seen_at = calloc(n + 1, sizeof(size_t));
+	size_t *walk = calloc(n + 1, sizeof(size_t));
+	bool *reported = calloc(n + 1, sizeof(bool));
+
+	p->order = calloc(n + 1, sizeof(size_t));
+	if (!indeg || !seen_at || !walk || !reported || !p->order) {
+		errors = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		indeg[i] = p->steps[i].n_pred;
+		if (indeg[i] == 0)
+			p->order[tail++] = i;
+	}
+	while (head < tail) {
+		struct step *s = &p->steps[p->order[head++]];
+
+		for (size_t k = 0; k < s->n_succ; k++) {
+			struct step *t = &p->steps[s->succ[k]];
+
+			t->level = MAX(t->level, s->level + 1);
+			p->n_levels = MAX(p->n_levels, t->level + 1);
+			if (--indeg[s->succ[k]] == 0)
+				p->order[tail++] = s->succ[k];
+		}
+	}
+	if (n)
+		p->n_levels = MAX(p->n_levels, 1);
+	for (size_t start = 0; tail < n && start < n; start++) {
+		size_t len = 0, v = start, first;
+		char buf[1024];
+		size_t off = 0;
+		int line;
+
+		if (indeg[start] == 0 || reported[start])
+			continue;
+		/* Walk back until a step repeats (seen_at holds 1-based positions). */
+		memset(seen_at, 0, (n + 1) * sizeof(size_t));
+		while (!seen_at[v] && !reported[v]) {
+			size_t next = SIZE_MAX;
+
+			seen_at[v] = ++len;
+			walk[len - 1] = v;
+			for (size_t k = 0; k < p->steps[v].n_pred; k++)
+				if (indeg[p->steps[v].pred[k]] > 0) {
+					next = p->steps[v].pred[k];
+					break;
+				}
+			if (next == SIZE_MAX)
+				break;
+			v = next;
+		}
+		if (reported[v] || !seen_at[v])
+			continue;
+		/* walk[seen_at[v]-1 .. len-1] is the cycle, against execution order. */
+		first = seen_at[v] - 1;
+		line = p->steps[walk[len - 1]].line;
+		for (size_t k = len; k-- > first;) {
+			reported[walk[k]] = true;
+			line = MIN(line, p->steps[walk[k]].line);
+			off += (size_t)snprintf(buf + off, off < sizeof(buf) ? sizeof(buf) - off : 0,
+			                        "%s -> ", p->steps[walk[k]].id);
+		}
+		snprintf(buf + MIN(off, sizeof(buf)), off < sizeof(buf) ? sizeof(buf) - off : 0, "%s",
+		         p->steps[walk[len - 1]].id);
+		errors++;
+		if (cycles++ < CYCLES_REPORTED_MAX)
+			diags_add(diags, def->file, line, "pipeline '%s': dependency cycle: %s",
+			          p->name, buf);
+	}
+out:
+	free(indeg);
+	free(seen_at);
+	free(walk);
+	free(reported);
+	return errors;
+}
+
+/* "; did you mean 'a' or 'b'?" for an unknown stage id, or a pointer to ginid -t. */
+static void
+suggest_stage(struct registry *reg, const char *id, char *buf, size_t size)
+{
+	struct stage_type **v;
+	size_t n, found = 0, off = 0;
+	unsigned limit = (unsigned)MAX(strlen(id) / 3, 1);
+
+	buf[0] = 0;
+	if (registry_list(reg, NULL, 0, 0, &v, &n, NULL) < 0)
+		return;
+	for (unsigned d = 0; d <= limit && found < 3; d++)
+		for (size_t i = 0; i < n && found < 3; i++) {
+			if (edit_distance(id, v[i]->id) != d && !(d == 0 && strstr(v[i]->id, id)))
+				continue;
+			if (d == 0 && streq(id, v[i]->id))
+				continue;
+			off += (size_t)snprintf(buf + off, off < size ? size - off : 0, "%s'%s'",
+			                        found == 0 ? "; did you mean " : " or ", v[i]->id);
+			found++;
+		}
+	if (found)
+		snprintf(buf + MIN(off, size), off < size ? size - off : 0, "?");
+	else
+		snprintf(buf, size, " (%zu stage types are registered; `ginid -t` lists them)", n);
+	registry_list_free(v, n);
+}
+
+/* Binds the step to its stage type and runs create(). Returns 0 or 1 error. */
+static size_t
+create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def *sd, struct step *s,
+            struct registry *reg, struct diags *diags)
+{
+	const struct param *unknown;
+	struct gini_handle h;
+	char hint[512];
+	int r;
+
+	if (!s->enabled)
+		return 0;
+	if (!s->stage_id)
+		return 1; /* config.c reported the missing key */
+	s->type = registry_acquire(reg, s->stage_id);
+	if (!s->type) {
+		suggest_stage(reg, s->stage_id, hint, sizeof(hint));
+		diags_add(diags, def->file, sd->line, "pipeline '%s': step '%s': unknown stage type '%s'%s",
+		          p->name, s->id, s->stage_id, hint);
+		return 1;
+	}
+	if (!s->type->desc->create) {
+		if (s->params->n > 0) {
+			diags_add(diags, def->file, s->params->v[0].line,
+			          "pipeline '%s': step '%s': stage '%s' takes no params, but 'params' "
+			          "sets '%s'",
+			          p->name, s->id, s->type->id, s->params->v[0].name);
+			return 1;
+		}
+		params_freeze(s->params);
+		return 0;
+	}
+	handle_init(&h);
+	h.pipeline = p->name;
+	h.step = s->id;
+	h.stage = s->type->id;
+	r = s->type->desc->create(&host_services, &h, s->params, &s->instance);
+	if (r != 0) {
+		const char *why = h.message ? h.message
+		                  : s->params->error ? s->params->error
+		                                     : strerror(r < 0 ? -r : EINVAL);
+
+		diags_add(diags, def->file, sd->line,
+		          "pipeline '%s': step '%s': stage '%s' rejected its params: %s", p->name,
+		          s->id, s->type->id, why);
+		handle_done(&h);
+		s->instance = NULL;
+		return 1;
+	}
+	handle_done(&h);
+	s->created = true;
+	unknown = params_first_unused(s->params);
+	if (unknown) {
+		const char *sugg = closest_match(unknown->name, (const char *const *)s->params->asked,
+		                                 s->params->n_asked);
+
+		diags_add(diags, def->file, unknown->line ? unknown->line : sd->line,
+		          "pipeline '%s': step '%s': unknown param '%s' for stage '%s'%s%s%s", p->name,
+		          s->id, unknown->name, s->type->id, sugg ? "; did you mean '" : "",
+		          sugg ? sugg : "", sugg ? "'?" : "");
+		params_freeze(s->params);
+		return 1;
+	}
+	params_freeze(s->params);
+	return 0;
+}
+
+int
+pipeline_compile(struct pipeline_def *def, struct registry *reg, struct pipeline **ret,
+                 struct diags *diags)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+	size_t errors = 0;
+
+	if (!p)
+		return -ENOMEM;
+	p->name = strdup(def->name);
+	p->description = strdup(def->description ? def->description : "");
+	p->file = strdup(def->file);
+	p->line = def->line;
+	p->triggers = def->triggers;
+	p->triggers.schedule = def->triggers.schedule ? strdup(def->triggers.schedule) : NULL;
+	p->overlap = def->overlap;
+	p->max_parallel = def->max_parallel;
+	p->on_failure = def->on_failure;
+	p->steps = calloc(def->n_steps + 1, sizeof(*p->steps));
+	if (!p->name || !p->description || !p->file || !p->steps ||
+	    (def->triggers.schedule && !p->triggers.schedule)) {
+		pipeline_free(p);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < def->n_steps; i++) {
+		struct step_def *sd = &def->steps[i];
+		struct step *s = &p->steps[i];
+
+		pthread_mutex_init(&s->serial, NULL);
+		p->n_steps++;
+		s->id = strdup(sd->id);
+		s->stage_id = sd->stage ? strdup(sd->stage) : NULL;
+		s->params = steal_ptr(sd->params);
+		if (!s->params)
+			s->params = params_new_empty();
+		if (!s->id || !s->params || (sd->stage && !s->stage_id)) {
+			pipeline_free(p);
+			return -ENOMEM;
+		}
+		s->timeout_usec = sd->timeout_usec;
+		s->retries = sd->retries;
+		s->retry_backoff_usec = sd->retry_backoff_usec;
+		s->enabled = sd->enabled;
+		s->line = sd->line;
+	}
+	errors += link_steps(p, def, diags);
+	if (!errors)
+		errors += order_steps(p, def, diags);
+	for (size_t i = 0; i < p->n_steps; i++) {
+		struct step *s = &p->steps[i];
+
+		errors += create_step(p, def, &def->steps[i], s, reg, diags);
+		s->serialise = s->type && !(s->type->flags & GINI_STAGE_CONCURRENT) &&
+		               p->overlap == OVERLAP_PARALLEL;
+	}
+	if (errors) {
+		pipeline_free(p);
+		return -EINVAL;
+	}
+	*ret = p;
+	return 0;
+}

@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The executor, driven through real compiled pipelines: configs parsed by
+ * config.c and compiled by pipeline.c against a registry of stage types
+ * built into this test. Parallelism is proven by recorded start/end times
+ * that overlap, never by wall-clock thresholds.
+ */
+#include "tests.h"
+
+#include "config.h"
+#include "context.h"
+#include "executor.h"
+#include "params.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* What the test stages saw, in order. */
+#define EVENTS_MAX 4096
+static struct event {
+	char name[32];
+	uint64_t start, end;
+} events[EVENTS_MAX];
+static size_t n_events;
+static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct inst {
+	const char *name;
+	int64_t fail_times; /* fail this many attempts, then succeed */
+	uint64_t sleep_usec;
+	const char *set_key, *set_value, *expect_key;
+	int32_t result; /* GINI_* to return after the work */
+	atomic_int attempts;
+};
+
+static int
+rec_create(const struct gini_host *host, struct gini_handle *h, const struct gini_params *p,
+           void **ret)
+{
+	struct inst *in = calloc(1, sizeof(*in));
+	const char *result = NULL;
+
+	(void)h;
+	host->param_string(p, "name", &in->name);
+	host->param_int(p, "fail_times", &in->fail_times);
+	host->param_duration(p, "sleep", &in->sleep_usec);
+	host->param_string(p, "set_key", &in->set_key);
+	host->param_string(p, "set_value", &in->set_value);
+	host->param_string(p, "expect_key", &in->expect_key);
+	if (host->param_string(p, "result", &result) == 0)
+		in->result = streq(result, "skip") ? GINI_SKIPPED : GINI_FAILURE;
+	*ret = in;
+	return 0;
+}
+
+static void
+rec_destroy(const struct gini_host *host, struct gini_handle *h, void *instance)
+{
+	(void)host;
+	(void)h;
+	free(instance);
+}
+
+static int
+rec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
+{
+	struct inst *in = instance;
+	uint64_t start = now_usec(CLOCK_MONOTONIC);
+	int attempt = atomic_fetch_add(&in->attempts, 1) + 1;
+	int rc = GINI_SUCCESS;
+
+	if (in->sleep_usec && host->sleep(h, in->sleep_usec) < 0) {
+		host->set_message(h, "interrupted");
+		rc = GINI_FAILURE;
+	}
+	if (in->expect_key) {
+		const char *v = host->ctx_get(h, in->expect_key);
+
+		host->set_message(h, "%s=%s", in->expect_key, v ? v : "(unset)");
+	}
+	if (in->set_key)
+		host->ctx_set(h, in->set_key, in->set_value ? in->set_value : "");
+	if (rc == GINI_SUCCESS && attempt <= in->fail_times) {
+		host->set_message(h, "attempt %d fails", attempt);
+		rc = GINI_FAILURE;
+	} else if (rc == GINI_SUCCESS && in->result) {
+		host->set_message(h, "as configured");
+		rc = in->result;
+	}
+	pthread_mutex_lock(&events_lock);
+	if (n_events < EVENTS_MAX) {
+		snprintf(events[n_events].name, sizeof(events[0].name), "%s",
+		         in->name ? in->name : "?");
+		events[n_events].start = start;
+		events[n_events].end = now_usec(CLOCK_MONOTONIC);
+		n_events++;
+	}
+	pthread_mutex_unlock(&events_lock);
+	return rc;
+}
+
+/* Ignores cancellation: sleeps its full duration with plain nanosleep. */
+static int
+stubborn_run(const struct gini_host *host, struct gini_handle *h, void *instance)
+{
+	struct timespec ts = { 0, 400 * 1000 * 1000 };
+
+	(void)host;
+	(void)h;
+	(void)instance;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return GINI_SUCCESS;
+}
+
+static int
+noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
+{
+	(void)host;
+	(void)h;
+	(void)instance;
+	return GINI_SUCCESS;
+}
+
+static const struct gini_stage_descriptor rec_desc = {
+	GINI_DESCRIPTOR_HEADER, .id = "rec", .version = "1.0.0", .summary = "records",
+	.category = "test", .flags = GINI_STAGE_CONCURRENT, .create = rec_create,
+	.destroy = rec_destroy, .run = rec_run,
+};
+static const struct gini_stage_descriptor serial_desc = {
+	GINI_DESCRIPTOR_HEADER, .id = "serial", .version = "1.0.0", .summary = "not concurrent",
+	.category = "test", .create = rec_create, .destroy = rec_destroy, .run = rec_run,
+};
+static const struct gini_stage_descriptor stubborn_desc = {
+	GINI_DESCRIPTOR_HEADER, .id = "stubborn", .version = "1.0.0",
+	.summary = "ignores cancellation", .category = "test", .run = stubborn_run,
+};
+static const struct gini_stage_descriptor noop_desc = {
+	GINI_DESCRIPTOR_HEADER, .id = "noop", .version = "1.0.0", .summary = "does nothing",
+	.category = "test", .flags = GINI_STAGE_CONCURRENT, .run = noop_run,
+};
+
+static struct registry *reg;
+static struct gini_config *cfg;
+static struct pipeline *pl;
+static struct executor *ex;
+static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+static int n_done;
+
+static void
+setup(void)
+{
+	const struct gini_stage_descriptor *all[] = { &rec_desc, &serial_desc, &stubborn_desc,
+		                                      &noop_desc };
+
+	reg = registry_new();
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		struct stage_type *t = stage_type_new(all[i], NULL, NULL);
+
+		ck_assert_int_eq(registry_add(reg, t), 0);
+		stage_type_unref(t);
+	}
+	n_events = 0;
+	n_done = 0;
+}
+
+static void
+teardown(void)
+{
+	executor_free(ex);
+	ex = NULL;
+	pipeline_free(pl);
+	pl = NULL;
+	config_free(cfg);
+	cfg = NULL;
+	registry_free(reg);
+}
+
+/* Compiles the one pipeline of a config text; fails the test on any error. */
+static struct pipeline *
+compile(const char *text)
+{
+	struct diags d = { 0 };
+	char buf[1024];
+
+	ck_assert_int_eq(config_load_string(text, "test.conf", "/nonexistent", NULL, &cfg, &d), 0);
+	if (d.n == 0)
+		ck_assert_int_eq(pipeline_compile(&cfg->pipelines[0], reg, &pl, &d), 0);
+	ck_assert_msg(d.n == 0, "%s", d.n ? diag_format(&d.v[0], buf, sizeof(buf)) : "");
+	diags_done(&d);
+	return pl;
+}
+
+static void
+on_done(struct run *r, void *userdata)
+{
+	(void)r;
+	(void)userdata;
+	pthread_mutex_lock(&done_lock);
+	n_done++;
+	pthread_cond_broadcast(&done_cond);
+	pthread_mutex_unlock(&done_lock);
+}
+
+static void
+wait_done(int n)
+{
+	pthread_mutex_lock(&done_lock);
+	while (n_done < n)
+		pthread_cond_wait(&done_cond, &done_lock);
+	pthread_mutex_unlock(&done_lock);
+}
+
+static struct run *
+run_pipeline(unsigned workers)
+{
+	struct run *r = run_new(pl, "test");
+	int target;
+
+	if (!ex)
+		ex = executor_new(workers);
+	r->on_done = on_done;
+	pthread_mutex_lock(&done_lock);
+	target = n_done + 1;
+	pthread_mutex_unlock(&done_lock);
+	ck_assert_int_eq(executor_submit(ex, r), 0);
+	wait_done(target);
+	return r;
+}
+
+static const struct step_result *
+result(struct run *r, const char *id)
+{
+	long i = pipeline_find_step(r->pipeline, id);
+
+	ck_assert_msg(i >= 0, "no step %s", id);
+	return &r->results[i];
+}
+
+static const struct event *
+event(const char *name)
+{
+	for (size_t i = 0; i < n_events; i++)
+		if (streq(events[i].name, name))
+			return &events[i];
+	ck_abort_msg("no event %s", name);
+	return NULL;
+}
+
+START_TEST(linear_order_and_context)
+{
+	struct run *r;
+
+	compile("pipelines = ({ name = \"p\"; steps = ("
+	        "{ id = \"c\"; stage = \"rec\"; after = [\"b\"]; params = { name = \"c\"; "
+	        "expect_key = \"k\"; }; },"
+	        "{ id = \"a\"; stage = \"rec\"; params = { name = \"a\"; set_key = \"k\"; "
+	        "set_value = \"from-a\"; }; },"
+	        "{ id = \"b\"; stage = \"rec\"; after = [\"a\"]; params = { name = \"b\"; }; }"
+	        "); });");
+	r = run_pipeline(2);
+	ck_assert_int_eq(r->status, RUN_SUCCESS);
+	ck_assert_uint_eq(n_events, 3);
+	ck_assert_str_eq(events[0].name, "a");
+	ck_assert_str_eq(events[1].name, "b");
+	ck_assert_str_eq(events[2].name, "c");
+	ck_assert_uint_le(events[0].end, events[1].start);
+	ck_assert_str_eq(result(r, "c")->message, "k=from-a");
+	ck_assert_str_eq(ctx_get(r->ctx, "k"), "from-a");
+	ck_assert_uint_eq(r->failed_step, SIZE_MAX);
+	run_free(r);
+}
+END_TEST
+
+/* Two independent 300ms steps on two workers: their intervals overlap. */
+START_TEST(branches_run_in_parallel)
+{
+	const struct event *a, *b;
+	struct run *r;
+
+	compile("pipelines = ({ name = \"p\"; steps = ("
+	        "{ id = \"a\"; stage = \"rec\"; params = { name = \"a\"; sleep = \"300ms\"; }; },"
+	        "{ id = \"b\"; stage = \"rec\"; params = { name = \"b\"; sleep = \"300ms\"; }; },"
+	        "{ id = \"j\"; stage = \"rec\"; after = [\"a\", \"b\"]; params = { name = \"j\"; }; }"
+	        "); });");
+	r = run_pipeline(2);
+	ck_assert_int_eq(r->status, RUN_SUCCESS);
+	a = event("a");
+	b = event("b");
+	ck_assert_msg(a->start < b->end && b->start < a->end, "a and b did not overlap");
+	ck_assert_uint_ge(event("j")->start, MAX(a->end, b->end));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(timeout_cancels_step)
+{
+	struct run *r;
+
+	compile("pipelines = ({ name = \"p\"; steps = ("
+	        "{ id = \"slow\"; stage = \"rec\"; timeout = \"100ms\"; params = { name = \"s\"; "
+	        "sleep = \"30s\"; }; },"
+	        "{ id = \"next\"; stage = \"rec\"; after = [\"slow\"]; params = { name = \"n\"; }; }"
+	        "); });");
+	r = run_pipeline(1);
+	ck_assert_int_eq(r->status, RUN_FAILED);
+	ck_assert_int_eq(result(r, "slow")->status, STEP_TIMED_OUT);
+	ck_assert_str_eq(result(r, "slow")->message, "timed out after 100ms: interrupted");
+	ck_assert(!result(r, "slow")->overran);
+	ck_assert_int_eq(result(r, "next")->status, STEP_SKIPPED);
+	ck_assert_str_eq(result(r, "next")->message, "step 'slow' failed");
+	ck_assert_uint_eq(r->failed_step, 0);
+	run_free(r);
+}
+END_TEST
+
+/* A stage that ignores cancellation is reported, and the pool stays whole. */
+START_TEST(overrun_reported_and_worker_replaced)
+{
+	struct run *r;
+
+	test_log_capture_start();
+	compile("pipelines = ({ name = \"p\"; steps = ("
+	        "{ id = \"stuck\"; stage = \"stubborn\"; timeout = \"50ms\"; }"
+	        "); });");
+	ex = executor_new(1);
+	executor_set_overrun_grace(ex, 100 * USEC_PER_MSEC);
+	r = run_pipeline(1);
+	ck_assert_int_eq(result(r, "stuck")->status, STEP_TIMED_OUT);
+	ck_assert(result(r, "stuck")->overran);
+	ck_assert_ptr_nonnull(test_log_find("step 'stuck': still running 100ms after its timeout; "
+	                                    "the stage ignores cancellation (overrunning)"));
+	ck_assert_ptr_nonnull(test_log_find("step 'stuck': returned"));
+	run_free(r);
+	/* The replacement serves the next run; the stuck worker retired. */
+	pipeline_free(pl);
+	config_free(cfg);
+	compile("pipelines = ({ name = \"p\"; steps = ({ id = \"x\"; stage = \"noop\"; }); });");
+	r = run_pipeline(1);
+	ck_assert_int_eq(r->status, RUN_SUCCESS);
+	ck_assert_uint_eq(executor_threads(ex), 1);
+	run_free(r);
+	test_log_capture_stop();
+}
+END_TEST
+
+START_TEST(retries_counted)
+{
+	struct run *r;
+
+	compile("pipelines = ({ name = \"p\"; steps = ("
+	        "{ id = \"flaky\"; stage = \"rec\"; retries = 3; retry_backoff = \"1ms\"; "
+	        "params = { name = \"f\"; fail_times = 2; }; },"
+	        "{ id = \"hopeless\"; stage = \"rec\"; retries = 1; retry_backoff = \"1ms\"; "
+	        "params = { name = \"h\"; fail_times = 5; }; }"
+	        "); on_failure = \"continue\"; });");
+	r = run_pipeline(2);
+	ck_assert_int_eq(result(r, "flaky")->status, STEP_SUCCESS);
+	ck_assert_uint_eq(result(r, "flaky")->attempts, 3);
+	ck_assert_int_eq(result(r, "hopeless")->status, STEP_FAILED);
+	ck_assert_uint_eq(result(r, "hopeless")->attempts, 2);
+	ck_assert_str_eq(result(r, "hopeless")->message, "attempt 2 fails");
+	ck_assert_int_eq(r->status, RUN_FAILED);
+	run_free(r);
+}
+END_TEST
+
+static const char policy_dag[] =
+	"{ id = \"bad\"; stage = \"rec\"; params = { name = \"bad\"; fail_times = 1; "
+	"sleep = \"100ms\"; }; },"
+	"{ id = \"dep\"; stage = \"rec\"; after = [\"bad\"]; params = { name = \"dep\"; }; },"
+	"{ id = \"dep2\"; stage = \"rec\"; after = [\"dep\"]; params = { name = \"dep2\"; }; },"
+	"{ id = \"sibling\"; stage = \"rec\"; params = { name = \"sib\"; sleep = \"300ms\"; }; },"
+	"{ id = \"later\"; stage = \"rec\"; after = [\"sibling\"]; params = { name = \"later\"; "
+	"}; }";
+
+START_TEST(on_failure_stop)
+{
+	char text[2048];
+	struct run *r;
+
+	snprintf(text, sizeof(text),
+	         "pipelines = ({ name = \"p\"; on_failure = \"stop\"; steps = (%s); });",
+	         policy_dag);
+	compile(text);
+	r = run_pipeline(2);
+	ck_assert_int_eq(r->status, RUN_FAILED);
+	ck_assert_int_eq(result(r, "bad")->status, STEP_FAILED);
+	ck_assert_int_eq(result(r, "dep")->status, STEP_SKIPPED);
+	ck_assert_str_eq(result(r, "dep")->message, "step 'bad' failed");
+	ck_assert_int_eq(result(r, "dep2")->status, STEP_SKIPPED);
+	ck_assert_str_eq(result(r, "dep2")->message, "step 'bad' failed");
+	/* The running sibling finished; what would have started after it did not. */
+	ck_assert_int_eq(result(r, "sibling")->status, STEP_SUCCESS);
+	ck_assert_int_eq(result(r, "later")->status, STEP_CANCELLED);
+	ck_assert_str_eq(result(r, "later")->message, "not started: the run stopped after a failure");
+	ck_assert_uint_eq(result(r, "later")->attempts, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(on_failure_continue)
+{
+	char text[2048];
+	struct run *r;
+
+	snprintf(text, sizeof(text),
+	         "pipelines = ({ name = \"p\"; on_failure = \"continue\"; steps = (%s); });",
+	         policy_dag);
+	compile(text);
+	r = run_pipeline(2);
+	ck_assert_int_eq(r->status, RUN_FAILED);
+	ck_assert_int_eq(result(r, "dep")->status, STEP_SKIPPED);
+	ck_assert_int_eq(result(r, "dep2")->status, STEP_SKIPPED);
+	ck_assert_int_eq(result(r, "sibling")->status, STEP_SUCCESS);
+	ck_assert_int_eq(result(r, "later")->status, STEP_SUCCESS);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(skipped_and_disabled_satisfy_dependents)
+{
+	struct run *r;
+
+	compile("pipelines = ({ name = \"p\"; steps = ("
+	        "{ id = \"maybe\"; stage = \"rec\"; params = { name = \"m\"; result = \"skip\"; }; },"
+	        "{ id = \"off\"; stage = \"no-such-stage\"; enabled = false; },"
+	        "{ id = \"after\"; stage = \"rec\"; after = [\"maybe\", \"off\"]; params = { name = "
+	        "\"a\"; }; }"
+	        "); });");
+	r = run_pipeline(1);
+	ck_assert_int_eq(r->status, RUN_SUCCESS);
+	ck_assert_int_eq(result(r, "maybe")->status, STEP_SKIPPED);
+	ck_assert_str_eq(result(r, "maybe")->message, "as configured");
+	ck_assert_int_eq(result(r, "off")->status, STEP_SKIPPED);
+	ck_assert_str_eq(result(r, "off")->message, "disabled");
+	ck_assert_int_eq(result(r, "after")->status, STEP_SUCCESS);
+	run_free(r);
+}
+END_TEST
+
+static void *
+cancel_soon(void *arg)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	run_cancel(arg);
+	return NULL;
+}
+
+START_TEST(cancel_run)
+{
+	struct run *r;
+	pthread_t t;
+
+	compile("pipelines = ({ name = \"p\"; steps = ("
+	        "{ id = \"long\"; stage = \"rec\"; params = { name = \"l\"; sleep = \"30s\"; }; },"
+	        "{ id = \"next\"; stage = \"rec\"; after = [\"long\"]; params = { name = \"n\"; }; }"
+	        "); });");
+	ex = executor_new(1);
+	r = run_new(pl, "test");
+	r->on_done = on_done;
+	ck_assert_int_eq(executor_submit(ex, r), 0);
+	pthread_create(&t, NULL, cancel_soon, r);
+	wait_done(1);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(r->status, RUN_CANCELLED);
+	ck_assert_int_eq(result(r, "long")->status, STEP_CANCELLED);
+	ck_assert_int_eq(result(r, "next")->status, STEP_CANCELLED);
+	ck_assert_str_eq(result(r, "next")->message, "run cancelled");
+	run_free(r);
+}
+END_TEST
+
+/* A non-concurrent stage is never run twice at once on one instance, even
+ * when runs of its pipeline overlap. */
+START_TEST(non_concurrent_stage_serialised)
+{
+	struct run *r1, *r2;
+
+	compile("pipelines = ({ name = \"p\"; overlap = \"parallel\"; steps = ("
+	        "{ id = \"s\"; stage = \"serial\"; params = { name = \"s\"; sleep = \"150ms\"; }; }"
+	        "); });");
+	ex = executor_new(2);
+	r1 = run_new(pl, "test");
+	r2 = run_new(pl, "test");
+	r1->on_done = r2->on_done = on_done;
+	ck_assert_int_eq(executor_submit(ex, r1), 0);
+	ck_assert_int_eq(executor_submit(ex, r2), 0);
+	wait_done(2);
+	ck_assert_uint_eq(n_events, 2);
+	ck_assert_msg(events[0].end <= events[1].start, "serial stage ran concurrently");
+	run_free(r1);
+	run_free(r2);
+}
+END_TEST
+
+static void
+big_pipeline(size_t n, bool linear)
+{
+	size_t cap = n * 96 + 256, off = 0;
+	char *text = malloc(cap);
+
+	off += (size_t)snprintf(text + off, cap - off, "pipelines = ({ name = \"big\"; steps = (");
+	for (size_t i = 0; i < n; i++) {
+		if (linear && i > 0)
+			off += (size_t)snprintf(text + off, cap - off,
+			                        "%s{ id = \"s%zu\"; stage = \"noop\"; after = "
+			                        "\"s%zu\"; }",
+			                        i ? "," : "", i, i - 1);
+		else
+			off += (size_t)snprintf(text + off, cap - off,
+			                        "%s{ id = \"s%zu\"; stage = \"noop\"; }", i ? "," : "",
+			                        i);
+	}
+	snprintf(text + off, cap - off, "); });");
+	compile(text);
+	free(text);
+}
+
+START_TEST(thousand_steps)
+{
+	struct run *r;
+
+	big_pipeline(1000, true);
+	ck_assert_uint_eq(pl->n_levels, 1000);
+	r = run_pipeline(2);
+	ck_assert_int_eq(r->status, RUN_SUCCESS);
+	for (size_t i = 1; i < 1000; i++)
+		ck_assert_uint_le(r->results[i - 1].end_usec, r->results[i].start_usec);
+	run_free(r);
+	pipeline_free(pl);
+	config_free(cfg);
+	pl = NULL;
+	cfg = NULL;
+
+	big_pipeline(1000, false);
+	ck_assert_uint_eq(pl->n_levels, 1);
+	for (int k = 0; k < 3; k++) {
+		r = run_pipeline(2);
+		ck_assert_int_eq(r->status, RUN_SUCCESS);
+		for (size_t i = 0; i < 1000; i++)
+			ck_assert_int_eq(r->results[i].status, STEP_SUCCESS);
+		run_free(r);
+	}
+}
+END_TEST
+
+Suite *
+executor_suite(void)
+{
+	Suite *s = suite_create("executor");
+	TCase *tc;
+
+	tc = tcase_create("order");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, linear_order_and_context);
+	tcase_add_test(tc, branches_run_in_parallel);
+	tcase_add_test(tc, thousand_steps);
+	tcase_add_test(tc, non_concurrent_stage_serialised);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timeouts");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, timeout_cancels_step);
+	tcase_add_test(tc, overrun_reported_and_worker_replaced);
+	tcase_add_test(tc, cancel_run);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("policies");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, retries_counted);
+	tcase_add_test(tc, on_failure_stop);
+	tcase_add_test(tc, on_failure_continue);
+	tcase_add_test(tc, skipped_and_disabled_satisfy_dependents);
+	suite_add_tcase(s, tc);
+	return s;
+}
