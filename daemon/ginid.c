@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ginid: the command line, and the order of start-up and shut-down. The
+ * work happens elsewhere: config.c reads the files, loader.c fills a
+ * registry, and the modes below decide what to do with them.
+ */
+#include "config.h"
+#include "diag.h"
+#include "executor.h"
+#include "generation.h"
+#include "log.h"
+#include "manager.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "report.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#ifndef GINI_CONFIG_FILE
+#define GINI_CONFIG_FILE "/etc/gini/gini.conf"
+#endif
+
+struct args {
+	const char *config_file;
+	bool test;
+	const char *once;
+	bool dry_run;
+	char **plugin_dirs;
+	size_t n_plugin_dirs;
+	const char *control_socket;
+	const char *state_dir;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: ginid [OPTIONS]\n"
+	        "       ginid -t [OPTIONS]\n"
+	        "       ginid --once PIPELINE [--dry-run] [OPTIONS]\n"
+	        "\n"
+	        "The gini plugin-host daemon: loads stage plugins and runs the pipelines of\n"
+	        "its configuration on signals, schedules, at start-up or on request. It\n"
+	        "stays in the foreground; systemd (Type=notify) or a container supervises it.\n"
+	        "\n"
+	        "Modes:\n"
+	        "  (none)                 run as a service until SIGTERM or SIGINT\n"
+	        "  -t, --test             load plugins and configuration, print the stage\n"
+	        "                         types and pipelines, exit 0 if valid, 1 otherwise\n"
+	        "      --once PIPELINE    run one pipeline in the foreground, print a summary\n"
+	        "                         of its steps, exit 0 on success and 1 otherwise\n"
+	        "      --dry-run          with --once: show what would run, execute nothing\n"
+	        "\n"
+	        "Options:\n"
+	        "  -c, --config FILE      main configuration file (default %s)\n"
+	        "      --plugin-dir DIR   scan DIR for plugins instead of plugin_dirs\n"
+	        "                         (may be repeated)\n"
+	        "      --control-socket PATH  control socket instead of control_socket\n"
+	        "      --state-dir DIR    state directory instead of state_dir\n"
+	        "  -h, --help             show this help and exit\n"
+	        "  -V, --version          show the version and exit\n"
+	        "\n"
+	        "Signals: SIGHUP reloads, SIGTERM/SIGINT stop, others as configured.\n"
+	        "See ginid(8) and gini.conf(5).\n",
+	        GINI_CONFIG_FILE);
+}
+
+enum {
+	OPT_ONCE = 0x100,
+	OPT_DRY_RUN,
+	OPT_PLUGIN_DIR,
+	OPT_CONTROL_SOCKET,
+	OPT_STATE_DIR,
+};
+
+/* 0 to go on, 1 to exit 0 (help, version), -1 to exit 2 (usage error). */
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "once", required_argument, NULL, OPT_ONCE },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
+		{ "control-socket", required_argument, NULL, OPT_CONTROL_SOCKET },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c;
+
+	a->config_file = GINI_CONFIG_FILE;
+	while ((c = getopt_long(argc, argv, "c:thV", options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a->config_file = optarg;
+			break;
+		case 't':
+			a->test = true;
+			break;
+		case OPT_ONCE:
+			a->once = optarg;
+			break;
+		case OPT_DRY_RUN:
+			a->dry_run = true;
+			break;
+		case OPT_PLUGIN_DIR:
+			if (strv_push(&a->plugin_dirs, &a->n_plugin_dirs, optarg) < 0)
+				return -1;
+			break;
+		case OPT_CONTROL_SOCKET:
+			a->control_socket = optarg;
+			break;
+		case OPT_STATE_DIR:
+			a->state_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("ginid %s (plugin ABI %d.%d)\n", GINI_VERSION, GINI_ABI_MAJOR,
+			       GINI_ABI_MINOR);
+			return 1;
+		default:
+			fprintf(stderr, "Try 'ginid --help'.\n");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ginid: unexpected argument '%s'\nTry 'ginid --help'.\n",
+		        argv[optind]);
+		return -1;
+	}
+	if (a->test && a->once) {
+		fprintf(stderr, "ginid: -t and --once exclude each other\n");
+		return -1;
+	}
+	if (a->dry_run && !a->once) {
+		fprintf(stderr, "ginid: --dry-run needs --once PIPELINE\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs one pipeline in the foreground; SIGINT/SIGTERM cancel it cleanly. */
+static void
+once_done(struct run *r, void *userdata)
+{
+	int *efd = userdata;
+
+	(void)r;
+	(void)eventfd_write(*efd, 1);
+}
+
+static int
+run_once(struct generation *g, const char *name, bool dry_run)
+{
+	struct pipeline *p = generation_find(g, name);
+	struct executor *ex = NULL;
+	struct run *run = NULL;
+	struct pollfd fds[2];
+	sigset_t stop;
+	int efd = -1, sfd = -1, ret = EXIT_FAILURE;
+
+	if (!p) {
+		const char **names = calloc(g->n_pipelines + 1, sizeof(char *));
+		const char *hint;
+
+		for (size_t i = 0; names && i < g->n_pipelines; i++)
+			names[i] = g->pipelines[i]->name;
+		hint = names ? closest_match(name, names, g->n_pipelines) : NULL;
+		log_err("no pipeline '%s' in %s%s%s%s", name, g->config->file,
+		        hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+		free(names);
+		return EXIT_FAILURE;
+	}
+	if (dry_run) {
+		report_dry_run(stdout, p);
+		return EXIT_SUCCESS;
+	}
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	efd = eventfd(0, EFD_CLOEXEC);
+	sfd = signalfd(-1, &stop, SFD_CLOEXEC);
+	ex = executor_new(g->config->workers);
+	run = run_new(p, "once");
+	if (efd < 0 || sfd < 0 || !ex || !run) {
+		log_err("cannot set up the run: %s", strerror(errno ? errno : ENOMEM));
+		goto out;
+	}
+	run->on_done = once_done;
+	run->userdata = &efd;
+	log_info("run %llu: pipeline '%s': started (once)", (unsigned long long)run->id, p->name);
+	if (executor_submit(ex, run) < 0) {
+		log_err("cannot start the run: out of memory");
+		goto out;
+	}
+	fds[0] = (struct pollfd){ .fd = efd, .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	for (;;) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[0].revents)
+			break;
+		if (fds[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				log_notice("cancelling run %llu on %s", (unsigned long long)run->id,
+				           si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+			run_cancel(run);
+		}
+	}
+	report_run(stdout, run);
+	fflush(stdout);
+	ret = run->status == RUN_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
+out:
+	/* The run is complete (or was never submitted) before anything goes. */
+	executor_free(ex);
+	run_free(run);
+	if (efd >= 0)
+		close(efd);
+	if (sfd >= 0)
+		close(sfd);
+	return ret;
+}
+
+static void
+print_diags(const struct diags *diags, const char *file)
+{
+	fflush(stdout);
+	diags_print(diags, stderr);
+	fprintf(stderr, "%s: %zu error%s\n", file, diags->n, diags->n == 1 ? "" : "s");
+}
+
+/*
+ * Signals are blocked in every thread from the start: threads inherit the
+ * mask, and the main thread reads the ones it handles from a signalfd.
+ * SIGPIPE is ignored so a closed peer is an EPIPE, not a death.
+ */
+static void
+block_signals(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	sigdelset(&all, SIGTRAP);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int
+run_daemon(const char *config_file, const struct config_overrides *ov)
+{
+	struct manager *m = NULL;
+	struct diags diags = { 0 };
+	char buf[4096];
+	int r;
+
+	r = manager_new(config_file, ov, &m, &diags);
+	if (r < 0) {
+		for (size_t i = 0; i < diags.n; i++)
+			log_err("%s", diag_format(&diags.v[i], buf, sizeof(buf)));
+		if (diags.n)
+			log_err("configuration %s has %zu error%s; not starting", config_file,
+			        diags.n, diags.n == 1 ? "" : "s");
+		else
+			log_err_errno(r, "cannot start: %m");
+		diags_done(&diags);
+		return EXIT_FAILURE;
+	}
+	diags_done(&diags);
+	r = manager_start(m);
+	if (r < 0) {
+		manager_free(m);
+		return EXIT_FAILURE;
+	}
+	r = manager_run(m);
+	manager_free(m);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct config_overrides ov;
+	struct generation *g = NULL;
+	struct diags diags = { 0 };
+	char err[256];
+	int r, ret = EXIT_FAILURE;
+
+	log_open();
+	r = parse_args(argc, argv, &a);
+	if (r != 0) {
+		strv_free(a.plugin_dirs);
+		return r > 0 ? EXIT_SUCCESS : 2;
+	}
+	block_signals();
+	ov = (struct config_overrides){
+		.plugin_dirs = a.plugin_dirs,
+		.n_plugin_dirs = a.n_plugin_dirs,
+		.control_socket = a.control_socket,
+		.state_dir = a.state_dir,
+	};
+	if (!a.test && !a.once) {
+		ret = run_daemon(a.config_file, &ov);
+		goto out;
+	}
+	r = generation_build(a.config_file, &ov, NULL, 1, &g, &diags);
+	if (r < 0) {
+		log_err_errno(r, "cannot load configuration: %m");
+		goto out;
+	}
+	log_set_level(g->config->log_level);
+	if (registry_check(g->registry, err, sizeof(err)) < 0) {
+		log_err("registry inconsistent: %s", err);
+		goto out;
+	}
+	if (a.test) {
+		report_stage_types(stdout, g->registry, &g->report);
+		report_pipelines(stdout, g, time(NULL));
+		if (diags.n) {
+			print_diags(&diags, g->config->file);
+			goto out;
+		}
+		printf("configuration %s is valid\n", g->config->file);
+		ret = EXIT_SUCCESS;
+		goto out;
+	}
+	if (diags.n) {
+		print_diags(&diags, g->config->file);
+		goto out;
+	}
+	ret = run_once(g, a.once, a.dry_run);
+out:
+	generation_unref(g);
+	diags_done(&diags);
+	strv_free(a.plugin_dirs);
+	return ret;
+}

@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The manager is the daemon at runtime, on the loop thread: it owns the live
+ * generation, starts runs through each pipeline's overlap policy, takes
+ * their completions from the workers (posted to the loop), keeps history and
+ * per-pipeline state, reloads, and shuts down.
+ *
+ * Lifetimes: every run holds a reference to the generation it started with,
+ * dropped here on the loop thread when the run is done, so a replaced
+ * generation (its pipelines' instances and its plugins) is freed when its
+ * last run ends, never under one. Per-pipeline state is keyed by name and
+ * outlives generations, so overlap counts runs of the old and the new
+ * definition alike.
+ */
+#include "manager.h"
+
+#include "diag.h"
+#include "generation.h"
+#include "log.h"
+#include "notify.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "scheduler.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How often "skipped" is logged for one pipeline during a trigger storm. */
+#define SKIP_LOG_INTERVAL (10 * USEC_PER_SEC)
+
+struct active_run {
+	struct active_run *next, *prev;
+	struct manager *m;
+	struct run *run;
+	struct generation *gen; /* reference */
+	struct pstate *ps;
+	struct loop_msg done_msg;
+};
+
+static void update_status(struct manager *m);
+
+struct pstate *
+manager_pstate(struct manager *m, const char *name)
+{
+	struct pstate *ps = hashmap_get(&m->pstates, name);
+
+	if (ps)
+		return ps;
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return NULL;
+	ps->name = strdup(name);
+	ps->last_status = RUN_RUNNING;
+	if (!ps->name || hashmap_put(&m->pstates, ps->name, ps) < 0) {
+		free(ps->name);
+		free(ps);
+		return NULL;
+	}
+	return ps;
+}
+
+const struct history_entry *
+manager_history(struct manager *m, size_t i)
+{
+	if (i >= m->hist_len)
+		return NULL;
+	return &m->history[(m->hist_next + HISTORY_MAX - 1 - i) % HISTORY_MAX];
+}
+
+static void
+history_entry_done(struct history_entry *h)
+{
+	free(h->pipeline);
+	free(h->trigger);
+	free(h->failed_step);
+	free(h->message);
+	memset(h, 0, sizeof(*h));
+}
+
+static void
+history_push(struct manager *m, const struct run *r)
+{
+	struct history_entry *h = &m->history[m->hist_next];
+	const struct pipeline *p = r->pipeline;
+
+	history_entry_done(h);
+	h->run_id = r->id;
+	h->pipeline = strdup(p->name);
+	h->trigger = strdup(r->trigger);
+	h->start_realtime_usec = r->start_realtime_usec;
+	h->duration_usec = r->end_usec - r->start_usec;
+	h->status = r->status;
+	if (r->failed_step != SIZE_MAX) {
+		h->failed_step = strdup(p->steps[r->failed_step].id);
+		if (r->results[r->failed_step].message)
+			h->message = strdup(r->results[r->failed_step].message);
+	}
+	m->hist_next = (m->hist_next + 1) % HISTORY_MAX;
+	if (m->hist_len < HISTORY_MAX)
+		m->hist_len++;
+}
+
+static void
+log_run_end(const struct run *r)
+{
+	const struct pipeline *p = r->pipeline;
+	char d[32];
+
+	format_elapsed(r->end_usec - r->start_usec, d, sizeof(d));
+	if (r->failed_step != SIZE_MAX) {
+		const struct step_result *res = &r->results[r->failed_step];
+
+		log_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING,
+		         "run %llu: pipeline '%s': %s in %s (trigger: %s): step '%s' %s%s%s",
+		         (unsigned long long)r->id, p->name, run_status_to_string(r->status), d,
+		         r->trigger, p->steps[r->failed_step].id, step_status_to_string(res->status),
+		         res->message ? ": " : "", res->message ? res->message : "");
+	} else {
+		log_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING,
+		         "run %llu: pipeline '%s': %s in %s (trigger: %s)", (unsigned long long)r->id,
+		         p->name, run_status_to_string(r->status), d, r->trigger);
+	}
+}
+
+static void
+maybe_exit(struct manager *m)
+{
+	if (m->stopping && m->in_flight == 0)
+		sd_event_exit(m->loop->e, m->exit_code);
+}
+
+static void start_queued(struct manager *m, struct pstate *ps);
+
+/* Loop thread: a run's last step finished on some worker. */
+static void
+run_done_on_loop(void *data)
+{
+	struct active_run *ar = data;
+	struct manager *m = ar->m;
+	struct pstate *ps = ar->ps;
+	struct run *r = ar->run;
+
+	log_run_end(r);
+	history_push(m, r);
+	ps->running--;
+	ps->last_run_id = r->id;
+	ps->last_status = r->status;
+	ps->runs[r->status]++;
+	if (ar->prev)
+		ar->prev->next = ar->next;
+	else
+		m->runs = ar->next;
+	if (ar->next)
+		ar->next->prev = ar->prev;
+	m->in_flight--;
+	run_free(r);
+	/* May free a replaced generation: its instances and plugins. */
+	generation_unref(ar->gen);
+	free(ar);
+	if (ps->queued && !m->stopping)
+		start_queued(m, ps);
+	update_status(m);
+	maybe_exit(m);
+}
+
+/* Worker thread: hand the completion to the loop. */
+static void
+run_done(struct run *r, void *userdata)
+{
+	struct active_run *ar = userdata;
+
+	(void)r;
+	loop_post(ar->m->loop, &ar->done_msg, run_done_on_loop, ar);
+}
+
+static int
+start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *trigger,
+          uint64_t *ret_run_id)
+{
+	struct active_run *ar = calloc(1, sizeof(*ar));
+	int r;
+
+	if (!ar)
+		return -ENOMEM;
+	ar->m = m;
+	ar->ps = ps;
+	ar->run = run_new(p, trigger);
+	if (!ar->run) {
+		free(ar);
+		return -ENOMEM;
+	}
+	ar->gen = generation_ref(m->current);
+	ar->run->on_done = run_done;
+	ar->run->userdata = ar;
+	ar->next = m->runs;
+	if (m->runs)
+		m->runs->prev = ar;
+	m->runs = ar;
+	m->in_flight++;
+	ps->running++;
+	ps->last_fire_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	if (ret_run_id)
+		*ret_run_id = ar->run->id;
+	log_info("run %llu: pipeline '%s': started (trigger: %s)", (unsigned long long)ar->run->id,
+	         p->name, trigger);
+	r = executor_submit(m->ex, ar->run);
+	if (r < 0) {
+		/* Never reached the workers: undo by hand. */
+		log_err_errno(r, "run %llu: pipeline '%s': cannot start: %m",
+		              (unsigned long long)ar->run->id, p->name);
+		m->runs = ar->next;
+		if (ar->next)
+			ar->next->prev = NULL;
+		m->in_flight--;
+		ps->running--;
+		run_free(ar->run);
+		generation_unref(ar->gen);
+		free(ar);
+		return r;
+	}
+	update_status(m);
+	return 0;
+}
+
+static void
+start_queued(struct manager *m, struct pstate *ps)
+{
+	_cleanup_free_ char *trigger = steal_ptr(ps->queued);
+	struct pipeline *p = generation_find(m->current, ps->name);
+
+	if (!p) {
+		log_info("pipeline '%s': dropping its queued run: the pipeline was removed",
+		         ps->name);
+		return;
+	}
+	(void)start_run(m, p, ps, trigger, NULL);
+}
+
+enum trigger_outcome
+manager_trigger(struct manager *m, const char *name, const char *trigger, uint64_t *ret_run_id)
+{
+	struct pipeline *p = generation_find(m->current, name);
+	struct pstate *ps;
+	unsigned limit;
+
+	if (!p)
+		return TRIGGER_UNKNOWN;
+	if (m->stopping)
+		return TRIGGER_STOPPING;
+	ps = manager_pstate(m, name);
+	if (!ps)
+		return TRIGGER_FAILED;
+	limit = p->overlap == OVERLAP_PARALLEL ? p->max_parallel : 1;
+	if (ps->running >= limit) {
+		uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+		if (p->overlap == OVERLAP_QUEUE && !ps->queued) {
+			ps->queued = strdup(trigger);
+			if (!ps->queued)
+				return TRIGGER_FAILED;
+			log_info("pipeline '%s': still running; queued one run (trigger: %s)", name,
+			         trigger);
+			return TRIGGER_QUEUED;
+		}
+		/* A storm of triggers must not become a storm of log lines. */
+		ps->skipped++;
+		ps->skipped_unlogged++;
+		if (ps->skip_logged_usec == 0 || now - ps->skip_logged_usec >= SKIP_LOG_INTERVAL) {
+			log_notice("pipeline '%s': %llu trigger%s skipped (overlap = %s, %u running%s); "
+			           "last trigger: %s",
+			           name, (unsigned long long)ps->skipped_unlogged,
+			           ps->skipped_unlogged == 1 ? "" : "s", overlap_to_string(p->overlap),
+			           ps->running, ps->queued ? ", one queued" : "", trigger);
+			ps->skipped_unlogged = 0;
+			ps->skip_logged_usec = now;
+		}
+		return TRIGGER_SKIPPED;
+	}
+	return start_run(m, p, ps, trigger, ret_run_id) < 0 ? TRIGGER_FAILED : TRIGGER_STARTED;
+}
+
+static void
+update_status(struct manager *m)
+{
+	char status[256];
+
+	snprintf(status, sizeof(status),
+	         "generation %llu: %zu pipelines, %zu stage types, %zu runs in flight%s",
+	         (unsigned long long)m->current->number, m->current->n_pipelines,
+	         registry_count(m->current->registry), m->in_flight,
+	         m->last_reload_usec == 0 ? ""
+	         : m->last_reload_ok      ? "; last reload ok"
+	                                  : "; last reload FAILED, see the log");
+	notify_status(status);
+}
+
+static void
+record_reload(struct manager *m, bool ok, const struct diags *d)
+{
+	char buf[4096];
+
+	strv_free(m->last_reload_errors);
+	m->last_reload_errors = NULL;
+	m->n_last_reload_errors = 0;
+	m->last_reload_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	m->last_reload_ok = ok;
+	if (ok)
+		m->reloads_ok++;
+	else
+		m->reloads_failed++;
+	for (size_t i = 0; d && i < d->n; i++)
+		(void)strv_push(&m->last_reload_errors, &m->n_last_reload_errors,
+		                diag_format(&d->v[i], buf, sizeof(buf)));
+}
+
+int
+manager_reload(struct manager *m, struct diags *diags)
+{
+	struct generation *g = NULL, *old;
+	char buf[4096];
+	int r;
+
+	notify_reloading();
+	log_info("reloading configuration %s", m->config_file);
+	r = generation_build(m->config_file, &m->ov, m->current, m->generations + 1, &g, diags);
+	if (r < 0)
+		diags_add(diags, NULL, 0, "cannot build a new generation: %s", strerror(-r));
+	if (r < 0 || diags->n > 0) {
+		for (size_t i = 0; i < diags->n; i++)
+			log_err("%s", diag_format(&diags->v[i], buf, sizeof(buf)));
+		log_err("reload failed with %zu error%s; generation %llu keeps running unchanged",
+		        diags->n, diags->n == 1 ? "" : "s", (unsigned long long)m->current->number);
+		/* Freeing it unloads only what it loaded anew. */
+		generation_unref(g);
+		record_reload(m, false, diags);
+		notify_ready("reload failed");
+		update_status(m);
+		return -EINVAL;
+	}
+	m->generations++;
+	old = m->current;
+	m->current = g;
+	if (g->config->workers != old->config->workers)
+		log_notice("workers = %u takes effect at the next restart (running %u)",
+		           g->config->workers, old->config->workers);
+	if (!streq_ptr(g->config->control_socket, old->config->control_socket))
+		log_notice("control_socket takes effect at the next restart");
+	log_set_level(g->config->log_level);
+	scheduler_apply(m->sched, g, false);
+	log_info("reloaded: generation %llu with %zu stage types (%zu loaded, %zu unchanged) and %zu "
+	         "pipelines",
+	         (unsigned long long)g->number, registry_count(g->registry), g->report.loaded,
+	         g->report.reused, g->n_pipelines);
+	/* Runs in flight keep the old generation alive until they end. */
+	generation_unref(old);
+	record_reload(m, true, NULL);
+	notify_ready("reloaded");
+	update_status(m);
+	return 0;
+}
+
+static int
+on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+	struct diags d = { 0 };
+
+	(void)s;
+	(void)si;
+	if (!m->stopping)
+		(void)manager_reload(m, &d);
+	diags_done(&d);
+	return 0;
+}
+
+static int
+on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	(void)s;
+	(void)usec;
+	log_err("%zu run%s still running after shutdown_timeout; exiting without unloading "
+	        "their plugins",
+	        m->in_flight, m->in_flight == 1 ? "" : "s");
+	m->abandon = true;
+	m->exit_code = EXIT_FAILURE;
+	sd_event_exit(m->loop->e, m->exit_code);
+	return 0;
+}
+
+static int
+on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+	char name[16];
+	int r;
+
+	(void)s;
+	signal_to_string((int)si->ssi_signo, name, sizeof(name));
+	if (m->stopping) {
+		log_warn("second %s while stopping: exiting now", name);
+		m->abandon = m->in_flight > 0;
+		m->exit_code = EXIT_FAILURE;
+		sd_event_exit(m->loop->e, m->exit_code);
+		return 0;
+	}
+	log_info("stopping on %s: %zu run%s in flight", name, m->in_flight,
+	         m->in_flight == 1 ? "" : "s");
+	m->stopping = true;
+	notify_stopping();
+	scheduler_stop(m->sched);
+	for (struct active_run *ar = m->runs; ar; ar = ar->next)
+		run_cancel(ar->run);
+	{
+		struct pstate *ps;
+
+		for (size_t i = 0; hashmap_next(&m->pstates, &i, NULL, (void **)&ps);) {
+			free(ps->queued);
+			ps->queued = NULL;
+		}
+	}
+	if (m->in_flight > 0) {
+		r = sd_event_add_time_relative(m->loop->e, &m->shutdown_timer, CLOCK_MONOTONIC,
+		                               m->current->config->shutdown_timeout_usec, 0,
+		                               on_shutdown_timeout, m);
+		if (r < 0)
+			log_warn_errno(r, "cannot arm the shutdown timeout: %m, ignoring");
+	}
+	maybe_exit(m);
+	return 0;
+}
+
+int
+manager_new(const char *config_file, const struct config_overrides *ov, struct manager **ret,
+            struct diags *diags)
+{
+	struct manager *m = calloc(1, sizeof(*m));
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	hashmap_init(&m->pstates);
+	m->config_file = strdup(config_file);
+	for (size_t i = 0; ov && i < ov->n_plugin_dirs; i++)
+		strv_push(&m->ov_plugin_dirs, &m->ov.n_plugin_dirs, ov->plugin_dirs[i]);
+	m->ov.plugin_dirs = m->ov_plugin_dirs;
+	if (ov && ov->control_socket)
+		m->ov.control_socket = m->ov_control_socket = strdup(ov->control_socket);
+	if (ov && ov->state_dir)
+		m->ov.state_dir = m->ov_state_dir = strdup(ov->state_dir);
+	m->started_realtime_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	r = generation_build(config_file, &m->ov, NULL, 1, &m->current, diags);
+	if (r >= 0 && diags->n > 0)
+		r = -EINVAL;
+	if (r < 0) {
+		manager_free(m);
+		return r;
+	}
+	m->generations = 1;
+	log_set_level(m->current->config->log_level);
+	*ret = m;
+	return 0;
+}
+
+int
+manager_start(struct manager *m)
+{
+	int r;
+
+	r = loop_new(&m->loop);
+	if (r < 0)
+		return log_err_errno(r, "cannot create the event loop: %m");
+	m->ex = executor_new(m->current->config->workers);
+	if (!m->ex)
+		return log_err_errno(-ENOMEM, "cannot start %u worker threads",
+		                     m->current->config->workers);
+	r = sd_event_add_signal(m->loop->e, &m->sig_hup, SIGHUP, on_sighup, m);
+	if (r >= 0)
+		r = sd_event_add_signal(m->loop->e, &m->sig_term, SIGTERM, on_stop_signal, m);
+	if (r >= 0)
+		r = sd_event_add_signal(m->loop->e, &m->sig_int, SIGINT, on_stop_signal, m);
+	if (r < 0)
+		return log_err_errno(r, "cannot watch signals: %m");
+	/* Pings WATCHDOG=1 from the loop when WatchdogSec= is set. */
+	r = sd_event_set_watchdog(m->loop->e, true);
+	if (r < 0)
+		log_warn_errno(r, "cannot set up the watchdog: %m, ignoring");
+	r = scheduler_new(m, m->loop->e, &m->sched);
+	if (r < 0)
+		return log_err_errno(r, "cannot set up the triggers: %m");
+	scheduler_apply(m->sched, m->current, true);
+	log_info("ginid %s ready: generation 1 with %zu stage types and %zu pipelines, %u workers",
+	         GINI_VERSION, registry_count(m->current->registry), m->current->n_pipelines,
+	         executor_threads(m->ex));
+	notify_ready("ready");
+	update_status(m);
+	scheduler_start(m->sched, m->current);
+	return 0;
+}
+
+int
+manager_run(struct manager *m)
+{
+	int r = sd_event_loop(m->loop->e);
+
+	if (r < 0) {
+		log_err_errno(r, "event loop failed: %m");
+		return EXIT_FAILURE;
+	}
+	if (!m->abandon)
+		log_info("stopped");
+	return r;
+}
+
+struct manager *
+manager_free(struct manager *m)
+{
+	struct pstate *ps;
+
+	if (!m)
+		return NULL;
+	if (m->abandon) {
+		/* Stage code is still running on some worker: unloading it would
+		 * pull the code from under it. The process is exiting anyway. */
+		return NULL;
+	}
+	scheduler_free(m->sched);
+	m->sched = NULL;
+	sd_event_source_disable_unref(m->sig_hup);
+	sd_event_source_disable_unref(m->sig_term);
+	sd_event_source_disable_unref(m->sig_int);
+	sd_event_source_disable_unref(m->shutdown_timer);
+	/* All runs are done (the loop only exits then), so workers are idle. */
+	executor_free(m->ex);
+	m->ex = NULL;
+	loop_free(m->loop);
+	generation_unref(m->current);
+	for (size_t i = 0; hashmap_next(&m->pstates, &i, NULL, (void **)&ps);) {
+		free(ps->name);
+		free(ps->queued);
+		free(ps);
+	}
+	hashmap_done(&m->pstates);
+	for (size_t i = 0; i < HISTORY_MAX; i++)
+		history_entry_done(&m->history[i]);
+	strv_free(m->last_reload_errors);
+	strv_free(m->ov_plugin_dirs);
+	free(m->ov_control_socket);
+	free(m->ov_state_dir);
+	free(m->config_file);
+	free(m);
+	return NULL;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "executor.h"
+#include "hashmap.h"
+#include "loop.h"
+
+struct generation;
+struct scheduler;
+struct diags;
+struct active_run;
+
+/* A finished run, as kept in the history ring. */
+struct history_entry {
+	uint64_t run_id;
+	char *pipeline;
+	char *trigger;
+	int64_t start_realtime_usec;
+	uint64_t duration_usec;
+	enum run_status status;
+	char *failed_step; /* NULL: none */
+	char *message;     /* the failed step's message, or NULL */
+};
+
+/*
+ * What the daemon remembers of a pipeline by name, across reloads: its runs
+ * in flight (for the overlap policy), a queued trigger, the last fire and
+ * result, and counters. Owned by the manager; loop thread only.
+ */
+struct pstate {
+	char *name;
+	unsigned running;
+	char *queued; /* trigger of the one pending run (overlap = queue), or NULL */
+	int64_t last_fire_usec; /* CLOCK_REALTIME of the last start, 0: never */
+	uint64_t last_run_id;
+	enum run_status last_status; /* RUN_RUNNING: no run finished yet */
+	uint64_t runs[4];            /* finished runs by enum run_status */
+	uint64_t skipped;            /* triggers dropped by the overlap policy */
+	uint64_t skipped_unlogged;
+	uint64_t skip_logged_usec;
+};
+
+#define HISTORY_MAX 1000
+
+struct manager {
+	struct loop *loop;
+	struct executor *ex;
+	struct scheduler *sched;
+	struct generation *current;
+	uint64_t generations; /* number of the last generation built */
+	char *config_file;
+	struct config_overrides ov;
+	char **ov_plugin_dirs;
+	char *ov_control_socket;
+	char *ov_state_dir;
+
+	struct hashmap pstates; /* name -> struct pstate */
+	struct active_run *runs;
+	size_t in_flight;
+
+	struct history_entry history[HISTORY_MAX]; /* ring */
+	size_t hist_len, hist_next;
+
+	int64_t started_realtime_usec;
+	int64_t last_reload_usec; /* 0: never reloaded */
+	bool last_reload_ok;
+	char **last_reload_errors;
+	size_t n_last_reload_errors;
+	uint64_t reloads_ok, reloads_failed;
+
+	bool stopping;
+	bool abandon; /* exit without unloading: stage code still running */
+	int exit_code;
+	sd_event_source *sig_hup, *sig_term, *sig_int, *shutdown_timer;
+};
+
+/*
+ * Builds the first generation; every configuration problem goes to diags
+ * and makes this fail with -EINVAL.
+ */
+int manager_new(const char *config_file, const struct config_overrides *ov,
+                struct manager **ret, struct diags *diags);
+/* Starts workers, triggers and signal handling, and tells systemd READY=1. */
+int manager_start(struct manager *m);
+/* Runs the loop until shutdown; returns the exit code. */
+int manager_run(struct manager *m);
+struct manager *manager_free(struct manager *m);
+
+/* Outcome of manager_trigger(). */
+enum trigger_outcome {
+	TRIGGER_STARTED,
+	TRIGGER_QUEUED,
+	TRIGGER_SKIPPED, /* overlap policy */
+	TRIGGER_UNKNOWN, /* no such pipeline */
+	TRIGGER_STOPPING,
+	TRIGGER_FAILED, /* out of memory */
+};
+
+/*
+ * Fires pipeline name through its overlap policy. trigger describes the
+ * cause for logs and history ("signal SIGUSR1", "schedule", "ginictl").
+ * *ret_run_id (may be NULL) gets the id of a started run. Loop thread.
+ */
+enum trigger_outcome manager_trigger(struct manager *m, const char *name, const char *trigger,
+                                     uint64_t *ret_run_id);
+/* Re-reads everything and swaps the new generation in if it is valid;
+ * errors go to diags and leave the running one untouched. */
+int manager_reload(struct manager *m, struct diags *diags);
+struct pstate *manager_pstate(struct manager *m, const char *name);
+/* The i-th most recent finished run (0 = newest), or NULL. */
+const struct history_entry *manager_history(struct manager *m, size_t i);

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * sd_notify(3) messages to the service manager; all are no-ops when
+ * NOTIFY_SOCKET is unset. Main thread.
+ */
+void notify_ready(const char *status);
+void notify_reloading(void);
+void notify_stopping(void);
+void notify_status(const char *status);

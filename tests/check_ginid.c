@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ginid as a user runs it: the real binary on a temporary configuration,
+ * driven with real signals, observed through its sd_notify messages, its log
+ * and the files its pipelines write.
+ */
+#include "tests.h"
+
+#include "daemon.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct daemon d;
+
+static void
+teardown(void)
+{
+	daemon_done(&d);
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* A pipeline whose exec step appends a line to FILE in the daemon's dir. */
+static char *
+appender(const char *name, const char *triggers, const char *file, const char *extra)
+{
+	char *s;
+
+	ck_assert_int_ne(asprintf(&s,
+	                          "{ name = \"%s\"; triggers = { %s }; %s steps = ( { id = \"w\"; "
+	                          "stage = \"exec\"; params = { shell = \"echo run >> %s\"; }; "
+	                          "} ); }",
+	                          name, triggers, extra ? extra : "", daemon_path(&d, file)),
+	                 -1);
+	return s;
+}
+
+static void
+write_conf(const char *pipelines)
+{
+	char *text;
+
+	ck_assert_int_ne(asprintf(&text, "workers = 2;\npipelines = (\n%s\n);\n", pipelines), -1);
+	daemon_write(&d, "gini.conf", text);
+	free(text);
+}
+
+START_TEST(ready_status_and_stop)
+{
+	int st;
+
+	daemon_init(&d, "ginid", "pipelines = ();\n");
+	daemon_start(&d);
+	ck_assert(daemon_wait_notify(&d, "STATUS=generation 1: 0 pipelines, 7 stage types, 0 runs "
+	                                 "in flight",
+	                             5000));
+	daemon_signal(&d, SIGTERM);
+	st = daemon_wait_exit(&d, 10000);
+	ck_assert_int_ne(st, -1);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert(daemon_wait_notify(&d, "STOPPING=1", 1000));
+	ck_assert_uint_eq(daemon_log_count(&d, "info: stopped"), 1);
+}
+END_TEST
+
+START_TEST(signal_runs_bound_pipelines)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *all = NULL;
+
+	daemon_init(&d, "ginid", "");
+	a = appender("a", "signal = \"SIGUSR1\";", "a.out", NULL);
+	b = appender("b", "signal = [ \"SIGUSR1\", \"SIGRTMIN+2\" ];", "b.out", NULL);
+	c = appender("c", "signal = \"SIGUSR2\";", "c.out", NULL);
+	ck_assert_int_ne(asprintf(&all, "%s,\n%s,\n%s", a, b, c), -1);
+	write_conf(all);
+	daemon_start(&d);
+	daemon_signal(&d, SIGUSR1);
+	ck_assert(wait_file(daemon_path(&d, "a.out"), "run", 5000));
+	ck_assert(wait_file(daemon_path(&d, "b.out"), "run", 5000));
+	daemon_signal(&d, SIGRTMIN + 2);
+	ck_assert(daemon_wait_log(&d, "pipeline 'b': success", 2, 5000));
+	ck_assert_uint_eq(file_count(daemon_path(&d, "b.out"), "run"), 2);
+	ck_assert_uint_eq(file_count(daemon_path(&d, "a.out"), "run"), 1);
+	ck_assert_int_eq(access(daemon_path(&d, "c.out"), F_OK), -1);
+	ck_assert(daemon_wait_log(&d, "started (trigger: signal SIGRTMIN+2)", 1, 1000));
+	/* An unbound signal is noticed, not fatal. */
+	daemon_signal(&d, SIGRTMIN + 5);
+	ck_assert(daemon_wait_log(&d, "received SIGRTMIN+5, which no pipeline is bound to; "
+	                              "ignoring",
+	                          1, 5000));
+	ck_assert_int_eq(kill(d.pid, 0), 0);
+}
+END_TEST
+
+START_TEST(every_fires_repeatedly_and_on_start)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL, *all = NULL;
+
+	daemon_init(&d, "ginid", "");
+	a = appender("tick", "every = \"100ms\";", "tick.out", NULL);
+	b = appender("boot", "on_start = true;", "boot.out", NULL);
+	ck_assert_int_ne(asprintf(&all, "%s,\n%s", a, b), -1);
+	write_conf(all);
+	daemon_start(&d);
+	ck_assert(wait_file(daemon_path(&d, "boot.out"), "run", 5000));
+	for (int i = 0; i < 500 && file_count(daemon_path(&d, "tick.out"), "run") < 3; i++)
+		sleep_ms(10);
+	ck_assert_uint_ge(file_count(daemon_path(&d, "tick.out"), "run"), 3);
+	ck_assert(daemon_wait_log(&d, "(trigger: every 100ms)", 3, 1000));
+	ck_assert_uint_eq(file_count(daemon_path(&d, "boot.out"), "run"), 1);
+}
+END_TEST
+
+START_TEST(reload_adds_pipeline)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL, *all = NULL;
+
+	daemon_init(&d, "ginid", "");
+	a = appender("a", "signal = \"SIGUSR1\";", "a.out", NULL);
+	write_conf(a);
+	daemon_start(&d);
+	b = appender("b", "signal = \"SIGUSR2\";", "b.out", NULL);
+	ck_assert_int_ne(asprintf(&all, "pipelines = ( %s );\n", b), -1);
+	daemon_write(&d, "pipelines.d/b.conf", all);
+	daemon_signal(&d, SIGHUP);
+	ck_assert(daemon_wait_notify(&d, "RELOADING=1\nMONOTONIC_USEC=", 5000));
+	ck_assert(daemon_wait_log(&d, "reloaded: generation 2", 1, 5000));
+	ck_assert(daemon_wait_notify(&d, "READY=1\nSTATUS=reloaded", 5000));
+	daemon_signal(&d, SIGUSR2);
+	ck_assert(wait_file(daemon_path(&d, "b.out"), "run", 5000));
+	daemon_signal(&d, SIGUSR1);
+	ck_assert(wait_file(daemon_path(&d, "a.out"), "run", 5000));
+	/* Unchanged plugins were not loaded again. */
+	ck_assert(daemon_wait_log(&d, "(0 loaded, 7 unchanged)", 1, 1000));
+}
+END_TEST
+
+START_TEST(broken_reload_keeps_old)
+{
+	_cleanup_free_ char *a = NULL;
+
+	daemon_init(&d, "ginid", "");
+	a = appender("a", "signal = \"SIGUSR1\";", "a.out", NULL);
+	write_conf(a);
+	daemon_start(&d);
+	daemon_write(&d, "pipelines.d/broken.conf",
+	             "pipelines = ( { name = \"x\"; stepz = (); } );\n");
+	daemon_signal(&d, SIGHUP);
+	ck_assert(daemon_wait_log(&d, "reload failed with 2 errors; generation 1 keeps running "
+	                              "unchanged",
+	                          1, 5000));
+	ck_assert(daemon_wait_log(&d, "broken.conf:1: pipeline 'x': unknown key 'stepz'; did you "
+	                              "mean 'steps'?",
+	                          1, 1000));
+	ck_assert(daemon_wait_notify(&d, "last reload FAILED", 5000));
+	daemon_signal(&d, SIGUSR1);
+	ck_assert(wait_file(daemon_path(&d, "a.out"), "run", 5000));
+}
+END_TEST
+
+/* A run in flight during a reload finishes with what it started with. */
+START_TEST(reload_during_run)
+{
+	daemon_init(&d, "ginid", "");
+	write_conf("{ name = \"slow\"; triggers = { signal = \"SIGUSR1\"; }; steps = ("
+	           "{ id = \"nap\"; stage = \"sleep\"; params = { duration = \"700ms\"; }; },"
+	           "{ id = \"done\"; stage = \"log\"; after = \"nap\"; params = { message = "
+	           "\"old definition\"; }; } ); }");
+	daemon_start(&d);
+	daemon_signal(&d, SIGUSR1);
+	ck_assert(daemon_wait_log(&d, "pipeline 'slow': started", 1, 5000));
+	write_conf("{ name = \"slow\"; triggers = { signal = \"SIGUSR1\"; }; steps = ("
+	           "{ id = \"done\"; stage = \"log\"; params = { message = \"new definition\"; }; "
+	           "} ); }");
+	daemon_signal(&d, SIGHUP);
+	ck_assert(daemon_wait_log(&d, "reloaded: generation 2", 1, 5000));
+	ck_assert(daemon_wait_log(&d, "step 'done': old definition", 1, 5000));
+	ck_assert(daemon_wait_log(&d, "pipeline 'slow': success", 1, 5000));
+	daemon_signal(&d, SIGUSR1);
+	ck_assert(daemon_wait_log(&d, "step 'done': new definition", 1, 5000));
+}
+END_TEST
+
+/*
+ * A newer build of a plugin replaces the old one for new runs; the old one
+ * is unloaded only after the run that uses it ends.
+ */
+START_TEST(plugin_replaced_during_run)
+{
+	_cleanup_free_ char *plugins = NULL, *hooks = NULL, *text = NULL;
+	char src[4096];
+
+	daemon_init(&d, "ginid", "");
+	plugins = strdup(daemon_path(&d, "stages"));
+	hooks = strdup(daemon_path(&d, "hooks.log"));
+	ck_assert_int_eq(mkdir(plugins, 0755), 0);
+	snprintf(src, sizeof(src), "%s/tests/plugins/versioned_v1.so", test_build_dir());
+	test_copy_file(src, daemon_path(&d, "stages/versioned.so"), 0755);
+	setenv("GINI_TEST_HOOKS", hooks, 1);
+	write_conf("{ name = \"v\"; overlap = \"parallel\"; triggers = { signal = \"SIGUSR1\"; }; "
+	           "steps = ( { id = \"s\"; stage = \"versioned\"; params = { sleep = \"800ms\"; "
+	           "}; } ); }");
+	daemon_spawn(&d, plugins, NULL);
+	ck_assert(daemon_wait_notify(&d, "READY=1", 10000));
+	daemon_signal(&d, SIGUSR1);
+	ck_assert(wait_file(hooks, "start 1.0.0", 5000));
+
+	/* Install 2.0.0 the way package managers do: a new file renamed over. */
+	snprintf(src, sizeof(src), "%s/tests/plugins/versioned_v2.so", test_build_dir());
+	test_copy_file(src, daemon_path(&d, "stages/.versioned.so.new"), 0755);
+	ck_assert_int_eq(rename(daemon_path(&d, "stages/.versioned.so.new"),
+	                        daemon_path(&d, "stages/versioned.so")),
+	                 0);
+	daemon_signal(&d, SIGHUP);
+	ck_assert(daemon_wait_log(&d, "reloaded: generation 2 with 1 stage types (1 loaded, 0 "
+	                              "unchanged)",
+	                          1, 5000));
+	daemon_signal(&d, SIGUSR1);
+	ck_assert(wait_file(hooks, "start 2.0.0", 5000));
+	ck_assert(wait_file(hooks, "end 2.0.0", 5000));
+	ck_assert(wait_file(hooks, "unload 1.0.0", 5000));
+	ck_assert_int_eq(read_file(hooks, 4096, &text, NULL), 0);
+	/* 1.0.0 ran to its end before it was unloaded; 2.0.0 stays loaded. */
+	ck_assert_ptr_nonnull(strstr(text, "end 1.0.0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "unload 1.0.0"));
+	ck_assert(strstr(text, "end 1.0.0") < strstr(text, "unload 1.0.0"));
+	ck_assert(strstr(text, "load 2.0.0") < strstr(text, "start 2.0.0"));
+	ck_assert_ptr_null(strstr(text, "unload 2.0.0"));
+	ck_assert_ptr_null(strstr(text, "cancelled"));
+	unsetenv("GINI_TEST_HOOKS");
+}
+END_TEST
+
+START_TEST(shutdown_cancels_running_steps)
+{
+	int st;
+
+	daemon_init(&d, "ginid", "");
+	write_conf("{ name = \"long\"; triggers = { on_start = true; }; steps = ("
+	           "{ id = \"nap\"; stage = \"sleep\"; params = { duration = \"1h\"; }; } ); }");
+	daemon_start(&d);
+	ck_assert(daemon_wait_log(&d, "pipeline 'long': started", 1, 5000));
+	daemon_signal(&d, SIGTERM);
+	st = daemon_wait_exit(&d, 10000);
+	ck_assert_int_ne(st, -1);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert(daemon_wait_log(&d, "stopping on SIGTERM: 1 run in flight", 1, 100));
+	ck_assert(daemon_wait_log(&d, "pipeline 'long': cancelled", 1, 100));
+}
+END_TEST
+
+START_TEST(second_sigterm_exits_at_once)
+{
+	int st;
+
+	daemon_init(&d, "ginid", "shutdown_timeout = \"1h\";\n");
+	write_conf("{ name = \"stuck\"; triggers = { on_start = true; }; steps = ("
+	           "{ id = \"x\"; stage = \"exec\"; params = { argv = [ \"/bin/sh\", \"-c\", "
+	           "\"trap '' TERM; sleep 30\" ]; kill_grace = \"1h\"; }; } ); }");
+	daemon_write(&d, "gini.conf",
+	             "workers = 2;\nshutdown_timeout = \"1h\";\npipelines = ({ name = \"stuck\"; "
+	             "triggers = { on_start = true; }; steps = ( { id = \"x\"; stage = \"exec\"; "
+	             "params = { argv = [ \"/bin/sh\", \"-c\", \"trap '' TERM; sleep 30\" ]; "
+	             "kill_grace = \"1h\"; }; } ); });\n");
+	daemon_start(&d);
+	ck_assert(daemon_wait_log(&d, "pipeline 'stuck': started", 1, 5000));
+	sleep_ms(200);
+	daemon_signal(&d, SIGTERM);
+	ck_assert(daemon_wait_log(&d, "stopping on SIGTERM", 1, 5000));
+	ck_assert_int_eq(daemon_wait_exit(&d, 300), -1);
+	daemon_signal(&d, SIGTERM);
+	st = daemon_wait_exit(&d, 5000);
+	ck_assert_int_ne(st, -1);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	ck_assert(daemon_wait_log(&d, "second SIGTERM while stopping: exiting now", 1, 100));
+}
+END_TEST
+
+/*
+ * 10,000 queued real-time signals at a pipeline that takes a while: runs
+ * stay bounded by the overlap policy, memory stays flat, nothing breaks.
+ */
+START_TEST(signal_storm)
+{
+	long rss_before, rss_after;
+	size_t started;
+
+	daemon_init(&d, "ginid", "");
+	write_conf("{ name = \"q\"; overlap = \"queue\"; triggers = { signal = \"SIGRTMIN+1\"; }; "
+	           "steps = ( { id = \"nap\"; stage = \"sleep\"; params = { duration = \"300ms\"; }; "
+	           "} ); },"
+	           "{ name = \"ok\"; triggers = { signal = \"SIGUSR2\"; }; steps = ( { id = \"l\"; "
+	           "stage = \"log\"; params = { message = \"still alive\"; }; } ); }");
+	daemon_start(&d);
+	rss_before = proc_rss_kib(d.pid);
+	for (int i = 0; i < 10000; i++)
+		ck_assert_int_eq(kill(d.pid, SIGRTMIN + 1), 0);
+	/* Once the storm is processed the queue drains: 1 running + 1 queued. */
+	ck_assert(daemon_wait_log(&d, "pipeline 'q': success", 2, 10000));
+	sleep_ms(500);
+	started = daemon_log_count(&d, "pipeline 'q': started");
+	ck_assert_uint_le(started, 3);
+	ck_assert_uint_ge(started, 2);
+	ck_assert(daemon_wait_log(&d, "skipped (overlap = queue, 1 running, one queued)", 1, 1000));
+	/* Rate-limited: thousands of skips, a handful of lines. */
+	ck_assert_uint_le(daemon_log_count(&d, "skipped (overlap"), 5);
+	rss_after = proc_rss_kib(d.pid);
+	ck_assert_msg(rss_after < rss_before + 4096, "RSS grew from %ld to %ld KiB", rss_before,
+	              rss_after);
+	daemon_signal(&d, SIGUSR2);
+	ck_assert(daemon_wait_log(&d, "still alive", 1, 5000));
+}
+END_TEST
+
+/* A persistent schedule whose fire was missed while down fires at start. */
+START_TEST(persistent_schedule_catches_up)
+{
+	_cleanup_free_ char *state = NULL;
+	char line[128];
+
+	daemon_init(&d, "ginid", "");
+	write_conf("{ name = \"nightly\"; triggers = { schedule = \"0 3 * * *\"; persistent = true; "
+	           "}; steps = ( { id = \"l\"; stage = \"log\"; params = { message = \"caught up\"; "
+	           "}; } ); },"
+	           "{ name = \"fresh\"; triggers = { schedule = \"0 3 * * *\"; persistent = true; "
+	           "}; steps = ( { id = \"l\"; stage = \"log\"; params = { message = \"never "
+	           "ran\"; }; } ); }");
+	/* Last fired three days ago: at least one 03:00 was missed. */
+	snprintf(line, sizeof(line), "nightly %lld\n", (long long)time(NULL) - 3 * 86400);
+	daemon_write(&d, "state/schedules", line);
+	daemon_start(&d);
+	ck_assert(daemon_wait_log(&d, "pipeline 'nightly': started (trigger: schedule (missed at ",
+	                          1, 5000));
+	ck_assert(daemon_wait_log(&d, "caught up", 1, 5000));
+	/* No record yet means no catch-up, only a baseline. */
+	ck_assert_uint_eq(daemon_log_count(&d, "never ran"), 0);
+	ck_assert(wait_file(daemon_path(&d, "state/schedules"), "fresh ", 2000));
+	ck_assert_int_eq(read_file(daemon_path(&d, "state/schedules"), 4096, &state, NULL), 0);
+	ck_assert_ptr_null(strstr(state, line));
+	/* And a restart with the fresh record does not fire again. */
+	daemon_signal(&d, SIGTERM);
+	ck_assert_int_ne(daemon_wait_exit(&d, 10000), -1);
+	daemon_start(&d);
+	sleep_ms(300);
+	ck_assert_uint_eq(daemon_log_count(&d, "caught up"), 1);
+}
+END_TEST
+
+START_TEST(bad_config_refuses_to_start)
+{
+	int st;
+
+	daemon_init(&d, "ginid", "workers = \"many\";\npipelines = ( { name = \"x\"; } );\n");
+	daemon_spawn(&d, NULL, NULL);
+	st = daemon_wait_exit(&d, 10000);
+	ck_assert_int_ne(st, -1);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	ck_assert(daemon_wait_log(&d, "gini.conf:1: 'workers': expected an integer, got a string",
+	                          1, 100));
+	ck_assert(daemon_wait_log(&d, "gini.conf:2: pipeline 'x': no 'steps'", 1, 100));
+	ck_assert(daemon_wait_log(&d, "has 2 errors; not starting", 1, 100));
+	ck_assert(!daemon_wait_notify(&d, "READY=1", 0));
+}
+END_TEST
+
+Suite *
+ginid_suite(void)
+{
+	Suite *s = suite_create("ginid");
+	TCase *tc;
+
+	tc = tcase_create("lifecycle");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, ready_status_and_stop);
+	tcase_add_test(tc, bad_config_refuses_to_start);
+	tcase_add_test(tc, shutdown_cancels_running_steps);
+	tcase_add_test(tc, second_sigterm_exits_at_once);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("triggers");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, signal_runs_bound_pipelines);
+	tcase_add_test(tc, every_fires_repeatedly_and_on_start);
+	tcase_add_test(tc, persistent_schedule_catches_up);
+	tcase_add_test(tc, signal_storm);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reload");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, reload_adds_pipeline);
+	tcase_add_test(tc, broken_reload_keeps_old);
+	tcase_add_test(tc, reload_during_run);
+	tcase_add_test(tc, plugin_replaced_during_run);
+	suite_add_tcase(s, tc);
+	return s;
+}
