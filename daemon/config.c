@@ -58,12 +58,33 @@ struct reader {
 	const char *file; /* as reported in diagnostics */
 	char *dir;        /* for relative paths */
 	bool is_main;
+	char include_path[4096]; /* scratch for src_file() */
 };
 
 static int
 line_of(const config_setting_t *s)
 {
 	return s ? (int)config_setting_source_line(s) : 0;
+}
+
+/*
+ * The file a setting came from: libconfig knows it for settings that its
+ * own @include pulled in; otherwise it is the file being read.
+ */
+#define file_of(rd, s) src_file((rd), (s))
+static const char *
+src_file(struct reader *rd, const config_setting_t *s)
+{
+	const char *f = s ? config_setting_source_file(s) : NULL;
+
+	if (!f)
+		return rd->file;
+	/* libconfig names an @include'd file as written: relative to us. */
+	if (f[0] != '/' && rd->dir) {
+		snprintf(rd->include_path, sizeof(rd->include_path), "%s/%s", rd->dir, f);
+		return rd->include_path;
+	}
+	return f;
 }
 
 static const char *
@@ -125,17 +146,17 @@ check_keys(struct reader *rd, const config_setting_t *group, const char *const *
 		for (size_t k = 0; k < n_elsewhere && !known; k++)
 			known = streq(name, elsewhere[k]);
 		if (known) {
-			diags_add(rd->diags, rd->file, line_of(s),
+			diags_add(rd->diags, file_of(rd, s), line_of(s),
 			          "%skey '%s' is only allowed in the main configuration file", prefix,
 			          name);
 			continue;
 		}
 		hint = closest_match(name, keys, n);
 		if (hint)
-			diags_add(rd->diags, rd->file, line_of(s),
+			diags_add(rd->diags, file_of(rd, s), line_of(s),
 			          "%sunknown key '%s'; did you mean '%s'?", prefix, name, hint);
 		else
-			diags_add(rd->diags, rd->file, line_of(s), "%sunknown key '%s'", prefix,
+			diags_add(rd->diags, file_of(rd, s), line_of(s), "%sunknown key '%s'", prefix,
 			          name);
 	}
 }
@@ -148,7 +169,7 @@ get_string(struct reader *rd, const config_setting_t *group, const char *key, co
 	if (!s)
 		return NULL;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		diags_add(rd->diags, rd->file, line_of(s), "%s'%s': expected a string, got %s",
+		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'%s': expected a string, got %s",
 		          prefix, key, type_name(s));
 		return NULL;
 	}
@@ -166,13 +187,13 @@ get_int(struct reader *rd, const config_setting_t *group, const char *key, const
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
-		diags_add(rd->diags, rd->file, line_of(s), "%s'%s': expected an integer, got %s",
+		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'%s': expected an integer, got %s",
 		          prefix, key, type_name(s));
 		return -1;
 	}
 	v = config_setting_get_int64(s);
 	if (v < lo || v > hi) {
-		diags_add(rd->diags, rd->file, line_of(s), "%s'%s': %lld is out of range %lld-%lld",
+		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'%s': %lld is out of range %lld-%lld",
 		          prefix, key, v, lo, hi);
 		return -1;
 	}
@@ -189,7 +210,7 @@ get_bool(struct reader *rd, const config_setting_t *group, const char *key, cons
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		diags_add(rd->diags, rd->file, line_of(s),
+		diags_add(rd->diags, file_of(rd, s), line_of(s),
 		          "%s'%s': expected a boolean (true or false), got %s", prefix, key,
 		          type_name(s));
 		return -1;
@@ -210,25 +231,33 @@ get_duration(struct reader *rd, const config_setting_t *group, const char *key,
 		return 0;
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_STRING:
-		if (parse_duration(config_setting_get_string(s), ret) < 0) {
-			diags_add(rd->diags, rd->file, line_of(s),
+		switch (parse_duration(config_setting_get_string(s), ret)) {
+		case 0:
+			return 1;
+		case -ERANGE:
+			diags_add(rd->diags, file_of(rd, s), line_of(s),
+			          "%s'%s': duration '%s' is too long (at most 100 years)", prefix, key,
+			          config_setting_get_string(s));
+			return -1;
+		default:
+			diags_add(rd->diags, file_of(rd, s), line_of(s),
 			          "%s'%s': invalid duration '%s' (use e.g. 500ms, 30s, 5m, 2h, 1d)",
 			          prefix, key, config_setting_get_string(s));
 			return -1;
 		}
-		return 1;
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
 		i = config_setting_get_int64(s);
 		if (i < 0 || i > 100LL * 366 * 86400) {
-			diags_add(rd->diags, rd->file, line_of(s), "%s'%s': invalid duration %lld",
-			          prefix, key, i);
+			diags_add(rd->diags, file_of(rd, s), line_of(s),
+			          "%s'%s': invalid duration %lld: %s", prefix, key, i,
+			          i < 0 ? "must not be negative" : "too long (at most 100 years)");
 			return -1;
 		}
 		*ret = (uint64_t)i * USEC_PER_SEC;
 		return 1;
 	default:
-		diags_add(rd->diags, rd->file, line_of(s),
+		diags_add(rd->diags, file_of(rd, s), line_of(s),
 		          "%s'%s': expected a duration such as \"30s\", got %s", prefix, key,
 		          type_name(s));
 		return -1;
@@ -248,7 +277,7 @@ get_strings(struct reader *rd, const config_setting_t *s, const char *key, const
 	if (config_setting_type(s) == CONFIG_TYPE_STRING)
 		return strv_push(v, n, config_setting_get_string(s)) < 0 ? -1 : 1;
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
-		diags_add(rd->diags, rd->file, line_of(s),
+		diags_add(rd->diags, file_of(rd, s), line_of(s),
 		          "%s'%s': expected a string or a list of strings, got %s", prefix, key,
 		          type_name(s));
 		return -1;
@@ -258,7 +287,7 @@ get_strings(struct reader *rd, const config_setting_t *s, const char *key, const
 		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			diags_add(rd->diags, rd->file, line_of(e),
+			diags_add(rd->diags, file_of(rd, e), line_of(e),
 			          "%s'%s': element %d: expected a string, got %s", prefix, key, i + 1,
 			          type_name(e));
 			return -1;
@@ -293,13 +322,14 @@ get_path_list(struct reader *rd, const config_setting_t *root, const char *key, 
 		*v = calloc(1, sizeof(char *));
 		*n = 0;
 		for (size_t i = 0; i < nraw && *v; i++) {
-			_cleanup_free_ char *p = resolve(rd, raw[i]);
+			_cleanup_free_ char *p = NULL;
 
-			if (!p[0]) {
-				diags_add(rd->diags, rd->file, line_of(s), "'%s': empty path", key);
+			if (!raw[i][0]) {
+				diags_add(rd->diags, file_of(rd, s), line_of(s), "'%s': empty path", key);
 				continue;
 			}
-			if (strv_push(v, n, p) < 0)
+			p = resolve(rd, raw[i]);
+			if (!p || strv_push(v, n, p) < 0)
 				r = -1;
 		}
 	}
@@ -315,7 +345,7 @@ get_path(struct reader *rd, const config_setting_t *root, const char *key, char 
 	if (!s)
 		return 0;
 	if (!*s) {
-		diags_add(rd->diags, rd->file, line_of(config_setting_get_member(root, key)),
+		diags_add(rd->diags, file_of(rd, config_setting_get_member(root, key)), line_of(config_setting_get_member(root, key)),
 		          "'%s': empty path", key);
 		return -1;
 	}
@@ -368,11 +398,20 @@ get_enum(struct reader *rd, const config_setting_t *group, const char *key, cons
 			return 1;
 		}
 	hint = closest_match(v, names, n);
-	diags_add(rd->diags, rd->file, line_of(config_setting_get_member(group, key)),
-	          "%s'%s': invalid value '%s'%s%s%s (expected %s%s%s%s%s)", prefix, key, v,
-	          hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "", names[0],
-	          n > 1 ? ", " : "", n > 1 ? names[1] : "", n > 2 ? " or " : "",
-	          n > 2 ? names[2] : "");
+	/* "a or b", "a, b or c" */
+	{
+		char list[128];
+		size_t off = 0;
+
+		list[0] = 0;
+		for (size_t i = 0; i < n && off < sizeof(list); i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+			                        i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+		diags_add(rd->diags, file_of(rd, config_setting_get_member(group, key)),
+		          line_of(config_setting_get_member(group, key)),
+		          "%s'%s': invalid value '%s'%s%s%s (expected %s)", prefix, key, v,
+		          hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "", list);
+	}
 	return -1;
 }
 
@@ -387,12 +426,16 @@ read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def 
 	const char *sched;
 	char err[256];
 
+	char tprefix[192];
+
 	t->line = line_of(g);
 	if (!config_setting_is_group(g)) {
-		diags_add(rd->diags, rd->file, line_of(g), "%s'triggers': expected a group { ... }, got %s",
-		          prefix, type_name(g));
+		diags_add(rd->diags, file_of(rd, g), line_of(g),
+		          "%s'triggers': expected a group { ... }, got %s", prefix, type_name(g));
 		return;
 	}
+	snprintf(tprefix, sizeof(tprefix), "%striggers: ", prefix);
+	prefix = tprefix;
 	check_keys(rd, g, trigger_keys, ARRAY_SIZE(trigger_keys), prefix, NULL, 0);
 	s = config_setting_get_member(g, "signal");
 	if (s && get_strings(rd, s, "signal", prefix, &sigs, &nsigs) >= 0) {
@@ -400,18 +443,23 @@ read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def 
 			int sig = signal_from_string(sigs[i]);
 
 			if (sig == SIGHUP || sig == SIGTERM || sig == SIGINT) {
-				diags_add(rd->diags, rd->file, line_of(s),
+				diags_add(rd->diags, file_of(rd, s), line_of(s),
 				          "%s'signal': %s is reserved (SIGHUP reloads, SIGTERM and "
 				          "SIGINT stop); use SIGUSR1, SIGUSR2 or SIGRTMIN+N",
 				          prefix, sigs[i]);
-			} else if (sig != SIGUSR1 && sig != SIGUSR2 &&
-			           (sig < SIGRTMIN || sig > SIGRTMAX)) {
-				diags_add(rd->diags, rd->file, line_of(s),
-				          "%s'signal': invalid signal '%s' (use SIGUSR1, SIGUSR2 or "
+			} else if (sig < 0) {
+				diags_add(rd->diags, file_of(rd, s), line_of(s),
+				          "%s'signal': unknown signal '%s' (use SIGUSR1, SIGUSR2 or "
 				          "SIGRTMIN+N, N from 0 to %d)",
 				          prefix, sigs[i], SIGRTMAX - SIGRTMIN);
+			} else if (sig != SIGUSR1 && sig != SIGUSR2 &&
+			           (sig < SIGRTMIN || sig > SIGRTMAX)) {
+				diags_add(rd->diags, file_of(rd, s), line_of(s),
+				          "%s'signal': %s cannot trigger a pipeline (use SIGUSR1, SIGUSR2 "
+				          "or SIGRTMIN+N, N from 0 to %d)",
+				          prefix, sigs[i], SIGRTMAX - SIGRTMIN);
 			} else if (t->n_signals >= TRIGGER_SIGNALS_MAX) {
-				diags_add(rd->diags, rd->file, line_of(s),
+				diags_add(rd->diags, file_of(rd, s), line_of(s),
 				          "%s'signal': more than %d signals", prefix,
 				          TRIGGER_SIGNALS_MAX);
 				break;
@@ -422,14 +470,14 @@ read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def 
 	}
 	strv_free(sigs);
 	if (get_duration(rd, g, "every", prefix, &t->every_usec) > 0 && t->every_usec < EVERY_MIN) {
-		diags_add(rd->diags, rd->file, line_of(config_setting_get_member(g, "every")),
+		diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "every")), line_of(config_setting_get_member(g, "every")),
 		          "%s'every': interval must be at least 10ms", prefix);
 		t->every_usec = 0;
 	}
 	sched = get_string(rd, g, "schedule", prefix);
 	if (sched) {
 		if (cron_parse(sched, &t->cron, err, sizeof(err)) < 0)
-			diags_add(rd->diags, rd->file, line_of(config_setting_get_member(g, "schedule")),
+			diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "schedule")), line_of(config_setting_get_member(g, "schedule")),
 			          "%s'schedule': invalid cron expression '%s': %s", prefix, sched,
 			          err);
 		else
@@ -438,7 +486,7 @@ read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def 
 	get_bool(rd, g, "on_start", prefix, &t->on_start);
 	if (get_bool(rd, g, "persistent", prefix, &t->persistent) > 0 && t->persistent &&
 	    !config_setting_get_member(g, "schedule"))
-		diags_add(rd->diags, rd->file, line_of(config_setting_get_member(g, "persistent")),
+		diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "persistent")), line_of(config_setting_get_member(g, "persistent")),
 		          "%s'persistent' needs a 'schedule'", prefix);
 }
 
@@ -457,29 +505,34 @@ read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, 
 	st->enabled = true;
 	st->retry_backoff_usec = DEFAULT_RETRY_BACKOFF;
 	st->after = calloc(1, sizeof(char *));
-	if (!st->after)
+	/* A placeholder id until the real one is known: never NULL. */
+	if (!st->after || asprintf(&st->id, "#%zu", index + 1) < 0) {
+		st->id = NULL;
+		free(st->after);
+		st->after = NULL;
 		return;
+	}
 	p->n_steps++;
 	if (!config_setting_is_group(g)) {
 		where(prefix, sizeof(prefix), p->name, NULL);
-		diags_add(rd->diags, rd->file, line_of(g),
+		diags_add(rd->diags, file_of(rd, g), line_of(g),
 		          "%sstep %zu: expected a group { ... }, got %s", prefix, index + 1,
 		          type_name(g));
 		return;
 	}
-	id = get_string(rd, g, "id", where(prefix, sizeof(prefix), p->name, NULL));
+	snprintf(prefix, sizeof(prefix), "pipeline '%s': step %zu: ", p->name, index + 1);
+	id = get_string(rd, g, "id", prefix);
+	where(prefix, sizeof(prefix), p->name, NULL);
 	if (!id) {
 		if (!config_setting_get_member(g, "id"))
-			diags_add(rd->diags, rd->file, st->line, "%sstep %zu has no 'id'", prefix,
+			diags_add(rd->diags, st->file, st->line, "%sstep %zu has no 'id'", prefix,
 			          index + 1);
-		char tmp[32];
-		snprintf(tmp, sizeof(tmp), "#%zu", index + 1);
-		st->id = strdup(tmp);
 	} else {
+		free(st->id);
 		if (!config_name_valid(id))
-			diags_add(rd->diags, rd->file, line_of(config_setting_get_member(g, "id")),
+			diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "id")), line_of(config_setting_get_member(g, "id")),
 			          "%sinvalid step id '%s': use letters, digits, '_', '.' and '-', at "
-			          "most 64",
+			          "most 64 characters",
 			          prefix, id);
 		st->id = strdup(id);
 	}
@@ -491,17 +544,17 @@ read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, 
 	if (stage)
 		st->stage = strdup(stage);
 	else if (!config_setting_get_member(g, "stage"))
-		diags_add(rd->diags, rd->file, st->line, "%sno 'stage'", prefix);
+		diags_add(rd->diags, st->file, st->line, "%sno 'stage'", prefix);
 	s = config_setting_get_member(g, "params");
 	st->params_line = s ? line_of(s) : st->line;
 	if (s && !config_setting_is_group(s)) {
-		diags_add(rd->diags, rd->file, line_of(s), "%s'params': expected a group { ... }, got %s",
+		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'params': expected a group { ... }, got %s",
 		          prefix, type_name(s));
 		s = NULL;
 	}
 	line = 0;
 	if (params_from_setting(s, &st->params, err, sizeof(err), &line) < 0) {
-		diags_add(rd->diags, rd->file, line ? line : st->line, "%s%s", prefix, err);
+		diags_add(rd->diags, st->file, line ? line : st->line, "%s%s", prefix, err);
 		st->params = params_new_empty();
 	}
 	s = config_setting_get_member(g, "after");
@@ -529,30 +582,33 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 
 	p = &c->pipelines[c->n_pipelines];
 	memset(p, 0, sizeof(*p));
-	p->file = strdup(rd->file);
+	p->file = strdup(file_of(rd, g));
 	p->line = line_of(g);
 	p->max_parallel = 4;
 	if (!p->file)
 		return;
 	c->n_pipelines++;
-	if (!config_setting_is_group(g)) {
-		diags_add(rd->diags, rd->file, line_of(g),
-		          "pipeline %zu: expected a group { ... }, got %s", index + 1, type_name(g));
-		p->name = strdup("");
+	if (asprintf(&p->name, "#%zu", index + 1) < 0) {
+		p->name = NULL;
 		return;
 	}
-	name = get_string(rd, g, "name", "pipeline: ");
+	if (!config_setting_is_group(g)) {
+		diags_add(rd->diags, file_of(rd, g), line_of(g),
+		          "pipeline %zu: expected a group { ... }, got %s", index + 1, type_name(g));
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "pipeline %zu: ", index + 1);
+	name = get_string(rd, g, "name", prefix);
 	if (!name) {
 		if (!config_setting_get_member(g, "name"))
-			diags_add(rd->diags, rd->file, p->line, "pipeline %zu has no 'name'",
+			diags_add(rd->diags, p->file, p->line, "pipeline %zu has no 'name'",
 			          index + 1);
-		if (asprintf(&p->name, "#%zu", index + 1) < 0)
-			p->name = NULL;
 	} else {
+		free(p->name);
 		if (!config_name_valid(name))
-			diags_add(rd->diags, rd->file, line_of(config_setting_get_member(g, "name")),
+			diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "name")), line_of(config_setting_get_member(g, "name")),
 			          "invalid pipeline name '%s': use letters, digits, '_', '.' and '-', "
-			          "at most 64",
+			          "at most 64 characters",
 			          name);
 		p->name = strdup(name);
 	}
@@ -573,21 +629,21 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 		p->on_failure = (enum on_failure)e;
 	s = config_setting_get_member(g, "steps");
 	if (!s) {
-		diags_add(rd->diags, rd->file, p->line, "%sno 'steps'", prefix);
+		diags_add(rd->diags, p->file, p->line, "%sno 'steps'", prefix);
 		return;
 	}
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
-		diags_add(rd->diags, rd->file, line_of(s), "%s'steps': expected a list ( ... ), got %s",
+		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'steps': expected a list ( ... ), got %s",
 		          prefix, type_name(s));
 		return;
 	}
 	int n = config_setting_length(s);
 	if (n == 0) {
-		diags_add(rd->diags, rd->file, line_of(s), "%s'steps' is empty", prefix);
+		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'steps' is empty", prefix);
 		return;
 	}
 	if (n > CONFIG_STEPS_MAX) {
-		diags_add(rd->diags, rd->file, line_of(s), "%smore than %d steps", prefix,
+		diags_add(rd->diags, file_of(rd, s), line_of(s), "%smore than %d steps", prefix,
 		          CONFIG_STEPS_MAX);
 		return;
 	}
@@ -596,6 +652,17 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 		return;
 	for (int i = 0; i < n; i++)
 		read_step(rd, config_setting_get_elem(s, (unsigned)i), p, (size_t)i);
+}
+
+/* Reads one pipeline and remembers whether reading it found problems. */
+static void
+read_pipeline_counted(struct reader *rd, const config_setting_t *g, size_t index)
+{
+	size_t before = rd->diags->n, at = rd->c->n_pipelines;
+
+	read_pipeline(rd, g, index);
+	if (rd->c->n_pipelines > at)
+		rd->c->pipelines[at].errors = rd->diags->n - before;
 }
 
 static void
@@ -608,13 +675,13 @@ read_pipelines(struct reader *rd, const config_setting_t *root)
 	if (!s)
 		return;
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
-		diags_add(rd->diags, rd->file, line_of(s),
+		diags_add(rd->diags, file_of(rd, s), line_of(s),
 		          "'pipelines': expected a list ( { ... }, ... ), got %s", type_name(s));
 		return;
 	}
 	n = config_setting_length(s);
 	if (rd->c->n_pipelines + (size_t)n > CONFIG_PIPELINES_MAX) {
-		diags_add(rd->diags, rd->file, line_of(s), "more than %d pipelines in all",
+		diags_add(rd->diags, file_of(rd, s), line_of(s), "more than %d pipelines in all",
 		          CONFIG_PIPELINES_MAX);
 		return;
 	}
@@ -623,7 +690,7 @@ read_pipelines(struct reader *rd, const config_setting_t *root)
 		return;
 	rd->c->pipelines = v;
 	for (int i = 0; i < n; i++)
-		read_pipeline(rd, config_setting_get_elem(s, (unsigned)i), (size_t)i);
+		read_pipeline_counted(rd, config_setting_get_elem(s, (unsigned)i), (size_t)i);
 }
 
 static void
@@ -635,6 +702,7 @@ read_globals(struct reader *rd, const config_setting_t *root)
 
 	get_path_list(rd, root, "plugin_dirs", &c->plugin_dirs, &c->n_plugin_dirs);
 	get_path_list(rd, root, "include_dirs", &c->include_dirs, &c->n_include_dirs);
+	c->include_dirs_line = line_of(config_setting_get_member(root, "include_dirs"));
 	get_path(rd, root, "control_socket", &c->control_socket);
 	get_path(rd, root, "state_dir", &c->state_dir);
 	s = get_string(rd, root, "control_group", "");
@@ -701,8 +769,14 @@ read_one(struct gini_config *c, struct diags *diags, const char *file, const cha
 	if (!ok) {
 		const char *ef = config_error_file(&cfg);
 
-		diags_add(diags, ef ? ef : file, config_error_line(&cfg), "syntax error: %s",
-		          config_error_text(&cfg));
+		const char *et = config_error_text(&cfg);
+
+		/* libconfig's most common text is just "syntax error". */
+		if (!et || streq(et, "syntax error"))
+			diags_add(diags, ef ? ef : file, config_error_line(&cfg), "syntax error");
+		else
+			diags_add(diags, ef ? ef : file, config_error_line(&cfg), "syntax error: %s",
+			          et);
 	} else {
 		config_setting_t *root = config_root_setting(&cfg);
 
@@ -736,8 +810,8 @@ read_include_dir(struct gini_config *c, struct diags *diags, const char *dir, bo
 	if (!d) {
 		/* The default pipelines.d is optional; a configured one is not. */
 		if (!(defaulted && errno == ENOENT))
-			diags_add(diags, c->file, 0, "include directory %s: %s", dir,
-			          strerror(errno));
+			diags_add(diags, c->file, c->include_dirs_line, "include directory %s: %s",
+			          dir, strerror(errno));
 		return;
 	}
 	while ((de = readdir(d))) {

@@ -61,6 +61,9 @@ struct pipeline_def {
 	enum on_failure on_failure;
 	struct step_def *steps;
 	size_t n_steps;
+	/* Problems config.c found in it: the pipeline is compiled for the
+	 * compiler's own checks, but never loaded. */
+	size_t errors;
 };
 
 /* Plain settings: what the files said, with defaults and overrides applied. */
@@ -70,6 +73,7 @@ struct gini_config {
 	size_t n_plugin_dirs;
 	char **include_dirs;
 	size_t n_include_dirs;
+	int include_dirs_line; /* 0: the default */
 	char **files; /* every file read, main first */
 	size_t n_files;
 	char *control_socket;
@@ -105,8 +109,9 @@ struct config_overrides {
 int config_load(const char *file, const struct config_overrides *ov, struct gini_config **ret,
                 struct diags *diags);
 /*
- * The same for a main file given as text (for the fuzzer and tests); the
- * include directories are resolved against dir.
+ * The same for a main file given as text (for the fuzzer and tests). name
+ * stands for the file in messages, and relative paths resolve against its
+ * directory, except the default include directory: dir/pipelines.d.
  */
 int config_load_string(const char *text, const char *name, const char *dir,
                        const struct config_overrides *ov, struct gini_config **ret,

@@ -318,6 +318,25 @@ params_get_strv(const struct gini_params *p, const char *name, const char *const
 {
 	struct param *v = lookup(p, name, PARAM_STRV, "a list of strings");
 
+	/* A single string is a list of one, as everywhere in the config. */
+	if (!v && errno == EINVAL) {
+		v = lookup(p, name, PARAM_STRING, "a list of strings");
+		if (v && !v->strv) {
+			if (p->frozen)
+				return -EINVAL; /* create() never asked: cannot happen */
+			v->strv = calloc(2, sizeof(char *));
+			if (!v->strv || !(v->strv[0] = strdup(v->s))) {
+				free(v->strv);
+				v->strv = NULL;
+				return -ENOMEM;
+			}
+			v->n = 1;
+		}
+		if (v && !p->frozen) {
+			free(((struct gini_params *)p)->error);
+			((struct gini_params *)p)->error = NULL;
+		}
+	}
 	if (!v)
 		return -errno;
 	*ret = (const char *const *)v->strv;

@@ -225,17 +225,31 @@ order_steps(struct pipeline *p, const struct pipeline_def *def, struct diags *di
 		}
 		if (reported[v] || !seen_at[v])
 			continue;
-		/* walk[seen_at[v]-1 .. len-1] is the cycle, against execution order. */
+		/*
+		 * walk[first .. len-1] is the cycle, against execution order.
+		 * Print it in execution order, starting at the step defined
+		 * first, which is also the line reported.
+		 */
 		first = seen_at[v] - 1;
+		size_t clen = len - first, start_k = len - 1;
+
 		line = p->steps[walk[len - 1]].line;
-		for (size_t k = len; k-- > first;) {
+		for (size_t k = first; k < len; k++) {
 			reported[walk[k]] = true;
-			line = MIN(line, p->steps[walk[k]].line);
+			if (p->steps[walk[k]].line < line) {
+				line = p->steps[walk[k]].line;
+				start_k = k;
+			}
+		}
+		for (size_t j = 0; j < clen; j++) {
+			/* Execution order walks the cycle backwards from start_k. */
+			size_t k = first + (start_k - first + clen - j) % clen;
+
 			off += (size_t)snprintf(buf + off, off < sizeof(buf) ? sizeof(buf) - off : 0,
 			                        "%s -> ", p->steps[walk[k]].id);
 		}
 		snprintf(buf + MIN(off, sizeof(buf)), off < sizeof(buf) ? sizeof(buf) - off : 0, "%s",
-		         p->steps[walk[len - 1]].id);
+		         p->steps[walk[start_k]].id);
 		errors++;
 		if (cycles++ < CYCLES_REPORTED_MAX)
 			diags_add(diags, def->file, line, "pipeline '%s': dependency cycle: %s",
@@ -260,11 +274,14 @@ suggest_stage(struct registry *reg, const char *id, char *buf, size_t size)
 	buf[0] = 0;
 	if (registry_list(reg, NULL, 0, 0, &v, &n, NULL) < 0)
 		return;
+	/* Containing the word counts as closest; then by edit distance. */
 	for (unsigned d = 0; d <= limit && found < 3; d++)
 		for (size_t i = 0; i < n && found < 3; i++) {
-			if (edit_distance(id, v[i]->id) != d && !(d == 0 && strstr(v[i]->id, id)))
+			bool contains = strstr(v[i]->id, id) != NULL;
+
+			if (d == 0 ? !contains : contains || edit_distance(id, v[i]->id) != d)
 				continue;
-			if (d == 0 && streq(id, v[i]->id))
+			if (streq(id, v[i]->id))
 				continue;
 			off += (size_t)snprintf(buf + off, off < size ? size - off : 0, "%s'%s'",
 			                        found == 0 ? "; did you mean " : " or ", v[i]->id);
@@ -282,8 +299,8 @@ static size_t
 create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def *sd, struct step *s,
             struct registry *reg, struct diags *diags)
 {
-	const struct param *unknown;
 	struct gini_handle h;
+	size_t errors = 0;
 	char hint[512];
 	int r;
 
@@ -315,33 +332,39 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 	h.stage = s->type->id;
 	r = s->type->desc->create(&host_services, &h, s->params, &s->instance);
 	if (r != 0) {
-		const char *why = h.message ? h.message
-		                  : s->params->error ? s->params->error
-		                                     : strerror(r < 0 ? -r : EINVAL);
+		const char *why = h.message ? h.message : s->params->error;
 
-		diags_add(diags, def->file, sd->line,
-		          "pipeline '%s': step '%s': stage '%s' rejected its params: %s", p->name,
-		          s->id, s->type->id, why);
+		if (why)
+			diags_add(diags, def->file, sd->line,
+			          "pipeline '%s': step '%s': stage '%s' rejected its params: %s",
+			          p->name, s->id, s->type->id, why);
+		else
+			diags_add(diags, def->file, sd->line,
+			          "pipeline '%s': step '%s': stage '%s' rejected its params without "
+			          "saying why (%s)",
+			          p->name, s->id, s->type->id, strerror(r < 0 ? -r : EINVAL));
 		handle_done(&h);
 		s->instance = NULL;
 		return 1;
 	}
 	handle_done(&h);
 	s->created = true;
-	unknown = params_first_unused(s->params);
-	if (unknown) {
-		const char *sugg = closest_match(unknown->name, (const char *const *)s->params->asked,
-		                                 s->params->n_asked);
+	for (size_t i = 0; i < s->params->n; i++) {
+		const struct param *unknown = &s->params->v[i];
+		const char *sugg;
 
+		if (unknown->used)
+			continue;
+		sugg = closest_match(unknown->name, (const char *const *)s->params->asked,
+		                     s->params->n_asked);
 		diags_add(diags, def->file, unknown->line ? unknown->line : sd->line,
 		          "pipeline '%s': step '%s': unknown param '%s' for stage '%s'%s%s%s", p->name,
 		          s->id, unknown->name, s->type->id, sugg ? "; did you mean '" : "",
 		          sugg ? sugg : "", sugg ? "'?" : "");
-		params_freeze(s->params);
-		return 1;
+		errors++;
 	}
 	params_freeze(s->params);
-	return 0;
+	return errors;
 }
 
 int
@@ -399,7 +422,7 @@ pipeline_compile(struct pipeline_def *def, struct registry *reg, struct pipeline
 		s->serialise = s->type && !(s->type->flags & GINI_STAGE_CONCURRENT) &&
 		               p->overlap == OVERLAP_PARALLEL;
 	}
-	if (errors) {
+	if (errors || def->errors) {
 		pipeline_free(p);
 		return -EINVAL;
 	}

@@ -213,28 +213,37 @@ unsigned
 edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	unsigned row[65];
+	unsigned rows[3][65], *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
 
-	/* Longer words are never worth suggesting against; cap the work. */
+	/*
+	 * Optimal string alignment distance: insertions, deletions,
+	 * substitutions and swaps of two neighbours each cost 1, so "stgae" is
+	 * one typo away from "stage". Case is ignored. Longer words are never
+	 * worth suggesting against; that also bounds the work.
+	 */
 	if (la > 64 || lb > 64)
 		return 255;
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
+		prev[j] = (unsigned)j;
 	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
+		unsigned *t;
 
-		row[0] = (unsigned)i;
+		cur[0] = (unsigned)i;
 		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j];
-			unsigned cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1])
-			                        ? 0
-			                        : 1;
+			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			unsigned cost = ca == cb ? 0 : 1;
 
-			row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
-			diag = up;
+			cur[j] = MIN(MIN(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + cost);
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb)
+				cur[j] = MIN(cur[j], prev2[j - 2] + 1);
 		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
 	}
-	return MIN(row[lb], 255u);
+	return MIN(prev[lb], 255u);
 }
 
 const char *

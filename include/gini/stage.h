@@ -191,7 +191,8 @@ struct gini_host {
 	 * Durations are written "500ms", "30s", "5m", "2h", "1d" (or a bare
 	 * integer, meaning seconds) and returned in microseconds. Booleans are
 	 * returned as 0 or 1. A list of strings is returned as an array of
-	 * *ret_n pointers followed by a NULL.
+	 * *ret_n pointers followed by a NULL; a single string is accepted as a
+	 * list of one.
 	 */
 	int (*param_string)(const struct gini_params *p, const char *name, const char **ret);
 	int (*param_int)(const struct gini_params *p, const char *name, int64_t *ret);

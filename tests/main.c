@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one Check runner: every suite in one process tree, so `make check`
+ * ends with a single summary line. CK_RUN_SUITE / CK_RUN_CASE select a part,
+ * as usual with Check.
+ */
+#include "tests.h"
+
+#include <stdlib.h>
+
+static Suite *(*const suites[])(void) = {
+	util_suite,
+	registry_suite,
+	loader_suite,
+	plugins_suite,
+	cron_suite,
+	executor_suite,
+	config_suite,
+	ginid_suite,
+};
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	/* Sanitizers and valgrind slow things down; the limits are for hangs. */
+	setenv("CK_DEFAULT_TIMEOUT", "60", 0);
+	sr = srunner_create(NULL);
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		srunner_add_suite(sr, suites[i]());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
