@@ -21,6 +21,7 @@ INCLUDEDIR  ?= $(PREFIX)/include
 MANDIR      ?= $(PREFIX)/share/man
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 STAGEDIR    ?= $(LIBDIR)/gini/stages
+RUNSTATEDIR ?= /run
 DESTDIR     ?=
 
 CC          ?= cc
@@ -50,7 +51,8 @@ BASE_CFLAGS  = $(WARNFLAGS) $(HARDEN) $(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP
                -DGINI_VERSION='"$(VERSION)"' \
                -DGINI_CONFIG_FILE='"$(SYSCONFDIR)/gini/gini.conf"' \
                -DGINI_STAGE_DIR='"$(STAGEDIR)"' \
-               -DGINI_LIBEXEC_DIR='"$(LIBEXECDIR)/gini"'
+               -DGINI_LIBEXEC_DIR='"$(LIBEXECDIR)/gini"' \
+               -DGINI_CONTROL_SOCKET='"$(RUNSTATEDIR)/gini/ginid.sock"'
 ALL_CFLAGS   = $(BASE_CFLAGS) -Idaemon
 EXE_CFLAGS   = $(ALL_CFLAGS) -fPIE
 EXE_LDFLAGS  = $(HARDEN) $(LDFLAGS) -pie -Wl,-z,relro -Wl,-z,now
@@ -61,7 +63,9 @@ EXE_LDFLAGS  = $(HARDEN) $(LDFLAGS) -pie -Wl,-z,relro -Wl,-z,now
 PLUGIN_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden
 PLUGIN_LDFLAGS = $(HARDEN) $(LDFLAGS) -shared -Wl,-z,relro -Wl,-z,now $(if $(SANITIZE),,-Wl,-z,defs)
 
-DAEMON_SRCS  := $(filter-out daemon/ginid.c daemon/ginictl.c,$(wildcard daemon/*.c))
+# Files with a main(): one program each; the rest is libginid.a.
+MAIN_SRCS    := daemon/ginid.c daemon/ginictl.c daemon/gini-probe.c daemon/gini-worker.c
+DAEMON_SRCS  := $(filter-out $(MAIN_SRCS),$(wildcard daemon/*.c))
 DAEMON_OBJS  := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBGINI      := $(BUILD)/libginid.a
 
@@ -74,7 +78,7 @@ TEST_SRCS    := $(wildcard tests/*.c)
 TEST_OBJS    := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_RUNNER  := $(BUILD)/tests/check_gini
 
-PROGRAMS     := $(patsubst daemon/%.c,$(BUILD)/%,$(wildcard daemon/ginid.c daemon/ginictl.c))
+PROGRAMS     := $(patsubst daemon/%.c,$(BUILD)/%,$(MAIN_SRCS))
 
 .PHONY: all check run install uninstall deps clean build-tests
 .DEFAULT_GOAL := all
@@ -92,10 +96,7 @@ $(LIBGINI): $(DAEMON_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/ginid: $(BUILD)/obj/daemon/ginid.o $(LIBGINI)
-	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
-
-$(BUILD)/ginictl: $(BUILD)/obj/daemon/ginictl.o $(LIBGINI)
+$(PROGRAMS): $(BUILD)/%: $(BUILD)/obj/daemon/%.o $(LIBGINI)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
 
 # Plugins are installed into the build tree with explicit modes: the loader
@@ -128,14 +129,18 @@ $(TEST_RUNNER): $(TEST_OBJS) $(LIBGINI)
 	@mkdir -p $(@D)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -ldl -lpthread
 
-$(TEST_OBJS): EXE_CFLAGS += -DGINI_BUILD_DIR='"$(abspath $(BUILD))"' -DGINI_SOURCE_DIR='"$(CURDIR)"'
+$(TEST_OBJS): EXE_CFLAGS += -DGINI_BUILD_DIR='"$(abspath $(BUILD))"' -DGINI_SOURCE_DIR='"$(CURDIR)"' \
+                             -DGINI_TEST_SANITIZE='"$(SANITIZE)"'
+
+# gini.pc names PREFIX, so install writes it afresh for the PREFIX it is given.
+GINI_PC_LINES = 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' \
+  'stagedir=$(STAGEDIR)' '' 'Name: gini' \
+  'Description: gini stage plugin ABI (header only; plugins never link against the daemon)' \
+  'Version: $(VERSION)' 'Cflags: -I$${includedir}'
 
 $(BUILD)/gini.pc: Makefile
 	@mkdir -p $(@D)
-	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' \
-	  'stagedir=$(STAGEDIR)' '' 'Name: gini' \
-	  'Description: gini stage plugin ABI (header only; plugins never link against the daemon)' \
-	  'Version: $(VERSION)' 'Cflags: -I$${includedir}' > $@
+	@printf '%s\n' $(GINI_PC_LINES) > $@
 
 # Installs the Debian packages that are missing: as root with apt-get, as
 # anyone else by printing the command and stopping.
@@ -155,9 +160,16 @@ deps:
 
 build-tests: all
 
+# Any sanitizer report fails the test it happens in.
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+                 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+                 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
 check: deps
 	@$(MAKE) --no-print-directory build-tests
-	@$(TEST_RUNNER)
+	@$(MAKE) --no-print-directory fuzz-replay
+	@$(MAKE) --no-print-directory bench-smoke
+	@$(SANITIZER_ENV) $(TEST_RUNNER)
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -170,9 +182,12 @@ install: all
 	  $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(STAGEDIR) $(DESTDIR)$(SYSCONFDIR)/gini/pipelines.d \
 	  $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/ginid $(DESTDIR)$(SBINDIR)/ginid
-	$(if $(wildcard daemon/ginictl.c),install -m 0755 $(BUILD)/ginictl $(DESTDIR)$(BINDIR)/ginictl)
+	install -m 0755 $(BUILD)/ginictl $(DESTDIR)$(BINDIR)/ginictl
+	install -d $(DESTDIR)$(LIBEXECDIR)/gini
+	install -m 0755 $(BUILD)/gini-probe $(BUILD)/gini-worker $(DESTDIR)$(LIBEXECDIR)/gini/
 	install -m 0644 include/gini/stage.h $(DESTDIR)$(INCLUDEDIR)/gini/stage.h
-	install -m 0644 $(BUILD)/gini.pc $(DESTDIR)$(LIBDIR)/pkgconfig/gini.pc
+	printf '%s\n' $(GINI_PC_LINES) > $(DESTDIR)$(LIBDIR)/pkgconfig/gini.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/gini.pc
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(STAGEDIR)/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/gini/gini.conf ]; then \
 	  echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/gini/gini.conf"; \
@@ -183,16 +198,223 @@ install: all
 	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
-	@if [ -e systemd/ginid.service ]; then \
-	  sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	    systemd/ginid.service > $(DESTDIR)$(UNITDIR)/ginid.service; \
-	  chmod 0644 $(DESTDIR)$(UNITDIR)/ginid.service; \
-	fi
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  systemd/ginid.service > $(DESTDIR)$(UNITDIR)/ginid.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ginid.service
+	install -m 0644 systemd/ginid.socket $(DESTDIR)$(UNITDIR)/ginid.socket
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ginid $(DESTDIR)$(BINDIR)/ginictl \
+	  $(DESTDIR)$(LIBEXECDIR)/gini/gini-probe $(DESTDIR)$(LIBEXECDIR)/gini/gini-worker \
 	  $(DESTDIR)$(INCLUDEDIR)/gini/stage.h $(DESTDIR)$(LIBDIR)/pkgconfig/gini.pc \
-	  $(PLUGIN_NAMES:%=$(DESTDIR)$(STAGEDIR)/%.so) $(DESTDIR)$(UNITDIR)/ginid.service
+	  $(PLUGIN_NAMES:%=$(DESTDIR)$(STAGEDIR)/%.so) $(DESTDIR)$(UNITDIR)/ginid.service \
+	  $(DESTDIR)$(UNITDIR)/ginid.socket
+
+# --- fuzz ---
+# Fuzz harnesses (tests/fuzz/fuzz_*.c). `make fuzz` builds them with clang's
+# libFuzzer, ASan and UBSan into build-fuzz/ and runs each for FUZZ_SECONDS
+# (`make -j2 fuzz` runs two at once) on a working corpus in
+# build-fuzz/corpus/NAME/, which keeps what it finds; the seeds in
+# tests/fuzz/corpus/NAME/ and the regression cases in
+# tests/fuzz/regressions/NAME/ are only read. A crash leaves its input in
+# build-fuzz/artifacts/NAME/. `make check` replays the seeds and regression
+# cases through tests/fuzz/replay.c, built like the tests (so also under
+# SANITIZE=...): see fuzz-replay.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_FLAGS   ?= -timeout=10 -rss_limit_mb=2048
+FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
+FUZZ_COMMON  := $(BUILD)/obj/tests/fuzz/fuzz.o
+FUZZ_LSAN    := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp:print_suppressions=0
+# fuzz_config compiles the bundled stages in, each entry point renamed.
+FUZZ_STAGE_OBJS := $(PLUGIN_NAMES:%=$(BUILD)/obj/fuzz-stages/%.o)
+
+.PHONY: fuzz fuzz-build fuzz-replay
+
+define fuzz_stage_rule
+$(BUILD)/obj/fuzz-stages/$(1).o: plugins/$(1)/$(1).c
+	@mkdir -p $$(@D)
+	$$(CC) $$(EXE_CFLAGS) -Dstage_descriptor=fuzz_stage_$(subst -,_,$(1)) -c -o $$@ $$<
+endef
+$(foreach p,$(PLUGIN_NAMES),$(eval $(call fuzz_stage_rule,$(p))))
+
+$(BUILD)/fuzz-replay/fuzz_config $(BUILD)/fuzz/fuzz_config: $(FUZZ_STAGE_OBJS)
+
+$(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(FUZZ_COMMON) $(LIBGINI)
+	@mkdir -p $(@D)
+	$(CC) $(EXE_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBGINI) $(PKG_LIBS) -ldl -lpthread
+
+# Only meaningful in the libFuzzer build that fuzz-build runs.
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(FUZZ_COMMON) $(LIBGINI)
+	@mkdir -p $(@D)
+	$(CC) $(EXE_LDFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(LIBGINI) $(PKG_LIBS) -ldl -lpthread
+
+fuzz-replay: $(FUZZ_REPLAYS)
+	@for n in $(FUZZ_NAMES); do \
+	  $(SANITIZER_ENV) $(FUZZ_LSAN) $(BUILD)/fuzz-replay/$$n tests/fuzz/corpus/$$n tests/fuzz/regressions/$$n \
+	    || { echo "fuzz-replay: $$n failed on an input above"; exit 1; }; \
+	done
+
+fuzz-build:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="clang libclang-rt-14-dev"
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) SANITIZE=address,undefined \
+	  CFLAGS='-O1 -g -fsanitize=fuzzer-no-link -DGINI_FUZZ_ENGINE=1' \
+	  $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/%)
+
+fuzz: fuzz-build
+	@$(MAKE) --no-print-directory $(FUZZ_NAMES:%=fuzz-run-%)
+
+fuzz-run-%:
+	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/artifacts/$* $(FUZZ_BUILD)/logs
+	@echo "fuzz: $*: $(FUZZ_SECONDS)s, log in $(FUZZ_BUILD)/logs/$*.log"
+	@if UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_LSAN) $(FUZZ_BUILD)/fuzz/$* $(FUZZ_FLAGS) \
+	    -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$*/ $(FUZZ_BUILD)/corpus/$* \
+	    tests/fuzz/corpus/$* $(wildcard tests/fuzz/regressions/$*) \
+	    > $(FUZZ_BUILD)/logs/$*.log 2>&1; then \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|^stat::' $(FUZZ_BUILD)/logs/$*.log | sed 's/^/fuzz: $*: /'; \
+	else \
+	  tail -n 40 $(FUZZ_BUILD)/logs/$*.log; \
+	  echo "fuzz: $*: FAILED, input saved in $(FUZZ_BUILD)/artifacts/$*/"; exit 1; \
+	fi
+# --- end fuzz ---
+
+# --- bench ---
+# Benchmarks (bench/, issue 6). `make bench` builds what it needs, runs every
+# case BENCH_REPS times (default 5) measuring gini and its baselines side by
+# side, prints one table and writes bench/results/latest.json; BENCH_QUICK=1
+# takes under a minute; BENCH_CASES=1,3 runs only those. `make bench-smoke`
+# (part of `make check`) runs each case once at tiny size and fails only if
+# the harness is broken, never on speed. Generated plugin sets are cached in
+# $(BUILD)/bench/plugins-N/. Results and how to read them: bench/RESULTS.md.
+BENCH_SRCS   := $(filter-out bench/floor.c,$(wildcard bench/*.c))
+BENCH_OBJS   := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
+BENCH_PROG   := $(BUILD)/bench/gini-bench
+BENCH_FLOOR  := $(BUILD)/bench/gini-floor
+BENCH_STAGES := $(BUILD)/bench/stages/noop.so $(BUILD)/bench/template/benchgen.so
+BENCH_ARGS    = $(if $(BENCH_QUICK),--quick) $(if $(BENCH_REPS),--reps $(BENCH_REPS)) \
+                $(if $(BENCH_CASES),--cases $(BENCH_CASES))
+
+.PHONY: bench bench-smoke bench-build
+
+bench-build: $(PROGRAMS) $(PLUGINS) $(BENCH_PROG) $(BENCH_FLOOR) $(BENCH_STAGES)
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-build
+	@mkdir -p bench/results
+	@$(SANITIZER_ENV) $(BENCH_PROG) $(BENCH_ARGS) --json bench/results/latest.json
+
+bench-smoke: bench-build
+	@$(SANITIZER_ENV) $(BENCH_PROG) --smoke
+
+$(BENCH_PROG): $(BENCH_OBJS) $(LIBGINI)
+	@mkdir -p $(@D)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread -lm
+
+# The floors link against nothing but libc.
+$(BENCH_FLOOR): $(BUILD)/obj/bench/floor.o
+	@mkdir -p $(@D)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^
+
+# Bench plugins, with the modes the loader insists on: noop.so in stages/,
+# the template of the generated plugins alone in template/.
+define bench_plugin_rule
+$(BUILD)/bench/$(1)/%.so: $(BUILD)/obj/bench/stages/%.pic.o
+	@mkdir -p $$(@D)
+	@chmod 0755 $$(@D)
+	$$(CC) $$(PLUGIN_LDFLAGS) -o $$@ $$<
+	@chmod 0755 $$@
+endef
+$(foreach d,stages template,$(eval $(call bench_plugin_rule,$(d))))
+
+$(BUILD)/obj/bench/stages/%.pic.o: bench/stages/%.c
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -c -o $@ $<
+# --- end bench ---
+
+# --- lint ---
+# `make lint`: cppcheck and clang-tidy (.clang-tidy) over the daemon, the
+# plugins and the tests, failing on any finding. Both read
+# $(BUILD)/compile_commands.json, written from this Makefile's own flags
+# (no rebuild). clang-tidy runs once per file into $(BUILD)/lint/ stamps, so
+# `make -j2 lint` runs two at once and a second run only redoes what
+# changed. `make scan` runs scan-build (the clang static analyzer on a full
+# clang build into build-scan/).
+LINT_TODO    :=
+LINT_SRCS     = $(filter-out $(LINT_TODO),$(wildcard daemon/*.c) \
+                $(foreach p,$(PLUGIN_NAMES),plugins/$(p)/$(p).c) \
+                $(wildcard tests/*.c tests/plugins/*.c tests/fuzz/*.c))
+LINT_HEADERS  = $(wildcard include/gini/*.h daemon/*.h plugins/lib/*.h tests/*.h tests/fuzz/*.h)
+LINT_CFLAGS   = $(filter-out -MMD -MP -Werror,$(1))
+COMPDB       := $(BUILD)/compile_commands.json
+
+# One entry per file, with the flags its build rule uses.
+lint_flags = $(call LINT_CFLAGS,$(if $(filter plugins/% tests/plugins/%,$(1)),$(PLUGIN_CFLAGS),$(EXE_CFLAGS) \
+             $(if $(filter tests/%,$(1)),-DGINI_BUILD_DIR='"$(abspath $(BUILD))"' -DGINI_SOURCE_DIR='"$(CURDIR)"')))
+# "arguments" rather than a shell command: the values of -D'"..."' lose their
+# shell quotes, which cppcheck would otherwise keep.
+compdb_args  = $(foreach a,$(CC) $(call lint_flags,$(1)) -c -o /dev/null $(1),"$(subst ",\",$(subst ',,$(a)))")
+compdb_entry = {"directory": "$(CURDIR)", "file": "$(1)", "arguments": [$(subst " ","$(comma) ",$(call compdb_args,$(1)))]}
+
+.PHONY: lint lint-deps scan compdb
+compdb: $(COMPDB)
+$(COMPDB): Makefile
+	@mkdir -p $(@D)
+	$(file >$@,[)
+	$(file >>$@,$(call compdb_entry,$(firstword $(LINT_SRCS))))
+	$(foreach f,$(wordlist 2,$(words $(LINT_SRCS)),$(LINT_SRCS)),$(file >>$@,$(comma)$(call compdb_entry,$(f))))
+	$(file >>$@,])
+	@echo "lint: wrote $@"
+
+lint-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="cppcheck clang-tidy"
+
+$(BUILD)/lint/%.tidy: % .clang-tidy $(COMPDB) $(LINT_HEADERS)
+	@mkdir -p $(@D)
+	@clang-tidy --quiet -p $(BUILD) $< 2>/dev/null > $@.out || { cat $@.out; rm -f $@.out; exit 1; }
+	@if grep -q 'warning:\|error:' $@.out; then cat $@.out; rm -f $@.out; exit 1; fi
+	@mv $@.out $@
+
+# cppcheck sees one configuration: this build's -D and -I flags.
+# varFuncNullUB: NULL ends the variadic lists of the tests (with the sentinel
+# attribute); glibc defines it as ((void *)0), never as a plain 0.
+CPPCHECK_FLAGS = --quiet --error-exitcode=1 --inline-suppr --std=c11 --language=c \
+                 --enable=warning,performance,portability --suppress=missingIncludeSystem \
+                 --suppress=varFuncNullUB -j2 -D__GNUC__ -Iinclude -Idaemon \
+                 $(filter -D%,$(EXE_CFLAGS)) -DGINI_BUILD_DIR='"$(abspath $(BUILD))"' \
+                 -DGINI_SOURCE_DIR='"$(CURDIR)"'
+
+lint: lint-deps
+	@$(MAKE) --no-print-directory $(COMPDB)
+	cppcheck $(CPPCHECK_FLAGS) $(LINT_SRCS)
+	@$(MAKE) --no-print-directory $(LINT_SRCS:%=$(BUILD)/lint/%.tidy)
+	@echo "lint: clean"
+
+scan:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="clang clang-tools"
+	scan-build --status-bugs -o build-scan/report --use-cc=clang \
+	  $(MAKE) --no-print-directory BUILD=build-scan CFLAGS='-O0 -g' all
+# --- end lint ---
+
+# --- valgrind ---
+# `make check-valgrind`: the unit tests under memcheck (one process,
+# CK_FORK=no; the "ginid" suite, which spawns daemons of its own, is left
+# out), then one daemon start, run, reload, run, stop under memcheck
+# (tests/valgrind/daemon-cycle.sh). Any error or definite leak fails;
+# tests/valgrind/gini.supp holds the (commented) third-party suppressions.
+VALGRIND      = valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
+                --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+                --keep-debuginfo=yes --num-callers=30 \
+                --suppressions=$(CURDIR)/tests/valgrind/gini.supp
+.PHONY: check-valgrind
+check-valgrind:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(DEB_PACKAGES) valgrind"
+	@$(MAKE) --no-print-directory build-tests SANITIZE=
+	CK_FORK=no CK_EXCLUDE_SUITE=ginid CK_DEFAULT_TIMEOUT=600 $(VALGRIND) -q $(TEST_RUNNER)
+	tests/valgrind/daemon-cycle.sh $(BUILD) $(VALGRIND)
+# --- end valgrind ---
 
 clean:
 	rm -rf build build-*

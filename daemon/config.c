@@ -27,29 +27,36 @@
 #define GINI_STAGE_DIR "/usr/lib/gini/stages"
 #endif
 
-#define DEFAULT_CONTROL_SOCKET "/run/gini/ginid.sock"
+#ifndef GINI_CONTROL_SOCKET
+#define GINI_CONTROL_SOCKET "/run/gini/ginid.sock"
+#endif
+#define DEFAULT_CONTROL_SOCKET GINI_CONTROL_SOCKET
 #define DEFAULT_STATE_DIR "/var/lib/gini"
 #define DEFAULT_SHUTDOWN_TIMEOUT (30 * USEC_PER_SEC)
 #define DEFAULT_RETRY_BACKOFF USEC_PER_SEC
+#define DEFAULT_PROBE_TIMEOUT (5 * USEC_PER_SEC)
 #define RETRIES_MAX 100
 #define EVERY_MIN (10 * USEC_PER_MSEC)
 
 static const char *const main_keys[] = {
-	"plugin_dirs",   "include_dirs",           "control_socket", "control_group",
-	"state_dir",     "control_readonly_group", "workers",        "log_level",
-	"shutdown_timeout", "pipelines",
+	"plugin_dirs",      "include_dirs",           "control_socket", "control_group",
+	"state_dir",        "control_readonly_group", "workers",        "log_level",
+	"shutdown_timeout", "probe_plugins",          "probe_timeout",  "isolate_stages",
+	"pipelines",
 };
 static const char *const include_keys[] = { "pipelines" };
 static const char *const pipeline_keys[] = {
-	"name",     "description",  "triggers", "overlap",
-	"on_failure", "max_parallel", "steps",
+	"name",       "description",  "triggers", "overlap",
+	"on_failure", "max_parallel", "isolation", "steps",
 };
 static const char *const trigger_keys[] = {
 	"signal", "every", "schedule", "on_start", "persistent",
 };
 static const char *const step_keys[] = {
-	"id", "stage", "params", "after", "timeout", "retries", "retry_backoff", "enabled",
+	"id",        "stage",   "params", "after",  "timeout", "retries", "retry_backoff",
+	"enabled",   "isolation", "memory_max", "cpu_max", "nofile", "user", "group",
 };
+static const char *const isolations[] = { "none", "process" };
 
 /* State of reading one file. */
 struct reader {
@@ -377,6 +384,12 @@ overlap_to_string(enum overlap o)
 }
 
 const char *
+isolation_to_string(enum isolation_mode m)
+{
+	return isolations[m];
+}
+
+const char *
 on_failure_to_string(enum on_failure f)
 {
 	return f == ON_FAILURE_STOP ? "stop" : "continue";
@@ -490,6 +503,74 @@ read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def 
 		          "%s'persistent' needs a 'schedule'", prefix);
 }
 
+/* A size: a string such as "64M", or an integer number of bytes. */
+static int
+get_size(struct reader *rd, const config_setting_t *group, const char *key, const char *prefix,
+         uint64_t *ret)
+{
+	config_setting_t *s = config_setting_get_member(group, key);
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+		long long v = config_setting_get_int64(s);
+
+		if (v <= 0) {
+			diags_add(rd->diags, file_of(rd, s), line_of(s),
+			          "%s'%s': %lld is not a size; it must be positive", prefix, key, v);
+			return -1;
+		}
+		*ret = (uint64_t)v;
+		return 1;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    parse_size(config_setting_get_string(s), ret) < 0 || *ret == 0) {
+		diags_add(rd->diags, file_of(rd, s), line_of(s),
+		          "%s'%s': expected a size such as \"512M\" (K, M, G, T) or a number of bytes",
+		          prefix, key);
+		return -1;
+	}
+	return 1;
+}
+
+/* isolation and the limits of an isolated step. */
+static void
+read_isolation(struct reader *rd, const config_setting_t *g, struct isolation *iso,
+               const char *prefix)
+{
+	static const char *const limit_keys[] = { "memory_max", "cpu_max", "nofile", "user",
+		                                  "group" };
+	uint64_t cpu = 0;
+	long long n;
+	const char *s;
+	int e;
+
+	if (get_enum(rd, g, "isolation", prefix, isolations, ARRAY_SIZE(isolations), &e) > 0) {
+		iso->mode = (enum isolation_mode)e;
+		iso->mode_set = true;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(limit_keys) && !iso->line; i++)
+		iso->line = line_of(config_setting_get_member(g, limit_keys[i]));
+	get_size(rd, g, "memory_max", prefix, &iso->memory_max);
+	if (get_duration(rd, g, "cpu_max", prefix, &cpu) > 0) {
+		/* RLIMIT_CPU counts whole seconds; round up. */
+		iso->cpu_max_sec = (cpu + USEC_PER_SEC - 1) / USEC_PER_SEC;
+		if (!iso->cpu_max_sec) {
+			diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "cpu_max")),
+			          line_of(config_setting_get_member(g, "cpu_max")),
+			          "%s'cpu_max' must be at least 1s", prefix);
+		}
+	}
+	if (get_int(rd, g, "nofile", prefix, 3, 1 << 20, &n) > 0)
+		iso->nofile = (uint64_t)n;
+	s = get_string(rd, g, "user", prefix);
+	if (s)
+		iso->user = strdup(s);
+	s = get_string(rd, g, "group", prefix);
+	if (s)
+		iso->group = strdup(s);
+}
+
 static void
 read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, size_t index)
 {
@@ -565,6 +646,7 @@ read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, 
 		st->retries = (unsigned)v;
 	get_duration(rd, g, "retry_backoff", prefix, &st->retry_backoff_usec);
 	get_bool(rd, g, "enabled", prefix, &st->enabled);
+	read_isolation(rd, g, &st->iso, prefix);
 }
 
 static void
@@ -627,6 +709,10 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 		p->max_parallel = (unsigned)v;
 	if (get_enum(rd, g, "on_failure", prefix, failures, ARRAY_SIZE(failures), &e) > 0)
 		p->on_failure = (enum on_failure)e;
+	if (get_enum(rd, g, "isolation", prefix, isolations, ARRAY_SIZE(isolations), &e) > 0) {
+		p->isolation = (enum isolation_mode)e;
+		p->isolation_set = true;
+	}
 	s = config_setting_get_member(g, "steps");
 	if (!s) {
 		diags_add(rd->diags, p->file, p->line, "%sno 'steps'", prefix);
@@ -680,6 +766,9 @@ read_pipelines(struct reader *rd, const config_setting_t *root)
 		return;
 	}
 	n = config_setting_length(s);
+	/* Nothing to add; and realloc(v, 0) would free v (found by fuzz_config). */
+	if (n <= 0)
+		return;
 	if (rd->c->n_pipelines + (size_t)n > CONFIG_PIPELINES_MAX) {
 		diags_add(rd->diags, file_of(rd, s), line_of(s), "more than %d pipelines in all",
 		          CONFIG_PIPELINES_MAX);
@@ -733,6 +822,25 @@ read_globals(struct reader *rd, const config_setting_t *root)
 		}
 	}
 	get_duration(rd, root, "shutdown_timeout", "", &c->shutdown_timeout_usec);
+	get_bool(rd, root, "probe_plugins", "", &c->probe_plugins);
+	if (get_duration(rd, root, "probe_timeout", "", &c->probe_timeout_usec) > 0 &&
+	    c->probe_timeout_usec < 100 * USEC_PER_MSEC) {
+		diags_add(rd->diags, file_of(rd, config_setting_get_member(root, "probe_timeout")),
+		          line_of(config_setting_get_member(root, "probe_timeout")),
+		          "'probe_timeout': must be at least 100ms");
+		c->probe_timeout_usec = DEFAULT_PROBE_TIMEOUT;
+	}
+	{
+		config_setting_t *iso = config_setting_get_member(root, "isolate_stages");
+
+		if (iso) {
+			strv_free(c->isolate_stages);
+			c->isolate_stages = NULL;
+			c->n_isolate_stages = 0;
+			(void)get_strings(rd, iso, "isolate_stages", "", &c->isolate_stages,
+			                  &c->n_isolate_stages);
+		}
+	}
 }
 
 /* Parses one file (or text) and reads what it may hold. */
@@ -848,9 +956,14 @@ check_duplicates(struct gini_config *c, struct diags *diags)
 	}
 }
 
+/*
+ * text: the main file's contents, NULL to read file. includes: NULL to read
+ * the include directories, else the texts that stand for their files.
+ */
 static int
-load(const char *file, const char *text, const char *dir, const struct config_overrides *ov,
-     struct gini_config **ret, struct diags *diags)
+load(const char *file, const char *text, const char *dir, const struct config_text *includes,
+     size_t n_includes, const struct config_overrides *ov, struct gini_config **ret,
+     struct diags *diags)
 {
 	struct gini_config *c = calloc(1, sizeof(*c));
 	bool default_include = false;
@@ -862,6 +975,8 @@ load(const char *file, const char *text, const char *dir, const struct config_ov
 	c->workers = (unsigned)MAX(sysconf(_SC_NPROCESSORS_ONLN), 1);
 	c->log_level = LOG_INFO;
 	c->shutdown_timeout_usec = DEFAULT_SHUTDOWN_TIMEOUT;
+	c->probe_plugins = true;
+	c->probe_timeout_usec = DEFAULT_PROBE_TIMEOUT;
 	c->control_socket = strdup(DEFAULT_CONTROL_SOCKET);
 	c->state_dir = strdup(DEFAULT_STATE_DIR);
 	if (!c->file || !c->control_socket || !c->state_dir ||
@@ -879,8 +994,14 @@ load(const char *file, const char *text, const char *dir, const struct config_ov
 			strv_push(&c->include_dirs, &c->n_include_dirs, d);
 		default_include = true;
 	}
-	for (size_t i = 0; i < c->n_include_dirs; i++)
-		read_include_dir(c, diags, c->include_dirs[i], default_include);
+	if (includes) {
+		for (size_t i = 0; i < n_includes; i++)
+			if (strv_push(&c->files, &c->n_files, includes[i].name) >= 0)
+				read_one(c, diags, includes[i].name, includes[i].text, false);
+	} else {
+		for (size_t i = 0; i < c->n_include_dirs; i++)
+			read_include_dir(c, diags, c->include_dirs[i], default_include);
+	}
 	check_duplicates(c, diags);
 	if (ov && ov->n_plugin_dirs) {
 		strv_free(c->plugin_dirs);
@@ -905,7 +1026,7 @@ int
 config_load(const char *file, const struct config_overrides *ov, struct gini_config **ret,
             struct diags *diags)
 {
-	return load(file, NULL, NULL, ov, ret, diags);
+	return load(file, NULL, NULL, NULL, 0, ov, ret, diags);
 }
 
 int
@@ -913,12 +1034,25 @@ config_load_string(const char *text, const char *name, const char *dir,
                    const struct config_overrides *ov, struct gini_config **ret,
                    struct diags *diags)
 {
-	return load(name, text, dir, ov, ret, diags);
+	return load(name, text, dir, NULL, 0, ov, ret, diags);
+}
+
+int
+config_load_texts(const struct config_text *main_file, const struct config_text *includes,
+                  size_t n_includes, const struct config_overrides *ov, struct gini_config **ret,
+                  struct diags *diags)
+{
+	static const struct config_text none;
+
+	return load(main_file->name, main_file->text, NULL, includes ? includes : &none, n_includes,
+	            ov, ret, diags);
 }
 
 static void
 step_def_done(struct step_def *s)
 {
+	free(s->iso.user);
+	free(s->iso.group);
 	free(s->id);
 	free(s->stage);
 	params_free(s->params);
@@ -946,6 +1080,7 @@ config_free(struct gini_config *c)
 	strv_free(c->plugin_dirs);
 	strv_free(c->include_dirs);
 	strv_free(c->files);
+	strv_free(c->isolate_stages);
 	free(c->control_socket);
 	free(c->control_group);
 	free(c->control_readonly_group);

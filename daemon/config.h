@@ -21,6 +21,26 @@ enum on_failure {
 	ON_FAILURE_CONTINUE,
 };
 
+enum isolation_mode {
+	ISOLATION_NONE,
+	ISOLATION_PROCESS,
+};
+
+/*
+ * How a step runs: in the daemon, or in a worker process of its own with
+ * optional limits and identity (see isolate.h).
+ */
+struct isolation {
+	enum isolation_mode mode;
+	bool mode_set;        /* said explicitly for this step */
+	uint64_t memory_max;  /* bytes of address space, 0: no limit */
+	uint64_t cpu_max_sec; /* CPU seconds, 0: no limit */
+	uint64_t nofile;      /* open files, 0: no limit */
+	char *user;           /* NULL: the daemon's */
+	char *group;
+	int line;             /* of the first of these keys, for messages */
+};
+
 /* At most this many signals may be bound by one pipeline. */
 #define TRIGGER_SIGNALS_MAX 8
 
@@ -48,6 +68,7 @@ struct step_def {
 	const char *file; /* borrowed from the pipeline */
 	int line;
 	int params_line;
+	struct isolation iso;
 };
 
 struct pipeline_def {
@@ -59,6 +80,8 @@ struct pipeline_def {
 	enum overlap overlap;
 	unsigned max_parallel;
 	enum on_failure on_failure;
+	enum isolation_mode isolation;
+	bool isolation_set;
 	struct step_def *steps;
 	size_t n_steps;
 	/* Problems config.c found in it: the pipeline is compiled for the
@@ -83,6 +106,10 @@ struct gini_config {
 	unsigned workers;
 	int log_level;
 	uint64_t shutdown_timeout_usec;
+	bool probe_plugins;
+	uint64_t probe_timeout_usec;
+	char **isolate_stages; /* stage ids whose steps run isolated by default */
+	size_t n_isolate_stages;
 	struct pipeline_def *pipelines;
 	size_t n_pipelines;
 };
@@ -116,9 +143,24 @@ int config_load(const char *file, const struct config_overrides *ov, struct gini
 int config_load_string(const char *text, const char *name, const char *dir,
                        const struct config_overrides *ov, struct gini_config **ret,
                        struct diags *diags);
+/* A configuration file given as text, for config_load_texts(). */
+struct config_text {
+	const char *name; /* stands for the file's path in messages */
+	const char *text;
+};
+/*
+ * The same from texts alone, reading no file and no directory (for the
+ * fuzzer): includes stand for the *.conf files of the include directories,
+ * in that order, whatever include_dirs says. libconfig's own @include still
+ * reads the file it names.
+ */
+int config_load_texts(const struct config_text *main_file, const struct config_text *includes,
+                      size_t n_includes, const struct config_overrides *ov,
+                      struct gini_config **ret, struct diags *diags);
 struct gini_config *config_free(struct gini_config *c);
 
 const char *overlap_to_string(enum overlap o);
+const char *isolation_to_string(enum isolation_mode m);
 const char *on_failure_to_string(enum on_failure f);
 /* Pipeline and step names: [A-Za-z0-9_.-]{1,64}. */
 bool config_name_valid(const char *s);

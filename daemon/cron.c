@@ -234,8 +234,8 @@ static int
 parse_element(const struct field *f, struct token elem, uint64_t *bits, char *err, size_t errsize)
 {
 	const char *p = elem.s, *end = elem.s + elem.len;
-	int lo, hi, step = 1;
-	struct token t1, t2;
+	int lo = 0, hi = 0, step = 1;
+	struct token t1 = { 0 }, t2 = { 0 };
 	int r;
 
 	if (elem.len == 0)
@@ -558,6 +558,8 @@ next_wall(const struct cron *c, int64_t from, int64_t limit, int64_t *ret)
 			if (m < 0) {
 				y++;
 				m = next_bit(c->month, 1);
+				if (m < 0)
+					return false; /* no month: can_fire() rules it out */
 			}
 			mon = (unsigned)m;
 			mday = 1;

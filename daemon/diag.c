@@ -9,8 +9,18 @@
 #include "util.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+static bool
+has_control(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
 
 void
 diags_add(struct diags *d, const char *file, int line, const char *fmt, ...)
@@ -23,6 +33,20 @@ diags_add(struct diags *d, const char *file, int line, const char *fmt, ...)
 	if (vasprintf(&m, fmt, ap) < 0)
 		m = NULL;
 	va_end(ap);
+	/*
+	 * Messages quote what the files say, and libconfig strings may hold
+	 * any character: escape control characters, so that each diagnostic
+	 * stays one "FILE:LINE: message" line (found by fuzz_config).
+	 */
+	if (m && has_control(m)) {
+		size_t size = strlen(m) * 4 + 1;
+		char *e = malloc(size);
+
+		if (e)
+			str_escape(m, e, size);
+		free(m);
+		m = e;
+	}
 	v = realloc(d->v, (d->n + 1) * sizeof(*v));
 	if (!v || !m) {
 		/* Out of memory: keep what we have; the count still says "failed". */

@@ -23,6 +23,8 @@
 #include "executor.h"
 
 #include "context.h"
+#include "isolate.h"
+#include "loader.h"
 #include "log.h"
 #include "pipeline.h"
 #include "registry.h"
@@ -295,6 +297,52 @@ set_message(struct step_result *res, char *msg)
 	res->message = msg;
 }
 
+/* How long an isolated step has between its cancellation and SIGKILL. */
+#define ISOLATE_KILL_GRACE (2 * USEC_PER_SEC)
+
+/*
+ * One attempt of an isolated step, in a worker process. Returns a GINI_*
+ * result with the message in h, as run() would; a worker that crashed or was
+ * killed is a failure whose message says so.
+ */
+static int
+run_isolated(struct run *r, const struct step *s, struct cancel *c, struct gini_handle *h)
+{
+	struct isolate_call call = {
+		.plugin = plugin_path(s->type->plugin),
+		.key = plugin_key(s->type->plugin),
+		.stage = s->type->id,
+		.params = s->params,
+		.iso = &s->iso,
+		.set_uid = s->set_uid,
+		.set_gid = s->set_gid,
+		.uid = s->uid,
+		.gid = s->gid,
+		.pipeline = r->pipeline->name,
+		.step = s->id,
+		.run_id = r->id,
+		.ctx = r->ctx,
+		.cancel = c,
+		.kill_grace_usec = ISOLATE_KILL_GRACE,
+	};
+	struct isolate_result res;
+	int rc;
+
+	(void)isolate_run(&call, false, &res);
+	free(h->message);
+	if (res.end == ISOLATE_FINISHED) {
+		rc = res.rc;
+		h->message = steal_ptr(res.message);
+	} else {
+		rc = GINI_FAILURE;
+		h->message = isolate_describe_end(&res);
+		stage_type_account_isolation(s->type, res.end == ISOLATE_CRASHED,
+		                             res.end == ISOLATE_KILLED);
+	}
+	isolate_result_done(&res);
+	return rc;
+}
+
 /* Runs the attempts of step i and fills its result. */
 static void
 execute_step(struct executor *ex, struct run *r, size_t i)
@@ -330,11 +378,15 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 		h.run_id = r->id;
 		h.ctx = r->ctx;
 		h.cancel = &c;
-		if (s->serialise)
-			pthread_mutex_lock((pthread_mutex_t *)&s->serial);
-		rc = d->run(&host_services, &h, s->instance);
-		if (s->serialise)
-			pthread_mutex_unlock((pthread_mutex_t *)&s->serial);
+		if (s->iso.mode == ISOLATION_PROCESS) {
+			rc = run_isolated(r, s, &c, &h);
+		} else {
+			if (s->serialise)
+				pthread_mutex_lock((pthread_mutex_t *)&s->serial);
+			rc = d->run(&host_services, &h, s->instance);
+			if (s->serialise)
+				pthread_mutex_unlock((pthread_mutex_t *)&s->serial);
+		}
 		t1 = now_usec(CLOCK_MONOTONIC);
 		if (s->timeout_usec)
 			watch_remove(ex, &w);
@@ -374,7 +426,8 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 		}
 		cancel_done(&c);
 		set_message(res, msg);
-		stage_type_account(s->type, t1 - t0, !satisfied(res->status));
+		stage_type_account(s->type, t1 - t0, !satisfied(res->status),
+		                   res->status == STEP_TIMED_OUT);
 		if ((res->status == STEP_FAILED || res->status == STEP_TIMED_OUT) &&
 		    attempt <= s->retries && !atomic_load(&r->cancelled)) {
 			uint64_t wait = s->retry_backoff_usec;
@@ -394,6 +447,46 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 			res->status = STEP_CANCELLED;
 		}
 		break;
+	}
+}
+
+/* A dry run of step i: what it would do, and its health check. */
+static void
+dry_step(struct run *r, size_t i)
+{
+	const struct step *s = &r->pipeline->steps[i];
+	const struct gini_stage_descriptor *d = s->type->desc;
+	struct step_result *res = &r->results[i];
+	_cleanup_free_ char *what = NULL, *health = NULL;
+	struct gini_handle h;
+	int rc = GINI_SUCCESS;
+
+	handle_init(&h);
+	h.stage = s->type->id;
+	h.pipeline = r->pipeline->name;
+	h.step = s->id;
+	h.run_id = r->id;
+	h.ctx = r->ctx;
+	if ((s->type->flags & GINI_STAGE_DRY_RUN) && d->describe && d->describe(&host_services, &h, s->instance) >= 0)
+		what = handle_steal_message(&h);
+	if (!what && asprintf(&what, "would run stage '%s' (it cannot describe itself)",
+	                      s->type->id) < 0)
+		what = NULL;
+	if (d->check) {
+		free(handle_steal_message(&h));
+		rc = d->check(&host_services, &h, s->instance);
+		health = handle_steal_message(&h);
+	}
+	handle_done(&h);
+	res->attempts = 1;
+	res->status = d->check && rc != GINI_SUCCESS ? STEP_FAILED : STEP_SUCCESS;
+	if (d->check) {
+		if (asprintf(&res->message, "%s; check %s%s%s", what ? what : "",
+		             rc == GINI_SUCCESS ? "ok" : "FAILED", health ? ": " : "",
+		             health ? health : "") < 0)
+			res->message = NULL;
+	} else {
+		res->message = steal_ptr(what);
 	}
 }
 
@@ -446,13 +539,20 @@ step_once(struct executor *ex, struct run *r, size_t i)
 	} else if (!s->enabled) {
 		res->status = STEP_SKIPPED;
 		res->message = strdup("disabled");
+	} else if (r->dry_run) {
+		dry_step(r, i);
 	} else {
 		res->status = STEP_RUNNING;
 		execute_step(ex, r, i);
 	}
 	res->end_usec = now_usec(CLOCK_MONOTONIC);
 	failed = res->status == STEP_FAILED || res->status == STEP_TIMED_OUT;
-	if (failed) {
+	/* A dry run visits every step: a failed check stops nothing. */
+	if (failed && r->dry_run) {
+		size_t none = NONE;
+
+		atomic_compare_exchange_strong(&r->first_failure, &none, i);
+	} else if (failed) {
 		size_t none = NONE;
 
 		atomic_compare_exchange_strong(&r->first_failure, &none, i);

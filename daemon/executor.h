@@ -70,6 +70,13 @@ struct run {
 	uint64_t end_usec;
 	int64_t start_realtime_usec;
 	size_t failed_step; /* the first step that failed, or SIZE_MAX */
+	/*
+	 * A dry run: each step's describe() (when its stage has
+	 * GINI_STAGE_DRY_RUN) and check() run on the workers instead of run();
+	 * nothing is executed, every step is visited, and a step "fails" only
+	 * when its health check does. Set before executor_submit().
+	 */
+	bool dry_run;
 
 	run_step_fn on_step;
 	run_done_fn on_done;

@@ -24,7 +24,7 @@ generation_free(struct generation *g)
 	if (!g)
 		return NULL;
 	/* Pipelines first: their steps hold references into the registry. */
-	for (size_t i = g->n_pipelines; i-- > 0;)
+	for (size_t i = g->pipelines ? g->n_pipelines : 0; i-- > 0;)
 		pipeline_free(g->pipelines[i]);
 	free(g->pipelines);
 	hashmap_done(&g->by_name);
@@ -63,6 +63,9 @@ generation_build(const char *config_file, const struct config_overrides *ov,
                  struct diags *diags)
 {
 	struct generation *g = calloc(1, sizeof(*g));
+	struct compile_options opts;
+	struct loader_options lopts;
+	_cleanup_free_ char *cache_path = NULL;
 	int r;
 
 	if (!g)
@@ -79,10 +82,20 @@ generation_build(const char *config_file, const struct config_overrides *ov,
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = loader_scan(g->config->plugin_dirs, g->config->n_plugin_dirs, g->registry,
-	                previous ? previous->registry : NULL, &g->report);
+	lopts = (struct loader_options){
+		.probe = g->config->probe_plugins,
+		.probe_timeout_usec = g->config->probe_timeout_usec,
+		.cache_path = cache_path = path_join(g->config->state_dir, "probe-cache"),
+	};
+	r = loader_scan_with(g->config->plugin_dirs, g->config->n_plugin_dirs, g->registry,
+	                     previous ? previous->registry : NULL, &lopts, &g->report);
 	if (r < 0)
 		goto fail;
+	opts = (struct compile_options){
+		.isolate_stages = g->config->isolate_stages,
+		.n_isolate_stages = g->config->n_isolate_stages,
+		.isolated_create_timeout_usec = g->config->probe_timeout_usec,
+	};
 	g->pipelines = calloc(g->config->n_pipelines + 1, sizeof(*g->pipelines));
 	if (!g->pipelines) {
 		r = -ENOMEM;
@@ -95,7 +108,7 @@ generation_build(const char *config_file, const struct config_overrides *ov,
 		/* Duplicates were reported by config.c; compile the first only. */
 		if (!def->name || hashmap_get(&g->by_name, def->name))
 			continue;
-		r = pipeline_compile(def, g->registry, &p, diags);
+		r = pipeline_compile_with(def, g->registry, &opts, &p, diags);
 		if (r == -ENOMEM)
 			goto fail;
 		if (r < 0)

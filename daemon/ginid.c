@@ -18,11 +18,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -154,15 +156,41 @@ parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* Runs one pipeline in the foreground; SIGINT/SIGTERM cancel it cleanly. */
+/*
+ * Completion of a --once run, handed from the worker to the main thread. The
+ * eventfd wakes poll(); the mutex is what orders the worker's writes to the
+ * run before the main thread's reads of it.
+ */
+struct once_done {
+	pthread_mutex_t lock;
+	bool done;
+	int efd;
+};
+
 static void
 once_done(struct run *r, void *userdata)
 {
-	int *efd = userdata;
+	struct once_done *od = userdata;
 
 	(void)r;
-	(void)eventfd_write(*efd, 1);
+	pthread_mutex_lock(&od->lock);
+	od->done = true;
+	pthread_mutex_unlock(&od->lock);
+	(void)eventfd_write(od->efd, 1);
 }
+
+static bool
+once_is_done(struct once_done *od)
+{
+	bool done;
+
+	pthread_mutex_lock(&od->lock);
+	done = od->done;
+	pthread_mutex_unlock(&od->lock);
+	return done;
+}
+
+/* Runs one pipeline in the foreground; SIGINT/SIGTERM cancel it cleanly. */
 
 static int
 run_once(struct generation *g, const char *name, bool dry_run)
@@ -170,9 +198,10 @@ run_once(struct generation *g, const char *name, bool dry_run)
 	struct pipeline *p = generation_find(g, name);
 	struct executor *ex = NULL;
 	struct run *run = NULL;
+	struct once_done od = { .lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
 	struct pollfd fds[2];
 	sigset_t stop;
-	int efd = -1, sfd = -1, ret = EXIT_FAILURE;
+	int sfd = -1, ret = EXIT_FAILURE;
 
 	if (!p) {
 		const char **names = calloc(g->n_pipelines + 1, sizeof(char *));
@@ -186,38 +215,35 @@ run_once(struct generation *g, const char *name, bool dry_run)
 		free(names);
 		return EXIT_FAILURE;
 	}
-	if (dry_run) {
-		report_dry_run(stdout, p);
-		return EXIT_SUCCESS;
-	}
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
-	efd = eventfd(0, EFD_CLOEXEC);
+	od.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	sfd = signalfd(-1, &stop, SFD_CLOEXEC);
 	ex = executor_new(g->config->workers);
 	run = run_new(p, "once");
-	if (efd < 0 || sfd < 0 || !ex || !run) {
+	if (od.efd < 0 || sfd < 0 || !ex || !run) {
 		log_err("cannot set up the run: %s", strerror(errno ? errno : ENOMEM));
 		goto out;
 	}
 	run->on_done = once_done;
-	run->userdata = &efd;
-	log_info("run %llu: pipeline '%s': started (once)", (unsigned long long)run->id, p->name);
+	run->userdata = &od;
+	run->dry_run = dry_run;
+	if (!dry_run)
+		log_info("run %llu: pipeline '%s': started (once)", (unsigned long long)run->id,
+		         p->name);
 	if (executor_submit(ex, run) < 0) {
 		log_err("cannot start the run: out of memory");
 		goto out;
 	}
-	fds[0] = (struct pollfd){ .fd = efd, .events = POLLIN };
+	fds[0] = (struct pollfd){ .fd = od.efd, .events = POLLIN };
 	fds[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	for (;;) {
+	while (!once_is_done(&od)) {
 		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (fds[0].revents)
-			break;
 		if (fds[1].revents) {
 			struct signalfd_siginfo si;
 
@@ -227,15 +253,18 @@ run_once(struct generation *g, const char *name, bool dry_run)
 			run_cancel(run);
 		}
 	}
-	report_run(stdout, run);
+	if (dry_run)
+		report_dry_run(stdout, run);
+	else
+		report_run(stdout, run);
 	fflush(stdout);
 	ret = run->status == RUN_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
 out:
 	/* The run is complete (or was never submitted) before anything goes. */
 	executor_free(ex);
 	run_free(run);
-	if (efd >= 0)
-		close(efd);
+	if (od.efd >= 0)
+		close(od.efd);
 	if (sfd >= 0)
 		close(sfd);
 	return ret;
@@ -270,6 +299,23 @@ block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Raises the soft limit on open files toward the hard one: every control
+ * connection is a descriptor, and 1024 is too few for the connection cap.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < 8192 && rl.rlim_max > rl.rlim_cur) {
+		rl.rlim_cur = MIN(rl.rlim_max, (rlim_t)8192);
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int
 run_daemon(const char *config_file, const struct config_overrides *ov)
 {
@@ -291,6 +337,7 @@ run_daemon(const char *config_file, const struct config_overrides *ov)
 		return EXIT_FAILURE;
 	}
 	diags_done(&diags);
+	raise_nofile();
 	r = manager_start(m);
 	if (r < 0) {
 		manager_free(m);

@@ -183,11 +183,14 @@ host_deadline(struct gini_handle *h)
 static int
 host_cancel_fd(struct gini_handle *h)
 {
-	struct cancel *c = h->cancel;
+	return h->cancel ? cancel_get_fd(h->cancel) : -EOPNOTSUPP;
+}
+
+int
+cancel_get_fd(struct cancel *c)
+{
 	int fd;
 
-	if (!c)
-		return -EOPNOTSUPP;
 	pthread_mutex_lock(&c->lock);
 	if (c->efd < 0) {
 		c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

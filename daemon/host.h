@@ -25,6 +25,8 @@ struct cancel {
 void cancel_init(struct cancel *c, uint64_t deadline);
 void cancel_done(struct cancel *c);
 void cancel_fire(struct cancel *c);
+/* An eventfd that becomes readable when c fires (made on first use), or -errno. */
+int cancel_get_fd(struct cancel *c);
 static inline bool
 cancel_fired(struct cancel *c)
 {

@@ -36,6 +36,11 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +50,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+extern char **environ;
 
 struct plugin {
 	void *dl;
@@ -206,8 +213,8 @@ category_valid(const char *c)
 	return true;
 }
 
-int
-descriptor_validate(const struct gini_stage_descriptor *d, char *reason, size_t size)
+static int
+validate(const struct gini_stage_descriptor *d, char *reason, size_t size)
 {
 	const uint32_t known_flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT;
 	size_t n;
@@ -282,6 +289,22 @@ descriptor_validate(const struct gini_stage_descriptor *d, char *reason, size_t 
 		}
 	}
 	return 0;
+}
+
+int
+descriptor_validate(const struct gini_stage_descriptor *d, char *reason, size_t size)
+{
+	char raw[1024];
+	int r;
+
+	/*
+	 * The reason quotes the plugin's own strings, which may hold anything:
+	 * escaped, so a refusal stays one log line (found by fuzz_elf).
+	 */
+	r = validate(d, raw, sizeof(raw));
+	if (r < 0)
+		str_escape(raw, reason, size);
+	return r;
 }
 
 static const char *
@@ -429,8 +452,12 @@ check_file(const struct scan_dir *d, const char *path, int *ret_fd, struct file_
 }
 
 /* Steps 3 to 5 on a file that passed check_file(). Takes ownership of fd. */
+static int probe_file(const char *path, const struct file_key *key,
+                      const struct loader_options *opts, char *reason, size_t size);
+
 static int
-open_plugin(const char *path, int fd, const struct file_key *key, struct plugin **ret,
+open_plugin(const char *path, int fd, const struct file_key *key, bool hooks,
+            const struct loader_options *opts, bool *ret_probed, struct plugin **ret,
             char *reason, size_t size)
 {
 	const struct gini_stage_descriptor *(*entry)(void);
@@ -441,6 +468,16 @@ open_plugin(const char *path, int fd, const struct file_key *key, struct plugin 
 	if (r < 0) {
 		close(fd);
 		return r;
+	}
+	/* Only a file that a probe process survived is loaded here. */
+	if (opts && opts->probe) {
+		r = probe_file(path, key, opts, reason, size);
+		if (r < 0) {
+			if (ret_probed)
+				*ret_probed = true;
+			close(fd);
+			return r;
+		}
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
@@ -493,7 +530,7 @@ open_plugin(const char *path, int fd, const struct file_key *key, struct plugin 
 		plugin_close(p);
 		return r;
 	}
-	if (p->desc->load) {
+	if (hooks && p->desc->load) {
 		struct gini_handle h;
 
 		handle_init(&h);
@@ -514,8 +551,273 @@ open_plugin(const char *path, int fd, const struct file_key *key, struct plugin 
 	return 0;
 }
 
+/*
+ * Probe results by file key: "dev ino size mtime_ns" -> entry. Shared by all
+ * scans of the process (generations come and go, the files stay), guarded
+ * by probe_lock, and mirrored in the cache file when one is given.
+ */
+struct probe_entry {
+	char *key;
+	bool ok;
+	char *reason;
+};
+
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hashmap probe_cache;
+static char *probe_cache_path;
+
+static void
+probe_key(const struct file_key *k, char *buf, size_t size)
+{
+	snprintf(buf, size, "%llu %llu %lld %lld", (unsigned long long)k->dev,
+	         (unsigned long long)k->ino, (long long)k->size, (long long)k->mtime_ns);
+}
+
+static void
+probe_entry_free(struct probe_entry *e)
+{
+	if (!e)
+		return;
+	free(e->key);
+	free(e->reason);
+	free(e);
+}
+
+static int
+probe_put_locked(const char *key, bool ok, const char *reason)
+{
+	struct probe_entry *e = calloc(1, sizeof(*e)), *old = NULL;
+
+	if (!e || !(e->key = strdup(key)) || (reason && !(e->reason = strdup(reason)))) {
+		probe_entry_free(e);
+		return -ENOMEM;
+	}
+	e->ok = ok;
+	if (hashmap_replace(&probe_cache, e->key, e, (void **)&old) < 0) {
+		probe_entry_free(e);
+		return -ENOMEM;
+	}
+	probe_entry_free(old);
+	return 0;
+}
+
+void
+loader_probe_cache_reset(void)
+{
+	struct probe_entry *e;
+
+	pthread_mutex_lock(&probe_lock);
+	for (size_t i = 0; hashmap_next(&probe_cache, &i, NULL, (void **)&e);)
+		probe_entry_free(e);
+	hashmap_done(&probe_cache);
+	free(probe_cache_path);
+	probe_cache_path = NULL;
+	pthread_mutex_unlock(&probe_lock);
+}
+
+/* Loads the cache file once per path: "KEY ok" or "KEY refused REASON" lines. */
+static void
+probe_cache_open_locked(const char *path)
+{
+	_cleanup_free_ char *text = NULL;
+	char *line, *save = NULL;
+
+	if (!path || streq_ptr(path, probe_cache_path))
+		return;
+	free(probe_cache_path);
+	probe_cache_path = strdup(path);
+	if (read_file(path, 16 << 20, &text, NULL) < 0)
+		return;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long dev, ino;
+		long long size, mtime;
+		char key[128];
+		int n = 0;
+
+		if (line[0] == '#' ||
+		    sscanf(line, "%llu %llu %lld %lld %n", &dev, &ino, &size, &mtime, &n) != 4 || !n)
+			continue;
+		snprintf(key, sizeof(key), "%llu %llu %lld %lld", dev, ino, size, mtime);
+		if (streq(line + n, "ok"))
+			(void)probe_put_locked(key, true, NULL);
+		else if (!strncmp(line + n, "refused ", 8))
+			(void)probe_put_locked(key, false, line + n + 8);
+	}
+}
+
+static void
+probe_cache_save_locked(void)
+{
+	struct probe_entry *e;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	if (!probe_cache_path || !(f = open_memstream(&buf, &size)))
+		return;
+	fprintf(f, "# gini plugin probe results by device inode size mtime; safe to delete\n");
+	for (size_t i = 0; hashmap_next(&probe_cache, &i, NULL, (void **)&e);)
+		fprintf(f, "%s %s%s%s\n", e->key, e->ok ? "ok" : "refused",
+		        e->ok ? "" : " ", e->ok ? "" : e->reason);
+	if (fclose(f) == 0 && write_file_atomic(probe_cache_path, buf, size, 0644) < 0)
+		log_debug("probe cache %s: cannot write, ignoring", probe_cache_path);
+	free(buf);
+}
+
 int
-loader_open_file(const char *path, struct plugin **ret, char *reason, size_t size)
+loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, size_t size)
+{
+	_cleanup_free_ char *probe = helper_path("gini-probe"), *out = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	char *argv[4], d[32];
+	size_t len = 0, n_argv = 0;
+	int pfd[2], st = 0, k;
+	bool eof = false, exited = false, timed_out = false;
+	uint64_t start = now_usec(CLOCK_MONOTONIC);
+	pid_t pid;
+	json_t *r;
+
+	if (!probe)
+		return -ENOMEM;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(reason, size, "cannot probe: %s", strerror(errno));
+		return -errno;
+	}
+	argv[n_argv++] = probe;
+	if (hooks)
+		argv[n_argv++] = "--hooks";
+	argv[n_argv++] = (char *)path;
+	argv[n_argv] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+	                                        POSIX_SPAWN_SETPGROUP);
+	k = posix_spawn(&pid, probe, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(pfd[1]);
+	if (k != 0) {
+		close(pfd[0]);
+		snprintf(reason, size, "cannot run the probe %s: %s", probe, strerror(k));
+		return -k;
+	}
+	(void)fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	while (!exited) {
+		struct pollfd p = { .fd = eof ? -1 : pfd[0], .events = POLLIN };
+		uint64_t now = now_usec(CLOCK_MONOTONIC);
+		char buf[4096];
+		ssize_t n = -1;
+
+		if (now - start >= timeout_usec) {
+			/* The whole group: the plugin may have started children. */
+			(void)kill(-pid, SIGKILL);
+			(void)waitpid(pid, &st, 0);
+			timed_out = true;
+			break;
+		}
+		(void)poll(&p, 1, (int)MIN((timeout_usec - (now - start)) / 1000 + 1, 10));
+		while (!eof && (n = read(pfd[0], buf, sizeof(buf))) != 0) {
+			if (n < 0) {
+				eof = errno != EAGAIN && errno != EINTR;
+				break;
+			}
+			if (len < (1u << 20)) {
+				char *nb = realloc(out, len + (size_t)n + 1);
+
+				if (!nb)
+					break;
+				out = nb;
+				memcpy(out + len, buf, (size_t)n);
+				len += (size_t)n;
+				out[len] = 0;
+			}
+		}
+		if (n == 0)
+			eof = true;
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			exited = true;
+	}
+	close(pfd[0]);
+	(void)kill(-pid, SIGKILL);
+	if (timed_out) {
+		snprintf(reason, size, "timed out after %s during load (probe killed)",
+		         format_duration(timeout_usec, d, sizeof(d)));
+		return -ETIMEDOUT;
+	}
+	if (WIFSIGNALED(st)) {
+		char sig[32];
+
+		snprintf(reason, size, "crashed with %s during load%s",
+		         signal_to_string(WTERMSIG(st), sig, sizeof(sig)),
+		         WCOREDUMP(st) ? " (core dumped)" : "");
+		return -ECHILD;
+	}
+	r = out ? json_loads(out, 0, NULL) : NULL;
+	if (!json_is_object(r)) {
+		json_decref(r);
+		snprintf(reason, size, "the probe exited with status %d without an answer%s",
+		         WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+		         WIFEXITED(st) && WEXITSTATUS(st) == 0 ? " (did the plugin call exit()?)" : "");
+		return -EPROTO;
+	}
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		const char *why = json_string_value(json_object_get(r, "reason"));
+
+		snprintf(reason, size, "%s", why ? why : "refused by the probe");
+		json_decref(r);
+		return -ENOEXEC;
+	}
+	json_decref(r);
+	return 0;
+}
+
+/*
+ * The probe's verdict on a file, from the cache or a fresh probe. 0 if it
+ * may be loaded; else the refusal.
+ */
+static int
+probe_file(const char *path, const struct file_key *key, const struct loader_options *opts,
+           char *reason, size_t size)
+{
+	char k[128];
+	struct probe_entry *e;
+	int r;
+
+	probe_key(key, k, sizeof(k));
+	pthread_mutex_lock(&probe_lock);
+	probe_cache_open_locked(opts->cache_path);
+	e = hashmap_get(&probe_cache, k);
+	if (e) {
+		r = e->ok ? 0 : -EPERM;
+		if (!e->ok)
+			snprintf(reason, size, "%s (remembered from an earlier probe; retried when the "
+			                       "file changes)",
+			         e->reason ? e->reason : "refused");
+		pthread_mutex_unlock(&probe_lock);
+		return r;
+	}
+	pthread_mutex_unlock(&probe_lock);
+	r = loader_probe(path, true, opts->probe_timeout_usec, reason, size);
+	pthread_mutex_lock(&probe_lock);
+	(void)probe_put_locked(k, r == 0, r == 0 ? NULL : reason);
+	probe_cache_save_locked();
+	pthread_mutex_unlock(&probe_lock);
+	return r;
+}
+
+int
+loader_open_file(const char *path, unsigned flags, struct plugin **ret, char *reason, size_t size)
 {
 	_cleanup_free_ char *dir = path_dirname(path);
 	struct scan_dir d;
@@ -535,7 +837,8 @@ loader_open_file(const char *path, struct plugin **ret, char *reason, size_t siz
 	scan_dir_done(&d);
 	if (r < 0)
 		return r;
-	return open_plugin(path, fd, &key, ret, reason, size);
+	return open_plugin(path, fd, &key, !(flags & LOADER_NO_HOOKS), NULL, NULL, ret, reason,
+	                   size);
 }
 
 void
@@ -652,7 +955,7 @@ register_type(struct registry *into, struct stage_type *t, struct loader_report 
 
 static int
 scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_path,
-             struct loader_report *rep)
+             const struct loader_options *opts, struct loader_report *rep)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -673,6 +976,7 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 		struct stage_type *t, *prev;
 		struct plugin *p = NULL;
 		struct file_key key;
+		bool probed = false;
 		int fd;
 
 		if (!path) {
@@ -691,8 +995,10 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 			rep->reused++;
 			continue;
 		}
-		if (open_plugin(path, fd, &key, &p, reason, sizeof(reason)) < 0) {
+		if (open_plugin(path, fd, &key, true, opts, &probed, &p, reason, sizeof(reason)) < 0) {
 			r = refuse(rep, path, reason);
+			if (r >= 0)
+				rep->refusals[rep->n_refusals - 1].probed = probed;
 			continue;
 		}
 		rep->loaded++;
@@ -746,6 +1052,14 @@ int
 loader_scan(char *const *dirs, size_t n_dirs, struct registry *into, struct registry *previous,
             struct loader_report *report)
 {
+	return loader_scan_with(dirs, n_dirs, into, previous, NULL, report);
+}
+
+int
+loader_scan_with(char *const *dirs, size_t n_dirs, struct registry *into,
+                 struct registry *previous, const struct loader_options *opts,
+                 struct loader_report *report)
+{
 	struct stage_type **prev_list;
 	struct hashmap prev_by_path;
 	size_t prev_n;
@@ -753,7 +1067,7 @@ loader_scan(char *const *dirs, size_t n_dirs, struct registry *into, struct regi
 
 	r = index_previous(previous, &prev_by_path, &prev_list, &prev_n);
 	for (size_t i = 0; i < n_dirs && r >= 0; i++)
-		r = scan_one_dir(dirs[i], into, &prev_by_path, report);
+		r = scan_one_dir(dirs[i], into, &prev_by_path, opts, report);
 	if (r >= 0)
 		r = check_requires(into, report);
 	hashmap_done(&prev_by_path);

@@ -36,6 +36,7 @@ void plugin_close(struct plugin *p);
 struct loader_refusal {
 	char *path;
 	char *reason;
+	bool probed; /* refused by (or on the cached word of) a probe process */
 };
 
 /* What a scan did; owned by the caller, freed with loader_report_done(). */
@@ -51,6 +52,21 @@ struct loader_report {
 void loader_report_done(struct loader_report *r);
 
 /*
+ * Probing: before the daemon dlopen()s a file, a short-lived gini-probe
+ * process loads it (checks, dlopen, descriptor, load and unload hooks) and
+ * reports back. A probe that crashes, fails or does not answer within
+ * timeout_usec (it is killed) gets the file refused with that reason. Results
+ * are kept by file key (device, inode, size, mtime), in memory and in
+ * cache_path, so an unchanged file is not probed again, and a refused one
+ * not retried, until it changes.
+ */
+struct loader_options {
+	bool probe;
+	uint64_t probe_timeout_usec;
+	const char *cache_path; /* NULL: in memory only */
+};
+
+/*
  * Scans each directory (not recursively; *.so in sorted order) and registers
  * the stage type of every acceptable file into `into`. A file whose key is
  * unchanged since `previous` (may be NULL) registered it is taken over from
@@ -61,13 +77,28 @@ void loader_report_done(struct loader_report *r);
  */
 int loader_scan(char *const *dirs, size_t n_dirs, struct registry *into, struct registry *previous,
                 struct loader_report *report);
+/* The same, probing as opts says (NULL: no probing). */
+int loader_scan_with(char *const *dirs, size_t n_dirs, struct registry *into,
+                     struct registry *previous, const struct loader_options *opts,
+                     struct loader_report *report);
+/*
+ * Probes one file in a gini-probe process (with its load and unload hooks
+ * when hooks is set). 0 if it is acceptable; else a negative errno value and
+ * the reason: the probe's own refusal, or how the probe died.
+ */
+int loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, size_t size);
+/* Forgets the in-memory probe results (tests). */
+void loader_probe_cache_reset(void);
 
 /*
  * Runs every check on one file and loads it, without registering: for
- * `ginictl inspect` and the probe helper. 0 and *ret, or a negative errno
- * value and the reason.
+ * `ginictl inspect` and the probe helper. With LOADER_NO_HOOKS the plugin's
+ * load hook is not called (nor, later, its unload hook): only the
+ * descriptor is read. 0 and *ret, or a negative errno value and the reason.
  */
-int loader_open_file(const char *path, struct plugin **ret, char *reason, size_t size);
+#define LOADER_NO_HOOKS 0x1
+int loader_open_file(const char *path, unsigned flags, struct plugin **ret, char *reason,
+                     size_t size);
 
 /*
  * Validates a descriptor's header and contents against this host's ABI.
@@ -79,4 +110,4 @@ int descriptor_validate(const struct gini_stage_descriptor *d, char *reason, siz
 #define DESCRIPTOR_SIZE_V1_0 (offsetof(struct gini_stage_descriptor, check) + sizeof(void (*)(void)))
 #define DESCRIPTOR_SIZE_MAX 4096u
 /* Plugin files larger than this are refused before being read. */
-#define PLUGIN_FILE_MAX (256ll << 20)
+#define PLUGIN_FILE_MAX (256LL << 20)

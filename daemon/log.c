@@ -30,6 +30,26 @@ static const char *const level_names[] = {
 	[LOG_INFO] = "info",       [LOG_DEBUG] = "debug",
 };
 
+/* JOURNAL_STREAM is "DEVICE:INODE" of the stream journald handed us. */
+static bool
+parse_journal_stream(const char *s, unsigned long long *ret_dev, unsigned long long *ret_ino)
+{
+	unsigned long long dev, ino;
+	char *end;
+
+	errno = 0;
+	dev = strtoull(s, &end, 10);
+	if (errno || end == s || *end != ':')
+		return false;
+	s = end + 1;
+	ino = strtoull(s, &end, 10);
+	if (errno || end == s || *end)
+		return false;
+	*ret_dev = dev;
+	*ret_ino = ino;
+	return true;
+}
+
 void
 log_open(void)
 {
@@ -37,7 +57,7 @@ log_open(void)
 	unsigned long long dev, ino;
 	struct stat st;
 
-	if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+	if (e && parse_journal_stream(e, &dev, &ino) && fstat(STDERR_FILENO, &st) == 0 &&
 	    st.st_dev == dev && st.st_ino == ino)
 		atomic_store(&to_journal, true);
 }

@@ -14,6 +14,7 @@
  */
 #include "manager.h"
 
+#include "control.h"
 #include "diag.h"
 #include "generation.h"
 #include "log.h"
@@ -32,6 +33,13 @@
 /* How often "skipped" is logged for one pipeline during a trigger storm. */
 #define SKIP_LOG_INTERVAL (10 * USEC_PER_SEC)
 
+/* A step event on its way from a worker to the loop, for listeners. */
+struct step_msg {
+	struct loop_msg msg;
+	struct active_run *ar;
+	size_t step;
+};
+
 struct active_run {
 	struct active_run *next, *prev;
 	struct manager *m;
@@ -39,6 +47,11 @@ struct active_run {
 	struct generation *gen; /* reference */
 	struct pstate *ps;
 	struct loop_msg done_msg;
+	struct run_listener *listeners;
+	/* One per step, allocated when the run starts with listeners. A
+	 * worker posts a step's message before it counts the step as done,
+	 * so every step message reaches the loop before done_msg. */
+	struct step_msg *step_msgs;
 };
 
 static void update_status(struct manager *m);
@@ -135,6 +148,26 @@ maybe_exit(struct manager *m)
 
 static void start_queued(struct manager *m, struct pstate *ps);
 
+static void
+step_on_loop(void *data)
+{
+	struct step_msg *sm = data;
+
+	for (struct run_listener *l = sm->ar->listeners; l; l = l->next)
+		if (l->on_step)
+			l->on_step(l, sm->ar->run, sm->step);
+}
+
+/* Worker thread: a step finished. Only set as on_step when listened to. */
+static void
+run_step(struct run *r, size_t step, void *userdata)
+{
+	struct active_run *ar = userdata;
+
+	(void)r;
+	loop_post(ar->m->loop, &ar->step_msgs[step].msg, step_on_loop, &ar->step_msgs[step]);
+}
+
 /* Loop thread: a run's last step finished on some worker. */
 static void
 run_done_on_loop(void *data)
@@ -144,12 +177,24 @@ run_done_on_loop(void *data)
 	struct pstate *ps = ar->ps;
 	struct run *r = ar->run;
 
-	log_run_end(r);
-	history_push(m, r);
-	ps->running--;
-	ps->last_run_id = r->id;
-	ps->last_status = r->status;
-	ps->runs[r->status]++;
+	if (!r->dry_run)
+		log_run_end(r);
+	while (ar->listeners) {
+		struct run_listener *l = ar->listeners;
+
+		ar->listeners = l->next;
+		l->next = NULL;
+		l->ar = NULL;
+		if (l->on_done)
+			l->on_done(l, r);
+	}
+	if (ps) {
+		history_push(m, r);
+		ps->running--;
+		ps->last_run_id = r->id;
+		ps->last_status = r->status;
+		ps->runs[r->status]++;
+	}
 	if (ar->prev)
 		ar->prev->next = ar->next;
 	else
@@ -160,8 +205,9 @@ run_done_on_loop(void *data)
 	run_free(r);
 	/* May free a replaced generation: its instances and plugins. */
 	generation_unref(ar->gen);
+	free(ar->step_msgs);
 	free(ar);
-	if (ps->queued && !m->stopping)
+	if (ps && ps->queued && !m->stopping)
 		start_queued(m, ps);
 	update_status(m);
 	maybe_exit(m);
@@ -177,36 +223,75 @@ run_done(struct run *r, void *userdata)
 	loop_post(ar->m->loop, &ar->done_msg, run_done_on_loop, ar);
 }
 
+static void
+attach(struct active_run *ar, struct run_listener *listeners)
+{
+	while (listeners) {
+		struct run_listener *l = listeners;
+
+		listeners = l->next;
+		l->next = ar->listeners;
+		l->ar = ar;
+		l->queued_on = NULL;
+		ar->listeners = l;
+	}
+}
+
+/*
+ * Starts a run with listeners (a list). On failure the listeners come back,
+ * detached, in *ret_unstarted.
+ */
 static int
-start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *trigger,
-          uint64_t *ret_run_id)
+start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *trigger, bool dry,
+          struct run_listener *listeners, uint64_t *ret_run_id,
+          struct run_listener **ret_unstarted)
 {
 	struct active_run *ar = calloc(1, sizeof(*ar));
 	int r;
 
-	if (!ar)
+	*ret_unstarted = NULL;
+	if (!ar) {
+		*ret_unstarted = listeners;
 		return -ENOMEM;
+	}
 	ar->m = m;
 	ar->ps = ps;
 	ar->run = run_new(p, trigger);
-	if (!ar->run) {
+	if (listeners)
+		ar->step_msgs = calloc(p->n_steps + 1, sizeof(*ar->step_msgs));
+	if (!ar->run || (listeners && !ar->step_msgs)) {
+		run_free(ar->run);
+		free(ar->step_msgs);
 		free(ar);
+		*ret_unstarted = listeners;
 		return -ENOMEM;
 	}
+	for (size_t i = 0; ar->step_msgs && i < p->n_steps; i++) {
+		ar->step_msgs[i].ar = ar;
+		ar->step_msgs[i].step = i;
+	}
+	attach(ar, listeners);
 	ar->gen = generation_ref(m->current);
+	ar->run->dry_run = dry;
 	ar->run->on_done = run_done;
+	if (ar->step_msgs)
+		ar->run->on_step = run_step;
 	ar->run->userdata = ar;
 	ar->next = m->runs;
 	if (m->runs)
 		m->runs->prev = ar;
 	m->runs = ar;
 	m->in_flight++;
-	ps->running++;
-	ps->last_fire_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	/* A dry run executes nothing: it leaves no trace in the pipeline's state. */
+	if (ps) {
+		ps->running++;
+		ps->last_fire_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	}
 	if (ret_run_id)
 		*ret_run_id = ar->run->id;
-	log_info("run %llu: pipeline '%s': started (trigger: %s)", (unsigned long long)ar->run->id,
-	         p->name, trigger);
+	log_full(dry ? LOG_DEBUG : LOG_INFO, "run %llu: pipeline '%s': %s (trigger: %s)",
+	         (unsigned long long)ar->run->id, p->name, dry ? "dry run started" : "started",
+	         trigger);
 	r = executor_submit(m->ex, ar->run);
 	if (r < 0) {
 		/* Never reached the workers: undo by hand. */
@@ -216,9 +301,20 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 		if (ar->next)
 			ar->next->prev = NULL;
 		m->in_flight--;
-		ps->running--;
+		if (ps)
+			ps->running--;
+		/* Hand the listeners back to the caller, detached. */
+		while (ar->listeners) {
+			struct run_listener *l = ar->listeners;
+
+			ar->listeners = l->next;
+			l->ar = NULL;
+			l->next = *ret_unstarted;
+			*ret_unstarted = l;
+		}
 		run_free(ar->run);
 		generation_unref(ar->gen);
+		free(ar->step_msgs);
 		free(ar);
 		return r;
 	}
@@ -226,24 +322,72 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	return 0;
 }
 
+/* Tells listeners of a queued run that will never start. */
+static void
+drop_queued_listeners(struct pstate *ps)
+{
+	while (ps->queued_listeners) {
+		struct run_listener *l = ps->queued_listeners;
+		struct run none = { .status = RUN_CANCELLED };
+
+		ps->queued_listeners = l->next;
+		l->next = NULL;
+		l->queued_on = NULL;
+		if (l->on_done)
+			l->on_done(l, &none);
+	}
+}
+
 static void
 start_queued(struct manager *m, struct pstate *ps)
 {
 	_cleanup_free_ char *trigger = steal_ptr(ps->queued);
 	struct pipeline *p = generation_find(m->current, ps->name);
+	struct run_listener *listeners = steal_ptr(ps->queued_listeners);
 
 	if (!p) {
 		log_info("pipeline '%s': dropping its queued run: the pipeline was removed",
 		         ps->name);
+		ps->queued_listeners = listeners;
+		drop_queued_listeners(ps);
 		return;
 	}
-	(void)start_run(m, p, ps, trigger, NULL);
+	if (start_run(m, p, ps, trigger, false, listeners, NULL, &ps->queued_listeners) < 0)
+		drop_queued_listeners(ps);
+}
+
+void
+manager_detach(struct manager *m, struct run_listener *l)
+{
+	struct run_listener **pp = NULL;
+
+	(void)m;
+	if (l->ar)
+		pp = &l->ar->listeners;
+	else if (l->queued_on)
+		pp = &l->queued_on->queued_listeners;
+	for (; pp && *pp; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	l->next = NULL;
+	l->ar = NULL;
+	l->queued_on = NULL;
 }
 
 enum trigger_outcome
 manager_trigger(struct manager *m, const char *name, const char *trigger, uint64_t *ret_run_id)
 {
+	return manager_trigger_listen(m, name, trigger, NULL, ret_run_id);
+}
+
+enum trigger_outcome
+manager_trigger_listen(struct manager *m, const char *name, const char *trigger,
+                       struct run_listener *l, uint64_t *ret_run_id)
+{
 	struct pipeline *p = generation_find(m->current, name);
+	struct run_listener *unstarted;
 	struct pstate *ps;
 	unsigned limit;
 
@@ -258,12 +402,20 @@ manager_trigger(struct manager *m, const char *name, const char *trigger, uint64
 	if (ps->running >= limit) {
 		uint64_t now = now_usec(CLOCK_MONOTONIC);
 
-		if (p->overlap == OVERLAP_QUEUE && !ps->queued) {
-			ps->queued = strdup(trigger);
-			if (!ps->queued)
-				return TRIGGER_FAILED;
-			log_info("pipeline '%s': still running; queued one run (trigger: %s)", name,
-			         trigger);
+		if (p->overlap == OVERLAP_QUEUE && (!ps->queued || l)) {
+			if (!ps->queued) {
+				ps->queued = strdup(trigger);
+				if (!ps->queued)
+					return TRIGGER_FAILED;
+				log_info("pipeline '%s': still running; queued one run (trigger: %s)",
+				         name, trigger);
+			}
+			/* A listener may join the run that is already pending. */
+			if (l) {
+				l->next = ps->queued_listeners;
+				l->queued_on = ps;
+				ps->queued_listeners = l;
+			}
 			return TRIGGER_QUEUED;
 		}
 		/* A storm of triggers must not become a storm of log lines. */
@@ -280,7 +432,27 @@ manager_trigger(struct manager *m, const char *name, const char *trigger, uint64
 		}
 		return TRIGGER_SKIPPED;
 	}
-	return start_run(m, p, ps, trigger, ret_run_id) < 0 ? TRIGGER_FAILED : TRIGGER_STARTED;
+	if (l)
+		l->next = NULL;
+	/* On failure the caller still owns its listener (left detached). */
+	return start_run(m, p, ps, trigger, false, l, ret_run_id, &unstarted) < 0 ? TRIGGER_FAILED
+	                                                                         : TRIGGER_STARTED;
+}
+
+int
+manager_dry_run(struct manager *m, const char *name, const char *trigger, struct run_listener *l,
+                uint64_t *ret_run_id)
+{
+	struct pipeline *p = generation_find(m->current, name);
+	struct run_listener *unstarted;
+
+	if (!p)
+		return -ENOENT;
+	if (m->stopping)
+		return -ESHUTDOWN;
+	if (l)
+		l->next = NULL;
+	return start_run(m, p, NULL, trigger, true, l, ret_run_id, &unstarted);
 }
 
 static void
@@ -349,6 +521,11 @@ manager_reload(struct manager *m, struct diags *diags)
 		           g->config->workers, old->config->workers);
 	if (!streq_ptr(g->config->control_socket, old->config->control_socket))
 		log_notice("control_socket takes effect at the next restart");
+	if (!streq_ptr(g->config->control_group, old->config->control_group) ||
+	    !streq_ptr(g->config->control_readonly_group, old->config->control_readonly_group))
+		log_notice("control_group and control_readonly_group take effect at the next restart");
+	if (!streq_ptr(g->config->state_dir, old->config->state_dir))
+		log_notice("state_dir takes effect at the next restart");
 	log_set_level(g->config->log_level);
 	scheduler_apply(m->sched, g, false);
 	log_info("reloaded: generation %llu with %zu stage types (%zu loaded, %zu unchanged) and %zu "
@@ -422,6 +599,7 @@ on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *user
 		for (size_t i = 0; hashmap_next(&m->pstates, &i, NULL, (void **)&ps);) {
 			free(ps->queued);
 			ps->queued = NULL;
+			drop_queued_listeners(ps);
 		}
 	}
 	if (m->in_flight > 0) {
@@ -490,6 +668,9 @@ manager_start(struct manager *m)
 	r = sd_event_set_watchdog(m->loop->e, true);
 	if (r < 0)
 		log_warn_errno(r, "cannot set up the watchdog: %m, ignoring");
+	r = control_new(m, m->loop->e, &m->ctl);
+	if (r < 0)
+		return log_err_errno(r, "cannot open the control socket: %m");
 	r = scheduler_new(m, m->loop->e, &m->sched);
 	if (r < 0)
 		return log_err_errno(r, "cannot set up the triggers: %m");
@@ -529,6 +710,8 @@ manager_free(struct manager *m)
 		 * pull the code from under it. The process is exiting anyway. */
 		return NULL;
 	}
+	control_free(m->ctl);
+	m->ctl = NULL;
 	scheduler_free(m->sched);
 	m->sched = NULL;
 	sd_event_source_disable_unref(m->sig_hup);

@@ -12,8 +12,25 @@
 
 struct generation;
 struct scheduler;
+struct control;
 struct diags;
 struct active_run;
+
+/*
+ * Follows one run for someone on the loop thread (a `ginictl run --wait`
+ * client). Owned by that someone, who fills the callbacks and must call
+ * manager_detach() if it goes away before on_done.
+ */
+struct run_listener {
+	struct run_listener *next;
+	/* A step finished (or was skipped). */
+	void (*on_step)(struct run_listener *l, const struct run *r, size_t step);
+	/* The run finished; the listener is detached before this is called. */
+	void (*on_done)(struct run_listener *l, const struct run *r);
+	/* Manager-owned: where the listener is attached. */
+	struct active_run *ar;
+	struct pstate *queued_on;
+};
 
 /* A finished run, as kept in the history ring. */
 struct history_entry {
@@ -36,6 +53,7 @@ struct pstate {
 	char *name;
 	unsigned running;
 	char *queued; /* trigger of the one pending run (overlap = queue), or NULL */
+	struct run_listener *queued_listeners;
 	int64_t last_fire_usec; /* CLOCK_REALTIME of the last start, 0: never */
 	uint64_t last_run_id;
 	enum run_status last_status; /* RUN_RUNNING: no run finished yet */
@@ -51,6 +69,7 @@ struct manager {
 	struct loop *loop;
 	struct executor *ex;
 	struct scheduler *sched;
+	struct control *ctl;
 	struct generation *current;
 	uint64_t generations; /* number of the last generation built */
 	char *config_file;
@@ -108,6 +127,21 @@ enum trigger_outcome {
  */
 enum trigger_outcome manager_trigger(struct manager *m, const char *name, const char *trigger,
                                      uint64_t *ret_run_id);
+/*
+ * The same, with a listener attached to the started (or queued) run; on
+ * TRIGGER_SKIPPED and worse it is not attached.
+ */
+enum trigger_outcome manager_trigger_listen(struct manager *m, const char *name,
+                                            const char *trigger, struct run_listener *l,
+                                            uint64_t *ret_run_id);
+void manager_detach(struct manager *m, struct run_listener *l);
+/*
+ * Starts a dry run of pipeline name (executor.h): outside the overlap
+ * policy, history and counters, since it executes nothing. -ENOENT,
+ * -ESHUTDOWN, -ENOMEM (the listener is then not attached).
+ */
+int manager_dry_run(struct manager *m, const char *name, const char *trigger,
+                    struct run_listener *l, uint64_t *ret_run_id);
 /* Re-reads everything and swaps the new generation in if it is valid;
  * errors go to diags and leave the running one untouched. */
 int manager_reload(struct manager *m, struct diags *diags);

@@ -88,6 +88,85 @@ params_add_string(struct gini_params *p, const char *name, const char *value)
 	return v->s ? 0 : -ENOMEM;
 }
 
+json_t *
+params_to_json(const struct gini_params *p)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && p && i < p->n; i++) {
+		const struct param *v = &p->v[i];
+		json_t *x = NULL;
+
+		switch (v->type) {
+		case PARAM_STRING:
+			x = json_string(v->s);
+			break;
+		case PARAM_INT:
+			x = json_integer((json_int_t)v->i);
+			break;
+		case PARAM_BOOL:
+			x = json_boolean(v->i);
+			break;
+		case PARAM_FLOAT:
+			x = json_real(v->f);
+			break;
+		case PARAM_STRV:
+			x = json_array();
+			for (size_t k = 0; x && k < v->n; k++)
+				json_array_append_new(x, json_string(v->strv[k]));
+			break;
+		}
+		json_object_set_new(o, v->name, x ? x : json_null());
+	}
+	return o;
+}
+
+struct gini_params *
+params_from_json(json_t *o)
+{
+	struct gini_params *p;
+	const char *name;
+	json_t *x;
+
+	if (!json_is_object(o) || !(p = params_new_empty()))
+		return NULL;
+	json_object_foreach(o, name, x) {
+		struct param *v = append(p, name);
+
+		if (!v)
+			return params_free(p);
+		if (json_is_string(x)) {
+			v->type = PARAM_STRING;
+			if (!(v->s = strdup(json_string_value(x))))
+				return params_free(p);
+		} else if (json_is_integer(x)) {
+			v->type = PARAM_INT;
+			v->i = json_integer_value(x);
+		} else if (json_is_boolean(x)) {
+			v->type = PARAM_BOOL;
+			v->i = json_is_true(x);
+		} else if (json_is_real(x)) {
+			v->type = PARAM_FLOAT;
+			v->f = json_real_value(x);
+		} else if (json_is_array(x)) {
+			v->type = PARAM_STRV;
+			v->strv = calloc(json_array_size(x) + 1, sizeof(char *));
+			if (!v->strv)
+				return params_free(p);
+			for (size_t k = 0; k < json_array_size(x); k++) {
+				json_t *e = json_array_get(x, k);
+
+				if (!json_is_string(e) || !(v->strv[k] = strdup(json_string_value(e))))
+					return params_free(p);
+				v->n++;
+			}
+		} else {
+			return params_free(p);
+		}
+	}
+	return p;
+}
+
 int
 params_from_setting(const config_setting_t *group, struct gini_params **ret, char *err,
                     size_t errsize, int *ret_line)
@@ -177,6 +256,15 @@ void
 params_freeze(struct gini_params *p)
 {
 	p->frozen = true;
+}
+
+bool
+params_has(const struct gini_params *p, const char *name)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (streq(p->v[i].name, name))
+			return true;
+	return false;
 }
 
 const struct param *

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gini/stage.h>
+#include <jansson.h>
 #include <libconfig.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,7 +55,16 @@ struct gini_params *params_new_empty(void);
 /* Adds a param (for tests, benches and the isolation protocol). */
 int params_add_string(struct gini_params *p, const char *name, const char *value);
 struct gini_params *params_free(struct gini_params *p);
+/*
+ * The params as a JSON object (name -> string, integer, boolean, real or
+ * array of strings), and back: how an isolated step's params reach its
+ * worker process. params_from_json() returns NULL on anything else.
+ */
+json_t *params_to_json(const struct gini_params *p);
+struct gini_params *params_from_json(json_t *o);
 void params_freeze(struct gini_params *p);
+/* Whether a param of that name was given. */
+bool params_has(const struct gini_params *p, const char *name);
 /* The first param create() never read, or NULL. */
 const struct param *params_first_unused(const struct gini_params *p);
 /* The names of all params, for spelling suggestions. */

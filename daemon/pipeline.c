@@ -13,14 +13,19 @@
 #include "diag.h"
 #include "hashmap.h"
 #include "host.h"
+#include "isolate.h"
+#include "loader.h"
 #include "params.h"
 #include "registry.h"
 #include "util.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* At most this many dependency cycles are printed per pipeline. */
 #define CYCLES_REPORTED_MAX 10
@@ -28,7 +33,7 @@
 static void
 step_done(struct step *s, const char *pipeline)
 {
-	if (s->created && s->type->desc->destroy) {
+	if (s->created && s->type && s->type->desc->destroy) {
 		struct gini_handle h;
 
 		handle_init(&h);
@@ -42,6 +47,8 @@ step_done(struct step *s, const char *pipeline)
 	stage_type_unref(s->type);
 	s->type = NULL;
 	params_free(s->params);
+	free(s->iso.user);
+	free(s->iso.group);
 	free(s->id);
 	free(s->stage_id);
 	free(s->pred);
@@ -110,6 +117,7 @@ link_steps(struct pipeline *p, const struct pipeline_def *def, struct diags *dia
 		struct step *s = &p->steps[i];
 
 		s->pred = calloc(sd->n_after + 1, sizeof(size_t));
+		s->n_pred = 0;
 		if (!s->pred) {
 			errors++;
 			continue;
@@ -294,10 +302,151 @@ suggest_stage(struct registry *reg, const char *id, char *buf, size_t size)
 	registry_list_free(v, n);
 }
 
+static bool
+listed(const char *id, char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(id, v[i]))
+			return true;
+	return false;
+}
+
+/* Resolves a user or group name (or number) for an isolated step. */
+static int
+resolve_ids(struct step *s, const struct pipeline *p, const struct pipeline_def *def,
+            struct diags *diags)
+{
+	char buf[4096], *end;
+	int errors = 0;
+
+	if ((s->iso.user || s->iso.group) && geteuid() != 0) {
+		diags_add(diags, def->file, s->iso.line,
+		          "pipeline '%s': step '%s': 'user' and 'group' need ginid to run as root",
+		          p->name, s->id);
+		return 1;
+	}
+	if (s->iso.user) {
+		struct passwd pw, *res = NULL;
+		unsigned long n = strtoul(s->iso.user, &end, 10);
+
+		if (*s->iso.user && !*end) {
+			s->uid = (uid_t)n;
+			s->set_uid = true;
+		} else if (getpwnam_r(s->iso.user, &pw, buf, sizeof(buf), &res) == 0 && res) {
+			s->uid = res->pw_uid;
+			s->set_uid = true;
+			/* The user's own group, unless one is named. */
+			if (!s->iso.group) {
+				s->gid = res->pw_gid;
+				s->set_gid = true;
+			}
+		} else {
+			diags_add(diags, def->file, s->iso.line,
+			          "pipeline '%s': step '%s': 'user': no such user '%s'", p->name, s->id,
+			          s->iso.user);
+			errors++;
+		}
+	}
+	if (s->iso.group) {
+		struct group gr, *res = NULL;
+		unsigned long n = strtoul(s->iso.group, &end, 10);
+
+		if (*s->iso.group && !*end) {
+			s->gid = (gid_t)n;
+			s->set_gid = true;
+		} else if (getgrnam_r(s->iso.group, &gr, buf, sizeof(buf), &res) == 0 && res) {
+			s->gid = res->gr_gid;
+			s->set_gid = true;
+		} else {
+			diags_add(diags, def->file, s->iso.line,
+			          "pipeline '%s': step '%s': 'group': no such group '%s'", p->name,
+			          s->id, s->iso.group);
+			errors++;
+		}
+	}
+	return errors;
+}
+
+/*
+ * An isolated step's create() runs in a worker, once now to check the
+ * params (a crash there costs the check, not the daemon) and then in every
+ * run's own worker.
+ */
+static size_t
+check_isolated(struct pipeline *p, const struct pipeline_def *def, struct step_def *sd,
+               struct step *s, const struct compile_options *opts, struct diags *diags)
+{
+	struct isolate_call call = {
+		.plugin = plugin_path(s->type->plugin),
+		.key = plugin_key(s->type->plugin),
+		.stage = s->type->id,
+		.params = s->params,
+		.iso = &s->iso,
+		.set_uid = s->set_uid,
+		.set_gid = s->set_gid,
+		.uid = s->uid,
+		.gid = s->gid,
+		.pipeline = p->name,
+		.step = s->id,
+		.timeout_usec = opts && opts->isolated_create_timeout_usec
+		                        ? opts->isolated_create_timeout_usec
+		                        : 5 * USEC_PER_SEC,
+		.kill_grace_usec = 0,
+	};
+	struct isolate_result res;
+	size_t errors = 0;
+	_cleanup_free_ char *why = NULL;
+
+	(void)isolate_run(&call, true, &res);
+	if (res.end != ISOLATE_FINISHED) {
+		why = res.end == ISOLATE_KILLED ? NULL : isolate_describe_end(&res);
+		if (res.end == ISOLATE_KILLED) {
+			char d[32];
+
+			diags_add(diags, def->file, sd->line,
+			          "pipeline '%s': step '%s': stage '%s' did not finish create() within "
+			          "%s in an isolated worker",
+			          p->name, s->id, s->type->id,
+			          format_duration(call.timeout_usec, d, sizeof(d)));
+		} else {
+			diags_add(diags, def->file, sd->line,
+			          "pipeline '%s': step '%s': stage '%s' could not check its params in "
+			          "an isolated worker: %s",
+			          p->name, s->id, s->type->id, why ? why : "?");
+		}
+		isolate_result_done(&res);
+		return 1;
+	}
+	if (res.rc != 0) {
+		diags_add(diags, def->file, sd->line,
+		          "pipeline '%s': step '%s': stage '%s' rejected its params: %s", p->name,
+		          s->id, s->type->id, res.message ? res.message : strerror(EINVAL));
+		errors++;
+	}
+	for (char **u = res.unused; u && *u; u++) {
+		const char *sugg = closest_match(*u, (const char *const *)res.asked,
+		                                 strv_length(res.asked));
+		const struct param *v = NULL;
+
+		for (size_t i = 0; i < s->params->n && !v; i++)
+			if (streq(s->params->v[i].name, *u))
+				v = &s->params->v[i];
+		if (res.rc != 0 && !sugg)
+			continue;
+		diags_add(diags, def->file, v && v->line ? v->line : sd->line,
+		          "pipeline '%s': step '%s': unknown param '%s' for stage '%s'%s%s%s", p->name,
+		          s->id, *u, s->type->id, sugg ? "; did you mean '" : "", sugg ? sugg : "",
+		          sugg ? "'?" : "");
+		errors++;
+	}
+	isolate_result_done(&res);
+	return errors;
+}
+
 /* Binds the step to its stage type and runs create(). Returns 0 or 1 error. */
 static size_t
 create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def *sd, struct step *s,
-            struct registry *reg, struct diags *diags)
+            struct registry *reg, const struct compile_options *opts, struct diags *diags)
 {
 	struct gini_handle h;
 	size_t errors = 0;
@@ -314,6 +463,35 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 		diags_add(diags, def->file, sd->line, "pipeline '%s': step '%s': unknown stage type '%s'%s",
 		          p->name, s->id, s->stage_id, hint);
 		return 1;
+	}
+	/* The step's own choice, else its pipeline's, else the global list. */
+	s->iso.mode = sd->iso.mode_set   ? sd->iso.mode
+	              : def->isolation_set ? def->isolation
+	              : opts && listed(s->type->id, opts->isolate_stages, opts->n_isolate_stages)
+	                      ? ISOLATION_PROCESS
+	                      : ISOLATION_NONE;
+	if (s->iso.mode != ISOLATION_PROCESS) {
+		if (sd->iso.memory_max || sd->iso.cpu_max_sec || sd->iso.nofile || sd->iso.user ||
+		    sd->iso.group) {
+			diags_add(diags, def->file, sd->iso.line,
+			          "pipeline '%s': step '%s': 'memory_max', 'cpu_max', 'nofile', 'user' "
+			          "and 'group' need isolation = \"process\"",
+			          p->name, s->id);
+			return 1;
+		}
+	} else {
+		if (!s->type->plugin) {
+			diags_add(diags, def->file, sd->line,
+			          "pipeline '%s': step '%s': stage '%s' is built into ginid and cannot "
+			          "run isolated",
+			          p->name, s->id, s->type->id);
+			return 1;
+		}
+		if (resolve_ids(s, p, def, diags) > 0)
+			return 1;
+		errors = check_isolated(p, def, sd, s, opts, diags);
+		params_freeze(s->params);
+		return errors;
 	}
 	if (!s->type->desc->create) {
 		if (s->params->n > 0) {
@@ -345,7 +523,30 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 			          p->name, s->id, s->type->id, strerror(r < 0 ? -r : EINVAL));
 		handle_done(&h);
 		s->instance = NULL;
-		return 1;
+		/*
+		 * A misspelt param is often why create() failed ("'message' is
+		 * required" for "mesage"): name the unread ones that look like
+		 * a param it asked for. Others may simply not have been read
+		 * before it gave up, so they are not reported.
+		 */
+		for (size_t i = 0; i < s->params->n; i++) {
+			const struct param *u = &s->params->v[i];
+			const char *sugg;
+
+			if (u->used)
+				continue;
+			sugg = closest_match(u->name, (const char *const *)s->params->asked,
+			                     s->params->n_asked);
+			if (sugg && !params_has(s->params, sugg)) {
+				diags_add(diags, def->file, u->line ? u->line : sd->line,
+				          "pipeline '%s': step '%s': unknown param '%s' for stage '%s'; "
+				          "did you mean '%s'?",
+				          p->name, s->id, u->name, s->type->id, sugg);
+				errors++;
+			}
+		}
+		params_freeze(s->params);
+		return errors + 1;
 	}
 	handle_done(&h);
 	s->created = true;
@@ -370,6 +571,14 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 int
 pipeline_compile(struct pipeline_def *def, struct registry *reg, struct pipeline **ret,
                  struct diags *diags)
+{
+	return pipeline_compile_with(def, reg, NULL, ret, diags);
+}
+
+int
+pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
+                      const struct compile_options *opts, struct pipeline **ret,
+                      struct diags *diags)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	size_t errors = 0;
@@ -411,6 +620,9 @@ pipeline_compile(struct pipeline_def *def, struct registry *reg, struct pipeline
 		s->retry_backoff_usec = sd->retry_backoff_usec;
 		s->enabled = sd->enabled;
 		s->line = sd->line;
+		s->iso = sd->iso;
+		s->iso.user = sd->iso.user ? strdup(sd->iso.user) : NULL;
+		s->iso.group = sd->iso.group ? strdup(sd->iso.group) : NULL;
 	}
 	errors += link_steps(p, def, diags);
 	if (!errors)
@@ -418,7 +630,7 @@ pipeline_compile(struct pipeline_def *def, struct registry *reg, struct pipeline
 	for (size_t i = 0; i < p->n_steps; i++) {
 		struct step *s = &p->steps[i];
 
-		errors += create_step(p, def, &def->steps[i], s, reg, diags);
+		errors += create_step(p, def, &def->steps[i], s, reg, opts, diags);
 		s->serialise = s->type && !(s->type->flags & GINI_STAGE_CONCURRENT) &&
 		               p->overlap == OVERLAP_PARALLEL;
 	}

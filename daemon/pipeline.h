@@ -2,6 +2,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,12 @@ struct step {
 	pthread_mutex_t serial;
 	bool serialise;
 	int line;
+	/* isolation = "process": run in a gini-worker (isolate.h); the daemon
+	 * then holds no instance. user and group are owned copies. */
+	struct isolation iso;
+	bool set_uid, set_gid;
+	uid_t uid;
+	gid_t gid;
 };
 
 /*
@@ -62,12 +69,24 @@ struct pipeline {
 	unsigned n_levels;
 };
 
+/* What compilation takes from the global settings. */
+struct compile_options {
+	char *const *isolate_stages; /* stage ids isolated by default */
+	size_t n_isolate_stages;
+	/* How long an isolated step's create() may take in its check worker. */
+	uint64_t isolated_create_timeout_usec;
+};
+
 /*
  * Compiles def against reg: binds stage types, checks the DAG, creates the
- * instances. Takes the params out of def. On any problem, every one of them
+ * instances (or, for isolated steps, checks their params in a worker
+ * process). Takes the params out of def. On any problem, every one of them
  * goes to diags, nothing is left created, and *ret is untouched. Main
- * thread (create() runs here).
+ * thread (create() runs here). opts may be NULL: defaults.
  */
+int pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
+                          const struct compile_options *opts, struct pipeline **ret,
+                          struct diags *diags);
 int pipeline_compile(struct pipeline_def *def, struct registry *reg, struct pipeline **ret,
                      struct diags *diags);
 struct pipeline *pipeline_free(struct pipeline *p);

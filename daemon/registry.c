@@ -103,14 +103,33 @@ stage_type_unref(struct stage_type *t)
 	return NULL;
 }
 
+const uint64_t stage_bucket_bounds[STAGE_BUCKETS - 1] = {
+	1000, 10000, 100000, 1000000, 10000000, 60000000, 600000000,
+};
+
 void
-stage_type_account(struct stage_type *t, uint64_t usec, bool failed)
+stage_type_account_isolation(struct stage_type *t, bool crashed, bool killed)
+{
+	if (crashed)
+		atomic_fetch_add_explicit(&t->counters.crashes, 1, memory_order_relaxed);
+	if (killed)
+		atomic_fetch_add_explicit(&t->counters.kills, 1, memory_order_relaxed);
+}
+
+void
+stage_type_account(struct stage_type *t, uint64_t usec, bool failed, bool timed_out)
 {
 	uint_fast64_t max;
+	size_t b = 0;
 
+	while (b < STAGE_BUCKETS - 1 && usec > stage_bucket_bounds[b])
+		b++;
+	atomic_fetch_add_explicit(&t->counters.buckets[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&t->counters.runs, 1, memory_order_relaxed);
 	if (failed)
 		atomic_fetch_add_explicit(&t->counters.failures, 1, memory_order_relaxed);
+	if (timed_out)
+		atomic_fetch_add_explicit(&t->counters.timeouts, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&t->counters.total_usec, usec, memory_order_relaxed);
 	max = atomic_load_explicit(&t->counters.max_usec, memory_order_relaxed);
 	while (usec > max && !atomic_compare_exchange_weak_explicit(&t->counters.max_usec, &max,

@@ -16,11 +16,19 @@ struct plugin;
  * Per-type counters, updated by workers with relaxed atomics and never under
  * the registry lock; readers get a consistent-enough snapshot.
  */
+#define STAGE_BUCKETS 8
+/* Upper bounds (µs) of the duration histogram's buckets; the last is +Inf. */
+extern const uint64_t stage_bucket_bounds[STAGE_BUCKETS - 1];
+
 struct stage_counters {
 	atomic_uint_fast64_t runs;
 	atomic_uint_fast64_t failures;
+	atomic_uint_fast64_t timeouts;
+	atomic_uint_fast64_t crashes; /* isolated workers that died of a signal */
+	atomic_uint_fast64_t kills;   /* isolated workers killed for overstaying */
 	atomic_uint_fast64_t total_usec;
 	atomic_uint_fast64_t max_usec;
+	atomic_uint_fast64_t buckets[STAGE_BUCKETS]; /* not cumulative */
 };
 
 /*
@@ -57,8 +65,10 @@ struct stage_type *stage_type_new(const struct gini_stage_descriptor *desc, stru
 struct stage_type *stage_type_ref(struct stage_type *t);
 /* Drops a reference; the last one unloads the plugin. Accepts NULL, returns NULL. */
 struct stage_type *stage_type_unref(struct stage_type *t);
+/* Records how an isolated worker ended badly. Thread-safe and lock-free. */
+void stage_type_account_isolation(struct stage_type *t, bool crashed, bool killed);
 /* Records one finished execution. Thread-safe and lock-free. */
-void stage_type_account(struct stage_type *t, uint64_t usec, bool failed);
+void stage_type_account(struct stage_type *t, uint64_t usec, bool failed, bool timed_out);
 
 struct registry {
 	/* Guards by_id, sorted and sorted_valid. Held only to look up, insert,

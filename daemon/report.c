@@ -6,10 +6,8 @@
  */
 #include "report.h"
 
-#include "context.h"
 #include "executor.h"
 #include "generation.h"
-#include "host.h"
 #include "pipeline.h"
 #include "registry.h"
 #include "util.h"
@@ -115,9 +113,9 @@ report_pipelines(FILE *f, struct generation *g, time_t now)
 }
 
 void
-report_dry_run(FILE *f, const struct pipeline *p)
+report_dry_run(FILE *f, const struct run *r)
 {
-	struct run_ctx *ctx = ctx_new();
+	const struct pipeline *p = r->pipeline;
 	size_t w = 4;
 
 	for (size_t i = 0; i < p->n_steps; i++)
@@ -130,38 +128,24 @@ report_dry_run(FILE *f, const struct pipeline *p)
 		bool first = true;
 
 		for (size_t k = 0; k < p->n_steps; k++) {
-			const struct step *s = &p->steps[p->order[k]];
-			struct gini_handle h;
-			const char *what;
+			size_t i = p->order[k];
+			const struct step *s = &p->steps[i];
+			const struct step_result *res = &r->results[i];
+			char label[32] = "";
 
 			if (s->level != level)
 				continue;
-			handle_init(&h);
-			h.pipeline = p->name;
-			h.step = s->id;
-			h.ctx = ctx;
-			if (!s->enabled) {
-				what = "disabled: would be skipped";
-			} else {
-				h.stage = s->type->id;
-				if (s->type->desc->describe &&
-				    s->type->desc->describe(&host_services, &h, s->instance) >= 0 &&
-				    h.message)
-					what = h.message;
-				else
-					what = "would run (the stage cannot describe itself)";
-			}
-			char label[32] = "";
-
 			if (first)
 				snprintf(label, sizeof(label), "level %u:", level + 1);
-			fprintf(f, "  %-10s %-*s  [%s]  %s\n", label, (int)w, s->id,
-			        s->enabled ? s->type->id : s->stage_id ? s->stage_id : "?", what);
+			fprintf(f, "  %-10s %-*s  [%s]  %s%s\n", label, (int)w, s->id,
+			        s->stage_id ? s->stage_id : "?",
+			        res->status == STEP_SKIPPED ? "skipped: " : "",
+			        res->message ? res->message : "");
 			first = false;
-			handle_done(&h);
 		}
 	}
-	ctx_free(ctx);
+	if (r->status != RUN_SUCCESS && r->failed_step != SIZE_MAX)
+		fprintf(f, "health check of step '%s' failed\n", p->steps[r->failed_step].id);
 }
 
 void

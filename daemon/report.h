@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stddef.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -14,7 +15,7 @@ struct trigger_def;
 void report_stage_types(FILE *f, struct registry *reg, const struct loader_report *rep);
 void report_triggers(FILE *f, const struct trigger_def *t, time_t now);
 void report_pipelines(FILE *f, struct generation *g, time_t now);
-/* Calls each step's describe() in execution order, level by level. */
-void report_dry_run(FILE *f, const struct pipeline *p);
+/* The outcome of a dry run (run->dry_run), level by level. */
+void report_dry_run(FILE *f, const struct run *r);
 /* The per-step summary of a finished run. */
 void report_run(FILE *f, const struct run *r);

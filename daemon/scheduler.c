@@ -395,8 +395,12 @@ apply_schedule(struct entry *e, const struct pipeline *p, bool starting)
 	const char *sched = p->triggers.schedule;
 
 	e->persistent = p->triggers.persistent;
-	if (streq_ptr(sched, e->schedule))
+	if (streq_ptr(sched, e->schedule)) {
+		/* Made persistent by this reload: its record starts now. */
+		if (e->persistent && !starting && !hashmap_get(&e->s->persist, e->name))
+			persist_set(e->s, e->name, (int64_t)time(NULL));
 		return;
+	}
 	e->cron_src = sd_event_source_disable_unref(e->cron_src);
 	free(e->schedule);
 	e->schedule = NULL;

@@ -85,6 +85,69 @@ parse_duration(const char *s, uint64_t *ret_usec)
 	return 0;
 }
 
+int
+parse_size(const char *s, uint64_t *ret)
+{
+	static const char units[] = "KMGT";
+	uint64_t n = 0, mult = 1;
+	const char *p = s;
+
+	if (!s || !isdigit((unsigned char)*p))
+		return -EINVAL;
+	while (isdigit((unsigned char)*p)) {
+		n = n * 10 + (uint64_t)(*p++ - '0');
+		if (n > (UINT64_C(1) << 50))
+			return -ERANGE;
+	}
+	if (*p) {
+		const char *u = strchr(units, *p);
+
+		if (!u || !*u)
+			return -EINVAL;
+		for (const char *q = units; q <= u; q++)
+			mult *= 1024;
+		p++;
+		if (*p == 'i' && p[1] == 'B')
+			p += 2;
+		else if (*p == 'B')
+			p++;
+		if (*p)
+			return -EINVAL;
+	}
+	if (n > (UINT64_C(1) << 50) / mult)
+		return -ERANGE;
+	*ret = n * mult;
+	return 0;
+}
+
+#ifndef GINI_LIBEXEC_DIR
+#define GINI_LIBEXEC_DIR "/usr/libexec/gini"
+#endif
+
+char *
+helper_path(const char *name)
+{
+	const char *dir = getenv("GINI_HELPER_DIR");
+	char self[4096], *slash, *r;
+	ssize_t n;
+
+	if (dir && *dir)
+		return path_join(dir, name);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			r = path_join(self, name);
+			if (r && access(r, X_OK) == 0)
+				return r;
+			free(r);
+		}
+	}
+	return path_join(GINI_LIBEXEC_DIR, name);
+}
+
 char *
 format_duration(uint64_t usec, char *buf, size_t size)
 {
@@ -209,6 +272,41 @@ signal_to_string(int sig, char *buf, size_t size)
 	return buf;
 }
 
+char *
+str_escape(const char *s, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	if (size == 0)
+		return buf;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc[5];
+		size_t len;
+
+		if (*p == '\n' || *p == '\t' || *p == '\r') {
+			esc[0] = '\\';
+			esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+			esc[2] = 0;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+		} else {
+			esc[0] = (char)*p;
+			esc[1] = 0;
+		}
+		len = strlen(esc);
+		if (off + len >= size) {
+			/* Cut, leaving room for the ellipsis. */
+			off = size > 4 ? MIN(off, size - 4) : 0;
+			snprintf(buf + off, size - off, "%s", size > 4 ? "..." : "");
+			return buf;
+		}
+		memcpy(buf + off, esc, len);
+		off += len;
+	}
+	buf[off] = 0;
+	return buf;
+}
+
 unsigned
 edit_distance(const char *a, const char *b)
 {
@@ -291,8 +389,9 @@ path_dirname(const char *path)
 int
 write_file_atomic(const char *path, const void *data, size_t size, unsigned mode)
 {
-	_cleanup_free_ char *tmp = NULL, *dir = NULL;
+	_cleanup_free_ char *tmp = NULL;
 	const char *p = data;
+	char *dir;
 	int fd, r = 0;
 
 	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
@@ -332,6 +431,7 @@ write_file_atomic(const char *path, const void *data, size_t size, unsigned mode
 			(void)fsync(dfd);
 			close(dfd);
 		}
+		free(dir);
 	}
 	return 0;
 }

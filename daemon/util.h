@@ -55,6 +55,18 @@ uint64_t now_usec(clockid_t clock);
  * us, ms, s, m, h, d), or a bare integer meaning seconds. Capped at 100 years.
  */
 int parse_duration(const char *s, uint64_t *ret_usec);
+/*
+ * Sizes: a number of bytes, or a number with K, M, G or T (powers of 1024;
+ * "512K", "64M", "1G"). Capped at 1 PiB.
+ */
+int parse_size(const char *s, uint64_t *ret);
+/*
+ * Where the helper executables (gini-probe, gini-worker) are:
+ * $GINI_HELPER_DIR, else beside the running executable (a build tree), else
+ * the installed libexec directory. Returns a malloc'ed path.
+ */
+char *helper_path(const char *name);
+
 /* Shortest exact rendering ("1h30m", "250ms", "0s"); returns buf. */
 char *format_duration(uint64_t usec, char *buf, size_t size);
 
@@ -67,6 +79,14 @@ char *format_iso8601(time_t t, char *buf, size_t size);
 int signal_from_string(const char *s);
 /* "SIGUSR1", "SIGRTMIN+3"; buf needs 16 bytes. */
 const char *signal_to_string(int sig, char *buf, size_t size);
+
+/*
+ * Copies s into buf for a log line or message, writing each control
+ * character (and DEL) as an escape (\n, \t, \r, \xNN), so text from a
+ * plugin or a config file cannot break a line or forge another one. Cut
+ * with "..." if it does not fit. Returns buf.
+ */
+char *str_escape(const char *s, char *buf, size_t size);
 
 /* Levenshtein distance of two strings (capped at 255). */
 unsigned edit_distance(const char *a, const char *b);

@@ -1373,6 +1373,26 @@ START_TEST(stage_rejects_params)
 }
 END_TEST
 
+/* A rejection caused by a typo also names the typo. */
+START_TEST(stage_rejects_params_typo_suggested)
+{
+	load_main(/* 1 */ "pipelines = (\n"
+	          /* 2 */ "  { name = \"p\";\n"
+	          /* 3 */ "    steps = (\n"
+	          /* 4 */ "      { id = \"a\"; stage = \"strict\";\n"
+	          /* 5 */ "        params = { mdoe = \"fast\"; }; }\n"
+	          /* 6 */ "    ); }\n"
+	          /* 7 */ ");\n");
+	ck_assert_int_eq(compile("p"), -EINVAL);
+	expect({ "gini.conf", 4,
+	         "pipeline 'p': step 'a': stage 'strict' rejected its params: 'mode' must be "
+	         "'fast' or 'safe', not '(unset)'" },
+	       { "gini.conf", 5,
+	         "pipeline 'p': step 'a': unknown param 'mdoe' for stage 'strict'; did you mean "
+	         "'mode'?" });
+}
+END_TEST
+
 START_TEST(stage_param_wrong_type)
 {
 	load_main(/* 1 */ "pipelines = (\n"
@@ -2027,6 +2047,51 @@ tcase(Suite *s, const char *name)
 	return tc;
 }
 
+
+/*
+ * Regression (fuzz_config): "pipelines = ();" in two files made the second
+ * read call realloc(v, 0), which freed the list and left it dangling: a
+ * double free in config_free(). In memory, through config_load_texts().
+ */
+START_TEST(empty_pipeline_lists_in_two_files)
+{
+	const struct config_text main_file = { "/m/gini.conf", "pipelines = ();\n" };
+	const struct config_text inc[] = {
+		{ "/m/pipelines.d/a.conf", "pipelines = ();\n" },
+		{ "/m/pipelines.d/b.conf", "pipelines = ( { name = \"p\"; " STEPS " } );\n" },
+	};
+
+	ck_assert_int_eq(config_load_texts(&main_file, inc, 2, NULL, &cfg, &d), 0);
+	expect_none();
+	ck_assert_uint_eq(cfg->n_files, 3);
+	ck_assert_uint_eq(cfg->n_pipelines, 1);
+	ck_assert_str_eq(cfg->pipelines[0].file, "/m/pipelines.d/b.conf");
+	cfg = config_free(cfg);
+	/* Also with nothing at all. */
+	ck_assert_int_eq(config_load_texts(&main_file, inc, 1, NULL, &cfg, &d), 0);
+	expect_none();
+	ck_assert_uint_eq(cfg->n_pipelines, 0);
+}
+END_TEST
+
+/*
+ * Regression (fuzz_config): a string with a newline went into a message as
+ * it was, splitting one diagnostic over two lines (the second one could
+ * pass for a diagnostic of another file). Control characters are escaped.
+ */
+START_TEST(control_characters_escaped)
+{
+	load_main("log_level = \"a\\nfake.conf:1: forged\";\n"
+	          "pipelines = ( { name = \"p\"; overlap = \"x\\ty\\x01\"; " STEPS " } );\n");
+	expect({ "gini.conf", 1,
+	         "'log_level': invalid value 'a\\nfake.conf:1: forged' (expected error, warning, "
+	         "notice, info or debug)" },
+	       { "gini.conf", 2,
+	         "pipeline 'p': 'overlap': invalid value 'x\\ty\\x01' (expected skip, queue or "
+	         "parallel)" });
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -2118,6 +2183,7 @@ config_suite(void)
 	tcase_add_test(tc, stage_unknown);
 	tcase_add_test(tc, stage_unknown_substring_suggested_once);
 	tcase_add_test(tc, stage_rejects_params);
+	tcase_add_test(tc, stage_rejects_params_typo_suggested);
 	tcase_add_test(tc, stage_param_wrong_type);
 	tcase_add_test(tc, stage_unknown_param);
 	tcase_add_test(tc, stage_unknown_params_all_reported);
@@ -2149,6 +2215,10 @@ config_suite(void)
 
 	tc = tcase(s, "valid");
 	tcase_add_test(tc, valid_config);
+
+	tc = tcase(s, "fuzz regressions");
+	tcase_add_test(tc, empty_pipeline_lists_in_two_files);
+	tcase_add_test(tc, control_characters_escaped);
 
 	return s;
 }

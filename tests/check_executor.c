@@ -129,6 +129,41 @@ noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 	return GINI_SUCCESS;
 }
 
+static int
+desc_describe(const struct gini_host *host, struct gini_handle *h, void *instance)
+{
+	struct inst *in = instance;
+
+	host->set_message(h, "would record %s", in && in->name ? in->name : "?");
+	return 0;
+}
+
+/* Healthy unless its instance was configured to fail. */
+static int
+desc_check(const struct gini_host *host, struct gini_handle *h, void *instance)
+{
+	struct inst *in = instance;
+
+	if (in && in->fail_times) {
+		host->set_message(h, "%s is unhealthy", in->name);
+		return GINI_FAILURE;
+	}
+	return GINI_SUCCESS;
+}
+
+static const struct gini_stage_descriptor dry_desc = {
+	GINI_DESCRIPTOR_HEADER, .id = "dry", .version = "1.0.0", .summary = "describes itself",
+	.category = "test", .flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT,
+	.create = rec_create, .destroy = rec_destroy, .run = rec_run, .describe = desc_describe,
+	.check = desc_check,
+};
+/* Has describe() but does not vouch for it: the generic line is used. */
+static const struct gini_stage_descriptor nodry_desc = {
+	GINI_DESCRIPTOR_HEADER, .id = "nodry", .version = "1.0.0", .summary = "unvouched",
+	.category = "test", .flags = GINI_STAGE_CONCURRENT, .create = rec_create,
+	.destroy = rec_destroy, .run = rec_run, .describe = desc_describe,
+};
+
 static const struct gini_stage_descriptor rec_desc = {
 	GINI_DESCRIPTOR_HEADER, .id = "rec", .version = "1.0.0", .summary = "records",
 	.category = "test", .flags = GINI_STAGE_CONCURRENT, .create = rec_create,
@@ -158,8 +193,8 @@ static int n_done;
 static void
 setup(void)
 {
-	const struct gini_stage_descriptor *all[] = { &rec_desc, &serial_desc, &stubborn_desc,
-		                                      &noop_desc };
+	const struct gini_stage_descriptor *all[] = { &rec_desc,  &serial_desc, &stubborn_desc,
+		                                      &noop_desc, &dry_desc,    &nodry_desc };
 
 	reg = registry_new();
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
@@ -555,6 +590,40 @@ START_TEST(thousand_steps)
 }
 END_TEST
 
+/* A dry run runs describe() and check(), never run(), visits every step,
+ * and fails only on a failed health check. */
+START_TEST(dry_run_describes_and_checks)
+{
+	struct run *r = NULL;
+
+	compile("pipelines = ({ name = \"p\"; steps = ("
+	        "{ id = \"a\"; stage = \"dry\"; params = { name = \"a\"; }; },"
+	        "{ id = \"b\"; stage = \"dry\"; after = \"a\"; params = { name = \"b\"; "
+	        "fail_times = 1; }; },"
+	        "{ id = \"c\"; stage = \"nodry\"; after = \"b\"; params = { name = \"c\"; }; },"
+	        "{ id = \"d\"; stage = \"rec\"; enabled = false; }"
+	        "); });");
+	ex = executor_new(2);
+	r = run_new(pl, "test");
+	r->dry_run = true;
+	r->on_done = on_done;
+	ck_assert_int_eq(executor_submit(ex, r), 0);
+	wait_done(1);
+	ck_assert_uint_eq(n_events, 0); /* run() never called */
+	ck_assert_str_eq(result(r, "a")->message, "would record a; check ok");
+	ck_assert_int_eq(result(r, "b")->status, STEP_FAILED);
+	ck_assert_str_eq(result(r, "b")->message, "would record b; check FAILED: b is unhealthy");
+	/* Visited although its dependency's check failed. */
+	ck_assert_int_eq(result(r, "c")->status, STEP_SUCCESS);
+	ck_assert_str_eq(result(r, "c")->message,
+	                 "would run stage 'nodry' (it cannot describe itself)");
+	ck_assert_int_eq(result(r, "d")->status, STEP_SKIPPED);
+	ck_assert_int_eq(r->status, RUN_FAILED);
+	ck_assert_uint_eq(r->failed_step, 1);
+	run_free(r);
+}
+END_TEST
+
 Suite *
 executor_suite(void)
 {
@@ -567,6 +636,7 @@ executor_suite(void)
 	tcase_add_test(tc, branches_run_in_parallel);
 	tcase_add_test(tc, thousand_steps);
 	tcase_add_test(tc, non_concurrent_stage_serialised);
+	tcase_add_test(tc, dry_run_describes_and_checks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timeouts");

@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,7 +204,7 @@ END_TEST
 START_TEST(plugin_replaced_during_run)
 {
 	_cleanup_free_ char *plugins = NULL, *hooks = NULL, *text = NULL;
-	char src[4096];
+	char src[4096], line[128];
 
 	daemon_init(&d, "ginid", "");
 	plugins = strdup(daemon_path(&d, "stages"));
@@ -217,8 +218,10 @@ START_TEST(plugin_replaced_during_run)
 	           "}; } ); }");
 	daemon_spawn(&d, plugins, NULL);
 	ck_assert(daemon_wait_notify(&d, "READY=1", 10000));
+	/* Lines of the daemon itself (probes run the hooks in their own pid). */
+#define MINE(what) (snprintf(line, sizeof(line), "%s %d\n", what, (int)d.pid), line)
 	daemon_signal(&d, SIGUSR1);
-	ck_assert(wait_file(hooks, "start 1.0.0", 5000));
+	ck_assert(wait_file(hooks, MINE("start 1.0.0"), 5000));
 
 	/* Install 2.0.0 the way package managers do: a new file renamed over. */
 	snprintf(src, sizeof(src), "%s/tests/plugins/versioned_v2.so", test_build_dir());
@@ -231,17 +234,30 @@ START_TEST(plugin_replaced_during_run)
 	                              "unchanged)",
 	                          1, 5000));
 	daemon_signal(&d, SIGUSR1);
-	ck_assert(wait_file(hooks, "start 2.0.0", 5000));
-	ck_assert(wait_file(hooks, "end 2.0.0", 5000));
-	ck_assert(wait_file(hooks, "unload 1.0.0", 5000));
-	ck_assert_int_eq(read_file(hooks, 4096, &text, NULL), 0);
+	ck_assert(wait_file(hooks, MINE("start 2.0.0"), 5000));
+	ck_assert(wait_file(hooks, MINE("end 2.0.0"), 5000));
+	ck_assert(wait_file(hooks, MINE("unload 1.0.0"), 5000));
+	ck_assert_int_eq(read_file(hooks, 1 << 16, &text, NULL), 0);
 	/* 1.0.0 ran to its end before it was unloaded; 2.0.0 stays loaded. */
-	ck_assert_ptr_nonnull(strstr(text, "end 1.0.0\n"));
-	ck_assert_ptr_nonnull(strstr(text, "unload 1.0.0"));
-	ck_assert(strstr(text, "end 1.0.0") < strstr(text, "unload 1.0.0"));
-	ck_assert(strstr(text, "load 2.0.0") < strstr(text, "start 2.0.0"));
-	ck_assert_ptr_null(strstr(text, "unload 2.0.0"));
+	{
+		char end1[64], unload1[64], load2[64], start2[64];
+
+		snprintf(end1, sizeof(end1), "end 1.0.0 %d\n", (int)d.pid);
+		snprintf(unload1, sizeof(unload1), "unload 1.0.0 %d\n", (int)d.pid);
+		snprintf(load2, sizeof(load2), "load 2.0.0 %d\n", (int)d.pid);
+		snprintf(start2, sizeof(start2), "start 2.0.0 %d\n", (int)d.pid);
+		ck_assert_ptr_nonnull(strstr(text, end1));
+		ck_assert(strstr(text, end1) < strstr(text, unload1));
+		ck_assert_ptr_nonnull(strstr(text, load2));
+		ck_assert(strstr(text, load2) < strstr(text, start2));
+		snprintf(line, sizeof(line), "unload 2.0.0 %d\n", (int)d.pid);
+		ck_assert_ptr_null(strstr(text, line));
+	}
 	ck_assert_ptr_null(strstr(text, "cancelled"));
+	/* Both versions were probed before the daemon loaded them. */
+	ck_assert_ptr_nonnull(strstr(text, "load 1.0.0 "));
+	ck_assert_uint_ge(file_count(hooks, "load 2.0.0 "), 2);
+#undef MINE
 	unsetenv("GINI_TEST_HOOKS");
 }
 END_TEST
@@ -381,6 +397,232 @@ START_TEST(bad_config_refuses_to_start)
 }
 END_TEST
 
+/* ginid --once and -t as processes. */
+
+static int
+ginid_cmd(char **out, char **err, ...)
+{
+	char *argv[20];
+	size_t n = 0;
+	va_list ap;
+	int st;
+
+	argv[n++] = test_build_path("ginid");
+	argv[n++] = "-c";
+	argv[n++] = d.conf;
+	argv[n++] = "--plugin-dir";
+	argv[n++] = test_build_path("stages");
+	argv[n++] = "--state-dir";
+	argv[n++] = (char *)daemon_path(&d, "state");
+	va_start(ap, err);
+	while (n < 19 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	st = run_command(argv, out, err, 60000);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+START_TEST(once_success_and_context)
+{
+	char *out = NULL, *err = NULL, *conf;
+
+	daemon_init(&d, "once", "");
+	ck_assert_int_ne(asprintf(&conf,
+	                          "pipelines = ( { name = \"p\"; steps = ("
+	                          "{ id = \"get\"; stage = \"exec\"; params = { argv = [ "
+	                          "\"/bin/echo\", \"from-get\" ]; capture = \"word\"; }; },"
+	                          "{ id = \"env\"; stage = \"exec\"; after = \"get\"; params = { "
+	                          "shell = \"echo \\\"$GINI_CTX_WORD\\\" > %s\"; }; },"
+	                          "{ id = \"say\"; stage = \"log\"; after = \"get\"; params = { "
+	                          "message = \"got ${word}\"; }; }"
+	                          "); } );\n",
+	                          daemon_path(&d, "env.out")),
+	                 -1);
+	daemon_write(&d, "gini.conf", conf);
+	free(conf);
+	ck_assert_int_eq(ginid_cmd(&out, &err, "--once", "p", NULL), 0);
+	/* The summary table: a header and one line per step, in order. */
+	ck_assert_ptr_nonnull(strstr(out, "STEP  STAGE  RESULT     ATTEMPTS   DURATION  MESSAGE"));
+	ck_assert_ptr_nonnull(strstr(out, "\nget   exec   success           1"));
+	ck_assert_ptr_nonnull(strstr(out, "pipeline 'p': success in "));
+	ck_assert_ptr_nonnull(strstr(err, "step 'say': got from-get"));
+	ck_assert(wait_file(daemon_path(&d, "env.out"), "from-get\n", 0));
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginid_cmd(&out, &err, "--once", "pp", NULL), 1);
+	ck_assert_ptr_nonnull(strstr(err, "no pipeline 'pp' in"));
+	ck_assert_ptr_nonnull(strstr(err, "did you mean 'p'?"));
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(once_failure_exit_code)
+{
+	char *out = NULL, *err = NULL;
+
+	daemon_init(&d, "once", "pipelines = ( { name = \"f\"; steps = ("
+	                        "{ id = \"bad\"; stage = \"exec\"; params = { shell = \"exit 3\"; }; },"
+	                        "{ id = \"dep\"; stage = \"log\"; after = \"bad\"; params = { "
+	                        "message = \"x\"; }; }"
+	                        "); } );\n");
+	ck_assert_int_eq(ginid_cmd(&out, &err, "--once", "f", NULL), 1);
+	ck_assert_ptr_nonnull(strstr(out, "failed"));
+	ck_assert_ptr_nonnull(strstr(out, "exit status 3"));
+	ck_assert_ptr_nonnull(strstr(out, "step 'bad' failed"));
+	ck_assert_ptr_nonnull(strstr(out, "pipeline 'f': failed in "));
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* A dry run executes nothing: the write step's file never appears. */
+START_TEST(once_dry_run_has_no_effect)
+{
+	char *out = NULL, *err = NULL, *conf;
+
+	daemon_init(&d, "once", "");
+	ck_assert_int_ne(asprintf(&conf,
+	                          "pipelines = ( { name = \"w\"; steps = ("
+	                          "{ id = \"a\"; stage = \"write\"; params = { path = \"%s\"; "
+	                          "template = \"x\"; }; },"
+	                          "{ id = \"b\"; stage = \"exec\"; params = { argv = [ "
+	                          "\"/bin/touch\", \"%s\" ]; }; },"
+	                          "{ id = \"c\"; stage = \"log\"; after = [ \"a\", \"b\" ]; params "
+	                          "= { message = \"done\"; }; }"
+	                          "); } );\n",
+	                          daemon_path(&d, "written"), daemon_path(&d, "touched")),
+	                 -1);
+	daemon_write(&d, "gini.conf", conf);
+	free(conf);
+	ck_assert_int_eq(ginid_cmd(&out, &err, "--once", "w", "--dry-run", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "Dry run of pipeline 'w': 3 steps in 2 levels"));
+	ck_assert_ptr_nonnull(strstr(out, "level 1:"));
+	ck_assert_ptr_nonnull(strstr(out, "would write 1 bytes to "));
+	ck_assert_ptr_nonnull(strstr(out, "would run: /bin/touch"));
+	ck_assert_int_eq(access(daemon_path(&d, "written"), F_OK), -1);
+	ck_assert_int_eq(access(daemon_path(&d, "touched"), F_OK), -1);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* A timed-out exec step's child is really gone afterwards. */
+START_TEST(once_timeout_kills_child)
+{
+	char *out = NULL, *err = NULL, *conf, *pidtext = NULL;
+	pid_t child;
+
+	daemon_init(&d, "once", "");
+	ck_assert_int_ne(asprintf(&conf,
+	                          "pipelines = ( { name = \"t\"; steps = ("
+	                          "{ id = \"slow\"; stage = \"exec\"; timeout = \"300ms\"; params "
+	                          "= { shell = \"echo $$ > %s; exec sleep 30\"; kill_grace = "
+	                          "\"1s\"; }; }"
+	                          "); } );\n",
+	                          daemon_path(&d, "pid")),
+	                 -1);
+	daemon_write(&d, "gini.conf", conf);
+	free(conf);
+	ck_assert_int_eq(ginid_cmd(&out, &err, "--once", "t", NULL), 1);
+	ck_assert_ptr_nonnull(strstr(out, "timed-out"));
+	ck_assert_ptr_nonnull(strstr(out, "timed out after 300ms"));
+	ck_assert_int_eq(read_file(daemon_path(&d, "pid"), 64, &pidtext, NULL), 0);
+	child = (pid_t)atoi(pidtext);
+	ck_assert_int_gt(child, 1);
+	ck_assert_int_eq(kill(child, 0), -1);
+	ck_assert_int_eq(errno, ESRCH);
+	free(pidtext);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* SIGINT cancels the run cleanly: summary printed, child killed, exit 1. */
+START_TEST(once_sigint_cancels)
+{
+	char *conf, *pidtext = NULL;
+	pid_t child;
+	int st;
+
+	daemon_init(&d, "once", "");
+	ck_assert_int_ne(asprintf(&conf,
+	                          "pipelines = ( { name = \"s\"; steps = ("
+	                          "{ id = \"long\"; stage = \"exec\"; params = { shell = \"echo "
+	                          "$$ > %s; exec sleep 30\"; }; }"
+	                          "); } );\n",
+	                          daemon_path(&d, "pid")),
+	                 -1);
+	daemon_write(&d, "gini.conf", conf);
+	free(conf);
+	daemon_spawn(&d, NULL, (const char *const[]){ "--once", "s", NULL });
+	ck_assert(wait_file(daemon_path(&d, "pid"), "\n", 10000));
+	daemon_signal(&d, SIGINT);
+	st = daemon_wait_exit(&d, 10000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	ck_assert(daemon_wait_log(&d, "cancelling run 1 on SIGINT", 1, 100));
+	ck_assert(daemon_wait_log(&d, "cancelled", 2, 100));
+	ck_assert(daemon_wait_log(&d, "pipeline 's': cancelled in ", 1, 100));
+	ck_assert_int_eq(read_file(daemon_path(&d, "pid"), 64, &pidtext, NULL), 0);
+	child = (pid_t)atoi(pidtext);
+	ck_assert_int_eq(kill(child, 0), -1);
+	free(pidtext);
+}
+END_TEST
+
+START_TEST(test_mode_lists_and_validates)
+{
+	char *out = NULL, *err = NULL;
+
+	daemon_init(&d, "once", "pipelines = ( { name = \"p\"; triggers = { schedule = "
+	                        "\"30 2 * * *\"; signal = \"SIGUSR1\"; }; steps = ("
+	                        "{ id = \"a\"; stage = \"log\"; params = { message = \"x\"; }; },"
+	                        "{ id = \"b\"; stage = \"log\"; after = \"a\"; params = { message = "
+	                        "\"y\"; }; },"
+	                        "{ id = \"c\"; stage = \"log\"; after = \"a\"; params = { message = "
+	                        "\"z\"; }; }"
+	                        "); } );\n");
+	ck_assert_int_eq(ginid_cmd(&out, &err, "-t", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "Stage types (7):"));
+	ck_assert_ptr_nonnull(strstr(out, "  exec "));
+	ck_assert_ptr_nonnull(strstr(out, "signal SIGUSR1, schedule \"30 2 * * *\" (next "));
+	ck_assert_ptr_nonnull(strstr(out, "order: a -> b -> c"));
+	ck_assert_ptr_nonnull(strstr(out, "in parallel: b c"));
+	ck_assert_ptr_nonnull(strstr(out, "is valid"));
+	/* The next fire time is ISO 8601 with its UTC offset. */
+	{
+		const char *n = strstr(out, "(next ");
+
+		ck_assert_ptr_nonnull(n);
+		ck_assert_int_eq(n[6 + 10], 'T');
+		ck_assert(n[6 + 19] == '+' || n[6 + 19] == '-');
+		ck_assert_int_eq(n[6 + 22], ':');
+	}
+	free(out);
+	free(err);
+	daemon_write(&d, "gini.conf", "pipelines = ( { name = \"p\"; steps = ( { id = \"a\"; "
+	                              "stage = \"lgo\"; } ); } );\nworkers = 0;\n");
+	ck_assert_int_eq(ginid_cmd(&out, &err, "-t", NULL), 1);
+	ck_assert_ptr_nonnull(strstr(err, "gini.conf:2: 'workers': 0 is out of range 1-256"));
+	ck_assert_ptr_nonnull(strstr(err, "gini.conf:1: pipeline 'p': step 'a': unknown stage type "
+	                                  "'lgo'; did you mean 'log'?"));
+	ck_assert_ptr_nonnull(strstr(err, "2 errors"));
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginid_cmd(&out, &err, "--bogus", NULL), 2);
+	ck_assert_ptr_nonnull(strstr(err, "Try 'ginid --help'."));
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginid_cmd(&out, &err, "--help", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--once PIPELINE"));
+	free(out);
+	free(err);
+}
+END_TEST
+
 Suite *
 ginid_suite(void)
 {
@@ -401,6 +643,16 @@ ginid_suite(void)
 	tcase_add_test(tc, every_fires_repeatedly_and_on_start);
 	tcase_add_test(tc, persistent_schedule_catches_up);
 	tcase_add_test(tc, signal_storm);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("once");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, once_success_and_context);
+	tcase_add_test(tc, once_failure_exit_code);
+	tcase_add_test(tc, once_dry_run_has_no_effect);
+	tcase_add_test(tc, once_timeout_kills_child);
+	tcase_add_test(tc, once_sigint_cancels);
+	tcase_add_test(tc, test_mode_lists_and_validates);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");

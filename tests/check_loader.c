@@ -435,13 +435,13 @@ START_TEST(open_file_for_inspect)
 	_cleanup_free_ char *path = in_dir("good_b.so");
 
 	put("good_b.so", "good_b.so", 0755);
-	ck_assert_int_eq(loader_open_file(path, &p, reason, sizeof(reason)), 0);
+	ck_assert_int_eq(loader_open_file(path, 0, &p, reason, sizeof(reason)), 0);
 	ck_assert_str_eq(plugin_descriptor(p)->id, "good-b");
 	plugin_close(p);
 	put("bad_major.so", "bad_major.so", 0755);
 	free(path);
 	path = in_dir("bad_major.so");
-	ck_assert_int_lt(loader_open_file(path, &p, reason, sizeof(reason)), 0);
+	ck_assert_int_lt(loader_open_file(path, 0, &p, reason, sizeof(reason)), 0);
 	ck_assert_str_eq(reason, "ABI major 2 is not supported (host ABI 1.0)");
 }
 END_TEST
@@ -462,6 +462,44 @@ START_TEST(missing_directory_is_not_fatal)
 }
 END_TEST
 
+static int
+noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
+{
+	(void)host;
+	(void)h;
+	(void)instance;
+	return GINI_SUCCESS;
+}
+
+/*
+ * Regression (fuzz_elf): a refusal quoted the plugin's strings as they
+ * were, so an id with a newline forged a second log line. Escaped now.
+ */
+START_TEST(refusal_reason_escaped)
+{
+	struct gini_stage_descriptor d = {
+		GINI_DESCRIPTOR_HEADER,
+		.id = "x\nplugin /etc/evil.so: loaded\001",
+		.version = "1.0.0",
+		.summary = "s",
+		.category = "io",
+		.run = noop_run,
+	};
+	char reason[256], tiny[12];
+
+	ck_assert_int_eq(descriptor_validate(&d, reason, sizeof(reason)), -EINVAL);
+	ck_assert_str_eq(reason, "invalid id 'x\\nplugin /etc/evil.so: loaded\\x01': must match "
+	                         "[a-z0-9][a-z0-9_.-]* and be at most 64 characters");
+	ck_assert_int_eq(descriptor_validate(&d, tiny, sizeof(tiny)), -EINVAL);
+	ck_assert_str_eq(tiny, "invalid ...");
+	d.id = "ok";
+	d.version = "1.0.0\n";
+	ck_assert_int_eq(descriptor_validate(&d, reason, sizeof(reason)), -EINVAL);
+	ck_assert_str_eq(reason, "stage 'ok': invalid version '1.0.0\\n': not a semantic version "
+	                         "(MAJOR.MINOR.PATCH)");
+}
+END_TEST
+
 Suite *
 loader_suite(void)
 {
@@ -473,6 +511,10 @@ loader_suite(void)
 	tcase_add_test(tc, good_plugins_register);
 	tcase_add_test(tc, open_file_for_inspect);
 	tcase_add_test(tc, missing_directory_is_not_fatal);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fuzz regressions");
+	tcase_add_test(tc, refusal_reason_escaped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("corpus");

@@ -22,8 +22,8 @@ noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 
 #define DESC(ident, cat, sum)                                                                      \
 	{                                                                                          \
-		GINI_DESCRIPTOR_HEADER, .id = ident, .version = "1.0.0", .summary = sum,           \
-		.category = cat, .run = noop_run,                                                  \
+		GINI_DESCRIPTOR_HEADER, .id = (ident), .version = "1.0.0", .summary = (sum),       \
+		.category = (cat), .run = noop_run,                                                \
 	}
 
 static const struct gini_stage_descriptor descs[] = {
@@ -161,13 +161,17 @@ START_TEST(counters_account)
 {
 	struct stage_type *t = stage_type_new(&descs[0], NULL, NULL);
 
-	stage_type_account(t, 100, false);
-	stage_type_account(t, 300, true);
-	stage_type_account(t, 200, false);
+	stage_type_account(t, 100, false, false);
+	stage_type_account(t, 300, true, true);
+	stage_type_account(t, 2000000, false, false);
 	ck_assert_uint_eq(atomic_load(&t->counters.runs), 3);
 	ck_assert_uint_eq(atomic_load(&t->counters.failures), 1);
-	ck_assert_uint_eq(atomic_load(&t->counters.total_usec), 600);
-	ck_assert_uint_eq(atomic_load(&t->counters.max_usec), 300);
+	ck_assert_uint_eq(atomic_load(&t->counters.timeouts), 1);
+	ck_assert_uint_eq(atomic_load(&t->counters.total_usec), 2000400);
+	ck_assert_uint_eq(atomic_load(&t->counters.max_usec), 2000000);
+	/* Buckets: <= 1ms holds two, <= 10s holds one. */
+	ck_assert_uint_eq(atomic_load(&t->counters.buckets[0]), 2);
+	ck_assert_uint_eq(atomic_load(&t->counters.buckets[4]), 1);
 	stage_type_unref(t);
 }
 END_TEST
@@ -201,7 +205,7 @@ reader(void *arg)
 		if (t) {
 			/* The type must stay intact while held. */
 			ck_assert_str_eq(t->id, id);
-			stage_type_account(t, 1, false);
+			stage_type_account(t, 1, false, false);
 			atomic_fetch_add(&s->acquired, 1);
 			stage_type_unref(t);
 		}

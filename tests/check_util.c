@@ -65,6 +65,23 @@ START_TEST(signals)
 }
 END_TEST
 
+START_TEST(escapes)
+{
+	char buf[64], tiny[8];
+
+	ck_assert_str_eq(str_escape("plain text", buf, sizeof(buf)), "plain text");
+	ck_assert_str_eq(str_escape("a\nb\tc\rd\001e\177", buf, sizeof(buf)),
+	                 "a\\nb\\tc\\rd\\x01e\\x7f");
+	/* UTF-8 passes through. */
+	ck_assert_str_eq(str_escape("caf\xc3\xa9", buf, sizeof(buf)), "caf\xc3\xa9");
+	/* Cut with an ellipsis, never overflowing. */
+	ck_assert_str_eq(str_escape("abcdefghij", tiny, sizeof(tiny)), "abcd...");
+	ck_assert_str_eq(str_escape("abcdefg", tiny, sizeof(tiny)), "abcdefg");
+	ck_assert_str_eq(str_escape("\n\n\n\n", tiny, sizeof(tiny)), "\\n\\n...");
+	ck_assert_str_eq(str_escape("abc", tiny, 2), "");
+}
+END_TEST
+
 START_TEST(suggestions)
 {
 	static const char *const keys[] = { "steps", "stage", "triggers", "timeout", "retries" };
@@ -195,7 +212,7 @@ START_TEST(context_ops)
 	struct run_ctx *c = ctx_new();
 	const char *v1;
 	char buf[256] = "";
-	_cleanup_free_ char *big = malloc(CTX_MAX_BYTES);
+	char *big = malloc(CTX_MAX_BYTES);
 
 	ck_assert_int_eq(ctx_set(c, "b", "2"), 0);
 	ck_assert_int_eq(ctx_set(c, "a", "1"), 0);
@@ -211,9 +228,11 @@ START_TEST(context_ops)
 	ck_assert_int_eq(ctx_set(c, "b", NULL), 0);
 	ck_assert_ptr_null(ctx_get(c, "b"));
 	ck_assert_uint_eq(ctx_count(c), 1);
+	ck_assert_ptr_nonnull(big);
 	memset(big, 'x', CTX_MAX_BYTES - 1);
 	big[CTX_MAX_BYTES - 1] = 0;
 	ck_assert_int_eq(ctx_set(c, "big", big), -E2BIG);
+	free(big);
 	ctx_free(c);
 }
 END_TEST
@@ -228,6 +247,7 @@ util_suite(void)
 	tcase_add_test(tc, durations);
 	tcase_add_test(tc, signals);
 	tcase_add_test(tc, suggestions);
+	tcase_add_test(tc, escapes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("files");

@@ -282,18 +282,22 @@ proc_rss_kib(pid_t pid)
 	return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
-static void
+/* Appends what can be read now; false at end of file. */
+static bool
 slurp(int fd, char **buf, size_t *len)
 {
 	char tmp[4096];
 	ssize_t n = read(fd, tmp, sizeof(tmp));
 
-	if (n <= 0)
-		return;
+	if (n == 0)
+		return false;
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
 	*buf = realloc(*buf, *len + (size_t)n + 1);
 	memcpy(*buf + *len, tmp, (size_t)n);
 	*len += (size_t)n;
 	(*buf)[*len] = 0;
+	return true;
 }
 
 int
@@ -303,8 +307,9 @@ run_command(char *const *argv, char **ret_out, char **ret_err, int timeout_ms)
 	posix_spawn_file_actions_t fa;
 	char *obuf = calloc(1, 1), *ebuf = calloc(1, 1);
 	size_t olen = 0, elen = 0;
+	bool out_eof = false, err_eof = false;
+	uint64_t start;
 	pid_t pid;
-	int waited = 0;
 
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
@@ -318,19 +323,21 @@ run_command(char *const *argv, char **ret_out, char **ret_err, int timeout_ms)
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	close(err[1]);
+	start = now_usec(CLOCK_MONOTONIC);
 	for (;;) {
-		struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
+		/* A negative fd is ignored by poll: those reached end of file. */
+		struct pollfd fds[2] = { { out_eof ? -1 : out[0], POLLIN, 0 },
+			                 { err_eof ? -1 : err[0], POLLIN, 0 } };
 
-		if (poll(fds, 2, 50) > 0) {
+		if (poll(fds, 2, 20) > 0) {
 			if (fds[0].revents)
-				slurp(out[0], &obuf, &olen);
+				out_eof = !slurp(out[0], &obuf, &olen);
 			if (fds[1].revents)
-				slurp(err[0], &ebuf, &elen);
+				err_eof = !slurp(err[0], &ebuf, &elen);
 		}
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
-		waited += 50;
-		if (waited > timeout_ms) {
+		if (now_usec(CLOCK_MONOTONIC) - start > (uint64_t)timeout_ms * 1000) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			ck_abort_msg("%s did not finish within %d ms", argv[0], timeout_ms);
@@ -340,8 +347,8 @@ run_command(char *const *argv, char **ret_out, char **ret_err, int timeout_ms)
 	for (;;) {
 		size_t before = olen + elen;
 
-		slurp(out[0], &obuf, &olen);
-		slurp(err[0], &ebuf, &elen);
+		(void)slurp(out[0], &obuf, &olen);
+		(void)slurp(err[0], &ebuf, &elen);
 		if (olen + elen == before)
 			break;
 	}

@@ -17,6 +17,9 @@ static Suite *(*const suites[])(void) = {
 	executor_suite,
 	config_suite,
 	ginid_suite,
+	control_suite,
+	docs_suite,
+	install_suite,
 };
 
 int
@@ -27,6 +30,8 @@ main(void)
 
 	/* Sanitizers and valgrind slow things down; the limits are for hangs. */
 	setenv("CK_DEFAULT_TIMEOUT", "60", 0);
+	/* The probe and worker helpers of this build, for in-process tests. */
+	setenv("GINI_HELPER_DIR", test_build_dir(), 0);
 	sr = srunner_create(NULL);
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
 		srunner_add_suite(sr, suites[i]());

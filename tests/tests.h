@@ -17,6 +17,9 @@ Suite *cron_suite(void);
 Suite *executor_suite(void);
 Suite *config_suite(void);
 Suite *ginid_suite(void);
+Suite *control_suite(void);
+Suite *docs_suite(void);
+Suite *install_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);

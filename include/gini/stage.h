@@ -265,6 +265,13 @@ struct gini_stage_descriptor {
 	 * set to refuse the plugin (unload() is then not called). They may
 	 * block briefly; no step of this stage runs before load() returns or
 	 * after unload() is called.
+	 *
+	 * Each process that loads the plugin calls them: before the daemon
+	 * loads a new plugin file, a short-lived probe process loads it and
+	 * runs load() and unload() once, so that a crash or hang there costs
+	 * the probe, not the daemon; and every isolated step's worker process
+	 * runs them around its create() and run(). So they must not have
+	 * effects that cannot be repeated.
 	 */
 	int (*load)(const struct gini_host *host, struct gini_handle *h);
 	void (*unload)(const struct gini_host *host, struct gini_handle *h);

@@ -889,7 +889,6 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 
 		while (c->data.len > 0 && c->data.data[c->data.len - 1] == '\n')
 			c->data.data[--c->data.len] = 0;
-		r = 0;
 		if (c->overflow)
 			r = -E2BIG;
 		else if (c->error)

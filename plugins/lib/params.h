@@ -93,8 +93,10 @@ params_nonempty_string(struct params_reader *pr, const char *name, const char **
 
 	if (r <= 0)
 		return r;
-	if (!*s)
-		return params_fail(pr, -EINVAL, "param '%s': must not be empty", name);
+	if (!*s) {
+		params_fail(pr, -EINVAL, "param '%s': must not be empty", name);
+		return -EINVAL;
+	}
 	*ret = s;
 	return 1;
 }

@@ -2,13 +2,14 @@
 /*
  * A plugin that exists in two versions with one id (versioned_v2.c builds
  * 2.0.0 from this file), for the reload tests: its hooks and runs append
- * "load|unload|start|end VERSION" lines to the file named by
+ * "load|unload|start|end VERSION PID" lines to the file named by
  * $GINI_TEST_HOOKS, and a run sleeps for its "sleep" param.
  */
 #include <gini/stage.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #ifndef VERSIONED_VERSION
 #define VERSIONED_VERSION "1.0.0"
@@ -22,7 +23,8 @@ note(const char *what)
 
 	if (!path || !(f = fopen(path, "ae")))
 		return;
-	fprintf(f, "%s " VERSIONED_VERSION "\n", what);
+	/* The pid tells the daemon's calls from those of a probe process. */
+	fprintf(f, "%s " VERSIONED_VERSION " %d\n", what, (int)getpid());
 	fclose(f);
 }
 

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Cases 1 and 2: dispatch cost through the real executor, in-process.
+ * The noop stage is loaded from bench_dir/stages by the daemon's own
+ * loader, pipelines are compiled from config text by config.c and
+ * pipeline.c, and runs go through run_new()/executor_submit() exactly as
+ * the manager submits them, on_done included; only the event loop is left
+ * out (cases 4 and 5 measure the path through it).
+ *
+ * Floor: the same run() pointers of the same compiled steps called in a
+ * plain loop. Alternatives: fork+exec of /bin/true and posix_spawn per step,
+ * what cron, run-parts or a systemd unit per job pay.
+ */
+#include "bench.h"
+
+#include "config.h"
+#include "diag.h"
+#include "executor.h"
+#include "host.h"
+#include "loader.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct env {
+	struct bench *b;
+	struct registry *reg;
+	struct loader_report report;
+};
+
+struct compiled {
+	struct gini_config *cfg;
+	struct pipeline *p;
+};
+
+static int
+env_init(struct bench *b, struct env *e)
+{
+	char *dir = bench_path(b, "stages");
+	char *dirs[] = { dir };
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	e->b = b;
+	e->reg = registry_new();
+	if (!dir || !e->reg) {
+		free(dir);
+		return bench_fail(b, "out of memory");
+	}
+	r = loader_scan(dirs, 1, e->reg, NULL, &e->report);
+	free(dir);
+	if (r < 0 || e->report.n_refusals > 0 || registry_count(e->reg) == 0)
+		return bench_fail(b, "cannot load the noop stage from %s/stages: %s", b->bench_dir,
+		                  e->report.n_refusals ? e->report.refusals[0].reason
+		                                       : strerror(r < 0 ? -r : ENOENT));
+	return 0;
+}
+
+static void
+env_done(struct env *e)
+{
+	registry_free(e->reg);
+	loader_report_done(&e->report);
+}
+
+static void
+compiled_done(struct compiled *c)
+{
+	c->p = pipeline_free(c->p);
+	c->cfg = config_free(c->cfg);
+}
+
+static int
+compile(struct env *e, const char *text, struct compiled *ret)
+{
+	struct diags d = { 0 };
+	char buf[1024];
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = config_load_string(text, "bench.conf", "/nonexistent", NULL, &ret->cfg, &d);
+	if (r >= 0 && d.n == 0)
+		r = pipeline_compile(&ret->cfg->pipelines[0], e->reg, &ret->p, &d);
+	if (r < 0 || d.n > 0) {
+		bench_fail(e->b, "compiling the bench pipeline: %s",
+		           d.n ? diag_format(&d.v[0], buf, sizeof(buf)) : strerror(-r));
+		diags_done(&d);
+		compiled_done(ret);
+		return -1;
+	}
+	diags_done(&d);
+	return 0;
+}
+
+enum shape {
+	LINEAR,  /* s0 -> s1 -> ... */
+	FANOUT,  /* n independent steps */
+	DIAMOND, /* top -> m0..m(n-3) -> bottom */
+};
+
+/* The config text of one pipeline of n noop steps; params may be NULL. */
+static char *
+pipeline_text(enum shape shape, size_t n, const char *params)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "pipelines = ({ name = \"bench\"; steps = (\n");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "{ id = \"s%zu\"; stage = \"noop\";", i);
+		if (params)
+			fprintf(f, " params = { %s };", params);
+		if (shape == LINEAR && i > 0)
+			fprintf(f, " after = [ \"s%zu\" ];", i - 1);
+		if (shape == DIAMOND && i > 0 && i < n - 1)
+			fprintf(f, " after = [ \"s0\" ];");
+		if (shape == DIAMOND && i == n - 1) {
+			fprintf(f, " after = [");
+			for (size_t k = 1; k < n - 1; k++)
+				fprintf(f, "%s\"s%zu\"", k > 1 ? ", " : " ", k);
+			fprintf(f, " ];");
+		}
+		fprintf(f, " }%s\n", i + 1 < n ? "," : "");
+	}
+	fprintf(f, "); });\n");
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static int
+compile_shape(struct env *e, enum shape shape, size_t n, const char *params, struct compiled *ret)
+{
+	char *text = pipeline_text(shape, n, params);
+	int r;
+
+	if (!text)
+		return bench_fail(e->b, "out of memory");
+	r = compile(e, text, ret);
+	free(text);
+	return r;
+}
+
+/* Runs: submitted one after the other, each waited for. */
+
+struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void
+on_done(struct run *r, void *userdata)
+{
+	struct waiter *w = userdata;
+
+	(void)r;
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static int
+run_once(struct executor *ex, const struct pipeline *p, struct waiter *w)
+{
+	struct run *r = run_new(p, "bench");
+	bool ok;
+
+	if (!r)
+		return -1;
+	r->on_done = on_done;
+	r->userdata = w;
+	w->done = false;
+	if (executor_submit(ex, r) < 0) {
+		run_free(r);
+		return -1;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (!w->done)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	ok = r->status == RUN_SUCCESS;
+	run_free(r);
+	return ok ? 0 : -1;
+}
+
+/*
+ * µs per step: runs of p back to back (run_new, submit, wait, run_free:
+ * what a trigger costs, timing and result recording included) until
+ * min_usec passed and at least min_runs were made.
+ */
+static double
+time_runs(struct bench *b, struct executor *ex, const struct pipeline *p, double min_usec,
+          unsigned min_runs, double *ret_wall_per_run)
+{
+	struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
+	double t0 = mono_usec(), t;
+	unsigned runs = 0;
+
+	do {
+		if (run_once(ex, p, &w) < 0) {
+			bench_fail(b, "a bench run failed");
+			return NAN;
+		}
+		runs++;
+		t = mono_usec() - t0;
+	} while (t < min_usec || runs < min_runs);
+	if (ret_wall_per_run)
+		*ret_wall_per_run = t / runs;
+	return t / ((double)runs * (double)p->n_steps);
+}
+
+/* The floor: the steps' own run() pointers, called in topological order. */
+static double
+time_direct(const struct pipeline *p, double min_usec)
+{
+	struct gini_handle h;
+	double t0 = mono_usec(), t;
+	size_t calls = 0;
+	int rc = 0;
+
+	handle_init(&h);
+	do {
+		for (size_t k = 0; k < p->n_steps; k++) {
+			const struct step *s = &p->steps[p->order[k]];
+
+			rc |= s->type->desc->run(&host_services, &h, s->instance);
+		}
+		calls += p->n_steps;
+		t = mono_usec() - t0;
+	} while (t < min_usec);
+	handle_done(&h);
+	return rc == GINI_SUCCESS ? t / (double)calls : NAN;
+}
+
+/* µs per fork+exec (or posix_spawn) of /bin/true, waited for. */
+static double
+time_processes(struct bench *b, bool use_spawn, unsigned n)
+{
+	char *argv[] = { "/bin/true", NULL };
+	double t0 = mono_usec();
+
+	for (unsigned i = 0; i < n; i++) {
+		pid_t pid;
+		int status;
+
+		if (use_spawn) {
+			int r = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ);
+
+			if (r != 0) {
+				bench_fail(b, "posix_spawn /bin/true: %s", strerror(r));
+				return NAN;
+			}
+		} else {
+			pid = fork();
+			if (pid < 0) {
+				bench_fail(b, "fork: %s", strerror(errno));
+				return NAN;
+			}
+			if (pid == 0) {
+				execve(argv[0], argv, environ);
+				_exit(127);
+			}
+		}
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			bench_fail(b, "/bin/true failed");
+			return NAN;
+		}
+	}
+	return (mono_usec() - t0) / n;
+}
+
+int
+case_linear(struct bench *b)
+{
+	size_t n = bench_size(b, 10, 1000, 1000);
+	double min_usec = (double)bench_size(b, 1000, 50000, 200000);
+	unsigned procs = (unsigned)bench_size(b, 2, 30, 100);
+	struct row *direct, *fork_exec, *spawn;
+	struct compiled c;
+	struct env e;
+	char what[128];
+	int r = -1;
+
+	if (env_init(b, &e) < 0 || compile_shape(&e, LINEAR, n, NULL, &c) < 0) {
+		env_done(&e);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "linear, %zu no-op steps, 1 worker", n);
+	direct = bench_row(b, what, "us/step", "direct call of run()");
+	row_target(direct, TARGET_GINI_LE, 1.0, "<= 1 us/step");
+	fork_exec = bench_row(b, what, "us/step", "fork+exec /bin/true");
+	row_target(fork_exec, TARGET_RATIO_LE, 1.0 / 500, ">= 500x faster (<= 1/500)");
+	spawn = bench_row(b, what, "us/step", "posix_spawn /bin/true");
+
+	for (unsigned rep = 0; rep < b->reps; rep++) {
+		struct executor *ex = executor_new(1);
+		double g;
+
+		if (!ex) {
+			bench_fail(b, "cannot start the executor");
+			goto out;
+		}
+		/* One warm-up run: first-touch page faults are not dispatch. */
+		time_runs(b, ex, c.p, 0, 1, NULL);
+		g = time_runs(b, ex, c.p, min_usec, 3, NULL);
+		executor_free(ex);
+		if (isnan(g))
+			goto out;
+		series_add(&direct->gini, g);
+		series_add(&fork_exec->gini, g);
+		series_add(&spawn->gini, g);
+		series_add(&direct->base, time_direct(c.p, min_usec / 4));
+		/* No worker threads while forking: the usual cron-like parent. */
+		series_add(&fork_exec->base, time_processes(b, false, procs));
+		series_add(&spawn->base, time_processes(b, true, procs));
+		if (b->error)
+			goto out;
+	}
+	r = 0;
+out:
+	compiled_done(&c);
+	env_done(&e);
+	return r;
+}
+
+/* The CPU-bound fan-out without the executor: threads calling run() directly. */
+struct raw {
+	const struct pipeline *p;
+	unsigned k, of;
+};
+
+static void *
+raw_main(void *arg)
+{
+	struct raw *w = arg;
+	struct gini_handle h;
+
+	handle_init(&h);
+	for (size_t i = w->k; i < w->p->n_steps; i += w->of) {
+		const struct step *s = &w->p->steps[i];
+
+		s->type->desc->run(&host_services, &h, s->instance);
+	}
+	handle_done(&h);
+	return NULL;
+}
+
+static double
+time_raw_threads(const struct pipeline *p, unsigned threads)
+{
+	pthread_t t[16];
+	struct raw w[16];
+	double t0 = mono_usec();
+
+	threads = MIN(threads, 16);
+	for (unsigned k = 0; k < threads; k++) {
+		w[k] = (struct raw){ p, k, threads };
+		if (pthread_create(&t[k], NULL, raw_main, &w[k]) != 0)
+			return NAN;
+	}
+	for (unsigned k = 0; k < threads; k++)
+		pthread_join(t[k], NULL);
+	return mono_usec() - t0;
+}
+
+int
+case_fanout(struct bench *b)
+{
+	static const unsigned workers[] = { 1, 2, 4 };
+	size_t n = bench_size(b, 10, 1000, 1000), width = bench_size(b, 4, 100, 100);
+	size_t n_spin = bench_size(b, 4, 100, 200);
+	const char *spin = b->smoke ? "spin = \"100us\";" : "spin = \"1ms\";";
+	double min_usec = (double)bench_size(b, 1000, 50000, 200000);
+	unsigned cpu_workers = MIN(b->cores, 4u);
+	struct row *fan[3], *dia[3], *cpu = NULL;
+	struct compiled cf = { 0 }, cd = { 0 }, cc = { 0 };
+	struct env e;
+	char what[128];
+	int r = -1;
+
+	if (env_init(b, &e) < 0 || compile_shape(&e, FANOUT, n, NULL, &cf) < 0 ||
+	    compile_shape(&e, DIAMOND, width + 2, NULL, &cd) < 0 ||
+	    compile_shape(&e, FANOUT, n_spin, spin, &cc) < 0)
+		goto out;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(what, sizeof(what), "fan-out, %zu independent no-op steps, %u worker%s", n,
+		         workers[i], workers[i] > 1 ? "s" : "");
+		fan[i] = bench_row(b, what, "us/step", "direct call of run()");
+		if (workers[i] == 2)
+			row_target(fan[i], TARGET_GINI_LE, 2.0, "<= 2 us/step");
+	}
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(what, sizeof(what), "diamond 1->%zu->1, %u worker%s", width, workers[i],
+		         workers[i] > 1 ? "s" : "");
+		dia[i] = bench_row(b, what, "us/step", "direct call of run()");
+	}
+	if (cpu_workers >= 2) {
+		snprintf(what, sizeof(what), "cpu-bound fan-out %zu x %s, speed-up %u vs 1 worker",
+		         n_spin, b->smoke ? "100us" : "1ms", cpu_workers);
+		cpu = bench_row(b, what, "x", "raw pthreads calling run()");
+		row_target(cpu, TARGET_RATIO_GE, 0.9, ">= 0.9 of raw threads' speed-up");
+	} else {
+		bench_note(b, "cpu-bound fan-out speed-up", "skipped: one core");
+	}
+
+	for (unsigned rep = 0; rep < b->reps; rep++) {
+		double floor_fan = time_direct(cf.p, min_usec / 4);
+		double floor_dia = time_direct(cd.p, min_usec / 4);
+		double cpu_wall[2] = { NAN, NAN };
+
+		for (size_t i = 0; i < 3; i++) {
+			struct executor *ex = executor_new(workers[i]);
+
+			if (!ex) {
+				bench_fail(b, "cannot start the executor");
+				goto out;
+			}
+			time_runs(b, ex, cf.p, 0, 1, NULL);
+			series_add(&fan[i]->gini, time_runs(b, ex, cf.p, min_usec, 3, NULL));
+			series_add(&fan[i]->base, floor_fan);
+			series_add(&dia[i]->gini, time_runs(b, ex, cd.p, min_usec, 3, NULL));
+			series_add(&dia[i]->base, floor_dia);
+			executor_free(ex);
+			if (b->error)
+				goto out;
+		}
+		if (cpu) {
+			for (size_t i = 0; i < 2; i++) {
+				struct executor *ex = executor_new(i == 0 ? 1 : cpu_workers);
+
+				if (!ex) {
+					bench_fail(b, "cannot start the executor");
+					goto out;
+				}
+				time_runs(b, ex, cc.p, 0, 1, &cpu_wall[i]);
+				executor_free(ex);
+			}
+			series_add(&cpu->gini, cpu_wall[0] / cpu_wall[1]);
+			time_raw_threads(cc.p, cpu_workers); /* warm-up, like the runs' */
+			series_add(&cpu->base, time_raw_threads(cc.p, 1) /
+			                               time_raw_threads(cc.p, cpu_workers));
+		}
+		if (b->error)
+			goto out;
+	}
+	r = 0;
+out:
+	compiled_done(&cf);
+	compiled_done(&cd);
+	compiled_done(&cc);
+	env_done(&e);
+	return r;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gini-floor: the bare processes the daemon is measured against. Each is
+ * the least a program can do for the job, written the way a careful daemon
+ * would, and linked against nothing but libc:
+ *
+ *   gini-floor signalfd FIFO   SIGUSR1 read from a signalfd in epoll; on each
+ *                              one, the CLOCK_MONOTONIC time of the wake-up
+ *                              goes to FIFO (8 bytes, ns)
+ *   gini-floor timerfd FIFO START_NS PERIOD_NS
+ *                              a CLOCK_MONOTONIC timerfd due at START_NS and
+ *                              every PERIOD_NS after; each wake-up stamped
+ *   gini-floor idle FIFO       an epoll loop with nothing to do
+ *
+ * Each first writes a zero stamp to FIFO once it is set up (the bench waits
+ * for it before it signals), and exits on SIGTERM, which it also reads from
+ * the signalfd, so nothing runs in signal context.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int
+stamp(int fd, uint64_t ns)
+{
+	return write(fd, &ns, sizeof(ns)) == (ssize_t)sizeof(ns) ? 0 : -1;
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: gini-floor signalfd FIFO\n"
+	                "       gini-floor timerfd FIFO START_NS PERIOD_NS\n"
+	                "       gini-floor idle FIFO\n");
+	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+	int out, sfd, efd, tfd = -1;
+	bool timer;
+
+	if (argc < 3)
+		return usage();
+	timer = strcmp(argv[1], "timerfd") == 0;
+	if (timer ? argc != 5 : argc != 3 || (strcmp(argv[1], "signalfd") && strcmp(argv[1], "idle")))
+		return usage();
+	out = open(argv[2], O_WRONLY | O_CLOEXEC);
+	if (out < 0) {
+		fprintf(stderr, "gini-floor: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	if (strcmp(argv[1], "signalfd") == 0)
+		sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	efd = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || efd < 0)
+		return 1;
+	ev.data.fd = sfd;
+	if (epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &ev) < 0)
+		return 1;
+	if (timer) {
+		uint64_t start = strtoull(argv[3], NULL, 10), period = strtoull(argv[4], NULL, 10);
+		struct itimerspec its = {
+			.it_value = { (time_t)(start / 1000000000u), (long)(start % 1000000000u) },
+			.it_interval = { (time_t)(period / 1000000000u), (long)(period % 1000000000u) },
+		};
+
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (tfd < 0 || period == 0 ||
+		    timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+			return 1;
+		ev.data.fd = tfd;
+		if (epoll_ctl(efd, EPOLL_CTL_ADD, tfd, &ev) < 0)
+			return 1;
+	}
+	if (stamp(out, 0) < 0)
+		return 1;
+	for (;;) {
+		struct epoll_event got;
+		int n = epoll_wait(efd, &got, 1, -1);
+		uint64_t now = mono_ns();
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return 1;
+		if (got.data.fd == tfd) {
+			uint64_t ticks;
+
+			if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+				return 1;
+			if (stamp(out, now) < 0)
+				return 1;
+		} else {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGTERM)
+					return 0;
+				if (stamp(out, now) < 0)
+					return 1;
+			}
+		}
+	}
+}

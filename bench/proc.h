@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bench;
+
+/*
+ * A process the bench runs and watches: a real ginid, a floor, or an
+ * incumbent. A ginid gets NOTIFY_SOCKET pointing at a socket the bench owns,
+ * as under systemd; the bench must keep draining it (the kernel queues only
+ * a few datagrams, then the daemon's sd_notify() would stall), which every
+ * wait below does.
+ */
+struct proc {
+	pid_t pid;
+	char *name; /* for messages */
+	char *log;  /* stdout and stderr */
+	int notify_fd;
+	char *notify_path;
+	char *notified; /* every notification so far, newline-separated */
+	size_t notified_len;
+	bool exited;
+	int status;
+};
+
+/*
+ * Starts the build's ginid on conf with the given plugin directories, state
+ * and control socket in dir, output to dir/ginid.log. Does not wait.
+ */
+int proc_ginid(struct bench *b, struct proc *p, const char *dir, const char *conf,
+               const char *const *plugin_dirs, size_t n_plugin_dirs);
+/* Starts argv (argv[0] a path), output to log. */
+int proc_spawn(struct bench *b, struct proc *p, const char *name, char *const *argv,
+               const char *log);
+/*
+ * Waits until a notification containing text arrives past byte offset from
+ * of p->notified; *ret_ns (may be NULL) gets when it was received.
+ * 0, or -1 (recorded with bench_fail) on timeout or if the process died.
+ */
+int proc_wait_notify(struct bench *b, struct proc *p, const char *text, size_t from,
+                     int timeout_ms, uint64_t *ret_ns);
+/*
+ * Waits until fd is readable, draining p's notifications (p may be NULL).
+ * 1 readable, 0 timeout, -1 error.
+ */
+int proc_wait_fd(struct proc *p, int fd, int timeout_ms);
+/* Reads the notifications queued so far, without waiting. */
+void proc_drain(struct proc *p);
+/* Sleeps, draining p's notifications meanwhile (p may be NULL). */
+void proc_sleep(struct proc *p, uint64_t usec);
+/* SIGTERM, wait up to timeout_ms, then SIGKILL; reaps and frees. */
+int proc_stop(struct proc *p, int timeout_ms);
+/* The same; *ret_ms (may be NULL) gets the time from SIGTERM to the exit. */
+int proc_stop_timed(struct proc *p, int timeout_ms, double *ret_ms);
+
+/* VmRSS in KiB, or -1. */
+long proc_rss_kib(pid_t pid);
+/* Voluntary context switches summed over every thread, or -1. */
+long long proc_voluntary_switches(pid_t pid);
+/*
+ * When the process's CLOCK_MONOTONIC timerfd fires next, in ns, read from
+ * /proc/PID/fdinfo (the kernel's own record of the armed expiry).
+ * 0, or -ENOENT if no such timerfd is armed.
+ */
+int proc_timerfd_due_ns(pid_t pid, uint64_t *ret_ns);
+
+/* Reads 8-byte stamps from a FIFO opened O_RDWR|O_NONBLOCK. */
+int fifo_open(const char *path);
+/* Reads one stamp; 1 got one, 0 none yet, -1 error. */
+int fifo_read(int fd, uint64_t *ret_ns);

@@ -1,0 +1,1361 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control socket: ginictl's way in. A Unix stream socket served by the
+ * event loop, speaking the line-delimited JSON protocol of proto.h.
+ *
+ * Nothing a client does can stall the loop or another client: sockets are
+ * non-blocking, a request line is capped at PROTO_LINE_MAX before it is
+ * parsed, replies queue in a per-connection buffer that stops the reading of
+ * further requests while it is large and closes the connection when it is
+ * absurd, connections are capped at CONTROL_CONNS_MAX, and one without a
+ * complete request for CONTROL_IDLE_USEC is closed.
+ *
+ * Who may do what is decided per request from the peer's credentials
+ * (SO_PEERCRED, SO_PEERGROUPS), never from the socket's file mode alone:
+ * root and the daemon's user may do everything; members of control_group
+ * likewise; members of control_readonly_group only the read-only commands;
+ * anyone else nothing. A refusal is logged with uid and pid.
+ */
+#include "control.h"
+
+#include "config.h"
+#include "diag.h"
+#include "executor.h"
+#include "generation.h"
+#include "log.h"
+#include "manager.h"
+#include "pipeline.h"
+#include "proto.h"
+#include "registry.h"
+#include "scheduler.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+/* Replies beyond this stop the reading of further requests... */
+#define OUT_PAUSE (1u << 20)
+/* ...and beyond this the client is dropped as not reading at all. */
+#define OUT_MAX (64u << 20)
+
+struct conn;
+
+/* A `run --wait` in progress on a connection. */
+struct waiting {
+	struct run_listener l; /* first: listener callbacks cast back */
+	struct conn *conn;
+	json_t *id;
+	uint64_t run_id;
+	bool dry;
+};
+
+struct conn {
+	struct conn *next, *prev;
+	struct control *c;
+	int fd;
+	sd_event_source *io;
+	sd_event_source *idle;
+	struct ucred cred;
+	gid_t *groups;
+	int n_groups;
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len, out_off;
+	bool closing;       /* close once out is flushed */
+	struct waiting *wait; /* requests wait behind a `run --wait` */
+};
+
+struct control {
+	struct manager *m;
+	sd_event *e;
+	int fd;
+	bool activated; /* passed by systemd: not ours to unlink */
+	char *path;
+	sd_event_source *listen_src;
+	struct conn *conns;
+	size_t n_conns;
+	bool have_group, have_ro_group;
+	gid_t group, ro_group;
+	uint64_t denied;
+};
+
+enum access {
+	ACCESS_NONE,
+	ACCESS_READ,
+	ACCESS_ALL,
+};
+
+static void conn_free(struct conn *k);
+static void conn_update_events(struct conn *k);
+static void conn_process(struct conn *k);
+static void conn_kick(struct conn *k);
+
+/* Replies. */
+
+static void
+conn_send(struct conn *k, json_t *msg)
+{
+	char *text = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
+	size_t len;
+
+	json_decref(msg);
+	if (!text) {
+		k->closing = true;
+		return;
+	}
+	len = strlen(text);
+	if (k->out_len - k->out_off + len + 1 > OUT_MAX) {
+		log_warn("control: uid %u (pid %d) does not read its replies; disconnecting",
+		         (unsigned)k->cred.uid, (int)k->cred.pid);
+		free(text);
+		k->closing = true;
+		k->out_len = k->out_off = 0;
+		return;
+	}
+	if (k->out_off > 0 && k->out_off == k->out_len)
+		k->out_off = k->out_len = 0;
+	{
+		char *nb = realloc(k->out, k->out_len + len + 1);
+
+		if (!nb) {
+			free(text);
+			k->closing = true;
+			return;
+		}
+		k->out = nb;
+	}
+	memcpy(k->out + k->out_len, text, len);
+	k->out[k->out_len + len] = '\n';
+	k->out_len += len + 1;
+	free(text);
+}
+
+static json_t *
+envelope(json_t *id)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "v", json_integer(PROTO_VERSION));
+	if (id)
+		json_object_set(o, "id", id);
+	return o;
+}
+
+static void
+reply_ok(struct conn *k, json_t *id, json_t *result)
+{
+	json_t *o = envelope(id);
+
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "result", result ? result : json_object());
+	conn_send(k, o);
+}
+
+static void
+reply_error(struct conn *k, json_t *id, const char *code, json_t *extra, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void
+reply_error(struct conn *k, json_t *id, const char *code, json_t *extra, const char *fmt, ...)
+{
+	json_t *o = envelope(id), *e = extra ? extra : json_object();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_set_new(e, "code", json_string(code));
+	json_object_set_new(e, "message", json_string(msg));
+	json_object_set_new(o, "ok", json_false());
+	json_object_set_new(o, "error", e);
+	conn_send(k, o);
+}
+
+static json_t *
+iso_or_null(int64_t usec)
+{
+	char buf[64];
+
+	if (usec <= 0)
+		return json_null();
+	return json_string(format_iso8601((time_t)(usec / (int64_t)USEC_PER_SEC), buf, sizeof(buf)));
+}
+
+/* Arguments. */
+
+/* Rejects argument names outside allowed, with a suggestion. */
+static bool
+args_known(struct conn *k, json_t *id, json_t *args, const char *const *allowed, size_t n)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(args, key, v) {
+		bool ok = false;
+
+		for (size_t i = 0; i < n && !ok; i++)
+			ok = streq(key, allowed[i]);
+		if (!ok) {
+			const char *hint = closest_match(key, allowed, n);
+
+			reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "unknown argument '%s'%s%s%s",
+			            key, hint ? "; did you mean '" : "", hint ? hint : "",
+			            hint ? "'?" : "");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* 1 found, 0 absent, -1 wrong type (replied). */
+static int
+arg_string(struct conn *k, json_t *id, json_t *args, const char *name, const char **ret)
+{
+	json_t *v = json_object_get(args, name);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument '%s' must be a string", name);
+		return -1;
+	}
+	*ret = json_string_value(v);
+	return 1;
+}
+
+static int
+arg_int(struct conn *k, json_t *id, json_t *args, const char *name, long long lo, long long hi,
+        long long *ret)
+{
+	json_t *v = json_object_get(args, name);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL,
+		            "argument '%s' must be an integer from %lld to %lld", name, lo, hi);
+		return -1;
+	}
+	*ret = json_integer_value(v);
+	return 1;
+}
+
+static int
+arg_bool(struct conn *k, json_t *id, json_t *args, const char *name, bool *ret)
+{
+	json_t *v = json_object_get(args, name);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument '%s' must be true or false",
+		            name);
+		return -1;
+	}
+	*ret = json_is_true(v);
+	return 1;
+}
+
+/* Commands. */
+
+static void
+cmd_status(struct conn *k, json_t *id, json_t *args)
+{
+	struct manager *m = k->c->m;
+	struct generation *g = m->current;
+	json_t *r, *reload = json_null(), *refused;
+
+	if (!args_known(k, id, args, NULL, 0))
+		return;
+	if (m->last_reload_usec) {
+		json_t *errors = json_array();
+
+		for (size_t i = 0; i < m->n_last_reload_errors; i++)
+			json_array_append_new(errors, json_string(m->last_reload_errors[i]));
+		reload = json_pack("{s:o, s:b, s:o}", "time", iso_or_null(m->last_reload_usec), "ok",
+		                   m->last_reload_ok, "errors", errors);
+	}
+	refused = json_array();
+	for (size_t i = 0; i < g->report.n_refusals; i++)
+		json_array_append_new(refused,
+		                      json_pack("{s:s, s:s, s:b}", "path", g->report.refusals[i].path,
+		                                "reason", g->report.refusals[i].reason, "probed",
+		                                g->report.refusals[i].probed));
+	r = json_pack("{s:s, s:i, s:I, s:f, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:o}",
+	              "version", GINI_VERSION, "protocol", PROTO_VERSION, "pid", (json_int_t)getpid(),
+	              "uptime_sec",
+	              (double)((int64_t)now_usec(CLOCK_REALTIME) - m->started_realtime_usec) / 1e6,
+	              "started", iso_or_null(m->started_realtime_usec), "generation",
+	              (json_int_t)g->number, "stage_types", (json_int_t)registry_count(g->registry),
+	              "pipelines", (json_int_t)g->n_pipelines, "runs_in_flight",
+	              (json_int_t)m->in_flight, "workers", (json_int_t)executor_threads(m->ex),
+	              "last_reload", reload, "reloads", "ok", (json_int_t)m->reloads_ok, "failed",
+	              (json_int_t)m->reloads_failed, "refused_plugins", refused);
+	reply_ok(k, id, r);
+}
+
+static json_t *
+stage_json(const struct stage_type *t)
+{
+	json_t *flags = json_array(), *req = json_array();
+	uint64_t runs = atomic_load(&t->counters.runs);
+
+	if (t->flags & GINI_STAGE_DRY_RUN)
+		json_array_append_new(flags, json_string("dry-run"));
+	if (t->flags & GINI_STAGE_CONCURRENT)
+		json_array_append_new(flags, json_string("concurrent"));
+	for (char **q = t->requires_ids; *q; q++)
+		json_array_append_new(req, json_string(*q));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	                 "id", t->id, "version", t->version, "category", t->category, "summary",
+	                 t->summary, "file", t->path, "flags", flags, "requires", req, "runs",
+	                 (json_int_t)runs, "failures",
+	                 (json_int_t)atomic_load(&t->counters.failures), "timeouts",
+	                 (json_int_t)atomic_load(&t->counters.timeouts), "crashes",
+	                 (json_int_t)atomic_load(&t->counters.crashes), "kills",
+	                 (json_int_t)atomic_load(&t->counters.kills), "mean_usec",
+	                 (json_int_t)(runs ? atomic_load(&t->counters.total_usec) / runs : 0),
+	                 "max_usec", (json_int_t)atomic_load(&t->counters.max_usec));
+}
+
+static void
+cmd_stages(struct conn *k, json_t *id, json_t *args)
+{
+	static const char *const allowed[] = { "category", "filter", "offset", "limit" };
+	struct registry_filter f = { 0 };
+	struct stage_type **list;
+	long long offset = 0, limit = 1000;
+	size_t n, total;
+	json_t *items;
+
+	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
+	    arg_string(k, id, args, "category", &f.category) < 0 ||
+	    arg_string(k, id, args, "filter", &f.text) < 0 ||
+	    arg_int(k, id, args, "offset", 0, LLONG_MAX / 2, &offset) < 0 ||
+	    arg_int(k, id, args, "limit", 1, 10000, &limit) < 0)
+		return;
+	if (registry_list(k->c->m->current->registry, &f, (size_t)offset, (size_t)limit, &list, &n,
+	                  &total) < 0) {
+		reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
+		return;
+	}
+	items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, stage_json(list[i]));
+	registry_list_free(list, n);
+	reply_ok(k, id, json_pack("{s:I, s:I, s:o}", "total", (json_int_t)total, "offset",
+	                          (json_int_t)offset, "items", items));
+}
+
+static json_t *
+triggers_json(const struct trigger_def *t)
+{
+	json_t *sigs = json_array();
+	char buf[32];
+
+	for (size_t i = 0; i < t->n_signals; i++)
+		json_array_append_new(sigs, json_string(signal_to_string(t->signals[i], buf,
+		                                                         sizeof(buf))));
+	return json_pack("{s:o, s:o, s:o, s:b, s:b}", "signals", sigs, "every",
+	                 t->every_usec ? json_string(format_duration(t->every_usec, buf, sizeof(buf)))
+	                               : json_null(),
+	                 "schedule", t->schedule ? json_string(t->schedule) : json_null(), "on_start",
+	                 t->on_start, "persistent", t->persistent);
+}
+
+static void
+cmd_pipelines(struct conn *k, json_t *id, json_t *args)
+{
+	struct manager *m = k->c->m;
+	struct generation *g = m->current;
+	json_t *items = json_array();
+
+	if (!args_known(k, id, args, NULL, 0)) {
+		json_decref(items);
+		return;
+	}
+	for (size_t i = 0; i < g->n_pipelines; i++) {
+		const struct pipeline *p = g->pipelines[i];
+		struct pstate *ps = hashmap_get(&m->pstates, p->name);
+		bool finished = ps && ps->last_status != RUN_RUNNING;
+
+		json_array_append_new(
+			items,
+			json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, "
+			          "s:b, s:{s:I, s:I, s:I}, s:I}",
+			          "name", p->name, "description", p->description, "file", p->file,
+			          "line", p->line, "steps", (json_int_t)p->n_steps, "overlap",
+			          overlap_to_string(p->overlap), "on_failure",
+			          on_failure_to_string(p->on_failure), "triggers",
+			          triggers_json(&p->triggers), "next",
+			          iso_or_null(scheduler_next_fire_usec(m->sched, p->name)), "last",
+			          iso_or_null(ps ? ps->last_fire_usec : 0), "last_result",
+			          finished ? json_string(run_status_to_string(ps->last_status))
+			                   : json_null(),
+			          "last_run_id",
+			          finished ? json_integer((json_int_t)ps->last_run_id) : json_null(),
+			          "running", (json_int_t)(ps ? ps->running : 0), "queued",
+			          ps && ps->queued, "runs", "success",
+			          (json_int_t)(ps ? ps->runs[RUN_SUCCESS] : 0), "failed",
+			          (json_int_t)(ps ? ps->runs[RUN_FAILED] : 0), "cancelled",
+			          (json_int_t)(ps ? ps->runs[RUN_CANCELLED] : 0), "skipped",
+			          (json_int_t)(ps ? ps->skipped : 0)));
+	}
+	reply_ok(k, id, json_pack("{s:o}", "items", items));
+}
+
+static void
+cmd_history(struct conn *k, json_t *id, json_t *args)
+{
+	static const char *const allowed[] = { "pipeline", "n" };
+	struct manager *m = k->c->m;
+	const char *pipeline = NULL;
+	long long n = 20;
+	json_t *items;
+
+	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
+	    arg_string(k, id, args, "pipeline", &pipeline) < 0 ||
+	    arg_int(k, id, args, "n", 1, HISTORY_MAX, &n) < 0)
+		return;
+	items = json_array();
+	for (size_t i = 0; (long long)json_array_size(items) < n; i++) {
+		const struct history_entry *h = manager_history(m, i);
+
+		if (!h)
+			break;
+		if (pipeline && !streq(pipeline, h->pipeline))
+			continue;
+		json_array_append_new(
+			items, json_pack("{s:I, s:s, s:s, s:o, s:I, s:s, s:o, s:o}", "run_id",
+			                 (json_int_t)h->run_id, "pipeline", h->pipeline, "trigger",
+			                 h->trigger, "start", iso_or_null(h->start_realtime_usec),
+			                 "duration_usec", (json_int_t)h->duration_usec, "result",
+			                 run_status_to_string(h->status), "failed_step",
+			                 h->failed_step ? json_string(h->failed_step) : json_null(),
+			                 "message", h->message ? json_string(h->message) : json_null()));
+	}
+	reply_ok(k, id, json_pack("{s:o}", "items", items));
+}
+
+static json_t *
+step_json(const struct run *r, size_t i)
+{
+	const struct step *s = &r->pipeline->steps[i];
+	const struct step_result *res = &r->results[i];
+
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "id", s->id, "stage",
+	                 s->stage_id ? s->stage_id : "", "result",
+	                 step_status_to_string(res->status), "attempts", (json_int_t)res->attempts,
+	                 "duration_usec",
+	                 (json_int_t)(res->attempts ? res->end_usec - res->start_usec : 0), "message",
+	                 res->message ? json_string(res->message) : json_null());
+}
+
+static void
+wait_on_step(struct run_listener *l, const struct run *r, size_t step)
+{
+	struct waiting *w = (struct waiting *)l;
+	json_t *o = envelope(w->id);
+
+	w->run_id = r->id;
+	json_object_set_new(o, "event", json_string("step"));
+	json_object_set_new(o, "run_id", json_integer((json_int_t)r->id));
+	json_object_set_new(o, "step", step_json(r, step));
+	conn_send(w->conn, o);
+	conn_kick(w->conn);
+}
+
+/* The reply to a dry run: the steps level by level, as they would run. */
+static json_t *
+dry_run_json(const struct run *r)
+{
+	const struct pipeline *p = r->pipeline;
+	json_t *levels = json_array();
+
+	for (unsigned level = 0; level < p->n_levels; level++) {
+		json_t *steps = json_array();
+
+		for (size_t kk = 0; kk < p->n_steps; kk++) {
+			size_t i = p->order[kk];
+
+			if (p->steps[i].level != level)
+				continue;
+			json_array_append_new(
+				steps, json_pack("{s:s, s:s, s:s, s:s}", "step", p->steps[i].id, "stage",
+				                 p->steps[i].stage_id ? p->steps[i].stage_id : "", "result",
+				                 step_status_to_string(r->results[i].status),
+				                 "description",
+				                 r->results[i].message ? r->results[i].message : ""));
+		}
+		json_array_append_new(levels, steps);
+	}
+	return json_pack("{s:s, s:b, s:s, s:o}", "pipeline", p->name, "dry_run", 1, "result",
+	                 run_status_to_string(r->status), "levels", levels);
+}
+
+static void
+wait_on_done(struct run_listener *l, const struct run *r)
+{
+	struct waiting *w = (struct waiting *)l;
+	struct conn *k = w->conn;
+	json_t *steps = json_array();
+
+	if (r->pipeline && w->dry) {
+		json_decref(steps);
+		reply_ok(k, w->id, dry_run_json(r));
+	} else if (r->pipeline) {
+		for (size_t i = 0; i < r->pipeline->n_steps; i++)
+			json_array_append_new(steps, step_json(r, r->pipeline->order[i]));
+		reply_ok(k, w->id,
+		         json_pack("{s:I, s:s, s:s, s:I, s:o, s:o}", "run_id", (json_int_t)r->id,
+		                   "outcome", "finished", "result", run_status_to_string(r->status),
+		                   "duration_usec", (json_int_t)(r->end_usec - r->start_usec),
+		                   "failed_step",
+		                   r->failed_step != SIZE_MAX
+		                           ? json_string(r->pipeline->steps[r->failed_step].id)
+		                           : json_null(),
+		                   "steps", steps));
+	} else {
+		json_decref(steps);
+		reply_error(k, w->id, PROTO_E_BUSY, NULL,
+		            "the queued run was dropped (the daemon is stopping or the pipeline was "
+		            "removed)");
+	}
+	json_decref(w->id);
+	free(w);
+	k->wait = NULL;
+	if (k->idle)
+		sd_event_source_set_enabled(k->idle, SD_EVENT_ONESHOT);
+	/* Requests that queued up behind the wait. */
+	conn_process(k);
+	conn_kick(k);
+}
+
+static void
+cmd_run(struct conn *k, json_t *id, json_t *args)
+{
+	static const char *const allowed[] = { "pipeline", "dry_run", "wait" };
+	struct manager *m = k->c->m;
+	const char *name = NULL;
+	bool dry = false, wait = false;
+	struct waiting *w = NULL;
+	struct pipeline *p;
+	enum trigger_outcome o;
+	uint64_t run_id = 0;
+	char trigger[64];
+
+	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
+	    arg_string(k, id, args, "pipeline", &name) < 0 ||
+	    arg_bool(k, id, args, "dry_run", &dry) < 0 || arg_bool(k, id, args, "wait", &wait) < 0)
+		return;
+	if (!name) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument 'pipeline' is required");
+		return;
+	}
+	p = generation_find(m->current, name);
+	if (!p) {
+		const char **names = calloc(m->current->n_pipelines + 1, sizeof(char *));
+		const char *hint = NULL;
+
+		for (size_t i = 0; names && i < m->current->n_pipelines; i++)
+			names[i] = m->current->pipelines[i]->name;
+		if (names)
+			hint = closest_match(name, names, m->current->n_pipelines);
+		reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "no pipeline '%s'%s%s%s", name,
+		            hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+		free(names);
+		return;
+	}
+	snprintf(trigger, sizeof(trigger), "ginictl (uid %u)", (unsigned)k->cred.uid);
+	/* A dry run is answered when its steps were described and checked. */
+	if (wait || dry) {
+		w = calloc(1, sizeof(*w));
+		if (!w) {
+			reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
+			return;
+		}
+		w->conn = k;
+		w->id = id ? json_incref(id) : NULL;
+		w->dry = dry;
+		w->l.on_step = wait ? wait_on_step : NULL;
+		w->l.on_done = wait_on_done;
+	}
+	if (dry) {
+		int r = manager_dry_run(m, name, trigger, &w->l, &run_id);
+
+		if (r >= 0) {
+			k->wait = w;
+			if (k->idle)
+				sd_event_source_set_enabled(k->idle, SD_EVENT_OFF);
+			return;
+		}
+		reply_error(k, id, PROTO_E_BUSY, NULL, "cannot start a dry run: %s",
+		            r == -ESHUTDOWN ? "the daemon is stopping" : strerror(-r));
+		json_decref(w->id);
+		free(w);
+		return;
+	}
+	o = manager_trigger_listen(m, name, trigger, w ? &w->l : NULL, &run_id);
+	switch (o) {
+	case TRIGGER_STARTED:
+	case TRIGGER_QUEUED:
+		if (w) {
+			w->run_id = run_id;
+			k->wait = w;
+			/* A waiting client is not idle. */
+			if (k->idle)
+				sd_event_source_set_enabled(k->idle, SD_EVENT_OFF);
+			return;
+		}
+		reply_ok(k, id,
+		         json_pack("{s:o, s:s}", "run_id",
+		                   o == TRIGGER_STARTED ? json_integer((json_int_t)run_id)
+		                                        : json_null(),
+		                   "outcome", o == TRIGGER_STARTED ? "started" : "queued"));
+		return;
+	case TRIGGER_SKIPPED:
+		reply_error(k, id, PROTO_E_BUSY, NULL,
+		            "pipeline '%s' is already running (overlap = %s); not started", name,
+		            overlap_to_string(p->overlap));
+		break;
+	case TRIGGER_STOPPING:
+		reply_error(k, id, PROTO_E_BUSY, NULL, "the daemon is stopping");
+		break;
+	default:
+		reply_error(k, id, PROTO_E_FAILED, NULL, "cannot start the run: out of memory");
+		break;
+	}
+	if (w) {
+		json_decref(w->id);
+		free(w);
+	}
+}
+
+static void
+cmd_reload(struct conn *k, json_t *id, json_t *args)
+{
+	struct manager *m = k->c->m;
+	struct diags d = { 0 };
+	char buf[4096];
+
+	if (!args_known(k, id, args, NULL, 0))
+		return;
+	if (m->stopping) {
+		reply_error(k, id, PROTO_E_BUSY, NULL, "the daemon is stopping");
+		return;
+	}
+	if (manager_reload(m, &d) < 0) {
+		json_t *errors = json_array();
+
+		for (size_t i = 0; i < d.n; i++)
+			json_array_append_new(errors,
+			                      json_string(diag_format(&d.v[i], buf, sizeof(buf))));
+		reply_error(k, id, PROTO_E_FAILED, json_pack("{s:o}", "errors", errors),
+		            "reload failed with %zu error%s; generation %llu keeps running", d.n,
+		            d.n == 1 ? "" : "s", (unsigned long long)m->current->number);
+	} else {
+		reply_ok(k, id,
+		         json_pack("{s:I, s:I, s:I, s:I}", "generation", (json_int_t)m->current->number,
+		                   "stage_types", (json_int_t)registry_count(m->current->registry),
+		                   "plugins_loaded", (json_int_t)m->current->report.loaded,
+		                   "pipelines", (json_int_t)m->current->n_pipelines));
+	}
+	diags_done(&d);
+}
+
+static void
+cmd_metrics(struct conn *k, json_t *id, json_t *args)
+{
+	char *text;
+
+	if (!args_known(k, id, args, NULL, 0))
+		return;
+	text = control_metrics_text(k->c->m);
+	if (!text) {
+		reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
+		return;
+	}
+	reply_ok(k, id, json_pack("{s:s, s:s}", "content_type", "text/plain; version=0.0.4",
+	                          "text", text));
+	free(text);
+}
+
+static const struct command {
+	const char *name;
+	void (*fn)(struct conn *k, json_t *id, json_t *args);
+	bool mutating;
+} commands[] = {
+	{ "status", cmd_status, false },     { "stages", cmd_stages, false },
+	{ "pipelines", cmd_pipelines, false }, { "history", cmd_history, false },
+	{ "metrics", cmd_metrics, false },   { "run", cmd_run, true },
+	{ "reload", cmd_reload, true },
+};
+
+/* Authorisation. */
+
+static bool
+peer_in_group(const struct conn *k, gid_t g)
+{
+	if (k->cred.gid == g)
+		return true;
+	for (int i = 0; i < k->n_groups; i++)
+		if (k->groups[i] == g)
+			return true;
+	return false;
+}
+
+static enum access
+peer_access(const struct conn *k)
+{
+	const struct control *c = k->c;
+
+	if (k->cred.uid == 0 || k->cred.uid == geteuid())
+		return ACCESS_ALL;
+	if (peer_in_group(k, c->have_group ? c->group : 0))
+		return ACCESS_ALL;
+	if (c->have_ro_group && peer_in_group(k, c->ro_group))
+		return ACCESS_READ;
+	return ACCESS_NONE;
+}
+
+/* Requests. */
+
+static void
+handle_line(struct conn *k, const char *line, size_t len)
+{
+	json_error_t err;
+	json_t *req, *id, *v, *args;
+	const char *cmd;
+	const struct command *c = NULL;
+	enum access a;
+
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+	if (!req || !json_is_object(req)) {
+		if (req)
+			reply_error(k, NULL, PROTO_E_BAD_REQUEST, NULL,
+			            "a request must be a JSON object");
+		else
+			reply_error(k, NULL, PROTO_E_BAD_REQUEST, NULL,
+			            "malformed JSON at column %d: %s", err.column, err.text);
+		json_decref(req);
+		/* The stream cannot be trusted after a malformed line. */
+		k->closing = true;
+		return;
+	}
+	id = json_object_get(req, "id");
+	v = json_object_get(req, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != PROTO_VERSION) {
+		reply_error(k, id, PROTO_E_VERSION, NULL,
+		            "protocol version %d is required (\"v\": %d)", PROTO_VERSION,
+		            PROTO_VERSION);
+		goto out;
+	}
+	if (json_unpack(req, "{s:s}", "cmd", &cmd) < 0) {
+		reply_error(k, id, PROTO_E_BAD_REQUEST, NULL, "\"cmd\" (a string) is required");
+		/* As after any bad_request: the client is not speaking the protocol. */
+		k->closing = true;
+		goto out;
+	}
+	args = json_object_get(req, "args");
+	if (args && !json_is_object(args)) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "\"args\" must be an object");
+		goto out;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands) && !c; i++)
+		if (streq(cmd, commands[i].name))
+			c = &commands[i];
+	if (!c) {
+		const char *names[ARRAY_SIZE(commands)];
+		const char *hint;
+
+		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+			names[i] = commands[i].name;
+		hint = closest_match(cmd, names, ARRAY_SIZE(commands));
+		reply_error(k, id, PROTO_E_UNKNOWN_COMMAND, NULL, "unknown command '%.64s'%s%s%s", cmd,
+		            hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+		goto out;
+	}
+	a = peer_access(k);
+	if (a == ACCESS_NONE || (a == ACCESS_READ && c->mutating)) {
+		k->c->denied++;
+		log_warn("control: permission denied: uid %u (pid %d) may not use '%s'",
+		         (unsigned)k->cred.uid, (int)k->cred.pid, c->name);
+		reply_error(k, id, PROTO_E_PERMISSION, NULL, "permission denied: uid %u may not use '%s'",
+		            (unsigned)k->cred.uid, c->name);
+		goto out;
+	}
+	if (!args)
+		args = json_object();
+	else
+		json_incref(args);
+	c->fn(k, id, args);
+	json_decref(args);
+out:
+	json_decref(req);
+}
+
+/* Handles the complete lines in the input buffer, as far as allowed. */
+static void
+conn_process(struct conn *k)
+{
+	size_t start = 0;
+
+	while (!k->closing && !k->wait && k->out_len - k->out_off < OUT_PAUSE) {
+		char *nl = memchr(k->in + start, '\n', k->in_len - start);
+		size_t len;
+
+		if (!nl)
+			break;
+		len = (size_t)(nl - (k->in + start));
+		if (len > PROTO_LINE_MAX) {
+			reply_error(k, NULL, PROTO_E_TOO_LARGE, NULL,
+			            "request of %zu bytes is over the %d byte limit", len,
+			            PROTO_LINE_MAX);
+			k->closing = true;
+			break;
+		}
+		if (k->idle)
+			sd_event_source_set_time_relative(k->idle, CONTROL_IDLE_USEC);
+		if (len > 0)
+			handle_line(k, k->in + start, len);
+		start += len + 1;
+	}
+	if (start > 0) {
+		memmove(k->in, k->in + start, k->in_len - start);
+		k->in_len -= start;
+	}
+	if (!k->closing && k->in_len > PROTO_LINE_MAX) {
+		reply_error(k, NULL, PROTO_E_TOO_LARGE, NULL,
+		            "request over the %d byte limit", PROTO_LINE_MAX);
+		k->closing = true;
+	}
+}
+
+/* I/O. */
+
+static int
+conn_flush(struct conn *k)
+{
+	while (k->out_off < k->out_len) {
+		ssize_t n = send(k->fd, k->out + k->out_off, k->out_len - k->out_off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -errno;
+		}
+		k->out_off += (size_t)n;
+	}
+	k->out_off = k->out_len = 0;
+	return 0;
+}
+
+static void
+conn_update_events(struct conn *k)
+{
+	uint32_t ev = 0;
+
+	if (!k->io)
+		return;
+	if (k->out_off < k->out_len)
+		ev |= EPOLLOUT;
+	/* Read while there is room for a request and replies are not piling up;
+	 * a waiting connection is still read, to notice the client leaving. */
+	if (!k->closing && k->in_len <= PROTO_LINE_MAX && k->out_len - k->out_off < OUT_PAUSE)
+		ev |= EPOLLIN | EPOLLRDHUP;
+	sd_event_source_set_io_events(k->io, ev);
+}
+
+static int
+on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct conn *k = userdata;
+
+	(void)s;
+	if (revents & EPOLLIN) {
+		char *nb;
+		ssize_t n;
+
+		nb = realloc(k->in, PROTO_LINE_MAX + 2);
+		if (!nb) {
+			conn_free(k);
+			return 0;
+		}
+		k->in = nb;
+		n = recv(fd, k->in + k->in_len, PROTO_LINE_MAX + 2 - k->in_len, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			conn_free(k);
+			return 0;
+		}
+		if (n > 0)
+			k->in_len += (size_t)n;
+	} else if (revents & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+		conn_free(k);
+		return 0;
+	}
+	conn_process(k);
+	if (conn_flush(k) < 0 || (k->closing && k->out_off == k->out_len)) {
+		conn_free(k);
+		return 0;
+	}
+	/* Replies drained: requests held back may go on. */
+	if (k->in_len && !k->closing && !k->wait) {
+		conn_process(k);
+		if (conn_flush(k) < 0) {
+			conn_free(k);
+			return 0;
+		}
+	}
+	conn_update_events(k);
+	return 0;
+}
+
+/* Outside the connection's own I/O callback: write what is pending now. */
+static void
+conn_kick(struct conn *k)
+{
+	if (conn_flush(k) < 0 || (k->closing && k->out_off == k->out_len)) {
+		conn_free(k);
+		return;
+	}
+	conn_update_events(k);
+}
+
+static int
+on_conn_idle(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct conn *k = userdata;
+
+	(void)s;
+	(void)usec;
+	log_debug("control: closing connection of uid %u (pid %d): idle", (unsigned)k->cred.uid,
+	          (int)k->cred.pid);
+	conn_free(k);
+	return 0;
+}
+
+static void
+conn_free(struct conn *k)
+{
+	struct control *c = k->c;
+
+	if (k->wait) {
+		manager_detach(c->m, &k->wait->l);
+		json_decref(k->wait->id);
+		free(k->wait);
+	}
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		c->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	c->n_conns--;
+	sd_event_source_disable_unref(k->io);
+	sd_event_source_disable_unref(k->idle);
+	close(k->fd);
+	free(k->groups);
+	free(k->in);
+	free(k->out);
+	free(k);
+}
+
+static void
+read_peer(struct conn *k)
+{
+	socklen_t len = sizeof(k->cred);
+	gid_t buf[64];
+
+	if (getsockopt(k->fd, SOL_SOCKET, SO_PEERCRED, &k->cred, &len) < 0) {
+		k->cred.uid = (uid_t)-1;
+		k->cred.gid = (gid_t)-1;
+	}
+	len = sizeof(buf);
+	if (getsockopt(k->fd, SOL_SOCKET, SO_PEERGROUPS, buf, &len) == 0) {
+		k->groups = malloc(len ? len : 1);
+		if (k->groups) {
+			memcpy(k->groups, buf, len);
+			k->n_groups = (int)(len / sizeof(gid_t));
+		}
+	} else if (errno == ERANGE && len > 0) {
+		k->groups = malloc(len);
+		if (k->groups && getsockopt(k->fd, SOL_SOCKET, SO_PEERGROUPS, k->groups, &len) == 0)
+			k->n_groups = (int)(len / sizeof(gid_t));
+	}
+}
+
+static int
+on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct control *c = userdata;
+	struct conn *k;
+	int cfd;
+
+	(void)s;
+	(void)revents;
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("control: accept: %s, ignoring", strerror(errno));
+		return 0;
+	}
+	if (c->n_conns >= CONTROL_CONNS_MAX) {
+		static const char msg[] = "{\"v\":1,\"ok\":false,\"error\":{\"code\":\"" PROTO_E_OVERLOADED
+		                          "\",\"message\":\"too many connections\"}}\n";
+
+		(void)send(cfd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(cfd);
+		return 0;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		close(cfd);
+		return 0;
+	}
+	k->c = c;
+	k->fd = cfd;
+	read_peer(k);
+	k->next = c->conns;
+	if (c->conns)
+		c->conns->prev = k;
+	c->conns = k;
+	c->n_conns++;
+	if (sd_event_add_io(c->e, &k->io, cfd, EPOLLIN | EPOLLRDHUP, on_conn_io, k) < 0 ||
+	    sd_event_add_time_relative(c->e, &k->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0,
+	                               on_conn_idle, k) < 0)
+		conn_free(k);
+	return 0;
+}
+
+/* The socket. */
+
+static int
+resolve_group(const char *name, gid_t *ret)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	char *end;
+	unsigned long n = strtoul(name, &end, 10);
+
+	if (*name && !*end) {
+		*ret = (gid_t)n;
+		return 0;
+	}
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
+		return -ENOENT;
+	*ret = res->gr_gid;
+	return 0;
+}
+
+/* Creates the socket's directory (one level) if missing, refusing odd ones. */
+static int
+prepare_dir(const char *path)
+{
+	_cleanup_free_ char *dir = path_dirname(path);
+	struct stat st;
+
+	if (!dir)
+		return -ENOMEM;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return log_err_errno(-errno, "control socket directory %s: %m", dir);
+	if (lstat(dir, &st) < 0)
+		return log_err_errno(-errno, "control socket directory %s: %m", dir);
+	if (!S_ISDIR(st.st_mode))
+		return log_err_errno(-ENOTDIR, "control socket directory %s: not a directory", dir);
+	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+		return log_err_errno(-EPERM,
+		                     "control socket directory %s is world-writable without the "
+		                     "sticky bit; refusing",
+		                     dir);
+	return 0;
+}
+
+/* A socket file left by a crash is replaced; a live daemon's is not. */
+static int
+remove_stale(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return log_err_errno(-EEXIST, "control socket %s exists and is not a socket; refusing "
+		                              "to replace it",
+		                     path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (r == 0)
+		return log_err_errno(-EADDRINUSE,
+		                     "control socket %s belongs to a running daemon; is ginid already "
+		                     "running with this configuration?",
+		                     path);
+	log_info("control socket %s: removing a stale socket", path);
+	if (unlink(path) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+control_new(struct manager *m, sd_event *e, struct control **ret)
+{
+	const struct gini_config *cfg = m->current->config;
+	struct control *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r, n;
+
+	if (!c)
+		return -ENOMEM;
+	c->m = m;
+	c->e = e;
+	c->fd = -1;
+	if (cfg->control_group) {
+		if (resolve_group(cfg->control_group, &c->group) < 0) {
+			log_err("control_group '%s': no such group", cfg->control_group);
+			r = -ENOENT;
+			goto fail;
+		}
+		c->have_group = true;
+	}
+	if (cfg->control_readonly_group) {
+		if (resolve_group(cfg->control_readonly_group, &c->ro_group) < 0) {
+			log_err("control_readonly_group '%s': no such group",
+			        cfg->control_readonly_group);
+			r = -ENOENT;
+			goto fail;
+		}
+		c->have_ro_group = true;
+	}
+	n = sd_listen_fds(1);
+	if (n > 0) {
+		if (n != 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			log_err("systemd passed %d file descriptors; expected one listening Unix stream "
+			        "socket",
+			        n);
+			r = -EINVAL;
+			goto fail;
+		}
+		c->fd = SD_LISTEN_FDS_START;
+		c->activated = true;
+		(void)fcntl(c->fd, F_SETFD, FD_CLOEXEC);
+		(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+		/* The read-only group's members must be able to connect (see below). */
+		if (c->have_ro_group) {
+			socklen_t len = sizeof(sa);
+
+			if (getsockname(c->fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_path[0] &&
+			    chmod(sa.sun_path, 0666) < 0)
+				log_warn("control socket %s: cannot open it to control_readonly_group: "
+				         "%s",
+				         sa.sun_path, strerror(errno));
+		}
+	} else {
+		if (strlen(cfg->control_socket) >= sizeof(sa.sun_path)) {
+			log_err("control socket path %s is too long", cfg->control_socket);
+			r = -ENAMETOOLONG;
+			goto fail;
+		}
+		strcpy(sa.sun_path, cfg->control_socket);
+		c->path = strdup(cfg->control_socket);
+		r = prepare_dir(c->path);
+		if (r >= 0)
+			r = remove_stale(c->path, &sa);
+		if (r < 0)
+			goto fail;
+		c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    listen(c->fd, 128) < 0) {
+			r = log_err_errno(-errno, "control socket %s: %m", c->path);
+			goto fail;
+		}
+		/* Members of control_readonly_group must be able to connect, too;
+		 * then the peer credentials alone decide. */
+		if (chmod(c->path, c->have_ro_group ? 0666 : 0660) < 0 ||
+		    chown(c->path, (uid_t)-1, c->have_group ? c->group : 0) < 0)
+			log_warn("control socket %s: cannot set mode and group: %s", c->path,
+			         strerror(errno));
+	}
+	r = sd_event_add_io(e, &c->listen_src, c->fd, EPOLLIN, on_accept, c);
+	if (r < 0)
+		goto fail;
+	log_info("control socket %s", c->activated ? "passed by systemd" : c->path);
+	*ret = c;
+	return 0;
+fail:
+	control_free(c);
+	return r;
+}
+
+struct control *
+control_free(struct control *c)
+{
+	if (!c)
+		return NULL;
+	while (c->conns)
+		conn_free(c->conns);
+	sd_event_source_disable_unref(c->listen_src);
+	if (c->fd >= 0 && !c->activated) {
+		close(c->fd);
+		if (c->path)
+			unlink(c->path);
+	}
+	free(c->path);
+	free(c);
+	return NULL;
+}
+
+/* Metrics. */
+
+/* Label values: backslash, double quote and newline escaped. */
+static void
+label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void
+header(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+char *
+control_metrics_text(struct manager *m)
+{
+	struct generation *g = m->current;
+	struct stage_type **list;
+	size_t n;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+	static const char *const results[] = { "success", "failed", "cancelled" };
+	static const enum run_status statuses[] = { RUN_SUCCESS, RUN_FAILED, RUN_CANCELLED };
+
+	if (!f)
+		return NULL;
+	if (registry_list(g->registry, NULL, 0, 0, &list, &n, NULL) < 0) {
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	header(f, "gini_stage_executions_total", "counter",
+	       "Step executions (attempts) by stage type.");
+	for (size_t i = 0; i < n; i++) {
+		fputs("gini_stage_executions_total{stage=\"", f);
+		label(f, list[i]->id);
+		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&list[i]->counters.runs));
+	}
+	header(f, "gini_stage_failures_total", "counter",
+	       "Step executions that failed or timed out, by stage type.");
+	for (size_t i = 0; i < n; i++) {
+		fputs("gini_stage_failures_total{stage=\"", f);
+		label(f, list[i]->id);
+		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&list[i]->counters.failures));
+	}
+	header(f, "gini_stage_timeouts_total", "counter",
+	       "Step executions that timed out, by stage type.");
+	for (size_t i = 0; i < n; i++) {
+		fputs("gini_stage_timeouts_total{stage=\"", f);
+		label(f, list[i]->id);
+		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&list[i]->counters.timeouts));
+	}
+	header(f, "gini_stage_crashes_total", "counter",
+	       "Isolated step workers that died of a signal, by stage type.");
+	for (size_t i = 0; i < n; i++) {
+		fputs("gini_stage_crashes_total{stage=\"", f);
+		label(f, list[i]->id);
+		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&list[i]->counters.crashes));
+	}
+	header(f, "gini_stage_kills_total", "counter",
+	       "Isolated step workers killed for not stopping in time, by stage type.");
+	for (size_t i = 0; i < n; i++) {
+		fputs("gini_stage_kills_total{stage=\"", f);
+		label(f, list[i]->id);
+		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&list[i]->counters.kills));
+	}
+	header(f, "gini_stage_duration_seconds", "histogram",
+	       "Duration of step executions, by stage type.");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cum = 0;
+
+		for (size_t b = 0; b < STAGE_BUCKETS; b++) {
+			cum += atomic_load(&list[i]->counters.buckets[b]);
+			fputs("gini_stage_duration_seconds_bucket{stage=\"", f);
+			label(f, list[i]->id);
+			if (b < STAGE_BUCKETS - 1)
+				fprintf(f, "\",le=\"%g\"} %llu\n",
+				        (double)stage_bucket_bounds[b] / 1e6, (unsigned long long)cum);
+			else
+				fprintf(f, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+		}
+		fputs("gini_stage_duration_seconds_sum{stage=\"", f);
+		label(f, list[i]->id);
+		fprintf(f, "\"} %.6f\n", (double)atomic_load(&list[i]->counters.total_usec) / 1e6);
+		fputs("gini_stage_duration_seconds_count{stage=\"", f);
+		label(f, list[i]->id);
+		fprintf(f, "\"} %llu\n", (unsigned long long)cum);
+	}
+	registry_list_free(list, n);
+	header(f, "gini_pipeline_runs_total", "counter", "Finished pipeline runs by result.");
+	for (size_t i = 0; i < g->n_pipelines; i++) {
+		struct pstate *ps = hashmap_get(&m->pstates, g->pipelines[i]->name);
+
+		for (size_t r = 0; r < ARRAY_SIZE(results); r++) {
+			fputs("gini_pipeline_runs_total{pipeline=\"", f);
+			label(f, g->pipelines[i]->name);
+			fprintf(f, "\",result=\"%s\"} %llu\n", results[r],
+			        (unsigned long long)(ps ? ps->runs[statuses[r]] : 0));
+		}
+	}
+	header(f, "gini_pipeline_triggers_skipped_total", "counter",
+	       "Triggers dropped by the overlap policy, by pipeline.");
+	for (size_t i = 0; i < g->n_pipelines; i++) {
+		struct pstate *ps = hashmap_get(&m->pstates, g->pipelines[i]->name);
+
+		fputs("gini_pipeline_triggers_skipped_total{pipeline=\"", f);
+		label(f, g->pipelines[i]->name);
+		fprintf(f, "\"} %llu\n", (unsigned long long)(ps ? ps->skipped : 0));
+	}
+	header(f, "gini_registry_stage_types", "gauge", "Registered stage types.");
+	fprintf(f, "gini_registry_stage_types %zu\n", registry_count(g->registry));
+	header(f, "gini_pipelines", "gauge", "Pipelines in the live configuration.");
+	fprintf(f, "gini_pipelines %zu\n", g->n_pipelines);
+	header(f, "gini_runs_in_flight", "gauge", "Pipeline runs in flight.");
+	fprintf(f, "gini_runs_in_flight %zu\n", m->in_flight);
+	header(f, "gini_reloads_total", "counter", "Configuration reloads by result.");
+	fprintf(f, "gini_reloads_total{result=\"success\"} %llu\n",
+	        (unsigned long long)m->reloads_ok);
+	fprintf(f, "gini_reloads_total{result=\"failure\"} %llu\n",
+	        (unsigned long long)m->reloads_failed);
+	header(f, "gini_generation", "gauge", "Number of the live configuration generation.");
+	fprintf(f, "gini_generation %llu\n", (unsigned long long)g->number);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gini-worker: runs one step of a plugin in a process of its own, for
+ * isolation = "process" (the daemon's side is isolate.c, which documents the
+ * protocol on fd 3). In order: read the request; apply the resource limits
+ * and drop to the step's user and group, before any plugin code is mapped;
+ * load the plugin with the daemon's loader (all its checks, then its load
+ * hook) and make sure it is the very file the daemon loaded; create the
+ * instance; run it; destroy, unload; report the result and what the step
+ * changed in the run context.
+ *
+ * Logging goes through the daemon's own host table (host.c) with a log sink
+ * that forwards each line over the socket, so lines arrive tagged exactly as
+ * for an in-process step. A reader thread turns a "cancel" message (or the
+ * daemon going away) into the step's cancellation.
+ */
+#include "context.h"
+#include "host.h"
+#include "loader.h"
+#include "log.h"
+#include "params.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SOCK 3
+#define REQUEST_MAX (64u << 20)
+
+static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+send_json(json_t *o)
+{
+	char *text = json_dumps(o, JSON_COMPACT);
+	size_t len, off = 0;
+
+	json_decref(o);
+	if (!text)
+		return;
+	len = strlen(text);
+	text[len] = '\n';
+	/* Lines from the plugin's threads must not interleave. */
+	pthread_mutex_lock(&send_lock);
+	while (off < len + 1) {
+		ssize_t n = send(SOCK, text + off, len + 1 - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	pthread_mutex_unlock(&send_lock);
+	free(text);
+}
+
+static void
+forward_log(int level, const char *msg, void *userdata)
+{
+	(void)userdata;
+	send_json(json_pack("{s:i, s:s}", "log", level, "msg", msg));
+}
+
+static void
+done(int rc, const char *message, json_t *extra)
+{
+	json_t *o = json_pack("{s:i, s:s?}", "done", rc, "message", message);
+
+	if (extra) {
+		json_object_update(o, extra);
+		json_decref(extra);
+	}
+	send_json(o);
+}
+
+/* Reads the request line from the daemon. */
+static json_t *
+read_request(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	for (;;) {
+		char *nl;
+		ssize_t n;
+
+		buf = realloc(buf, len + 65536 + 1);
+		if (!buf)
+			return NULL;
+		n = recv(SOCK, buf + len, 65536, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return NULL;
+		}
+		len += (size_t)n;
+		buf[len] = 0;
+		nl = memchr(buf, '\n', len);
+		if (nl) {
+			json_t *o = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
+
+			free(buf);
+			return o;
+		}
+		if (len > REQUEST_MAX) {
+			free(buf);
+			return NULL;
+		}
+	}
+}
+
+/* Anything from the daemon after the request means: stop. */
+static void *
+cancel_reader(void *arg)
+{
+	struct cancel *c = arg;
+	char b[256];
+
+	while (recv(SOCK, b, sizeof(b), 0) < 0 && errno == EINTR)
+		;
+	cancel_fire(c);
+	return NULL;
+}
+
+static int
+apply_limits(json_t *limits, char *err, size_t size)
+{
+	static const struct {
+		const char *key;
+		int resource;
+	} map[] = {
+		{ "memory_max", RLIMIT_AS },
+		{ "cpu_max", RLIMIT_CPU },
+		{ "nofile", RLIMIT_NOFILE },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		json_t *v = json_object_get(limits, map[i].key);
+		struct rlimit rl;
+
+		if (!json_is_integer(v))
+			continue;
+		rl.rlim_cur = (rlim_t)json_integer_value(v);
+		/* CPU: SIGXCPU at the limit, SIGKILL a second later. */
+		rl.rlim_max = map[i].resource == RLIMIT_CPU ? rl.rlim_cur + 1 : rl.rlim_cur;
+		if (setrlimit(map[i].resource, &rl) < 0) {
+			snprintf(err, size, "cannot apply %s = %lld: %s", map[i].key,
+			         (long long)json_integer_value(v), strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int
+drop_privileges(json_t *req, char *err, size_t size)
+{
+	json_t *uid = json_object_get(req, "uid"), *gid = json_object_get(req, "gid");
+
+	if (json_is_integer(gid)) {
+		gid_t g = (gid_t)json_integer_value(gid);
+
+		if (setgroups(1, &g) < 0 || setgid(g) < 0) {
+			snprintf(err, size, "cannot switch to group %u: %s", (unsigned)g,
+			         strerror(errno));
+			return -errno;
+		}
+	}
+	if (json_is_integer(uid)) {
+		uid_t u = (uid_t)json_integer_value(uid);
+
+		/* Without a group of its own, the user keeps none of ours. */
+		if (!json_is_integer(gid) && setgroups(0, NULL) < 0) {
+			snprintf(err, size, "cannot drop supplementary groups: %s", strerror(errno));
+			return -errno;
+		}
+		if (setuid(u) < 0) {
+			snprintf(err, size, "cannot switch to user %u: %s", (unsigned)u,
+			         strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+struct ctx_diff {
+	struct run_ctx *before;
+	json_t *set;
+};
+
+static int
+diff_set(const char *k, const char *v, void *userdata)
+{
+	struct ctx_diff *d = userdata;
+	const char *old = ctx_get(d->before, k);
+
+	if (!old || strcmp(old, v) != 0)
+		json_object_set_new(d->set, k, json_string(v));
+	return 0;
+}
+
+static int
+diff_unset(const char *k, const char *v, void *userdata)
+{
+	struct ctx_diff *d = userdata;
+
+	(void)v;
+	if (!ctx_get(d->before, k))
+		json_array_append_new(d->set, json_string(k));
+	return 0;
+}
+
+static json_t *
+strv_json(char **v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct run_ctx *ctx = NULL, *before = NULL;
+	struct gini_params *params = NULL;
+	const struct gini_stage_descriptor *d;
+	struct plugin *p = NULL;
+	struct gini_handle h;
+	struct cancel c;
+	pthread_t reader;
+	json_t *req, *key, *cv;
+	const char *path, *mode, *k;
+	char err[4096];
+	void *instance = NULL;
+	int rc;
+
+	(void)argv;
+	if (argc != 1 || fcntl(SOCK, F_GETFD) < 0) {
+		fprintf(stderr, "gini-worker runs isolated steps for ginid; it is not meant to be "
+		                "started by hand\n");
+		return 2;
+	}
+	log_set_sink(forward_log, NULL);
+	log_set_level(LOG_DEBUG);
+	req = read_request();
+	if (!req || json_unpack(req, "{s:s, s:s}", "plugin", &path, "mode", &mode) < 0)
+		return 3;
+	if (apply_limits(json_object_get(req, "limits"), err, sizeof(err)) < 0 ||
+	    drop_privileges(req, err, sizeof(err)) < 0) {
+		done(GINI_FAILURE, err, NULL);
+		return 0;
+	}
+	/* The loader's checks again, then dlopen and the load hook, here. */
+	if (loader_open_file(path, 0, &p, err, sizeof(err)) < 0) {
+		done(GINI_FAILURE, err, NULL);
+		return 0;
+	}
+	key = json_object_get(req, "key");
+	{
+		const struct file_key *fk = plugin_key(p);
+
+		if (json_integer_value(json_object_get(key, "dev")) != (json_int_t)fk->dev ||
+		    json_integer_value(json_object_get(key, "ino")) != (json_int_t)fk->ino ||
+		    json_integer_value(json_object_get(key, "size")) != (json_int_t)fk->size ||
+		    json_integer_value(json_object_get(key, "mtime_ns")) != (json_int_t)fk->mtime_ns) {
+			done(GINI_FAILURE,
+			     "the plugin file changed since ginid loaded it; reload ginid", NULL);
+			plugin_close(p);
+			return 0;
+		}
+	}
+	d = plugin_descriptor(p);
+	params = params_from_json(json_object_get(req, "params"));
+	ctx = ctx_new();
+	before = ctx_new();
+	json_object_foreach(json_object_get(req, "ctx"), k, cv) {
+		(void)ctx_set(ctx, k, json_string_value(cv));
+		(void)ctx_set(before, k, json_string_value(cv));
+	}
+	if (!params || !ctx || !before) {
+		done(GINI_FAILURE, "malformed request", NULL);
+		plugin_close(p);
+		return 0;
+	}
+	handle_init(&h);
+	h.stage = d->id;
+	h.pipeline = json_string_value(json_object_get(req, "pipeline"));
+	h.step = json_string_value(json_object_get(req, "step"));
+	h.run_id = (uint64_t)json_integer_value(json_object_get(req, "run_id"));
+	if (d->create) {
+		rc = d->create(&host_services, &h, params, &instance);
+		if (streq(mode, "create") || rc != 0) {
+			size_t n_unused = 0;
+			char **unused = NULL;
+
+			for (size_t i = 0; i < params->n; i++)
+				if (!params->v[i].used)
+					(void)strv_push(&unused, &n_unused, params->v[i].name);
+			done(rc, h.message ? h.message : params->error,
+			     json_pack("{s:o, s:o}", "unused", strv_json(unused, n_unused), "asked",
+			               strv_json(params->asked, params->n_asked)));
+			strv_free(unused);
+			if (rc == 0 && d->destroy)
+				d->destroy(&host_services, &h, instance);
+			handle_done(&h);
+			plugin_close(p);
+			return 0;
+		}
+	} else if (streq(mode, "create")) {
+		done(params->n ? -EINVAL : 0, params->n ? "the stage takes no params" : NULL,
+		     json_pack("{s:o, s:o}", "unused", json_array(), "asked", json_array()));
+		plugin_close(p);
+		return 0;
+	}
+	params_freeze(params);
+	free(handle_steal_message(&h));
+
+	cancel_init(&c, 0);
+	h.ctx = ctx;
+	h.cancel = &c;
+	if (pthread_create(&reader, NULL, cancel_reader, &c) == 0)
+		pthread_detach(reader);
+	rc = d->run(&host_services, &h, instance);
+	{
+		struct ctx_diff set = { before, json_object() }, unset = { ctx, json_array() };
+
+		(void)ctx_foreach(ctx, diff_set, &set);
+		(void)ctx_foreach(before, diff_unset, &unset);
+		done(rc, h.message, json_pack("{s:o, s:o}", "set", set.set, "unset", unset.set));
+	}
+	if (d->destroy)
+		d->destroy(&host_services, &h, instance);
+	handle_done(&h);
+	plugin_close(p);
+	/* The reader thread may still block in recv(): exit without joining. */
+	_exit(0);
+}
