@@ -458,6 +458,11 @@ dry_step(struct run *r, size_t i)
 	const struct gini_stage_descriptor *d = s->type->desc;
 	struct step_result *res = &r->results[i];
 	_cleanup_free_ char *what = NULL, *health = NULL;
+	/* An isolated step has no instance here, and its code never runs in
+	 * the daemon, not even to describe or check it. */
+	bool isolated = s->iso.mode == ISOLATION_PROCESS;
+	int (*check)(const struct gini_host *, struct gini_handle *, void *) =
+		isolated ? NULL : d->check;
 	struct gini_handle h;
 	int rc = GINI_SUCCESS;
 
@@ -467,20 +472,23 @@ dry_step(struct run *r, size_t i)
 	h.step = s->id;
 	h.run_id = r->id;
 	h.ctx = r->ctx;
-	if ((s->type->flags & GINI_STAGE_DRY_RUN) && d->describe && d->describe(&host_services, &h, s->instance) >= 0)
+	if (!isolated && (s->type->flags & GINI_STAGE_DRY_RUN) && d->describe &&
+	    d->describe(&host_services, &h, s->instance) >= 0)
 		what = handle_steal_message(&h);
-	if (!what && asprintf(&what, "would run stage '%s' (it cannot describe itself)",
+	if (!what && asprintf(&what,
+	                      isolated ? "would run stage '%s' in an isolated worker"
+	                               : "would run stage '%s' (it cannot describe itself)",
 	                      s->type->id) < 0)
 		what = NULL;
-	if (d->check) {
+	if (check) {
 		free(handle_steal_message(&h));
-		rc = d->check(&host_services, &h, s->instance);
+		rc = check(&host_services, &h, s->instance);
 		health = handle_steal_message(&h);
 	}
 	handle_done(&h);
 	res->attempts = 1;
-	res->status = d->check && rc != GINI_SUCCESS ? STEP_FAILED : STEP_SUCCESS;
-	if (d->check) {
+	res->status = check && rc != GINI_SUCCESS ? STEP_FAILED : STEP_SUCCESS;
+	if (check) {
 		if (asprintf(&res->message, "%s; check %s%s%s", what ? what : "",
 		             rc == GINI_SUCCESS ? "ok" : "FAILED", health ? ": " : "",
 		             health ? health : "") < 0)

@@ -82,10 +82,11 @@ generation_build(const char *config_file, const struct config_overrides *ov,
 		r = -ENOMEM;
 		goto fail;
 	}
+	cache_path = path_join(g->config->state_dir, "probe-cache");
 	lopts = (struct loader_options){
 		.probe = g->config->probe_plugins,
 		.probe_timeout_usec = g->config->probe_timeout_usec,
-		.cache_path = cache_path = path_join(g->config->state_dir, "probe-cache"),
+		.cache_path = cache_path,
 	};
 	r = loader_scan_with(g->config->plugin_dirs, g->config->n_plugin_dirs, g->registry,
 	                     previous ? previous->registry : NULL, &lopts, &g->report);

@@ -18,7 +18,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +64,8 @@ main(int argc, char **argv)
 	char reason[4096];
 	json_t *out;
 	char *text;
-	int r;
+	sigset_t mask;
+	int r, answer;
 
 	bool hooks = argc == 3 && streq(argv[1], "--hooks");
 	const char *path = argv[argc - 1];
@@ -74,6 +77,17 @@ main(int argc, char **argv)
 		                "With --hooks, also calls its load and unload hooks.\n");
 		return 2;
 	}
+	/* The hooks run as in ginid: every signal blocked, SIGPIPE ignored. */
+	sigfillset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* The answer alone goes to stdout: what the plugin prints there while
+	 * it loads goes to stderr, so it cannot garble or forge the answer. */
+	answer = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (answer < 0)
+		answer = STDOUT_FILENO;
+	else
+		(void)dup2(STDERR_FILENO, STDOUT_FILENO);
 	/* The loader's own log lines would only garble the answer. */
 	log_set_level(LOG_EMERG);
 	r = loader_open_file(path, hooks ? 0 : LOADER_NO_HOOKS, &p, reason, sizeof(reason));
@@ -88,7 +102,7 @@ main(int argc, char **argv)
 	}
 	text = out ? json_dumps(out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	if (text)
-		printf("%s\n", text);
+		dprintf(answer, "%s\n", text);
 	free(text);
 	json_decref(out);
 	plugin_close(p);

@@ -38,6 +38,8 @@
 #define REQUEST_MAX (64u << 20)
 
 static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Bytes followed the request in its read: a cancel sent right after it. */
+static bool cancel_early;
 
 static void
 send_json(json_t *o)
@@ -92,12 +94,14 @@ read_request(void)
 	size_t len = 0;
 
 	for (;;) {
-		char *nl;
+		char *nl, *nb = realloc(buf, len + 65536 + 1);
 		ssize_t n;
 
-		buf = realloc(buf, len + 65536 + 1);
-		if (!buf)
+		if (!nb) {
+			free(buf);
 			return NULL;
+		}
+		buf = nb;
 		n = recv(SOCK, buf + len, 65536, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -111,6 +115,7 @@ read_request(void)
 		if (nl) {
 			json_t *o = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
 
+			cancel_early = (size_t)(nl - buf) + 1 < len;
 			free(buf);
 			return o;
 		}
@@ -246,7 +251,8 @@ main(int argc, char **argv)
 	const char *path, *mode, *k;
 	char err[4096];
 	void *instance = NULL;
-	int rc;
+	sigset_t mask;
+	int rc, status = 0;
 
 	(void)argv;
 	if (argc != 1 || fcntl(SOCK, F_GETFD) < 0) {
@@ -254,20 +260,31 @@ main(int argc, char **argv)
 		                "started by hand\n");
 		return 2;
 	}
+	/*
+	 * Plugin code runs as in ginid (see <gini/stage.h>): every signal
+	 * blocked, SIGPIPE ignored. All but SIGXCPU, which is how cpu_max
+	 * ends the step (faults still kill: the kernel forces them through).
+	 */
+	sigfillset(&mask);
+	sigdelset(&mask, SIGXCPU);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	log_set_sink(forward_log, NULL);
 	log_set_level(LOG_DEBUG);
 	req = read_request();
-	if (!req || json_unpack(req, "{s:s, s:s}", "plugin", &path, "mode", &mode) < 0)
-		return 3;
+	if (!req || json_unpack(req, "{s:s, s:s}", "plugin", &path, "mode", &mode) < 0) {
+		status = 3;
+		goto out;
+	}
 	if (apply_limits(json_object_get(req, "limits"), err, sizeof(err)) < 0 ||
 	    drop_privileges(req, err, sizeof(err)) < 0) {
 		done(GINI_FAILURE, err, NULL);
-		return 0;
+		goto out;
 	}
 	/* The loader's checks again, then dlopen and the load hook, here. */
 	if (loader_open_file(path, 0, &p, err, sizeof(err)) < 0) {
 		done(GINI_FAILURE, err, NULL);
-		return 0;
+		goto out;
 	}
 	key = json_object_get(req, "key");
 	{
@@ -279,8 +296,7 @@ main(int argc, char **argv)
 		    json_integer_value(json_object_get(key, "mtime_ns")) != (json_int_t)fk->mtime_ns) {
 			done(GINI_FAILURE,
 			     "the plugin file changed since ginid loaded it; reload ginid", NULL);
-			plugin_close(p);
-			return 0;
+			goto out;
 		}
 	}
 	d = plugin_descriptor(p);
@@ -293,8 +309,7 @@ main(int argc, char **argv)
 	}
 	if (!params || !ctx || !before) {
 		done(GINI_FAILURE, "malformed request", NULL);
-		plugin_close(p);
-		return 0;
+		goto out;
 	}
 	handle_init(&h);
 	h.stage = d->id;
@@ -317,19 +332,19 @@ main(int argc, char **argv)
 			if (rc == 0 && d->destroy)
 				d->destroy(&host_services, &h, instance);
 			handle_done(&h);
-			plugin_close(p);
-			return 0;
+			goto out;
 		}
 	} else if (streq(mode, "create")) {
 		done(params->n ? -EINVAL : 0, params->n ? "the stage takes no params" : NULL,
 		     json_pack("{s:o, s:o}", "unused", json_array(), "asked", json_array()));
-		plugin_close(p);
-		return 0;
+		goto out;
 	}
 	params_freeze(params);
 	free(handle_steal_message(&h));
 
 	cancel_init(&c, 0);
+	if (cancel_early)
+		cancel_fire(&c);
 	h.ctx = ctx;
 	h.cancel = &c;
 	if (pthread_create(&reader, NULL, cancel_reader, &c) == 0)
@@ -348,4 +363,12 @@ main(int argc, char **argv)
 	plugin_close(p);
 	/* The reader thread may still block in recv(): exit without joining. */
 	_exit(0);
+out:
+	/* Freed, so that leak checkers see only the plugin's leaks. */
+	plugin_close(p);
+	ctx_free(before);
+	ctx_free(ctx);
+	params_free(params);
+	json_decref(req);
+	return status;
 }

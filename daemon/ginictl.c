@@ -943,8 +943,18 @@ cmd_inspect(struct ctl *c, int argc, char **argv)
 
 			nanosleep(&ts, NULL);
 		}
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
+		/* Exited? Look without reaping, so the group id stays ours
+		 * until whatever the plugin started is killed. */
+		{
+			siginfo_t si = { 0 };
+
+			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid == pid) {
+				kill(-pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				break;
+			}
+		}
 		if (now_usec(CLOCK_MONOTONIC) - start >= PROBE_TIMEOUT_MS * USEC_PER_MSEC) {
 			/* The whole group: the plugin may have started children. */
 			kill(-pid, SIGKILL);

@@ -43,6 +43,8 @@
 extern char **environ;
 
 #define OUTPUT_LINES_MAX 100
+/* Past this, an output line is cut and the rest of it dropped. */
+#define OUTPUT_LINE_BYTES 4096u
 #define LINE_MAX_BYTES (64u << 20)
 
 struct buffer {
@@ -85,24 +87,30 @@ send_json(int fd, json_t *o)
 	free(text);
 }
 
-/* Reads what is there; false at end of file. */
-static bool
+/*
+ * Reads what is there: 1 if something was read, 0 if nothing is there now,
+ * -1 at end of file (or past LINE_MAX_BYTES without a newline).
+ */
+static int
 fill(int fd, struct buffer *b)
 {
-	char tmp[65536];
+	char tmp[65536], *nb;
 	ssize_t n = read(fd, tmp, sizeof(tmp));
 
 	if (n == 0)
-		return false;
+		return -1;
 	if (n < 0)
-		return errno == EAGAIN || errno == EINTR;
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (b->len + (size_t)n > LINE_MAX_BYTES)
-		return false;
-	b->data = realloc(b->data, b->len + (size_t)n + 1);
+		return -1;
+	nb = realloc(b->data, b->len + (size_t)n + 1);
+	if (!nb)
+		return 1; /* dropped; the worker's end tells the rest */
+	b->data = nb;
 	memcpy(b->data + b->len, tmp, (size_t)n);
 	b->len += (size_t)n;
 	b->data[b->len] = 0;
-	return true;
+	return 1;
 }
 
 /* Takes the next complete line out of b (caller frees), or NULL. */
@@ -139,6 +147,7 @@ struct session {
 	bool done;
 	json_t *set, *unset;
 	unsigned output_lines;
+	bool output_cut; /* dropping the rest of an overlong output line */
 	char tag[512];
 };
 
@@ -179,13 +188,43 @@ handle_message(struct session *s, const char *line)
 static void
 handle_output(struct session *s, const char *line)
 {
+	char text[404];
+
 	if (!*line)
 		return;
 	if (s->output_lines == OUTPUT_LINES_MAX)
 		log_warn("%sworker output: further lines suppressed", s->tag);
 	if (s->output_lines++ >= OUTPUT_LINES_MAX)
 		return;
-	log_warn("%sworker output: %.400s", s->tag, line);
+	/* Binary garbage must not put escape sequences into the log. */
+	log_warn("%sworker output: %s", s->tag, str_escape(line, text, sizeof(text)));
+}
+
+/*
+ * Logs the complete lines the worker printed (and with end, an unfinished
+ * last one). A line longer than OUTPUT_LINE_BYTES is logged cut and the rest
+ * of it dropped: a flood without newlines must cost us no memory, and must
+ * not stop us reading, or the worker would block on a full pipe for ever.
+ */
+static void
+flush_output(struct session *s, struct buffer *b, bool end)
+{
+	char *line;
+
+	while ((line = next_line(b))) {
+		if (!s->output_cut)
+			handle_output(s, line);
+		s->output_cut = false;
+		free(line);
+	}
+	if (b->len > OUTPUT_LINE_BYTES || (end && b->len)) {
+		if (!s->output_cut) {
+			b->data[MIN(b->len, OUTPUT_LINE_BYTES)] = 0;
+			handle_output(s, b->data);
+		}
+		s->output_cut = true;
+		b->len = 0;
+	}
 }
 
 static int
@@ -279,6 +318,7 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 	struct session s = { .call = call, .res = ret };
 	struct buffer in = { 0 }, outbuf = { 0 };
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, pidfd = -1, cancel_fd = -1, st = 0, r;
+	siginfo_t si;
 	bool exited = false, sock_eof = false, out_eof = false, cancel_sent = false, killed = false;
 	uint64_t kill_at = 0, start = now_usec(CLOCK_MONOTONIC);
 	pid_t pid = -1;
@@ -325,18 +365,15 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 		}
 		if (poll(p, 4, timeout) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents && !fill(sv[0], &in))
+		if (p[0].revents && fill(sv[0], &in) < 0)
 			sock_eof = true;
 		while ((line = next_line(&in))) {
 			handle_message(&s, line);
 			free(line);
 		}
-		if (p[1].revents && !fill(out[0], &outbuf))
+		if (p[1].revents && fill(out[0], &outbuf) < 0)
 			out_eof = true;
-		while ((line = next_line(&outbuf))) {
-			handle_output(&s, line);
-			free(line);
-		}
+		flush_output(&s, &outbuf, false);
 		if (!cancel_sent && cancel_fired(call->cancel)) {
 			/* Ask first; the process group goes after the grace. */
 			cancel_sent = true;
@@ -349,24 +386,28 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 			killed = true;
 			(void)kill(-pid, SIGKILL);
 		}
-		if (waitpid(pid, &st, WNOHANG) == pid)
+		/* Not reaped yet: while the zombie holds its pid, the group id
+		 * cannot be reused, and killing the group below is safe. */
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == pid)
 			exited = true;
 	}
-	/* What it wrote just before it ended. */
-	while (!sock_eof && fill(sv[0], &in) && in.len)
+	/* Nothing it started outlives it. */
+	(void)kill(-pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	/* What it wrote just before it ended: what is there now, no more (a
+	 * process that left the group may still hold the other ends). */
+	while (!sock_eof && fill(sv[0], &in) > 0)
 		;
 	while ((line = next_line(&in))) {
 		handle_message(&s, line);
 		free(line);
 	}
-	while (!out_eof && fill(out[0], &outbuf) && outbuf.len)
-		;
-	while ((line = next_line(&outbuf))) {
-		handle_output(&s, line);
-		free(line);
-	}
-	/* Nothing it started outlives it. */
-	(void)kill(-pid, SIGKILL);
+	while (!out_eof && fill(out[0], &outbuf) > 0)
+		flush_output(&s, &outbuf, false);
+	flush_output(&s, &outbuf, true);
 
 	if (s.done && WIFEXITED(st) && WEXITSTATUS(st) == 0 && !killed) {
 		ret->end = ISOLATE_FINISHED;

@@ -634,7 +634,9 @@ probe_cache_open_locked(const char *path)
 		char key[128];
 		int n = 0;
 
+		/* The cache is the daemon's own file; a line that does not parse is skipped. */
 		if (line[0] == '#' ||
+		    /* NOLINTNEXTLINE(cert-err34-c) */
 		    sscanf(line, "%llu %llu %lld %lld %n", &dev, &ino, &size, &mtime, &n) != 4 || !n)
 			continue;
 		snprintf(key, sizeof(key), "%llu %llu %lld %lld", dev, ino, size, mtime);
@@ -664,6 +666,11 @@ probe_cache_save_locked(void)
 	free(buf);
 }
 
+/*
+ * clang-tidy 14's analyzer does not model __attribute__((cleanup)), so it
+ * takes the _cleanup_free_ buffers below for leaks on every early return.
+ */
+/* NOLINTBEGIN(clang-analyzer-unix.Malloc) */
 int
 loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, size_t size)
 {
@@ -675,12 +682,15 @@ loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, 
 	size_t len = 0, n_argv = 0;
 	int pfd[2], st = 0, k;
 	bool eof = false, exited = false, timed_out = false;
+	siginfo_t si;
 	uint64_t start = now_usec(CLOCK_MONOTONIC);
 	pid_t pid;
 	json_t *r;
 
-	if (!probe)
+	if (!probe) {
+		snprintf(reason, size, "cannot probe: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		snprintf(reason, size, "cannot probe: %s", strerror(errno));
 		return -errno;
@@ -745,11 +755,19 @@ loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, 
 		}
 		if (n == 0)
 			eof = true;
-		if (waitpid(pid, &st, WNOHANG) == pid)
+		/* Reaped below, after its group: until then its pid, which is
+		 * also the group id, cannot be reused. */
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == pid)
 			exited = true;
 	}
 	close(pfd[0]);
-	(void)kill(-pid, SIGKILL);
+	if (!timed_out) {
+		(void)kill(-pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
 	if (timed_out) {
 		snprintf(reason, size, "timed out after %s during load (probe killed)",
 		         format_duration(timeout_usec, d, sizeof(d)));
@@ -781,6 +799,7 @@ loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, 
 	json_decref(r);
 	return 0;
 }
+/* NOLINTEND(clang-analyzer-unix.Malloc) */
 
 /*
  * The probe's verdict on a file, from the cache or a fresh probe. 0 if it
@@ -809,10 +828,14 @@ probe_file(const char *path, const struct file_key *key, const struct loader_opt
 	}
 	pthread_mutex_unlock(&probe_lock);
 	r = loader_probe(path, true, opts->probe_timeout_usec, reason, size);
-	pthread_mutex_lock(&probe_lock);
-	(void)probe_put_locked(k, r == 0, r == 0 ? NULL : reason);
-	probe_cache_save_locked();
-	pthread_mutex_unlock(&probe_lock);
+	/* Only the plugin's verdict is remembered: a probe that could not even
+	 * be started (no helper, no memory, no fds) says nothing about it. */
+	if (r == 0 || r == -ETIMEDOUT || r == -ECHILD || r == -EPROTO || r == -ENOEXEC) {
+		pthread_mutex_lock(&probe_lock);
+		(void)probe_put_locked(k, r == 0, r == 0 ? NULL : reason);
+		probe_cache_save_locked();
+		pthread_mutex_unlock(&probe_lock);
+	}
 	return r;
 }
 

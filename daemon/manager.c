@@ -732,6 +732,7 @@ manager_free(struct manager *m)
 	for (size_t i = 0; i < HISTORY_MAX; i++)
 		history_entry_done(&m->history[i]);
 	strv_free(m->last_reload_errors);
+	notify_done();
 	strv_free(m->ov_plugin_dirs);
 	free(m->ov_control_socket);
 	free(m->ov_state_dir);

@@ -79,6 +79,21 @@ START_TEST(ready_status_and_stop)
 }
 END_TEST
 
+/* With WatchdogSec= set, the loop pings while it turns. */
+START_TEST(watchdog_pings)
+{
+	daemon_init(&d, "ginid", "pipelines = ();\n");
+	d.watchdog_usec = "200000";
+	daemon_start(&d);
+	ck_assert(daemon_wait_notify(&d, "WATCHDOG=1", 5000));
+	/* And keeps pinging: drain, then see another. */
+	free(d.notified);
+	d.notified = NULL;
+	d.notified_len = 0;
+	ck_assert(daemon_wait_notify(&d, "WATCHDOG=1", 5000));
+}
+END_TEST
+
 START_TEST(signal_runs_bound_pipelines)
 {
 	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *all = NULL;
@@ -632,6 +647,7 @@ ginid_suite(void)
 	tc = tcase_create("lifecycle");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, ready_status_and_stop);
+	tcase_add_test(tc, watchdog_pings);
 	tcase_add_test(tc, bad_config_refuses_to_start);
 	tcase_add_test(tc, shutdown_cancels_running_steps);
 	tcase_add_test(tc, second_sigterm_exits_at_once);

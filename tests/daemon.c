@@ -88,7 +88,7 @@ daemon_spawn(struct daemon *d, const char *plugin_dir, const char *const *extra)
 	const char *argv[32];
 	size_t n = 0;
 	posix_spawn_file_actions_t fa;
-	char notify_env[4200];
+	char notify_env[4200], watchdog_env[64];
 	char **env;
 	size_t n_env = 0;
 
@@ -110,7 +110,7 @@ daemon_spawn(struct daemon *d, const char *plugin_dir, const char *const *extra)
 	/* The environment, with our NOTIFY_SOCKET and without a journal. */
 	while (environ[n_env])
 		n_env++;
-	env = calloc(n_env + 2, sizeof(char *));
+	env = calloc(n_env + 3, sizeof(char *));
 	n_env = 0;
 	for (char **e = environ; *e; e++)
 		if (strncmp(*e, "NOTIFY_SOCKET=", 14) && strncmp(*e, "JOURNAL_STREAM=", 15) &&
@@ -118,6 +118,10 @@ daemon_spawn(struct daemon *d, const char *plugin_dir, const char *const *extra)
 			env[n_env++] = *e;
 	snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", d->notify_path);
 	env[n_env++] = notify_env;
+	if (d->watchdog_usec) {
+		snprintf(watchdog_env, sizeof(watchdog_env), "WATCHDOG_USEC=%s", d->watchdog_usec);
+		env[n_env++] = watchdog_env;
+	}
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -183,6 +187,11 @@ bool
 daemon_wait_log(struct daemon *d, const char *text, size_t count, int ms)
 {
 	for (int waited = 0;; waited += 10) {
+		/* A unix datagram socket queues only a few messages
+		 * (net.unix.max_dgram_qlen, 10 by default): left unread,
+		 * the daemon's next sd_notify() would block its loop. */
+		if (d->notify_fd >= 0)
+			drain_notify(d);
 		if (daemon_log_count(d, text) >= count)
 			return true;
 		if (waited >= ms)

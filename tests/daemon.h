@@ -23,6 +23,7 @@ struct daemon {
 	size_t notified_len;
 	int status; /* wait status once exited */
 	bool exited;
+	const char *watchdog_usec; /* WATCHDOG_USEC for the daemon, or NULL */
 };
 
 /* Creates the directory and writes gini.conf with text (its plugin_dirs,

@@ -20,6 +20,7 @@ static Suite *(*const suites[])(void) = {
 	control_suite,
 	docs_suite,
 	install_suite,
+	isolation_suite,
 };
 
 int
