@@ -20,7 +20,7 @@ struct bench {
 	unsigned cores;
 	char *build_dir; /* absolute: build/, where ginid and the stages are */
 	char *bench_dir; /* build/bench: our programs, plugins, generated files */
-	char *work_dir;  /* build/bench/tmp: per-case scratch, removed after */
+	char *work_dir;  /* build/bench/tmp/run.XXXXXX: this run's scratch, removed after */
 	struct row **rows;
 	size_t n_rows;
 	int current_case;
@@ -99,6 +99,9 @@ int write_text(const char *path, const char *text);
 double time_loader_scan(struct bench *b, const char *dir, size_t n);
 double time_dlopen_loop(struct bench *b, char *const *files, size_t n, bool keep_open);
 
+/* µs per fork+exec (or posix_spawn) of /bin/true, waited for (dispatch.c). */
+double time_processes(struct bench *b, bool use_spawn, unsigned n);
+
 /* The cases. Each runs its repetitions, adds its rows, returns 0 or -1. */
 int case_linear(struct bench *b);
 int case_fanout(struct bench *b);
@@ -107,3 +110,5 @@ int case_trigger(struct bench *b);
 int case_schedule(struct bench *b);
 int case_idle(struct bench *b);
 int case_scale(struct bench *b);
+int case_isolated(struct bench *b);
+int case_control(struct bench *b);

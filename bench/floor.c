@@ -11,6 +11,10 @@
  *                              a CLOCK_MONOTONIC timerfd due at START_NS and
  *                              every PERIOD_NS after; each wake-up stamped
  *   gini-floor idle FIFO       an epoll loop with nothing to do
+ *   gini-floor echo FIFO SOCKET
+ *                              a Unix stream server in epoll answering each
+ *                              request line with one short reply line, the
+ *                              floor of a line-based control protocol
  *
  * Each first writes a zero stamp to FIFO once it is set up (the bench waits
  * for it before it signals), and exits on SIGTERM, which it also reads from
@@ -26,6 +30,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,8 +56,56 @@ usage(void)
 {
 	fprintf(stderr, "usage: gini-floor signalfd FIFO\n"
 	                "       gini-floor timerfd FIFO START_NS PERIOD_NS\n"
-	                "       gini-floor idle FIFO\n");
+	                "       gini-floor idle FIFO\n"
+	                "       gini-floor echo FIFO SOCKET\n");
 	return 2;
+}
+
+/* One connection of the echo floor: a partial request line. */
+struct conn {
+	int fd;
+	size_t len;
+	char buf[65536];
+};
+
+/* The echo floor's connections, by descriptor. */
+#define CONNS_MAX 4096
+static struct conn *conns[CONNS_MAX];
+
+/* Answers every complete line in c; -1 when the connection is done. */
+static int
+echo_serve(struct conn *c)
+{
+	static const char reply[] = "{\"v\":1,\"ok\":true,\"result\":{}}\n";
+	ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+	char *start = c->buf, *nl;
+
+	if (n <= 0)
+		return n < 0 && errno == EAGAIN ? 0 : -1;
+	c->len += (size_t)n;
+	while ((nl = memchr(start, '\n', c->len - (size_t)(start - c->buf)))) {
+		if (send(c->fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(reply) - 1)
+			return -1;
+		start = nl + 1;
+	}
+	c->len -= (size_t)(start - c->buf);
+	memmove(c->buf, start, c->len);
+	return c->len == sizeof(c->buf) ? -1 : 0;
+}
+
+static int
+echo_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1024) < 0)
+		return -1;
+	return fd;
 }
 
 int
@@ -59,13 +113,16 @@ main(int argc, char **argv)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
-	int out, sfd, efd, tfd = -1;
-	bool timer;
+	int out, sfd, efd, tfd = -1, lfd = -1;
+	bool timer, echo;
 
 	if (argc < 3)
 		return usage();
 	timer = strcmp(argv[1], "timerfd") == 0;
-	if (timer ? argc != 5 : argc != 3 || (strcmp(argv[1], "signalfd") && strcmp(argv[1], "idle")))
+	echo = strcmp(argv[1], "echo") == 0;
+	if (timer ? argc != 5
+	          : echo ? argc != 4
+	                 : argc != 3 || (strcmp(argv[1], "signalfd") && strcmp(argv[1], "idle")))
 		return usage();
 	out = open(argv[2], O_WRONLY | O_CLOEXEC);
 	if (out < 0) {
@@ -99,6 +156,12 @@ main(int argc, char **argv)
 		if (epoll_ctl(efd, EPOLL_CTL_ADD, tfd, &ev) < 0)
 			return 1;
 	}
+	if (echo) {
+		lfd = echo_listen(argv[3]);
+		ev.data.fd = lfd;
+		if (lfd < 0 || epoll_ctl(efd, EPOLL_CTL_ADD, lfd, &ev) < 0)
+			return 1;
+	}
 	if (stamp(out, 0) < 0)
 		return 1;
 	for (;;) {
@@ -110,6 +173,37 @@ main(int argc, char **argv)
 			continue;
 		if (n < 0)
 			return 1;
+		if (echo && got.data.fd == lfd) {
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			struct conn *k;
+
+			if (c < 0)
+				continue;
+			k = calloc(1, sizeof(*k));
+			if (!k) {
+				close(c);
+				continue;
+			}
+			k->fd = c;
+			ev.data.fd = c;
+			if (c >= CONNS_MAX || epoll_ctl(efd, EPOLL_CTL_ADD, c, &ev) < 0) {
+				close(c);
+				free(k);
+				continue;
+			}
+			conns[c] = k;
+			continue;
+		}
+		if (echo && got.data.fd != sfd) {
+			struct conn *k = conns[got.data.fd];
+
+			if (k && echo_serve(k) < 0) {
+				conns[k->fd] = NULL;
+				close(k->fd);
+				free(k);
+			}
+			continue;
+		}
 		if (got.data.fd == tfd) {
 			uint64_t ticks;
 

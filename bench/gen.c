@@ -120,7 +120,7 @@ char *
 gen_plugins(struct bench *b, size_t n)
 {
 	char *tmpl = bench_path(b, "template/benchgen.so");
-	char *dir = NULL, *stamp_path = NULL, *want = NULL, *have = NULL, *data = NULL;
+	char *dir = NULL, *stamp_path = NULL, *want = NULL, *have = NULL, *data = NULL, *tmp = NULL;
 	size_t size, *at = NULL, n_at = 0;
 	struct stat st;
 	char name[64];
@@ -165,9 +165,13 @@ gen_plugins(struct bench *b, size_t n)
 		goto fail;
 	}
 	bench_log(b, "generating %zu plugins in %s", n, dir);
-	rmtree(dir);
-	if (mkdir(dir, 0755) < 0 || chmod(dir, 0755) < 0) {
-		bench_fail(b, "%s: %s", dir, strerror(errno));
+	/* Made aside and renamed into place, so a concurrent run never sees
+	 * half a set. */
+	if (asprintf(&tmp, "%s.tmp.%d", dir, (int)getpid()) < 0)
+		goto fail;
+	rmtree(tmp);
+	if (mkdir(tmp, 0755) < 0 || chmod(tmp, 0755) < 0) {
+		bench_fail(b, "%s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -176,19 +180,53 @@ gen_plugins(struct bench *b, size_t n)
 		snprintf(id, sizeof(id), GEN_ID_FMT, i);
 		for (size_t k = 0; k < n_at; k++)
 			memcpy(data + at[k], id, sizeof(MARKER) - 1);
-		snprintf(path, sizeof(path), "%s/%s.so", dir, id);
+		snprintf(path, sizeof(path), "%s/%s.so", tmp, id);
 		r = write_all(path, data, size);
 		if (r < 0) {
 			bench_fail(b, "%s: %s", path, strerror(-r));
 			goto fail;
 		}
 	}
-	if (write_text(stamp_path, want) < 0) {
-		bench_fail(b, "%s: %s", stamp_path, strerror(errno));
-		goto fail;
+	{
+		char *tmp_stamp = NULL;
+
+		if (asprintf(&tmp_stamp, "%s/.stamp", tmp) < 0 || write_text(tmp_stamp, want) < 0) {
+			bench_fail(b, "%s: cannot write the stamp", tmp);
+			free(tmp_stamp);
+			goto fail;
+		}
+		free(tmp_stamp);
+	}
+	/*
+	 * Into place. If a set is there (another run was quicker, or a stale
+	 * one), ours goes only if that one's stamp is not ours; a stale set is
+	 * moved aside first, so the rename itself stays atomic.
+	 */
+	for (int tries = 0; rename(tmp, dir) < 0; tries++) {
+		struct stat sst;
+		size_t hs;
+		char *old = NULL;
+
+		free(have);
+		have = NULL;
+		if (read_all(stamp_path, &have, &hs, &sst) == 0 && hs == strlen(want) &&
+		    memcmp(have, want, hs) == 0) {
+			rmtree(tmp); /* the same bytes are in place */
+			break;
+		}
+		if (tries > 0 || asprintf(&old, "%s.old.%d", dir, (int)getpid()) < 0 ||
+		    rename(dir, old) < 0) {
+			bench_fail(b, "%s: cannot put the generated plugins in place: %s", dir,
+			           strerror(errno));
+			free(old);
+			goto fail;
+		}
+		rmtree(old);
+		free(old);
 	}
 done:
 	free(tmpl);
+	free(tmp);
 	free(stamp_path);
 	free(want);
 	free(have);
@@ -198,6 +236,9 @@ done:
 fail:
 	if (!b->error)
 		bench_fail(b, "generating %zu plugins: out of memory", n);
+	if (tmp)
+		rmtree(tmp);
+	free(tmp);
 	free(tmpl);
 	free(dir);
 	free(stamp_path);

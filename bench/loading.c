@@ -6,7 +6,8 @@
  * a bare loop of dlopen+dlsym+dlclose over the same files, listed in
  * advance. Both run in the same repetition, alternating, on a warm page
  * cache. A second baseline keeps every object open, as the loader must:
- * glibc's own cost of holding many objects shows there.
+ * glibc's own cost of holding many objects shows there. Then the same with
+ * probing on (ginid's default), cold and warm.
  */
 #include "bench.h"
 #include "gen.h"
@@ -20,10 +21,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static double time_loader_scan_with(struct bench *b, const char *dir, size_t n,
+                                    const struct loader_options *opts);
 
 /* ms for loader_scan of dir into a fresh registry (n types expected). */
 double
 time_loader_scan(struct bench *b, const char *dir, size_t n)
+{
+	return time_loader_scan_with(b, dir, n, NULL);
+}
+
+/* The same, probing as opts says (NULL: no probing). */
+static double
+time_loader_scan_with(struct bench *b, const char *dir, size_t n,
+                      const struct loader_options *opts)
 {
 	char *dirs[] = { (char *)dir };
 	struct registry *reg = registry_new();
@@ -36,7 +49,7 @@ time_loader_scan(struct bench *b, const char *dir, size_t n)
 		return NAN;
 	}
 	t0 = mono_usec();
-	r = loader_scan(dirs, 1, reg, NULL, &rep);
+	r = loader_scan_with(dirs, 1, reg, NULL, opts, &rep);
 	t = (mono_usec() - t0) / 1000;
 	if (r < 0 || rep.n_refusals > 0 || registry_count(reg) != n) {
 		bench_fail(b, "loader_scan %s: %zu types of %zu%s%s", dir, registry_count(reg), n,
@@ -91,6 +104,56 @@ time_dlopen_loop(struct bench *b, char *const *files, size_t n, bool keep_open)
 	return t;
 }
 
+/*
+ * Probing (isolation): each file is first loaded by a gini-probe process.
+ * Cold: the verdicts forgotten (memory and cache file), every file probed;
+ * against posix_spawn of /bin/true per file, the least a process per file
+ * costs. Warm: every verdict cached, as after a restart; against the bare
+ * dlopen loop. The cache file is kept as ginid keeps STATE_DIR/probe-cache.
+ */
+static int
+probing(struct bench *b)
+{
+	size_t n = bench_size(b, 3, 100, 1000);
+	unsigned reps = b->reps < 3 ? b->reps : 3; /* a cold probe is slow */
+	char *dir = gen_plugins(b, n), *work = work_subdir(b, "probe"), *cache = NULL;
+	char **files = NULL;
+	size_t n_files = 0;
+	struct loader_options opts = { .probe = true, .probe_timeout_usec = 5000000 };
+	struct row *cold, *warm;
+	char what[96];
+	int r = -1;
+
+	if (!dir || !work || asprintf(&cache, "%s/probe-cache", work) < 0 ||
+	    gen_list(dir, &files, &n_files) < 0 || n_files != n) {
+		bench_fail(b, "cannot set up probing of %zu plugins", n);
+		goto out;
+	}
+	opts.cache_path = cache;
+	snprintf(what, sizeof(what), "load %zu plugins, probing, cold cache", n);
+	cold = bench_row(b, what, "ms", "posix_spawn /bin/true per file");
+	row_target(cold, TARGET_RATIO_LE, 1.5, "<= 1.5x");
+	snprintf(what, sizeof(what), "load %zu plugins, probing, warm cache", n);
+	warm = bench_row(b, what, "ms", "dlopen+dlsym+dlclose loop");
+	row_target(warm, TARGET_RATIO_LE, 1.5, "<= 1.5x");
+	for (unsigned rep = 0; rep < reps && !b->error; rep++) {
+		loader_probe_cache_reset();
+		unlink(cache);
+		series_add(&cold->gini, time_loader_scan_with(b, dir, n, &opts));
+		series_add(&warm->gini, time_loader_scan_with(b, dir, n, &opts));
+		series_add(&cold->base, time_processes(b, true, (unsigned)n) * (double)n / 1000);
+		series_add(&warm->base, time_dlopen_loop(b, files, n, false));
+	}
+	r = b->error ? -1 : 0;
+out:
+	loader_probe_cache_reset();
+	gen_list_free(files, n_files);
+	free(dir);
+	free(work);
+	free(cache);
+	return r;
+}
+
 int
 case_loading(struct bench *b)
 {
@@ -107,7 +170,7 @@ case_loading(struct bench *b)
 		bench_fail(b, "%s: expected %zu plugins", dir, n);
 		goto out;
 	}
-	snprintf(what, sizeof(what), "load %zu plugins (loader_scan, in-process)", n);
+	snprintf(what, sizeof(what), "load %zu plugins, no probing", n);
 	bare = bench_row(b, what, "ms", "dlopen+dlsym+dlclose loop");
 	row_target(bare, TARGET_RATIO_LE, 1.5, "<= 1.5x");
 	kept = bench_row(b, what, "ms", "dlopen+dlsym loop, kept open");
@@ -123,7 +186,7 @@ case_loading(struct bench *b)
 		series_add(&bare->base, time_dlopen_loop(b, files, n, false));
 		series_add(&kept->base, time_dlopen_loop(b, files, n, true));
 	}
-	r = b->error ? -1 : 0;
+	r = b->error ? -1 : probing(b);
 out:
 	gen_list_free(files, n_files);
 	free(dir);

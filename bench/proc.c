@@ -451,3 +451,122 @@ fifo_read(int fd, uint64_t *ret_ns)
 		return 0;
 	return -1;
 }
+
+/* Rigs: a ginid and a floor side by side, with their FIFOs. */
+
+int
+rig_init(struct bench *b, struct rig *g, const char *name)
+{
+	memset(g, 0, sizeof(*g));
+	g->gini_fifo = g->floor_fifo = -1;
+	g->gini.pid = g->floor.pid = g->other.pid = -1;
+	g->gini.notify_fd = g->floor.notify_fd = g->other.notify_fd = -1;
+	g->dir = work_subdir(b, name);
+	if (!g->dir || asprintf(&g->gini_fifo_path, "%s/gini.fifo", g->dir) < 0 ||
+	    asprintf(&g->floor_fifo_path, "%s/floor.fifo", g->dir) < 0)
+		return bench_fail(b, "cannot set up %s: %s", name, strerror(errno));
+	g->gini_fifo = fifo_open(g->gini_fifo_path);
+	g->floor_fifo = fifo_open(g->floor_fifo_path);
+	if (g->gini_fifo < 0 || g->floor_fifo < 0)
+		return bench_fail(b, "cannot make FIFOs in %s: %s", g->dir, strerror(errno));
+	return 0;
+}
+
+void
+rig_done(struct rig *g)
+{
+	if (g->other.name)
+		proc_stop(&g->other, 5000);
+	if (g->floor.name)
+		proc_stop(&g->floor, 5000);
+	if (g->gini.name)
+		proc_stop(&g->gini, 20000);
+	if (g->gini_fifo >= 0)
+		close(g->gini_fifo);
+	if (g->floor_fifo >= 0)
+		close(g->floor_fifo);
+	free(g->gini_fifo_path);
+	free(g->floor_fifo_path);
+	free(g->dir);
+}
+
+int
+rig_start_gini(struct bench *b, struct rig *g, const char *conf_text, const char *const *plugin_dirs,
+           size_t n_dirs)
+{
+	char *conf = NULL, *incl = NULL;
+	int r = -1;
+
+	if (asprintf(&conf, "%s/gini.conf", g->dir) < 0 ||
+	    asprintf(&incl, "%s/pipelines.d", g->dir) < 0)
+		goto out;
+	mkdir(incl, 0755);
+	if (write_text(conf, conf_text) < 0) {
+		bench_fail(b, "%s: %s", conf, strerror(errno));
+		goto out;
+	}
+	if (proc_ginid(b, &g->gini, g->dir, conf, plugin_dirs, n_dirs) < 0)
+		goto out;
+	r = proc_wait_notify(b, &g->gini, "READY=1", 0, 60000, NULL);
+out:
+	free(conf);
+	free(incl);
+	return r;
+}
+
+int
+rig_start_floor(struct bench *b, struct rig *g, const char *mode, const char *a1, const char *a2)
+{
+	char *exe = bench_path(b, "gini-floor"), *log = NULL;
+	char *argv[] = { exe, (char *)mode, g->floor_fifo_path, (char *)a1, (char *)a2, NULL };
+	uint64_t zero = 1;
+	int r = -1;
+
+	if (!exe || asprintf(&log, "%s/floor.log", g->dir) < 0)
+		goto out;
+	if (proc_spawn(b, &g->floor, "gini-floor", argv, log) < 0)
+		goto out;
+	if (proc_wait_fd(NULL, g->floor_fifo, 10000) <= 0 || fifo_read(g->floor_fifo, &zero) <= 0 ||
+	    zero != 0) {
+		bench_fail(b, "gini-floor %s did not start", mode);
+		goto out;
+	}
+	r = 0;
+out:
+	free(exe);
+	free(log);
+	return r;
+}
+
+int
+run_timed(struct bench *b, char *const *argv, double *ret_ms)
+{
+	return run_timed_to(b, argv, "/dev/null", ret_ms);
+}
+
+int
+run_timed_to(struct bench *b, char *const *argv, const char *out, double *ret_ms)
+{
+	posix_spawn_file_actions_t fa;
+	uint64_t t0 = mono_ns();
+	pid_t pid;
+	int st, r;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_TRUNC,
+	                                 0644);
+	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return bench_fail(b, "cannot run %s: %s", argv[0], strerror(r));
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return bench_fail(b, "waitpid %s: %s", argv[0], strerror(errno));
+	*ret_ms = (double)(mono_ns() - t0) / 1e6;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return bench_fail(b, "%s %s failed (status 0x%x)", argv[0], argv[1] ? argv[1] : "",
+		                  st);
+	return 0;
+}

@@ -72,3 +72,34 @@ int proc_timerfd_due_ns(pid_t pid, uint64_t *ret_ns);
 int fifo_open(const char *path);
 /* Reads one stamp; 1 got one, 0 none yet, -1 error. */
 int fifo_read(int fd, uint64_t *ret_ns);
+
+/*
+ * A daemon case's set-up: work_dir/NAME with two stamp FIFOs, a ginid, a
+ * floor, and maybe another process (an incumbent). Torn down by rig_done().
+ */
+struct rig {
+	char *dir;
+	char *gini_fifo_path, *floor_fifo_path;
+	int gini_fifo, floor_fifo;
+	struct proc gini, floor, other;
+};
+
+int rig_init(struct bench *b, struct rig *g, const char *name);
+void rig_done(struct rig *g);
+/* Writes dir/gini.conf and starts ginid on it; waits for READY=1. */
+int rig_start_gini(struct bench *b, struct rig *g, const char *conf_text,
+                   const char *const *plugin_dirs, size_t n_dirs);
+/*
+ * Starts bench_dir/gini-floor MODE FIFO [A1 [A2]] (NULL ends the list);
+ * waits for its zero stamp.
+ */
+int rig_start_floor(struct bench *b, struct rig *g, const char *mode, const char *a1,
+                    const char *a2);
+
+/*
+ * Runs argv (argv[0] a path) with its output thrown away, waits for it;
+ * *ret_ms gets how long it took. 0 if it exited 0, else -1 (recorded).
+ */
+int run_timed(struct bench *b, char *const *argv, double *ret_ms);
+/* The same with stdout and stderr to the file out. */
+int run_timed_to(struct bench *b, char *const *argv, const char *out, double *ret_ms);

@@ -5,6 +5,8 @@
  * files (gen.c: real .so files, distinct ids) and n/10 pipelines of three
  * chained steps on those types, each with an hourly timer, so the scheduler
  * holds n/10 timers too. Full size: 10,000 types and 1,000 pipelines.
+ * The daemon runs with probe_plugins = false: cold probing is case 3's, and
+ * at 10,000 files it would take minutes per start.
  *
  *  - start-up: spawn of a real ginid to READY=1 on its NOTIFY_SOCKET;
  *    floor: dlopen+dlsym of the same files, kept open, in-process;
@@ -14,8 +16,9 @@
  *  - shutdown: SIGTERM to the exit (every plugin unloaded), seen on a pidfd;
  *  - listing: the registry filled by the loader in-process, listed with
  *    registry_list() page by page (100 per page, as a client pages); floor:
- *    the same pages copied out of a sorted array. (`ginictl stages` is the
- *    real client; it lands with the control socket.)
+ *    the same pages copied out of a sorted array; and the real client,
+ *    `ginictl stages` (every page of 1000, formatted, to a file) against
+ *    the daemon, next to `ginictl --version` (the program's own start-up);
  *
  * Growth is the exponent k in t ~ n^k between the two sizes, set against
  * n log n's over the same span.
@@ -29,6 +32,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,7 +44,7 @@
 #define PAGE 100
 
 struct size_rows {
-	struct row *start, *rss, *list, *reload, *stop;
+	struct row *start, *rss, *list, *ctl, *reload, *stop;
 };
 
 static char *
@@ -52,8 +56,11 @@ scale_conf(size_t n, size_t pipelines)
 
 	if (!f)
 		return NULL;
+	/* Probing is off: a cold probe of 10,000 files takes minutes (case 3
+	 * measures probing); this case is about the loader, registry,
+	 * compiler and scheduler. */
 	fprintf(f, "# case 7: %zu pipelines over %zu generated stage types.\nlog_level = \"notice\";\n"
-	           "pipelines = (\n",
+	           "probe_plugins = false;\npipelines = (\n",
 	        pipelines, n);
 	for (size_t i = 0; i < pipelines; i++) {
 		size_t a = (3 * i) % n, b = (3 * i + 1) % n, c = (3 * i + 2) % n;
@@ -74,32 +81,85 @@ scale_conf(size_t n, size_t pipelines)
 }
 
 /* Start-up, RSS and reload of a real ginid on dir. */
+/* What measure_daemon() finds, in ms and MiB. */
+struct daemon_times {
+	double start, rss, ctl_list, ctl_version, reload, stop;
+	size_t ctl_listed; /* how many types `ginictl stages` showed */
+};
+
+/* The count in the last line of `ginictl stages`: "N of M stage types". */
+static size_t
+listed_count(const char *path)
+{
+	char buf[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t end;
+	ssize_t k;
+	char *line;
+	size_t n = 0;
+
+	if (fd < 0)
+		return 0;
+	end = lseek(fd, 0, SEEK_END);
+	lseek(fd, end > (off_t)sizeof(buf) - 1 ? end - (off_t)sizeof(buf) + 1 : 0, SEEK_SET);
+	k = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (k <= 0)
+		return 0;
+	buf[k] = 0;
+	while (k > 0 && buf[k - 1] == '\n')
+		buf[--k] = 0;
+	line = strrchr(buf, '\n');
+	if (sscanf(line ? line + 1 : buf, "%zu of", &n) != 1)
+		return 0;
+	return n;
+}
+
 static int
 measure_daemon(struct bench *b, const char *work, const char *conf, const char *plugins,
-               double *ret_start, double *ret_rss, double *ret_reload, double *ret_stop)
+               struct daemon_times *ret)
 {
 	const char *dirs[] = { plugins };
 	struct proc p = { .pid = -1, .notify_fd = -1 };
+	char *ginictl = NULL, *sock = NULL, *listing = NULL;
 	uint64_t t0, t1;
 	size_t from;
 	int r = -1;
 
+	if (asprintf(&ginictl, "%s/ginictl", b->build_dir) < 0 ||
+	    asprintf(&sock, "%s/ctl.sock", work) < 0 ||
+	    asprintf(&listing, "%s/stages.txt", work) < 0)
+		goto out;
 	t0 = mono_ns();
 	if (proc_ginid(b, &p, work, conf, dirs, 1) < 0 ||
 	    proc_wait_notify(b, &p, "READY=1", 0, 120000, &t1) < 0)
 		goto out;
-	*ret_start = (double)(t1 - t0) / 1e6;
-	*ret_rss = (double)proc_rss_kib(p.pid) / 1024;
+	ret->start = (double)(t1 - t0) / 1e6;
+	ret->rss = (double)proc_rss_kib(p.pid) / 1024;
+	{
+		/* The real client: every stage type, as `ginictl stages` pages
+		 * them; and the same program doing nothing, its start-up. */
+		char *list[] = { ginictl, "-s", sock, "stages", NULL };
+		char *version[] = { ginictl, "--version", NULL };
+
+		if (run_timed_to(b, list, listing, &ret->ctl_list) < 0 ||
+		    run_timed(b, version, &ret->ctl_version) < 0)
+			goto out;
+		ret->ctl_listed = listed_count(listing);
+	}
 	from = p.notified_len;
 	t0 = mono_ns();
 	if (kill(p.pid, SIGHUP) < 0 ||
 	    proc_wait_notify(b, &p, "STATUS=reloaded", from, 120000, &t1) < 0)
 		goto out;
-	*ret_reload = (double)(t1 - t0) / 1e6;
+	ret->reload = (double)(t1 - t0) / 1e6;
 	r = 0;
 out:
-	if (p.name && proc_stop_timed(&p, 60000, ret_stop) < 0 && r == 0)
+	if (p.name && proc_stop_timed(&p, 60000, &ret->stop) < 0 && r == 0)
 		r = bench_fail(b, "ginid did not stop within 60 s of SIGTERM");
+	free(ginictl);
+	free(sock);
+	free(listing);
 	return r;
 }
 
@@ -213,9 +273,10 @@ case_scale(struct bench *b)
 	size_t sizes[2] = { bench_size(b, 10, 500, 1000), bench_size(b, 100, 5000, 10000) };
 	unsigned reps = b->quick ? 1 : b->reps;
 	struct size_rows rows[2];
-	struct row *e_start, *e_rss, *e_list, *e_reload, *e_stop;
+	struct row *e_start, *e_rss, *e_list, *e_ctl, *e_reload, *e_stop;
 	char *dirs[2] = { NULL, NULL }, *confs[2] = { NULL, NULL }, *work = NULL;
 	char **files[2] = { NULL, NULL };
+	bool short_list[2] = { false, false };
 	size_t n_files[2] = { 0, 0 };
 	char what[128];
 	int r = -1;
@@ -268,6 +329,12 @@ case_scale(struct bench *b)
 	e_list = exponent_row(b, "stages listing", sizes[0], sizes[1], "pages copied from an array",
 	                      true);
 	for (size_t s = 0; s < 2; s++) {
+		snprintf(what, sizeof(what), "ginictl stages (all, to a file), %zu types",
+		         sizes[s]);
+		rows[s].ctl = bench_row(b, what, "ms", "ginictl --version");
+	}
+	e_ctl = exponent_row(b, "ginictl stages", sizes[0], sizes[1], "ginictl --version", true);
+	for (size_t s = 0; s < 2; s++) {
 		snprintf(what, sizeof(what), "reload (SIGHUP -> READY=1), %zu types, %zu pipelines",
 		         sizes[s], MAX(sizes[s] / 10, (size_t)1));
 		rows[s].reload = bench_row(b, what, "ms", NULL);
@@ -279,10 +346,10 @@ case_scale(struct bench *b)
 		rows[s].stop = bench_row(b, what, "ms", NULL);
 	}
 	e_stop = exponent_row(b, "shutdown", sizes[0], sizes[1], NULL, false);
-	bench_note(b, "stages listing through ginictl", "pending: needs ginictl (control socket)");
 
 	for (unsigned rep = 0; rep < reps; rep++) {
-		double st[2], rss[2], rl[2], fl[2], sd[2];
+		struct daemon_times dt[2];
+		double fl[2];
 
 		for (size_t s = 0; s < 2; s++) {
 			char *dir = NULL;
@@ -291,7 +358,7 @@ case_scale(struct bench *b)
 				goto out;
 			rmtree(dir);
 			mkdir(dir, 0755);
-			if (measure_daemon(b, dir, confs[s], dirs[s], &st[s], &rss[s], &rl[s], &sd[s]) < 0) {
+			if (measure_daemon(b, dir, confs[s], dirs[s], &dt[s]) < 0) {
 				free(dir);
 				goto out;
 			}
@@ -299,17 +366,31 @@ case_scale(struct bench *b)
 			fl[s] = time_dlopen_loop(b, files[s], n_files[s], true);
 			if (b->error)
 				goto out;
-			series_add(&rows[s].start->gini, st[s]);
+			series_add(&rows[s].start->gini, dt[s].start);
 			series_add(&rows[s].start->base, fl[s]);
-			series_add(&rows[s].rss->gini, rss[s]);
-			series_add(&rows[s].reload->gini, rl[s]);
-			series_add(&rows[s].stop->gini, sd[s]);
+			series_add(&rows[s].rss->gini, dt[s].rss);
+			series_add(&rows[s].ctl->gini, dt[s].ctl_list);
+			series_add(&rows[s].ctl->base, dt[s].ctl_version);
+			series_add(&rows[s].reload->gini, dt[s].reload);
+			series_add(&rows[s].stop->gini, dt[s].stop);
+			if (dt[s].ctl_listed != sizes[s] && !short_list[s]) {
+				char note[160];
+
+				short_list[s] = true;
+				snprintf(note, sizeof(note),
+				         "ginictl stages showed %zu of %zu types: its row above "
+				         "measures that many",
+				         dt[s].ctl_listed, sizes[s]);
+				bench_note(b, "ginictl stages, incomplete listing", note);
+			}
 		}
-		add_exponent(&e_start->gini, st[0], st[1], sizes[0], sizes[1]);
+		add_exponent(&e_start->gini, dt[0].start, dt[1].start, sizes[0], sizes[1]);
 		add_exponent(&e_start->base, fl[0], fl[1], sizes[0], sizes[1]);
-		add_exponent(&e_rss->gini, rss[0], rss[1], sizes[0], sizes[1]);
-		add_exponent(&e_reload->gini, rl[0], rl[1], sizes[0], sizes[1]);
-		add_exponent(&e_stop->gini, sd[0], sd[1], sizes[0], sizes[1]);
+		add_exponent(&e_rss->gini, dt[0].rss, dt[1].rss, sizes[0], sizes[1]);
+		add_exponent(&e_ctl->gini, dt[0].ctl_list, dt[1].ctl_list, sizes[0], sizes[1]);
+		add_exponent(&e_ctl->base, dt[0].ctl_version, dt[1].ctl_version, sizes[0], sizes[1]);
+		add_exponent(&e_reload->gini, dt[0].reload, dt[1].reload, sizes[0], sizes[1]);
+		add_exponent(&e_stop->gini, dt[0].stop, dt[1].stop, sizes[0], sizes[1]);
 	}
 	for (size_t s = 0; s < 2; s++)
 		if (measure_listing(b, dirs[s], sizes[s], rows[s].list) < 0)

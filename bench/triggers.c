@@ -23,100 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Everything a daemon case sets up; torn down by rig_done(). */
-struct rig {
-	char *dir;
-	char *gini_fifo_path, *floor_fifo_path;
-	int gini_fifo, floor_fifo;
-	struct proc gini, floor, other;
-};
-
-static int
-rig_init(struct bench *b, struct rig *g, const char *name)
-{
-	memset(g, 0, sizeof(*g));
-	g->gini_fifo = g->floor_fifo = -1;
-	g->gini.pid = g->floor.pid = g->other.pid = -1;
-	g->gini.notify_fd = g->floor.notify_fd = g->other.notify_fd = -1;
-	g->dir = work_subdir(b, name);
-	if (!g->dir || asprintf(&g->gini_fifo_path, "%s/gini.fifo", g->dir) < 0 ||
-	    asprintf(&g->floor_fifo_path, "%s/floor.fifo", g->dir) < 0)
-		return bench_fail(b, "cannot set up %s: %s", name, strerror(errno));
-	g->gini_fifo = fifo_open(g->gini_fifo_path);
-	g->floor_fifo = fifo_open(g->floor_fifo_path);
-	if (g->gini_fifo < 0 || g->floor_fifo < 0)
-		return bench_fail(b, "cannot make FIFOs in %s: %s", g->dir, strerror(errno));
-	return 0;
-}
-
-static void
-rig_done(struct rig *g)
-{
-	if (g->other.name)
-		proc_stop(&g->other, 5000);
-	if (g->floor.name)
-		proc_stop(&g->floor, 5000);
-	if (g->gini.name)
-		proc_stop(&g->gini, 20000);
-	if (g->gini_fifo >= 0)
-		close(g->gini_fifo);
-	if (g->floor_fifo >= 0)
-		close(g->floor_fifo);
-	free(g->gini_fifo_path);
-	free(g->floor_fifo_path);
-	free(g->dir);
-}
-
-/* Writes dir/gini.conf and starts ginid on it; waits for READY=1. */
-static int
-start_gini(struct bench *b, struct rig *g, const char *conf_text, const char *const *plugin_dirs,
-           size_t n_dirs)
-{
-	char *conf = NULL, *incl = NULL;
-	int r = -1;
-
-	if (asprintf(&conf, "%s/gini.conf", g->dir) < 0 ||
-	    asprintf(&incl, "%s/pipelines.d", g->dir) < 0)
-		goto out;
-	mkdir(incl, 0755);
-	if (write_text(conf, conf_text) < 0) {
-		bench_fail(b, "%s: %s", conf, strerror(errno));
-		goto out;
-	}
-	if (proc_ginid(b, &g->gini, g->dir, conf, plugin_dirs, n_dirs) < 0)
-		goto out;
-	r = proc_wait_notify(b, &g->gini, "READY=1", 0, 60000, NULL);
-out:
-	free(conf);
-	free(incl);
-	return r;
-}
-
-/* Starts build/bench/gini-floor MODE FIFO [args]; waits for its zero stamp. */
-static int
-start_floor(struct bench *b, struct rig *g, const char *mode, const char *a1, const char *a2)
-{
-	char *exe = bench_path(b, "gini-floor"), *log = NULL;
-	char *argv[] = { exe, (char *)mode, g->floor_fifo_path, (char *)a1, (char *)a2, NULL };
-	uint64_t zero = 1;
-	int r = -1;
-
-	if (!exe || asprintf(&log, "%s/floor.log", g->dir) < 0)
-		goto out;
-	if (proc_spawn(b, &g->floor, "gini-floor", argv, log) < 0)
-		goto out;
-	if (proc_wait_fd(NULL, g->floor_fifo, 10000) <= 0 || fifo_read(g->floor_fifo, &zero) <= 0 ||
-	    zero != 0) {
-		bench_fail(b, "gini-floor %s did not start", mode);
-		goto out;
-	}
-	r = 0;
-out:
-	free(exe);
-	free(log);
-	return r;
-}
-
 /* Discards stamps already in a FIFO. */
 static void
 fifo_drain(int fd)
@@ -180,10 +86,10 @@ case_trigger(struct bench *b)
 	{
 		const char *dirs[] = { stages, bundled };
 
-		if (start_gini(b, &g, conf, dirs, 2) < 0)
+		if (rig_start_gini(b, &g, conf, dirs, 2) < 0)
 			goto out;
 	}
-	if (start_floor(b, &g, "signalfd", NULL, NULL) < 0)
+	if (rig_start_floor(b, &g, "signalfd", NULL, NULL) < 0)
 		goto out;
 	proc_sleep(&g.gini, 200000);
 
@@ -259,7 +165,7 @@ case_schedule(struct bench *b)
 	{
 		const char *dirs[] = { stages };
 
-		if (start_gini(b, &g, conf, dirs, 1) < 0)
+		if (rig_start_gini(b, &g, conf, dirs, 1) < 0)
 			goto out;
 	}
 	/*
@@ -280,7 +186,7 @@ case_schedule(struct bench *b)
 	due_f = due_g + period / 2;
 	snprintf(a1, sizeof(a1), "%llu", (unsigned long long)due_f);
 	snprintf(a2, sizeof(a2), "%llu", (unsigned long long)period);
-	if (start_floor(b, &g, "timerfd", a1, a2) < 0)
+	if (rig_start_floor(b, &g, "timerfd", a1, a2) < 0)
 		goto out;
 
 	snprintf(what, sizeof(what), "schedule lateness p50, every 100ms, %gs",
@@ -404,10 +310,10 @@ case_idle(struct bench *b)
 	{
 		const char *dirs[] = { bundled };
 
-		if (start_gini(b, &g, conf, dirs, 1) < 0)
+		if (rig_start_gini(b, &g, conf, dirs, 1) < 0)
 			goto out;
 	}
-	if (start_floor(b, &g, "idle", NULL, NULL) < 0)
+	if (rig_start_floor(b, &g, "idle", NULL, NULL) < 0)
 		goto out;
 	if (collectd) {
 		char *log = NULL;

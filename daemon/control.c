@@ -1208,8 +1208,10 @@ control_free(struct control *c)
 {
 	if (!c)
 		return NULL;
-	while (c->conns)
-		conn_free(c->conns);
+	for (struct conn *k = c->conns, *next; k; k = next) {
+		next = k->next;
+		conn_free(k);
+	}
 	sd_event_source_disable_unref(c->listen_src);
 	if (c->fd >= 0 && !c->activated) {
 		close(c->fd);

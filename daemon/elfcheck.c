@@ -169,9 +169,10 @@ elf_check_export(int fd, const char *symbol, char *reason, size_t size)
 		return -ENOEXEC;
 	}
 #endif
+	/* Written so that a huge e_shoff cannot wrap the sum around. */
 	if (fstat(fd, &st) == 0 &&
-	    (ehdr.e_shoff == 0 || ehdr.e_shentsize == 0 ||
-	     ehdr.e_shoff + (uint64_t)ehdr.e_shnum * ehdr.e_shentsize > (uint64_t)st.st_size)) {
+	    (ehdr.e_shoff == 0 || ehdr.e_shentsize == 0 || ehdr.e_shoff > (uint64_t)st.st_size ||
+	     (uint64_t)ehdr.e_shnum * ehdr.e_shentsize > (uint64_t)st.st_size - ehdr.e_shoff)) {
 		snprintf(reason, size, "%s",
 		         ehdr.e_shoff == 0 ? "malformed ELF: no section headers"
 		                           : "truncated or malformed ELF: section headers beyond "

@@ -612,7 +612,7 @@ queue_grow_locked(struct executor *ex, size_t need)
 	q = malloc(cap * sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	for (size_t k = 0; k < ex->q_len; k++)
+	for (size_t k = 0; ex->q_cap && k < ex->q_len; k++)
 		q[k] = ex->queue[(ex->q_head + k) % ex->q_cap];
 	free(ex->queue);
 	ex->queue = q;
@@ -624,16 +624,21 @@ queue_grow_locked(struct executor *ex, size_t need)
 static void
 queue_push(struct executor *ex, struct run *r, const size_t *steps, size_t n)
 {
+	bool wake;
+
 	pthread_mutex_lock(&ex->lock);
 	for (size_t k = 0; k < n; k++)
 		ex->queue[(ex->q_head + ex->q_len++) % ex->q_cap] = (struct task){ r, steps[k] };
-	if (ex->idle) {
+	wake = ex->idle > 0;
+	pthread_mutex_unlock(&ex->lock);
+	/* After unlocking, so the woken worker does not block on the lock
+	 * we hold; an idle worker re-checks the queue under it anyway. */
+	if (wake) {
 		if (n == 1)
 			pthread_cond_signal(&ex->cond);
 		else
 			pthread_cond_broadcast(&ex->cond);
 	}
-	pthread_mutex_unlock(&ex->lock);
 }
 
 static void *

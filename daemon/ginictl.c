@@ -106,7 +106,16 @@ ctl_send(struct ctl *c, const char *cmd, json_t *args)
 	int r = 0;
 
 	json_decref(req);
-	text = realloc(text, len + 2);
+	{
+		char *nt = text ? realloc(text, len + 2) : NULL;
+
+		if (!nt) {
+			free(text);
+			fprintf(stderr, "ginictl: out of memory\n");
+			return CTL_EXIT_FAILED;
+		}
+		text = nt;
+	}
 	text[len++] = '\n';
 	while (off < len) {
 		ssize_t n = send(c->fd, text + off, len - off, MSG_NOSIGNAL);
@@ -152,7 +161,16 @@ ctl_read(struct ctl *c, int timeout_ms, int *ret_exit)
 			*ret_exit = CTL_EXIT_UNREACHABLE;
 			return NULL;
 		}
-		c->buf = realloc(c->buf, c->len + 65536 + 1);
+		{
+			char *nb = realloc(c->buf, c->len + 65536 + 1);
+
+			if (!nb) {
+				fprintf(stderr, "ginictl: out of memory\n");
+				*ret_exit = CTL_EXIT_FAILED;
+				return NULL;
+			}
+			c->buf = nb;
+		}
 		n = recv(c->fd, c->buf + c->len, 65536, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -259,7 +277,13 @@ table_add(struct table *t, ...)
 {
 	va_list ap;
 
-	t->cells = realloc(t->cells, (t->rows + 1) * t->ncols * sizeof(char *));
+	{
+		char **nc = realloc(t->cells, (t->rows + 1) * t->ncols * sizeof(char *));
+
+		if (!nc)
+			return; /* out of memory: the row is left out */
+		t->cells = nc;
+	}
 	va_start(ap, t);
 	for (size_t i = 0; i < t->ncols; i++) {
 		const char *s = va_arg(ap, const char *);
@@ -522,10 +546,13 @@ cmd_stages(struct ctl *c, int argc, char **argv)
 			break;
 		items = json_object_get(r, "items");
 		total = json_integer_value(json_object_get(r, "total"));
+		size_t got = json_array_size(items);
+
 		json_array_extend(all, items);
-		offset += (long long)json_array_size(items);
+		offset += (long long)got;
+		/* items is borrowed from r: done with both now. */
 		json_decref(r);
-		if (o.paged || json_array_size(items) == 0 || offset >= total)
+		if (o.paged || got == 0 || offset >= total)
 			break;
 	}
 	json_decref(o.args);
@@ -876,38 +903,28 @@ probe_path(void)
 	return strdup(GINI_LIBEXEC_DIR "/gini-probe");
 }
 
+/*
+ * Runs the probe on path and collects its answer. Returns 0 with *ret_out
+ * (malloc'ed, may be NULL) and the wait status, or an exit code after saying
+ * why the file is refused (a crash or a hang of the probe).
+ */
 static int
-cmd_inspect(struct ctl *c, int argc, char **argv)
+probe_run(const char *probe, const char *path, char **ret_out, int *ret_status)
 {
-	const struct verb *v = find_verb("inspect");
-	_cleanup_free_ char *probe = probe_path(), *out = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none;
-	char *args[3];
+	char *args[] = { (char *)probe, (char *)path, NULL }, *out = NULL;
 	size_t len = 0;
-	int pfd[2], status, k;
+	int pfd[2], status = 0, k, ret = CTL_EXIT_FAILED;
 	bool eof = false;
 	uint64_t start;
 	pid_t pid;
-	json_t *r, *d;
-	json_error_t err;
 
-	k = verb_getopt(v, argc, argv, "+h", help_only, no_opt, NULL);
-	if (k == -2)
-		return 0;
-	if (k < 0 || argc - k != 1) {
-		if (k >= 0)
-			fprintf(stderr, "ginictl inspect: exactly one FILE expected\n");
-		return CTL_EXIT_USAGE;
-	}
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		perror("ginictl: pipe");
 		return CTL_EXIT_FAILED;
 	}
-	args[0] = probe;
-	args[1] = argv[k];
-	args[2] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
 	posix_spawnattr_init(&attr);
@@ -920,22 +937,28 @@ cmd_inspect(struct ctl *c, int argc, char **argv)
 	close(pfd[1]);
 	if (k != 0) {
 		fprintf(stderr, "ginictl: cannot run the probe %s: %s\n", probe, strerror(k));
-		close(pfd[0]);
-		return CTL_EXIT_FAILED;
+		goto out;
 	}
 	start = now_usec(CLOCK_MONOTONIC);
 	for (;;) {
 		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		siginfo_t si = { 0 };
 		char buf[4096];
 		ssize_t n;
 
 		if (!eof && poll(&p, 1, 50) > 0) {
 			n = read(pfd[0], buf, sizeof(buf));
 			if (n > 0 && len < (1 << 20)) {
-				out = realloc(out, len + (size_t)n + 1);
-				memcpy(out + len, buf, (size_t)n);
-				len += (size_t)n;
-				out[len] = 0;
+				char *no = realloc(out, len + (size_t)n + 1);
+
+				if (no) {
+					out = no;
+					memcpy(out + len, buf, (size_t)n);
+					len += (size_t)n;
+					out[len] = 0;
+				} else {
+					n = 0; /* out of memory: read no more */
+				}
 			}
 			eof = n <= 0;
 		} else if (eof) {
@@ -945,71 +968,101 @@ cmd_inspect(struct ctl *c, int argc, char **argv)
 		}
 		/* Exited? Look without reaping, so the group id stays ours
 		 * until whatever the plugin started is killed. */
-		{
-			siginfo_t si = { 0 };
-
-			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-			    si.si_pid == pid) {
-				kill(-pid, SIGKILL);
-				waitpid(pid, &status, 0);
-				break;
-			}
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == pid) {
+			kill(-pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
 		}
 		if (now_usec(CLOCK_MONOTONIC) - start >= PROBE_TIMEOUT_MS * USEC_PER_MSEC) {
 			/* The whole group: the plugin may have started children. */
 			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			close(pfd[0]);
-			fprintf(stderr, "%s: refused: timed out after %d s during load\n", args[1],
+			fprintf(stderr, "%s: refused: timed out after %d s during load\n", path,
 			        PROBE_TIMEOUT_MS / 1000);
-			return CTL_EXIT_FAILED;
+			goto out;
 		}
 	}
-	close(pfd[0]);
 	if (WIFSIGNALED(status)) {
 		char sig[32];
 
-		fprintf(stderr, "%s: refused: crashed with %s during load%s\n", args[1],
+		fprintf(stderr, "%s: refused: crashed with %s during load%s\n", path,
 		        signal_to_string(WTERMSIG(status), sig, sizeof(sig)),
 		        WCOREDUMP(status) ? " (core dumped)" : "");
-		return CTL_EXIT_FAILED;
+		goto out;
 	}
-	r = out ? json_loads(out, 0, &err) : NULL;
+	*ret_out = out;
+	out = NULL;
+	*ret_status = status;
+	ret = 0;
+out:
+	close(pfd[0]);
+	free(out);
+	return ret;
+}
+
+static void
+print_descriptor(const char *path, json_t *d)
+{
+	json_t *fl = json_object_get(d, "flags"), *rq = json_object_get(d, "requires");
+	json_t *cb = json_object_get(d, "callbacks");
+
+	printf("file:      %s\nid:        %s\nversion:   %s\nabi:       %s (descriptor %lld "
+	       "bytes)\ncategory:  %s\nsummary:   %s\n",
+	       path, jstr(d, "id"), jstr(d, "version"), jstr(d, "abi"),
+	       (long long)json_integer_value(json_object_get(d, "struct_size")), jstr(d, "category"),
+	       jstr(d, "summary"));
+	printf("flags:    ");
+	for (size_t i = 0; i < json_array_size(fl); i++)
+		printf(" %s", json_string_value(json_array_get(fl, i)));
+	printf("%s\nrequires: ", json_array_size(fl) ? "" : " none");
+	for (size_t i = 0; i < json_array_size(rq); i++)
+		printf(" %s", json_string_value(json_array_get(rq, i)));
+	printf("%s\ncallbacks:", json_array_size(rq) ? "" : " none");
+	for (size_t i = 0; i < json_array_size(cb); i++)
+		printf(" %s", json_string_value(json_array_get(cb, i)));
+	printf("\n");
+}
+
+static int
+cmd_inspect(struct ctl *c, int argc, char **argv)
+{
+	const struct verb *v = find_verb("inspect");
+	char *probe = NULL, *out = NULL;
+	int k, status = 0, ret;
+	json_t *r = NULL;
+
+	k = verb_getopt(v, argc, argv, "+h", help_only, no_opt, NULL);
+	if (k == -2)
+		return 0;
+	if (k < 0 || argc - k != 1) {
+		if (k >= 0)
+			fprintf(stderr, "ginictl inspect: exactly one FILE expected\n");
+		return CTL_EXIT_USAGE;
+	}
+	probe = probe_path();
+	ret = probe ? probe_run(probe, argv[k], &out, &status) : CTL_EXIT_FAILED;
+	if (ret)
+		goto out;
+	r = out ? json_loads(out, 0, NULL) : NULL;
 	if (!r) {
 		fprintf(stderr, "%s: refused: the probe exited with status %d without an answer\n",
-		        args[1], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		return CTL_EXIT_FAILED;
+		        argv[k], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		ret = CTL_EXIT_FAILED;
+		goto out;
 	}
-	if (c->json) {
+	if (c->json)
 		print_json(r);
-	} else if (!json_is_true(json_object_get(r, "ok"))) {
-		fprintf(stderr, "%s: refused: %s\n", args[1], jstr(r, "reason"));
-	} else {
-		json_t *fl, *rq, *cb;
-
-		d = json_object_get(r, "descriptor");
-		fl = json_object_get(d, "flags");
-		rq = json_object_get(d, "requires");
-		cb = json_object_get(d, "callbacks");
-		printf("file:      %s\nid:        %s\nversion:   %s\nabi:       %s (descriptor %lld "
-		       "bytes)\ncategory:  %s\nsummary:   %s\n",
-		       args[1], jstr(d, "id"), jstr(d, "version"), jstr(d, "abi"),
-		       (long long)json_integer_value(json_object_get(d, "struct_size")),
-		       jstr(d, "category"), jstr(d, "summary"));
-		printf("flags:    ");
-		for (size_t i = 0; i < json_array_size(fl); i++)
-			printf(" %s", json_string_value(json_array_get(fl, i)));
-		printf("%s\nrequires: ", json_array_size(fl) ? "" : " none");
-		for (size_t i = 0; i < json_array_size(rq); i++)
-			printf(" %s", json_string_value(json_array_get(rq, i)));
-		printf("%s\ncallbacks:", json_array_size(rq) ? "" : " none");
-		for (size_t i = 0; i < json_array_size(cb); i++)
-			printf(" %s", json_string_value(json_array_get(cb, i)));
-		printf("\n");
-	}
-	k = json_is_true(json_object_get(r, "ok")) ? 0 : CTL_EXIT_FAILED;
+	else if (!json_is_true(json_object_get(r, "ok")))
+		fprintf(stderr, "%s: refused: %s\n", argv[k], jstr(r, "reason"));
+	else
+		print_descriptor(argv[k], json_object_get(r, "descriptor"));
+	ret = json_is_true(json_object_get(r, "ok")) ? 0 : CTL_EXIT_FAILED;
+out:
 	json_decref(r);
-	return k;
+	free(out);
+	free(probe);
+	return ret;
 }
 
 static const struct verb verbs[] = {

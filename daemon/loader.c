@@ -40,6 +40,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -141,7 +142,7 @@ plugin_close(struct plugin *p)
 {
 	if (!p)
 		return;
-	if (p->hooked && p->desc->unload) {
+	if (p->hooked && p->desc && p->desc->unload) {
 		struct gini_handle h;
 
 		handle_init(&h);
@@ -403,7 +404,7 @@ check_file(const struct scan_dir *d, const char *path, int *ret_fd, struct file_
 			return -ENOENT;
 		}
 		tdir = path_dirname(target);
-		if (!tdir || !streq(tdir, d->real)) {
+		if (!tdir || !d->real || !streq(tdir, d->real)) {
 			snprintf(reason, size, "symlink leaves the plugin directory (-> %s)", target);
 			return -EPERM;
 		}
@@ -565,6 +566,7 @@ struct probe_entry {
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hashmap probe_cache;
 static char *probe_cache_path;
+static bool probe_cache_dirty;
 
 static void
 probe_key(const struct file_key *k, char *buf, size_t size)
@@ -684,6 +686,7 @@ loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, 
 	bool eof = false, exited = false, timed_out = false;
 	siginfo_t si;
 	uint64_t start = now_usec(CLOCK_MONOTONIC);
+	int pidfd = -1;
 	pid_t pid;
 	json_t *r;
 
@@ -723,9 +726,13 @@ loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, 
 		return -k;
 	}
 	(void)fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	/* Its exit wakes the poll below; without a pidfd, poll in short naps. */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	while (!exited) {
-		struct pollfd p = { .fd = eof ? -1 : pfd[0], .events = POLLIN };
+		struct pollfd p[2] = { { .fd = eof ? -1 : pfd[0], .events = POLLIN },
+			               { .fd = pidfd, .events = POLLIN } };
 		uint64_t now = now_usec(CLOCK_MONOTONIC);
+		uint64_t left_ms;
 		char buf[4096];
 		ssize_t n = -1;
 
@@ -736,7 +743,8 @@ loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, 
 			timed_out = true;
 			break;
 		}
-		(void)poll(&p, 1, (int)MIN((timeout_usec - (now - start)) / 1000 + 1, 10));
+		left_ms = (timeout_usec - (now - start)) / 1000 + 1;
+		(void)poll(p, 2, (int)(pidfd >= 0 ? MIN(left_ms, 60000) : MIN(left_ms, 10)));
 		while (!eof && (n = read(pfd[0], buf, sizeof(buf))) != 0) {
 			if (n < 0) {
 				eof = errno != EAGAIN && errno != EINTR;
@@ -763,6 +771,8 @@ loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, 
 			exited = true;
 	}
 	close(pfd[0]);
+	if (pidfd >= 0)
+		close(pidfd);
 	if (!timed_out) {
 		(void)kill(-pid, SIGKILL);
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -833,7 +843,8 @@ probe_file(const char *path, const struct file_key *key, const struct loader_opt
 	if (r == 0 || r == -ETIMEDOUT || r == -ECHILD || r == -EPROTO || r == -ENOEXEC) {
 		pthread_mutex_lock(&probe_lock);
 		(void)probe_put_locked(k, r == 0, r == 0 ? NULL : reason);
-		probe_cache_save_locked();
+		/* Written once at the end of the scan: see loader_scan_with(). */
+		probe_cache_dirty = true;
 		pthread_mutex_unlock(&probe_lock);
 	}
 	return r;
@@ -844,8 +855,8 @@ loader_open_file(const char *path, unsigned flags, struct plugin **ret, char *re
 {
 	_cleanup_free_ char *dir = path_dirname(path);
 	struct scan_dir d;
-	struct file_key key;
-	int fd, r;
+	struct file_key key = { 0 };
+	int fd = -1, r;
 
 	if (!dir) {
 		snprintf(reason, size, "out of memory");
@@ -998,9 +1009,9 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 		char reason[PATH_MAX + 256];
 		struct stage_type *t, *prev;
 		struct plugin *p = NULL;
-		struct file_key key;
+		struct file_key key = { 0 };
 		bool probed = false;
-		int fd;
+		int fd = -1;
 
 		if (!path) {
 			r = -ENOMEM;
@@ -1091,6 +1102,11 @@ loader_scan_with(char *const *dirs, size_t n_dirs, struct registry *into,
 	r = index_previous(previous, &prev_by_path, &prev_list, &prev_n);
 	for (size_t i = 0; i < n_dirs && r >= 0; i++)
 		r = scan_one_dir(dirs[i], into, &prev_by_path, opts, report);
+	pthread_mutex_lock(&probe_lock);
+	if (probe_cache_dirty)
+		probe_cache_save_locked();
+	probe_cache_dirty = false;
+	pthread_mutex_unlock(&probe_lock);
 	if (r >= 0)
 		r = check_requires(into, report);
 	hashmap_done(&prev_by_path);

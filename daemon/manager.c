@@ -289,9 +289,6 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	}
 	if (ret_run_id)
 		*ret_run_id = ar->run->id;
-	log_full(dry ? LOG_DEBUG : LOG_INFO, "run %llu: pipeline '%s': %s (trigger: %s)",
-	         (unsigned long long)ar->run->id, p->name, dry ? "dry run started" : "started",
-	         trigger);
 	r = executor_submit(m->ex, ar->run);
 	if (r < 0) {
 		/* Never reached the workers: undo by hand. */
@@ -318,6 +315,10 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 		free(ar);
 		return r;
 	}
+	/* Logged once it is on its way: the log line is not on the trigger's path. */
+	log_full(dry ? LOG_DEBUG : LOG_INFO, "run %llu: pipeline '%s': %s (trigger: %s)",
+	         (unsigned long long)ar->run->id, p->name, dry ? "dry run started" : "started",
+	         trigger);
 	update_status(m);
 	return 0;
 }

@@ -297,7 +297,15 @@ registry_list(struct registry *r, const struct registry_filter *filter, size_t o
 		if (!out)
 			k = -ENOMEM;
 	}
-	for (size_t i = 0; k >= 0 && i < r->n_sorted; i++) {
+	if (filter && !filter->category && !filter->text)
+		filter = NULL;
+	if (k >= 0 && !filter) {
+		/* Unfiltered: a page is a slice, O(page) not O(offset). */
+		total = r->n_sorted;
+		for (size_t i = offset; i < r->n_sorted && (!limit || n < limit); i++)
+			out[n++] = stage_type_ref(r->sorted[i]);
+	}
+	for (size_t i = 0; k >= 0 && filter && i < r->n_sorted; i++) {
 		struct stage_type *t = r->sorted[i];
 
 		if (!matches(t, filter))

@@ -104,15 +104,20 @@ persist_load(struct scheduler *s)
 		return;
 	}
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char name[128];
+		char *sp = strchr(line, ' '), *end;
 		long long last;
 		struct persisted *p;
 
-		if (sscanf(line, "%127s %lld", name, &last) != 2 || !config_name_valid(name) ||
-		    last < 0)
+		/* "NAME SECONDS": anything else is skipped, not trusted. */
+		if (!sp)
+			continue;
+		*sp = 0;
+		errno = 0;
+		last = strtoll(sp + 1, &end, 10);
+		if (errno || end == sp + 1 || *end || last < 0 || !config_name_valid(line))
 			continue;
 		p = calloc(1, sizeof(*p));
-		if (!p || !(p->name = strdup(name))) {
+		if (!p || !(p->name = strdup(line))) {
 			free(p);
 			continue;
 		}

@@ -659,7 +659,8 @@ START_TEST(test_abi_documented)
 			s++;
 		for (e = s; is_ident(*e); e++)
 			;
-		if (e - s > 5 && !strncmp(s, "GINI_", 5) && strncmp(s, "GINI_STAGE_H", (size_t)(e - s)))
+		if (e - s > 5 && strncmp(s, "GINI_", 5) == 0 &&
+		    strncmp(s, "GINI_STAGE_H", (size_t)(e - s)) != 0)
 			strv_add(&macros, s, (size_t)(e - s));
 	}
 	ck_assert_msg(macros.n >= 10, "include/gini/stage.h: found only %zu GINI_* macros",

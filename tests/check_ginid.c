@@ -218,7 +218,7 @@ END_TEST
  */
 START_TEST(plugin_replaced_during_run)
 {
-	_cleanup_free_ char *plugins = NULL, *hooks = NULL, *text = NULL;
+	char *plugins = NULL, *hooks = NULL, *text = NULL;
 	char src[4096], line[128];
 
 	daemon_init(&d, "ginid", "");
@@ -273,6 +273,9 @@ START_TEST(plugin_replaced_during_run)
 	ck_assert_ptr_nonnull(strstr(text, "load 1.0.0 "));
 	ck_assert_uint_ge(file_count(hooks, "load 2.0.0 "), 2);
 #undef MINE
+	free(text);
+	free(hooks);
+	free(plugins);
 	unsetenv("GINI_TEST_HOOKS");
 }
 END_TEST
@@ -545,7 +548,7 @@ START_TEST(once_timeout_kills_child)
 	ck_assert_ptr_nonnull(strstr(out, "timed-out"));
 	ck_assert_ptr_nonnull(strstr(out, "timed out after 300ms"));
 	ck_assert_int_eq(read_file(daemon_path(&d, "pid"), 64, &pidtext, NULL), 0);
-	child = (pid_t)atoi(pidtext);
+	child = (pid_t)strtol(pidtext, NULL, 10);
 	ck_assert_int_gt(child, 1);
 	ck_assert_int_eq(kill(child, 0), -1);
 	ck_assert_int_eq(errno, ESRCH);
@@ -582,7 +585,7 @@ START_TEST(once_sigint_cancels)
 	ck_assert(daemon_wait_log(&d, "cancelled", 2, 100));
 	ck_assert(daemon_wait_log(&d, "pipeline 's': cancelled in ", 1, 100));
 	ck_assert_int_eq(read_file(daemon_path(&d, "pid"), 64, &pidtext, NULL), 0);
-	child = (pid_t)atoi(pidtext);
+	child = (pid_t)strtol(pidtext, NULL, 10);
 	ck_assert_int_eq(kill(child, 0), -1);
 	free(pidtext);
 }

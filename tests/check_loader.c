@@ -7,6 +7,7 @@
  */
 #include "tests.h"
 
+#include "elfcheck.h"
 #include "loader.h"
 #include "registry.h"
 #include "util.h"
@@ -500,6 +501,31 @@ START_TEST(refusal_reason_escaped)
 }
 END_TEST
 
+/*
+ * Regression (fuzz_elf seed): e_shoff near 2^64 wrapped the bounds check of
+ * the section header table around, and the file went on to libelf.
+ */
+START_TEST(section_header_offset_wraps)
+{
+	const uint64_t off = UINT64_C(0xfffffffffffff000);
+	char reason[256], *p = in_dir("wrap.so");
+	int fd;
+
+	test_copy_file(corpus("good_a.so"), p, 0755);
+	fd = open(p, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(elf_check_export(fd, "stage_descriptor", reason, sizeof(reason)), 0);
+	/* e_shoff of an ELF64 header, little-endian on every host we build for. */
+	ck_assert_int_eq(pwrite(fd, &off, sizeof(off), 0x28), (ssize_t)sizeof(off));
+	ck_assert_int_eq(elf_check_export(fd, "stage_descriptor", reason, sizeof(reason)),
+	                 -EBADMSG);
+	ck_assert_str_eq(reason, "truncated or malformed ELF: section headers beyond the end of "
+	                         "the file");
+	close(fd);
+	free(p);
+}
+END_TEST
+
 Suite *
 loader_suite(void)
 {
@@ -514,7 +540,9 @@ loader_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fuzz regressions");
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, refusal_reason_escaped);
+	tcase_add_test(tc, section_header_offset_wraps);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("corpus");

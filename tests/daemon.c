@@ -113,8 +113,8 @@ daemon_spawn(struct daemon *d, const char *plugin_dir, const char *const *extra)
 	env = calloc(n_env + 3, sizeof(char *));
 	n_env = 0;
 	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "NOTIFY_SOCKET=", 14) && strncmp(*e, "JOURNAL_STREAM=", 15) &&
-		    strncmp(*e, "WATCHDOG_", 9))
+		if (strncmp(*e, "NOTIFY_SOCKET=", 14) != 0 && strncmp(*e, "JOURNAL_STREAM=", 15) != 0 &&
+		    strncmp(*e, "WATCHDOG_", 9) != 0)
 			env[n_env++] = *e;
 	snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", d->notify_path);
 	env[n_env++] = notify_env;

@@ -9,7 +9,8 @@
  *
  * For an expression that parses, cron_next() is called from every start and
  * again from each result, and must keep its contract:
- *  - it succeeds for any start between 1653 and 5138;
+ *  - in the zones of the list, it succeeds for any start between 1653 and
+ *    5138 (a malformed TZ string may leave it no sense to make);
  *  - the result is strictly later, and at most 401 years later;
  *  - the result is a fire: the local wall clock matches the expression, or,
  *    for a fixed-time job, the instant ends a daylight-saving gap that
@@ -92,7 +93,10 @@ offset(time_t t)
 static bool
 gap_matches(const struct cron *c, int64_t from, int64_t to)
 {
-	for (int64_t m = (from + 59) / 60 * 60; m < to; m += 60) {
+	/* The first whole minute at or after from; C division truncates toward 0. */
+	int64_t first = from / 60 * 60 + (from % 60 > 0 ? 60 : 0);
+
+	for (int64_t m = first; m < to; m += 60) {
 		time_t tt = (time_t)m;
 		struct tm tm;
 
@@ -168,7 +172,12 @@ check_next(const struct cron *c, const char *expr, const char *zone, bool real_z
 		if (r != -ERANGE)
 			fuzz_fail("'%s' in %s from %lld: cron_next returned %d", expr, zone,
 			          (long long)after, r);
-		if (after >= -INT64_C(10000000000) && after <= INT64_C(100000000000))
+		/*
+		 * Only in real zones: glibc makes no sense of a malformed TZ
+		 * string ("Ariri3*" gives offsets that depend on the order of
+		 * calls), and "no such time" is then an honest answer.
+		 */
+		if (real_zone && after >= -INT64_C(10000000000) && after <= INT64_C(100000000000))
 			fuzz_fail("'%s' in %s from %lld: no next fire time", expr, zone,
 			          (long long)after);
 		return;
