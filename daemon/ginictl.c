@@ -533,9 +533,16 @@ cmd_stages(struct ctl *c, int argc, char **argv)
 		json_decref(all);
 		return k == -2 ? 0 : CTL_EXIT_USAGE;
 	}
-	/* Without --offset/--limit: every page, 1000 at a time. */
-	if (!o.paged)
-		json_object_set_new(o.args, "limit", json_integer(1000));
+	/* Without --offset/--limit: every page, 1000 at a time
+	 * ($GINICTL_PAGE_SIZE, for tests, makes pages smaller). */
+	if (!o.paged) {
+		const char *ps = getenv("GINICTL_PAGE_SIZE");
+		long page = ps ? strtol(ps, NULL, 10) : 1000;
+
+		json_object_set_new(o.args, "limit", json_integer(page >= 1 && page <= 10000
+		                                                          ? page
+		                                                          : 1000));
+	}
 	for (;;) {
 		json_t *r, *items;
 

@@ -294,6 +294,16 @@ START_TEST(stages_filter_and_pages)
 	ck_assert_int_eq(ginictl(&out, &err, "stages", "--limit", "x", NULL), CTL_EXIT_USAGE);
 	free(out);
 	free(err);
+	/* Every page of a full listing (regression: it stopped after the first,
+	 * having read the page's items after freeing the reply). */
+	setenv("GINICTL_PAGE_SIZE", "2", 1);
+	ck_assert_int_eq(ginictl(&out, &err, "stages", NULL), 0);
+	unsetenv("GINICTL_PAGE_SIZE");
+	ck_assert_ptr_nonnull(strstr(out, "7 of 7 stage types"));
+	ck_assert_ptr_nonnull(strstr(out, "check-command"));
+	ck_assert_ptr_nonnull(strstr(out, "write"));
+	free(out);
+	free(err);
 }
 END_TEST
 
