@@ -251,8 +251,10 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(FUZZ_COMMON) $(LIBGINI)
 	@mkdir -p $(@D)
 	$(CC) $(EXE_LDFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(LIBGINI) $(PKG_LIBS) -ldl -lpthread
 
-fuzz-replay: $(FUZZ_REPLAYS)
+fuzz-replay: $(FUZZ_REPLAYS) $(PLUGINS)
+	@mkdir -p $(BUILD)/tmp
 	@for n in $(FUZZ_NAMES); do \
+	  GINI_FUZZ_STAGES=$(abspath $(BUILD))/stages GINI_FUZZ_TMP=$(abspath $(BUILD))/tmp \
 	  $(SANITIZER_ENV) $(FUZZ_LSAN) $(BUILD)/fuzz-replay/$$n tests/fuzz/corpus/$$n tests/fuzz/regressions/$$n \
 	    || { echo "fuzz-replay: $$n failed on an input above"; exit 1; }; \
 	done

@@ -35,6 +35,7 @@
 #include <grp.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1002,7 +1003,6 @@ static int
 on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct control *c = userdata;
-	struct conn *k;
 	int cfd;
 
 	(void)s;
@@ -1013,32 +1013,54 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			log_warn("control: accept: %s, ignoring", strerror(errno));
 		return 0;
 	}
+	(void)control_attach_fd(c, cfd, NULL);
+	return 0;
+}
+
+int
+control_attach_fd(struct control *c, int fd, const struct ucred *cred)
+{
+	struct conn *k;
+	int r;
+
 	if (c->n_conns >= CONTROL_CONNS_MAX) {
 		static const char msg[] = "{\"v\":1,\"ok\":false,\"error\":{\"code\":\"" PROTO_E_OVERLOADED
 		                          "\",\"message\":\"too many connections\"}}\n";
 
-		(void)send(cfd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		close(cfd);
-		return 0;
+		(void)send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		return -EBUSY;
 	}
 	k = calloc(1, sizeof(*k));
 	if (!k) {
-		close(cfd);
-		return 0;
+		close(fd);
+		return -ENOMEM;
 	}
 	k->c = c;
-	k->fd = cfd;
-	read_peer(k);
+	k->fd = fd;
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (cred)
+		k->cred = *cred;
+	else
+		read_peer(k);
 	k->next = c->conns;
 	if (c->conns)
 		c->conns->prev = k;
 	c->conns = k;
 	c->n_conns++;
-	if (sd_event_add_io(c->e, &k->io, cfd, EPOLLIN | EPOLLRDHUP, on_conn_io, k) < 0 ||
-	    sd_event_add_time_relative(c->e, &k->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0,
-	                               on_conn_idle, k) < 0)
+	r = sd_event_add_io(c->e, &k->io, fd, EPOLLIN | EPOLLRDHUP, on_conn_io, k);
+	if (r >= 0)
+		r = sd_event_add_time_relative(c->e, &k->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0,
+		                               on_conn_idle, k);
+	if (r < 0)
 		conn_free(k);
-	return 0;
+	return r < 0 ? r : 0;
+}
+
+size_t
+control_connections(struct control *c)
+{
+	return c->n_conns;
 }
 
 /* The socket. */
@@ -1245,6 +1267,25 @@ header(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The per-stage-type counters, each a family of its own. */
+static const struct {
+	const char *name;
+	const char *help;
+	size_t offset; /* in struct stage_counters */
+} stage_metrics[] = {
+	{ "gini_stage_executions_total", "Step executions (attempts) by stage type.",
+	  offsetof(struct stage_counters, runs) },
+	{ "gini_stage_failures_total", "Step executions that failed or timed out, by stage type.",
+	  offsetof(struct stage_counters, failures) },
+	{ "gini_stage_timeouts_total", "Step executions that timed out, by stage type.",
+	  offsetof(struct stage_counters, timeouts) },
+	{ "gini_stage_crashes_total", "Isolated step workers that died of a signal, by stage type.",
+	  offsetof(struct stage_counters, crashes) },
+	{ "gini_stage_kills_total",
+	  "Isolated step workers killed for not stopping in time, by stage type.",
+	  offsetof(struct stage_counters, kills) },
+};
+
 char *
 control_metrics_text(struct manager *m)
 {
@@ -1264,40 +1305,17 @@ control_metrics_text(struct manager *m)
 		free(buf);
 		return NULL;
 	}
-	header(f, "gini_stage_executions_total", "counter",
-	       "Step executions (attempts) by stage type.");
-	for (size_t i = 0; i < n; i++) {
-		fputs("gini_stage_executions_total{stage=\"", f);
-		label(f, list[i]->id);
-		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&list[i]->counters.runs));
-	}
-	header(f, "gini_stage_failures_total", "counter",
-	       "Step executions that failed or timed out, by stage type.");
-	for (size_t i = 0; i < n; i++) {
-		fputs("gini_stage_failures_total{stage=\"", f);
-		label(f, list[i]->id);
-		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&list[i]->counters.failures));
-	}
-	header(f, "gini_stage_timeouts_total", "counter",
-	       "Step executions that timed out, by stage type.");
-	for (size_t i = 0; i < n; i++) {
-		fputs("gini_stage_timeouts_total{stage=\"", f);
-		label(f, list[i]->id);
-		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&list[i]->counters.timeouts));
-	}
-	header(f, "gini_stage_crashes_total", "counter",
-	       "Isolated step workers that died of a signal, by stage type.");
-	for (size_t i = 0; i < n; i++) {
-		fputs("gini_stage_crashes_total{stage=\"", f);
-		label(f, list[i]->id);
-		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&list[i]->counters.crashes));
-	}
-	header(f, "gini_stage_kills_total", "counter",
-	       "Isolated step workers killed for not stopping in time, by stage type.");
-	for (size_t i = 0; i < n; i++) {
-		fputs("gini_stage_kills_total{stage=\"", f);
-		label(f, list[i]->id);
-		fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(&list[i]->counters.kills));
+	for (size_t k = 0; k < ARRAY_SIZE(stage_metrics); k++) {
+		header(f, stage_metrics[k].name, "counter", stage_metrics[k].help);
+		for (size_t i = 0; i < n; i++) {
+			const atomic_uint_fast64_t *v =
+				(const atomic_uint_fast64_t *)((const char *)&list[i]->counters +
+			                                       stage_metrics[k].offset);
+
+			fprintf(f, "%s{stage=\"", stage_metrics[k].name);
+			label(f, list[i]->id);
+			fprintf(f, "\"} %llu\n", (unsigned long long)atomic_load(v));
+		}
 	}
 	header(f, "gini_stage_duration_seconds", "histogram",
 	       "Duration of step executions, by stage type.");

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stddef.h>
+#include <sys/socket.h>
 #include <systemd/sd-event.h>
 
 struct manager;
@@ -17,5 +19,12 @@ struct control;
  */
 int control_new(struct manager *m, sd_event *e, struct control **ret);
 struct control *control_free(struct control *c);
+/*
+ * Serves a client that is already connected on fd (taken over; closed on
+ * failure), as if accepted. cred NULL: the peer's credentials from the
+ * socket; else these (the fuzzer plays different users). Loop thread.
+ */
+int control_attach_fd(struct control *c, int fd, const struct ucred *cred);
+size_t control_connections(struct control *c);
 /* Metrics in the Prometheus text format, version 0.0.4 (malloc'ed). */
 char *control_metrics_text(struct manager *m);

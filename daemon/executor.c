@@ -308,25 +308,15 @@ set_message(struct step_result *res, char *msg)
 static int
 run_isolated(struct run *r, const struct step *s, struct cancel *c, struct gini_handle *h)
 {
-	struct isolate_call call = {
-		.plugin = plugin_path(s->type->plugin),
-		.key = plugin_key(s->type->plugin),
-		.stage = s->type->id,
-		.params = s->params,
-		.iso = &s->iso,
-		.set_uid = s->set_uid,
-		.set_gid = s->set_gid,
-		.uid = s->uid,
-		.gid = s->gid,
-		.pipeline = r->pipeline->name,
-		.step = s->id,
-		.run_id = r->id,
-		.ctx = r->ctx,
-		.cancel = c,
-		.kill_grace_usec = ISOLATE_KILL_GRACE,
-	};
+	struct isolate_call call;
 	struct isolate_result res;
 	int rc;
+
+	pipeline_isolate_call(r->pipeline, s, &call);
+	call.run_id = r->id;
+	call.ctx = r->ctx;
+	call.cancel = c;
+	call.kill_grace_usec = ISOLATE_KILL_GRACE;
 
 	(void)isolate_run(&call, false, &res);
 	free(h->message);

@@ -6,6 +6,7 @@
  * terminal, or the daemon's JSON with --json. Exit codes: 0 ok, 1 the
  * operation failed, 2 usage, 3 cannot reach the daemon, 4 permission denied.
  */
+#include "loader.h"
 #include "proto.h"
 #include "util.h"
 
@@ -886,126 +887,13 @@ cmd_metrics(struct ctl *c, int argc, char **argv)
 
 /* inspect: the probe helper loads the file, so nothing it does reaches us. */
 
+/* $GINI_PROBE, else where the daemon finds its helpers (util.c). */
 static char *
 probe_path(void)
 {
 	const char *env = getenv("GINI_PROBE");
-	char self[PATH_MAX];
-	ssize_t n;
-	char *p;
 
-	if (env && *env)
-		return strdup(env);
-	/* Beside ginictl (a build tree), else the installed helper. */
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = 0;
-		p = strrchr(self, '/');
-		if (p) {
-			strcpy(p + 1, "gini-probe");
-			if (access(self, X_OK) == 0)
-				return strdup(self);
-		}
-	}
-	return strdup(GINI_LIBEXEC_DIR "/gini-probe");
-}
-
-/*
- * Runs the probe on path and collects its answer. Returns 0 with *ret_out
- * (malloc'ed, may be NULL) and the wait status, or an exit code after saying
- * why the file is refused (a crash or a hang of the probe).
- */
-static int
-probe_run(const char *probe, const char *path, char **ret_out, int *ret_status)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none;
-	char *args[] = { (char *)probe, (char *)path, NULL }, *out = NULL;
-	size_t len = 0;
-	int pfd[2], status = 0, k, ret = CTL_EXIT_FAILED;
-	bool eof = false;
-	uint64_t start;
-	pid_t pid;
-
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		perror("ginictl: pipe");
-		return CTL_EXIT_FAILED;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
-	k = posix_spawn(&pid, probe, &fa, &attr, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(pfd[1]);
-	if (k != 0) {
-		fprintf(stderr, "ginictl: cannot run the probe %s: %s\n", probe, strerror(k));
-		goto out;
-	}
-	start = now_usec(CLOCK_MONOTONIC);
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		siginfo_t si = { 0 };
-		char buf[4096];
-		ssize_t n;
-
-		if (!eof && poll(&p, 1, 50) > 0) {
-			n = read(pfd[0], buf, sizeof(buf));
-			if (n > 0 && len < (1 << 20)) {
-				char *no = realloc(out, len + (size_t)n + 1);
-
-				if (no) {
-					out = no;
-					memcpy(out + len, buf, (size_t)n);
-					len += (size_t)n;
-					out[len] = 0;
-				} else {
-					n = 0; /* out of memory: read no more */
-				}
-			}
-			eof = n <= 0;
-		} else if (eof) {
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-			nanosleep(&ts, NULL);
-		}
-		/* Exited? Look without reaping, so the group id stays ours
-		 * until whatever the plugin started is killed. */
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-		    si.si_pid == pid) {
-			kill(-pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			break;
-		}
-		if (now_usec(CLOCK_MONOTONIC) - start >= PROBE_TIMEOUT_MS * USEC_PER_MSEC) {
-			/* The whole group: the plugin may have started children. */
-			kill(-pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			fprintf(stderr, "%s: refused: timed out after %d s during load\n", path,
-			        PROBE_TIMEOUT_MS / 1000);
-			goto out;
-		}
-	}
-	if (WIFSIGNALED(status)) {
-		char sig[32];
-
-		fprintf(stderr, "%s: refused: crashed with %s during load%s\n", path,
-		        signal_to_string(WTERMSIG(status), sig, sizeof(sig)),
-		        WCOREDUMP(status) ? " (core dumped)" : "");
-		goto out;
-	}
-	*ret_out = out;
-	out = NULL;
-	*ret_status = status;
-	ret = 0;
-out:
-	close(pfd[0]);
-	free(out);
-	return ret;
+	return env && *env ? strdup(env) : helper_path("gini-probe");
 }
 
 static void
@@ -1035,9 +923,9 @@ static int
 cmd_inspect(struct ctl *c, int argc, char **argv)
 {
 	const struct verb *v = find_verb("inspect");
-	char *probe = NULL, *out = NULL;
-	int k, status = 0, ret;
+	char *probe = NULL, *answer = NULL, reason[4096];
 	json_t *r = NULL;
+	int k, ret;
 
 	k = verb_getopt(v, argc, argv, "+h", help_only, no_opt, NULL);
 	if (k == -2)
@@ -1047,27 +935,21 @@ cmd_inspect(struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "ginictl inspect: exactly one FILE expected\n");
 		return CTL_EXIT_USAGE;
 	}
+	/* The daemon's own probe, without hooks: the checks and the descriptor. */
 	probe = probe_path();
-	ret = probe ? probe_run(probe, argv[k], &out, &status) : CTL_EXIT_FAILED;
-	if (ret)
-		goto out;
-	r = out ? json_loads(out, 0, NULL) : NULL;
-	if (!r) {
-		fprintf(stderr, "%s: refused: the probe exited with status %d without an answer\n",
-		        argv[k], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		ret = CTL_EXIT_FAILED;
-		goto out;
-	}
-	if (c->json)
+	ret = loader_probe(probe, argv[k], false, PROBE_TIMEOUT_MS * USEC_PER_MSEC, reason,
+	                   sizeof(reason), &answer) < 0
+	              ? CTL_EXIT_FAILED
+	              : 0;
+	r = answer ? json_loads(answer, 0, NULL) : NULL;
+	if (c->json && r)
 		print_json(r);
-	else if (!json_is_true(json_object_get(r, "ok")))
-		fprintf(stderr, "%s: refused: %s\n", argv[k], jstr(r, "reason"));
+	else if (ret)
+		fprintf(stderr, "%s: refused: %s\n", argv[k], reason);
 	else
 		print_descriptor(argv[k], json_object_get(r, "descriptor"));
-	ret = json_is_true(json_object_get(r, "ok")) ? 0 : CTL_EXIT_FAILED;
-out:
 	json_decref(r);
-	free(out);
+	free(answer);
 	free(probe);
 	return ret;
 }

@@ -269,7 +269,6 @@ spawn_worker(int sock, int out, pid_t *ret_pid)
 	_cleanup_free_ char *path = helper_path("gini-worker");
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
 	char *argv[] = { path, NULL };
 	int r;
 
@@ -280,16 +279,7 @@ spawn_worker(int sock, int out, pid_t *ret_pid)
 	posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, out, STDERR_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, sock, 3);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-	                                        POSIX_SPAWN_SETPGROUP);
+	spawnattr_init_child(&attr);
 	r = posix_spawn(ret_pid, path, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);

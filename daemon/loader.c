@@ -674,12 +674,13 @@ probe_cache_save_locked(void)
  */
 /* NOLINTBEGIN(clang-analyzer-unix.Malloc) */
 int
-loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, size_t size)
+loader_probe(const char *probe_exe, const char *path, bool hooks, uint64_t timeout_usec,
+             char *reason, size_t size, char **ret_answer)
 {
-	_cleanup_free_ char *probe = helper_path("gini-probe"), *out = NULL;
+	_cleanup_free_ char *probe = probe_exe ? strdup(probe_exe) : helper_path("gini-probe");
+	_cleanup_free_ char *out = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
 	char *argv[4], d[32];
 	size_t len = 0, n_argv = 0;
 	int pfd[2], st = 0, k;
@@ -706,16 +707,7 @@ loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-	                                        POSIX_SPAWN_SETPGROUP);
+	spawnattr_init_child(&attr);
 	k = posix_spawn(&pid, probe, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -799,6 +791,8 @@ loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, 
 		         WIFEXITED(st) && WEXITSTATUS(st) == 0 ? " (did the plugin call exit()?)" : "");
 		return -EPROTO;
 	}
+	if (ret_answer)
+		*ret_answer = steal_ptr(out);
 	if (!json_is_true(json_object_get(r, "ok"))) {
 		const char *why = json_string_value(json_object_get(r, "reason"));
 
@@ -837,7 +831,7 @@ probe_file(const char *path, const struct file_key *key, const struct loader_opt
 		return r;
 	}
 	pthread_mutex_unlock(&probe_lock);
-	r = loader_probe(path, true, opts->probe_timeout_usec, reason, size);
+	r = loader_probe(NULL, path, true, opts->probe_timeout_usec, reason, size, NULL);
 	/* Only the plugin's verdict is remembered: a probe that could not even
 	 * be started (no helper, no memory, no fds) says nothing about it. */
 	if (r == 0 || r == -ETIMEDOUT || r == -ECHILD || r == -EPROTO || r == -ENOEXEC) {

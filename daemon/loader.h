@@ -84,9 +84,12 @@ int loader_scan_with(char *const *dirs, size_t n_dirs, struct registry *into,
 /*
  * Probes one file in a gini-probe process (with its load and unload hooks
  * when hooks is set). 0 if it is acceptable; else a negative errno value and
- * the reason: the probe's own refusal, or how the probe died.
+ * the reason: the probe's own refusal, or how the probe died. probe is the
+ * helper to run (NULL: helper_path("gini-probe")); ret_answer (may be NULL)
+ * gets the probe's JSON answer when it gave one (malloc'ed).
  */
-int loader_probe(const char *path, bool hooks, uint64_t timeout_usec, char *reason, size_t size);
+int loader_probe(const char *probe, const char *path, bool hooks, uint64_t timeout_usec,
+                 char *reason, size_t size, char **ret_answer);
 /* Forgets the in-memory probe results (tests). */
 void loader_probe_cache_reset(void);
 

@@ -372,11 +372,10 @@ resolve_ids(struct step *s, const struct pipeline *p, const struct pipeline_def 
  * params (a crash there costs the check, not the daemon) and then in every
  * run's own worker.
  */
-static size_t
-check_isolated(struct pipeline *p, const struct pipeline_def *def, struct step_def *sd,
-               struct step *s, const struct compile_options *opts, struct diags *diags)
+void
+pipeline_isolate_call(const struct pipeline *p, const struct step *s, struct isolate_call *call)
 {
-	struct isolate_call call = {
+	*call = (struct isolate_call){
 		.plugin = plugin_path(s->type->plugin),
 		.key = plugin_key(s->type->plugin),
 		.stage = s->type->id,
@@ -388,15 +387,22 @@ check_isolated(struct pipeline *p, const struct pipeline_def *def, struct step_d
 		.gid = s->gid,
 		.pipeline = p->name,
 		.step = s->id,
-		.timeout_usec = opts && opts->isolated_create_timeout_usec
-		                        ? opts->isolated_create_timeout_usec
-		                        : 5 * USEC_PER_SEC,
-		.kill_grace_usec = 0,
 	};
+}
+
+static size_t
+check_isolated(struct pipeline *p, const struct pipeline_def *def, struct step_def *sd,
+               struct step *s, const struct compile_options *opts, struct diags *diags)
+{
+	struct isolate_call call;
 	struct isolate_result res;
 	size_t errors = 0;
 	_cleanup_free_ char *why = NULL;
 
+	pipeline_isolate_call(p, s, &call);
+	call.timeout_usec = opts && opts->isolated_create_timeout_usec
+	                            ? opts->isolated_create_timeout_usec
+	                            : 5 * USEC_PER_SEC;
 	(void)isolate_run(&call, true, &res);
 	if (res.end != ISOLATE_FINISHED) {
 		why = res.end == ISOLATE_KILLED ? NULL : isolate_describe_end(&res);

@@ -90,5 +90,9 @@ int pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 int pipeline_compile(struct pipeline_def *def, struct registry *reg, struct pipeline **ret,
                      struct diags *diags);
 struct pipeline *pipeline_free(struct pipeline *p);
+struct isolate_call;
+/* Fills call with what step s of p needs to run isolated (the rest zero). */
+void pipeline_isolate_call(const struct pipeline *p, const struct step *s,
+                           struct isolate_call *call);
 /* Index of the step with this id, or -1. */
 long pipeline_find_step(const struct pipeline *p, const char *id);
