@@ -646,6 +646,25 @@ manager_new(const char *config_file, const struct config_overrides *ov, struct m
 	return 0;
 }
 
+/* One line naming the stage types (the first 50; `ginictl stages` has all). */
+static void
+log_stage_types(struct registry *reg)
+{
+	struct stage_type **list;
+	size_t n, total, off = 0;
+	char buf[2048];
+
+	if (registry_list(reg, NULL, 0, 50, &list, &n, &total) < 0)
+		return;
+	buf[0] = 0;
+	for (size_t i = 0; i < n && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s %s", i ? ", " : "",
+		                        list[i]->id, list[i]->version);
+	if (n)
+		log_info("stage types: %s%s", buf, total > n ? ", ..." : "");
+	registry_list_free(list, n);
+}
+
 int
 manager_start(struct manager *m)
 {
@@ -679,6 +698,7 @@ manager_start(struct manager *m)
 	log_info("ginid %s ready: generation 1 with %zu stage types and %zu pipelines, %u workers",
 	         GINI_VERSION, registry_count(m->current->registry), m->current->n_pipelines,
 	         executor_threads(m->ex));
+	log_stage_types(m->current->registry);
 	notify_ready("ready");
 	update_status(m);
 	scheduler_start(m->sched, m->current);

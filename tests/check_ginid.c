@@ -69,6 +69,10 @@ START_TEST(ready_status_and_stop)
 	ck_assert(daemon_wait_notify(&d, "STATUS=generation 1: 0 pipelines, 7 stage types, 0 runs "
 	                                 "in flight",
 	                             5000));
+	/* It says what it loaded. */
+	ck_assert(daemon_wait_log(&d, "info: stage types: check-command 1.0.0, check-path 1.0.0, "
+	                              "exec 1.0.0, fail 1.0.0, log 1.0.0, sleep 1.0.0, write 1.0.0",
+	                          1, 1000));
 	daemon_signal(&d, SIGTERM);
 	st = daemon_wait_exit(&d, 10000);
 	ck_assert_int_ne(st, -1);
