@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A minimal struct gini_host for tests (see stagetest.h). Deliberately
- * written against <gini/stage.h> only, with its own small duration parser
- * and context map, so the bundled plugins are tested through the public
- * ABI and nothing of the daemon leaks into what they may rely on.
+ * A minimal struct gini_host for tests (see stagetest.h). Written against
+ * <gini/stage.h>, with its own small context map, so the bundled plugins
+ * are tested through the public ABI and nothing of the daemon's executor
+ * leaks into what they may rely on. Durations go through the daemon's own
+ * parse_duration(), so a plugin test accepts exactly what gini.conf does.
  *
  * Locking: one mutex per struct stagetest guards the params' read marks,
  * the context, the log and each handle's message, because host functions
@@ -11,6 +12,7 @@
  * plugin callback runs, so a plugin may call back into the host freely.
  */
 #include "stagetest.h"
+#include "util.h"
 
 #include <check.h>
 #include <dlfcn.h>
@@ -459,57 +461,6 @@ host_param_bool(const struct gini_params *p, const char *name, int32_t *ret)
 	if (r == 0)
 		*ret = q->integer ? 1 : 0;
 	return r;
-}
-
-/* "500ms", "30s", "1h30m", or a bare integer meaning seconds. */
-static int
-parse_duration(const char *s, uint64_t *ret_usec)
-{
-	static const struct {
-		const char *suffix;
-		uint64_t usec;
-	} units[] = {
-		{ "us", 1 },          { "ms", 1000 },         { "s", 1000000 },
-		{ "m", 60000000 },    { "h", 3600000000 },    { "d", 86400000000 },
-	};
-	uint64_t total = 0;
-	const char *p = s;
-
-	if (!*p)
-		return -EINVAL;
-	if (strspn(s, "0123456789") == strlen(s)) {
-		if (strlen(s) > 12)
-			return -ERANGE;
-		*ret_usec = strtoull(s, NULL, 10) * 1000000;
-		return 0;
-	}
-	while (*p) {
-		uint64_t n = 0, unit = 0;
-		size_t len = 0;
-
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		while (*p >= '0' && *p <= '9') {
-			n = n * 10 + (uint64_t)(*p++ - '0');
-			if (n > UINT64_C(1) << 40)
-				return -ERANGE;
-		}
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			size_t l = strlen(units[i].suffix);
-
-			if (strncmp(p, units[i].suffix, l) == 0 && l > len &&
-			    !(p[l] >= 'a' && p[l] <= 'z')) {
-				unit = units[i].usec;
-				len = l;
-			}
-		}
-		if (!unit)
-			return -EINVAL;
-		total += n * unit;
-		p += len;
-	}
-	*ret_usec = total;
-	return 0;
 }
 
 static int
