@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shipped systemd unit (systemd/ginid.service) against the documented
+ * features. systemd is not PID 1 where the tests run, so a real ginid runs
+ * under tests/helpers/unit-sandbox, which installs the unit's own
+ * SystemCallFilter=, SystemCallErrorNumber=, CapabilityBoundingSet= and
+ * NoNewPrivileges= (groups expanded by this machine's systemd-analyze) and
+ * execs it. Under the shipped unit, isolated steps switch user and apply
+ * limits, control_group reaches the socket, exec steps run chown, ionice
+ * and nice, and the unit's ExecReload= reports a refused configuration.
+ * Under the filter the unit used to have, the same configuration is refused
+ * at start-up and by `ginid -t`, naming what is missing.
+ */
+#include "daemon.h"
+#include "tests.h"
+#include "util.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct daemon d;
+static char unit_path[4096];
+static const char *wrap[3];
+static struct passwd nobody;
+static char nobody_gid[32];
+
+/* The filter lines the unit had before it was narrowed (issue 11). */
+static const char old_filter[] = "SystemCallFilter=@system-service\n"
+                                 "SystemCallFilter=~@resources @privileged\n";
+
+/*
+ * Writes the shipped unit into the test directory, with its SystemCallFilter=
+ * lines replaced by filter (NULL: as shipped) and each line starting with
+ * drop_prefix removed (NULL: none). False (with the reason printed) when
+ * the test cannot run here.
+ */
+static bool
+write_unit(const char *filter, const char *drop_prefix, const char *extra)
+{
+	_cleanup_free_ char *text = NULL;
+	char src[4096];
+	FILE *f;
+	bool filter_written = false;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "unit: skipped (the sandbox's capabilities need root)\n");
+		return false;
+	}
+	if (access("/usr/bin/systemd-analyze", X_OK) != 0) {
+		fprintf(stderr, "unit: skipped (systemd-analyze is not installed; it expands the "
+		                "unit's syscall groups)\n");
+		return false;
+	}
+	snprintf(src, sizeof(src), "%s/systemd/ginid.service", test_source_dir());
+	ck_assert_int_eq(read_file(src, 1 << 20, &text, NULL), 0);
+	snprintf(unit_path, sizeof(unit_path), "%s/ginid.service", d.dir);
+	f = fopen(unit_path, "we");
+	ck_assert_ptr_nonnull(f);
+	for (char *line = text, *nl; *line; line = nl) {
+		nl = strchr(line, '\n');
+		nl = nl ? nl + 1 : line + strlen(line);
+		if (filter && strncmp(line, "SystemCallFilter=", 17) == 0) {
+			if (!filter_written)
+				fputs(filter, f);
+			filter_written = true;
+			continue;
+		}
+		if (drop_prefix && strncmp(line, drop_prefix, strlen(drop_prefix)) == 0)
+			continue;
+		if (extra && strncmp(line, "[Service]", 9) == 0) {
+			fwrite(line, 1, (size_t)(nl - line), f);
+			fputs(extra, f);
+			continue;
+		}
+		fwrite(line, 1, (size_t)(nl - line), f);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	wrap[0] = test_build_path("tests/unit-sandbox");
+	wrap[1] = unit_path;
+	wrap[2] = NULL;
+	return true;
+}
+
+/*
+ * An isolated step as nobody with limits, exec steps that chown, ionice and
+ * nice, and the control socket for nobody's group.
+ */
+static void
+unit_init(void)
+{
+	const char *dir;
+	char conf[8192];
+
+	daemon_init(&d, "unit", "");
+	dir = d.dir;
+	snprintf(conf, sizeof(conf),
+	         "control_group = \"%s\";\n"
+	         "pipelines = ( { name = \"admin\"; steps = (\n"
+	         "  { id = \"drop\"; stage = \"exec\"; isolation = \"process\"; user = \"nobody\";\n"
+	         "    nofile = 64; cpu_max = \"60s\";\n"
+	         "    params = { shell = \"echo $(id -u) $(ulimit -n)\"; capture = \"who\"; }; },\n"
+	         "  { id = \"own\"; stage = \"exec\"; params = { shell = \"chown nobody '%s/owned' "
+	         "&& ionice -c 2 -n 7 true && nice -n 5 nice > '%s/niceness' 2>&1\"; }; },\n"
+	         "  { id = \"say\"; stage = \"log\"; after = [ \"drop\" ];\n"
+	         "    params = { message = \"who=${who}\"; }; }\n"
+	         "); } );\n",
+	         nobody_gid, dir, dir);
+	daemon_write(&d, "gini.conf", conf);
+	daemon_write(&d, "owned", "");
+}
+
+static void
+setup(void)
+{
+	const char *san = strstr(GINI_TEST_SANITIZE, "address");
+	struct passwd *pw = getpwnam("nobody");
+
+	ck_assert_msg(pw, "no user 'nobody'");
+	nobody = *pw;
+	snprintf(nobody_gid, sizeof(nobody_gid), "%u", (unsigned)pw->pw_gid);
+	/* LeakSanitizer stops the world with ptrace, which the filter denies,
+	 * as systemd's would; the other suites look for leaks. */
+	if (san) {
+		const char *o = getenv("ASAN_OPTIONS");
+		char opts[1024];
+
+		snprintf(opts, sizeof(opts), "%s%sdetect_leaks=0", o ? o : "", o ? ":" : "");
+		setenv("ASAN_OPTIONS", opts, 1);
+	}
+	unit_init();
+}
+
+static void
+teardown(void)
+{
+	daemon_done(&d);
+}
+
+/* Runs argv (its own argv[0] a path) in the sandbox; returns the exit status. */
+static int
+sandboxed(char **out, char **err, const char *const *argv)
+{
+	const char *v[24];
+	size_t n = 0;
+	int st;
+
+	v[n++] = wrap[0];
+	v[n++] = wrap[1];
+	for (size_t i = 0; argv[i] && n < 23; i++)
+		v[n++] = argv[i];
+	v[n] = NULL;
+	st = run_command((char *const *)v, out, err, 60000);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static int
+ginid_test(char **out, char **err)
+{
+	const char *argv[] = { test_build_path("ginid"), "-t", "-c", d.conf, "--plugin-dir",
+		               test_build_path("stages"), "--control-socket", d.socket, NULL };
+
+	return sandboxed(out, err, argv);
+}
+
+/* The old filter bites: `ginid -t` and start-up name what is missing. */
+START_TEST(old_filter_refused_with_reason)
+{
+	_cleanup_free_ char *out = NULL, *err = NULL;
+	char expect[512];
+
+	if (!write_unit(old_filter, NULL, NULL))
+		return;
+	ck_assert_int_eq(ginid_test(&out, &err), 1);
+	snprintf(expect, sizeof(expect),
+	         "pipeline 'admin': step 'drop': cannot switch to group %s: setgroups() is "
+	         "denied by a seccomp system call filter (systemd's SystemCallFilter= must allow "
+	         "@setuid)",
+	         nobody_gid);
+	ck_assert_msg(strstr(err, expect), "no '%s' in:\n%s", expect, err);
+	snprintf(expect, sizeof(expect),
+	         "control_group '%s': cannot give files to group %s: chown() is denied by a "
+	         "seccomp system call filter (systemd's SystemCallFilter= must allow @chown)",
+	         nobody_gid, nobody_gid);
+	ck_assert_msg(strstr(err, expect), "no '%s' in:\n%s", expect, err);
+	ck_assert_ptr_nonnull(strstr(err, "2 errors"));
+
+	/* Start-up refuses the configuration the same way. */
+	d.wrap = wrap;
+	daemon_spawn(&d, NULL, NULL);
+	ck_assert_int_ne(daemon_wait_exit(&d, 30000), -1);
+	ck_assert(WIFEXITED(d.status) && WEXITSTATUS(d.status) != 0);
+	snprintf(expect, sizeof(expect), "cannot switch to group %s: setgroups() is denied",
+	         nobody_gid);
+	ck_assert_uint_eq(daemon_log_count(&d, expect), 1);
+}
+END_TEST
+
+/* control_group alone: start-up fails when the socket cannot be given to it. */
+START_TEST(control_group_not_applied_is_an_error)
+{
+	char conf[256], expect[512];
+
+	if (!write_unit(old_filter, NULL, NULL))
+		return;
+	snprintf(conf, sizeof(conf), "control_group = \"%s\";\n", nobody_gid);
+	daemon_write(&d, "gini.conf", conf);
+	d.wrap = wrap;
+	daemon_spawn(&d, NULL, NULL);
+	ck_assert_int_ne(daemon_wait_exit(&d, 30000), -1);
+	ck_assert(WIFEXITED(d.status) && WEXITSTATUS(d.status) != 0);
+	snprintf(expect, sizeof(expect),
+	         "control_group '%s': control socket %s: cannot give files to group %s: chown() "
+	         "is denied by a seccomp system call filter",
+	         nobody_gid, d.socket, nobody_gid);
+	ck_assert_msg(daemon_log_count(&d, expect) == 1, "no '%s' in the log", expect);
+}
+END_TEST
+
+/* A capability missing from the bounding set is named as such. */
+START_TEST(missing_capability_named)
+{
+	_cleanup_free_ char *out = NULL, *err = NULL;
+	char expect[512];
+
+	if (!write_unit(NULL, "CapabilityBoundingSet=",
+	                "CapabilityBoundingSet=CAP_CHOWN CAP_DAC_OVERRIDE CAP_FOWNER CAP_KILL "
+	                "CAP_SETUID\n"))
+		return;
+	ck_assert_int_eq(ginid_test(&out, &err), 1);
+	snprintf(expect, sizeof(expect),
+	         "pipeline 'admin': step 'drop': cannot switch to group %s: setgroups() needs the "
+	         "CAP_SETGID capability, which ginid lacks (systemd's CapabilityBoundingSet= must "
+	         "include it)",
+	         nobody_gid);
+	ck_assert_msg(strstr(err, expect), "no '%s' in:\n%s", expect, err);
+}
+END_TEST
+
+Suite *
+unit_suite(void)
+{
+	Suite *s = suite_create("unit");
+	TCase *tc = tcase_create("sandbox");
+
+	tcase_set_tags(tc, "daemon");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, old_filter_refused_with_reason);
+	tcase_add_test(tc, control_group_not_applied_is_an_error);
+	tcase_add_test(tc, missing_capability_named);
+	suite_add_tcase(s, tc);
+	return s;
+}
