@@ -207,6 +207,7 @@ install: all
 	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' \
 	  systemd/ginid.service > $(DESTDIR)$(UNITDIR)/ginid.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ginid.service
 	install -m 0644 systemd/ginid.socket $(DESTDIR)$(UNITDIR)/ginid.socket

@@ -169,6 +169,76 @@ ginid_test(char **out, char **err)
 	return sandboxed(out, err, argv);
 }
 
+static void
+start_sandboxed(void)
+{
+	d.wrap = wrap;
+	daemon_start(&d);
+}
+
+/* The unit's ExecReload= command, for this daemon's binaries and socket. */
+static int
+exec_reload(char **out, char **err)
+{
+	_cleanup_free_ char *text = NULL;
+	char src[4096], line[1024], *p, *save = NULL;
+	const char *argv[16];
+	size_t n = 0;
+
+	snprintf(src, sizeof(src), "%s/systemd/ginid.service", test_source_dir());
+	ck_assert_int_eq(read_file(src, 1 << 20, &text, NULL), 0);
+	p = strstr(text, "\nExecReload=");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("\nExecReload=");
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
+	for (char *t = strtok_r(line, " ", &save); t && n < 15; t = strtok_r(NULL, " ", &save)) {
+		if (n == 0) {
+			ck_assert_str_eq(t, "@BINDIR@/ginictl");
+			argv[n++] = test_build_path("ginictl");
+		} else if (n >= 2 && streq(argv[n - 1], "-s")) {
+			ck_assert_str_eq(t, "@RUNSTATEDIR@/gini/ginid.sock");
+			argv[n++] = d.socket;
+		} else {
+			argv[n++] = t;
+		}
+	}
+	argv[n] = NULL;
+	ck_assert_str_eq(argv[n - 1], "reload");
+	return sandboxed(out, err, argv);
+}
+
+/* Under the shipped unit, every feature of the configuration works. */
+START_TEST(features_work_in_shipped_unit)
+{
+	_cleanup_free_ char *out = NULL, *err = NULL, *nice = NULL;
+	const char *run[] = { test_build_path("ginictl"), "-s", d.socket, "run", "admin", "--wait",
+		              NULL };
+	char expect[128];
+	struct stat st;
+
+	if (!write_unit(NULL, NULL, NULL))
+		return;
+	ck_assert_msg(ginid_test(&out, &err) == 0, "ginid -t in the sandbox failed:\n%s%s", out,
+	              err);
+	free(out);
+	free(err);
+	out = err = NULL;
+	start_sandboxed();
+	/* control_group reached the socket. */
+	ck_assert_int_eq(stat(d.socket, &st), 0);
+	ck_assert_uint_eq(st.st_gid, nobody.pw_gid);
+	ck_assert_msg(sandboxed(&out, &err, run) == 0, "run failed:\n%s%s", out, err);
+	/* The isolated step ran as nobody, with its limit. */
+	snprintf(expect, sizeof(expect), "who=%u 64", (unsigned)nobody.pw_uid);
+	ck_assert_msg(daemon_wait_log(&d, expect, 1, 10000), "no '%s' in the log", expect);
+	/* chown worked, ionice did (else the step had failed), nice did. */
+	ck_assert_int_eq(stat(daemon_path(&d, "owned"), &st), 0);
+	ck_assert_uint_eq(st.st_uid, nobody.pw_uid);
+	ck_assert_int_eq(read_file(daemon_path(&d, "niceness"), 4096, &nice, NULL), 0);
+	ck_assert_str_eq(nice, "5\n");
+}
+END_TEST
+
 /* The old filter bites: `ginid -t` and start-up name what is missing. */
 START_TEST(old_filter_refused_with_reason)
 {
@@ -243,6 +313,32 @@ START_TEST(missing_capability_named)
 }
 END_TEST
 
+/* ExecReload= waits for the reload and fails when it is refused. */
+START_TEST(exec_reload_reports_refusal)
+{
+	_cleanup_free_ char *out = NULL, *err = NULL, *good = NULL;
+
+	if (!write_unit(NULL, NULL, NULL))
+		return;
+	ck_assert_int_eq(read_file(d.conf, 1 << 20, &good, NULL), 0);
+	start_sandboxed();
+	ck_assert_msg(exec_reload(&out, &err) == 0, "reload failed:\n%s%s", out, err);
+	ck_assert_ptr_nonnull(strstr(out, "reloaded: generation 2"));
+	free(out);
+	free(err);
+	daemon_write(&d, "pipelines.d/x.conf", "pipelines = ( { name = \"x\"; steps = ( { id = "
+	                                      "\"a\"; stage = \"exce\"; } ); } );\n");
+	ck_assert_int_eq(exec_reload(&out, &err), 1);
+	ck_assert_ptr_nonnull(strstr(err, "reload failed with 1 error; generation 2 keeps running"));
+	ck_assert_ptr_nonnull(strstr(err, "x.conf:1: pipeline 'x': step 'a': unknown stage type"));
+	free(out);
+	free(err);
+	ck_assert_int_eq(unlink(daemon_path(&d, "pipelines.d/x.conf")), 0);
+	ck_assert_int_eq(exec_reload(&out, &err), 0);
+	ck_assert_ptr_nonnull(strstr(out, "reloaded: generation 3"));
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -252,9 +348,11 @@ unit_suite(void)
 	tcase_set_tags(tc, "daemon");
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, features_work_in_shipped_unit);
 	tcase_add_test(tc, old_filter_refused_with_reason);
 	tcase_add_test(tc, control_group_not_applied_is_an_error);
 	tcase_add_test(tc, missing_capability_named);
+	tcase_add_test(tc, exec_reload_reports_refusal);
 	suite_add_tcase(s, tc);
 	return s;
 }
