@@ -339,6 +339,38 @@ START_TEST(exec_reload_reports_refusal)
 }
 END_TEST
 
+/* The exposure figure stays within 3.0 and is the one the docs state. */
+START_TEST(exposure_documented)
+{
+	_cleanup_free_ char *out = NULL, *err = NULL, *readme = NULL, *man = NULL;
+	char cmd[8192], path[4096], figure[16], *p;
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	int st;
+
+	if (!write_unit(NULL, NULL, NULL))
+		return;
+	snprintf(cmd, sizeof(cmd),
+	         "mkdir '%s/plain' && sed -e 's|@[A-Z]*@|/usr|g' '%s' > '%s/plain/ginid.service' && "
+	         "systemd-analyze security --offline=true --no-pager '%s/plain/ginid.service'",
+	         d.dir, unit_path, d.dir, d.dir);
+	st = run_command((char *const *)argv, &out, &err, 60000);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "systemd-analyze failed:\n%s", err);
+	p = strstr(out, "Overall exposure level for ginid.service: ");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("Overall exposure level for ginid.service: ");
+	snprintf(figure, sizeof(figure), "%.*s", (int)strcspn(p, " "), p);
+	ck_assert_msg(strtod(figure, NULL) <= 3.0, "exposure %s is above 3.0", figure);
+	snprintf(path, sizeof(path), "%s/README.md", test_source_dir());
+	ck_assert_int_eq(read_file(path, 1 << 22, &readme, NULL), 0);
+	snprintf(cmd, sizeof(cmd), "rates it **%s OK**", figure);
+	ck_assert_msg(strstr(readme, cmd), "README.md does not say '%s'", cmd);
+	snprintf(path, sizeof(path), "%s/docs/ginid.8", test_source_dir());
+	ck_assert_int_eq(read_file(path, 1 << 22, &man, NULL), 0);
+	snprintf(cmd, sizeof(cmd), "rates its exposure %s.", figure);
+	ck_assert_msg(strstr(man, cmd), "docs/ginid.8 does not say '%s'", cmd);
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -353,6 +385,7 @@ unit_suite(void)
 	tcase_add_test(tc, control_group_not_applied_is_an_error);
 	tcase_add_test(tc, missing_capability_named);
 	tcase_add_test(tc, exec_reload_reports_refusal);
+	tcase_add_test(tc, exposure_documented);
 	suite_add_tcase(s, tc);
 	return s;
 }
