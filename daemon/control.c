@@ -1142,23 +1142,23 @@ remove_stale(const char *path, const struct sockaddr_un *sa)
  * locked out while the configuration promises them access.
  */
 static int
-set_socket_group(struct control *c)
+set_socket_group(struct control *c, const char *path)
 {
 	gid_t gid = c->have_group ? c->group : 0;
 	struct stat st;
 	char why[512];
 
-	if (stat(c->path, &st) == 0 && st.st_gid == gid)
+	if (stat(path, &st) == 0 && st.st_gid == gid)
 		return 0;
-	if (chown(c->path, (uid_t)-1, gid) == 0)
+	if (chown(path, (uid_t)-1, gid) == 0)
 		return 0;
 	sandbox_explain_chown(errno, gid, why, sizeof(why));
 	if (!c->have_group) {
-		log_warn("control socket %s: %s, ignoring", c->path, why);
+		log_warn("control socket %s: %s, ignoring", path, why);
 		return 0;
 	}
 	return log_err_errno(-EPERM, "control_group '%s': control socket %s: %s",
-	                     c->m->current->config->control_group, c->path, why);
+	                     c->m->current->config->control_group, path, why);
 }
 
 /*
@@ -1232,15 +1232,22 @@ control_new(struct manager *m, sd_event *e, struct control **ret)
 		c->activated = true;
 		(void)fcntl(c->fd, F_SETFD, FD_CLOEXEC);
 		(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-		/* The read-only group's members must be able to connect (see below). */
-		if (c->have_ro_group) {
-			socklen_t len = sizeof(sa);
+		{
+			socklen_t len = sizeof(sa) - 1;
 
-			if (getsockname(c->fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_path[0] &&
-			    chmod(sa.sun_path, 0666) < 0)
-				log_warn("control socket %s: cannot open it to control_readonly_group: "
-				         "%s",
-				         sa.sun_path, strerror(errno));
+			if (getsockname(c->fd, (struct sockaddr *)&sa, &len) < 0)
+				sa.sun_path[0] = 0;
+		}
+		/* The read-only group's members must be able to connect (see below). */
+		if (c->have_ro_group && sa.sun_path[0] && chmod(sa.sun_path, 0666) < 0)
+			log_warn("control socket %s: cannot open it to control_readonly_group: %s",
+			         sa.sun_path, strerror(errno));
+		/* control_group holds for systemd's socket too, whatever its
+		 * SocketGroup= says; without one, the socket unit decides. */
+		if (c->have_group && sa.sun_path[0]) {
+			r = set_socket_group(c, sa.sun_path);
+			if (r < 0)
+				goto fail;
 		}
 	} else {
 		if (strlen(cfg->control_socket) >= sizeof(sa.sun_path)) {
@@ -1266,7 +1273,7 @@ control_new(struct manager *m, sd_event *e, struct control **ret)
 		if (chmod(c->path, c->have_ro_group ? 0666 : 0660) < 0)
 			log_warn("control socket %s: cannot set its mode: %s", c->path,
 			         strerror(errno));
-		r = set_socket_group(c);
+		r = set_socket_group(c, c->path);
 		if (r < 0)
 			goto fail;
 	}

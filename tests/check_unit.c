@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -339,6 +342,54 @@ START_TEST(exec_reload_reports_refusal)
 }
 END_TEST
 
+/*
+ * With ginid.socket, systemd creates the socket (SocketGroup=root as
+ * shipped) and passes it: control_group is applied to it all the same.
+ */
+START_TEST(control_group_on_passed_socket)
+{
+	_cleanup_free_ char *out = NULL, *err = NULL;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *run[] = { test_build_path("ginictl"), "-s", d.socket, "status", NULL };
+	const char *argv[8];
+	char script[256];
+	struct stat st;
+	int fd, passed;
+
+	if (!write_unit(NULL, NULL, NULL))
+		return;
+	ck_assert_uint_lt(strlen(d.socket), sizeof(sa.sun_path));
+	strcpy(sa.sun_path, d.socket);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(chmod(d.socket, 0660), 0);
+	ck_assert_int_eq(chown(d.socket, 0, 0), 0);
+	/* Inherited (no FD_CLOEXEC) and moved to fd 3, as systemd passes it. */
+	passed = fcntl(fd, F_DUPFD, 4); /* sh redirects single-digit fds only */
+	ck_assert_int_ge(passed, 4);
+	ck_assert_int_le(passed, 9);
+	close(fd);
+	snprintf(script, sizeof(script),
+	         "exec 3<&%d %d<&-; export LISTEN_FDS=1 LISTEN_PID=$$; exec \"$0\" \"$@\"", passed,
+	         passed);
+	argv[0] = wrap[0];
+	argv[1] = wrap[1];
+	argv[2] = "/bin/sh";
+	argv[3] = "-c";
+	argv[4] = script;
+	argv[5] = NULL;
+	d.wrap = argv;
+	daemon_start(&d);
+	close(passed);
+	ck_assert(daemon_wait_log(&d, "control socket passed by systemd", 1, 10000));
+	ck_assert_int_eq(stat(d.socket, &st), 0);
+	ck_assert_uint_eq(st.st_gid, nobody.pw_gid);
+	ck_assert_msg(sandboxed(&out, &err, run) == 0, "status failed:\n%s%s", out, err);
+}
+END_TEST
+
 /* The exposure figure stays within 3.0 and is the one the docs state. */
 START_TEST(exposure_documented)
 {
@@ -385,6 +436,7 @@ unit_suite(void)
 	tcase_add_test(tc, control_group_not_applied_is_an_error);
 	tcase_add_test(tc, missing_capability_named);
 	tcase_add_test(tc, exec_reload_reports_refusal);
+	tcase_add_test(tc, control_group_on_passed_socket);
 	tcase_add_test(tc, exposure_documented);
 	suite_add_tcase(s, tc);
 	return s;
