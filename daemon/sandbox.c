@@ -39,7 +39,7 @@ enum op_kind {
 
 struct op {
 	enum op_kind kind;
-	int resource;   /* OP_RLIMIT */
+	int resource; /* OP_RLIMIT */
 	struct rlimit rl;
 	const char *key; /* OP_RLIMIT: the config key */
 	uid_t uid;
@@ -236,13 +236,15 @@ probe(const struct op *ops, size_t n, char *err, size_t size)
 		close(chown_fd[0]);
 		close(chown_fd[1]);
 	}
-	while ((k = read(p[0], &rep, sizeof(rep))) == (ssize_t)sizeof(rep) || (k < 0 && errno == EINTR))
+	while ((k = read(p[0], &rep, sizeof(rep))) == (ssize_t)sizeof(rep) ||
+	       (k < 0 && errno == EINTR))
 		if (k > 0)
 			last = rep;
 	close(p[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
-			snprintf(err, size, "cannot check permissions: waitpid: %s", strerror(errno));
+			snprintf(err, size, "cannot check permissions: waitpid: %s",
+			         strerror(errno));
 			return -errno;
 		}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -264,21 +266,27 @@ probe(const struct op *ops, size_t n, char *err, size_t size)
 }
 
 int
-sandbox_check_worker(const struct isolation *iso, bool set_uid, uid_t uid, bool set_gid,
-                     gid_t gid, char *err, size_t size)
+sandbox_check_worker(const struct isolation *iso, bool set_uid, uid_t uid, bool set_gid, gid_t gid,
+                     char *err, size_t size)
 {
 	struct op ops[OPS_MAX];
 	size_t n = 0;
 
 	/* In gini-worker's order: limits, then group, then user. */
 	if (iso && iso->memory_max)
-		ops[n++] = (struct op){ .kind = OP_RLIMIT, .resource = RLIMIT_AS, .key = "memory_max",
+		ops[n++] = (struct op){ .kind = OP_RLIMIT,
+			                .resource = RLIMIT_AS,
+			                .key = "memory_max",
 			                .rl = { iso->memory_max, iso->memory_max } };
 	if (iso && iso->cpu_max_sec)
-		ops[n++] = (struct op){ .kind = OP_RLIMIT, .resource = RLIMIT_CPU, .key = "cpu_max",
+		ops[n++] = (struct op){ .kind = OP_RLIMIT,
+			                .resource = RLIMIT_CPU,
+			                .key = "cpu_max",
 			                .rl = { iso->cpu_max_sec, iso->cpu_max_sec + 1 } };
 	if (iso && iso->nofile)
-		ops[n++] = (struct op){ .kind = OP_RLIMIT, .resource = RLIMIT_NOFILE, .key = "nofile",
+		ops[n++] = (struct op){ .kind = OP_RLIMIT,
+			                .resource = RLIMIT_NOFILE,
+			                .key = "nofile",
 			                .rl = { iso->nofile, iso->nofile } };
 	if (set_gid) {
 		ops[n++] = (struct op){ .kind = OP_SETGROUPS, .gid = gid };

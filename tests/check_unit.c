@@ -27,6 +27,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef GINI_TEST_SANITIZE
+#define GINI_TEST_SANITIZE ""
+#endif
+
 static struct daemon d;
 static char unit_path[4096];
 static const char *wrap[3];
@@ -102,18 +106,19 @@ unit_init(void)
 
 	daemon_init(&d, "unit", "");
 	dir = d.dir;
-	snprintf(conf, sizeof(conf),
-	         "control_group = \"%s\";\n"
-	         "pipelines = ( { name = \"admin\"; steps = (\n"
-	         "  { id = \"drop\"; stage = \"exec\"; isolation = \"process\"; user = \"nobody\";\n"
-	         "    nofile = 64; cpu_max = \"60s\";\n"
-	         "    params = { shell = \"echo $(id -u) $(ulimit -n)\"; capture = \"who\"; }; },\n"
-	         "  { id = \"own\"; stage = \"exec\"; params = { shell = \"chown nobody '%s/owned' "
-	         "&& ionice -c 2 -n 7 true && nice -n 5 nice > '%s/niceness' 2>&1\"; }; },\n"
-	         "  { id = \"say\"; stage = \"log\"; after = [ \"drop\" ];\n"
-	         "    params = { message = \"who=${who}\"; }; }\n"
-	         "); } );\n",
-	         nobody_gid, dir, dir);
+	snprintf(
+	        conf, sizeof(conf),
+	        "control_group = \"%s\";\n"
+	        "pipelines = ( { name = \"admin\"; steps = (\n"
+	        "  { id = \"drop\"; stage = \"exec\"; isolation = \"process\"; user = \"nobody\";\n"
+	        "    nofile = 64; cpu_max = \"60s\";\n"
+	        "    params = { shell = \"echo $(id -u) $(ulimit -n)\"; capture = \"who\"; }; },\n"
+	        "  { id = \"own\"; stage = \"exec\"; params = { shell = \"chown nobody '%s/owned' "
+	        "&& ionice -c 2 -n 7 true && nice -n 5 nice > '%s/niceness' 2>&1\"; }; },\n"
+	        "  { id = \"say\"; stage = \"log\"; after = [ \"drop\" ];\n"
+	        "    params = { message = \"who=${who}\"; }; }\n"
+	        "); } );\n",
+	        nobody_gid, dir, dir);
 	daemon_write(&d, "gini.conf", conf);
 	daemon_write(&d, "owned", "");
 }
@@ -166,8 +171,15 @@ sandboxed(char **out, char **err, const char *const *argv)
 static int
 ginid_test(char **out, char **err)
 {
-	const char *argv[] = { test_build_path("ginid"), "-t", "-c", d.conf, "--plugin-dir",
-		               test_build_path("stages"), "--control-socket", d.socket, NULL };
+	const char *argv[] = { test_build_path("ginid"),
+		               "-t",
+		               "-c",
+		               d.conf,
+		               "--plugin-dir",
+		               test_build_path("stages"),
+		               "--control-socket",
+		               d.socket,
+		               NULL };
 
 	return sandboxed(out, err, argv);
 }
@@ -206,6 +218,7 @@ exec_reload(char **out, char **err)
 		}
 	}
 	argv[n] = NULL;
+	ck_assert_uint_ge(n, 2);
 	ck_assert_str_eq(argv[n - 1], "reload");
 	return sandboxed(out, err, argv);
 }
@@ -214,8 +227,9 @@ exec_reload(char **out, char **err)
 START_TEST(features_work_in_shipped_unit)
 {
 	_cleanup_free_ char *out = NULL, *err = NULL, *nice = NULL;
-	const char *run[] = { test_build_path("ginictl"), "-s", d.socket, "run", "admin", "--wait",
-		              NULL };
+	const char *run[] = {
+		test_build_path("ginictl"), "-s", d.socket, "run", "admin", "--wait", NULL
+	};
 	char expect[128];
 	struct stat st;
 
@@ -329,10 +343,12 @@ START_TEST(exec_reload_reports_refusal)
 	ck_assert_ptr_nonnull(strstr(out, "reloaded: generation 2"));
 	free(out);
 	free(err);
-	daemon_write(&d, "pipelines.d/x.conf", "pipelines = ( { name = \"x\"; steps = ( { id = "
-	                                      "\"a\"; stage = \"exce\"; } ); } );\n");
+	daemon_write(&d, "pipelines.d/x.conf",
+	             "pipelines = ( { name = \"x\"; steps = ( { id = "
+	             "\"a\"; stage = \"exce\"; } ); } );\n");
 	ck_assert_int_eq(exec_reload(&out, &err), 1);
-	ck_assert_ptr_nonnull(strstr(err, "reload failed with 1 error; generation 2 keeps running"));
+	ck_assert_ptr_nonnull(
+	        strstr(err, "reload failed with 1 error; generation 2 keeps running"));
 	ck_assert_ptr_nonnull(strstr(err, "x.conf:1: pipeline 'x': step 'a': unknown stage type"));
 	free(out);
 	free(err);
@@ -400,10 +416,11 @@ START_TEST(exposure_documented)
 
 	if (!write_unit(NULL, NULL, NULL))
 		return;
-	snprintf(cmd, sizeof(cmd),
-	         "mkdir '%s/plain' && sed -e 's|@[A-Z]*@|/usr|g' '%s' > '%s/plain/ginid.service' && "
-	         "systemd-analyze security --offline=true --no-pager '%s/plain/ginid.service'",
-	         d.dir, unit_path, d.dir, d.dir);
+	snprintf(
+	        cmd, sizeof(cmd),
+	        "mkdir '%s/plain' && sed -e 's|@[A-Z]*@|/usr|g' '%s' > '%s/plain/ginid.service' && "
+	        "systemd-analyze security --offline=true --no-pager '%s/plain/ginid.service'",
+	        d.dir, unit_path, d.dir, d.dir);
 	st = run_command((char *const *)argv, &out, &err, 60000);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "systemd-analyze failed:\n%s", err);
 	p = strstr(out, "Overall exposure level for ginid.service: ");
