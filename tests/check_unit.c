@@ -310,6 +310,27 @@ START_TEST(control_group_not_applied_is_an_error)
 }
 END_TEST
 
+/* ginid -t resolves the control groups, as start-up does. */
+START_TEST(control_groups_resolved_by_test_mode)
+{
+	_cleanup_free_ char *out = NULL, *err = NULL;
+
+	if (!write_unit(NULL, NULL, NULL))
+		return;
+	daemon_write(&d, "gini.conf",
+	             "control_group = \"gini-no-such-group\";\n"
+	             "control_readonly_group = \"gini-no-such-group-either\";\n");
+	ck_assert_int_eq(ginid_test(&out, &err), 1);
+	ck_assert_ptr_nonnull(strstr(err, "control_group 'gini-no-such-group': no such group"));
+	free(out);
+	free(err);
+	daemon_write(&d, "gini.conf", "control_readonly_group = \"gini-no-such-group-either\";\n");
+	ck_assert_int_eq(ginid_test(&out, &err), 1);
+	ck_assert_ptr_nonnull(
+	        strstr(err, "control_readonly_group 'gini-no-such-group-either': no such group"));
+}
+END_TEST
+
 /* A capability missing from the bounding set is named as such. */
 START_TEST(missing_capability_named)
 {
@@ -452,6 +473,7 @@ unit_suite(void)
 	tcase_add_test(tc, old_filter_refused_with_reason);
 	tcase_add_test(tc, control_group_not_applied_is_an_error);
 	tcase_add_test(tc, missing_capability_named);
+	tcase_add_test(tc, control_groups_resolved_by_test_mode);
 	tcase_add_test(tc, exec_reload_reports_refusal);
 	tcase_add_test(tc, control_group_on_passed_socket);
 	tcase_add_test(tc, exposure_documented);
