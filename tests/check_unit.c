@@ -113,14 +113,17 @@ unit_init(void)
 	        "control_group = \"%s\";\n"
 	        "pipelines = ( { name = \"admin\"; steps = (\n"
 	        "  { id = \"drop\"; stage = \"exec\"; isolation = \"process\"; user = \"nobody\";\n"
-	        "    nofile = 64; cpu_max = \"60s\";\n"
-	        "    params = { shell = \"echo $(id -u) $(ulimit -n)\"; capture = \"who\"; }; },\n"
+	        "    nofile = 64; cpu_max = \"60s\";%s\n"
+	        "    params = { shell = \"echo $(id -u) $(ulimit -n) $(ulimit -v)\"; capture = "
+	        "\"who\"; }; },\n"
 	        "  { id = \"own\"; stage = \"exec\"; params = { shell = \"chown nobody '%s/owned' "
 	        "&& ionice -c 2 -n 7 true && nice -n 5 nice > '%s/niceness' 2>&1\"; }; },\n"
 	        "  { id = \"say\"; stage = \"log\"; after = [ \"drop\" ];\n"
 	        "    params = { message = \"who=${who}\"; }; }\n"
 	        "); } );\n",
-	        nobody_gid, dir, dir);
+	        nobody_gid,
+	        /* The sanitizers' shadow memory does not fit an address-space limit. */
+	        *GINI_TEST_SANITIZE ? "" : " memory_max = \"1G\";", dir, dir);
 	daemon_write(&d, "gini.conf", conf);
 	daemon_write(&d, "owned", "");
 }
@@ -249,7 +252,8 @@ START_TEST(features_work_in_shipped_unit)
 	ck_assert_uint_eq(st.st_gid, nobody.pw_gid);
 	ck_assert_msg(sandboxed(&out, &err, run) == 0, "run failed:\n%s%s", out, err);
 	/* The isolated step ran as nobody, with its limit. */
-	snprintf(expect, sizeof(expect), "who=%u 64", (unsigned)nobody.pw_uid);
+	snprintf(expect, sizeof(expect), "who=%u 64 %s", (unsigned)nobody.pw_uid,
+	         *GINI_TEST_SANITIZE ? "" : "1048576");
 	ck_assert_msg(daemon_wait_log(&d, expect, 1, 10000), "no '%s' in the log", expect);
 	/* chown worked, ionice did (else the step had failed), nice did. */
 	ck_assert_int_eq(stat(daemon_path(&d, "owned"), &st), 0);
