@@ -33,7 +33,8 @@ comma := ,
 BUILD       ?= build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 
 # The Debian packages the build and the tests need (checked by `make deps`).
-DEB_PACKAGES := gcc make pkg-config libconfig-dev check libelf-dev libjansson-dev libsystemd-dev
+DEB_PACKAGES := gcc make pkg-config libconfig-dev check libelf-dev libjansson-dev libsystemd-dev \
+                libseccomp-dev
 
 WARNFLAGS   := -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wformat=2 -Wno-format-nonliteral -Werror
@@ -158,7 +159,14 @@ deps:
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get install -y -q $$missing || { apt-get update -q && apt-get install -y -q $$missing; }
 
-build-tests: all
+# The shipped unit's syscall filter, emulated with libseccomp for
+# tests/check_unit.c (systemd is not PID 1 where the tests run).
+UNIT_SANDBOX := $(BUILD)/tests/unit-sandbox
+$(UNIT_SANDBOX): $(BUILD)/obj/tests/helpers/unit-sandbox.o
+	@mkdir -p $(@D)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(shell pkg-config --libs libseccomp 2>/dev/null)
+
+build-tests: all $(UNIT_SANDBOX)
 
 # Any sanitizer report fails the test it happens in.
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
@@ -199,6 +207,7 @@ install: all
 	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' \
 	  systemd/ginid.service > $(DESTDIR)$(UNITDIR)/ginid.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ginid.service
 	install -m 0644 systemd/ginid.socket $(DESTDIR)$(UNITDIR)/ginid.socket

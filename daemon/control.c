@@ -27,6 +27,7 @@
 #include "pipeline.h"
 #include "proto.h"
 #include "registry.h"
+#include "sandbox.h"
 #include "scheduler.h"
 #include "util.h"
 
@@ -1135,6 +1136,59 @@ remove_stale(const char *path, const struct sockaddr_un *sa)
 	return 0;
 }
 
+/*
+ * Gives the socket to control_group, or to root's group without one. A
+ * control_group that cannot be applied is an error: its members would be
+ * locked out while the configuration promises them access.
+ */
+static int
+set_socket_group(struct control *c, const char *path)
+{
+	gid_t gid = c->have_group ? c->group : 0;
+	struct stat st;
+	char why[512];
+
+	if (stat(path, &st) == 0 && st.st_gid == gid)
+		return 0;
+	if (chown(path, (uid_t)-1, gid) == 0)
+		return 0;
+	sandbox_explain_chown(errno, gid, why, sizeof(why));
+	if (!c->have_group) {
+		log_warn("control socket %s: %s, ignoring", path, why);
+		return 0;
+	}
+	return log_err_errno(-EPERM, "control_group '%s': control socket %s: %s",
+	                     c->m->current->config->control_group, path, why);
+}
+
+/*
+ * What `ginid -t` can tell about the control socket without creating it:
+ * the groups exist, and control_group could be applied (sandbox.c).
+ */
+int
+control_check(const struct gini_config *cfg, char *err, size_t size)
+{
+	gid_t gid;
+	char why[512];
+
+	if (cfg->control_group) {
+		if (resolve_group(cfg->control_group, &gid) < 0) {
+			snprintf(err, size, "control_group '%s': no such group", cfg->control_group);
+			return -ENOENT;
+		}
+		if (sandbox_check_chown(gid, why, sizeof(why)) < 0) {
+			snprintf(err, size, "control_group '%s': %s", cfg->control_group, why);
+			return -EPERM;
+		}
+	}
+	if (cfg->control_readonly_group && resolve_group(cfg->control_readonly_group, &gid) < 0) {
+		snprintf(err, size, "control_readonly_group '%s': no such group",
+		         cfg->control_readonly_group);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int
 control_new(struct manager *m, sd_event *e, struct control **ret)
 {
@@ -1178,15 +1232,22 @@ control_new(struct manager *m, sd_event *e, struct control **ret)
 		c->activated = true;
 		(void)fcntl(c->fd, F_SETFD, FD_CLOEXEC);
 		(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-		/* The read-only group's members must be able to connect (see below). */
-		if (c->have_ro_group) {
-			socklen_t len = sizeof(sa);
+		{
+			socklen_t len = sizeof(sa) - 1;
 
-			if (getsockname(c->fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_path[0] &&
-			    chmod(sa.sun_path, 0666) < 0)
-				log_warn("control socket %s: cannot open it to control_readonly_group: "
-				         "%s",
-				         sa.sun_path, strerror(errno));
+			if (getsockname(c->fd, (struct sockaddr *)&sa, &len) < 0)
+				sa.sun_path[0] = 0;
+		}
+		/* The read-only group's members must be able to connect (see below). */
+		if (c->have_ro_group && sa.sun_path[0] && chmod(sa.sun_path, 0666) < 0)
+			log_warn("control socket %s: cannot open it to control_readonly_group: %s",
+			         sa.sun_path, strerror(errno));
+		/* control_group holds for systemd's socket too, whatever its
+		 * SocketGroup= says; without one, the socket unit decides. */
+		if (c->have_group && sa.sun_path[0]) {
+			r = set_socket_group(c, sa.sun_path);
+			if (r < 0)
+				goto fail;
 		}
 	} else {
 		if (strlen(cfg->control_socket) >= sizeof(sa.sun_path)) {
@@ -1209,10 +1270,12 @@ control_new(struct manager *m, sd_event *e, struct control **ret)
 		}
 		/* Members of control_readonly_group must be able to connect, too;
 		 * then the peer credentials alone decide. */
-		if (chmod(c->path, c->have_ro_group ? 0666 : 0660) < 0 ||
-		    chown(c->path, (uid_t)-1, c->have_group ? c->group : 0) < 0)
-			log_warn("control socket %s: cannot set mode and group: %s", c->path,
+		if (chmod(c->path, c->have_ro_group ? 0666 : 0660) < 0)
+			log_warn("control socket %s: cannot set its mode: %s", c->path,
 			         strerror(errno));
+		r = set_socket_group(c, c->path);
+		if (r < 0)
+			goto fail;
 	}
 	r = sd_event_add_io(e, &c->listen_src, c->fd, EPOLLIN, on_accept, c);
 	if (r < 0)

@@ -7,6 +7,7 @@
 
 struct manager;
 struct control;
+struct gini_config;
 
 /* Connections served at once; one more is told "overloaded" and closed. */
 #define CONTROL_CONNS_MAX 1024
@@ -19,6 +20,12 @@ struct control;
  */
 int control_new(struct manager *m, sd_event *e, struct control **ret);
 struct control *control_free(struct control *c);
+/*
+ * For `ginid -t`: whether control_group and control_readonly_group exist
+ * and control_group could be given the socket. 0, or -errno with the reason
+ * in err.
+ */
+int control_check(const struct gini_config *cfg, char *err, size_t size);
 /*
  * Serves a client that is already connected on fd (taken over; closed on
  * failure), as if accepted. cred NULL: the peer's credentials from the

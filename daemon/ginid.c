@@ -5,6 +5,7 @@
  * registry, and the modes below decide what to do with them.
  */
 #include "config.h"
+#include "control.h"
 #include "diag.h"
 #include "executor.h"
 #include "generation.h"
@@ -355,7 +356,7 @@ main(int argc, char **argv)
 	struct config_overrides ov;
 	struct generation *g = NULL;
 	struct diags diags = { 0 };
-	char err[256];
+	char err[256], why[1024];
 	int r, ret = EXIT_FAILURE;
 
 	log_open();
@@ -388,6 +389,9 @@ main(int argc, char **argv)
 	if (a.test) {
 		report_stage_types(stdout, g->registry, &g->report);
 		report_pipelines(stdout, g, time(NULL));
+		/* What start-up would find about the control socket. */
+		if (control_check(g->config, why, sizeof(why)) < 0)
+			diags_add(&diags, g->config->file, 0, "%s", why);
 		if (diags.n) {
 			print_diags(&diags, g->config->file);
 			goto out;

@@ -17,6 +17,7 @@
 #include "loader.h"
 #include "params.h"
 #include "registry.h"
+#include "sandbox.h"
 #include "util.h"
 
 #include <errno.h>
@@ -398,7 +399,16 @@ check_isolated(struct pipeline *p, const struct pipeline_def *def, struct step_d
 	struct isolate_result res;
 	size_t errors = 0;
 	_cleanup_free_ char *why = NULL;
+	char perm[512];
 
+	/* Limits and identity the service may not grant are named here, not
+	 * left to fail in the worker (systemd's sandbox, see sandbox.c). */
+	if (sandbox_check_worker(&s->iso, s->set_uid, s->uid, s->set_gid, s->gid, perm,
+	                         sizeof(perm)) < 0) {
+		diags_add(diags, def->file, s->iso.line ? s->iso.line : sd->line,
+		          "pipeline '%s': step '%s': %s", p->name, s->id, perm);
+		return 1;
+	}
 	pipeline_isolate_call(p, s, &call);
 	call.timeout_usec = opts && opts->isolated_create_timeout_usec
 	                            ? opts->isolated_create_timeout_usec

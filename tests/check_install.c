@@ -187,10 +187,11 @@ START_TEST(unit_file_verifies)
 	install();
 	snprintf(cmd, sizeof(cmd),
 	         "sed -e 's|/usr/sbin/ginid|%s/usr/sbin/ginid|' "
+	         "-e 's|/usr/bin/ginictl|%s/usr/bin/ginictl|' "
 	         "'%s/usr/lib/systemd/system/ginid.service' > '%s/ginid.service' && "
 	         "cp '%s/usr/lib/systemd/system/ginid.socket' '%s/ginid.socket' && "
 	         "systemd-analyze verify --man=no '%s/ginid.service' '%s/ginid.socket'",
-	         root, root, root, root, root, root, root);
+	         root, root, root, root, root, root, root, root);
 	ck_assert_int_eq(sh(cmd, NULL), 0);
 }
 END_TEST

@@ -94,6 +94,8 @@ daemon_spawn(struct daemon *d, const char *plugin_dir, const char *const *extra)
 
 	if (d->notify_fd < 0)
 		open_notify_socket(d);
+	for (size_t i = 0; d->wrap && d->wrap[i] && n < 8; i++)
+		argv[n++] = d->wrap[i];
 	argv[n++] = test_build_path("ginid");
 	argv[n++] = "-c";
 	argv[n++] = d->conf;

@@ -24,6 +24,9 @@ struct daemon {
 	int status; /* wait status once exited */
 	bool exited;
 	const char *watchdog_usec; /* WATCHDOG_USEC for the daemon, or NULL */
+	/* A command that execs ginid's command line given after its own
+	 * (NULL-terminated, e.g. the unit sandbox of check_unit.c), or NULL. */
+	const char *const *wrap;
 };
 
 /* Creates the directory and writes gini.conf with text (its plugin_dirs,

@@ -21,6 +21,7 @@ static Suite *(*const suites[])(void) = {
 	docs_suite,
 	install_suite,
 	isolation_suite,
+	unit_suite,
 };
 
 int
