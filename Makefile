@@ -25,6 +25,7 @@ RUNSTATEDIR ?= /run
 DESTDIR     ?=
 
 CC          ?= cc
+CPPFLAGS    ?=
 CFLAGS      ?= -O2 -g
 LDFLAGS     ?=
 SANITIZE    ?=
@@ -37,8 +38,13 @@ DEB_PACKAGES := gcc make pkg-config libconfig-dev check libelf-dev libjansson-de
 
 WARNFLAGS   := -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wformat=2 -Wno-format-nonliteral -Werror
+# _FORTIFY_SOURCE=3 unless the caller's flags set the level (dpkg-buildflags
+# passes -D_FORTIFY_SOURCE=2) or turn it off: defining it twice is a warning,
+# which -Werror makes an error. The -U quiets compilers that predefine it.
+FORTIFY_SET  = $(filter -D_FORTIFY_SOURCE% -U_FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS))
+FORTIFY      = $(if $(FORTIFY_SET),,-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3)
 ifeq ($(SANITIZE),)
-HARDEN      := -D_FORTIFY_SOURCE=3 -fstack-protector-strong
+HARDEN       = $(strip $(FORTIFY) -fstack-protector-strong)
 else
 HARDEN      := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
@@ -47,7 +53,7 @@ endif
 PKG_LIBS     = $(shell pkg-config --libs libconfig libelf jansson libsystemd 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-BASE_CFLAGS  = $(WARNFLAGS) $(HARDEN) $(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP \
+BASE_CFLAGS  = $(WARNFLAGS) $(HARDEN) $(if $(CPPFLAGS),$(CPPFLAGS) )$(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP \
                -DGINI_VERSION='"$(VERSION)"' \
                -DGINI_CONFIG_FILE='"$(SYSCONFDIR)/gini/gini.conf"' \
                -DGINI_STAGE_DIR='"$(STAGEDIR)"' \
@@ -452,6 +458,7 @@ check-valgrind:
 	@echo "check-valgrind: unit suites ($(VALGRIND_SUITES)): no memcheck error, no definite leak"
 	@tests/valgrind/daemon-cycle.sh $(BUILD) $(VALGRIND)
 # --- end valgrind ---
+
 
 clean:
 	rm -rf build build-*

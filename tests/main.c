@@ -21,6 +21,7 @@ static Suite *(*const suites[])(void) = {
 	docs_suite,
 	install_suite,
 	isolation_suite,
+	package_suite,
 };
 
 int
