@@ -459,6 +459,41 @@ check-valgrind:
 	@tests/valgrind/daemon-cycle.sh $(BUILD) $(VALGRIND)
 # --- end valgrind ---
 
+# --- deb ---
+# `make deb`: the Debian packages of debian/ (gini, gini-dev, gini-dbgsym),
+# built by `dpkg-buildpackage -us -uc -b` from a copy of the source in
+# DEB_OUT/gini-VERSION/ (default build-deb/), so the .deb files land in
+# DEB_OUT rather than in the parent directory of the tree, which may be
+# shared or read-only. The copy holds the working tree's files as they are,
+# less what .gitignore ignores (outside git: less build*/). DEB_BUILD_OPTIONS passes through
+# (nocheck skips the tests that debian/rules runs); DEB_LINTIAN (when
+# installed; empty: not run) checks the result and fails on errors. `make deb-build` is the same
+# without installing the build dependencies.
+DEB_OUT      ?= build-deb
+DEB_TOOLS    := dpkg-dev debhelper
+DEB_SRC       = $(DEB_OUT)/gini-$(VERSION)
+DEB_LINTIAN  ?= lintian --fail-on error
+
+.PHONY: deb deb-build
+deb:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(DEB_PACKAGES) $(DEB_TOOLS) lintian"
+	@$(MAKE) --no-print-directory deb-build
+
+deb-build:
+	@rm -rf $(DEB_SRC) $(DEB_OUT)/gini_* $(DEB_OUT)/gini-dev_* $(DEB_OUT)/gini-dbgsym_*
+	@mkdir -p $(DEB_SRC)
+	@if [ -e .git ]; then \
+	  git ls-files -z --cached --others --exclude-standard | xargs -0 -r sh -c \
+	    'for f; do if [ -e "$$f" ]; then printf "%s\0" "$$f"; fi; done' sh | \
+	    tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else \
+	  tar -cf - --exclude=./build --exclude='./build-*' --exclude=./.git . | tar -xf - -C $(DEB_SRC); \
+	fi
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b -j2
+	@if [ -n "$(DEB_LINTIAN)" ] && command -v $(firstword $(DEB_LINTIAN)) >/dev/null 2>&1; then \
+	  echo "deb: $(DEB_LINTIAN)"; $(DEB_LINTIAN) $(DEB_OUT)/gini_$(VERSION)-*.changes; fi
+	@echo "deb: packages in $(DEB_OUT)/:"; cd $(DEB_OUT) && ls -1 *.deb | sed 's/^/  /'
+# --- end deb ---
 
 clean:
 	rm -rf build build-*
