@@ -208,6 +208,8 @@ START_TEST(conffiles_and_units)
 	ck_assert_ptr_null(strstr(postinst, "deb-systemd-invoke $_dh_action 'ginid.socket'"));
 	postrm = deb_query("-I", "gini_*.deb postrm");
 	ck_assert_ptr_nonnull(strstr(postrm, "deb-systemd-helper purge 'ginid.service'"));
+	/* A purge takes the state directory too. */
+	ck_assert_ptr_nonnull(strstr(postrm, "rm -rf /var/lib/gini\n"));
 }
 END_TEST
 
