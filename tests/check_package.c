@@ -86,8 +86,9 @@ build_packages(void)
 		size_t n = 0;
 
 		(void)read_file(at("build.log"), 1 << 24, &log, &n);
-		fprintf(stderr, "package: end of %s:\n%s\n", at("build.log"),
-		        log && n > 4000 ? log + n - 4000 : log ? log : "");
+		if (log)
+			fprintf(stderr, "package: end of %s:\n%s\n", at("build.log"),
+			        n > 4000 ? log + n - 4000 : log);
 	}
 }
 
@@ -233,8 +234,8 @@ START_TEST(unpacked_ginid_lists_stages)
 	/* The shipped configuration and unit name the packaged paths. */
 	ck_assert_int_eq(read_file(at("root/etc/gini/gini.conf"), 1 << 20, &conf, NULL), 0);
 	ck_assert_msg(strstr(conf, "\"/usr/lib/gini/stages\""), "%s", conf);
-	ck_assert_int_eq(read_file(at("root/lib/systemd/system/ginid.service"), 1 << 20, &unit, NULL),
-	                 0);
+	ck_assert_int_eq(
+	        read_file(at("root/lib/systemd/system/ginid.service"), 1 << 20, &unit, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(unit, "ExecStart=/usr/sbin/ginid "));
 
 	/* The compiled-in paths are the packaged ones... */
