@@ -5,6 +5,7 @@
 #   make check SANITIZE=address,undefined   (or SANITIZE=thread) the same, sanitized
 #   make run                 run ginid in the foreground on conf/gini.conf
 #   make install             PREFIX=/usr DESTDIR=... SYSCONFDIR=/etc
+#   make deb                 Debian packages (debian/) into build-deb/
 #
 # Each SANITIZE setting builds into its own directory (build, build-address-
 # undefined, build-thread), so switching never mixes objects.
@@ -25,6 +26,7 @@ RUNSTATEDIR ?= /run
 DESTDIR     ?=
 
 CC          ?= cc
+CPPFLAGS    ?=
 CFLAGS      ?= -O2 -g
 LDFLAGS     ?=
 SANITIZE    ?=
@@ -33,13 +35,20 @@ comma := ,
 BUILD       ?= build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 
 # The Debian packages the build and the tests need (checked by `make deps`).
+# The libraries are also debian/control's Build-Depends; build-essential,
+# dpkg-dev and debhelper build the packages (`make deb`, the package suite).
 DEB_PACKAGES := gcc make pkg-config libconfig-dev check libelf-dev libjansson-dev libsystemd-dev \
-                libseccomp-dev
+                libseccomp-dev build-essential dpkg-dev debhelper
 
 WARNFLAGS   := -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wformat=2 -Wno-format-nonliteral -Werror
+# _FORTIFY_SOURCE=3 unless the caller's flags set the level (dpkg-buildflags
+# passes -D_FORTIFY_SOURCE=2) or turn it off: defining it twice is a warning,
+# which -Werror makes an error. The -U quiets compilers that predefine it.
+FORTIFY_SET  = $(filter -D_FORTIFY_SOURCE% -U_FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS))
+FORTIFY      = $(if $(FORTIFY_SET),,-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3)
 ifeq ($(SANITIZE),)
-HARDEN      := -D_FORTIFY_SOURCE=3 -fstack-protector-strong
+HARDEN       = $(strip $(FORTIFY) -fstack-protector-strong)
 else
 HARDEN      := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
@@ -48,7 +57,7 @@ endif
 PKG_LIBS     = $(shell pkg-config --libs libconfig libelf jansson libsystemd 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-BASE_CFLAGS  = $(WARNFLAGS) $(HARDEN) $(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP \
+BASE_CFLAGS  = $(WARNFLAGS) $(HARDEN) $(if $(CPPFLAGS),$(CPPFLAGS) )$(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP \
                -DGINI_VERSION='"$(VERSION)"' \
                -DGINI_CONFIG_FILE='"$(SYSCONFDIR)/gini/gini.conf"' \
                -DGINI_STAGE_DIR='"$(STAGEDIR)"' \
@@ -461,6 +470,44 @@ check-valgrind:
 	@echo "check-valgrind: unit suites ($(VALGRIND_SUITES)): no memcheck error, no definite leak"
 	@tests/valgrind/daemon-cycle.sh $(BUILD) $(VALGRIND)
 # --- end valgrind ---
+
+# --- deb ---
+# `make deb`: the Debian packages of debian/ (gini, gini-dev, gini-dbgsym),
+# built by `dpkg-buildpackage -us -uc -b` from a copy of the source in
+# DEB_OUT/gini-VERSION/ (default build-deb/), so the .deb files land in
+# DEB_OUT rather than in the parent directory of the tree, which may be
+# shared or read-only. The copy holds the working tree's files as they are,
+# less what .gitignore ignores (without git, or where git refuses the tree:
+# less build*/). DEB_BUILD_OPTIONS passes through (nocheck skips the tests
+# debian/rules runs); DEB_JOBS is dpkg-buildpackage's -j (default 2);
+# DEB_LINTIAN, when installed (empty: not run), checks the result and fails
+# on errors. `make deb-build` is the same without installing the build
+# dependencies.
+DEB_OUT      ?= build-deb
+DEB_SRC       = $(DEB_OUT)/gini-$(VERSION)
+DEB_LINTIAN  ?= lintian --fail-on error
+DEB_JOBS     ?= 2
+
+.PHONY: deb deb-build
+deb:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(DEB_PACKAGES) lintian"
+	@$(MAKE) --no-print-directory deb-build
+
+deb-build:
+	@rm -rf $(DEB_SRC) $(DEB_OUT)/gini_* $(DEB_OUT)/gini-dev_* $(DEB_OUT)/gini-dbgsym_*
+	@mkdir -p $(DEB_SRC)
+	@if [ -e .git ] && git ls-files >/dev/null 2>&1; then \
+	  git ls-files -z --cached --others --exclude-standard | xargs -0 -r sh -c \
+	    'for f; do if [ -e "$$f" ]; then printf "%s\0" "$$f"; fi; done' sh | \
+	    tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else \
+	  tar -cf - --exclude=./build --exclude='./build-*' --exclude=./.git . | tar -xf - -C $(DEB_SRC); \
+	fi
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b -j$(DEB_JOBS)
+	@if [ -n "$(DEB_LINTIAN)" ] && command -v $(firstword $(DEB_LINTIAN)) >/dev/null 2>&1; then \
+	  echo "deb: $(DEB_LINTIAN)"; $(DEB_LINTIAN) $(DEB_OUT)/gini_$(VERSION)-*.changes; fi
+	@echo "deb: packages in $(DEB_OUT)/:"; cd $(DEB_OUT) && ls -1 *.deb | sed 's/^/  /'
+# --- end deb ---
 
 clean:
 	rm -rf build build-*

@@ -22,6 +22,7 @@ static Suite *(*const suites[])(void) = {
 	install_suite,
 	isolation_suite,
 	unit_suite,
+	package_suite,
 };
 
 int

@@ -22,6 +22,7 @@ Suite *docs_suite(void);
 Suite *install_suite(void);
 Suite *isolation_suite(void);
 Suite *unit_suite(void);
+Suite *package_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
