@@ -645,6 +645,85 @@ START_TEST(test_mode_lists_and_validates)
 }
 END_TEST
 
+/*
+ * Regression: a FIFO named *.conf in pipelines.d, or reached by @include,
+ * froze `ginid -t` for ever (deaf to SIGINT and SIGTERM). Now it is an error
+ * naming the path, and the command returns; run_command() fails the test
+ * instead of waiting if it does not.
+ */
+START_TEST(test_mode_fifo_is_an_error)
+{
+	char *argv[] = { test_build_path("ginid"),  "-t", "-c", NULL, "--plugin-dir",
+		         test_build_path("stages"), NULL };
+	char *out = NULL, *err = NULL;
+	char want[4096];
+	int st;
+
+	daemon_init(&d, "fifo", "workers = 2;\n");
+	argv[3] = d.conf;
+	ck_assert_int_eq(mkfifo(daemon_path(&d, "pipelines.d/x.conf"), 0644), 0);
+	st = run_command(argv, &out, &err, 20000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	snprintf(want, sizeof(want), "%s: cannot read: not a regular file (a FIFO)",
+	         daemon_path(&d, "pipelines.d/x.conf"));
+	ck_assert_msg(strstr(err, want), "no '%s' in:\n%s", want, err);
+	free(out);
+	free(err);
+	/* By @include, and /dev/zero likewise. */
+	ck_assert_int_eq(rename(daemon_path(&d, "pipelines.d/x.conf"), daemon_path(&d, "y.fifo")),
+	                 0);
+	daemon_write(&d, "gini.conf",
+	             "workers = 2;\n@include \"y.fifo\"\n@include \"/dev/zero\"\n");
+	st = run_command(argv, &out, &err, 20000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	snprintf(want, sizeof(want),
+	         "gini.conf:2: @include \"y.fifo\": cannot read %s: not a "
+	         "regular file (a FIFO)",
+	         daemon_path(&d, "y.fifo"));
+	ck_assert_msg(strstr(err, want), "no '%s' in:\n%s", want, err);
+	free(out);
+	free(err);
+	daemon_write(&d, "gini.conf", "workers = 2;\n@include \"/dev/zero\"\n");
+	st = run_command(argv, &out, &err, 20000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	ck_assert_ptr_nonnull(strstr(err, "gini.conf:2: @include \"/dev/zero\": cannot read "
+	                                  "/dev/zero: not a regular file (a character device)"));
+	free(out);
+	free(err);
+}
+END_TEST
+
+/*
+ * Regression: a reload that met a FIFO hung the live daemon's event loop.
+ * It is refused, the old generation keeps running, and the control socket
+ * still answers.
+ */
+START_TEST(reload_with_fifo_refused)
+{
+	char *argv[] = { test_build_path("ginictl"), "-s", NULL, "status", NULL };
+	char *out = NULL;
+	int st;
+
+	daemon_init(&d, "ginid", "");
+	write_conf("");
+	argv[2] = d.socket;
+	daemon_start(&d);
+	ck_assert_int_eq(mkfifo(daemon_path(&d, "pipelines.d/x.conf"), 0644), 0);
+	daemon_signal(&d, SIGHUP);
+	ck_assert(
+	        daemon_wait_log(&d, "x.conf: cannot read: not a regular file (a FIFO)", 1, 10000));
+	ck_assert(daemon_wait_log(&d, "generation 1 keeps running unchanged", 1, 10000));
+	st = run_command(argv, &out, NULL, 20000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_ptr_nonnull(strstr(out, "generation"));
+	free(out);
+}
+END_TEST
+
 Suite *
 ginid_suite(void)
 {
@@ -676,12 +755,14 @@ ginid_suite(void)
 	tcase_add_test(tc, once_timeout_kills_child);
 	tcase_add_test(tc, once_sigint_cancels);
 	tcase_add_test(tc, test_mode_lists_and_validates);
+	tcase_add_test(tc, test_mode_fifo_is_an_error);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, reload_adds_pipeline);
 	tcase_add_test(tc, broken_reload_keeps_old);
+	tcase_add_test(tc, reload_with_fifo_refused);
 	tcase_add_test(tc, reload_during_run);
 	tcase_add_test(tc, plugin_replaced_during_run);
 	suite_add_tcase(s, tc);
