@@ -389,7 +389,8 @@ START_TEST(persistent_schedule_catches_up)
 	ck_assert(daemon_wait_log(&d, "caught up", 1, 5000));
 	/* No record yet means no catch-up, only a baseline. */
 	ck_assert_uint_eq(daemon_log_count(&d, "never ran"), 0);
-	ck_assert(wait_file(daemon_path(&d, "state/schedules"), "fresh ", 2000));
+	/* Written by the state writer thread, within about a second. */
+	ck_assert(wait_file(daemon_path(&d, "state/schedules"), "fresh ", 10000));
 	ck_assert_int_eq(read_file(daemon_path(&d, "state/schedules"), 4096, &state, NULL), 0);
 	ck_assert_ptr_null(strstr(state, line));
 	/* And a restart with the fresh record does not fire again. */
@@ -398,6 +399,36 @@ START_TEST(persistent_schedule_catches_up)
 	daemon_start(&d);
 	sleep_ms(300);
 	ck_assert_uint_eq(daemon_log_count(&d, "caught up"), 1);
+}
+END_TEST
+
+/*
+ * Regression: a kill -9 during a state write left "schedules.tmp.PID" files
+ * that were never removed. At start-up, those of dead processes go, with a
+ * log line; other files are left alone.
+ */
+START_TEST(stale_state_temporaries_removed)
+{
+	char a[64], b[64];
+	pid_t gone = fork();
+
+	ck_assert_int_ge(gone, 0);
+	if (gone == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(gone, NULL, 0), gone);
+	snprintf(a, sizeof(a), "state/schedules.tmp.%d", (int)gone);
+	snprintf(b, sizeof(b), "state/probe-cache.tmp.%d", (int)gone);
+	daemon_init(&d, "ginid", "");
+	write_conf("");
+	daemon_write(&d, a, "nightly 12");
+	daemon_write(&d, b, "# partial");
+	daemon_write(&d, "state/notes.tmp.1", "not ours");
+	daemon_start(&d);
+	ck_assert(daemon_wait_log(&d, "removed a temporary file left by an interrupted write", 2,
+	                          5000));
+	ck_assert_int_eq(access(daemon_path(&d, a), F_OK), -1);
+	ck_assert_int_eq(access(daemon_path(&d, b), F_OK), -1);
+	ck_assert_int_eq(access(daemon_path(&d, "state/notes.tmp.1"), F_OK), 0);
 }
 END_TEST
 
@@ -744,6 +775,7 @@ ginid_suite(void)
 	tcase_add_test(tc, signal_runs_bound_pipelines);
 	tcase_add_test(tc, every_fires_repeatedly_and_on_start);
 	tcase_add_test(tc, persistent_schedule_catches_up);
+	tcase_add_test(tc, stale_state_temporaries_removed);
 	tcase_add_test(tc, signal_storm);
 	suite_add_tcase(s, tc);
 
