@@ -1021,6 +1021,63 @@ include_directive(const char *text, size_t len, const char **ret_name, size_t *r
 	return 1;
 }
 
+static int expand(struct source *src, struct diags *diags, const char *file, const char *text,
+                  size_t len, int depth);
+
+/*
+ * Appends the file that file's line `line` @includes (name, n: the path as
+ * written) to src, expanded, then marks the rest of that line as file's
+ * again. -1: a problem, reported.
+ */
+static int
+expand_include(struct source *src, struct diags *diags, const char *file, int line,
+               const char *name, size_t n, int depth)
+{
+	char *rel = NULL, *dir = NULL, *path = NULL, *inc = NULL;
+	size_t inc_len = 0;
+	int r = -1;
+
+	if (depth + 1 >= INCLUDE_DEPTH_MAX) {
+		diags_add(diags, file, line,
+		          "@include: nested more than %d deep (does a file include itself?)",
+		          INCLUDE_DEPTH_MAX);
+		goto out;
+	}
+	rel = strndup(name, n);
+	dir = path_dirname(file);
+	path = rel && dir ? path_join(dir, rel) : NULL;
+	if (!path || strv_push(&src->files, &src->n_files, path) < 0)
+		goto out;
+	r = read_file(path, CONFIG_FILE_MAX, &inc, &inc_len);
+	if (r < 0) {
+		diags_add(diags, file, line, "@include \"%s\": cannot read %s: %s%s%s", rel, path,
+		          read_error(r), r == -EBADFD ? path_type_name(path) : "",
+		          r == -EBADFD ? ")" : "");
+		r = -1;
+		goto out;
+	}
+	r = -1;
+	if (src->len + inc_len > CONFIG_FILE_MAX) {
+		diags_add(diags, file, line,
+		          "@include \"%s\": the configuration with its included files is larger "
+		          "than 16 MiB",
+		          rel);
+		goto out;
+	}
+	/* The name in src->files lives as long as src: the origins borrow it. */
+	if (expand(src, diags, src->files[src->n_files - 1], inc, inc_len, depth + 1) < 0)
+		goto out;
+	if (src->len && src->text[src->len - 1] != '\n' && source_append(src, "\n", 1) < 0)
+		goto out;
+	r = source_mark(src, file, line) < 0 ? -1 : 0;
+out:
+	free(rel);
+	free(dir);
+	free(path);
+	free(inc);
+	return r;
+}
+
 /*
  * Checks a file's text and appends it to src with its @include directives
  * replaced by the files they name (relative paths against file's directory).
@@ -1075,58 +1132,19 @@ expand(struct source *src, struct diags *diags, const char *file, const char *te
 			const char *name = NULL;
 			size_t n = 0, end = 0;
 			int r = include_directive(text + i, len - i, &name, &n, &end);
-			_cleanup_free_ char *rel = NULL, *dir = NULL, *path = NULL, *inc = NULL;
-			size_t inc_len = 0;
 
 			if (r < 0) {
 				diags_add(diags, file, line,
 				          "@include: expected a non-empty path in double quotes, "
-				          "without "
-				          "backslashes or line breaks");
+				          "without backslashes or line breaks");
 				return -1;
 			}
 			if (r > 0) {
-				if (depth + 1 >= INCLUDE_DEPTH_MAX) {
-					diags_add(diags, file, line,
-					          "@include: nested more than %d deep (does a file "
-					          "include "
-					          "itself?)",
-					          INCLUDE_DEPTH_MAX);
-					return -1;
-				}
-				rel = strndup(name, n);
-				dir = path_dirname(file);
-				path = rel && dir ? path_join(dir, rel) : NULL;
-				if (!path || strv_push(&src->files, &src->n_files, path) < 0)
-					return -1;
-				r = read_file(path, CONFIG_FILE_MAX, &inc, &inc_len);
-				if (r < 0) {
-					diags_add(diags, file, line,
-					          "@include \"%s\": cannot read %s: %s%s%s", rel,
-					          path, read_error(r),
-					          r == -EBADFD ? path_type_name(path) : "",
-					          r == -EBADFD ? ")" : "");
-					return -1;
-				}
-				if (src->len + inc_len > CONFIG_FILE_MAX) {
-					diags_add(diags, file, line,
-					          "@include \"%s\": the configuration with its "
-					          "included "
-					          "files is larger than 16 MiB",
-					          rel);
-					return -1;
-				}
 				/* Blanks before the directive stay on the line the
 				 * included text starts on; the rest of the directive's
 				 * line follows that text on a line of its own. */
 				if (source_append(src, text + copied, i - copied) < 0 ||
-				    expand(src, diags, src->files[src->n_files - 1], inc, inc_len,
-				           depth + 1) < 0)
-					return -1;
-				if (src->len && src->text[src->len - 1] != '\n' &&
-				    source_append(src, "\n", 1) < 0)
-					return -1;
-				if (source_mark(src, file, line) < 0)
+				    expand_include(src, diags, file, line, name, n, depth) < 0)
 					return -1;
 				copied = i + end;
 				i = copied - 1;
