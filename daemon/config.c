@@ -7,6 +7,9 @@
  * reading goes on, so one pass reports everything: unknown keys (with a
  * suggestion), wrong types, bad values, duplicate names across files. What
  * needs the registry (stage ids, params, the DAG) is checked by pipeline.c.
+ * Files are read here, never by libconfig: only regular files, without ever
+ * blocking (a reload runs on the event loop), and @include is expanded here
+ * too, each line keeping its own file and line for the messages.
  */
 #include "config.h"
 
@@ -58,6 +61,37 @@ static const char *const step_keys[] = {
 };
 static const char *const isolations[] = { "none", "process" };
 
+/*
+ * @include, done here rather than by libconfig: libconfig 1.5 (Debian 12)
+ * opens included files itself with a blocking fopen() and has no hook to
+ * replace it, so a FIFO named by an @include would freeze `ginid -t` and a
+ * reload on the event loop. Instead every file is read by read_file() (a
+ * regular file, non-blocking open, size cap) and its @include directives
+ * are replaced by the included text; libconfig parses the result and is
+ * given an include directory under which nothing can ever be opened.
+ * INCLUDE_DEPTH_MAX is libconfig's own nesting limit.
+ */
+#define INCLUDE_DEPTH_MAX 10
+#define INCLUDE_GUARD_DIR "/dev/null" /* "/dev/null/x" is always ENOTDIR */
+
+/* A run of lines of the expanded text that came from one file. */
+struct origin {
+	int first;        /* its first line in the expanded text */
+	const char *file; /* borrowed from struct source.files, or the file read */
+	int line;         /* the line of that file it starts at */
+};
+
+/* One file with its @include directives expanded: what libconfig parses. */
+struct source {
+	char *text; /* owned, NUL-terminated */
+	size_t len, cap;
+	int line; /* line of the expanded text being written, from 1 */
+	struct origin *v;
+	size_t n;
+	char **files; /* the included files' paths, owned */
+	size_t n_files;
+};
+
 /* State of reading one file. */
 struct reader {
 	struct gini_config *c;
@@ -65,33 +99,49 @@ struct reader {
 	const char *file; /* as reported in diagnostics */
 	char *dir;        /* for relative paths */
 	bool is_main;
-	char include_path[4096]; /* scratch for src_file() */
+	const struct source *src; /* where each line came from */
 };
 
-static int
-line_of(const config_setting_t *s)
+/* The origin of line (of the expanded text); NULL if unknown. */
+static const struct origin *
+origin_of(const struct source *src, int line)
 {
-	return s ? (int)config_setting_source_line(s) : 0;
+	size_t lo = 0, hi = src ? src->n : 0;
+
+	/* The last run that starts at or before line. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (src->v[mid].first <= line)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? &src->v[lo - 1] : NULL;
 }
 
-/*
- * The file a setting came from: libconfig knows it for settings that its
- * own @include pulled in; otherwise it is the file being read.
- */
+static int
+map_line(const struct reader *rd, int line)
+{
+	const struct origin *o = line > 0 ? origin_of(rd->src, line) : NULL;
+
+	return o ? o->line + (line - o->first) : line;
+}
+
+static int
+line_of(const struct reader *rd, const config_setting_t *s)
+{
+	return s ? map_line(rd, (int)config_setting_source_line(s)) : 0;
+}
+
+/* The file a setting came from: the one read, or one it @include'd. */
 #define file_of(rd, s) src_file((rd), (s))
 static const char *
-src_file(struct reader *rd, const config_setting_t *s)
+src_file(const struct reader *rd, const config_setting_t *s)
 {
-	const char *f = s ? config_setting_source_file(s) : NULL;
+	const struct origin *o = s ? origin_of(rd->src, (int)config_setting_source_line(s)) : NULL;
 
-	if (!f)
-		return rd->file;
-	/* libconfig names an @include'd file as written: relative to us. */
-	if (f[0] != '/' && rd->dir) {
-		snprintf(rd->include_path, sizeof(rd->include_path), "%s/%s", rd->dir, f);
-		return rd->include_path;
-	}
-	return f;
+	return o ? o->file : rd->file;
 }
 
 static const char *
@@ -153,18 +203,18 @@ check_keys(struct reader *rd, const config_setting_t *group, const char *const *
 		for (size_t k = 0; k < n_elsewhere && !known; k++)
 			known = streq(name, elsewhere[k]);
 		if (known) {
-			diags_add(rd->diags, file_of(rd, s), line_of(s),
-			          "%skey '%s' is only allowed in the main configuration file", prefix,
-			          name);
+			diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+			          "%skey '%s' is only allowed in the main configuration file",
+			          prefix, name);
 			continue;
 		}
 		hint = closest_match(name, keys, n);
 		if (hint)
-			diags_add(rd->diags, file_of(rd, s), line_of(s),
+			diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 			          "%sunknown key '%s'; did you mean '%s'?", prefix, name, hint);
 		else
-			diags_add(rd->diags, file_of(rd, s), line_of(s), "%sunknown key '%s'", prefix,
-			          name);
+			diags_add(rd->diags, file_of(rd, s), line_of(rd, s), "%sunknown key '%s'",
+			          prefix, name);
 	}
 }
 
@@ -176,8 +226,8 @@ get_string(struct reader *rd, const config_setting_t *group, const char *key, co
 	if (!s)
 		return NULL;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'%s': expected a string, got %s",
-		          prefix, key, type_name(s));
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+		          "%s'%s': expected a string, got %s", prefix, key, type_name(s));
 		return NULL;
 	}
 	return config_setting_get_string(s);
@@ -194,14 +244,14 @@ get_int(struct reader *rd, const config_setting_t *group, const char *key, const
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'%s': expected an integer, got %s",
-		          prefix, key, type_name(s));
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+		          "%s'%s': expected an integer, got %s", prefix, key, type_name(s));
 		return -1;
 	}
 	v = config_setting_get_int64(s);
 	if (v < lo || v > hi) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'%s': %lld is out of range %lld-%lld",
-		          prefix, key, v, lo, hi);
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+		          "%s'%s': %lld is out of range %lld-%lld", prefix, key, v, lo, hi);
 		return -1;
 	}
 	*ret = v;
@@ -217,7 +267,7 @@ get_bool(struct reader *rd, const config_setting_t *group, const char *key, cons
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s),
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 		          "%s'%s': expected a boolean (true or false), got %s", prefix, key,
 		          type_name(s));
 		return -1;
@@ -242,12 +292,12 @@ get_duration(struct reader *rd, const config_setting_t *group, const char *key,
 		case 0:
 			return 1;
 		case -ERANGE:
-			diags_add(rd->diags, file_of(rd, s), line_of(s),
-			          "%s'%s': duration '%s' is too long (at most 100 years)", prefix, key,
-			          config_setting_get_string(s));
+			diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+			          "%s'%s': duration '%s' is too long (at most 100 years)", prefix,
+			          key, config_setting_get_string(s));
 			return -1;
 		default:
-			diags_add(rd->diags, file_of(rd, s), line_of(s),
+			diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 			          "%s'%s': invalid duration '%s' (use e.g. 500ms, 30s, 5m, 2h, 1d)",
 			          prefix, key, config_setting_get_string(s));
 			return -1;
@@ -256,7 +306,7 @@ get_duration(struct reader *rd, const config_setting_t *group, const char *key,
 	case CONFIG_TYPE_INT64:
 		i = config_setting_get_int64(s);
 		if (i < 0 || i > 100LL * 366 * 86400) {
-			diags_add(rd->diags, file_of(rd, s), line_of(s),
+			diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 			          "%s'%s': invalid duration %lld: %s", prefix, key, i,
 			          i < 0 ? "must not be negative" : "too long (at most 100 years)");
 			return -1;
@@ -264,7 +314,7 @@ get_duration(struct reader *rd, const config_setting_t *group, const char *key,
 		*ret = (uint64_t)i * USEC_PER_SEC;
 		return 1;
 	default:
-		diags_add(rd->diags, file_of(rd, s), line_of(s),
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 		          "%s'%s': expected a duration such as \"30s\", got %s", prefix, key,
 		          type_name(s));
 		return -1;
@@ -284,7 +334,7 @@ get_strings(struct reader *rd, const config_setting_t *s, const char *key, const
 	if (config_setting_type(s) == CONFIG_TYPE_STRING)
 		return strv_push(v, n, config_setting_get_string(s)) < 0 ? -1 : 1;
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s),
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 		          "%s'%s': expected a string or a list of strings, got %s", prefix, key,
 		          type_name(s));
 		return -1;
@@ -294,9 +344,9 @@ get_strings(struct reader *rd, const config_setting_t *s, const char *key, const
 		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			diags_add(rd->diags, file_of(rd, e), line_of(e),
-			          "%s'%s': element %d: expected a string, got %s", prefix, key, i + 1,
-			          type_name(e));
+			diags_add(rd->diags, file_of(rd, e), line_of(rd, e),
+			          "%s'%s': element %d: expected a string, got %s", prefix, key,
+			          i + 1, type_name(e));
 			return -1;
 		}
 		if (strv_push(v, n, config_setting_get_string(e)) < 0)
@@ -332,7 +382,8 @@ get_path_list(struct reader *rd, const config_setting_t *root, const char *key, 
 			_cleanup_free_ char *p = NULL;
 
 			if (!raw[i][0]) {
-				diags_add(rd->diags, file_of(rd, s), line_of(s), "'%s': empty path", key);
+				diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+				          "'%s': empty path", key);
 				continue;
 			}
 			p = resolve(rd, raw[i]);
@@ -352,8 +403,9 @@ get_path(struct reader *rd, const config_setting_t *root, const char *key, char 
 	if (!s)
 		return 0;
 	if (!*s) {
-		diags_add(rd->diags, file_of(rd, config_setting_get_member(root, key)), line_of(config_setting_get_member(root, key)),
-		          "'%s': empty path", key);
+		diags_add(rd->diags, file_of(rd, config_setting_get_member(root, key)),
+		          line_of(rd, config_setting_get_member(root, key)), "'%s': empty path",
+		          key);
 		return -1;
 	}
 	free(*ret);
@@ -421,7 +473,7 @@ get_enum(struct reader *rd, const config_setting_t *group, const char *key, cons
 			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
 			                        i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
 		diags_add(rd->diags, file_of(rd, config_setting_get_member(group, key)),
-		          line_of(config_setting_get_member(group, key)),
+		          line_of(rd, config_setting_get_member(group, key)),
 		          "%s'%s': invalid value '%s'%s%s%s (expected %s)", prefix, key, v,
 		          hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "", list);
 	}
@@ -441,9 +493,9 @@ read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def 
 
 	char tprefix[192];
 
-	t->line = line_of(g);
+	t->line = line_of(rd, g);
 	if (!config_setting_is_group(g)) {
-		diags_add(rd->diags, file_of(rd, g), line_of(g),
+		diags_add(rd->diags, file_of(rd, g), line_of(rd, g),
 		          "%s'triggers': expected a group { ... }, got %s", prefix, type_name(g));
 		return;
 	}
@@ -456,23 +508,25 @@ read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def 
 			int sig = signal_from_string(sigs[i]);
 
 			if (sig == SIGHUP || sig == SIGTERM || sig == SIGINT) {
-				diags_add(rd->diags, file_of(rd, s), line_of(s),
+				diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 				          "%s'signal': %s is reserved (SIGHUP reloads, SIGTERM and "
 				          "SIGINT stop); use SIGUSR1, SIGUSR2 or SIGRTMIN+N",
 				          prefix, sigs[i]);
 			} else if (sig < 0) {
-				diags_add(rd->diags, file_of(rd, s), line_of(s),
-				          "%s'signal': unknown signal '%s' (use SIGUSR1, SIGUSR2 or "
-				          "SIGRTMIN+N, N from 0 to %d)",
-				          prefix, sigs[i], SIGRTMAX - SIGRTMIN);
+				diags_add(
+				        rd->diags, file_of(rd, s), line_of(rd, s),
+				        "%s'signal': unknown signal '%s' (use SIGUSR1, SIGUSR2 or "
+				        "SIGRTMIN+N, N from 0 to %d)",
+				        prefix, sigs[i], SIGRTMAX - SIGRTMIN);
 			} else if (sig != SIGUSR1 && sig != SIGUSR2 &&
 			           (sig < SIGRTMIN || sig > SIGRTMAX)) {
-				diags_add(rd->diags, file_of(rd, s), line_of(s),
-				          "%s'signal': %s cannot trigger a pipeline (use SIGUSR1, SIGUSR2 "
+				diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+				          "%s'signal': %s cannot trigger a pipeline (use SIGUSR1, "
+				          "SIGUSR2 "
 				          "or SIGRTMIN+N, N from 0 to %d)",
 				          prefix, sigs[i], SIGRTMAX - SIGRTMIN);
 			} else if (t->n_signals >= TRIGGER_SIGNALS_MAX) {
-				diags_add(rd->diags, file_of(rd, s), line_of(s),
+				diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 				          "%s'signal': more than %d signals", prefix,
 				          TRIGGER_SIGNALS_MAX);
 				break;
@@ -483,14 +537,16 @@ read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def 
 	}
 	strv_free(sigs);
 	if (get_duration(rd, g, "every", prefix, &t->every_usec) > 0 && t->every_usec < EVERY_MIN) {
-		diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "every")), line_of(config_setting_get_member(g, "every")),
+		diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "every")),
+		          line_of(rd, config_setting_get_member(g, "every")),
 		          "%s'every': interval must be at least 10ms", prefix);
 		t->every_usec = 0;
 	}
 	sched = get_string(rd, g, "schedule", prefix);
 	if (sched) {
 		if (cron_parse(sched, &t->cron, err, sizeof(err)) < 0)
-			diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "schedule")), line_of(config_setting_get_member(g, "schedule")),
+			diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "schedule")),
+			          line_of(rd, config_setting_get_member(g, "schedule")),
 			          "%s'schedule': invalid cron expression '%s': %s", prefix, sched,
 			          err);
 		else
@@ -499,7 +555,8 @@ read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def 
 	get_bool(rd, g, "on_start", prefix, &t->on_start);
 	if (get_bool(rd, g, "persistent", prefix, &t->persistent) > 0 && t->persistent &&
 	    !config_setting_get_member(g, "schedule"))
-		diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "persistent")), line_of(config_setting_get_member(g, "persistent")),
+		diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "persistent")),
+		          line_of(rd, config_setting_get_member(g, "persistent")),
 		          "%s'persistent' needs a 'schedule'", prefix);
 }
 
@@ -516,8 +573,9 @@ get_size(struct reader *rd, const config_setting_t *group, const char *key, cons
 		long long v = config_setting_get_int64(s);
 
 		if (v <= 0) {
-			diags_add(rd->diags, file_of(rd, s), line_of(s),
-			          "%s'%s': %lld is not a size; it must be positive", prefix, key, v);
+			diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+			          "%s'%s': %lld is not a size; it must be positive", prefix, key,
+			          v);
 			return -1;
 		}
 		*ret = (uint64_t)v;
@@ -525,8 +583,9 @@ get_size(struct reader *rd, const config_setting_t *group, const char *key, cons
 	}
 	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
 	    parse_size(config_setting_get_string(s), ret) < 0 || *ret == 0) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s),
-		          "%s'%s': expected a size such as \"512M\" (K, M, G, T) or a number of bytes",
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+		          "%s'%s': expected a size such as \"512M\" (K, M, G, T) or a number of "
+		          "bytes",
 		          prefix, key);
 		return -1;
 	}
@@ -550,14 +609,14 @@ read_isolation(struct reader *rd, const config_setting_t *g, struct isolation *i
 		iso->mode_set = true;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(limit_keys) && !iso->line; i++)
-		iso->line = line_of(config_setting_get_member(g, limit_keys[i]));
+		iso->line = line_of(rd, config_setting_get_member(g, limit_keys[i]));
 	get_size(rd, g, "memory_max", prefix, &iso->memory_max);
 	if (get_duration(rd, g, "cpu_max", prefix, &cpu) > 0) {
 		/* RLIMIT_CPU counts whole seconds; round up. */
 		iso->cpu_max_sec = (cpu + USEC_PER_SEC - 1) / USEC_PER_SEC;
 		if (!iso->cpu_max_sec) {
 			diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "cpu_max")),
-			          line_of(config_setting_get_member(g, "cpu_max")),
+			          line_of(rd, config_setting_get_member(g, "cpu_max")),
 			          "%s'cpu_max' must be at least 1s", prefix);
 		}
 	}
@@ -581,7 +640,7 @@ read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, 
 	long long v;
 	int line;
 
-	st->line = line_of(g);
+	st->line = line_of(rd, g);
 	st->file = p->file;
 	st->enabled = true;
 	st->retry_backoff_usec = DEFAULT_RETRY_BACKOFF;
@@ -596,7 +655,7 @@ read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, 
 	p->n_steps++;
 	if (!config_setting_is_group(g)) {
 		where(prefix, sizeof(prefix), p->name, NULL);
-		diags_add(rd->diags, file_of(rd, g), line_of(g),
+		diags_add(rd->diags, file_of(rd, g), line_of(rd, g),
 		          "%sstep %zu: expected a group { ... }, got %s", prefix, index + 1,
 		          type_name(g));
 		return;
@@ -611,10 +670,12 @@ read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, 
 	} else {
 		free(st->id);
 		if (!config_name_valid(id))
-			diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "id")), line_of(config_setting_get_member(g, "id")),
-			          "%sinvalid step id '%s': use letters, digits, '_', '.' and '-', at "
-			          "most 64 characters",
-			          prefix, id);
+			diags_add(
+			        rd->diags, file_of(rd, config_setting_get_member(g, "id")),
+			        line_of(rd, config_setting_get_member(g, "id")),
+			        "%sinvalid step id '%s': use letters, digits, '_', '.' and '-', at "
+			        "most 64 characters",
+			        prefix, id);
 		st->id = strdup(id);
 	}
 	if (!st->id)
@@ -627,17 +688,21 @@ read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, 
 	else if (!config_setting_get_member(g, "stage"))
 		diags_add(rd->diags, st->file, st->line, "%sno 'stage'", prefix);
 	s = config_setting_get_member(g, "params");
-	st->params_line = s ? line_of(s) : st->line;
+	st->params_line = s ? line_of(rd, s) : st->line;
 	if (s && !config_setting_is_group(s)) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'params': expected a group { ... }, got %s",
-		          prefix, type_name(s));
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+		          "%s'params': expected a group { ... }, got %s", prefix, type_name(s));
 		s = NULL;
 	}
 	line = 0;
 	if (params_from_setting(s, &st->params, err, sizeof(err), &line) < 0) {
-		diags_add(rd->diags, st->file, line ? line : st->line, "%s%s", prefix, err);
+		diags_add(rd->diags, st->file, line ? map_line(rd, line) : st->line, "%s%s", prefix,
+		          err);
 		st->params = params_new_empty();
 	}
+	/* params.c took libconfig's lines, which count @include'd lines too. */
+	for (size_t i = 0; st->params && i < st->params->n; i++)
+		st->params->v[i].line = map_line(rd, st->params->v[i].line);
 	s = config_setting_get_member(g, "after");
 	if (s)
 		(void)get_strings(rd, s, "after", prefix, &st->after, &st->n_after);
@@ -665,7 +730,7 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 	p = &c->pipelines[c->n_pipelines];
 	memset(p, 0, sizeof(*p));
 	p->file = strdup(file_of(rd, g));
-	p->line = line_of(g);
+	p->line = line_of(rd, g);
 	p->max_parallel = 4;
 	if (!p->file)
 		return;
@@ -675,8 +740,9 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 		return;
 	}
 	if (!config_setting_is_group(g)) {
-		diags_add(rd->diags, file_of(rd, g), line_of(g),
-		          "pipeline %zu: expected a group { ... }, got %s", index + 1, type_name(g));
+		diags_add(rd->diags, file_of(rd, g), line_of(rd, g),
+		          "pipeline %zu: expected a group { ... }, got %s", index + 1,
+		          type_name(g));
 		return;
 	}
 	snprintf(prefix, sizeof(prefix), "pipeline %zu: ", index + 1);
@@ -688,8 +754,10 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 	} else {
 		free(p->name);
 		if (!config_name_valid(name))
-			diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "name")), line_of(config_setting_get_member(g, "name")),
-			          "invalid pipeline name '%s': use letters, digits, '_', '.' and '-', "
+			diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "name")),
+			          line_of(rd, config_setting_get_member(g, "name")),
+			          "invalid pipeline name '%s': use letters, digits, '_', '.' and "
+			          "'-', "
 			          "at most 64 characters",
 			          name);
 		p->name = strdup(name);
@@ -719,17 +787,17 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 		return;
 	}
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'steps': expected a list ( ... ), got %s",
-		          prefix, type_name(s));
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+		          "%s'steps': expected a list ( ... ), got %s", prefix, type_name(s));
 		return;
 	}
 	int n = config_setting_length(s);
 	if (n == 0) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s), "%s'steps' is empty", prefix);
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s), "%s'steps' is empty", prefix);
 		return;
 	}
 	if (n > CONFIG_STEPS_MAX) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s), "%smore than %d steps", prefix,
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s), "%smore than %d steps", prefix,
 		          CONFIG_STEPS_MAX);
 		return;
 	}
@@ -761,7 +829,7 @@ read_pipelines(struct reader *rd, const config_setting_t *root)
 	if (!s)
 		return;
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s),
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 		          "'pipelines': expected a list ( { ... }, ... ), got %s", type_name(s));
 		return;
 	}
@@ -770,8 +838,8 @@ read_pipelines(struct reader *rd, const config_setting_t *root)
 	if (n <= 0)
 		return;
 	if (rd->c->n_pipelines + (size_t)n > CONFIG_PIPELINES_MAX) {
-		diags_add(rd->diags, file_of(rd, s), line_of(s), "more than %d pipelines in all",
-		          CONFIG_PIPELINES_MAX);
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
+		          "more than %d pipelines in all", CONFIG_PIPELINES_MAX);
 		return;
 	}
 	v = realloc(rd->c->pipelines, (rd->c->n_pipelines + (size_t)n) * sizeof(*v));
@@ -791,7 +859,7 @@ read_globals(struct reader *rd, const config_setting_t *root)
 
 	get_path_list(rd, root, "plugin_dirs", &c->plugin_dirs, &c->n_plugin_dirs);
 	get_path_list(rd, root, "include_dirs", &c->include_dirs, &c->n_include_dirs);
-	c->include_dirs_line = line_of(config_setting_get_member(root, "include_dirs"));
+	c->include_dirs_line = line_of(rd, config_setting_get_member(root, "include_dirs"));
 	get_path(rd, root, "control_socket", &c->control_socket);
 	get_path(rd, root, "state_dir", &c->state_dir);
 	s = get_string(rd, root, "control_group", "");
@@ -812,7 +880,7 @@ read_globals(struct reader *rd, const config_setting_t *root)
 			const char *hint = closest_match(s, levels, ARRAY_SIZE(levels));
 
 			diags_add(rd->diags, rd->file,
-			          line_of(config_setting_get_member(root, "log_level")),
+			          line_of(rd, config_setting_get_member(root, "log_level")),
 			          "'log_level': invalid value '%s'%s%s%s (expected error, warning, "
 			          "notice, info or debug)",
 			          s, hint ? "; did you mean '" : "", hint ? hint : "",
@@ -826,7 +894,7 @@ read_globals(struct reader *rd, const config_setting_t *root)
 	if (get_duration(rd, root, "probe_timeout", "", &c->probe_timeout_usec) > 0 &&
 	    c->probe_timeout_usec < 100 * USEC_PER_MSEC) {
 		diags_add(rd->diags, file_of(rd, config_setting_get_member(root, "probe_timeout")),
-		          line_of(config_setting_get_member(root, "probe_timeout")),
+		          line_of(rd, config_setting_get_member(root, "probe_timeout")),
 		          "'probe_timeout': must be at least 100ms");
 		c->probe_timeout_usec = DEFAULT_PROBE_TIMEOUT;
 	}
@@ -843,48 +911,320 @@ read_globals(struct reader *rd, const config_setting_t *root)
 	}
 }
 
+static int
+source_grow(struct source *src, size_t more)
+{
+	char *t;
+	size_t cap;
+
+	if (src->len + more + 1 <= src->cap)
+		return 0;
+	cap = MAX(src->cap * 2, src->len + more + 1);
+	t = realloc(src->text, cap);
+	if (!t)
+		return -ENOMEM;
+	src->text = t;
+	src->cap = cap;
+	return 0;
+}
+
+static int
+source_append(struct source *src, const char *p, size_t n)
+{
+	if (source_grow(src, n) < 0)
+		return -ENOMEM;
+	memcpy(src->text + src->len, p, n);
+	src->len += n;
+	src->text[src->len] = 0;
+	for (size_t i = 0; i < n; i++)
+		src->line += p[i] == '\n';
+	return 0;
+}
+
+/* From the current line on, the lines come from file, starting at line. */
+static int
+source_mark(struct source *src, const char *file, int line)
+{
+	struct origin *v;
+
+	if (src->n && src->v[src->n - 1].first == src->line)
+		src->n--; /* the previous run is empty */
+	v = realloc(src->v, (src->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	src->v = v;
+	v[src->n++] = (struct origin){ .first = src->line, .file = file, .line = line };
+	return 0;
+}
+
+static void
+source_done(struct source *src)
+{
+	free(src->text);
+	free(src->v);
+	strv_free(src->files);
+}
+
+/* Why read_file() failed; -EBADFD wants path_type_name() and ")" after it. */
+static const char *
+read_error(int r)
+{
+	if (r == -EBADFD)
+		return "not a regular file (";
+	if (r == -EFBIG)
+		return "file larger than 16 MiB";
+	return strerror(-r);
+}
+
+static int
+line_at(const char *text, size_t off)
+{
+	int line = 1;
+
+	for (size_t i = 0; i < off; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+/*
+ * Whether text (at the start of a line, after blanks) is an @include
+ * directive as libconfig 1.5 sees one: "@include", blanks, a quoted path.
+ * Sets *ret_name (start and length of the path) and *ret_end (past the
+ * closing quote). 1: a directive, 0: not one, -1: one whose path this
+ * reader does not take (reported by the caller with *ret_end at the fault).
+ */
+static int
+include_directive(const char *text, size_t len, const char **ret_name, size_t *ret_n,
+                  size_t *ret_end)
+{
+	static const char kw[] = "@include";
+	size_t i = sizeof(kw) - 1, start;
+
+	if (len < i || memcmp(text, kw, i) != 0)
+		return 0;
+	if (i >= len || (text[i] != ' ' && text[i] != '\t'))
+		return 0;
+	while (i < len && (text[i] == ' ' || text[i] == '\t'))
+		i++;
+	if (i >= len || text[i] != '"')
+		return 0;
+	start = ++i;
+	while (i < len && text[i] != '"' && text[i] != '\\' && text[i] != '\n')
+		i++;
+	if (i >= len || text[i] != '"' || i == start) {
+		*ret_end = i;
+		return -1;
+	}
+	*ret_name = text + start;
+	*ret_n = i - start;
+	*ret_end = i + 1;
+	return 1;
+}
+
+static int expand(struct source *src, struct diags *diags, const char *file, const char *text,
+                  size_t len, int depth);
+
+/*
+ * Appends the file that file's line `line` @includes (name, n: the path as
+ * written) to src, expanded, then marks the rest of that line as file's
+ * again. -1: a problem, reported.
+ */
+static int
+expand_include(struct source *src, struct diags *diags, const char *file, int line,
+               const char *name, size_t n, int depth)
+{
+	char *rel = NULL, *dir = NULL, *path = NULL, *inc = NULL;
+	size_t inc_len = 0;
+	int r = -1;
+
+	if (depth + 1 >= INCLUDE_DEPTH_MAX) {
+		diags_add(diags, file, line,
+		          "@include: nested more than %d deep (does a file include itself?)",
+		          INCLUDE_DEPTH_MAX);
+		goto out;
+	}
+	rel = strndup(name, n);
+	dir = path_dirname(file);
+	path = rel && dir ? path_join(dir, rel) : NULL;
+	if (!path || strv_push(&src->files, &src->n_files, path) < 0)
+		goto out;
+	r = read_file(path, CONFIG_FILE_MAX, &inc, &inc_len);
+	if (r < 0) {
+		diags_add(diags, file, line, "@include \"%s\": cannot read %s: %s%s%s", rel, path,
+		          read_error(r), r == -EBADFD ? path_type_name(path) : "",
+		          r == -EBADFD ? ")" : "");
+		r = -1;
+		goto out;
+	}
+	r = -1;
+	if (src->len + inc_len > CONFIG_FILE_MAX) {
+		diags_add(diags, file, line,
+		          "@include \"%s\": the configuration with its included files is larger "
+		          "than 16 MiB",
+		          rel);
+		goto out;
+	}
+	/* The name in src->files lives as long as src: the origins borrow it. */
+	if (expand(src, diags, src->files[src->n_files - 1], inc, inc_len, depth + 1) < 0)
+		goto out;
+	if (src->len && src->text[src->len - 1] != '\n' && source_append(src, "\n", 1) < 0)
+		goto out;
+	r = source_mark(src, file, line) < 0 ? -1 : 0;
+out:
+	free(rel);
+	free(dir);
+	free(path);
+	free(inc);
+	return r;
+}
+
+/*
+ * Checks a file's text and appends it to src with its @include directives
+ * replaced by the files they name (relative paths against file's directory).
+ * Scans as libconfig's lexer does, so a directive inside a string or a
+ * comment is left alone. -1: a problem, reported; the file is not parsed.
+ */
+static int
+expand(struct source *src, struct diags *diags, const char *file, const char *text, size_t len,
+       int depth)
+{
+	enum { NORMAL, STRING, COMMENT } state = NORMAL;
+	const char *nul = memchr(text, 0, len);
+	bool bol = true; /* only blanks since the start of the line */
+	size_t copied = 0;
+	int line = 1;
+
+	if (nul) {
+		diags_add(diags, file, line_at(text, (size_t)(nul - text)),
+		          "NUL byte: a configuration file is text (the rest of the file would be "
+		          "ignored)");
+		return -1;
+	}
+	if (source_mark(src, file, 1) < 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i], next = i + 1 < len ? text[i + 1] : 0;
+
+		if (c == '\n') {
+			line++;
+			bol = state == NORMAL;
+			continue;
+		}
+		if (state == STRING) {
+			if (c == '\\' && next) {
+				line += next == '\n';
+				i++;
+			} else if (c == '"') {
+				state = NORMAL;
+			}
+			continue;
+		}
+		if (state == COMMENT) {
+			if (c == '*' && next == '/') {
+				state = NORMAL;
+				i++;
+			}
+			continue;
+		}
+		if (bol && (c == ' ' || c == '\t'))
+			continue;
+		if (bol && c == '@') {
+			const char *name = NULL;
+			size_t n = 0, end = 0;
+			int r = include_directive(text + i, len - i, &name, &n, &end);
+
+			if (r < 0) {
+				diags_add(diags, file, line,
+				          "@include: expected a non-empty path in double quotes, "
+				          "without backslashes or line breaks");
+				return -1;
+			}
+			if (r > 0) {
+				/* Blanks before the directive stay on the line the
+				 * included text starts on; the rest of the directive's
+				 * line follows that text on a line of its own. */
+				if (source_append(src, text + copied, i - copied) < 0 ||
+				    expand_include(src, diags, file, line, name, n, depth) < 0)
+					return -1;
+				copied = i + end;
+				i = copied - 1;
+				bol = false;
+				continue;
+			}
+		}
+		bol = false;
+		if (c == '"') {
+			state = STRING;
+		} else if (c == '#' || (c == '/' && next == '/')) {
+			while (i + 1 < len && text[i + 1] != '\n')
+				i++;
+		} else if (c == '/' && next == '*') {
+			state = COMMENT;
+			i++;
+		}
+	}
+	if (depth > 0 && state != NORMAL) {
+		/* libconfig would carry the open string or comment on into the
+		 * including file; say so here instead. */
+		diags_add(diags, file, line, "%s not closed at the end of the file",
+		          state == STRING ? "string" : "comment");
+		return -1;
+	}
+	return source_append(src, text + copied, len - copied) < 0 ? -1 : 0;
+}
+
 /* Parses one file (or text) and reads what it may hold. */
 static void
 read_one(struct gini_config *c, struct diags *diags, const char *file, const char *text,
          bool is_main)
 {
 	struct reader rd = { .c = c, .diags = diags, .file = file, .is_main = is_main };
+	struct source src = { .line = 1 };
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
 	config_t cfg;
 	int ok;
 
 	rd.dir = path_dirname(file);
 	if (!rd.dir)
 		return;
-	config_init(&cfg);
-	/* libconfig's own @include would bypass include_dirs; relative
-	 * @include paths resolve against the including file's directory. */
-	config_set_include_dir(&cfg, rd.dir);
 	if (text) {
-		ok = config_read_string(&cfg, text);
+		len = strlen(text);
 	} else {
-		_cleanup_free_ char *buf = NULL;
-		int r = read_file(file, CONFIG_FILE_MAX, &buf, NULL);
+		int r = read_file(file, CONFIG_FILE_MAX, &buf, &len);
 
 		if (r < 0) {
-			diags_add(diags, file, 0, "cannot read: %s",
-			          r == -EFBIG ? "file larger than 16 MiB" : strerror(-r));
-			config_destroy(&cfg);
+			diags_add(diags, file, 0, "cannot read: %s%s%s", read_error(r),
+			          r == -EBADFD ? path_type_name(file) : "",
+			          r == -EBADFD ? ")" : "");
 			free(rd.dir);
 			return;
 		}
-		ok = config_read_string(&cfg, buf);
+		text = buf;
 	}
+	if (expand(&src, diags, file, text, len, 0) < 0) {
+		source_done(&src);
+		free(rd.dir);
+		return;
+	}
+	rd.src = &src;
+	config_init(&cfg);
+	/* Nothing is left for libconfig to include, and should its idea of a
+	 * directive ever differ from expand()'s, it can open nothing. */
+	config_set_include_dir(&cfg, INCLUDE_GUARD_DIR);
+	ok = config_read_string(&cfg, src.text);
 	if (!ok) {
-		const char *ef = config_error_file(&cfg);
-
+		int line = config_error_line(&cfg);
+		const struct origin *o = origin_of(&src, line);
 		const char *et = config_error_text(&cfg);
+		const char *ef = o ? o->file : file;
 
+		line = map_line(&rd, line);
 		/* libconfig's most common text is just "syntax error". */
 		if (!et || streq(et, "syntax error"))
-			diags_add(diags, ef ? ef : file, config_error_line(&cfg), "syntax error");
+			diags_add(diags, ef, line, "syntax error");
 		else
-			diags_add(diags, ef ? ef : file, config_error_line(&cfg), "syntax error: %s",
-			          et);
+			diags_add(diags, ef, line, "syntax error: %s", et);
 	} else {
 		config_setting_t *root = config_root_setting(&cfg);
 
@@ -898,6 +1238,7 @@ read_one(struct gini_config *c, struct diags *diags, const char *file, const cha
 		read_pipelines(&rd, root);
 	}
 	config_destroy(&cfg);
+	source_done(&src);
 	free(rd.dir);
 }
 

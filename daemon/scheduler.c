@@ -12,8 +12,11 @@
  *    timerfd with TFD_TIMER_CANCEL_ON_SET notices when the wall clock is set
  *    and re-arms them all;
  *  - on_start and persistent: fired once by scheduler_start(). The last fire
- *    time of each persistent schedule is kept in STATE_DIR/schedules, written
- *    atomically, so a schedule missed while the daemon was down fires once.
+ *    time of each persistent schedule is kept in STATE_DIR/schedules, so a
+ *    schedule missed while the daemon was down fires once. The loop only
+ *    records fire times in memory; a state store (state.c) writes the file
+ *    from a thread of its own, batched and atomically, so thousands of
+ *    persistent schedules due on one minute do not stall the loop.
  *
  * Entries are keyed by pipeline name and survive reloads, so an unchanged
  * interval keeps its phase across `systemctl reload`.
@@ -24,6 +27,7 @@
 #include "log.h"
 #include "manager.h"
 #include "pipeline.h"
+#include "state.h"
 #include "util.h"
 
 #include <errno.h>
@@ -40,6 +44,9 @@
 #define NSIG_MAX 65
 #define UNBOUND_LOG_INTERVAL (10 * USEC_PER_SEC)
 #define STATE_FILE "schedules"
+#define STATE_HEADER         "# last fire times of persistent schedules (ginid); do not edit"
+/* The schedules file is written at most this often. */
+#define STATE_WRITE_INTERVAL USEC_PER_SEC
 
 struct entry {
 	struct scheduler *s;
@@ -63,17 +70,10 @@ struct scheduler {
 	size_t n_bound[NSIG_MAX];
 	sd_event_source *sig_src[NSIG_MAX];
 	uint64_t unbound_logged[NSIG_MAX];
-	char *state_path;
-	struct hashmap persist; /* name -> (struct persisted *) */
-	bool persist_warned;
+	struct state_store *persist; /* NULL: persistence is off (logged) */
 	int clock_fd;
 	sd_event_source *clock_src;
 	bool stopped;
-};
-
-struct persisted {
-	char *name;
-	int64_t last; /* seconds since the epoch */
 };
 
 static void
@@ -88,93 +88,17 @@ entry_free(struct entry *e)
 	free(e);
 }
 
-/* Persistent schedule state. */
-
-static void
-persist_load(struct scheduler *s)
-{
-	_cleanup_free_ char *text = NULL;
-	char *line, *save = NULL;
-	int r = read_file(s->state_path, 1 << 20, &text, NULL);
-
-	if (r == -ENOENT)
-		return;
-	if (r < 0) {
-		log_warn_errno(r, "%s: cannot read: %m, ignoring", s->state_path);
-		return;
-	}
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *sp = strchr(line, ' '), *end;
-		long long last;
-		struct persisted *p;
-
-		/* "NAME SECONDS": anything else is skipped, not trusted. */
-		if (!sp)
-			continue;
-		*sp = 0;
-		errno = 0;
-		last = strtoll(sp + 1, &end, 10);
-		if (errno || end == sp + 1 || *end || last < 0 || !config_name_valid(line))
-			continue;
-		p = calloc(1, sizeof(*p));
-		if (!p || !(p->name = strdup(line))) {
-			free(p);
-			continue;
-		}
-		p->last = last;
-		if (hashmap_put(&s->persist, p->name, p) < 0) {
-			free(p->name);
-			free(p);
-		}
-	}
-}
-
-static void
-persist_save(struct scheduler *s)
-{
-	struct persisted *p;
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
-	int r;
-
-	if (!f)
-		return;
-	fprintf(f, "# last fire times of persistent schedules (ginid); do not edit\n");
-	for (size_t i = 0; hashmap_next(&s->persist, &i, NULL, (void **)&p);)
-		fprintf(f, "%s %lld\n", p->name, (long long)p->last);
-	fclose(f);
-	r = write_file_atomic(s->state_path, buf, size, 0644);
-	free(buf);
-	if (r < 0 && !s->persist_warned) {
-		log_warn_errno(r, "%s: cannot write: %m; persistent schedules will not catch up "
-		                  "after a restart",
-		               s->state_path);
-		s->persist_warned = true;
-	} else if (r >= 0) {
-		s->persist_warned = false;
-	}
-}
-
+/* Persistent schedule state: seconds since the epoch, by pipeline name. */
 static void
 persist_set(struct scheduler *s, const char *name, int64_t when)
 {
-	struct persisted *p = hashmap_get(&s->persist, name);
+	state_store_set(s->persist, name, when);
+}
 
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		if (!p || !(p->name = strdup(name))) {
-			free(p);
-			return;
-		}
-		if (hashmap_put(&s->persist, p->name, p) < 0) {
-			free(p->name);
-			free(p);
-			return;
-		}
-	}
-	p->last = when;
-	persist_save(s);
+static bool
+persist_get(struct scheduler *s, const char *name, int64_t *ret)
+{
+	return state_store_get(s->persist, name, ret);
 }
 
 /* Firing. */
@@ -307,8 +231,10 @@ on_clock_change(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 int
 scheduler_new(struct manager *m, sd_event *ev, struct scheduler **ret)
 {
+	static const char *const state_files[] = { STATE_FILE, "probe-cache" };
 	struct scheduler *s = calloc(1, sizeof(*s));
 	const char *state_dir = m->current->config->state_dir;
+	_cleanup_free_ char *state_path = NULL;
 	int r;
 
 	if (!s)
@@ -317,7 +243,6 @@ scheduler_new(struct manager *m, sd_event *ev, struct scheduler **ret)
 	s->e = ev;
 	s->clock_fd = -1;
 	hashmap_init(&s->entries);
-	hashmap_init(&s->persist);
 	for (int sig = 1; sig < NSIG_MAX; sig++) {
 		if (sig != SIGUSR1 && sig != SIGUSR2 && (sig < SIGRTMIN || sig > SIGRTMAX))
 			continue;
@@ -337,12 +262,17 @@ scheduler_new(struct manager *m, sd_event *ev, struct scheduler **ret)
 	if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
 		log_warn("state directory %s: %s; persistent schedules will not catch up", state_dir,
 		         strerror(errno));
-	s->state_path = path_join(state_dir, STATE_FILE);
-	if (!s->state_path) {
+	/* What a kill -9 in the middle of a write of ours left behind: this
+	 * file, and generation.c's probe cache. */
+	state_clean_temporaries(state_dir, state_files, ARRAY_SIZE(state_files));
+	state_path = path_join(state_dir, STATE_FILE);
+	if (!state_path) {
 		scheduler_free(s);
 		return -ENOMEM;
 	}
-	persist_load(s);
+	r = state_store_new(state_path, STATE_HEADER, STATE_WRITE_INTERVAL, &s->persist);
+	if (r < 0)
+		log_warn_errno(r, "%s: %m; persistent schedules will not catch up", state_path);
 	*ret = s;
 	return 0;
 }
@@ -351,18 +281,14 @@ struct scheduler *
 scheduler_free(struct scheduler *s)
 {
 	struct entry *e;
-	struct persisted *p;
 
 	if (!s)
 		return NULL;
 	for (size_t i = 0; hashmap_next(&s->entries, &i, NULL, (void **)&e);)
 		entry_free(e);
 	hashmap_done(&s->entries);
-	for (size_t i = 0; hashmap_next(&s->persist, &i, NULL, (void **)&p);) {
-		free(p->name);
-		free(p);
-	}
-	hashmap_done(&s->persist);
+	/* Writes what is still pending. */
+	s->persist = state_store_free(s->persist);
 	for (int sig = 0; sig < NSIG_MAX; sig++) {
 		sd_event_source_disable_unref(s->sig_src[sig]);
 		strv_free(s->bound[sig]);
@@ -370,7 +296,6 @@ scheduler_free(struct scheduler *s)
 	sd_event_source_disable_unref(s->clock_src);
 	if (s->clock_fd >= 0)
 		close(s->clock_fd);
-	free(s->state_path);
 	free(s);
 	return NULL;
 }
@@ -398,11 +323,12 @@ static void
 apply_schedule(struct entry *e, const struct pipeline *p, bool starting)
 {
 	const char *sched = p->triggers.schedule;
+	int64_t last;
 
 	e->persistent = p->triggers.persistent;
 	if (streq_ptr(sched, e->schedule)) {
 		/* Made persistent by this reload: its record starts now. */
-		if (e->persistent && !starting && !hashmap_get(&e->s->persist, e->name))
+		if (e->persistent && !starting && !persist_get(e->s, e->name, &last))
 			persist_set(e->s, e->name, (int64_t)time(NULL));
 		return;
 	}
@@ -420,7 +346,7 @@ apply_schedule(struct entry *e, const struct pipeline *p, bool starting)
 	}
 	arm_cron(e, time(NULL));
 	/* A pipeline that becomes persistent later starts its record now. */
-	if (e->persistent && !starting && !hashmap_get(&e->s->persist, e->name))
+	if (e->persistent && !starting && !persist_get(e->s, e->name, &last))
 		persist_set(e->s, e->name, (int64_t)time(NULL));
 }
 
@@ -482,11 +408,11 @@ scheduler_start(struct scheduler *s, struct generation *g)
 		struct entry *e = hashmap_get(&s->entries, p->name);
 
 		if (e && e->schedule && e->persistent) {
-			struct persisted *rec = hashmap_get(&s->persist, p->name);
+			int64_t last;
+			bool rec = persist_get(s, p->name, &last);
 			time_t next;
 
-			if (rec && cron_next(&e->cron, (time_t)rec->last, &next) == 0 &&
-			    next <= now) {
+			if (rec && cron_next(&e->cron, (time_t)last, &next) == 0 && next <= now) {
 				char when[64], trigger[96];
 
 				snprintf(trigger, sizeof(trigger), "schedule (missed at %s)",
@@ -508,6 +434,8 @@ scheduler_stop(struct scheduler *s)
 	struct entry *e;
 
 	s->stopped = true;
+	/* Starts writing the last fire times now, in case the exit is abrupt. */
+	state_store_kick(s->persist);
 	for (size_t i = 0; hashmap_next(&s->entries, &i, NULL, (void **)&e);) {
 		sd_event_source_set_enabled(e->every_src, SD_EVENT_OFF);
 		sd_event_source_set_enabled(e->cron_src, SD_EVENT_OFF);

@@ -457,12 +457,19 @@ int
 read_file(const char *path, size_t max, char **ret, size_t *ret_size)
 {
 	size_t size = 0, cap = 4096;
+	struct stat st = { 0 };
 	char *buf = NULL;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO without a writer must not wait for one. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
+		close(fd);
+		return r;
+	}
 	buf = malloc(cap);
 	if (!buf) {
 		close(fd);
@@ -511,6 +518,31 @@ read_file(const char *path, size_t max, char **ret, size_t *ret_size)
 	if (ret_size)
 		*ret_size = size;
 	return 0;
+}
+
+const char *
+path_type_name(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return "a file that is gone";
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	default:
+		return "not a regular file";
+	}
 }
 
 void

@@ -116,8 +116,14 @@ char *path_dirname(const char *path);
  * fsync, rename, fsync of the directory.
  */
 int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode);
-/* Reads a whole file (at most max bytes) into a NUL-terminated buffer. */
+/*
+ * Reads a whole regular file (at most max bytes) into a NUL-terminated
+ * buffer. Never blocks on a FIFO or a device: a directory is -EISDIR, any
+ * other file that is not regular -EBADFD (path_type_name() says what it is).
+ */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_size);
+/* "a FIFO", "a character device", ... for messages; path is only stat()ed. */
+const char *path_type_name(const char *path);
 
 void strv_free(char **v);
 size_t strv_length(char *const *v);

@@ -459,6 +459,121 @@ START_TEST(include_entry_unreadable)
 }
 END_TEST
 
+/*
+ * A FIFO, a device or a socket named *.conf, in an include directory or by
+ * an @include, is an error naming the path; it never blocks the reader
+ * (regression: a FIFO froze `ginid -t` and a reload for ever, in open()).
+ * A regression hangs here until Check's timeout fails the test.
+ */
+START_TEST(include_entry_fifo)
+{
+	make_dir("pipelines.d");
+	ck_assert_int_eq(mkfifo(at("pipelines.d/x.conf"), 0644), 0);
+	put("pipelines.d/y.conf", "pipelines = ( { name = \"y\"; " STEPS " } );\n");
+	load_main("workers = 2;\n");
+	expect({ "pipelines.d/x.conf", 0, "cannot read: not a regular file (a FIFO)" });
+	ck_assert_uint_eq(cfg->n_pipelines, 1);
+	ck_assert_str_eq(cfg->pipelines[0].name, "y");
+}
+END_TEST
+
+START_TEST(main_file_fifo)
+{
+	ck_assert_int_eq(mkfifo(at("gini.conf"), 0644), 0);
+	load("gini.conf");
+	expect({ "gini.conf", 0, "cannot read: not a regular file (a FIFO)" });
+}
+END_TEST
+
+START_TEST(include_entry_device)
+{
+	make_dir("pipelines.d");
+	ck_assert_int_eq(symlink("/dev/zero", at("pipelines.d/zero.conf")), 0);
+	load_main("workers = 2;\n");
+	expect({ "pipelines.d/zero.conf", 0,
+	         "cannot read: not a regular file (a character device)" });
+}
+END_TEST
+
+START_TEST(at_include_fifo_and_device)
+{
+	ck_assert_int_eq(mkfifo(at("fifo.conf"), 0644), 0);
+	load_main(/* 1 */ "workers = 2;\n"
+	                  /* 2 */ "@include \"fifo.conf\"\n");
+	expect({ "gini.conf", 2,
+	         fmt("@include \"fifo.conf\": cannot read %s: not a regular file (a FIFO)",
+	             at("fifo.conf")) });
+	load_main(/* 1 */ "workers = 2;\n"
+	                  /* 2 */ "  @include \"/dev/zero\"\n");
+	expect({ "gini.conf", 2,
+	         "@include \"/dev/zero\": cannot read /dev/zero: not a regular file (a character "
+	         "device)" });
+}
+END_TEST
+
+/*
+ * Regression: a NUL byte ended the text libconfig saw, so whatever followed
+ * it was silently ignored and a damaged file passed as valid.
+ */
+START_TEST(nul_byte)
+{
+	static const char text[] = "pipelines = ();\n\n# ok so far\0 garbage (((\n";
+	FILE *f;
+
+	f = fopen(at("gini.conf"), "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+	ck_assert_int_eq(fclose(f), 0);
+	load("gini.conf");
+	expect({ "gini.conf", 3,
+	         "NUL byte: a configuration file is text (the rest of the file would be "
+	         "ignored)" });
+	/* In an @include'd file too, at its own line. */
+	ck_assert_int_eq(rename(at("gini.conf"), at("inc.cfg")), 0);
+	load_main("@include \"inc.cfg\"\n");
+	expect({ "inc.cfg", 3,
+	         "NUL byte: a configuration file is text (the rest of the file would be "
+	         "ignored)" });
+}
+END_TEST
+
+/*
+ * @include is expanded by the reader: lines after it, and in it, keep their
+ * own file and line; a relative path resolves against the directory of the
+ * file that holds the directive; directives in comments and strings are
+ * text; nesting is bounded.
+ */
+START_TEST(at_include_lines_and_paths)
+{
+	put("sub/a.cfg", /* 1 */ "# a, in sub/\n"
+	                         /* 2 */ "@include \"b.cfg\"\n"
+	                         /* 3 */ "colour = 1;\n");
+	put("sub/b.cfg", /* 1 */ "shade = 2;"); /* no final newline */
+	load_main(/* 1 */ "workers = 2;\n"
+	                  /* 2 */ "@include \"sub/a.cfg\" hue = 3;\n"
+	                  /* 3 */ "/*\n"
+	                  /* 4 */ "@include \"missing.cfg\"\n"
+	                  /* 5 */ "*/ tint = \"\n"
+	                  /* 6 */ "@include \\\"missing.cfg\\\"\";\n"
+	                  /* 7 */ "# @include \"missing.cfg\"\n"
+	                  /* 8 */ "pipelines = ( { name = \"p\"; bogus = 1; " STEPS " } );\n");
+	expect({ "sub/b.cfg", 1, "unknown key 'shade'" },
+	       { "sub/a.cfg", 3, "unknown key 'colour'" }, { "gini.conf", 2, "unknown key 'hue'" },
+	       { "gini.conf", 5, "unknown key 'tint'" },
+	       { "gini.conf", 8, "pipeline 'p': unknown key 'bogus'" });
+	ck_assert_str_eq(cfg->pipelines[0].file, at("gini.conf"));
+	ck_assert_int_eq(cfg->pipelines[0].line, 8);
+	put("loop.cfg", "@include \"loop.cfg\"\n");
+	load_main("@include \"loop.cfg\"\n");
+	expect({ "loop.cfg", 1,
+	         "@include: nested more than 10 deep (does a file include itself?)" });
+	load_main("@include \"\"\n");
+	expect({ "gini.conf", 1,
+	         "@include: expected a non-empty path in double quotes, without backslashes or "
+	         "line breaks" });
+}
+END_TEST
+
 /* ---- unknown keys ---- */
 
 START_TEST(unknown_key_top_level)
@@ -2112,6 +2227,12 @@ config_suite(void)
 	tcase_add_test(tc, include_dir_configured_unreadable);
 	tcase_add_test(tc, include_dir_default_missing_is_fine);
 	tcase_add_test(tc, include_entry_unreadable);
+	tcase_add_test(tc, include_entry_fifo);
+	tcase_add_test(tc, main_file_fifo);
+	tcase_add_test(tc, include_entry_device);
+	tcase_add_test(tc, at_include_fifo_and_device);
+	tcase_add_test(tc, nul_byte);
+	tcase_add_test(tc, at_include_lines_and_paths);
 
 	tc = tcase(s, "unknown_keys");
 	tcase_add_test(tc, unknown_key_top_level);

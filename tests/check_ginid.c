@@ -389,7 +389,8 @@ START_TEST(persistent_schedule_catches_up)
 	ck_assert(daemon_wait_log(&d, "caught up", 1, 5000));
 	/* No record yet means no catch-up, only a baseline. */
 	ck_assert_uint_eq(daemon_log_count(&d, "never ran"), 0);
-	ck_assert(wait_file(daemon_path(&d, "state/schedules"), "fresh ", 2000));
+	/* Written by the state writer thread, within about a second. */
+	ck_assert(wait_file(daemon_path(&d, "state/schedules"), "fresh ", 10000));
 	ck_assert_int_eq(read_file(daemon_path(&d, "state/schedules"), 4096, &state, NULL), 0);
 	ck_assert_ptr_null(strstr(state, line));
 	/* And a restart with the fresh record does not fire again. */
@@ -398,6 +399,36 @@ START_TEST(persistent_schedule_catches_up)
 	daemon_start(&d);
 	sleep_ms(300);
 	ck_assert_uint_eq(daemon_log_count(&d, "caught up"), 1);
+}
+END_TEST
+
+/*
+ * Regression: a kill -9 during a state write left "schedules.tmp.PID" files
+ * that were never removed. At start-up, those of dead processes go, with a
+ * log line; other files are left alone.
+ */
+START_TEST(stale_state_temporaries_removed)
+{
+	char a[64], b[64];
+	pid_t gone = fork();
+
+	ck_assert_int_ge(gone, 0);
+	if (gone == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(gone, NULL, 0), gone);
+	snprintf(a, sizeof(a), "state/schedules.tmp.%d", (int)gone);
+	snprintf(b, sizeof(b), "state/probe-cache.tmp.%d", (int)gone);
+	daemon_init(&d, "ginid", "");
+	write_conf("");
+	daemon_write(&d, a, "nightly 12");
+	daemon_write(&d, b, "# partial");
+	daemon_write(&d, "state/notes.tmp.1", "not ours");
+	daemon_start(&d);
+	ck_assert(daemon_wait_log(&d, "removed a temporary file left by an interrupted write", 2,
+	                          5000));
+	ck_assert_int_eq(access(daemon_path(&d, a), F_OK), -1);
+	ck_assert_int_eq(access(daemon_path(&d, b), F_OK), -1);
+	ck_assert_int_eq(access(daemon_path(&d, "state/notes.tmp.1"), F_OK), 0);
 }
 END_TEST
 
@@ -645,6 +676,85 @@ START_TEST(test_mode_lists_and_validates)
 }
 END_TEST
 
+/*
+ * Regression: a FIFO named *.conf in pipelines.d, or reached by @include,
+ * froze `ginid -t` for ever (deaf to SIGINT and SIGTERM). Now it is an error
+ * naming the path, and the command returns; run_command() fails the test
+ * instead of waiting if it does not.
+ */
+START_TEST(test_mode_fifo_is_an_error)
+{
+	char *argv[] = { test_build_path("ginid"),  "-t", "-c", NULL, "--plugin-dir",
+		         test_build_path("stages"), NULL };
+	char *out = NULL, *err = NULL;
+	char want[4096];
+	int st;
+
+	daemon_init(&d, "fifo", "workers = 2;\n");
+	argv[3] = d.conf;
+	ck_assert_int_eq(mkfifo(daemon_path(&d, "pipelines.d/x.conf"), 0644), 0);
+	st = run_command(argv, &out, &err, 20000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	snprintf(want, sizeof(want), "%s: cannot read: not a regular file (a FIFO)",
+	         daemon_path(&d, "pipelines.d/x.conf"));
+	ck_assert_msg(strstr(err, want), "no '%s' in:\n%s", want, err);
+	free(out);
+	free(err);
+	/* By @include, and /dev/zero likewise. */
+	ck_assert_int_eq(rename(daemon_path(&d, "pipelines.d/x.conf"), daemon_path(&d, "y.fifo")),
+	                 0);
+	daemon_write(&d, "gini.conf",
+	             "workers = 2;\n@include \"y.fifo\"\n@include \"/dev/zero\"\n");
+	st = run_command(argv, &out, &err, 20000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	snprintf(want, sizeof(want),
+	         "gini.conf:2: @include \"y.fifo\": cannot read %s: not a "
+	         "regular file (a FIFO)",
+	         daemon_path(&d, "y.fifo"));
+	ck_assert_msg(strstr(err, want), "no '%s' in:\n%s", want, err);
+	free(out);
+	free(err);
+	daemon_write(&d, "gini.conf", "workers = 2;\n@include \"/dev/zero\"\n");
+	st = run_command(argv, &out, &err, 20000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	ck_assert_ptr_nonnull(strstr(err, "gini.conf:2: @include \"/dev/zero\": cannot read "
+	                                  "/dev/zero: not a regular file (a character device)"));
+	free(out);
+	free(err);
+}
+END_TEST
+
+/*
+ * Regression: a reload that met a FIFO hung the live daemon's event loop.
+ * It is refused, the old generation keeps running, and the control socket
+ * still answers.
+ */
+START_TEST(reload_with_fifo_refused)
+{
+	char *argv[] = { test_build_path("ginictl"), "-s", NULL, "status", NULL };
+	char *out = NULL;
+	int st;
+
+	daemon_init(&d, "ginid", "");
+	write_conf("");
+	argv[2] = d.socket;
+	daemon_start(&d);
+	ck_assert_int_eq(mkfifo(daemon_path(&d, "pipelines.d/x.conf"), 0644), 0);
+	daemon_signal(&d, SIGHUP);
+	ck_assert(
+	        daemon_wait_log(&d, "x.conf: cannot read: not a regular file (a FIFO)", 1, 10000));
+	ck_assert(daemon_wait_log(&d, "generation 1 keeps running unchanged", 1, 10000));
+	st = run_command(argv, &out, NULL, 20000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_ptr_nonnull(strstr(out, "generation"));
+	free(out);
+}
+END_TEST
+
 Suite *
 ginid_suite(void)
 {
@@ -665,6 +775,7 @@ ginid_suite(void)
 	tcase_add_test(tc, signal_runs_bound_pipelines);
 	tcase_add_test(tc, every_fires_repeatedly_and_on_start);
 	tcase_add_test(tc, persistent_schedule_catches_up);
+	tcase_add_test(tc, stale_state_temporaries_removed);
 	tcase_add_test(tc, signal_storm);
 	suite_add_tcase(s, tc);
 
@@ -676,12 +787,14 @@ ginid_suite(void)
 	tcase_add_test(tc, once_timeout_kills_child);
 	tcase_add_test(tc, once_sigint_cancels);
 	tcase_add_test(tc, test_mode_lists_and_validates);
+	tcase_add_test(tc, test_mode_fifo_is_an_error);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, reload_adds_pipeline);
 	tcase_add_test(tc, broken_reload_keeps_old);
+	tcase_add_test(tc, reload_with_fifo_refused);
 	tcase_add_test(tc, reload_during_run);
 	tcase_add_test(tc, plugin_replaced_during_run);
 	suite_add_tcase(s, tc);

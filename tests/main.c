@@ -14,6 +14,7 @@ static Suite *(*const suites[])(void) = {
 	loader_suite,
 	plugins_suite,
 	cron_suite,
+	state_suite,
 	executor_suite,
 	config_suite,
 	ginid_suite,
