@@ -101,11 +101,9 @@ add_plugin(const char *name, const char *as)
 {
 	char from[4096], to[4096];
 
-	snprintf(from, sizeof(from), "%s/%s/%s.so", test_build_dir(),
-	         strncmp(name, "hostile_", 8) != 0 && strncmp(name, "good_", 5) != 0
-	                 ? "stages"
-	                 : "tests/plugins",
-	         name);
+	snprintf(from, sizeof(from), "%s/tests/plugins/%s.so", test_build_dir(), name);
+	if (access(from, F_OK) < 0)
+		snprintf(from, sizeof(from), "%s/stages/%s.so", test_build_dir(), name);
 	snprintf(to, sizeof(to), "%s/%s.so", plugins, as ? as : name);
 	test_copy_file(from, to, 0755);
 }
@@ -1123,6 +1121,71 @@ START_TEST(user_and_group)
 }
 END_TEST
 
+/* --- in-process steps: plugin files, crashes, abandoned workers --- */
+
+/* Overwrites path in place, as cp does: O_TRUNC, then the bytes of from. */
+static void
+overwrite_in_place(const char *from, const char *path)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t size = 0, off = 0;
+	int fd;
+
+	ck_assert_int_eq(read_file(from, 64u << 20, &data, &size), 0);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	while (off < size) {
+		ssize_t n = write(fd, data + off, size - off);
+
+		ck_assert_int_gt(n, 0);
+		off += (size_t)n;
+	}
+	ck_assert_int_eq(close(fd), 0);
+}
+
+/*
+ * Issue 16 item 3: a plugin overwritten in place (cp, not mv) while a step
+ * of it runs, then SIGHUP, crashed the daemon, and the run in flight ran
+ * the new file's code. Now the running step ends with the old code's
+ * result, the daemon survives, and the reload loads the new version.
+ */
+START_TEST(plugin_overwritten_in_place)
+{
+	char src[4096], line[128];
+	int st;
+
+	iso_init("{ name = \"v\"; overlap = \"parallel\"; steps = ( { id = \"s\"; stage = "
+	         "\"versioned\"; params = { sleep = \"1500ms\"; }; }, { id = \"l\"; stage = "
+	         "\"log\"; after = \"s\"; params = { message = \"ran ${version}\"; }; } ); }",
+	         "log", NULL);
+	add_plugin("versioned_v1", "versioned");
+	iso_start();
+#define MINE(what) (snprintf(line, sizeof(line), "%s %d\n", what, (int)d.pid), line)
+	ck_assert_int_eq(ctl(NULL, "run", "v", NULL), 0);
+	ck_assert(wait_file(hooks, MINE("start 1.0.0"), 10000));
+	snprintf(src, sizeof(src), "%s/tests/plugins/versioned_v2.so", test_build_dir());
+	overwrite_in_place(src, daemon_path(&d, "stages/versioned.so"));
+	daemon_signal(&d, SIGHUP);
+	ck_assert(daemon_wait_log(&d, "reloaded: generation 2 with 2 stage types (1 loaded, 1 "
+	                              "unchanged)",
+	                          1, 10000));
+	/* The step in flight finished with the code it started with. */
+	ck_assert(wait_file(hooks, MINE("end 1.0.0"), 10000));
+	ck_assert(daemon_wait_log(&d, "step 'l': ran 1.0.0", 1, 10000));
+	ck_assert(daemon_wait_log(&d, "pipeline 'v': success", 1, 10000));
+	ck_assert_uint_eq(file_count(hooks, "end 2.0.0"), 0);
+	/* And the reload took the new file. */
+	ck_assert_int_eq(ctl(NULL, "run", "v", "--wait", NULL), 0);
+	ck_assert(daemon_wait_log(&d, "step 'l': ran 2.0.0", 1, 10000));
+	ck_assert_uint_eq(daemon_log_count(&d, "step 'l': ran 1.0.0"), 1);
+	ck_assert(wait_file(hooks, MINE("unload 1.0.0"), 10000));
+#undef MINE
+	ck_assert_int_eq(kill(d.pid, 0), 0);
+	iso_stop();
+	(void)st;
+}
+END_TEST
+
 Suite *
 isolation_suite(void)
 {
@@ -1156,6 +1219,13 @@ isolation_suite(void)
 	tcase_add_test(tc, cpu_max_limits_step);
 	tcase_add_test(tc, nofile_limits_step);
 	tcase_add_test(tc, user_and_group);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("in-process");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_tags(tc, "daemon");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, plugin_overwritten_in_place);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -436,13 +436,13 @@ START_TEST(open_file_for_inspect)
 	_cleanup_free_ char *path = in_dir("good_b.so");
 
 	put("good_b.so", "good_b.so", 0755);
-	ck_assert_int_eq(loader_open_file(path, 0, &p, reason, sizeof(reason)), 0);
+	ck_assert_int_eq(loader_open_file(path, 0, NULL, &p, reason, sizeof(reason)), 0);
 	ck_assert_str_eq(plugin_descriptor(p)->id, "good-b");
 	plugin_close(p);
 	put("bad_major.so", "bad_major.so", 0755);
 	free(path);
 	path = in_dir("bad_major.so");
-	ck_assert_int_lt(loader_open_file(path, 0, &p, reason, sizeof(reason)), 0);
+	ck_assert_int_lt(loader_open_file(path, 0, NULL, &p, reason, sizeof(reason)), 0);
 	ck_assert_str_eq(reason, "ABI major 2 is not supported (host ABI 1.0)");
 }
 END_TEST
