@@ -1186,6 +1186,81 @@ START_TEST(plugin_overwritten_in_place)
 }
 END_TEST
 
+/*
+ * Issue 16 item 12: an in-process step that crashes the daemon leaves one
+ * line naming its stage, plugin file, pipeline and run, and the daemon
+ * dies of the real signal.
+ */
+START_TEST(crash_names_the_step)
+{
+	_cleanup_free_ char *log = NULL;
+	char expect[4096];
+	int st;
+
+	if (*GINI_TEST_SANITIZE) {
+		fprintf(stderr, "isolation: crash line test skipped (the sanitizers own SIGSEGV; "
+		                "ginid installs no crash handler under them)\n");
+		return;
+	}
+	iso_init("{ name = \"boom\"; steps = ( { id = \"bang\"; stage = \"hostile-segv-run\"; "
+	         "} ); }",
+	         "hostile_segv_run", NULL);
+	iso_start();
+	ck_assert_int_ne(ctl(NULL, "run", "boom", "--wait", NULL), 0);
+	st = daemon_wait_exit(&d, 20000);
+	ck_assert_int_ne(st, -1);
+	ck_assert(WIFSIGNALED(st));
+	ck_assert_int_eq(WTERMSIG(st), SIGSEGV);
+	snprintf(expect, sizeof(expect),
+	         ": pipeline 'boom': step 'bang': stage 'hostile-segv-run' (plugin "
+	         "%s/hostile_segv_run.so) crashed the daemon with SIGSEGV in run()\n",
+	         plugins);
+	log = read_log();
+	ck_assert_msg(strstr(log, expect), "no '%s' in:\n%s", expect, log);
+	ck_assert_uint_eq(daemon_log_count(&d, "crashed the daemon"), 1);
+	ck_assert_ptr_nonnull(strstr(log, "\nrun 1: pipeline 'boom'"));
+}
+END_TEST
+
+/*
+ * Issue 16 item 12: an in-process step that ignores its cancellation is
+ * abandoned after its timeout and the overrun grace: its run ends, its
+ * pipeline can run again, and status and metrics count the stuck worker
+ * until its stage returns.
+ */
+START_TEST(ignored_cancellation_is_abandoned)
+{
+	_cleanup_free_ char *out = NULL, *json = NULL;
+	char line[64];
+
+	iso_init("{ name = \"stuck\"; steps = ( { id = \"nap\"; stage = \"stubborn\"; timeout = "
+	         "\"200ms\"; params = { sleep = \"9s\"; }; } ); }",
+	         "stubborn", NULL);
+	iso_start();
+	/* Timeout, then 5 s of grace: the run ends (failed) while run() sleeps. */
+	ck_assert_int_eq(ctl(&out, "run", "stuck", "--wait", NULL), 1);
+	ck_assert(daemon_wait_log(&d, "step 'nap': abandoned: timed out after 200ms", 1, 1000));
+	ck_assert(daemon_wait_log(&d, "pipeline 'stuck': failed", 1, 1000));
+	ck_assert_uint_eq(file_count(hooks, "returned"), 0);
+	assert_status_answers("abandoned:      1 worker stuck");
+	ck_assert_int_eq(ctl(&json, "metrics", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(json, "\ngini_workers_abandoned 1\n"));
+	free(json);
+	json = NULL;
+	/* The pipeline is not "running" any more: it starts again. */
+	ck_assert_int_eq(ctl(NULL, "run", "stuck", NULL), 0);
+	ck_assert(daemon_wait_log(&d, "pipeline 'stuck': started", 2, 5000));
+	/* The first stage returns at last: its worker leaves, nothing breaks. */
+	snprintf(line, sizeof(line), "returned %d", (int)d.pid);
+	ck_assert(wait_file(hooks, line, 15000));
+	ck_assert(daemon_wait_log(&d, "the abandoned stage returned at last", 1, 5000));
+	ck_assert(daemon_wait_log(&d, "the abandoned stage returned at last", 2, 15000));
+	ck_assert_int_eq(ctl(&json, "metrics", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(json, "\ngini_workers_abandoned 0\n"));
+	iso_stop();
+}
+END_TEST
+
 Suite *
 isolation_suite(void)
 {
@@ -1226,6 +1301,8 @@ isolation_suite(void)
 	tcase_set_tags(tc, "daemon");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, plugin_overwritten_in_place);
+	tcase_add_test(tc, crash_names_the_step);
+	tcase_add_test(tc, ignored_cancellation_is_abandoned);
 	suite_add_tcase(s, tc);
 	return s;
 }
