@@ -1261,6 +1261,73 @@ START_TEST(ignored_cancellation_is_abandoned)
 }
 END_TEST
 
+/*
+ * Issue 11 item 7: each callback runs where gini-stage(3) says, in which
+ * process and on which thread ("main" is the process's main thread, ginid's
+ * loop thread; "other" a worker thread).
+ */
+START_TEST(callbacks_run_where_documented)
+{
+	static const struct {
+		const char *callback, *where[3];
+	} allowed[] = {
+		{ "load", { "ginid main", "gini-probe main", "gini-worker main" } },
+		{ "unload", { "ginid main", "gini-probe main", "gini-worker main" } },
+		{ "create", { "ginid main", "gini-worker main" } },
+		{ "destroy", { "ginid main", "gini-worker main" } },
+		{ "run", { "ginid other", "gini-worker main" } },
+		{ "describe", { "ginid other" } },
+		{ "check", { "ginid other" } },
+	};
+	/* And each of these happened. */
+	static const char *const seen[] = {
+		"load gini-probe main",  "unload gini-probe main", "load ginid main",
+		"create ginid main",     "run ginid other",        "describe ginid other",
+		"check ginid other",     "destroy ginid main",     "unload ginid main",
+		"load gini-worker main", "create gini-worker main", "run gini-worker main",
+		"destroy gini-worker main", "unload gini-worker main",
+	};
+	_cleanup_free_ char *sites = NULL, *text = NULL;
+	char *save = NULL;
+
+	iso_init("{ name = \"here\"; steps = ( { id = \"a\"; stage = \"callsites\"; } ); },\n"
+	         "{ name = \"there\"; steps = ( { id = \"b\"; stage = \"callsites\"; isolation = "
+	         "\"process\"; } ); }",
+	         "callsites", NULL);
+	sites = strdup(daemon_path(&d, "callsites.log"));
+	setenv("GINI_TEST_CALLSITES", sites, 1);
+	iso_start();
+	ck_assert_int_eq(ctl(NULL, "run", "here", "--wait", NULL), 0);
+	ck_assert_int_eq(ctl(NULL, "run", "here", "--dry-run", "--wait", NULL), 0);
+	ck_assert_int_eq(ctl(NULL, "run", "there", "--wait", NULL), 0);
+	ck_assert_int_eq(ctl(NULL, "run", "there", "--dry-run", "--wait", NULL), 0);
+	/* A reload compiles the steps again; the old instances go. */
+	test_write_file(d.conf,
+	                "pipelines = ( { name = \"more\"; steps = ( { id = \"c\"; stage = "
+	                "\"callsites\"; } ); } );\n",
+	                0644);
+	daemon_signal(&d, SIGHUP);
+	ck_assert(daemon_wait_log(&d, "reloaded: generation 2", 1, 10000));
+	iso_stop();
+	unsetenv("GINI_TEST_CALLSITES");
+	ck_assert_int_eq(read_file(sites, 1 << 20, &text, NULL), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(seen); i++)
+		ck_assert_msg(strstr(text, seen[i]), "never saw '%s' in:\n%s", seen[i], text);
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		const char *where = strchr(l, ' ');
+		bool ok = false;
+
+		ck_assert_ptr_nonnull(where);
+		for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
+			if (!strncmp(l, allowed[i].callback, (size_t)(where - l)) &&
+			    !allowed[i].callback[where - l])
+				for (size_t k = 0; k < 3 && allowed[i].where[k]; k++)
+					ok = ok || !strcmp(where + 1, allowed[i].where[k]);
+		ck_assert_msg(ok, "'%s' is not where gini-stage(3) says", l);
+	}
+}
+END_TEST
+
 Suite *
 isolation_suite(void)
 {
@@ -1303,6 +1370,7 @@ isolation_suite(void)
 	tcase_add_test(tc, plugin_overwritten_in_place);
 	tcase_add_test(tc, crash_names_the_step);
 	tcase_add_test(tc, ignored_cancellation_is_abandoned);
+	tcase_add_test(tc, callbacks_run_where_documented);
 	suite_add_tcase(s, tc);
 	return s;
 }
