@@ -66,6 +66,12 @@
 
 extern char **environ;
 
+#ifdef MFD_EXEC
+#define LOADER_MFD_EXEC MFD_EXEC
+#else
+#define LOADER_MFD_EXEC 0x0010U /* <linux/memfd.h>, Linux 6.3 */
+#endif
+
 struct plugin {
 	void *dl;
 	/* The sealed copy behind dlname ("/proc/self/fd/N"), or -1. */
@@ -424,7 +430,12 @@ seal_copy(int fd, const char *path, const struct file_key *key, char *reason, si
 	int mfd, r;
 
 	snprintf(name, sizeof(name), "gini:%s", base ? base + 1 : path);
-	mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	/* Executable on purpose: where vm.memfd_noexec makes memfds
+	 * non-executable by default, MFD_EXEC asks otherwise; kernels before
+	 * 6.3 do not know the flag. */
+	mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | LOADER_MFD_EXEC);
+	if (mfd < 0 && errno == EINVAL)
+		mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0) {
 		r = -errno;
 		snprintf(reason, size, "cannot make a private copy: memfd_create: %s", strerror(-r));
