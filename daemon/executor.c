@@ -565,11 +565,13 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 			free(handle_steal_message(&h));
 			handle_done(&h);
 			cancel_done(&c);
-			atomic_fetch_sub(&ex->abandoned, 1);
 			log_warn("run %llu: pipeline '%s': step '%s': the abandoned stage returned "
 			         "at last; its worker retires",
 			         (unsigned long long)r->id, r->pipeline->name, s->id);
 			run_free(r);
+			/* Last: until then this thread may still read the run and
+			 * its pipeline, which the count keeps alive. */
+			atomic_fetch_sub(&ex->abandoned, 1);
 			return true;
 		}
 		t1 = now_usec(CLOCK_MONOTONIC);
