@@ -184,6 +184,9 @@ crash_handler(int sig, siginfo_t *si, void *uc)
 		char buf[2048];
 		size_t n = 0, size = sizeof(buf);
 
+		/* Critical, for the journal; a terminal gets the bare line. */
+		if (log_to_journal())
+			n = crash_put(buf, n, size, "<2>");
 		n = crash_put(buf, n, size, "run ");
 		n = crash_put_u64(buf, n, size, c->run_id);
 		n = crash_put(buf, n, size, ": pipeline '");
