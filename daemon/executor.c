@@ -198,9 +198,10 @@ crash_handler(int sig, siginfo_t *si, void *uc)
 		n = crash_put(buf, n, size, "' (plugin ");
 		n = crash_put(buf, n, size, c->plugin);
 		n = crash_put(buf, n, size, ") crashed the daemon with ");
-		n = crash_put(buf, n, size, sig < (int)(sizeof(names) / sizeof(names[0])) && names[sig]
-		                                    ? names[sig]
-		                                    : "a fatal signal");
+		n = crash_put(buf, n, size,
+		              sig < (int)(sizeof(names) / sizeof(names[0])) && names[sig]
+		                      ? names[sig]
+		                      : "a fatal signal");
 		n = crash_put(buf, n, size, " in ");
 		n = crash_put(buf, n, size, c->callback);
 		n = crash_put(buf, n, size, "()");
@@ -562,7 +563,9 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 			if (s->serialise)
 				pthread_mutex_unlock((pthread_mutex_t *)&s->serial);
 		}
-		if (!atomic_compare_exchange_strong(&w.state, &st, WATCH_RETURNED)) {
+		/* Only a watched step can be abandoned: the others skip the CAS. */
+		if (s->timeout_usec &&
+		    !atomic_compare_exchange_strong(&w.state, &st, WATCH_RETURNED)) {
 			/* Abandoned: the step is over, the run went on without us.
 			 * Only our own things and our reference are left. */
 			free(handle_steal_message(&h));
