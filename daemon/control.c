@@ -304,7 +304,8 @@ cmd_status(struct conn *k, json_t *id, json_t *args)
 	              (json_int_t)g->number, "stage_types", (json_int_t)registry_count(g->registry),
 	              "pipelines", (json_int_t)g->n_pipelines, "runs_in_flight",
 	              (json_int_t)m->in_flight, "workers", (json_int_t)executor_threads(m->ex),
-	              "workers_abandoned", (json_int_t)executor_abandoned(m->ex), "last_reload", reload, "reloads", "ok", (json_int_t)m->reloads_ok, "failed",
+	              "workers_abandoned", (json_int_t)executor_abandoned(m->ex), "last_reload",
+	              reload, "reloads", "ok", (json_int_t)m->reloads_ok, "failed",
 	              (json_int_t)m->reloads_failed, "refused_plugins", refused);
 	reply_ok(k, id, r);
 }

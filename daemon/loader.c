@@ -859,8 +859,8 @@ loader_probe(const char *probe_exe, const char *path, bool hooks, uint64_t timeo
  * may be loaded; else the refusal.
  */
 static int
-probe_file(const char *path, int fd, const struct file_key *key, const struct loader_options *opts,
-           char *reason, size_t size)
+probe_file(const char *path, int fd, const struct file_key *key,
+           const struct loader_options *opts, char *reason, size_t size)
 {
 	char k[128];
 	struct probe_entry *e;
@@ -918,7 +918,8 @@ loader_open_file(const char *path, unsigned flags, const struct file_key *expect
 	/* Before anything is mapped: a different file runs none of its code. */
 	if (expect && !file_key_equal(expect, &key)) {
 		close(fd);
-		snprintf(reason, size, "the plugin file changed since ginid loaded it; reload ginid");
+		snprintf(reason, size,
+		         "the plugin file changed since ginid loaded it; reload ginid");
 		return -ESTALE;
 	}
 	return open_plugin(path, fd, &key, !(flags & LOADER_NO_HOOKS), NULL, NULL, ret, reason,
