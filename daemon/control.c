@@ -296,7 +296,8 @@ cmd_status(struct conn *k, json_t *id, json_t *args)
 		                      json_pack("{s:s, s:s, s:b}", "path", g->report.refusals[i].path,
 		                                "reason", g->report.refusals[i].reason, "probed",
 		                                g->report.refusals[i].probed));
-	r = json_pack("{s:s, s:i, s:I, s:f, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:o}",
+	r = json_pack("{s:s, s:i, s:I, s:f, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, "
+	              "s:o}",
 	              "version", GINI_VERSION, "protocol", PROTO_VERSION, "pid", (json_int_t)getpid(),
 	              "uptime_sec",
 	              (double)((int64_t)now_usec(CLOCK_REALTIME) - m->started_realtime_usec) / 1e6,
@@ -304,7 +305,8 @@ cmd_status(struct conn *k, json_t *id, json_t *args)
 	              (json_int_t)g->number, "stage_types", (json_int_t)registry_count(g->registry),
 	              "pipelines", (json_int_t)g->n_pipelines, "runs_in_flight",
 	              (json_int_t)m->in_flight, "workers", (json_int_t)executor_threads(m->ex),
-	              "last_reload", reload, "reloads", "ok", (json_int_t)m->reloads_ok, "failed",
+	              "workers_abandoned", (json_int_t)executor_abandoned(m->ex), "last_reload",
+	              reload, "reloads", "ok", (json_int_t)m->reloads_ok, "failed",
 	              (json_int_t)m->reloads_failed, "refused_plugins", refused);
 	reply_ok(k, id, r);
 }
@@ -1429,6 +1431,9 @@ control_metrics_text(struct manager *m)
 	fprintf(f, "gini_pipelines %zu\n", g->n_pipelines);
 	header(f, "gini_runs_in_flight", "gauge", "Pipeline runs in flight.");
 	fprintf(f, "gini_runs_in_flight %zu\n", m->in_flight);
+	header(f, "gini_workers_abandoned", "gauge",
+	       "Worker threads left behind in a step abandoned for ignoring cancellation.");
+	fprintf(f, "gini_workers_abandoned %u\n", executor_abandoned(m->ex));
 	header(f, "gini_reloads_total", "counter", "Configuration reloads by result.");
 	fprintf(f, "gini_reloads_total{result=\"success\"} %llu\n",
 	        (unsigned long long)m->reloads_ok);

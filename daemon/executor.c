@@ -14,7 +14,22 @@
  * The watcher thread fires the cancellation of attempts whose deadline
  * passed. A stage that ignores it is reported as overrunning after a grace
  * period, and a replacement worker is started so the pool keeps its size;
- * the stuck worker retires when the stage finally returns.
+ * the stuck worker retires when the stage finally returns. An in-process
+ * step still running then is abandoned: the watcher ends it ("abandoned")
+ * and carries its run on, so the run finishes and its pipeline can run
+ * again; the stuck worker keeps a reference to the run (and, through the
+ * run's release hook, its caller keeps the generation: code, instance and
+ * context stay valid) and drops it, touching nothing else, if the stage
+ * ever returns. executor_abandoned() counts such workers.
+ *
+ * A worker that crashes in stage code takes the daemon down (a plugin may
+ * have corrupted anything), but first says which step did it: each worker
+ * keeps what it is running in thread-local crash_ctx, and a fault handler
+ * on its own alternate stack writes one line from it with write(2) alone,
+ * then re-raises the signal with the default action, so the exit status
+ * and a core dump show the real signal. Under ASan and TSan, which install
+ * their own fault handlers and report with a stack trace, it is not
+ * installed.
  *
  * Locks: the queue lock (ex->lock), the watcher lock (ex->watch_lock) and
  * each run's lock are never held together, and no plugin code runs under any
@@ -35,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NONE SIZE_MAX
 #define BACKOFF_MAX USEC_PER_HOUR
@@ -53,7 +69,13 @@ struct watch {
 	size_t step;
 	bool fired;   /* the deadline passed: the attempt timed out */
 	bool overran; /* still running after the grace period */
+	bool inproc;  /* stage code on this worker: abandoned when it overruns */
+	/* WATCH_RUNNING, then whoever gets there first: the worker (the stage
+	 * returned) or the watcher (it abandoned the step). */
+	atomic_int state;
 };
+
+enum { WATCH_RUNNING, WATCH_RETURNED, WATCH_ABANDONED };
 
 struct executor {
 	pthread_mutex_t lock; /* guards the queue, the thread list and surplus */
@@ -76,7 +98,134 @@ struct executor {
 	pthread_t watcher;
 	bool watch_stop;
 	uint64_t overrun_grace;
+	atomic_uint abandoned; /* workers stuck in an abandoned step */
 };
+
+/*
+ * Crash context: what this worker thread is running, for the fault handler.
+ * Borrowed strings of the run's generation, valid while the step runs;
+ * stage NULL while no stage code runs here.
+ */
+struct crash_ctx {
+	const char *callback, *stage, *plugin, *pipeline, *step;
+	uint64_t run_id;
+};
+
+static __thread struct crash_ctx crash_ctx;
+
+static void
+crash_ctx_enter(const char *callback, const struct run *r, const struct step *s)
+{
+	crash_ctx.callback = callback;
+	crash_ctx.plugin = s->type->path;
+	crash_ctx.pipeline = r->pipeline->name;
+	crash_ctx.step = s->id;
+	crash_ctx.run_id = r->id;
+	crash_ctx.stage = s->type->id;
+	/* The handler runs on this thread: a compiler barrier is enough. */
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+static void
+crash_ctx_leave(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	crash_ctx.stage = NULL;
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CRASH_HANDLER 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CRASH_HANDLER 0
+#endif
+#endif
+#ifndef CRASH_HANDLER
+#define CRASH_HANDLER 1
+#endif
+
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+
+/* Async-signal-safe appending: no stdio, no allocation. */
+static size_t
+crash_put(char *buf, size_t n, size_t size, const char *s)
+{
+	for (; s && *s && n + 1 < size; s++)
+		buf[n++] = *s == '\n' ? ' ' : *s;
+	return n;
+}
+
+static size_t
+crash_put_u64(char *buf, size_t n, size_t size, uint64_t v)
+{
+	char d[24];
+	size_t k = sizeof(d) - 1;
+
+	d[k] = 0;
+	do
+		d[--k] = (char)('0' + v % 10);
+	while ((v /= 10) && k > 0);
+	return crash_put(buf, n, size, d + k);
+}
+
+static void
+crash_handler(int sig, siginfo_t *si, void *uc)
+{
+	static const char *const names[] = {
+		[SIGSEGV] = "SIGSEGV", [SIGBUS] = "SIGBUS", [SIGILL] = "SIGILL",
+		[SIGFPE] = "SIGFPE",   [SIGABRT] = "SIGABRT",
+	};
+	const struct crash_ctx *c = &crash_ctx;
+	int saved = errno;
+
+	(void)si;
+	(void)uc;
+	if (c->stage) {
+		char buf[2048];
+		size_t n = 0, size = sizeof(buf);
+
+		/* Critical, for the journal; a terminal gets the bare line. */
+		if (log_to_journal())
+			n = crash_put(buf, n, size, "<2>");
+		n = crash_put(buf, n, size, "run ");
+		n = crash_put_u64(buf, n, size, c->run_id);
+		n = crash_put(buf, n, size, ": pipeline '");
+		n = crash_put(buf, n, size, c->pipeline);
+		n = crash_put(buf, n, size, "': step '");
+		n = crash_put(buf, n, size, c->step);
+		n = crash_put(buf, n, size, "': stage '");
+		n = crash_put(buf, n, size, c->stage);
+		n = crash_put(buf, n, size, "' (plugin ");
+		n = crash_put(buf, n, size, c->plugin);
+		n = crash_put(buf, n, size, ") crashed the daemon with ");
+		n = crash_put(buf, n, size,
+		              sig < (int)(sizeof(names) / sizeof(names[0])) && names[sig]
+		                      ? names[sig]
+		                      : "a fatal signal");
+		n = crash_put(buf, n, size, " in ");
+		n = crash_put(buf, n, size, c->callback);
+		n = crash_put(buf, n, size, "()");
+		buf[n++] = '\n';
+		(void)!write(STDERR_FILENO, buf, n);
+	}
+	/* SA_RESETHAND restored the default action: the signal, pending
+	 * until we return (or the fault, repeated), ends the process. */
+	(void)raise(sig);
+	errno = saved;
+}
+
+static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+
+static void
+crash_handler_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = crash_handler,
+		                .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+		(void)sigaction(crash_signals[i], &sa, NULL);
+}
 
 static atomic_uint_fast64_t next_run_id = 1;
 
@@ -87,7 +236,7 @@ step_status_to_string(enum step_status s)
 		[STEP_PENDING] = "pending",     [STEP_RUNNING] = "running",
 		[STEP_SUCCESS] = "success",     [STEP_FAILED] = "failed",
 		[STEP_SKIPPED] = "skipped",     [STEP_TIMED_OUT] = "timed-out",
-		[STEP_CANCELLED] = "cancelled",
+		[STEP_CANCELLED] = "cancelled", [STEP_ABANDONED] = "abandoned",
 	};
 
 	return names[s];
@@ -142,14 +291,20 @@ run_new(const struct pipeline *p, const char *trigger)
 	}
 	atomic_init(&r->remaining, n);
 	atomic_init(&r->first_failure, NONE);
+	atomic_init(&r->refs, 1);
 	return r;
 }
 
 struct run *
 run_free(struct run *r)
 {
-	if (!r)
+	void (*release)(void *);
+	void *data;
+
+	if (!r || atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return NULL;
+	release = r->on_release;
+	data = r->release_data;
 	for (size_t i = 0; r->results && i < r->pipeline->n_steps; i++)
 		free(r->results[i].message);
 	free(r->results);
@@ -162,6 +317,9 @@ run_free(struct run *r)
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
+	/* Last: what it releases may own r->pipeline. */
+	if (release)
+		release(data);
 	return NULL;
 }
 
@@ -210,6 +368,9 @@ watch_remove(struct executor *ex, struct watch *w)
 
 static int
 spawn_worker_locked(struct executor *ex);
+static void abandon_step(struct executor *ex, struct run *r, size_t i, uint64_t now);
+static void queue_push(struct executor *ex, struct run *r, const size_t *steps, size_t n);
+static size_t step_finish(struct executor *ex, struct run *r, size_t i);
 
 static void *
 watcher_main(void *arg)
@@ -245,18 +406,36 @@ watcher_main(void *arg)
 			*pp = w;
 		} else {
 			/* Ignored the cancellation: say so, and keep the pool whole. */
+			struct run *r = (struct run *)w->run;
+			size_t step = w->step;
+			bool abandon = false;
+
 			w->overran = true;
+			if (w->inproc) {
+				int st = WATCH_RUNNING;
+
+				/* The stuck worker's reference, dropped when it returns. */
+				atomic_fetch_add(&r->refs, 1);
+				abandon = atomic_compare_exchange_strong(&w->state, &st,
+				                                         WATCH_ABANDONED);
+				if (!abandon)
+					atomic_fetch_sub(&r->refs, 1);
+			}
+			/* From here on w may be gone (its worker returned). */
 			log_warn("run %llu: pipeline '%s': step '%s': still running %llums after "
 			         "its timeout; the stage ignores cancellation (overrunning), "
-			         "starting a replacement worker",
-			         (unsigned long long)w->run->id, w->run->pipeline->name,
-			         w->run->pipeline->steps[w->step].id,
-			         (unsigned long long)(ex->overrun_grace / USEC_PER_MSEC));
+			         "%sstarting a replacement worker",
+			         (unsigned long long)r->id, r->pipeline->name,
+			         r->pipeline->steps[step].id,
+			         (unsigned long long)(ex->overrun_grace / USEC_PER_MSEC),
+			         abandon ? "abandoning the step and its worker thread, " : "");
 			pthread_mutex_unlock(&ex->watch_lock);
 			pthread_mutex_lock(&ex->lock);
 			if (spawn_worker_locked(ex) >= 0)
 				ex->surplus++;
 			pthread_mutex_unlock(&ex->lock);
+			if (abandon)
+				abandon_step(ex, r, step, now);
 			pthread_mutex_lock(&ex->watch_lock);
 		}
 	}
@@ -333,8 +512,12 @@ run_isolated(struct run *r, const struct step *s, struct cancel *c, struct gini_
 	return rc;
 }
 
-/* Runs the attempts of step i and fills its result. */
-static void
+/*
+ * Runs the attempts of step i and fills its result. Returns true if the
+ * step was abandoned meanwhile (see abandon_step()): then the watcher
+ * finished it, and r, whose reference this thread held, may be gone.
+ */
+static bool
 execute_step(struct executor *ex, struct run *r, size_t i)
 {
 	const struct step *s = &r->pipeline->steps[i];
@@ -342,8 +525,9 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 	const struct gini_stage_descriptor *d = s->type->desc;
 
 	for (unsigned attempt = 1;; attempt++) {
-		struct watch w = { .run = r, .step = i };
+		struct watch w = { .run = r, .step = i, .inproc = s->iso.mode != ISOLATION_PROCESS };
 		struct gini_handle h;
+		int st = WATCH_RUNNING;
 		struct cancel c;
 		uint64_t t0 = now_usec(CLOCK_MONOTONIC), t1;
 		char *msg;
@@ -373,9 +557,28 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 		} else {
 			if (s->serialise)
 				pthread_mutex_lock((pthread_mutex_t *)&s->serial);
+			crash_ctx_enter("run", r, s);
 			rc = d->run(&host_services, &h, s->instance);
+			crash_ctx_leave();
 			if (s->serialise)
 				pthread_mutex_unlock((pthread_mutex_t *)&s->serial);
+		}
+		/* Only a watched step can be abandoned: the others skip the CAS. */
+		if (s->timeout_usec &&
+		    !atomic_compare_exchange_strong(&w.state, &st, WATCH_RETURNED)) {
+			/* Abandoned: the step is over, the run went on without us.
+			 * Only our own things and our reference are left. */
+			free(handle_steal_message(&h));
+			handle_done(&h);
+			cancel_done(&c);
+			log_warn("run %llu: pipeline '%s': step '%s': the abandoned stage returned "
+			         "at last; its worker retires",
+			         (unsigned long long)r->id, r->pipeline->name, s->id);
+			run_free(r);
+			/* Last: until then this thread may still read the run and
+			 * its pipeline, which the count keeps alive. */
+			atomic_fetch_sub(&ex->abandoned, 1);
+			return true;
 		}
 		t1 = now_usec(CLOCK_MONOTONIC);
 		if (s->timeout_usec)
@@ -438,6 +641,43 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 		}
 		break;
 	}
+	return false;
+}
+
+/*
+ * Watcher thread: in-process step i of r still runs after its timeout and
+ * the overrun grace; its worker is stuck in the stage. Ends the step
+ * "abandoned" and carries the run on as the worker would have. The stuck
+ * worker holds a reference to r (taken by the watcher) and touches nothing
+ * of the run but that when, if ever, the stage returns.
+ */
+static void
+abandon_step(struct executor *ex, struct run *r, size_t i, uint64_t now)
+{
+	const struct step *s = &r->pipeline->steps[i];
+	struct step_result *res = &r->results[i];
+	char d1[32], d2[32];
+	char *m = NULL;
+	size_t next;
+
+	atomic_fetch_add(&ex->abandoned, 1);
+	atomic_fetch_add(&r->abandoned, 1);
+	pthread_mutex_lock(&r->lock);
+	r->active[i] = NULL; /* the cancel lives on the stuck worker's stack */
+	pthread_mutex_unlock(&r->lock);
+	res->status = STEP_ABANDONED;
+	res->overran = true;
+	if (asprintf(&m,
+	             "timed out after %s and still running %s later, ignoring cancellation: "
+	             "abandoned (its worker thread is left behind until the stage returns)",
+	             format_duration(s->timeout_usec, d1, sizeof(d1)),
+	             format_duration(ex->overrun_grace, d2, sizeof(d2))) < 0)
+		m = NULL;
+	set_message(res, m);
+	stage_type_account(s->type, now - res->start_usec, true, true);
+	next = step_finish(ex, r, i);
+	if (next != NONE)
+		queue_push(ex, r, &next, 1);
 }
 
 /* A dry run of step i: what it would do, and its health check. */
@@ -462,9 +702,14 @@ dry_step(struct run *r, size_t i)
 	h.step = s->id;
 	h.run_id = r->id;
 	h.ctx = r->ctx;
-	if (!isolated && (s->type->flags & GINI_STAGE_DRY_RUN) && d->describe &&
-	    d->describe(&host_services, &h, s->instance) >= 0)
-		what = handle_steal_message(&h);
+	if (!isolated && (s->type->flags & GINI_STAGE_DRY_RUN) && d->describe) {
+		crash_ctx_enter("describe", r, s);
+		rc = d->describe(&host_services, &h, s->instance);
+		crash_ctx_leave();
+		if (rc >= 0)
+			what = handle_steal_message(&h);
+		rc = GINI_SUCCESS;
+	}
 	if (!what && asprintf(&what,
 	                      isolated ? "would run stage '%s' in an isolated worker"
 	                               : "would run stage '%s' (it cannot describe itself)",
@@ -472,7 +717,9 @@ dry_step(struct run *r, size_t i)
 		what = NULL;
 	if (check) {
 		free(handle_steal_message(&h));
+		crash_ctx_enter("check", r, s);
 		rc = check(&host_services, &h, s->instance);
+		crash_ctx_leave();
 		health = handle_steal_message(&h);
 	}
 	handle_done(&h);
@@ -507,7 +754,6 @@ finish_run(struct run *r)
 		r->on_done(r, r->userdata);
 }
 
-static void queue_push(struct executor *ex, struct run *r, const size_t *steps, size_t n);
 
 /*
  * Runs (or skips) step i, then releases its successors. Returns one ready
@@ -519,10 +765,7 @@ step_once(struct executor *ex, struct run *r, size_t i)
 	const struct pipeline *p = r->pipeline;
 	const struct step *s = &p->steps[i];
 	struct step_result *res = &r->results[i];
-	size_t cause = atomic_load(&r->cause[i]), next = NONE, n_ready = 0;
-	/* This step's own slice of the scratch: no allocation, no sharing. */
-	size_t *ready = r->ready + s->succ_offset;
-	bool failed;
+	size_t cause = atomic_load(&r->cause[i]);
 
 	res->start_usec = now_usec(CLOCK_MONOTONIC);
 	if (cause != NONE) {
@@ -541,10 +784,31 @@ step_once(struct executor *ex, struct run *r, size_t i)
 		dry_step(r, i);
 	} else {
 		res->status = STEP_RUNNING;
-		execute_step(ex, r, i);
+		if (execute_step(ex, r, i))
+			return NONE;
 	}
+	return step_finish(ex, r, i);
+}
+
+/*
+ * The end of step i, on its worker (or on the watcher for an abandoned
+ * step): records it and releases its successors. Returns one ready
+ * successor for the caller to continue with, or NONE.
+ */
+static size_t
+step_finish(struct executor *ex, struct run *r, size_t i)
+{
+	const struct pipeline *p = r->pipeline;
+	const struct step *s = &p->steps[i];
+	struct step_result *res = &r->results[i];
+	size_t cause = atomic_load(&r->cause[i]), next = NONE, n_ready = 0;
+	/* This step's own slice of the scratch: no allocation, no sharing. */
+	size_t *ready = r->ready + s->succ_offset;
+	bool failed;
+
 	res->end_usec = now_usec(CLOCK_MONOTONIC);
-	failed = res->status == STEP_FAILED || res->status == STEP_TIMED_OUT;
+	failed = res->status == STEP_FAILED || res->status == STEP_TIMED_OUT ||
+	         res->status == STEP_ABANDONED;
 	/* A dry run visits every step: a failed check stops nothing. */
 	if (failed && r->dry_run) {
 		size_t none = NONE;
@@ -635,7 +899,26 @@ static void *
 worker_main(void *arg)
 {
 	struct executor *ex = arg;
+	stack_t ss = { .ss_size = MAX((size_t)SIGSTKSZ, (size_t)65536) };
+	sigset_t faults;
 
+	/*
+	 * The kernel delivers a fault that is blocked with the default action,
+	 * bypassing the crash handler: unblock them here (they are
+	 * synchronous, never the loop's). The handler runs on its own stack,
+	 * so a stack overflow in a stage is reported too.
+	 */
+	if (CRASH_HANDLER) {
+		ss.ss_sp = malloc(ss.ss_size);
+		if (ss.ss_sp && sigaltstack(&ss, NULL) < 0) {
+			free(ss.ss_sp);
+			ss.ss_sp = NULL;
+		}
+		sigemptyset(&faults);
+		for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+			sigaddset(&faults, crash_signals[i]);
+		pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+	}
 	pthread_mutex_lock(&ex->lock);
 	for (;;) {
 		struct task t;
@@ -662,6 +945,12 @@ worker_main(void *arg)
 		}
 	}
 	pthread_mutex_unlock(&ex->lock);
+	if (ss.ss_sp) {
+		stack_t off = { .ss_flags = SS_DISABLE };
+
+		(void)sigaltstack(&off, NULL);
+		free(ss.ss_sp);
+	}
 	return NULL;
 }
 
@@ -705,6 +994,8 @@ executor_new(unsigned workers)
 	pthread_cond_init(&ex->watch_cond, &attr);
 	pthread_condattr_destroy(&attr);
 	ex->overrun_grace = 5 * USEC_PER_SEC;
+	if (CRASH_HANDLER)
+		pthread_once(&crash_once, crash_handler_install);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	k = pthread_create(&ex->watcher, NULL, watcher_main, ex);
@@ -756,6 +1047,12 @@ executor_set_overrun_grace(struct executor *ex, uint64_t usec)
 	pthread_mutex_lock(&ex->watch_lock);
 	ex->overrun_grace = usec;
 	pthread_mutex_unlock(&ex->watch_lock);
+}
+
+unsigned
+executor_abandoned(struct executor *ex)
+{
+	return atomic_load(&ex->abandoned);
 }
 
 unsigned

@@ -21,6 +21,9 @@ enum step_status {
 	STEP_SKIPPED,
 	STEP_TIMED_OUT,
 	STEP_CANCELLED,
+	/* Ran in-process past its timeout and the overrun grace, ignoring
+	 * cancellation: ended without it, its worker thread left behind. */
+	STEP_ABANDONED,
 };
 
 enum run_status {
@@ -81,6 +84,17 @@ struct run {
 	run_step_fn on_step;
 	run_done_fn on_done;
 	void *userdata;
+	/*
+	 * Called by whoever frees the run (the last run_free()), after it is
+	 * freed: normally the caller's own run_free(), but a worker stuck in
+	 * an abandoned step holds a reference of its own, and may drop it
+	 * much later, on its thread. What the stage code needs (the pipeline,
+	 * its generation) must live until then: release it here. May be NULL.
+	 */
+	void (*on_release)(void *data);
+	void *release_data;
+	atomic_uint abandoned; /* steps abandoned (see STEP_ABANDONED) */
+	atomic_uint refs;      /* run_new() gives one; see on_release */
 
 	/* Executor state. */
 	struct executor *ex;
@@ -99,6 +113,7 @@ struct run {
 
 /* A run of p, not yet submitted; NULL on ENOMEM. */
 struct run *run_new(const struct pipeline *p, const char *trigger);
+/* Drops a reference: the caller's, or an abandoned worker's (see on_release). */
 struct run *run_free(struct run *r);
 /*
  * Cancels a submitted run: running steps are told to stop (and end
@@ -118,3 +133,9 @@ struct executor *executor_free(struct executor *ex);
 void executor_set_overrun_grace(struct executor *ex, uint64_t usec);
 int executor_submit(struct executor *ex, struct run *r);
 unsigned executor_threads(struct executor *ex);
+/*
+ * Worker threads stuck in an abandoned step (their stage ignored its
+ * cancellation past the overrun grace). They cannot be joined:
+ * executor_free() must not be called while this is not 0.
+ */
+unsigned executor_abandoned(struct executor *ex);

@@ -5,7 +5,11 @@
  * It runs the loader's checks, dlopen()s the file, reads and validates the
  * descriptor, and calls nothing else; with --hooks (how ginid probes) it
  * also runs the plugin's load and unload hooks, so a plugin that dies there
- * dies here. The answer is one JSON object on stdout:
+ * dies here. ginid passes, with --fd N, the sealed private copy of the file
+ * it is about to load (see loader.c), so the verdict is on the very bytes
+ * it maps, whatever happens to the file meanwhile; without --fd (ginictl
+ * inspect) the file itself is checked and copied here. The answer is one
+ * JSON object on stdout:
  *
  *	{"ok": true, "path": ..., "descriptor": {"id": ..., ...}}
  *	{"ok": false, "path": ..., "reason": "..."}
@@ -57,6 +61,20 @@ descriptor_json(const struct gini_stage_descriptor *d)
 	                 "callbacks", cbs);
 }
 
+static bool
+fd_arg(const char *s, int *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 3 || v > 65535)
+		return false;
+	*ret = (int)v;
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -67,14 +85,24 @@ main(int argc, char **argv)
 	sigset_t mask;
 	int r, answer;
 
-	bool hooks = argc == 3 && streq(argv[1], "--hooks");
+	bool hooks = false, usage = argc < 2;
 	const char *path = argv[argc - 1];
+	int fd = -1;
 
-	if (!(argc == 2 || hooks) || path[0] == '-') {
-		fprintf(stderr, "Usage: gini-probe [--hooks] FILE.so\n"
+	for (int i = 1; i < argc - 1 && !usage; i++) {
+		if (streq(argv[i], "--hooks"))
+			hooks = true;
+		else if (streq(argv[i], "--fd") && i + 1 < argc - 1 && fd_arg(argv[i + 1], &fd))
+			i++;
+		else
+			usage = true;
+	}
+	if (usage || path[0] == '-') {
+		fprintf(stderr, "Usage: gini-probe [--hooks] [--fd N] FILE.so\n"
 		                "Loads a gini stage plugin in this process and prints its descriptor "
 		                "as JSON.\n"
-		                "With --hooks, also calls its load and unload hooks.\n");
+		                "With --hooks, also calls its load and unload hooks; with --fd, "
+		                "loads the sealed copy of FILE.so open at N.\n");
 		return 2;
 	}
 	/* The hooks run as in ginid: every signal blocked, SIGPIPE ignored. */
@@ -90,7 +118,12 @@ main(int argc, char **argv)
 		(void)dup2(STDERR_FILENO, STDOUT_FILENO);
 	/* The loader's own log lines would only garble the answer. */
 	log_set_level(LOG_EMERG);
-	r = loader_open_file(path, hooks ? 0 : LOADER_NO_HOOKS, &p, reason, sizeof(reason));
+	if (fd >= 0)
+		r = loader_open_sealed(fd, path, hooks ? 0 : LOADER_NO_HOOKS, &p, reason,
+		                       sizeof(reason));
+	else
+		r = loader_open_file(path, hooks ? 0 : LOADER_NO_HOOKS, NULL, &p, reason,
+		                     sizeof(reason));
 	/* The unload hook (if any) runs before the answer: it may crash too. */
 	if (r >= 0) {
 		out = json_pack("{s:b, s:s, s:o}", "ok", 1, "path", path, "descriptor",

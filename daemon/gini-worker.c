@@ -248,6 +248,7 @@ main(int argc, char **argv)
 	struct cancel c;
 	pthread_t reader;
 	json_t *req, *key, *cv;
+	struct file_key fk;
 	const char *path, *mode, *k;
 	char err[4096];
 	void *instance = NULL;
@@ -281,23 +282,22 @@ main(int argc, char **argv)
 		done(GINI_FAILURE, err, NULL);
 		goto out;
 	}
-	/* The loader's checks again, then dlopen and the load hook, here. */
-	if (loader_open_file(path, 0, &p, err, sizeof(err)) < 0) {
+	/*
+	 * The loader's checks again, then dlopen and the load hook, here, on
+	 * the very file the daemon loaded: its key is checked before any of
+	 * it is mapped, and what is mapped is a sealed copy of those bytes, so
+	 * a file being rewritten in place is refused, never half-run.
+	 */
+	key = json_object_get(req, "key");
+	fk = (struct file_key){
+		.dev = (uint64_t)json_integer_value(json_object_get(key, "dev")),
+		.ino = (uint64_t)json_integer_value(json_object_get(key, "ino")),
+		.size = (int64_t)json_integer_value(json_object_get(key, "size")),
+		.mtime_ns = (int64_t)json_integer_value(json_object_get(key, "mtime_ns")),
+	};
+	if (loader_open_file(path, 0, &fk, &p, err, sizeof(err)) < 0) {
 		done(GINI_FAILURE, err, NULL);
 		goto out;
-	}
-	key = json_object_get(req, "key");
-	{
-		const struct file_key *fk = plugin_key(p);
-
-		if (json_integer_value(json_object_get(key, "dev")) != (json_int_t)fk->dev ||
-		    json_integer_value(json_object_get(key, "ino")) != (json_int_t)fk->ino ||
-		    json_integer_value(json_object_get(key, "size")) != (json_int_t)fk->size ||
-		    json_integer_value(json_object_get(key, "mtime_ns")) != (json_int_t)fk->mtime_ns) {
-			done(GINI_FAILURE,
-			     "the plugin file changed since ginid loaded it; reload ginid", NULL);
-			goto out;
-		}
 	}
 	d = plugin_descriptor(p);
 	params = params_from_json(json_object_get(req, "params"));

@@ -452,6 +452,10 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	printf("pipelines:      %s\n", jint(r, "pipelines", b1, sizeof(b1)));
 	printf("runs in flight: %s\n", jint(r, "runs_in_flight", b1, sizeof(b1)));
 	printf("workers:        %s\n", jint(r, "workers", b1, sizeof(b1)));
+	if (json_integer_value(json_object_get(r, "workers_abandoned")) > 0)
+		printf("abandoned:      %s worker%s stuck in a stage that ignored cancellation\n",
+		       jint(r, "workers_abandoned", b1, sizeof(b1)),
+		       json_integer_value(json_object_get(r, "workers_abandoned")) == 1 ? "" : "s");
 	reload = json_object_get(r, "last_reload");
 	if (json_is_object(reload)) {
 		json_t *errors = json_object_get(reload, "errors");

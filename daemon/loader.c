@@ -17,14 +17,24 @@
  *
  * A refused file costs one log line and the scan goes on.
  *
- * glibc finds an already loaded object by the name given to dlopen(). When a
- * plugin file is replaced on disk while its old version is still loaded (a
- * reload while a run holds the old generation), dlopen(path) would hand back
- * the old version. The loader therefore remembers which paths it has loaded
- * (resident_paths) and opens such a path through /proc/self/fd/N instead,
- * keeping that descriptor open for as long as the object is loaded so the
- * name stays unique. A path whose object survives dlclose() (a plugin marked
- * NODELETE) stays in the set, and such an fd is kept for good.
+ * What is dlopen()ed is never the file itself but a private, sealed copy:
+ * the loader copies the bytes of the file it opened and checked into a memfd,
+ * seals it against any change (F_SEAL_WRITE, _GROW, _SHRINK, _SEAL), runs
+ * the ELF pre-check and the probe on that copy, and dlopen()s it as
+ * /proc/self/fd/N. A plugin file overwritten in place (cp, an editor, a
+ * half-finished download) can therefore never change the code of a loaded
+ * plugin under a running step, nor slip different bytes in between the
+ * checks and dlopen(). The file key (device, inode, size, mtime) is still
+ * the original file's, so "unchanged since the last scan" and the probe
+ * cache mean what they did; a file that changes while it is being copied is
+ * refused for this scan. The memfd is named "gini:NAME.so", which is what
+ * /proc/PID/maps shows; dladdr() and backtraces show /proc/self/fd/N, and
+ * every log line names the original path.
+ *
+ * glibc finds an already loaded object by the name given to dlopen(), so
+ * the descriptor stays open for as long as the object is loaded: its name
+ * stays unique. An object that survives dlclose() (a plugin marked NODELETE)
+ * keeps its descriptor for good.
  */
 #include "loader.h"
 
@@ -40,6 +50,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <dlfcn.h>
@@ -54,9 +66,15 @@
 
 extern char **environ;
 
+#ifdef MFD_EXEC
+#define LOADER_MFD_EXEC MFD_EXEC
+#else
+#define LOADER_MFD_EXEC 0x0010U /* <linux/memfd.h>, Linux 6.3 */
+#endif
+
 struct plugin {
 	void *dl;
-	/* -1, or the descriptor behind dlname while loaded via /proc/self/fd. */
+	/* The sealed copy behind dlname ("/proc/self/fd/N"), or -1. */
 	int fd;
 	char *dlname;
 	char *path;
@@ -64,60 +82,6 @@ struct plugin {
 	const struct gini_stage_descriptor *desc;
 	bool hooked; /* load() succeeded: unload() is owed */
 };
-
-/* Paths dlopen()ed by name and possibly still resident; see above. */
-static pthread_mutex_t resident_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hashmap resident_paths; /* dlname -> (void *)count */
-
-static void
-resident_add(const char *name)
-{
-	char *key;
-	uintptr_t n;
-
-	pthread_mutex_lock(&resident_lock);
-	n = (uintptr_t)hashmap_get(&resident_paths, name);
-	if (n) {
-		hashmap_replace(&resident_paths, name, (void *)(n + 1), NULL);
-	} else if ((key = strdup(name))) {
-		if (hashmap_put(&resident_paths, key, (void *)1) < 0)
-			free(key);
-	}
-	pthread_mutex_unlock(&resident_lock);
-}
-
-static void
-resident_drop(const char *name)
-{
-	const char *key;
-	void *v;
-	uintptr_t n;
-
-	pthread_mutex_lock(&resident_lock);
-	n = (uintptr_t)hashmap_get(&resident_paths, name);
-	if (n > 1) {
-		hashmap_replace(&resident_paths, name, (void *)(n - 1), NULL);
-	} else if (n == 1) {
-		for (size_t i = 0; hashmap_next(&resident_paths, &i, &key, &v);)
-			if (streq(key, name)) {
-				hashmap_remove(&resident_paths, name);
-				free((char *)key);
-				break;
-			}
-	}
-	pthread_mutex_unlock(&resident_lock);
-}
-
-static bool
-resident_has(const char *name)
-{
-	bool r;
-
-	pthread_mutex_lock(&resident_lock);
-	r = hashmap_get(&resident_paths, name) != NULL;
-	pthread_mutex_unlock(&resident_lock);
-	return r;
-}
 
 const struct gini_stage_descriptor *
 plugin_descriptor(const struct plugin *p)
@@ -156,14 +120,12 @@ plugin_close(struct plugin *p)
 
 		dlclose(p->dl);
 		/* Still resident (NODELETE, or another handle)? Then the name must
-		 * stay reserved: keep the fd, or keep the path marked. */
+		 * stay reserved: keep the fd for good. */
 		again = dlopen(p->dlname, RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
 		if (again) {
 			dlclose(again);
 			log_debug("plugin %s: still resident after dlclose", p->path);
 			p->fd = -1;
-		} else if (p->fd < 0) {
-			resident_drop(p->dlname);
 		}
 	}
 	if (p->fd >= 0)
@@ -452,12 +414,72 @@ check_file(const struct scan_dir *d, const char *path, int *ret_fd, struct file_
 	return 0;
 }
 
-/* Steps 3 to 5 on a file that passed check_file(). Takes ownership of fd. */
-static int probe_file(const char *path, const struct file_key *key,
+/*
+ * Copies the file open at fd, which check_file() described as key, into a
+ * new memfd and seals it; returns the memfd. The copy is refused when the
+ * file changed meanwhile (someone is writing it): its size or mtime no
+ * longer match key, or it ended early.
+ */
+static int
+seal_copy(int fd, const char *path, const struct file_key *key, char *reason, size_t size)
+{
+	const char *base = strrchr(path, '/');
+	char name[128];
+	struct stat st;
+	off_t off = 0;
+	int mfd, r;
+
+	snprintf(name, sizeof(name), "gini:%s", base ? base + 1 : path);
+	/* Executable on purpose: where vm.memfd_noexec makes memfds
+	 * non-executable by default, MFD_EXEC asks otherwise; kernels before
+	 * 6.3 do not know the flag. */
+	mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | LOADER_MFD_EXEC);
+	if (mfd < 0 && errno == EINVAL)
+		mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0) {
+		r = -errno;
+		snprintf(reason, size, "cannot make a private copy: memfd_create: %s", strerror(-r));
+		return r;
+	}
+	while (off < key->size) {
+		ssize_t n = sendfile(mfd, fd, &off, (size_t)(key->size - off));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			snprintf(reason, size, "cannot read: %s", strerror(-r));
+			close(mfd);
+			return r;
+		}
+		if (n == 0)
+			break;
+	}
+	if (off != key->size || fstat(fd, &st) < 0 || st.st_size != key->size ||
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != key->mtime_ns) {
+		snprintf(reason, size, "the file changed while it was being read (is it being "
+		                       "written?); it is retried at the next reload");
+		close(mfd);
+		return -EAGAIN;
+	}
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		r = -errno;
+		snprintf(reason, size, "cannot seal the private copy: %s", strerror(-r));
+		close(mfd);
+		return r;
+	}
+	return mfd;
+}
+
+static int probe_file(const char *path, int fd, const struct file_key *key,
                       const struct loader_options *opts, char *reason, size_t size);
 
+/*
+ * Steps 2 to 5 on a sealed copy (see seal_copy()) of path, which is what
+ * gets mapped; key is the original file's. Takes ownership of mfd.
+ */
 static int
-open_plugin(const char *path, int fd, const struct file_key *key, bool hooks,
+open_sealed(const char *path, int mfd, const struct file_key *key, bool hooks,
             const struct loader_options *opts, bool *ret_probed, struct plugin **ret,
             char *reason, size_t size)
 {
@@ -465,39 +487,33 @@ open_plugin(const char *path, int fd, const struct file_key *key, bool hooks,
 	struct plugin *p;
 	int r;
 
-	r = elf_check_export(fd, "stage_descriptor", reason, size);
+	r = elf_check_export(mfd, "stage_descriptor", reason, size);
 	if (r < 0) {
-		close(fd);
+		close(mfd);
 		return r;
 	}
-	/* Only a file that a probe process survived is loaded here. */
+	/* Only a file that a probe process survived is loaded here: the
+	 * probe loads this very copy. */
 	if (opts && opts->probe) {
-		r = probe_file(path, key, opts, reason, size);
+		r = probe_file(path, mfd, key, opts, reason, size);
 		if (r < 0) {
 			if (ret_probed)
 				*ret_probed = true;
-			close(fd);
+			close(mfd);
 			return r;
 		}
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
-		close(fd);
+		close(mfd);
 		snprintf(reason, size, "out of memory");
 		return -ENOMEM;
 	}
-	p->fd = -1;
+	p->fd = mfd;
 	p->key = *key;
 	p->path = strdup(path);
-	if (resident_has(path)) {
-		/* An older version of this path may still be loaded. */
-		if (asprintf(&p->dlname, "/proc/self/fd/%d", fd) < 0)
-			p->dlname = NULL;
-		p->fd = fd;
-	} else {
-		p->dlname = strdup(path);
-		close(fd);
-	}
+	if (asprintf(&p->dlname, "/proc/self/fd/%d", mfd) < 0)
+		p->dlname = NULL;
 	if (!p->path || !p->dlname) {
 		plugin_close(p);
 		snprintf(reason, size, "out of memory");
@@ -507,13 +523,16 @@ open_plugin(const char *path, int fd, const struct file_key *key, bool hooks,
 	p->dl = dlopen(p->dlname, RTLD_NOW | RTLD_LOCAL);
 	if (!p->dl) {
 		const char *e = dlerror();
+		size_t l = strlen(p->dlname);
 
-		snprintf(reason, size, "dlopen failed: %s", e ? e : "unknown error");
+		/* The message names the copy: name the file instead. */
+		if (e && !strncmp(e, p->dlname, l) && e[l] == ':')
+			snprintf(reason, size, "dlopen failed: %s%s", path, e + l);
+		else
+			snprintf(reason, size, "dlopen failed: %s", e ? e : "unknown error");
 		plugin_close(p);
 		return -ENOEXEC;
 	}
-	if (p->fd < 0)
-		resident_add(p->dlname);
 	*(void **)&entry = dlsym(p->dl, "stage_descriptor");
 	if (!entry) {
 		snprintf(reason, size, "dlsym(stage_descriptor) failed");
@@ -550,6 +569,20 @@ open_plugin(const char *path, int fd, const struct file_key *key, bool hooks,
 	}
 	*ret = p;
 	return 0;
+}
+
+/* Steps 2 to 5 on a file that passed check_file(). Takes ownership of fd. */
+static int
+open_plugin(const char *path, int fd, const struct file_key *key, bool hooks,
+            const struct loader_options *opts, bool *ret_probed, struct plugin **ret,
+            char *reason, size_t size)
+{
+	int mfd = seal_copy(fd, path, key, reason, size);
+
+	close(fd);
+	if (mfd < 0)
+		return mfd;
+	return open_sealed(path, mfd, key, hooks, opts, ret_probed, ret, reason, size);
 }
 
 /*
@@ -673,15 +706,16 @@ probe_cache_save_locked(void)
  * takes the _cleanup_free_ buffers below for leaks on every early return.
  */
 /* NOLINTBEGIN(clang-analyzer-unix.Malloc) */
-int
-loader_probe(const char *probe_exe, const char *path, bool hooks, uint64_t timeout_usec,
-             char *reason, size_t size, char **ret_answer)
+/* The probe of path, or with fd >= 0, of the sealed copy open at fd. */
+static int
+probe_spawn(const char *probe_exe, const char *path, int fd, bool hooks, uint64_t timeout_usec,
+            char *reason, size_t size, char **ret_answer)
 {
 	_cleanup_free_ char *probe = probe_exe ? strdup(probe_exe) : helper_path("gini-probe");
 	_cleanup_free_ char *out = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	char *argv[4], d[32];
+	char *argv[6], d[32];
 	size_t len = 0, n_argv = 0;
 	int pfd[2], st = 0, k;
 	bool eof = false, exited = false, timed_out = false;
@@ -702,11 +736,19 @@ loader_probe(const char *probe_exe, const char *path, bool hooks, uint64_t timeo
 	argv[n_argv++] = probe;
 	if (hooks)
 		argv[n_argv++] = "--hooks";
+	if (fd >= 0) {
+		argv[n_argv++] = "--fd";
+		argv[n_argv++] = "3";
+	}
 	argv[n_argv++] = (char *)path;
 	argv[n_argv] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+	/* The copy the daemon is about to load, not the file: the verdict is
+	 * on the same bytes (glibc clears FD_CLOEXEC even when fd is 3). */
+	if (fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd, 3);
 	spawnattr_init_child(&attr);
 	k = posix_spawn(&pid, probe, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -805,13 +847,20 @@ loader_probe(const char *probe_exe, const char *path, bool hooks, uint64_t timeo
 }
 /* NOLINTEND(clang-analyzer-unix.Malloc) */
 
+int
+loader_probe(const char *probe_exe, const char *path, bool hooks, uint64_t timeout_usec,
+             char *reason, size_t size, char **ret_answer)
+{
+	return probe_spawn(probe_exe, path, -1, hooks, timeout_usec, reason, size, ret_answer);
+}
+
 /*
  * The probe's verdict on a file, from the cache or a fresh probe. 0 if it
  * may be loaded; else the refusal.
  */
 static int
-probe_file(const char *path, const struct file_key *key, const struct loader_options *opts,
-           char *reason, size_t size)
+probe_file(const char *path, int fd, const struct file_key *key,
+           const struct loader_options *opts, char *reason, size_t size)
 {
 	char k[128];
 	struct probe_entry *e;
@@ -831,7 +880,7 @@ probe_file(const char *path, const struct file_key *key, const struct loader_opt
 		return r;
 	}
 	pthread_mutex_unlock(&probe_lock);
-	r = loader_probe(NULL, path, true, opts->probe_timeout_usec, reason, size, NULL);
+	r = probe_spawn(NULL, path, fd, true, opts->probe_timeout_usec, reason, size, NULL);
 	/* Only the plugin's verdict is remembered: a probe that could not even
 	 * be started (no helper, no memory, no fds) says nothing about it. */
 	if (r == 0 || r == -ETIMEDOUT || r == -ECHILD || r == -EPROTO || r == -ENOEXEC) {
@@ -845,7 +894,8 @@ probe_file(const char *path, const struct file_key *key, const struct loader_opt
 }
 
 int
-loader_open_file(const char *path, unsigned flags, struct plugin **ret, char *reason, size_t size)
+loader_open_file(const char *path, unsigned flags, const struct file_key *expect,
+                 struct plugin **ret, char *reason, size_t size)
 {
 	_cleanup_free_ char *dir = path_dirname(path);
 	struct scan_dir d;
@@ -865,7 +915,35 @@ loader_open_file(const char *path, unsigned flags, struct plugin **ret, char *re
 	scan_dir_done(&d);
 	if (r < 0)
 		return r;
+	/* Before anything is mapped: a different file runs none of its code. */
+	if (expect && !file_key_equal(expect, &key)) {
+		close(fd);
+		snprintf(reason, size,
+		         "the plugin file changed since ginid loaded it; reload ginid");
+		return -ESTALE;
+	}
 	return open_plugin(path, fd, &key, !(flags & LOADER_NO_HOOKS), NULL, NULL, ret, reason,
+	                   size);
+}
+
+int
+loader_open_sealed(int fd, const char *path, unsigned flags, struct plugin **ret, char *reason,
+                   size_t size)
+{
+	const int need = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
+	struct file_key key = { 0 };
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0 || (seals & need) != need || fstat(fd, &st) < 0) {
+		snprintf(reason, size, "descriptor %d is not a sealed copy of a plugin", fd);
+		close(fd);
+		return -EBADF;
+	}
+	key.dev = st.st_dev;
+	key.ino = st.st_ino;
+	key.size = st.st_size;
+	return open_sealed(path, fd, &key, !(flags & LOADER_NO_HOOKS), NULL, NULL, ret, reason,
 	                   size);
 }
 

@@ -94,14 +94,24 @@ int loader_probe(const char *probe, const char *path, bool hooks, uint64_t timeo
 void loader_probe_cache_reset(void);
 
 /*
- * Runs every check on one file and loads it, without registering: for
- * `ginictl inspect` and the probe helper. With LOADER_NO_HOOKS the plugin's
- * load hook is not called (nor, later, its unload hook): only the
- * descriptor is read. 0 and *ret, or a negative errno value and the reason.
+ * Runs every check on one file and loads it (from a sealed private copy, as
+ * a scan does), without registering: for the probe and worker helpers. With
+ * LOADER_NO_HOOKS the plugin's load hook is not called (nor, later, its
+ * unload hook): only the descriptor is read. With expect, a file whose key
+ * differs is refused before any of it is mapped (-ESTALE). 0 and *ret, or a
+ * negative errno value and the reason.
  */
 #define LOADER_NO_HOOKS 0x1
-int loader_open_file(const char *path, unsigned flags, struct plugin **ret, char *reason,
-                     size_t size);
+int loader_open_file(const char *path, unsigned flags, const struct file_key *expect,
+                     struct plugin **ret, char *reason, size_t size);
+/*
+ * The same on the sealed copy of path that the daemon handed to its probe
+ * at fd (which is taken over): the file checks were the daemon's, the ELF
+ * check, dlopen and the rest happen here on exactly the bytes it will load.
+ * A descriptor without the write, grow and shrink seals is refused.
+ */
+int loader_open_sealed(int fd, const char *path, unsigned flags, struct plugin **ret,
+                       char *reason, size_t size);
 
 /*
  * Validates a descriptor's header and contents against this host's ABI.

@@ -62,6 +62,12 @@ log_open(void)
 		atomic_store(&to_journal, true);
 }
 
+int
+log_to_journal(void)
+{
+	return atomic_load_explicit(&to_journal, memory_order_relaxed);
+}
+
 void
 log_set_level(int level)
 {

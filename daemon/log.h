@@ -9,6 +9,8 @@
  * LOG_DEBUG) so journald keeps them.
  */
 void log_open(void);
+/* Whether lines go to the journal (with a "<N>" prefix). Async-signal-safe. */
+int log_to_journal(void);
 void log_set_level(int level);
 int log_get_level(void);
 int log_level_from_string(const char *s);

@@ -168,6 +168,48 @@ run_step(struct run *r, size_t step, void *userdata)
 	loop_post(ar->m->loop, &ar->step_msgs[step].msg, step_on_loop, &ar->step_msgs[step]);
 }
 
+/*
+ * A worker stuck in an abandoned step of a finished run still runs stage
+ * code of its generation (and its instance): the generation is released on
+ * the loop only when that worker drops the run (executor.h, on_release).
+ * Without memory it is never released, which is safe.
+ */
+struct generation_hold {
+	struct loop_msg msg;
+	struct loop *loop;
+	struct generation *gen;
+};
+
+static void
+generation_hold_free(void *data)
+{
+	struct generation_hold *g = data;
+
+	generation_unref(g->gen);
+	free(g);
+}
+
+static void
+generation_hold_release(void *data)
+{
+	struct generation_hold *g = data;
+
+	loop_post(g->loop, &g->msg, generation_hold_free, g);
+}
+
+static void
+hold_generation(struct manager *m, struct run *r, struct generation *gen)
+{
+	struct generation_hold *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return;
+	g->loop = m->loop;
+	g->gen = gen;
+	r->release_data = g;
+	r->on_release = generation_hold_release;
+}
+
 /* Loop thread: a run's last step finished on some worker. */
 static void
 run_done_on_loop(void *data)
@@ -202,9 +244,14 @@ run_done_on_loop(void *data)
 	if (ar->next)
 		ar->next->prev = ar->prev;
 	m->in_flight--;
-	run_free(r);
-	/* May free a replaced generation: its instances and plugins. */
-	generation_unref(ar->gen);
+	if (atomic_load(&r->abandoned)) {
+		hold_generation(m, r, ar->gen);
+		run_free(r);
+	} else {
+		run_free(r);
+		/* May free a replaced generation: its instances and plugins. */
+		generation_unref(ar->gen);
+	}
 	free(ar->step_msgs);
 	free(ar);
 	if (ps && ps->queued && !m->stopping)
@@ -726,7 +773,7 @@ manager_free(struct manager *m)
 
 	if (!m)
 		return NULL;
-	if (m->abandon) {
+	if (m->abandon || (m->ex && executor_abandoned(m->ex) > 0)) {
 		/* Stage code is still running on some worker: unloading it would
 		 * pull the code from under it. The process is exiting anyway. */
 		return NULL;

@@ -357,10 +357,15 @@ START_TEST(timeout_cancels_step)
 }
 END_TEST
 
-/* A stage that ignores cancellation is reported, and the pool stays whole. */
+/*
+ * A stage that ignores cancellation is reported, its step abandoned (the run
+ * ends without it), and the pool stays whole; the stuck worker retires when
+ * the stage returns.
+ */
 START_TEST(overrun_reported_and_worker_replaced)
 {
 	struct run *r;
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
 
 	test_log_capture_start();
 	compile("pipelines = ({ name = \"p\"; steps = ("
@@ -369,12 +374,23 @@ START_TEST(overrun_reported_and_worker_replaced)
 	ex = executor_new(1);
 	executor_set_overrun_grace(ex, 100 * USEC_PER_MSEC);
 	r = run_pipeline(1);
-	ck_assert_int_eq(result(r, "stuck")->status, STEP_TIMED_OUT);
+	ck_assert_int_eq(r->status, RUN_FAILED);
+	ck_assert_int_eq(result(r, "stuck")->status, STEP_ABANDONED);
+	ck_assert_str_eq(step_status_to_string(STEP_ABANDONED), "abandoned");
 	ck_assert(result(r, "stuck")->overran);
+	ck_assert_ptr_nonnull(strstr(result(r, "stuck")->message,
+	                             "timed out after 50ms and still running 100ms later, "
+	                             "ignoring cancellation: abandoned"));
 	ck_assert_ptr_nonnull(test_log_find("step 'stuck': still running 100ms after its timeout; "
-	                                    "the stage ignores cancellation (overrunning)"));
-	ck_assert_ptr_nonnull(test_log_find("step 'stuck': returned"));
+	                                    "the stage ignores cancellation (overrunning), "
+	                                    "abandoning the step"));
+	/* The run ended while the stage still runs (it sleeps 400ms). */
+	ck_assert_uint_eq(executor_abandoned(ex), 1);
 	run_free(r);
+	/* The stuck worker holds the run until its stage returns. */
+	while (executor_abandoned(ex) > 0)
+		nanosleep(&nap, NULL);
+	ck_assert_ptr_nonnull(test_log_find("step 'stuck': the abandoned stage returned at last"));
 	/* The replacement serves the next run; the stuck worker retired. */
 	pipeline_free(pl);
 	config_free(cfg);

@@ -17,6 +17,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -436,14 +438,76 @@ START_TEST(open_file_for_inspect)
 	_cleanup_free_ char *path = in_dir("good_b.so");
 
 	put("good_b.so", "good_b.so", 0755);
-	ck_assert_int_eq(loader_open_file(path, 0, &p, reason, sizeof(reason)), 0);
+	ck_assert_int_eq(loader_open_file(path, 0, NULL, &p, reason, sizeof(reason)), 0);
 	ck_assert_str_eq(plugin_descriptor(p)->id, "good-b");
 	plugin_close(p);
 	put("bad_major.so", "bad_major.so", 0755);
 	free(path);
 	path = in_dir("bad_major.so");
-	ck_assert_int_lt(loader_open_file(path, 0, &p, reason, sizeof(reason)), 0);
+	ck_assert_int_lt(loader_open_file(path, 0, NULL, &p, reason, sizeof(reason)), 0);
 	ck_assert_str_eq(reason, "ABI major 2 is not supported (host ABI 1.0)");
+}
+END_TEST
+
+/*
+ * What is mapped is a sealed copy, named for the file; the helpers' entry
+ * points refuse an unsealed descriptor and a file that is not the one
+ * expected, before mapping it.
+ */
+START_TEST(loads_a_sealed_copy)
+{
+	struct plugin *p = NULL;
+	struct file_key other;
+	char reason[512], buf[4096];
+	_cleanup_free_ char *path = in_dir("good_b.so");
+	_cleanup_free_ char *data = NULL;
+	size_t size = 0;
+	Dl_info info;
+	ssize_t n;
+	int fd;
+
+	put("good_b.so", "good_b.so", 0755);
+	ck_assert_int_eq(loader_open_file(path, 0, NULL, &p, reason, sizeof(reason)), 0);
+	/* The code runs from a memfd named after the file, not from the file. */
+	ck_assert_int_ne(dladdr((const void *)plugin_descriptor(p), &info), 0);
+	ck_assert_msg(!strncmp(info.dli_fname, "/proc/self/fd/", 14), "mapped from %s",
+	              info.dli_fname);
+	n = readlink(info.dli_fname, buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = 0;
+	ck_assert_str_eq(buf, "/memfd:gini:good_b.so (deleted)");
+	fd = open(info.dli_fname, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fcntl(fd, F_GET_SEALS),
+	                 F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+	close(fd);
+	ck_assert_str_eq(plugin_path(p), path);
+	other = *plugin_key(p);
+	plugin_close(p);
+
+	/* A worker expecting another version of the file refuses this one. */
+	other.mtime_ns++;
+	p = NULL;
+	ck_assert_int_eq(loader_open_file(path, 0, &other, &p, reason, sizeof(reason)), -ESTALE);
+	ck_assert_str_eq(reason, "the plugin file changed since ginid loaded it; reload ginid");
+	ck_assert_ptr_null(p);
+
+	/* The probe's --fd takes only a sealed copy. */
+	ck_assert_int_eq(read_file(path, 64u << 20, &data, &size), 0);
+	fd = memfd_create("unsealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, size), (ssize_t)size);
+	ck_assert_int_eq(loader_open_sealed(fd, path, LOADER_NO_HOOKS, &p, reason, sizeof(reason)),
+	                 -EBADF);
+	ck_assert_ptr_null(p);
+	fd = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, size), (ssize_t)size);
+	ck_assert_int_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK), 0);
+	ck_assert_int_eq(loader_open_sealed(fd, path, LOADER_NO_HOOKS, &p, reason, sizeof(reason)),
+	                 0);
+	ck_assert_str_eq(plugin_descriptor(p)->id, "good-b");
+	plugin_close(p);
 }
 END_TEST
 
@@ -536,6 +600,7 @@ loader_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, good_plugins_register);
 	tcase_add_test(tc, open_file_for_inspect);
+	tcase_add_test(tc, loads_a_sealed_copy);
 	tcase_add_test(tc, missing_directory_is_not_fatal);
 	suite_add_tcase(s, tc);
 

@@ -55,7 +55,10 @@
  *    process's signal mask, and leave no thread running after their unload
  *    hook returns: that is what makes dlclose() safe.
  *  - Every callback runs with all signals blocked (the daemon reads the ones
- *    it handles on its main thread), and SIGPIPE is ignored, so a write to a
+ *    it handles on its main thread; on its worker threads the fault signals
+ *    SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT stay unblocked so that a
+ *    crash is reported with the step that caused it, after which the daemon
+ *    dies of that signal), and SIGPIPE is ignored, so a write to a
  *    closed pipe fails with EPIPE. A child process a plugin starts inherits
  *    that mask unless the plugin resets it (posix_spawn's
  *    POSIX_SPAWN_SETSIGMASK and POSIX_SPAWN_SETSIGDEF).
@@ -205,7 +208,11 @@ struct gini_host {
 	 * Cancellation, for run(). A step is cancelled when its timeout
 	 * expires, when on_failure = "stop" ends its run, or when the daemon
 	 * shuts down. run() should notice and return promptly; the host
-	 * reports a step that keeps running past its deadline as overrunning.
+	 * reports a step that keeps running past its deadline as overrunning,
+	 * and 5 seconds after the deadline abandons it: the step ends
+	 * "abandoned", its run goes on without it, and the thread is left to
+	 * run(), whose instance, run context and plugin stay valid until it
+	 * returns.
 	 *
 	 * cancelled() returns 1 once the step is cancelled, else 0. deadline()
 	 * returns the step's deadline on CLOCK_MONOTONIC in microseconds, or 0
@@ -260,8 +267,8 @@ struct gini_stage_descriptor {
 
 	/*
 	 * Optional plugin-wide hooks, called once on the daemon's main thread
-	 * after the descriptor was validated and before the plugin is
-	 * unloaded. load() returns 0, or a negative errno value with a message
+	 * (which runs its event loop) after the descriptor was validated and
+	 * before the plugin is unloaded. load() returns 0, or a negative errno value with a message
 	 * set to refuse the plugin (unload() is then not called). They may
 	 * block briefly; no step of this stage runs before load() returns or
 	 * after unload() is called.
@@ -270,15 +277,20 @@ struct gini_stage_descriptor {
 	 * loads a new plugin file, a short-lived probe process loads it and
 	 * runs load() and unload() once, so that a crash or hang there costs
 	 * the probe, not the daemon; and every isolated step's worker process
-	 * runs them around its create() and run(). So they must not have
-	 * effects that cannot be repeated.
+	 * runs them around its create() and run(), on their main threads. So
+	 * they must not have effects that cannot be repeated.
 	 */
 	int (*load)(const struct gini_host *host, struct gini_handle *h);
 	void (*unload)(const struct gini_host *host, struct gini_handle *h);
 
 	/*
-	 * Optional. Called on the main thread when a configuration is
-	 * compiled, once per step that uses the stage. Read the params through
+	 * Optional. Called on the daemon's main thread when a configuration is
+	 * compiled (start-up and every reload), once per step that uses the
+	 * stage. During a reload, run() of the running configuration's steps
+	 * goes on meanwhile on worker threads, so plugin-wide state needs
+	 * locking here too. For an isolated step it is called instead in a
+	 * worker process, on its main thread: once at compile time and again
+	 * before each run(). Read the params through
 	 * the host; return 0 and store any instance state in *ret_instance
 	 * (it may stay NULL), or return a negative errno value with a message
 	 * explaining what is wrong with the params. The instance is
@@ -289,15 +301,18 @@ struct gini_stage_descriptor {
 	int (*create)(const struct gini_host *host, struct gini_handle *h,
 	              const struct gini_params *params, void **ret_instance);
 	/*
-	 * Optional. Frees an instance that create() returned, on the main
-	 * thread, when no run uses it any more. Called only after a successful
-	 * create(), also with a NULL instance.
+	 * Optional. Frees an instance that create() returned, on the daemon's
+	 * main thread, when no run uses it any more (for an isolated step, in
+	 * its worker process). Called only after a successful create(), also
+	 * with a NULL instance.
 	 */
 	void (*destroy)(const struct gini_host *host, struct gini_handle *h, void *instance);
 
 	/*
-	 * Required. Does the step's work, on a worker thread; it may block,
-	 * and should honour cancellation (see struct gini_host). Returns
+	 * Required. Does the step's work, on a worker thread of the daemon
+	 * (never its main thread), or on the main thread of the worker process
+	 * of an isolated step; it may block, and should honour cancellation
+	 * (see struct gini_host). Returns
 	 * GINI_SUCCESS, GINI_FAILURE or GINI_SKIPPED; any other value counts
 	 * as a failure. Called concurrently on one instance only if the stage
 	 * has GINI_STAGE_CONCURRENT.
@@ -307,14 +322,17 @@ struct gini_stage_descriptor {
 	/*
 	 * Optional. For a dry run: sets, through set_message(), one line
 	 * saying what run() would do, without side effects. Returns 0, or a
-	 * negative errno value. May be called on any thread.
+	 * negative errno value. Called on a worker thread of the daemon, in a
+	 * dry run, for a stage with GINI_STAGE_DRY_RUN; never for an isolated
+	 * step. May block briefly.
 	 */
 	int (*describe)(const struct gini_host *host, struct gini_handle *h, void *instance);
 
 	/*
 	 * Optional. A health probe for the step, without side effects: returns
-	 * GINI_SUCCESS or GINI_FAILURE with a message. Called on a worker
-	 * thread; may block briefly.
+	 * GINI_SUCCESS or GINI_FAILURE with a message. Called in a dry run,
+	 * after describe(), on a worker thread of the daemon; never for an
+	 * isolated step. May block briefly.
 	 */
 	int (*check)(const struct gini_host *host, struct gini_handle *h, void *instance);
 };
