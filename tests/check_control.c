@@ -16,6 +16,7 @@
 #include <grp.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 static struct daemon d;
@@ -856,6 +858,160 @@ START_TEST(usage_and_unreachable)
 }
 END_TEST
 
+
+/* Terminal escapes. */
+
+/* Runs ginictl on a pseudo-terminal, as an operator would; returns its exit
+ * status and all it wrote (malloc'ed). */
+static int
+ginictl_on_pty(char **ret_out, const char *const *args)
+{
+	char *argv[16], *buf = NULL;
+	size_t n = 0, len = 0;
+	struct winsize ws = { .ws_row = 40, .ws_col = 200 };
+	int master, st;
+	pid_t pid;
+
+	argv[n++] = test_build_path("ginictl");
+	argv[n++] = "-s";
+	argv[n++] = d.socket;
+	for (; *args && n < 15; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	pid = forkpty(&master, NULL, NULL, &ws);
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (;;) {
+		char chunk[4096];
+		ssize_t k = read(master, chunk, sizeof(chunk));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) /* EIO once the child closed the terminal */
+			break;
+		buf = realloc(buf, len + (size_t)k + 1);
+		memcpy(buf + len, chunk, (size_t)k);
+		len += (size_t)k;
+	}
+	close(master);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	if (!buf)
+		buf = calloc(1, 1);
+	buf[len] = '\0';
+	*ret_out = buf;
+	return WEXITSTATUS(st);
+}
+
+#define ESCAPES_PIPELINES                                                                          \
+	"pipelines = (\n"                                                                          \
+	"  { name = \"esc\"; steps = (\n"                                                          \
+	"      { id = \"e\"; stage = \"fail\";\n"                                                  \
+	"        params = { message = \"a\\x1b]0;pwned\\x07b\\x1b[2Jc\"; }; } ); }\n"          \
+	");\n"
+
+/* Regression: step messages reached the operator's terminal raw, escape
+ * sequences and all. */
+START_TEST(terminal_escapes_are_shown_escaped)
+{
+	static const char *const run[] = { "run", "esc", "--wait", NULL };
+	static const char *const history[] = { "history", NULL };
+	char *out = NULL, *err = NULL, *text;
+
+	ck_assert_int_ne(asprintf(&text, "workers = 2;\n%s", ESCAPES_PIPELINES), -1);
+	daemon_init(&d, "control-esc", text);
+	free(text);
+	daemon_start(&d);
+	ck_assert_int_eq(ginictl_on_pty(&out, run), CTL_EXIT_FAILED);
+	ck_assert_msg(strstr(out, "a\\x1b]0;pwned\\x07b\\x1b[2Jc"), "%s", out);
+	ck_assert_msg(!strchr(out, '\033') && !strchr(out, '\007'), "raw escape in: %s", out);
+	free(out);
+	ck_assert_int_eq(ginictl_on_pty(&out, history), 0);
+	ck_assert_msg(strstr(out, "e: a\\x1b]0;pwned\\x07b\\x1b[2Jc"), "%s", out);
+	ck_assert_msg(!strchr(out, '\033') && !strchr(out, '\007'), "raw escape in: %s", out);
+	free(out);
+	/* Human output is escaped when piped, too; --json stays JSON. */
+	ck_assert_int_eq(ginictl(&out, &err, "history", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\\x1b[2J"));
+	ck_assert_ptr_null(strchr(out, '\033'));
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginictl(&out, &err, "history", "--json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"message\": \"a\\u001B]0;pwned\\u0007b\\u001B[2Jc\""));
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* DESIGN.md: global options are accepted after the command too. */
+START_TEST(global_options_after_the_command)
+{
+	char *argv[8], *out = NULL, *err = NULL;
+	json_t *r;
+	int st;
+
+	start(NULL);
+	ck_assert_int_eq(ginictl(&out, &err, "stages", "--json", NULL), 0);
+	r = json_loads(out, 0, NULL);
+	ck_assert_msg(r, "not JSON: %s", out);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "total")), 7);
+	json_decref(r);
+	free(out);
+	free(err);
+	argv[0] = test_build_path("ginictl");
+	argv[1] = "status";
+	argv[2] = "--json";
+	argv[3] = "-s";
+	argv[4] = d.socket;
+	argv[5] = NULL;
+	st = run_command(argv, &out, &err, 30000);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", err);
+	r = json_loads(out, 0, NULL);
+	ck_assert_msg(r, "not JSON: %s", out);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "pid")), d.pid);
+	json_decref(r);
+	free(out);
+	free(err);
+	argv[1] = "history";
+	argv[2] = "--socket";
+	argv[3] = d.socket;
+	argv[4] = "-n";
+	argv[5] = "3";
+	argv[6] = "--json";
+	argv[7] = NULL;
+	st = run_command(argv, &out, &err, 30000);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(out, "\"items\": []"));
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* Regression: a bare file name went to dlopen(), which searched the
+ * library path for it instead of the current directory. */
+START_TEST(inspect_bare_file_name)
+{
+	char *out = NULL, *err = NULL, cwd[4096];
+
+	no_daemon("/nonexistent/socket");
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(test_build_path("stages")), 0);
+	ck_assert_int_eq(ginictl(&out, &err, "inspect", "exec.so", NULL), 0);
+	ck_assert_msg(strstr(out, "id:        exec\n"), "%s%s", out, err);
+	ck_assert_ptr_nonnull(strstr(out, "file:      exec.so\n"));
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginictl(&out, &err, "inspect", "exec.so", "--json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"id\": \"exec\""));
+	free(out);
+	free(err);
+	ck_assert_int_eq(chdir(cwd), 0);
+}
+END_TEST
+
 Suite *
 control_suite(void)
 {
@@ -891,6 +1047,13 @@ control_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, inspect_plugins);
 	tcase_add_test(tc, usage_and_unreachable);
+	tcase_add_test(tc, global_options_after_the_command);
+	tcase_add_test(tc, inspect_bare_file_name);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("untrusted_text");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, terminal_escapes_are_shown_escaped);
 	suite_add_tcase(s, tc);
 	return s;
 }
