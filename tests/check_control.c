@@ -11,6 +11,7 @@
 #include "proto.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -859,7 +860,512 @@ START_TEST(usage_and_unreachable)
 END_TEST
 
 
-/* Terminal escapes. */
+/* Abuse: descriptors, connections and log lines a client can use up. */
+
+/* CPU time (user + system) of a process so far, in clock ticks. */
+static unsigned long long
+proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[4096], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields after the command name, which may hold spaces: state is the
+	 * 3rd field, utime the 14th, stime the 15th. */
+	p = strrchr(buf, ')');
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+	                        &st),
+	                 2);
+	return ut + st;
+}
+
+static size_t
+proc_fd_count(pid_t pid)
+{
+	char path[64];
+	size_t n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	ck_assert_ptr_nonnull(dir);
+	for (struct dirent *e; (e = readdir(dir));)
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/*
+ * Regression: out of descriptors, accept() failed with EMFILE on a listener
+ * that stayed readable, and the loop spun on it, logging every failure (4.1
+ * million lines in 8 s). Now the listener rests until a connection closes.
+ */
+START_TEST(accept_out_of_descriptors)
+{
+	struct rlimit own, rl;
+	unsigned long long before, after;
+	long tick = sysconf(_SC_CLK_TCK);
+	char *out = NULL, *err = NULL;
+	size_t n_fds, n_clients;
+	int *fds;
+
+	/* Started with a low soft limit, ginid raises it to the hard one. */
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &own), 0);
+	if (own.rlim_max < 256) {
+		fprintf(stderr, "accept_out_of_descriptors: hard limit on open files %llu is too "
+		                "low, not exercised\n",
+		        (unsigned long long)own.rlim_max);
+		return;
+	}
+	rl = own;
+	rl.rlim_cur = 64;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	start(NULL);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &own), 0);
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, NULL, &rl), 0);
+	ck_assert_uint_eq(rl.rlim_cur, own.rlim_max);
+
+	/* Then squeeze it: a few descriptors to spare, and more clients. */
+	n_fds = proc_fd_count(d.pid);
+	rl.rlim_cur = rl.rlim_max = n_fds + 8;
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, &rl, NULL), 0);
+	n_clients = n_fds + 8 + 60; /* the rest wait in the listen backlog of 128 */
+	fds = calloc(n_clients, sizeof(int));
+	for (size_t i = 0; i < n_clients; i++)
+		fds[i] = client();
+	ck_assert(daemon_wait_log(&d, "control: accept: Too many open files", 1, 10000));
+
+	/* Waiting for a descriptor costs (next to) nothing: well under a tenth
+	 * of the interval, where spinning takes all of it. */
+	before = proc_cpu_ticks(d.pid);
+	usleep(1000 * 1000);
+	after = proc_cpu_ticks(d.pid);
+	ck_assert_msg(after - before < (unsigned long long)tick / 4,
+	              "ginid used %llu of %ld ticks waiting for descriptors", after - before, tick);
+	ck_assert_uint_lt(daemon_log_count(&d, "accept"), 20);
+
+	/* Once the clients are gone, it serves again. */
+	for (size_t i = 0; i < n_clients; i++)
+		close(fds[i]);
+	free(fds);
+	ck_assert_int_eq(ginictl(&out, &err, "status", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "generation:"));
+	free(out);
+	free(err);
+	ck_assert_uint_lt(daemon_log_count(&d, "accept"), 20);
+}
+END_TEST
+
+/* A child running as another user, which reports through a pipe and holds
+ * its connections until the parent closes its end of another. */
+struct stranger {
+	pid_t pid;
+	int report; /* parent reads the child's result byte here */
+	int hold;   /* parent closes this to let the child go */
+};
+
+static void
+stranger_start(struct stranger *s, uid_t uid, int (*fn)(int report, int hold))
+{
+	int rep[2], hold[2];
+
+	ck_assert_int_eq(pipe2(rep, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(hold, O_CLOEXEC), 0);
+	s->pid = fork();
+	ck_assert_int_ge(s->pid, 0);
+	if (s->pid == 0) {
+		struct rlimit rl;
+
+		close(rep[0]);
+		close(hold[1]);
+		/* More descriptors than connections, while still root. */
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
+			_exit(99);
+		_exit(fn(rep[1], hold[0]));
+	}
+	close(rep[1]);
+	close(hold[0]);
+	s->report = rep[0];
+	s->hold = hold[1];
+}
+
+/* The child's report: one byte, 0 if all went as expected. */
+static int
+stranger_report(struct stranger *s)
+{
+	unsigned char b = 255;
+
+	ck_assert_int_eq(read(s->report, &b, 1), 1);
+	return b;
+}
+
+static int
+stranger_done(struct stranger *s)
+{
+	int st;
+
+	close(s->hold);
+	close(s->report);
+	ck_assert_int_eq(waitpid(s->pid, &st, 0), s->pid);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* Reads one reply line on fd; the error code, or "ok", or "" at EOF. */
+static const char *
+reply_code(int fd, char *message, size_t size)
+{
+	static char code[64];
+	json_t *r = read_reply(fd, 20000);
+	const char *c;
+
+	message[0] = '\0';
+	if (!r)
+		return "";
+	if (json_is_true(json_object_get(r, "ok"))) {
+		json_decref(r);
+		return "ok";
+	}
+	c = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+	snprintf(code, sizeof(code), "%s", c ? c : "?");
+	snprintf(message, size, "%s",
+	         json_string_value(json_object_get(json_object_get(r, "error"), "message")));
+	json_decref(r);
+	return code;
+}
+
+enum { HOG_CONNS = 1100 };
+
+/* Counts of what HOG_CONNS connections of uid 65534 got, each with one
+ * status request: accepted (permission denied: nobody is in no group) or
+ * refused, and the refusal's message. */
+static size_t hog_accepted, hog_refused;
+static char hog_message[256];
+
+static int
+hog(int report, int hold)
+{
+	int *fds = calloc(HOG_CONNS, sizeof(int));
+	unsigned char b;
+
+	for (size_t i = 0; i < HOG_CONNS; i++) {
+		char message[256];
+		const char *code;
+
+		fds[i] = client();
+		/* A refused connection may be closed before the request is
+		 * sent; its reply is waiting all the same. */
+		(void)send(fds[i], "{\"v\": 1, \"cmd\": \"status\"}\n", 26, MSG_NOSIGNAL);
+		code = reply_code(fds[i], message, sizeof(message));
+		if (streq(code, PROTO_E_PERMISSION)) {
+			hog_accepted++;
+		} else if (streq(code, PROTO_E_OVERLOADED)) {
+			hog_refused++;
+			snprintf(hog_message, sizeof(hog_message), "%s", message);
+		} else {
+			return 1;
+		}
+	}
+	/* Three lines for the parent: the counts and the message. */
+	dprintf(report, "%zu\n%zu\n%s\n", hog_accepted, hog_refused, hog_message);
+	/* Holds every connection until told to go. */
+	if (read(hold, &b, 1) < 0)
+		return 5;
+	return 0;
+}
+
+static void
+hog_read(struct stranger *s)
+{
+	char buf[1024];
+	size_t len = 0;
+	ssize_t n;
+	char *nl;
+
+	while (len < sizeof(buf) - 1 && (n = read(s->report, buf + len, sizeof(buf) - 1 - len)) > 0) {
+		len += (size_t)n;
+		buf[len] = '\0';
+		if ((nl = strchr(buf, '\n')) && (nl = strchr(nl + 1, '\n')) && strchr(nl + 1, '\n'))
+			break;
+	}
+	buf[len] = '\0';
+	ck_assert_msg(sscanf(buf, "%zu\n%zu\n%255[^\n]", &hog_accepted, &hog_refused,
+	                     hog_message) == 3,
+	              "child report: '%s'", buf);
+}
+
+/*
+ * Regression: with control_readonly_group set (socket mode 0666), uid 65534
+ * holding 1100 connections made `ginictl status` of root fail with "too many
+ * connections" for as long as it liked.
+ */
+START_TEST(per_uid_connection_limit)
+{
+	struct stranger s;
+	char *out = NULL, *err = NULL;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "per_uid_connection_limit: not root, cannot play uid 65534\n");
+		return;
+	}
+	start("control_readonly_group = \"4243\";\n");
+	stranger_start(&s, 65534, hog);
+	hog_read(&s);
+	ck_assert_uint_eq(hog_accepted, 32);
+	ck_assert_uint_eq(hog_refused, HOG_CONNS - 32);
+	ck_assert_str_eq(hog_message,
+	                 "too many connections from uid 65534 (control_max_connections_per_uid = 32)");
+	/* Root is served while the stranger holds all it got. */
+	ck_assert_int_eq(ginictl(&out, &err, "status", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "generation:"));
+	free(out);
+	free(err);
+	/* The log heard of it, but not 1100 times. */
+	ck_assert_uint_ge(daemon_log_count(&d, "refusing a connection of uid 65534"), 1);
+	ck_assert_uint_le(daemon_log_count(&d, "control: "), 20);
+	ck_assert_int_eq(stranger_done(&s), 0);
+	ck_assert(daemon_wait_log(&d, "control: uid 65534: ", 1, 10000));
+}
+END_TEST
+
+/* With a per-uid limit above the cap, the reserve and the eviction of idle
+ * unprivileged connections keep root in. */
+START_TEST(reserve_for_privileged_clients)
+{
+	enum { ROOT_CONNS = 64 };
+	struct stranger s;
+	int fds[ROOT_CONNS + 1];
+	char *out = NULL, *err = NULL, message[256];
+	struct rlimit rl;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "reserve_for_privileged_clients: not root, cannot play uid 65534\n");
+		return;
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	start("control_readonly_group = \"4243\";\ncontrol_max_connections_per_uid = 1024;\n");
+	stranger_start(&s, 65534, hog);
+	hog_read(&s);
+	/* 1024 slots, 64 of them reserved. */
+	ck_assert_uint_eq(hog_accepted, 1024 - 64);
+	ck_assert_uint_eq(hog_refused, HOG_CONNS - (1024 - 64));
+	ck_assert_str_eq(hog_message, "too many connections");
+	ck_assert_int_eq(ginictl(&out, &err, "status", NULL), 0);
+	free(out);
+	free(err);
+	/* Root fills the reserve, then one more pushes out a stranger. */
+	for (int i = 0; i <= ROOT_CONNS; i++) {
+		fds[i] = client();
+		send_text(fds[i], "{\"v\": 1, \"cmd\": \"status\"}\n");
+		ck_assert_str_eq(reply_code(fds[i], message, sizeof(message)), "ok");
+	}
+	ck_assert(daemon_wait_log(&d, "closing the idle connection of uid 65534", 1, 5000));
+	for (int i = 0; i <= ROOT_CONNS; i++)
+		close(fds[i]);
+	ck_assert_int_eq(stranger_done(&s), 0);
+}
+END_TEST
+
+/* One connection of a stranger sending N refused requests, reading the
+ * replies as it goes. */
+enum { FLOOD = 50000, FLOOD_BATCH = 500 };
+
+static int
+flood(int report, int hold)
+{
+	static char req[FLOOD_BATCH * 32];
+	size_t len = 0, denied = 0, lines = 0;
+	char buf[65536];
+	int fd = client();
+
+	(void)hold;
+	for (size_t i = 0; i < FLOOD_BATCH; i++)
+		len += (size_t)sprintf(req + len, "{\"v\":1,\"cmd\":\"status\"}\n");
+	for (size_t b = 0; b < FLOOD / FLOOD_BATCH; b++) {
+		size_t got = 0, off = 0;
+
+		while (off < len) {
+			ssize_t n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+
+			if (n <= 0)
+				return 2;
+			off += (size_t)n;
+		}
+		/* Counts reply lines (and the refusals among them) up to this batch. */
+		while (got < FLOOD_BATCH) {
+			ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+
+			if (n <= 0)
+				return 3;
+			buf[n] = '\0';
+			for (char *p = buf; (p = memchr(p, '\n', (size_t)(buf + n - p))); p++)
+				got++;
+			for (char *p = buf; (p = strstr(p, "permission_denied")); p++)
+				denied++;
+		}
+		lines += got;
+	}
+	close(fd);
+	{
+		unsigned char ok = lines == FLOOD && denied == FLOOD ? 0 : 1;
+
+		if (write(report, &ok, 1) != 1)
+			return 4;
+	}
+	return 0;
+}
+
+/* Sums N over "N similar messages suppressed" lines of the log. */
+static unsigned long long
+suppressed_total(void)
+{
+	FILE *f = fopen(d.log, "re");
+	char line[4096];
+	unsigned long long total = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "control: uid 4242: ");
+		unsigned long long n;
+
+		if (p && sscanf(p, "control: uid 4242: %llu similar messages suppressed", &n) == 1)
+			total += n;
+	}
+	fclose(f);
+	return total;
+}
+
+/*
+ * Regression: every refused request was logged, 184,000 to 237,000 warning
+ * lines a second from one connection. Now a few per uid and interval, and
+ * the count of the others.
+ */
+START_TEST(refusals_are_rate_limited)
+{
+	struct stranger s;
+	char *out = NULL, *err = NULL;
+	size_t logged;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "refusals_are_rate_limited: not root, cannot play a stranger\n");
+		return;
+	}
+	start("control_readonly_group = \"4243\";\n");
+	stranger_start(&s, 4242, flood);
+	ck_assert_int_eq(stranger_report(&s), 0);
+	ck_assert_int_eq(stranger_done(&s), 0);
+	/* Its last connection closed: the count is reported at once. */
+	ck_assert(daemon_wait_log(&d, "control: uid 4242: ", 1, 10000));
+	logged = daemon_log_count(&d, "control: permission denied: uid 4242");
+	ck_assert_uint_ge(logged, 1);
+	ck_assert_uint_lt(logged, 20);
+	ck_assert_uint_lt(daemon_log_count(&d, "control: "), 40);
+	ck_assert_uint_eq(logged + suppressed_total(), FLOOD);
+	/* And the daemon kept serving. */
+	ck_assert_int_eq(ginictl(&out, &err, "status", NULL), 0);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* Invalid UTF-8 and terminal escapes. */
+
+/* Latin-1 "café" as in a file written by an old editor, and what the daemon
+ * makes of it: the invalid byte becomes U+FFFD. */
+#define LATIN1 "caf\xe9"
+#define REPLACED "caf\xef\xbf\xbd"
+
+#define LATIN1_PIPELINES                                                                           \
+	"pipelines = (\n"                                                                          \
+	"  { name = \"latin\"; on_failure = \"continue\"; steps = (\n"                             \
+	"      { id = \"p\"; stage = \"check-path\"; params = { path = \"/tmp/" LATIN1 "\"; }; },\n"  \
+	"      { id = \"m\"; stage = \"fail\"; params = { message = \"" LATIN1 "\"; }; },\n"           \
+	"      { id = \"l\"; stage = \"log\"; params = { message = \"" LATIN1 "\"; }; } ); }\n"        \
+	");\n"
+
+/* Regression: jansson refuses invalid UTF-8, and the steps, the history
+ * entry and the reload errors that carried it vanished from the replies. */
+START_TEST(invalid_utf8_is_replaced_not_dropped)
+{
+	char *out = NULL, *err = NULL, *text;
+	json_t *r, *steps, *items, *errors;
+	json_error_t jerr;
+	int fd;
+
+	ck_assert_int_ne(asprintf(&text, "workers = 2;\n%s", LATIN1_PIPELINES), -1);
+	daemon_init(&d, "control-utf8", text);
+	free(text);
+	daemon_start(&d);
+
+	/* run --wait: every step, with its message, in the final reply. */
+	ck_assert_int_eq(ginictl(&out, &err, "--json", "run", "latin", "--wait", NULL),
+	                 CTL_EXIT_FAILED);
+	/* The step events come first, one line each; the reply is the rest. */
+	text = strstr(out, "\n{\n");
+	ck_assert_msg(text, "no reply in: %s", out);
+	r = json_loads(text + 1, 0, &jerr);
+	ck_assert_msg(r, "%s: %s", jerr.text, text);
+	steps = json_object_get(r, "steps");
+	ck_assert_uint_eq(json_array_size(steps), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(steps, 0), "message")),
+	                 "/tmp/" REPLACED ": No such file or directory");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(steps, 1), "message")),
+	                 REPLACED);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(steps, 0), "result")),
+	                 "failed");
+	json_decref(r);
+	/* The step events carried them too. */
+	ck_assert_ptr_nonnull(strstr(out, "\"message\":\"" REPLACED "\""));
+	free(out);
+	free(err);
+
+	/* A dry run describes the log step with its message. */
+	ck_assert_int_eq(ginictl(&out, &err, "--json", "run", "latin", "--dry-run", NULL),
+	                 CTL_EXIT_FAILED);
+	ck_assert_ptr_nonnull(strstr(out, "would log at info: " REPLACED));
+	free(out);
+	free(err);
+
+	/* The history keeps the run, with the failed step's message. */
+	fd = client();
+	r = call(fd, "history", NULL);
+	items = json_object_get(ok_result(r), "items");
+	ck_assert_uint_eq(json_array_size(items), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "message")),
+	                 "/tmp/" REPLACED ": No such file or directory");
+	json_decref(r);
+
+	/* A reload failing on a Latin-1 file names the file and lists the error. */
+	daemon_write(&d, "pipelines.d/" LATIN1 ".conf",
+	             "pipelines = ( { name = \"x\"; steps = ( { id = \"a\"; stage = \"" LATIN1
+	             "\"; } ); } );\n");
+	ck_assert_int_eq(ginictl(&out, &err, "reload", NULL), CTL_EXIT_FAILED);
+	ck_assert_ptr_nonnull(strstr(err, "reload failed with 1 error;"));
+	ck_assert_msg(strstr(err, REPLACED ".conf:1: pipeline 'x': step 'a': unknown stage type '" REPLACED "'"),
+	              "%s", err);
+	free(out);
+	free(err);
+	r = call(fd, "status", NULL);
+	errors = json_object_get(json_object_get(ok_result(r), "last_reload"), "errors");
+	ck_assert_uint_eq(json_array_size(errors), 1);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_array_get(errors, 0)), REPLACED ".conf:1:"));
+	json_decref(r);
+	close(fd);
+}
+END_TEST
 
 /* Runs ginictl on a pseudo-terminal, as an operator would; returns its exit
  * status and all it wrote (malloc'ed). */
@@ -1051,8 +1557,18 @@ control_suite(void)
 	tcase_add_test(tc, inspect_bare_file_name);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("abuse");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, accept_out_of_descriptors);
+	tcase_add_test(tc, per_uid_connection_limit);
+	tcase_add_test(tc, reserve_for_privileged_clients);
+	tcase_add_test(tc, refusals_are_rate_limited);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("untrusted_text");
 	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, invalid_utf8_is_replaced_not_dropped);
 	tcase_add_test(tc, terminal_escapes_are_shown_escaped);
 	suite_add_tcase(s, tc);
 	return s;
