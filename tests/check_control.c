@@ -1339,13 +1339,17 @@ START_TEST(invalid_utf8_is_replaced_not_dropped)
 	free(out);
 	free(err);
 
-	/* The history keeps the run, with the failed step's message. */
+	/* The history keeps the run, with the message of the step that failed
+	 * first (p and m run side by side). */
 	fd = client();
 	r = call(fd, "history", NULL);
 	items = json_object_get(ok_result(r), "items");
 	ck_assert_uint_eq(json_array_size(items), 1);
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "message")),
-	                 "/tmp/" REPLACED ": No such file or directory");
+	text = (char *)json_string_value(json_object_get(json_array_get(items, 0), "message"));
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(streq(text, "/tmp/" REPLACED ": No such file or directory") ||
+	                      streq(text, REPLACED),
+	              "%s", text);
 	json_decref(r);
 
 	/* A reload failing on a Latin-1 file names the file and lists the error. */
