@@ -82,6 +82,12 @@ enum warn_kind {
 	WARN_KINDS,
 };
 
+static const char *const warn_kind_names[WARN_KINDS] = {
+	[WARN_REQUEST] = "about requests",
+	[WARN_CONNECTION] = "refused connections",
+	[WARN_EVICTION] = "closed idle connections",
+};
+
 /*
  * One per uid with connections or a rate-limit interval still running.
  * Owned by the control's peer list; connections borrow it.
@@ -183,8 +189,9 @@ peer_flush(struct peer *p, uint64_t now, bool all)
 		if (!all && rl->begin_usec && now - rl->begin_usec < LOG_INTERVAL_USEC)
 			continue;
 		if (rl->suppressed)
-			log_warn("control: uid %u: %llu similar messages suppressed",
-			         (unsigned)p->uid, (unsigned long long)rl->suppressed);
+			log_warn("control: uid %u: %llu similar messages suppressed (%s)",
+			         (unsigned)p->uid, (unsigned long long)rl->suppressed,
+			         warn_kind_names[i]);
 		rl->suppressed = 0;
 	}
 }
@@ -280,8 +287,8 @@ peer_warn(struct control *c, struct peer *p, enum warn_kind kind, const char *fm
 		return;
 	}
 	if (suppressed)
-		log_warn("control: uid %u: %llu similar messages suppressed", (unsigned)p->uid,
-		         (unsigned long long)suppressed);
+		log_warn("control: uid %u: %llu similar messages suppressed (%s)", (unsigned)p->uid,
+		         (unsigned long long)suppressed, warn_kind_names[kind]);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
