@@ -1522,6 +1522,28 @@ START_TEST(inspect_bare_file_name)
 }
 END_TEST
 
+/* Regression: an argument jansson refused went missing from the request
+ * ("argument 'pipeline' is required", or a filter silently ignored). */
+START_TEST(arguments_must_be_utf8)
+{
+	char *out = NULL, *err = NULL;
+
+	no_daemon("/nonexistent/socket");
+	ck_assert_int_eq(ginictl(&out, &err, "run", "caf\xe9", NULL), CTL_EXIT_USAGE);
+	ck_assert_str_eq(err, "ginictl run: argument 'caf\\xe9' is not valid UTF-8\n");
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginictl(&out, &err, "stages", "--filter", "caf\xe9", NULL), CTL_EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "is not valid UTF-8"));
+	free(out);
+	free(err);
+	/* Valid UTF-8 goes through (and then finds no daemon here). */
+	ck_assert_int_eq(ginictl(&out, &err, "run", "caf\xc3\xa9", NULL), CTL_EXIT_UNREACHABLE);
+	free(out);
+	free(err);
+}
+END_TEST
+
 Suite *
 control_suite(void)
 {
@@ -1559,6 +1581,7 @@ control_suite(void)
 	tcase_add_test(tc, usage_and_unreachable);
 	tcase_add_test(tc, global_options_after_the_command);
 	tcase_add_test(tc, inspect_bare_file_name);
+	tcase_add_test(tc, arguments_must_be_utf8);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("abuse");
