@@ -1367,6 +1367,23 @@ START_TEST(invalid_utf8_is_replaced_not_dropped)
 	ck_assert_uint_eq(json_array_size(errors), 1);
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_array_get(errors, 0)), REPLACED ".conf:1:"));
 	json_decref(r);
+
+	/* Fixed, the file's pipeline is listed with the file's name. */
+	daemon_write(&d, "pipelines.d/" LATIN1 ".conf",
+	             "pipelines = ( { name = \"x\"; description = \"" LATIN1 "\"; steps = ( { id = "
+	             "\"a\"; stage = \"log\"; params = { message = \"a\"; }; } ); } );\n");
+	ck_assert_int_eq(ginictl(&out, &err, "reload", NULL), 0);
+	free(out);
+	free(err);
+	r = call(fd, "pipelines", NULL);
+	items = json_object_get(ok_result(r), "items");
+	ck_assert_uint_eq(json_array_size(items), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 1), "description")),
+	                 REPLACED);
+	text = (char *)json_string_value(json_object_get(json_array_get(items, 1), "file"));
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "/pipelines.d/" REPLACED ".conf"));
+	json_decref(r);
 	close(fd);
 }
 END_TEST
