@@ -108,6 +108,12 @@ struct waiting {
 	bool dry;
 };
 
+enum access {
+	ACCESS_NONE,
+	ACCESS_READ,
+	ACCESS_ALL,
+};
+
 struct conn {
 	struct conn *next, *prev;
 	struct control *c;
@@ -118,7 +124,7 @@ struct conn {
 	gid_t *groups;
 	int n_groups;
 	struct peer *peer; /* borrowed from the control's list */
-	bool privileged;   /* full access when it connected: may use the reserve */
+	enum access access; /* when it connected; ACCESS_ALL may use the reserve */
 	uint64_t active_usec; /* when it connected or last sent a request */
 	char *in;
 	size_t in_len;
@@ -145,12 +151,6 @@ struct control {
 	sd_event_source *resume_src; /* re-enables accepting after EMFILE */
 	bool accept_paused;
 	struct ratelimit accept_rl;
-};
-
-enum access {
-	ACCESS_NONE,
-	ACCESS_READ,
-	ACCESS_ALL,
 };
 
 static void conn_free(struct conn *k);
@@ -1356,17 +1356,23 @@ tell_overloaded(int fd, const char *message)
 }
 
 /*
- * The idle connection of a client without full access that was active
- * longest ago, to make room for a client with full access; NULL if none.
+ * The connection to close to make room for a client with full access: one
+ * of a client without full access and not waiting for a run, preferring
+ * those who may do nothing to read-only ones, then the one active longest
+ * ago. NULL if none.
  */
 static struct conn *
 eviction_victim(struct control *c)
 {
 	struct conn *victim = NULL;
 
-	for (struct conn *k = c->conns; k; k = k->next)
-		if (!k->privileged && !k->wait && (!victim || k->active_usec < victim->active_usec))
+	for (struct conn *k = c->conns; k; k = k->next) {
+		if (k->access == ACCESS_ALL || k->wait)
+			continue;
+		if (!victim || k->access < victim->access ||
+		    (k->access == victim->access && k->active_usec < victim->active_usec))
 			victim = k;
+	}
 	return victim;
 }
 
@@ -1390,8 +1396,8 @@ refuse(struct conn *k, const char *reason)
  * Admission: a uid other than root and the daemon's own may hold at most
  * control_max_connections_per_uid connections; the last
  * CONTROL_CONNS_RESERVED of the CONTROL_CONNS_MAX slots are for clients with
- * full access; and when every slot is taken, such a client closes the idle
- * connection of a client without full access that was active longest ago.
+ * full access; and when every slot is taken, such a client closes a
+ * connection of a client without full access (see eviction_victim).
  * So no unprivileged user can lock root out by opening connections.
  */
 int
@@ -1414,7 +1420,7 @@ control_attach_fd(struct control *c, int fd, const struct ucred *cred)
 		k->cred = *cred;
 	else
 		read_peer(k);
-	k->privileged = peer_access(k) == ACCESS_ALL;
+	k->access = peer_access(k);
 	k->peer = peer_get(c, k->cred.uid);
 	if (!k->peer) {
 		close(fd);
@@ -1428,8 +1434,9 @@ control_attach_fd(struct control *c, int fd, const struct ucred *cred)
 		         (unsigned)k->cred.uid, per_uid);
 		return refuse(k, reason);
 	}
-	if (c->n_conns >= CONTROL_CONNS_MAX - (k->privileged ? 0 : CONTROL_CONNS_RESERVED)) {
-		struct conn *victim = k->privileged ? eviction_victim(c) : NULL;
+	if (c->n_conns >=
+	    CONTROL_CONNS_MAX - (k->access == ACCESS_ALL ? 0 : CONTROL_CONNS_RESERVED)) {
+		struct conn *victim = k->access == ACCESS_ALL ? eviction_victim(c) : NULL;
 
 		if (!victim)
 			return refuse(k, "too many connections");

@@ -965,7 +965,7 @@ START_TEST(accept_out_of_descriptors)
 END_TEST
 
 /* A child running as another user, which reports through a pipe and holds
- * its connections until the parent closes its end of another. */
+ * its connections until the parent writes to another. */
 struct stranger {
 	pid_t pid;
 	int report; /* parent reads the child's result byte here */
@@ -973,7 +973,7 @@ struct stranger {
 };
 
 static void
-stranger_start(struct stranger *s, uid_t uid, int (*fn)(int report, int hold))
+stranger_start(struct stranger *s, uid_t uid, gid_t group, int (*fn)(int report, int hold))
 {
 	int rep[2], hold[2];
 
@@ -990,7 +990,7 @@ stranger_start(struct stranger *s, uid_t uid, int (*fn)(int report, int hold))
 		getrlimit(RLIMIT_NOFILE, &rl);
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
-		if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
+		if (setgroups(group ? 1 : 0, &group) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
 			_exit(99);
 		_exit(fn(rep[1], hold[0]));
 	}
@@ -1013,8 +1013,14 @@ stranger_report(struct stranger *s)
 static int
 stranger_done(struct stranger *s)
 {
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	int st;
 
+	/* A byte, not only EOF: a later child may hold a copy of this end
+	 * (the child may have gone already, hence no SIGPIPE). */
+	if (write(s->hold, "x", 1) < 0)
+		ck_assert_int_eq(errno, EPIPE);
+	signal(SIGPIPE, old);
 	close(s->hold);
 	close(s->report);
 	ck_assert_int_eq(waitpid(s->pid, &st, 0), s->pid);
@@ -1120,7 +1126,7 @@ START_TEST(per_uid_connection_limit)
 		return;
 	}
 	start("control_readonly_group = \"4243\";\n");
-	stranger_start(&s, 65534, hog);
+	stranger_start(&s, 65534, 0, hog);
 	hog_read(&s);
 	ck_assert_uint_eq(hog_accepted, 32);
 	ck_assert_uint_eq(hog_refused, HOG_CONNS - 32);
@@ -1139,12 +1145,30 @@ START_TEST(per_uid_connection_limit)
 }
 END_TEST
 
+/* A member of the read-only group: one connection, served before and
+ * after the parent's business. */
+static int
+reader(int report, int hold)
+{
+	int fd = client();
+	char message[256];
+	unsigned char b = 1;
+
+	send_text(fd, "{\"v\": 1, \"cmd\": \"status\"}\n");
+	if (streq(reply_code(fd, message, sizeof(message)), "ok"))
+		b = 0;
+	if (write(report, &b, 1) != 1 || read(hold, &b, 1) < 0)
+		return 2;
+	send_text(fd, "{\"v\": 1, \"cmd\": \"status\"}\n");
+	return streq(reply_code(fd, message, sizeof(message)), "ok") ? 0 : 1;
+}
+
 /* With a per-uid limit above the cap, the reserve and the eviction of idle
  * unprivileged connections keep root in. */
 START_TEST(reserve_for_privileged_clients)
 {
 	enum { ROOT_CONNS = 64 };
-	struct stranger s;
+	struct stranger s, ro;
 	int fds[ROOT_CONNS + 1];
 	char *out = NULL, *err = NULL, message[256];
 	struct rlimit rl;
@@ -1157,11 +1181,14 @@ START_TEST(reserve_for_privileged_clients)
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
 	start("control_readonly_group = \"4243\";\ncontrol_max_connections_per_uid = 1024;\n");
-	stranger_start(&s, 65534, hog);
+	/* The reader's connection is the oldest, but read-only. */
+	stranger_start(&ro, 4242, 4243, reader);
+	ck_assert_int_eq(stranger_report(&ro), 0);
+	stranger_start(&s, 65534, 0, hog);
 	hog_read(&s);
-	/* 1024 slots, 64 of them reserved. */
-	ck_assert_uint_eq(hog_accepted, 1024 - 64);
-	ck_assert_uint_eq(hog_refused, HOG_CONNS - (1024 - 64));
+	/* 1024 slots, 64 of them reserved, one the reader's. */
+	ck_assert_uint_eq(hog_accepted, 1024 - 64 - 1);
+	ck_assert_uint_eq(hog_refused, HOG_CONNS - (1024 - 64 - 1));
 	ck_assert_str_eq(hog_message, "too many connections");
 	ck_assert_int_eq(ginictl(&out, &err, "status", NULL), 0);
 	free(out);
@@ -1173,6 +1200,8 @@ START_TEST(reserve_for_privileged_clients)
 		ck_assert_str_eq(reply_code(fds[i], message, sizeof(message)), "ok");
 	}
 	ck_assert(daemon_wait_log(&d, "closing the idle connection of uid 65534", 1, 5000));
+	/* Those who may do nothing go first: the reader is still served. */
+	ck_assert_int_eq(stranger_done(&ro), 0);
 	for (int i = 0; i <= ROOT_CONNS; i++)
 		close(fds[i]);
 	ck_assert_int_eq(stranger_done(&s), 0);
@@ -1264,7 +1293,7 @@ START_TEST(refusals_are_rate_limited)
 		return;
 	}
 	start("control_readonly_group = \"4243\";\n");
-	stranger_start(&s, 4242, flood);
+	stranger_start(&s, 4242, 0, flood);
 	ck_assert_int_eq(stranger_report(&s), 0);
 	ck_assert_int_eq(stranger_done(&s), 0);
 	/* Its last connection closed: the count is reported at once. */
