@@ -46,6 +46,7 @@ static const char *const main_keys[] = {
 	"state_dir",        "control_readonly_group", "workers",        "log_level",
 	"shutdown_timeout", "probe_plugins",          "probe_timeout",  "isolate_stages",
 	"pipelines",
+	"control_max_connections_per_uid",
 };
 static const char *const include_keys[] = { "pipelines" };
 static const char *const pipeline_keys[] = {
@@ -868,6 +869,9 @@ read_globals(struct reader *rd, const config_setting_t *root)
 	s = get_string(rd, root, "control_readonly_group", "");
 	if (s)
 		c->control_readonly_group = strdup(s);
+	if (get_int(rd, root, "control_max_connections_per_uid", "", 1, CONFIG_CONNS_PER_UID_MAX,
+	            &v) > 0)
+		c->control_max_connections_per_uid = (unsigned)v;
 	if (get_int(rd, root, "workers", "", 1, CONFIG_WORKERS_MAX, &v) > 0)
 		c->workers = (unsigned)v;
 	s = get_string(rd, root, "log_level", "");
@@ -1315,6 +1319,7 @@ load(const char *file, const char *text, const char *dir, const struct config_te
 	c->file = strdup(file);
 	c->workers = (unsigned)MAX(sysconf(_SC_NPROCESSORS_ONLN), 1);
 	c->log_level = LOG_INFO;
+	c->control_max_connections_per_uid = CONFIG_CONNS_PER_UID_DEFAULT;
 	c->shutdown_timeout_usec = DEFAULT_SHUTDOWN_TIMEOUT;
 	c->probe_plugins = true;
 	c->probe_timeout_usec = DEFAULT_PROBE_TIMEOUT;

@@ -102,6 +102,7 @@ struct gini_config {
 	char *control_socket;
 	char *control_group;          /* NULL: root's group */
 	char *control_readonly_group; /* NULL: none */
+	unsigned control_max_connections_per_uid; /* for uids other than root and ours */
 	char *state_dir;
 	unsigned workers;
 	int log_level;
@@ -123,6 +124,8 @@ struct config_overrides {
 };
 
 #define CONFIG_WORKERS_MAX 256
+#define CONFIG_CONNS_PER_UID_DEFAULT 32
+#define CONFIG_CONNS_PER_UID_MAX 1024
 #define CONFIG_PIPELINES_MAX 100000
 #define CONFIG_STEPS_MAX 100000
 #define CONFIG_FILE_MAX (16u << 20)

@@ -10,6 +10,15 @@
  * absurd, connections are capped at CONTROL_CONNS_MAX, and one without a
  * complete request for CONTROL_IDLE_USEC is closed.
  *
+ * Nor can a client lock others out or flood the log: a uid other than root
+ * and the daemon's own holds at most control_max_connections_per_uid
+ * connections, the last CONTROL_CONNS_RESERVED slots are kept for clients
+ * with full access (who may also push out an idle unprivileged connection),
+ * the warnings a client causes are rate-limited per uid with a count of
+ * those suppressed, and when accept() runs out of descriptors the listener
+ * rests until a connection closes instead of spinning. Every string a reply
+ * carries is made valid UTF-8 (jtext), so no text vanishes from a reply.
+ *
  * Who may do what is decided per request from the peer's credentials
  * (SO_PEERCRED, SO_PEERGROUPS), never from the socket's file mode alone:
  * root and the daemon's user may do everything; members of control_group
@@ -50,8 +59,45 @@
 #define OUT_PAUSE (1u << 20)
 /* ...and beyond this the client is dropped as not reading at all. */
 #define OUT_MAX (64u << 20)
+/* Warnings a client can cause: at most LOG_BURST per uid per LOG_INTERVAL;
+ * the rest are counted and reported as suppressed. */
+#define LOG_BURST 5
+#define LOG_INTERVAL_USEC (10 * USEC_PER_SEC)
+/* Out of descriptors: new connections wait this long, or until one closes. */
+#define ACCEPT_RETRY_USEC (250 * USEC_PER_MSEC)
 
 struct conn;
+
+struct ratelimit {
+	uint64_t begin_usec; /* start of the current interval, 0: none yet */
+	unsigned n;          /* messages let through in it */
+	uint64_t suppressed; /* messages held back and not yet reported */
+};
+
+/* What a warning is about: each kind is rate-limited on its own. */
+enum warn_kind {
+	WARN_REQUEST,    /* a request refused, replies not read */
+	WARN_CONNECTION, /* a connection refused */
+	WARN_EVICTION,   /* an idle connection closed to make room */
+	WARN_KINDS,
+};
+
+static const char *const warn_kind_names[WARN_KINDS] = {
+	[WARN_REQUEST] = "about requests",
+	[WARN_CONNECTION] = "refused connections",
+	[WARN_EVICTION] = "closed idle connections",
+};
+
+/*
+ * One per uid with connections or a rate-limit interval still running.
+ * Owned by the control's peer list; connections borrow it.
+ */
+struct peer {
+	struct peer *next;
+	uid_t uid;
+	size_t n_conns;
+	struct ratelimit rl[WARN_KINDS];
+};
 
 /* A `run --wait` in progress on a connection. */
 struct waiting {
@@ -60,6 +106,12 @@ struct waiting {
 	json_t *id;
 	uint64_t run_id;
 	bool dry;
+};
+
+enum access {
+	ACCESS_NONE,
+	ACCESS_READ,
+	ACCESS_ALL,
 };
 
 struct conn {
@@ -71,6 +123,9 @@ struct conn {
 	struct ucred cred;
 	gid_t *groups;
 	int n_groups;
+	struct peer *peer; /* borrowed from the control's list */
+	enum access access; /* when it connected; ACCESS_ALL may use the reserve */
+	uint64_t active_usec; /* when it connected or last sent a request */
 	char *in;
 	size_t in_len;
 	char *out;
@@ -91,18 +146,154 @@ struct control {
 	bool have_group, have_ro_group;
 	gid_t group, ro_group;
 	uint64_t denied;
-};
-
-enum access {
-	ACCESS_NONE,
-	ACCESS_READ,
-	ACCESS_ALL,
+	struct peer *peers;
+	sd_event_source *flush_src;  /* reports suppressed warnings when armed */
+	sd_event_source *resume_src; /* re-enables accepting after EMFILE */
+	bool accept_paused;
+	struct ratelimit accept_rl;
 };
 
 static void conn_free(struct conn *k);
 static void conn_update_events(struct conn *k);
 static void conn_process(struct conn *k);
 static void conn_kick(struct conn *k);
+
+/* Rate-limited warnings. */
+
+/* True if a message may be logged now; else it is counted. *ret_suppressed
+ * gets the count of the interval that just ended, to report first. */
+static bool
+ratelimit_test(struct ratelimit *rl, unsigned burst, uint64_t now, uint64_t *ret_suppressed)
+{
+	*ret_suppressed = 0;
+	if (rl->begin_usec == 0 || now - rl->begin_usec >= LOG_INTERVAL_USEC) {
+		*ret_suppressed = rl->suppressed;
+		rl->begin_usec = now;
+		rl->n = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->n < burst) {
+		rl->n++;
+		return true;
+	}
+	rl->suppressed++;
+	return false;
+}
+
+static void
+peer_flush(struct peer *p, uint64_t now, bool all)
+{
+	for (size_t i = 0; i < WARN_KINDS; i++) {
+		struct ratelimit *rl = &p->rl[i];
+
+		if (!all && rl->begin_usec && now - rl->begin_usec < LOG_INTERVAL_USEC)
+			continue;
+		if (rl->suppressed)
+			log_warn("control: uid %u: %llu similar messages suppressed (%s)",
+			         (unsigned)p->uid, (unsigned long long)rl->suppressed,
+			         warn_kind_names[i]);
+		rl->suppressed = 0;
+	}
+}
+
+/* True while one of the peer's intervals runs. */
+static bool
+peer_limiting(const struct peer *p, uint64_t now)
+{
+	for (size_t i = 0; i < WARN_KINDS; i++)
+		if (p->rl[i].begin_usec && now - p->rl[i].begin_usec < LOG_INTERVAL_USEC)
+			return true;
+	return false;
+}
+
+/* Reports what was suppressed in intervals that have ended, and forgets uids
+ * with neither connections nor a running interval. */
+static void
+peers_gc(struct control *c, uint64_t now)
+{
+	for (struct peer **pp = &c->peers; *pp;) {
+		struct peer *p = *pp;
+
+		peer_flush(p, now, false);
+		if (p->n_conns == 0 && !peer_limiting(p, now)) {
+			*pp = p->next;
+			free(p);
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
+static int
+on_flush(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct control *c = userdata;
+
+	(void)s;
+	(void)usec;
+	peers_gc(c, now_usec(CLOCK_MONOTONIC));
+	for (struct peer *p = c->peers; p; p = p->next)
+		for (size_t i = 0; i < WARN_KINDS; i++)
+			if (p->rl[i].suppressed) {
+				/* More to report when that interval ends. */
+				sd_event_source_set_time_relative(c->flush_src, LOG_INTERVAL_USEC);
+				sd_event_source_set_enabled(c->flush_src, SD_EVENT_ONESHOT);
+				return 0;
+			}
+	return 0;
+}
+
+static struct peer *
+peer_get(struct control *c, uid_t uid)
+{
+	struct peer *p;
+
+	peers_gc(c, now_usec(CLOCK_MONOTONIC));
+	for (p = c->peers; p; p = p->next)
+		if (p->uid == uid)
+			return p;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->uid = uid;
+	p->next = c->peers;
+	c->peers = p;
+	return p;
+}
+
+/*
+ * A warning caused by a client, at most LOG_BURST per uid and interval, so
+ * that no client can flood the log; the count of those held back is logged
+ * when the interval ends, when the uid's last connection closes, or before
+ * its next warning.
+ */
+static void peer_warn(struct control *c, struct peer *p, enum warn_kind kind, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+
+static void
+peer_warn(struct control *c, struct peer *p, enum warn_kind kind, const char *fmt, ...)
+{
+	uint64_t suppressed = 0;
+	va_list ap;
+	char msg[1024];
+
+	if (p && !ratelimit_test(&p->rl[kind], LOG_BURST, now_usec(CLOCK_MONOTONIC), &suppressed)) {
+		if (p->rl[kind].suppressed == 1 && c->flush_src &&
+		    sd_event_source_get_enabled(c->flush_src, NULL) == 0) {
+			sd_event_source_set_time(c->flush_src,
+			                         p->rl[kind].begin_usec + LOG_INTERVAL_USEC);
+			sd_event_source_set_enabled(c->flush_src, SD_EVENT_ONESHOT);
+		}
+		return;
+	}
+	if (suppressed)
+		log_warn("control: uid %u: %llu similar messages suppressed (%s)", (unsigned)p->uid,
+		         (unsigned long long)suppressed, warn_kind_names[kind]);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("%s", msg);
+}
 
 /* Replies. */
 
@@ -119,8 +310,9 @@ conn_send(struct conn *k, json_t *msg)
 	}
 	len = strlen(text);
 	if (k->out_len - k->out_off + len + 1 > OUT_MAX) {
-		log_warn("control: uid %u (pid %d) does not read its replies; disconnecting",
-		         (unsigned)k->cred.uid, (int)k->cred.pid);
+		peer_warn(k->c, k->peer, WARN_REQUEST,
+		          "control: uid %u (pid %d) does not read its replies; disconnecting",
+		          (unsigned)k->cred.uid, (int)k->cred.pid);
 		free(text);
 		k->closing = true;
 		k->out_len = k->out_off = 0;
@@ -142,6 +334,82 @@ conn_send(struct conn *k, json_t *msg)
 	k->out[k->out_len + len] = '\n';
 	k->out_len += len + 1;
 	free(text);
+}
+
+/*
+ * A JSON string for text that came from files, plugins or commands, and so
+ * may be any bytes: jansson refuses invalid UTF-8 (json_string() returns
+ * NULL and the value silently vanishes from its object), so every byte that
+ * does not start a valid UTF-8 sequence becomes U+FFFD. NULL gives null.
+ * Every string of a reply that the daemon did not write itself goes through
+ * here.
+ */
+static size_t
+utf8_seq_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* No overlong forms, no surrogates, nothing above U+10FFFF. */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+static json_t *
+jtext(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	json_t *v;
+	char *buf, *o;
+
+	if (!s)
+		return json_null();
+	v = json_string(s);
+	if (v)
+		return v;
+	buf = malloc(strlen(s) * 3 + 1);
+	if (!buf)
+		return json_null();
+	for (o = buf; *p;) {
+		size_t n = utf8_seq_len(p);
+
+		if (n == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		} else {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		}
+	}
+	*o = '\0';
+	v = json_string(buf);
+	free(buf);
+	return v ? v : json_null();
 }
 
 static json_t *
@@ -180,7 +448,7 @@ reply_error(struct conn *k, json_t *id, const char *code, json_t *extra, const c
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	json_object_set_new(e, "code", json_string(code));
-	json_object_set_new(e, "message", json_string(msg));
+	json_object_set_new(e, "message", jtext(msg));
 	json_object_set_new(o, "ok", json_false());
 	json_object_set_new(o, "error", e);
 	conn_send(k, o);
@@ -286,15 +554,15 @@ cmd_status(struct conn *k, json_t *id, json_t *args)
 		json_t *errors = json_array();
 
 		for (size_t i = 0; i < m->n_last_reload_errors; i++)
-			json_array_append_new(errors, json_string(m->last_reload_errors[i]));
+			json_array_append_new(errors, jtext(m->last_reload_errors[i]));
 		reload = json_pack("{s:o, s:b, s:o}", "time", iso_or_null(m->last_reload_usec), "ok",
 		                   m->last_reload_ok, "errors", errors);
 	}
 	refused = json_array();
 	for (size_t i = 0; i < g->report.n_refusals; i++)
 		json_array_append_new(refused,
-		                      json_pack("{s:s, s:s, s:b}", "path", g->report.refusals[i].path,
-		                                "reason", g->report.refusals[i].reason, "probed",
+		                      json_pack("{s:o, s:o, s:b}", "path", jtext(g->report.refusals[i].path),
+		                                "reason", jtext(g->report.refusals[i].reason), "probed",
 		                                g->report.refusals[i].probed));
 	r = json_pack("{s:s, s:i, s:I, s:f, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, "
 	              "s:o}",
@@ -322,10 +590,11 @@ stage_json(const struct stage_type *t)
 	if (t->flags & GINI_STAGE_CONCURRENT)
 		json_array_append_new(flags, json_string("concurrent"));
 	for (char **q = t->requires_ids; *q; q++)
-		json_array_append_new(req, json_string(*q));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-	                 "id", t->id, "version", t->version, "category", t->category, "summary",
-	                 t->summary, "file", t->path, "flags", flags, "requires", req, "runs",
+		json_array_append_new(req, jtext(*q));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	                 "id", jtext(t->id), "version", jtext(t->version), "category",
+	                 jtext(t->category), "summary", jtext(t->summary), "file", jtext(t->path),
+	                 "flags", flags, "requires", req, "runs",
 	                 (json_int_t)runs, "failures",
 	                 (json_int_t)atomic_load(&t->counters.failures), "timeouts",
 	                 (json_int_t)atomic_load(&t->counters.timeouts), "crashes",
@@ -376,7 +645,7 @@ triggers_json(const struct trigger_def *t)
 	return json_pack("{s:o, s:o, s:o, s:b, s:b}", "signals", sigs, "every",
 	                 t->every_usec ? json_string(format_duration(t->every_usec, buf, sizeof(buf)))
 	                               : json_null(),
-	                 "schedule", t->schedule ? json_string(t->schedule) : json_null(), "on_start",
+	                 "schedule", jtext(t->schedule), "on_start",
 	                 t->on_start, "persistent", t->persistent);
 }
 
@@ -398,9 +667,10 @@ cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 
 		json_array_append_new(
 			items,
-			json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, "
+			json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, "
 			          "s:b, s:{s:I, s:I, s:I}, s:I}",
-			          "name", p->name, "description", p->description, "file", p->file,
+			          "name", jtext(p->name), "description", jtext(p->description), "file",
+			          jtext(p->file),
 			          "line", p->line, "steps", (json_int_t)p->n_steps, "overlap",
 			          overlap_to_string(p->overlap), "on_failure",
 			          on_failure_to_string(p->on_failure), "triggers",
@@ -443,13 +713,13 @@ cmd_history(struct conn *k, json_t *id, json_t *args)
 		if (pipeline && !streq(pipeline, h->pipeline))
 			continue;
 		json_array_append_new(
-			items, json_pack("{s:I, s:s, s:s, s:o, s:I, s:s, s:o, s:o}", "run_id",
-			                 (json_int_t)h->run_id, "pipeline", h->pipeline, "trigger",
-			                 h->trigger, "start", iso_or_null(h->start_realtime_usec),
+			items, json_pack("{s:I, s:o, s:o, s:o, s:I, s:s, s:o, s:o}", "run_id",
+			                 (json_int_t)h->run_id, "pipeline", jtext(h->pipeline), "trigger",
+			                 jtext(h->trigger), "start", iso_or_null(h->start_realtime_usec),
 			                 "duration_usec", (json_int_t)h->duration_usec, "result",
 			                 run_status_to_string(h->status), "failed_step",
-			                 h->failed_step ? json_string(h->failed_step) : json_null(),
-			                 "message", h->message ? json_string(h->message) : json_null()));
+			                 jtext(h->failed_step),
+			                 "message", jtext(h->message)));
 	}
 	reply_ok(k, id, json_pack("{s:o}", "items", items));
 }
@@ -460,12 +730,12 @@ step_json(const struct run *r, size_t i)
 	const struct step *s = &r->pipeline->steps[i];
 	const struct step_result *res = &r->results[i];
 
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "id", s->id, "stage",
-	                 s->stage_id ? s->stage_id : "", "result",
+	return json_pack("{s:o, s:o, s:s, s:I, s:I, s:o}", "id", jtext(s->id), "stage",
+	                 jtext(s->stage_id ? s->stage_id : ""), "result",
 	                 step_status_to_string(res->status), "attempts", (json_int_t)res->attempts,
 	                 "duration_usec",
 	                 (json_int_t)(res->attempts ? res->end_usec - res->start_usec : 0), "message",
-	                 res->message ? json_string(res->message) : json_null());
+	                 jtext(res->message));
 }
 
 static void
@@ -498,15 +768,17 @@ dry_run_json(const struct run *r)
 			if (p->steps[i].level != level)
 				continue;
 			json_array_append_new(
-				steps, json_pack("{s:s, s:s, s:s, s:s}", "step", p->steps[i].id, "stage",
-				                 p->steps[i].stage_id ? p->steps[i].stage_id : "", "result",
+				steps, json_pack("{s:o, s:o, s:s, s:o}", "step", jtext(p->steps[i].id),
+				                 "stage",
+				                 jtext(p->steps[i].stage_id ? p->steps[i].stage_id : ""),
+				                 "result",
 				                 step_status_to_string(r->results[i].status),
 				                 "description",
-				                 r->results[i].message ? r->results[i].message : ""));
+				                 jtext(r->results[i].message ? r->results[i].message : "")));
 		}
 		json_array_append_new(levels, steps);
 	}
-	return json_pack("{s:s, s:b, s:s, s:o}", "pipeline", p->name, "dry_run", 1, "result",
+	return json_pack("{s:o, s:b, s:s, s:o}", "pipeline", jtext(p->name), "dry_run", 1, "result",
 	                 run_status_to_string(r->status), "levels", levels);
 }
 
@@ -529,7 +801,7 @@ wait_on_done(struct run_listener *l, const struct run *r)
 		                   "duration_usec", (json_int_t)(r->end_usec - r->start_usec),
 		                   "failed_step",
 		                   r->failed_step != SIZE_MAX
-		                           ? json_string(r->pipeline->steps[r->failed_step].id)
+		                           ? jtext(r->pipeline->steps[r->failed_step].id)
 		                           : json_null(),
 		                   "steps", steps));
 	} else {
@@ -666,7 +938,7 @@ cmd_reload(struct conn *k, json_t *id, json_t *args)
 
 		for (size_t i = 0; i < d.n; i++)
 			json_array_append_new(errors,
-			                      json_string(diag_format(&d.v[i], buf, sizeof(buf))));
+			                      jtext(diag_format(&d.v[i], buf, sizeof(buf))));
 		reply_error(k, id, PROTO_E_FAILED, json_pack("{s:o}", "errors", errors),
 		            "reload failed with %zu error%s; generation %llu keeps running", d.n,
 		            d.n == 1 ? "" : "s", (unsigned long long)m->current->number);
@@ -692,8 +964,8 @@ cmd_metrics(struct conn *k, json_t *id, json_t *args)
 		reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
 		return;
 	}
-	reply_ok(k, id, json_pack("{s:s, s:s}", "content_type", "text/plain; version=0.0.4",
-	                          "text", text));
+	reply_ok(k, id, json_pack("{s:s, s:o}", "content_type", "text/plain; version=0.0.4",
+	                          "text", jtext(text)));
 	free(text);
 }
 
@@ -795,8 +1067,8 @@ handle_line(struct conn *k, const char *line, size_t len)
 	a = peer_access(k);
 	if (a == ACCESS_NONE || (a == ACCESS_READ && c->mutating)) {
 		k->c->denied++;
-		log_warn("control: permission denied: uid %u (pid %d) may not use '%s'",
-		         (unsigned)k->cred.uid, (int)k->cred.pid, c->name);
+		peer_warn(k->c, k->peer, WARN_REQUEST, "control: permission denied: uid %u (pid %d) may not use '%s'",
+		          (unsigned)k->cred.uid, (int)k->cred.pid, c->name);
 		reply_error(k, id, PROTO_E_PERMISSION, NULL, "permission denied: uid %u may not use '%s'",
 		            (unsigned)k->cred.uid, c->name);
 		goto out;
@@ -833,6 +1105,7 @@ conn_process(struct conn *k)
 		}
 		if (k->idle)
 			sd_event_source_set_time_relative(k->idle, CONTROL_IDLE_USEC);
+		k->active_usec = now_usec(CLOCK_MONOTONIC);
 		if (len > 0)
 			handle_line(k, k->in + start, len);
 		start += len + 1;
@@ -969,6 +1242,14 @@ conn_free(struct conn *k)
 	if (k->next)
 		k->next->prev = k->prev;
 	c->n_conns--;
+	if (k->peer && --k->peer->n_conns == 0)
+		peer_flush(k->peer, 0, true);
+	/* A descriptor is free again: new connections may be accepted. */
+	if (c->accept_paused) {
+		c->accept_paused = false;
+		sd_event_source_set_enabled(c->resume_src, SD_EVENT_OFF);
+		sd_event_source_set_enabled(c->listen_src, SD_EVENT_ON);
+	}
 	sd_event_source_disable_unref(k->io);
 	sd_event_source_disable_unref(k->idle);
 	close(k->fd);
@@ -1012,28 +1293,123 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	(void)revents;
 	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (cfd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			log_warn("control: accept: %s, ignoring", strerror(errno));
+		int e = errno;
+		uint64_t suppressed;
+
+		if (e == EAGAIN || e == EINTR || e == ECONNABORTED)
+			return 0;
+		/*
+		 * Out of descriptors (or memory): the pending connection stays
+		 * queued and the listener stays readable, so polling it again at
+		 * once would spin. Stop listening until a connection closes or a
+		 * short timer runs out, and say so once per interval.
+		 */
+		if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+			c->accept_paused = true;
+			sd_event_source_set_enabled(c->listen_src, SD_EVENT_OFF);
+			sd_event_source_set_time_relative(c->resume_src, ACCEPT_RETRY_USEC);
+			sd_event_source_set_enabled(c->resume_src, SD_EVENT_ONESHOT);
+		}
+		if (ratelimit_test(&c->accept_rl, 1, now_usec(CLOCK_MONOTONIC), &suppressed)) {
+			if (suppressed)
+				log_warn("control: accept: %llu similar messages suppressed",
+				         (unsigned long long)suppressed);
+			log_warn("control: accept: %s; %s", strerror(e),
+			         c->accept_paused ? "new connections wait until one closes"
+			                          : "ignoring");
+		}
 		return 0;
 	}
 	(void)control_attach_fd(c, cfd, NULL);
 	return 0;
 }
 
+static int
+on_resume(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct control *c = userdata;
+
+	(void)s;
+	(void)usec;
+	if (c->accept_paused) {
+		c->accept_paused = false;
+		sd_event_source_set_enabled(c->listen_src, SD_EVENT_ON);
+	}
+	return 0;
+}
+
+/* Tells a client why it is not served (best effort: never blocks). */
+static void
+tell_overloaded(int fd, const char *message)
+{
+	json_t *o = json_pack("{s:i, s:b, s:{s:s, s:o}}", "v", PROTO_VERSION, "ok", 0, "error",
+	                      "code", PROTO_E_OVERLOADED, "message", jtext(message));
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+
+	if (text) {
+		size_t len = strlen(text);
+
+		text[len] = '\n';
+		(void)send(fd, text, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		text[len] = '\0';
+	}
+	free(text);
+	json_decref(o);
+}
+
+/*
+ * The connection to close to make room for a client with full access: one
+ * of a client without full access and not waiting for a run, preferring
+ * those who may do nothing to read-only ones, then the one active longest
+ * ago. NULL if none.
+ */
+static struct conn *
+eviction_victim(struct control *c)
+{
+	struct conn *victim = NULL;
+
+	for (struct conn *k = c->conns; k; k = k->next) {
+		if (k->access == ACCESS_ALL || k->wait)
+			continue;
+		if (!victim || k->access < victim->access ||
+		    (k->access == victim->access && k->active_usec < victim->active_usec))
+			victim = k;
+	}
+	return victim;
+}
+
+/* Refuses a connection that was never served: the reason to the client and,
+ * rate-limited, to the log. */
+static int
+refuse(struct conn *k, const char *reason)
+{
+	struct control *c = k->c;
+
+	peer_warn(c, k->peer, WARN_CONNECTION, "control: refusing a connection of uid %u (pid %d): %s",
+	          (unsigned)k->cred.uid, (int)k->cred.pid, reason);
+	tell_overloaded(k->fd, reason);
+	close(k->fd);
+	free(k->groups);
+	free(k);
+	return -EBUSY;
+}
+
+/*
+ * Admission: a uid other than root and the daemon's own may hold at most
+ * control_max_connections_per_uid connections; the last
+ * CONTROL_CONNS_RESERVED of the CONTROL_CONNS_MAX slots are for clients with
+ * full access; and when every slot is taken, such a client closes a
+ * connection of a client without full access (see eviction_victim).
+ * So no unprivileged user can lock root out by opening connections.
+ */
 int
 control_attach_fd(struct control *c, int fd, const struct ucred *cred)
 {
+	unsigned per_uid = c->m->current->config->control_max_connections_per_uid;
 	struct conn *k;
+	char reason[256];
 	int r;
 
-	if (c->n_conns >= CONTROL_CONNS_MAX) {
-		static const char msg[] = "{\"v\":1,\"ok\":false,\"error\":{\"code\":\"" PROTO_E_OVERLOADED
-		                          "\",\"message\":\"too many connections\"}}\n";
-
-		(void)send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		close(fd);
-		return -EBUSY;
-	}
 	k = calloc(1, sizeof(*k));
 	if (!k) {
 		close(fd);
@@ -1046,6 +1422,36 @@ control_attach_fd(struct control *c, int fd, const struct ucred *cred)
 		k->cred = *cred;
 	else
 		read_peer(k);
+	k->access = peer_access(k);
+	k->peer = peer_get(c, k->cred.uid);
+	if (!k->peer) {
+		close(fd);
+		free(k->groups);
+		free(k);
+		return -ENOMEM;
+	}
+	if (k->cred.uid != 0 && k->cred.uid != geteuid() && k->peer->n_conns >= per_uid) {
+		snprintf(reason, sizeof(reason),
+		         "too many connections from uid %u (control_max_connections_per_uid = %u)",
+		         (unsigned)k->cred.uid, per_uid);
+		return refuse(k, reason);
+	}
+	if (c->n_conns >=
+	    CONTROL_CONNS_MAX - (k->access == ACCESS_ALL ? 0 : CONTROL_CONNS_RESERVED)) {
+		struct conn *victim = k->access == ACCESS_ALL ? eviction_victim(c) : NULL;
+
+		if (!victim)
+			return refuse(k, "too many connections");
+		peer_warn(c, victim->peer, WARN_EVICTION,
+		          "control: closing the idle connection of uid %u (pid %d) to make room "
+		          "for uid %u",
+		          (unsigned)victim->cred.uid, (int)victim->cred.pid, (unsigned)k->cred.uid);
+		tell_overloaded(victim->fd, "too many connections; this idle one was closed to make "
+		                            "room for a privileged client");
+		conn_free(victim);
+	}
+	k->active_usec = now_usec(CLOCK_MONOTONIC);
+	k->peer->n_conns++;
 	k->next = c->conns;
 	if (c->conns)
 		c->conns->prev = k;
@@ -1280,6 +1686,16 @@ control_new(struct manager *m, sd_event *e, struct control **ret)
 			goto fail;
 	}
 	r = sd_event_add_io(e, &c->listen_src, c->fd, EPOLLIN, on_accept, c);
+	if (r >= 0)
+		r = sd_event_add_time_relative(e, &c->resume_src, CLOCK_MONOTONIC, ACCEPT_RETRY_USEC,
+		                               0, on_resume, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->resume_src, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_add_time_relative(e, &c->flush_src, CLOCK_MONOTONIC, LOG_INTERVAL_USEC,
+		                               0, on_flush, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->flush_src, SD_EVENT_OFF);
 	if (r < 0)
 		goto fail;
 	log_info("control socket %s", c->activated ? "passed by systemd" : c->path);
@@ -1300,6 +1716,15 @@ control_free(struct control *c)
 		conn_free(k);
 	}
 	sd_event_source_disable_unref(c->listen_src);
+	sd_event_source_disable_unref(c->resume_src);
+	sd_event_source_disable_unref(c->flush_src);
+	while (c->peers) {
+		struct peer *p = c->peers;
+
+		c->peers = p->next;
+		peer_flush(p, 0, true);
+		free(p);
+	}
 	if (c->fd >= 0 && !c->activated) {
 		close(c->fd);
 		if (c->path)

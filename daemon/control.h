@@ -11,6 +11,9 @@ struct gini_config;
 
 /* Connections served at once; one more is told "overloaded" and closed. */
 #define CONTROL_CONNS_MAX 1024
+/* Of those, the last ones only for clients with full access (root, the
+ * daemon's user, control_group). */
+#define CONTROL_CONNS_RESERVED 64
 /* A connection with no complete request for this long is closed. */
 #define CONTROL_IDLE_USEC (60 * 1000000ULL)
 

@@ -48,6 +48,7 @@ struct ctl {
 	char *buf;
 	size_t len;
 	int width; /* terminal columns, 0: do not truncate */
+	bool text_lines; /* the reply is multi-line text: newlines stay as they are */
 };
 
 struct verb {
@@ -65,6 +66,64 @@ verb_help(const struct verb *v, FILE *f)
 {
 	fprintf(f, "Usage: ginictl [-s SOCKET] [--json] %s%s%s\n\n%s.\n%s", v->name,
 	        v->usage[0] ? " " : "", v->usage, v->summary, v->help);
+}
+
+/*
+ * Text from the daemon (step messages, command output, file names) may hold
+ * terminal escape sequences that would retitle, clear or worse the
+ * operator's terminal. Human output shows every control character escaped:
+ * \n \r \t as such, other C0 characters and DEL as \xNN, C1 characters
+ * (U+0080 to U+009F) as \uNNNN. --json output is JSON, escaped by its rules.
+ * keep_newlines: for text made of lines (metrics), where they are harmless.
+ */
+static char *
+escape_text(const char *s, bool keep_newlines)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *buf = malloc(strlen(s) * 6 + 1), *o = buf;
+
+	if (!buf)
+		return NULL;
+	for (; *p; p++) {
+		if (*p == '\n' && keep_newlines) {
+			*o++ = '\n';
+		} else if (*p == '\n' || *p == '\r' || *p == '\t') {
+			*o++ = '\\';
+			*o++ = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+		} else if (*p < 0x20 || *p == 0x7f) {
+			o += sprintf(o, "\\x%02x", *p);
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			o += sprintf(o, "\\u%04x", p[1]);
+			p++;
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o = '\0';
+	return buf;
+}
+
+/* Escapes every string in v, in place, for human output. */
+static void
+defang(json_t *v, bool keep_newlines)
+{
+	const char *key;
+	json_t *e;
+	size_t i;
+
+	if (json_is_string(v)) {
+		char *safe = escape_text(json_string_value(v), keep_newlines);
+
+		if (safe && !streq(safe, json_string_value(v)))
+			json_string_set(v, safe);
+		free(safe);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, key, e)
+			defang(e, keep_newlines);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			defang(e, keep_newlines);
+	}
 }
 
 /* Connection. */
@@ -234,6 +293,11 @@ request(struct ctl *c, const char *cmd, json_t *args, int timeout_ms,
 
 		if (!msg)
 			return NULL;
+		/* Error messages go to the terminal even with --json. */
+		if (c->json)
+			defang(json_object_get(msg, "error"), false);
+		else
+			defang(msg, c->text_lines);
 		if (json_object_get(msg, "event")) {
 			if (on_event)
 				on_event(c, msg);
@@ -372,18 +436,39 @@ jtime(json_t *o, const char *key, char *buf, size_t size)
 
 /* Commands. */
 
-/* Parses getopt-style options of a verb; returns optind or -1 (help printed). */
+/*
+ * Parses getopt-style options of a verb, and the global -s/--socket and
+ * --json too, which may come after the command; returns optind, -1 on a
+ * usage error or -2 when help was printed.
+ */
 static int
-verb_getopt(const struct verb *v, int argc, char **argv, const char *shortopts,
+verb_getopt(struct ctl *c, const struct verb *v, int argc, char **argv, const char *shortopts,
             const struct option *longopts, int (*on_opt)(int opt, const char *arg, void *ud),
             void *ud)
 {
+	struct option all[16];
+	char sopts[32];
+	size_t n = 0;
 	int o;
 
+	for (; longopts[n].name && n < ARRAY_SIZE(all) - 3; n++)
+		all[n] = longopts[n];
+	all[n++] = (struct option){ "socket", required_argument, NULL, 's' };
+	all[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+	all[n] = (struct option){ 0 };
+	snprintf(sopts, sizeof(sopts), "%ss:", shortopts);
 	/* 0, not 1: glibc then starts afresh, permuting options again. */
 	optind = 0;
 	opterr = 1;
-	while ((o = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, sopts, all, NULL)) != -1) {
+		if (o == 's') {
+			c->socket = optarg;
+			continue;
+		}
+		if (o == 'j') {
+			c->json = true;
+			continue;
+		}
 		if (o == 'h') {
 			verb_help(v, stdout);
 			return -2;
@@ -409,10 +494,10 @@ static const struct option help_only[] = { { "help", no_argument, NULL, 'h' }, {
 
 /* For verbs without arguments. */
 static int
-simple_args(const char *name, int argc, char **argv)
+simple_args(struct ctl *c, const char *name, int argc, char **argv)
 {
 	const struct verb *v = find_verb(name);
-	int k = verb_getopt(v, argc, argv, "+h", help_only, no_opt, NULL);
+	int k = verb_getopt(c, v, argc, argv, "h", help_only, no_opt, NULL);
 
 	if (k == -2)
 		return -2;
@@ -430,7 +515,7 @@ cmd_status(struct ctl *c, int argc, char **argv)
 {
 	json_t *r, *reload;
 	char b1[64], b2[64];
-	int x = simple_args("status", argc, argv);
+	int x = simple_args(c, "status", argc, argv);
 
 	if (x)
 		return x == -2 ? 0 : x;
@@ -530,7 +615,7 @@ cmd_stages(struct ctl *c, int argc, char **argv)
 	long long offset = 0, total = 0;
 	int k, x = 0;
 
-	k = verb_getopt(find_verb("stages"), argc, argv, "+h", opts, stages_opt, &o);
+	k = verb_getopt(c, find_verb("stages"), argc, argv, "h", opts, stages_opt, &o);
 	if (k < 0 || k < argc) {
 		if (k >= 0)
 			fprintf(stderr, "ginictl stages: unexpected argument '%s'\n", argv[k]);
@@ -628,7 +713,7 @@ cmd_pipelines(struct ctl *c, int argc, char **argv)
 		           .ncols = 6,
 		           .right = { [4] = true } };
 	json_t *r, *items;
-	int x = simple_args("pipelines", argc, argv);
+	int x = simple_args(c, "pipelines", argc, argv);
 
 	if (x)
 		return x == -2 ? 0 : x;
@@ -711,7 +796,7 @@ cmd_run(struct ctl *c, int argc, char **argv)
 	char d[32];
 	int k, x;
 
-	k = verb_getopt(find_verb("run"), argc, argv, "h", opts, run_opt, &o);
+	k = verb_getopt(c, find_verb("run"), argc, argv, "h", opts, run_opt, &o);
 	if (k == -2)
 		return 0;
 	if (k < 0)
@@ -807,7 +892,7 @@ cmd_history(struct ctl *c, int argc, char **argv)
 	json_t *r, *items;
 	int k, x;
 
-	k = verb_getopt(find_verb("history"), argc, argv, "n:h", opts, history_opt, &o);
+	k = verb_getopt(c, find_verb("history"), argc, argv, "n:h", opts, history_opt, &o);
 	if (k < 0 || argc - k > 1) {
 		if (k >= 0)
 			fprintf(stderr, "ginictl history: at most one PIPELINE expected\n");
@@ -850,7 +935,7 @@ cmd_reload(struct ctl *c, int argc, char **argv)
 {
 	json_t *r;
 	char b[3][32];
-	int x = simple_args("reload", argc, argv);
+	int x = simple_args(c, "reload", argc, argv);
 
 	if (x)
 		return x == -2 ? 0 : x;
@@ -874,10 +959,11 @@ static int
 cmd_metrics(struct ctl *c, int argc, char **argv)
 {
 	json_t *r;
-	int x = simple_args("metrics", argc, argv);
+	int x = simple_args(c, "metrics", argc, argv);
 
 	if (x)
 		return x == -2 ? 0 : x;
+	c->text_lines = true;
 	r = request(c, "metrics", NULL, REPLY_TIMEOUT_MS, NULL, &x);
 	if (!r)
 		return x;
@@ -927,11 +1013,11 @@ static int
 cmd_inspect(struct ctl *c, int argc, char **argv)
 {
 	const struct verb *v = find_verb("inspect");
-	char *probe = NULL, *answer = NULL, reason[4096];
+	char *probe = NULL, *answer = NULL, *file = NULL, reason[4096];
 	json_t *r = NULL;
 	int k, ret;
 
-	k = verb_getopt(v, argc, argv, "+h", help_only, no_opt, NULL);
+	k = verb_getopt(c, v, argc, argv, "h", help_only, no_opt, NULL);
 	if (k == -2)
 		return 0;
 	if (k < 0 || argc - k != 1) {
@@ -939,22 +1025,34 @@ cmd_inspect(struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "ginictl inspect: exactly one FILE expected\n");
 		return CTL_EXIT_USAGE;
 	}
+	/* A bare "hello.so" means the file here: dlopen() would search the
+	 * library path for a name without a slash. */
+	if (!strchr(argv[k], '/') && asprintf(&file, "./%s", argv[k]) < 0) {
+		fprintf(stderr, "ginictl: out of memory\n");
+		return CTL_EXIT_FAILED;
+	}
 	/* The daemon's own probe, without hooks: the checks and the descriptor. */
 	probe = probe_path();
-	ret = loader_probe(probe, argv[k], false, PROBE_TIMEOUT_MS * USEC_PER_MSEC, reason,
-	                   sizeof(reason), &answer) < 0
+	ret = loader_probe(probe, file ? file : argv[k], false, PROBE_TIMEOUT_MS * USEC_PER_MSEC,
+	                   reason, sizeof(reason), &answer) < 0
 	              ? CTL_EXIT_FAILED
 	              : 0;
 	r = answer ? json_loads(answer, 0, NULL) : NULL;
-	if (c->json && r)
+	if (c->json && r) {
 		print_json(r);
-	else if (ret)
-		fprintf(stderr, "%s: refused: %s\n", argv[k], reason);
-	else
+	} else if (ret) {
+		char *safe = escape_text(reason, false);
+
+		fprintf(stderr, "%s: refused: %s\n", argv[k], safe ? safe : reason);
+		free(safe);
+	} else {
+		defang(r, false);
 		print_descriptor(argv[k], json_object_get(r, "descriptor"));
+	}
 	json_decref(r);
 	free(answer);
 	free(probe);
+	free(file);
 	return ret;
 }
 
@@ -1068,6 +1166,25 @@ main(int argc, char **argv)
 		        argv[optind], hint ? "; did you mean '" : "", hint ? hint : "",
 		        hint ? "'?" : "");
 		return CTL_EXIT_USAGE;
+	}
+	/* The protocol carries UTF-8 only: jansson would refuse another
+	 * argument, which then went missing from the request without a word.
+	 * inspect talks to no daemon, and a socket path is no argument. */
+	for (int i = optind + 1; v->fn != cmd_inspect && i < argc; i++) {
+		json_t *t;
+
+		if (streq(argv[i - 1], "-s") || streq(argv[i - 1], "--socket") ||
+		    strncmp(argv[i], "--socket=", 9) == 0 || strncmp(argv[i], "-s", 2) == 0)
+			continue;
+		t = json_string(argv[i]);
+		if (!t) {
+			fprintf(stderr, "ginictl %s: argument '", v->name);
+			for (const unsigned char *p = (const unsigned char *)argv[i]; *p; p++)
+				fprintf(stderr, *p < 0x20 || *p >= 0x7f ? "\\x%02x" : "%c", *p);
+			fprintf(stderr, "' is not valid UTF-8\n");
+			return CTL_EXIT_USAGE;
+		}
+		json_decref(t);
 	}
 	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
 		c.width = ws.ws_col;

@@ -301,20 +301,23 @@ block_signals(void)
 }
 
 /*
- * Raises the soft limit on open files toward the hard one: every control
- * connection is a descriptor, and 1024 is too few for the connection cap.
+ * Raises the soft limit on open files to the hard one, as systemd advises
+ * for programs that do not use select(): every control connection is a
+ * descriptor, and the usual soft limit of 1024 is below the connection cap
+ * plus what the daemon itself holds. Done first thing in main, before
+ * anything opens a descriptor.
  */
 static void
 raise_nofile(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
 		return;
-	if (rl.rlim_cur < 8192 && rl.rlim_max > rl.rlim_cur) {
-		rl.rlim_cur = MIN(rl.rlim_max, (rlim_t)8192);
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("cannot raise the limit on open files to %llu: %s, ignoring",
+		         (unsigned long long)rl.rlim_max, strerror(errno));
 }
 
 static int
@@ -338,7 +341,6 @@ run_daemon(const char *config_file, const struct config_overrides *ov)
 		return EXIT_FAILURE;
 	}
 	diags_done(&diags);
-	raise_nofile();
 	r = manager_start(m);
 	if (r < 0) {
 		manager_free(m);
@@ -360,6 +362,7 @@ main(int argc, char **argv)
 	int r, ret = EXIT_FAILURE;
 
 	log_open();
+	raise_nofile();
 	r = parse_args(argc, argv, &a);
 	if (r != 0) {
 		strv_free(a.plugin_dirs);

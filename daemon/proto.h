@@ -21,6 +21,11 @@
  * Requests on one connection are answered in order. A request line longer
  * than PROTO_LINE_MAX, or one that is not a JSON object, gets an error reply
  * and the connection is closed: the stream cannot be trusted after it.
+ *
+ * Every string in a reply is valid UTF-8: in text the daemon did not write
+ * itself (messages, file names), each byte that does not begin a valid
+ * UTF-8 sequence is replaced with U+FFFD. A connection the daemon will not
+ * serve gets one "overloaded" error line, saying why, and is closed.
  */
 
 #define PROTO_VERSION 1
@@ -36,7 +41,7 @@
 #define PROTO_E_NOT_FOUND "not_found" /* no such pipeline */
 #define PROTO_E_BUSY "busy"           /* skipped by the overlap policy, or stopping */
 #define PROTO_E_FAILED "failed"       /* the operation failed (a reload with errors) */
-#define PROTO_E_OVERLOADED "overloaded" /* too many connections */
+#define PROTO_E_OVERLOADED "overloaded" /* too many connections, in all or of one uid */
 
 /* ginictl's exit codes. */
 #define CTL_EXIT_OK 0
