@@ -84,8 +84,7 @@ plugin_dirs_error(const struct gini_config *c, struct diags *diags, const char *
  * does not also warn that it is ignoring one.
  */
 static int
-readable_plugin_dirs(const struct gini_config *c, struct diags *diags, char ***ret,
-                     size_t *ret_n)
+readable_plugin_dirs(const struct gini_config *c, struct diags *diags, char ***ret, size_t *ret_n)
 {
 	char **v = calloc(c->n_plugin_dirs + 1, sizeof(char *));
 	size_t n = 0;

@@ -1761,9 +1761,10 @@ build_with_plugin_dir(const char *rel)
 }
 
 #define NO_GOOD_A                                                                                  \
-	"pipeline 'p': step 'a': unknown stage type 'good-a' (0 stage types are registered; "     \
+	"pipeline 'p': step 'a': unknown stage type 'good-a' (0 stage types are registered; "      \
 	"`ginid -t` lists them)"
-#define GOOD_A_PIPELINE "pipelines = ( { name = \"p\"; steps = ( { id = \"a\"; stage = \"good-a\"; } ); } );\n"
+#define GOOD_A_PIPELINE                                                                            \
+	"pipelines = ( { name = \"p\"; steps = ( { id = \"a\"; stage = \"good-a\"; } ); } );\n"
 
 START_TEST(plugin_dir_missing_or_not_a_directory)
 {
@@ -1775,7 +1776,8 @@ START_TEST(plugin_dir_missing_or_not_a_directory)
 	                 /* 2 */ "plugin_dirs = [ \"plug\", \"nowhere\", \"file.txt\" ];\n"
 	                 /* 3 */ GOOD_A_PIPELINE);
 	g = build();
-	expect({ "gini.conf", 2, fmt("plugin directory %s: No such file or directory", at("nowhere")) },
+	expect({ "gini.conf", 2,
+	         fmt("plugin directory %s: No such file or directory", at("nowhere")) },
 	       { "gini.conf", 2, fmt("plugin directory %s: Not a directory", at("file.txt")) });
 	/* The directory that exists was still scanned, and nothing warned twice. */
 	ck_assert_uint_eq(registry_count(g->registry), 2);
@@ -1814,7 +1816,8 @@ START_TEST(plugin_dir_from_command_line)
 	build_with_plugin_dir("nowhere");
 	/* Not tied to a line of the file: said to come from the command line. */
 	expect({ NULL, 0,
-	         fmt("plugin directory %s: No such file or directory (--plugin-dir)", at("nowhere")) },
+	         fmt("plugin directory %s: No such file or directory (--plugin-dir)",
+	             at("nowhere")) },
 	       { "gini.conf", 2, NO_GOOD_A });
 }
 END_TEST

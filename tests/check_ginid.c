@@ -217,8 +217,9 @@ START_TEST(reload_with_missing_plugin_dir_refused)
 	ck_assert_int_eq(rename(daemon_path(&d, "stages"), away), 0);
 	daemon_signal(&d, SIGHUP);
 	/* The directory, and the step whose stage it held. */
-	ck_assert(daemon_wait_log(&d, "reload failed with 2 errors; generation 1 keeps running "
-	                              "unchanged",
+	ck_assert(daemon_wait_log(&d,
+	                          "reload failed with 2 errors; generation 1 keeps running "
+	                          "unchanged",
 	                          1, 5000));
 	ck_assert_uint_eq(daemon_log_count(&d, "/stages: No such file or directory (--plugin-dir)"),
 	                  1);
@@ -788,8 +789,9 @@ END_TEST
 /* -t fails on a plugin directory that is not there, naming its line. */
 START_TEST(test_mode_plugin_dir_errors)
 {
-	char *argv[] = { test_build_path("ginid"), "-t", "-c", NULL, "--state-dir", NULL, NULL,
-		         NULL, NULL };
+	char *argv[] = {
+		test_build_path("ginid"), "-t", "-c", NULL, "--state-dir", NULL, NULL, NULL, NULL
+	};
 	char *out = NULL, *err = NULL;
 	int st;
 

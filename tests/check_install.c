@@ -349,7 +349,8 @@ START_TEST(make_run_from_fresh_clone)
 	for (i = 0; i < 3000; i++) {
 		free(text);
 		text = slurp(log);
-		if (strstr(text, " ready: ") && access(in_clone("src/build/run/ginid.sock"), F_OK) == 0)
+		if (strstr(text, " ready: ") &&
+		    access(in_clone("src/build/run/ginid.sock"), F_OK) == 0)
 			break;
 		ck_assert_msg(waitpid(mk, &st, WNOHANG) == 0, "make run ended early:\n%s", text);
 		sleep_ms(100);
@@ -486,8 +487,8 @@ START_TEST(install_other_prefix_after_plain_build)
 	snprintf(cmd, sizeof(cmd), "echo '# mine' >> '%s/etc/gini/gini.conf' && %s uninstall",
 	         prefix, make);
 	ck_assert_int_eq(sh(cmd, &out), 0);
-	ck_assert_msg(strstr(out, "keeping ") && strstr(out, "changed since it was installed"), "%s",
-	              out);
+	ck_assert_msg(strstr(out, "keeping ") && strstr(out, "changed since it was installed"),
+	              "%s", out);
 	free(steal_ptr(out));
 	snprintf(cmd, sizeof(cmd), "cd '%s' && find . ! -type d", dest);
 	ck_assert_int_eq(sh(cmd, &out), 0);
@@ -495,8 +496,9 @@ START_TEST(install_other_prefix_after_plain_build)
 	ck_assert_str_eq(out, want);
 	free(steal_ptr(out));
 	/* ...and otherwise leaves no file, and none of gini's directories. */
-	snprintf(cmd, sizeof(cmd), "rm '%s/etc/gini/gini.conf' && %s install >/dev/null && %s uninstall",
-	         prefix, make, make);
+	snprintf(cmd, sizeof(cmd),
+	         "rm '%s/etc/gini/gini.conf' && %s install >/dev/null && %s uninstall", prefix,
+	         make, make);
 	ck_assert_int_eq(sh(cmd, NULL), 0);
 	snprintf(cmd, sizeof(cmd), "cd '%s' && find . ! -type d; find . -path '*gini*'", dest);
 	ck_assert_int_eq(sh(cmd, &out), 0);
