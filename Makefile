@@ -3,8 +3,10 @@
 #   make                     build ginid, ginictl, the bundled and the test plugins
 #   make check               install missing Debian packages, build, run every test
 #   make check SANITIZE=address,undefined   (or SANITIZE=thread) the same, sanitized
+#   make programs            only ginid, ginictl, their helpers and the bundled plugins
 #   make run                 run ginid in the foreground on conf/gini.conf
-#   make install             PREFIX=/usr DESTDIR=... SYSCONFDIR=/etc
+#   make install             PREFIX=/usr DESTDIR=... SYSCONFDIR=/etc (see the paths below)
+#   make uninstall           the same variables: removes what install put there
 #   make deb                 Debian packages (debian/) into build-deb/
 #
 # Each SANITIZE setting builds into its own directory (build, build-address-
@@ -12,17 +14,42 @@
 
 VERSION     := 0.1.0
 
-PREFIX      ?= /usr/local
-SYSCONFDIR  ?= /etc
-BINDIR      ?= $(PREFIX)/bin
-SBINDIR     ?= $(PREFIX)/sbin
-LIBDIR      ?= $(PREFIX)/lib
-LIBEXECDIR  ?= $(PREFIX)/libexec
-INCLUDEDIR  ?= $(PREFIX)/include
-MANDIR      ?= $(PREFIX)/share/man
-UNITDIR     ?= $(PREFIX)/lib/systemd/system
-STAGEDIR    ?= $(LIBDIR)/gini/stages
-RUNSTATEDIR ?= /run
+# Installation paths. Each is also accepted under its GNU name in lower case
+# (prefix, exec_prefix, sysconfdir, bindir, sbindir, libdir, libexecdir,
+# includedir, datarootdir, mandir, localstatedir, runstatedir, and unitdir,
+# stagedir, statedir); the upper-case one wins when both are given. The ones
+# compiled into the programs (PATH_DEFS) are recorded in $(BUILD)/paths.stamp,
+# so changing any of them between `make` and `make install` rebuilds the
+# objects that use them.
+prefix        ?= /usr/local
+PREFIX        ?= $(prefix)
+exec_prefix   ?= $(PREFIX)
+sysconfdir    ?= /etc
+SYSCONFDIR    ?= $(sysconfdir)
+bindir        ?= $(exec_prefix)/bin
+BINDIR        ?= $(bindir)
+sbindir       ?= $(exec_prefix)/sbin
+SBINDIR       ?= $(sbindir)
+libdir        ?= $(exec_prefix)/lib
+LIBDIR        ?= $(libdir)
+libexecdir    ?= $(exec_prefix)/libexec
+LIBEXECDIR    ?= $(libexecdir)
+includedir    ?= $(PREFIX)/include
+INCLUDEDIR    ?= $(includedir)
+datarootdir   ?= $(PREFIX)/share
+DATAROOTDIR   ?= $(datarootdir)
+mandir        ?= $(DATAROOTDIR)/man
+MANDIR        ?= $(mandir)
+unitdir       ?= $(PREFIX)/lib/systemd/system
+UNITDIR       ?= $(unitdir)
+stagedir      ?= $(LIBDIR)/gini/stages
+STAGEDIR      ?= $(stagedir)
+localstatedir ?= /var
+LOCALSTATEDIR ?= $(localstatedir)
+statedir      ?= $(LOCALSTATEDIR)/lib/gini
+STATEDIR      ?= $(statedir)
+runstatedir   ?= /run
+RUNSTATEDIR   ?= $(runstatedir)
 DESTDIR     ?=
 
 CC          ?= cc
@@ -38,7 +65,7 @@ BUILD       ?= build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 # The libraries are also debian/control's Build-Depends; build-essential,
 # dpkg-dev and debhelper build the packages (`make deb`, the package suite).
 DEB_PACKAGES := gcc make pkg-config libconfig-dev check libelf-dev libjansson-dev libsystemd-dev \
-                libseccomp-dev build-essential dpkg-dev debhelper
+                libseccomp-dev build-essential dpkg-dev debhelper git
 
 WARNFLAGS   := -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wformat=2 -Wno-format-nonliteral -Werror
@@ -57,13 +84,18 @@ endif
 PKG_LIBS     = $(shell pkg-config --libs libconfig libelf jansson libsystemd 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-BASE_CFLAGS  = $(WARNFLAGS) $(HARDEN) $(if $(CPPFLAGS),$(CPPFLAGS) )$(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP \
-               -DGINI_VERSION='"$(VERSION)"' \
+BASE_CFLAGS  = $(WARNFLAGS) $(HARDEN) $(if $(CPPFLAGS),$(CPPFLAGS) )$(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP
+# What the programs have compiled in (plugins see none of it). Every object
+# built by the $(BUILD)/obj/%.o rule depends on $(PATHS_STAMP), which holds
+# these very flags and is rewritten only when they change.
+PATH_DEFS    = -DGINI_VERSION='"$(VERSION)"' \
                -DGINI_CONFIG_FILE='"$(SYSCONFDIR)/gini/gini.conf"' \
                -DGINI_STAGE_DIR='"$(STAGEDIR)"' \
                -DGINI_LIBEXEC_DIR='"$(LIBEXECDIR)/gini"' \
-               -DGINI_CONTROL_SOCKET='"$(RUNSTATEDIR)/gini/ginid.sock"'
-ALL_CFLAGS   = $(BASE_CFLAGS) -Idaemon
+               -DGINI_CONTROL_SOCKET='"$(RUNSTATEDIR)/gini/ginid.sock"' \
+               -DGINI_STATE_DIR='"$(STATEDIR)"'
+PATHS_STAMP  = $(BUILD)/paths.stamp
+ALL_CFLAGS   = $(BASE_CFLAGS) $(PATH_DEFS) -Idaemon
 EXE_CFLAGS   = $(ALL_CFLAGS) -fPIE
 EXE_LDFLAGS  = $(HARDEN) $(LDFLAGS) -pie -Wl,-z,relro -Wl,-z,now
 # Plugins: only stage_descriptor is exported, and every symbol must resolve
@@ -90,16 +122,27 @@ TEST_RUNNER  := $(BUILD)/tests/check_gini
 
 PROGRAMS     := $(patsubst daemon/%.c,$(BUILD)/%,$(MAIN_SRCS))
 
-.PHONY: all check run install uninstall deps clean build-tests
+.PHONY: all programs check run install uninstall deps clean build-tests
 .DEFAULT_GOAL := all
 # Keep the intermediate objects of plugins, so rebuilds stay incremental.
 .SECONDARY:
 
 all: $(PROGRAMS) $(PLUGINS) $(TEST_PLUGINS) $(TEST_RUNNER) $(BUILD)/gini.pc
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c $(PATHS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(EXE_CFLAGS) -c -o $@ $<
+
+# Rewritten only when the compiled-in settings differ from the last build's,
+# so that its date says when they last changed (as git's GIT-CFLAGS does).
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' $(PATH_DEFS) > $@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else \
+	  test ! -e $@ || echo "paths changed: rebuilding the objects that compile them in"; \
+	  mv -f $@.new $@; fi
+.PHONY: FORCE
+FORCE:
 
 $(LIBGINI): $(DAEMON_OBJS)
 	@mkdir -p $(@D)
@@ -143,12 +186,12 @@ $(TEST_OBJS): EXE_CFLAGS += -DGINI_BUILD_DIR='"$(abspath $(BUILD))"' -DGINI_SOUR
                              -DGINI_TEST_SANITIZE='"$(SANITIZE)"'
 
 # gini.pc names PREFIX, so install writes it afresh for the PREFIX it is given.
-GINI_PC_LINES = 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' \
+GINI_PC_LINES = 'prefix=$(PREFIX)' 'includedir=$(INCLUDEDIR)' \
   'stagedir=$(STAGEDIR)' '' 'Name: gini' \
   'Description: gini stage plugin ABI (header only; plugins never link against the daemon)' \
   'Version: $(VERSION)' 'Cflags: -I$${includedir}'
 
-$(BUILD)/gini.pc: Makefile
+$(BUILD)/gini.pc: Makefile $(PATHS_STAMP)
 	@mkdir -p $(@D)
 	@printf '%s\n' $(GINI_PC_LINES) > $@
 
@@ -188,13 +231,33 @@ check: deps
 	@$(MAKE) --no-print-directory bench-smoke
 	@$(SANITIZER_ENV) $(TEST_RUNNER)
 
+# The daemon and what it loads, without the tests: what `make run` and
+# `make install` need, and all that `make programs` builds.
+DAEMON_TARGETS = $(PROGRAMS) $(PLUGINS)
+programs: $(DAEMON_TARGETS)
+
+# The example configuration with the build tree's plugins, socket and state.
+# The shell that prints its pid becomes ginid (exec), so that pid is the one
+# to signal; Ctrl-C stops it.
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory programs
 	@mkdir -p $(BUILD)/run $(BUILD)/state
-	$(BUILD)/ginid -c conf/gini.conf --plugin-dir $(BUILD)/stages \
+	@echo "make run: ginid pid $$$$, control socket $(BUILD)/run/ginid.sock; stop with Ctrl-C"; \
+	exec $(BUILD)/ginid -c conf/gini.conf --plugin-dir $(BUILD)/stages \
 	  --control-socket $(BUILD)/run/ginid.sock --state-dir $(BUILD)/state
 
-install: all
+# The installed gini.conf: conf/gini.conf with this installation's plugin
+# directory, control socket, state directory and configuration directory.
+# `make uninstall` compares the installed file with this text to tell
+# whether the operator changed it.
+INSTALLED_CONF = sed -e 's|^plugin_dirs = .*|plugin_dirs = [ "$(STAGEDIR)" ];|' \
+  -e 's|^control_socket = .*|control_socket = "$(RUNSTATEDIR)/gini/ginid.sock";|' \
+  -e 's|^state_dir = .*|state_dir = "$(STATEDIR)";|' \
+  -e 's|/etc/gini/|$(SYSCONFDIR)/gini/|g' conf/gini.conf
+INSTALLED_CONF_FILE = $(DESTDIR)$(SYSCONFDIR)/gini/gini.conf
+MAN_PAGES := $(wildcard docs/*.[1-8])
+
+install: $(DAEMON_TARGETS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR)/gini \
 	  $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(STAGEDIR) $(DESTDIR)$(SYSCONFDIR)/gini/pipelines.d \
 	  $(DESTDIR)$(UNITDIR)
@@ -206,12 +269,16 @@ install: all
 	printf '%s\n' $(GINI_PC_LINES) > $(DESTDIR)$(LIBDIR)/pkgconfig/gini.pc
 	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/gini.pc
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(STAGEDIR)/
-	@if [ -e $(DESTDIR)$(SYSCONFDIR)/gini/gini.conf ]; then \
-	  echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/gini/gini.conf"; \
+	@if [ -e $(INSTALLED_CONF_FILE) ]; then \
+	  echo "install: keeping existing $(INSTALLED_CONF_FILE)"; \
 	else \
-	  install -m 0644 conf/gini.conf $(DESTDIR)$(SYSCONFDIR)/gini/gini.conf; \
+	  $(INSTALLED_CONF) > $(INSTALLED_CONF_FILE).new && \
+	  grep -q '^plugin_dirs = \[ "$(STAGEDIR)" \];$$' $(INSTALLED_CONF_FILE).new && \
+	  chmod 0644 $(INSTALLED_CONF_FILE).new && mv -f $(INSTALLED_CONF_FILE).new $(INSTALLED_CONF_FILE) \
+	  || { rm -f $(INSTALLED_CONF_FILE).new; \
+	       echo "install: cannot write $(INSTALLED_CONF_FILE) from conf/gini.conf"; exit 1; }; \
 	fi
-	@for m in $(wildcard docs/*.[1-8]); do \
+	@for m in $(MAN_PAGES); do \
 	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
@@ -221,12 +288,28 @@ install: all
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ginid.service
 	install -m 0644 systemd/ginid.socket $(DESTDIR)$(UNITDIR)/ginid.socket
 
+# Removes what install put there, and the directories of gini's own that are
+# then empty (not shared ones such as bin/ or man8/). A gini.conf that
+# differs from what install would write is the operator's and is kept.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ginid $(DESTDIR)$(BINDIR)/ginictl \
 	  $(DESTDIR)$(LIBEXECDIR)/gini/gini-probe $(DESTDIR)$(LIBEXECDIR)/gini/gini-worker \
 	  $(DESTDIR)$(INCLUDEDIR)/gini/stage.h $(DESTDIR)$(LIBDIR)/pkgconfig/gini.pc \
 	  $(PLUGIN_NAMES:%=$(DESTDIR)$(STAGEDIR)/%.so) $(DESTDIR)$(UNITDIR)/ginid.service \
-	  $(DESTDIR)$(UNITDIR)/ginid.socket
+	  $(DESTDIR)$(UNITDIR)/ginid.socket \
+	  $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+	@if [ -e $(INSTALLED_CONF_FILE) ]; then \
+	  if $(INSTALLED_CONF) | cmp -s - $(INSTALLED_CONF_FILE); then \
+	    rm -f $(INSTALLED_CONF_FILE); \
+	  else \
+	    echo "uninstall: keeping $(INSTALLED_CONF_FILE): changed since it was installed"; \
+	  fi; \
+	fi
+	@for d in $(DESTDIR)$(STAGEDIR) $(DESTDIR)$(LIBDIR)/gini $(DESTDIR)$(LIBEXECDIR)/gini \
+	  $(DESTDIR)$(INCLUDEDIR)/gini $(DESTDIR)$(SYSCONFDIR)/gini/pipelines.d \
+	  $(DESTDIR)$(SYSCONFDIR)/gini; do \
+	  if [ -d $$d ]; then rmdir $$d 2>/dev/null || echo "uninstall: keeping $$d: not empty"; fi; \
+	done
 
 # --- fuzz ---
 # Fuzz harnesses (tests/fuzz/fuzz_*.c). `make fuzz` builds them with clang's

@@ -34,7 +34,10 @@
 #define GINI_CONTROL_SOCKET "/run/gini/ginid.sock"
 #endif
 #define DEFAULT_CONTROL_SOCKET GINI_CONTROL_SOCKET
-#define DEFAULT_STATE_DIR "/var/lib/gini"
+#ifndef GINI_STATE_DIR
+#define GINI_STATE_DIR "/var/lib/gini"
+#endif
+#define DEFAULT_STATE_DIR GINI_STATE_DIR
 #define DEFAULT_SHUTDOWN_TIMEOUT (30 * USEC_PER_SEC)
 #define DEFAULT_RETRY_BACKOFF USEC_PER_SEC
 #define DEFAULT_PROBE_TIMEOUT (5 * USEC_PER_SEC)
@@ -859,6 +862,7 @@ read_globals(struct reader *rd, const config_setting_t *root)
 	long long v;
 
 	get_path_list(rd, root, "plugin_dirs", &c->plugin_dirs, &c->n_plugin_dirs);
+	c->plugin_dirs_line = line_of(rd, config_setting_get_member(root, "plugin_dirs"));
 	get_path_list(rd, root, "include_dirs", &c->include_dirs, &c->n_include_dirs);
 	c->include_dirs_line = line_of(rd, config_setting_get_member(root, "include_dirs"));
 	get_path(rd, root, "control_socket", &c->control_socket);
@@ -1353,6 +1357,7 @@ load(const char *file, const char *text, const char *dir, const struct config_te
 		strv_free(c->plugin_dirs);
 		c->plugin_dirs = NULL;
 		c->n_plugin_dirs = 0;
+		c->plugin_dirs_from_cmdline = true;
 		for (size_t i = 0; i < ov->n_plugin_dirs; i++)
 			strv_push(&c->plugin_dirs, &c->n_plugin_dirs, ov->plugin_dirs[i]);
 	}

@@ -94,6 +94,8 @@ struct gini_config {
 	char *file; /* the main file, as given */
 	char **plugin_dirs;  /* NULL-terminated, absolute or relative to cwd */
 	size_t n_plugin_dirs;
+	int plugin_dirs_line;          /* of plugin_dirs in file; 0: the default */
+	bool plugin_dirs_from_cmdline; /* --plugin-dir replaced them */
 	char **include_dirs;
 	size_t n_include_dirs;
 	int include_dirs_line; /* 0: the default */

@@ -14,7 +14,10 @@
 #include "registry.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +60,53 @@ generation_find(struct generation *g, const char *name)
 	return hashmap_get(&g->by_name, name);
 }
 
+/* Reports a problem with the plugin directories where they were named. */
+static void __attribute__((format(printf, 3, 4)))
+plugin_dirs_error(const struct gini_config *c, struct diags *diags, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->plugin_dirs_from_cmdline)
+		diags_add(diags, NULL, 0, "%s (--plugin-dir)", msg);
+	else if (c->plugin_dirs_line > 0)
+		diags_add(diags, c->file, c->plugin_dirs_line, "%s", msg);
+	else
+		diags_add(diags, c->file, 0, "%s (the default plugin_dirs)", msg);
+}
+
+/*
+ * The plugin directories that can be read, in order (borrowed strings);
+ * each other one is an error. The loader is given only these, so that it
+ * does not also warn that it is ignoring one.
+ */
+static int
+readable_plugin_dirs(const struct gini_config *c, struct diags *diags, char ***ret, size_t *ret_n)
+{
+	char **v = calloc(c->n_plugin_dirs + 1, sizeof(char *));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_plugin_dirs; i++) {
+		DIR *d = opendir(c->plugin_dirs[i]);
+
+		if (!d) {
+			plugin_dirs_error(c, diags, "plugin directory %s: %s", c->plugin_dirs[i],
+			                  strerror(errno));
+			continue;
+		}
+		closedir(d);
+		v[n++] = c->plugin_dirs[i];
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 int
 generation_build(const char *config_file, const struct config_overrides *ov,
                  struct generation *previous, uint64_t number, struct generation **ret,
@@ -66,6 +116,8 @@ generation_build(const char *config_file, const struct config_overrides *ov,
 	struct compile_options opts;
 	struct loader_options lopts;
 	_cleanup_free_ char *cache_path = NULL;
+	_cleanup_free_ char **dirs = NULL;
+	size_t n_dirs = 0, errors_before;
 	int r;
 
 	if (!g)
@@ -88,10 +140,21 @@ generation_build(const char *config_file, const struct config_overrides *ov,
 		.probe_timeout_usec = g->config->probe_timeout_usec,
 		.cache_path = cache_path,
 	};
-	r = loader_scan_with(g->config->plugin_dirs, g->config->n_plugin_dirs, g->registry,
-	                     previous ? previous->registry : NULL, &lopts, &g->report);
+	errors_before = diags->n;
+	r = readable_plugin_dirs(g->config, diags, &dirs, &n_dirs);
 	if (r < 0)
 		goto fail;
+	r = loader_scan_with(dirs, n_dirs, g->registry, previous ? previous->registry : NULL,
+	                     &lopts, &g->report);
+	if (r < 0)
+		goto fail;
+	if (diags->n == errors_before && registry_count(g->registry) == 0 &&
+	    g->config->n_pipelines > 0)
+		plugin_dirs_error(g->config, diags,
+		                  "no stage types loaded from the plugin directories (%s); "
+		                  "no pipeline can run",
+		                  g->report.n_refusals ? "every plugin file was refused, see above"
+		                                       : "they hold no plugin file");
 	opts = (struct compile_options){
 		.isolate_stages = g->config->isolate_stages,
 		.n_isolate_stages = g->config->n_isolate_stages,

@@ -1744,6 +1744,142 @@ START_TEST(one_pass_config_errors_keep_pipeline_out)
 }
 END_TEST
 
+/* ---- plugin directories: an error where they are named ---- */
+
+/* Builds a generation with --plugin-dir rel (relative to DIR). */
+static struct generation *
+build_with_plugin_dir(const char *rel)
+{
+	char *dirs[] = { (char *)at(rel), NULL };
+	const struct config_overrides ov = { .plugin_dirs = dirs, .n_plugin_dirs = 1 };
+
+	gen = generation_unref(gen);
+	diags_done(&d);
+	ck_assert_int_eq(generation_build(at("gini.conf"), &ov, NULL, 1, &gen, &d), 0);
+	ck_assert_ptr_nonnull(gen);
+	return gen;
+}
+
+#define NO_GOOD_A                                                                                  \
+	"pipeline 'p': step 'a': unknown stage type 'good-a' (0 stage types are registered; "      \
+	"`ginid -t` lists them)"
+#define GOOD_A_PIPELINE                                                                            \
+	"pipelines = ( { name = \"p\"; steps = ( { id = \"a\"; stage = \"good-a\"; } ); } );\n"
+
+START_TEST(plugin_dir_missing_or_not_a_directory)
+{
+	struct generation *g;
+
+	plugins();
+	put("file.txt", "not a directory\n");
+	put("gini.conf", /* 1 */ "probe_plugins = false;\n"
+	                 /* 2 */ "plugin_dirs = [ \"plug\", \"nowhere\", \"file.txt\" ];\n"
+	                 /* 3 */ GOOD_A_PIPELINE);
+	g = build();
+	expect({ "gini.conf", 2,
+	         fmt("plugin directory %s: No such file or directory", at("nowhere")) },
+	       { "gini.conf", 2, fmt("plugin directory %s: Not a directory", at("file.txt")) });
+	/* The directory that exists was still scanned, and nothing warned twice. */
+	ck_assert_uint_eq(registry_count(g->registry), 2);
+	ck_assert_uint_eq(g->n_pipelines, 1);
+	ck_assert_ptr_null(test_log_find("cannot scan"));
+}
+END_TEST
+
+/* A directory the daemon's user cannot list (as root: checked as nobody). */
+START_TEST(plugin_dir_unreadable)
+{
+	uid_t euid = geteuid();
+
+	plugins();
+	make_dir("locked");
+	ck_assert_int_eq(chmod(at("locked"), 0700), 0);
+	if (euid != 0)
+		ck_assert_int_eq(chmod(at("locked"), 0), 0);
+	put("gini.conf", /* 1 */ "probe_plugins = false;\n"
+	                 /* 2 */ "plugin_dirs = [ \"plug\",\n"
+	                 /* 3 */ "                \"locked\" ];\n"
+	                 /* 4 */ GOOD_A_PIPELINE);
+	if (euid == 0)
+		ck_assert_int_eq(seteuid(65534), 0);
+	build();
+	if (euid == 0)
+		ck_assert_int_eq(seteuid(0), 0);
+	expect({ "gini.conf", 2, fmt("plugin directory %s: Permission denied", at("locked")) });
+}
+END_TEST
+
+START_TEST(plugin_dir_from_command_line)
+{
+	put("gini.conf", /* 1 */ "probe_plugins = false;\n"
+	                 /* 2 */ GOOD_A_PIPELINE);
+	build_with_plugin_dir("nowhere");
+	/* Not tied to a line of the file: said to come from the command line. */
+	expect({ NULL, 0,
+	         fmt("plugin directory %s: No such file or directory (--plugin-dir)",
+	             at("nowhere")) },
+	       { "gini.conf", 2, NO_GOOD_A });
+}
+END_TEST
+
+START_TEST(plugin_dir_default_missing)
+{
+	if (access(GINI_STAGE_DIR, F_OK) == 0) {
+		fprintf(stderr, "plugin_dir_default_missing: %s exists here, not checked\n",
+		        GINI_STAGE_DIR);
+		return;
+	}
+	put("gini.conf", "probe_plugins = false;\n");
+	build();
+	expect({ "gini.conf", 0,
+	         fmt("plugin directory %s: No such file or directory (the default plugin_dirs)",
+	             GINI_STAGE_DIR) });
+}
+END_TEST
+
+/* Pipelines and not one stage type: an error, not a quiet daemon. */
+START_TEST(no_stage_types_with_pipelines)
+{
+	make_dir("empty");
+	put("gini.conf", /* 1 */ "probe_plugins = false;\n"
+	                 /* 2 */ "plugin_dirs = [ \"empty\" ];\n"
+	                 /* 3 */ GOOD_A_PIPELINE);
+	build();
+	expect({ "gini.conf", 2,
+	         "no stage types loaded from the plugin directories (they hold no plugin file); "
+	         "no pipeline can run" },
+	       { "gini.conf", 3, NO_GOOD_A });
+	/* Without pipelines, an empty directory is a fresh installation: fine. */
+	put("gini.conf", "plugin_dirs = [ \"empty\" ];\n");
+	build();
+	expect_none();
+}
+END_TEST
+
+/* Refused files stay warnings, unless nothing at all was loaded. */
+START_TEST(refused_plugins_stay_warnings)
+{
+	plugins();
+	test_copy_file(test_build_path("tests/plugins/good_b.so"), at("plug/loose.so"), 0775);
+	put("gini.conf", /* 1 */ "probe_plugins = false;\n"
+	                 /* 2 */ "plugin_dirs = [ \"plug\" ];\n"
+	                 /* 3 */ GOOD_A_PIPELINE);
+	build();
+	expect_none();
+	ck_assert_uint_eq(gen->report.n_refusals, 1);
+	ck_assert_ptr_nonnull(test_log_find("loose.so: refused: "));
+	/* Every file refused: the reason is above, the error says so. */
+	ck_assert_int_eq(chmod(at("plug/good_a.so"), 0775), 0);
+	ck_assert_int_eq(chmod(at("plug/good_b.so"), 0775), 0);
+	build();
+	expect({ "gini.conf", 2,
+	         "no stage types loaded from the plugin directories (every plugin file was "
+	         "refused, see above); no pipeline can run" },
+	       { "gini.conf", 3, NO_GOOD_A });
+	ck_assert_uint_eq(gen->report.n_refusals, 3);
+}
+END_TEST
+
 /* ---- relative paths ---- */
 
 static const char *const paths_conf = /* 1 */ "plugin_dirs = [ \"stages\", \"/opt/gini/stages\" ];\n"
@@ -2233,6 +2369,14 @@ config_suite(void)
 	tcase_add_test(tc, at_include_fifo_and_device);
 	tcase_add_test(tc, nul_byte);
 	tcase_add_test(tc, at_include_lines_and_paths);
+
+	tc = tcase(s, "plugin_dirs");
+	tcase_add_test(tc, plugin_dir_missing_or_not_a_directory);
+	tcase_add_test(tc, plugin_dir_unreadable);
+	tcase_add_test(tc, plugin_dir_from_command_line);
+	tcase_add_test(tc, plugin_dir_default_missing);
+	tcase_add_test(tc, no_stage_types_with_pipelines);
+	tcase_add_test(tc, refused_plugins_stay_warnings);
 
 	tc = tcase(s, "unknown_keys");
 	tcase_add_test(tc, unknown_key_top_level);

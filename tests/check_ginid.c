@@ -193,6 +193,46 @@ START_TEST(broken_reload_keeps_old)
 }
 END_TEST
 
+/* A reload whose plugin directory went away is refused; the old one runs on. */
+START_TEST(reload_with_missing_plugin_dir_refused)
+{
+	_cleanup_free_ char *a = NULL;
+	static const char *const stages[] = { "exec", "log" };
+	char away[4200];
+
+	daemon_init(&d, "ginid", "");
+	ck_assert_int_eq(mkdir(daemon_path(&d, "stages"), 0755), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(stages); i++) {
+		char from[4096], to[4096];
+
+		snprintf(from, sizeof(from), "stages/%s.so", stages[i]);
+		snprintf(to, sizeof(to), "%s/%s.so", daemon_path(&d, "stages"), stages[i]);
+		test_copy_file(test_build_path(from), to, 0755);
+	}
+	a = appender("a", "signal = \"SIGUSR1\";", "a.out", NULL);
+	write_conf(a);
+	daemon_spawn(&d, daemon_path(&d, "stages"), NULL);
+	ck_assert(daemon_wait_notify(&d, "READY=1", 10000));
+	snprintf(away, sizeof(away), "%s", daemon_path(&d, "stages.away"));
+	ck_assert_int_eq(rename(daemon_path(&d, "stages"), away), 0);
+	daemon_signal(&d, SIGHUP);
+	/* The directory, and the step whose stage it held. */
+	ck_assert(daemon_wait_log(&d,
+	                          "reload failed with 2 errors; generation 1 keeps running "
+	                          "unchanged",
+	                          1, 5000));
+	ck_assert_uint_eq(daemon_log_count(&d, "/stages: No such file or directory (--plugin-dir)"),
+	                  1);
+	ck_assert_uint_eq(daemon_log_count(&d, "unknown stage type 'exec'"), 1);
+	daemon_signal(&d, SIGUSR1);
+	ck_assert(wait_file(daemon_path(&d, "a.out"), "run", 5000));
+	/* Back in place, the next reload goes through. */
+	ck_assert_int_eq(rename(away, daemon_path(&d, "stages")), 0);
+	daemon_signal(&d, SIGHUP);
+	ck_assert(daemon_wait_log(&d, "reloaded: generation 2", 1, 5000));
+}
+END_TEST
+
 /* A run in flight during a reload finishes with what it started with. */
 START_TEST(reload_during_run)
 {
@@ -446,6 +486,25 @@ START_TEST(bad_config_refuses_to_start)
 	                          1, 100));
 	ck_assert(daemon_wait_log(&d, "gini.conf:2: pipeline 'x': no 'steps'", 1, 100));
 	ck_assert(daemon_wait_log(&d, "has 2 errors; not starting", 1, 100));
+	ck_assert(!daemon_wait_notify(&d, "READY=1", 0));
+}
+END_TEST
+
+/* A plugin directory that is not there stops start-up, with the reason. */
+START_TEST(missing_plugin_dir_refuses_to_start)
+{
+	int st;
+
+	daemon_init(&d, "ginid", "pipelines = ();\n");
+	daemon_spawn(&d, daemon_path(&d, "nowhere"), NULL);
+	st = daemon_wait_exit(&d, 10000);
+	ck_assert_int_ne(st, -1);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	ck_assert(daemon_wait_log(&d, "plugin directory ", 1, 100));
+	ck_assert_uint_eq(daemon_log_count(&d, "nowhere: No such file or directory (--plugin-dir)"),
+	                  1);
+	ck_assert(daemon_wait_log(&d, "has 1 error; not starting", 1, 100));
 	ck_assert(!daemon_wait_notify(&d, "READY=1", 0));
 }
 END_TEST
@@ -727,6 +786,48 @@ START_TEST(test_mode_fifo_is_an_error)
 }
 END_TEST
 
+/* -t fails on a plugin directory that is not there, naming its line. */
+START_TEST(test_mode_plugin_dir_errors)
+{
+	char *argv[] = {
+		test_build_path("ginid"), "-t", "-c", NULL, "--state-dir", NULL, NULL, NULL, NULL
+	};
+	char *out = NULL, *err = NULL;
+	int st;
+
+	daemon_init(&d, "once", "");
+	daemon_write(&d, "gini.conf",
+	             /* 1 */ "workers = 1;\n"
+	             /* 2 */ "plugin_dirs = [ \"nowhere\" ];\n"
+	             /* 3 */ "pipelines = ( { name = \"p\"; steps = ( { id = \"a\"; stage = \"log\"; "
+	             "params = { message = \"x\"; }; } ); } );\n");
+	argv[3] = d.conf;
+	argv[5] = (char *)daemon_path(&d, "state");
+	st = run_command(argv, &out, &err, 60000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	ck_assert_msg(strstr(err, "gini.conf:2: plugin directory ") &&
+	                      strstr(err, "/nowhere: No such file or directory\n"),
+	              "%s", err);
+	ck_assert_ptr_null(strstr(out, "is valid"));
+	free(out);
+	free(err);
+	/* An empty --plugin-dir with pipelines: nothing could run them. */
+	ck_assert_int_eq(mkdir(daemon_path(&d, "empty"), 0755), 0);
+	argv[6] = "--plugin-dir";
+	argv[7] = (char *)daemon_path(&d, "empty");
+	st = run_command(argv, &out, &err, 60000);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	ck_assert_msg(strstr(err, "no stage types loaded from the plugin directories (they hold no "
+	                          "plugin file); no pipeline can run (--plugin-dir)\n"),
+	              "%s", err);
+	ck_assert_ptr_null(strstr(out, "is valid"));
+	free(out);
+	free(err);
+}
+END_TEST
+
 /*
  * Regression: a reload that met a FIFO hung the live daemon's event loop.
  * It is refused, the old generation keeps running, and the control socket
@@ -766,6 +867,7 @@ ginid_suite(void)
 	tcase_add_test(tc, ready_status_and_stop);
 	tcase_add_test(tc, watchdog_pings);
 	tcase_add_test(tc, bad_config_refuses_to_start);
+	tcase_add_test(tc, missing_plugin_dir_refuses_to_start);
 	tcase_add_test(tc, shutdown_cancels_running_steps);
 	tcase_add_test(tc, second_sigterm_exits_at_once);
 	suite_add_tcase(s, tc);
@@ -788,6 +890,7 @@ ginid_suite(void)
 	tcase_add_test(tc, once_sigint_cancels);
 	tcase_add_test(tc, test_mode_lists_and_validates);
 	tcase_add_test(tc, test_mode_fifo_is_an_error);
+	tcase_add_test(tc, test_mode_plugin_dir_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
@@ -795,6 +898,7 @@ ginid_suite(void)
 	tcase_add_test(tc, reload_adds_pipeline);
 	tcase_add_test(tc, broken_reload_keeps_old);
 	tcase_add_test(tc, reload_with_fifo_refused);
+	tcase_add_test(tc, reload_with_missing_plugin_dir_refused);
 	tcase_add_test(tc, reload_during_run);
 	tcase_add_test(tc, plugin_replaced_during_run);
 	suite_add_tcase(s, tc);
