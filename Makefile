@@ -282,11 +282,11 @@ install: $(DAEMON_TARGETS)
 	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	  -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' \
-	  systemd/ginid.service > $(DESTDIR)$(UNITDIR)/ginid.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/ginid.service
-	install -m 0644 systemd/ginid.socket $(DESTDIR)$(UNITDIR)/ginid.socket
+	@for u in ginid.service ginid.socket; do \
+	  sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' \
+	    systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 
 # Removes what install put there, and the directories of gini's own that are
 # then empty (not shared ones such as bin/ or man8/). A gini.conf that
