@@ -126,21 +126,29 @@ reaper_setup(void)
 	if (r >= 0) {
 		what = orig_path;
 		remove_stale();
+	}
+	/* Another daemon's remove_stale() may take our cgroup before we are in it. */
+	for (int tries = 0; r >= 0 && tries < 3; tries++) {
 		r = proc_cgroup_new("ginid", own_path, sizeof(own_path), &own_fd);
-	}
-	if (r >= 0) {
+		if (r < 0)
+			break;
 		r = proc_cgroup_attach(own_fd, getpid());
-		if (r < 0) {
-			close(own_fd);
-			own_fd = -1;
-			(void)rmdir(own_path);
-		}
+		if (r >= 0)
+			break;
+		close(own_fd);
+		own_fd = -1;
+		(void)rmdir(own_path);
+		if (r != -ENOENT)
+			break;
+		r = 0;
 	}
+	if (r >= 0 && own_fd < 0)
+		r = -ENOENT;
 	if (r < 0)
 		log_notice("no cgroup for steps (%s: %s): step processes are tracked by process "
 		           "group and process tree only, which misses those whose parent died "
 		           "before they are found",
-		           what, r == -ENOENT ? "no cgroup v2" : strerror(-r));
+		           what, r == -ENOENT && what != orig_path ? "no cgroup v2" : strerror(-r));
 	else
 		log_info("steps run in cgroups of their own below %s", own_path);
 }

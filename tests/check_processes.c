@@ -237,6 +237,51 @@ START_TEST(shutdown_timeout_kills_term_ignoring)
 }
 END_TEST
 
+/*
+ * With cgroups, what an exec program leaves running in the background when it
+ * exits is stopped before the step ends (without them it runs until the
+ * daemon stops, as documented; the test then skips).
+ */
+START_TEST(exit_stops_leftovers)
+{
+	_cleanup_free_ char *out = NULL;
+	pid_t g;
+
+	configure(NULL, "{ id = \"x\"; stage = \"exec\"; params = { shell = \"" SETSID_GRANDCHILD
+	                "sleep 0.1\"; }; }");
+	daemon_start(&d);
+	if (daemon_log_count(&d, "no cgroup for steps")) {
+		printf("skipped: exit_stops_leftovers needs a writable cgroup v2\n");
+		return;
+	}
+	ck_assert_int_eq(ctl(&out, "run", "p", "--wait"), 0);
+	g = pid_from("g");
+	/* Stopped when the step ended, not later: the step's end waited for it. */
+	ck_assert_msg(!running(g), "the leftover %d survived its step", (int)g);
+}
+END_TEST
+
+/*
+ * Reaping orphans never takes the exit status a stage waits for: steps
+ * that exit 3 run alongside one that orphans a stream of short-lived
+ * processes, and each still fails with its own status.
+ */
+START_TEST(reaping_keeps_exit_statuses)
+{
+	configure(NULL, "{ id = \"storm\"; stage = \"exec\"; params = { shell = \"i=0; while [ $i "
+	                "-lt 200 ]; do (true &); i=$((i+1)); done\"; }; },"
+	                "{ id = \"a\"; stage = \"exec\"; params = { shell = \"sleep 0.1; exit "
+	                "3\"; }; }");
+	daemon_start(&d);
+	for (int round = 0; round < 5; round++) {
+		_cleanup_free_ char *out = NULL;
+
+		ck_assert_int_eq(ctl(&out, "run", "p", "--wait"), 1);
+		ck_assert_msg(strstr(out, "exit status 3"), "%s", out);
+	}
+}
+END_TEST
+
 /* Runs ginid --once PIPELINE on d's configuration behind a prefix command. */
 static int
 once_behind(const char *const *prefix, const char *pipeline, char **ret_out)
@@ -351,6 +396,8 @@ processes_suite(void)
 	tcase_add_test(tc, shutdown_kills_setsid_grandchild);
 	tcase_add_test(tc, isolated_timeout_kills_everything);
 	tcase_add_loop_test(tc, shutdown_timeout_kills_term_ignoring, 0, 2);
+	tcase_add_test(tc, exit_stops_leftovers);
+	tcase_add_test(tc, reaping_keeps_exit_statuses);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("container");
