@@ -350,6 +350,29 @@ START_TEST(pid1_leaves_no_zombies)
 END_TEST
 
 /*
+ * As PID 1, the init forwards signals to the daemon: a SIGTERM sent to PID
+ * 1 (here from a step inside the namespace; `docker stop` sends it from
+ * outside) cancels the run, and the init exits with the daemon's status.
+ */
+START_TEST(pid1_forwards_signals)
+{
+	static const char *const prefix[] = { "/usr/bin/unshare", "-pf", "--mount-proc", NULL };
+	_cleanup_free_ char *out = NULL;
+	int st;
+
+	if (!can_unshare("the PID 1 test"))
+		return;
+	configure(NULL, "{ id = \"long\"; stage = \"exec\"; params = { argv = [ \"sleep\", "
+	                "\"1000\" ]; }; }, { id = \"term\"; stage = \"exec\"; params = { shell "
+	                "= \"sleep 0.3; kill -TERM 1\"; }; }");
+	st = once_behind(prefix, "p", &out);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st, out);
+	ck_assert_msg(strstr(out, "cancelling run 1 on SIGTERM"), "%s", out);
+	ck_assert_msg(strstr(out, "long  exec   cancelled"), "%s", out);
+}
+END_TEST
+
+/*
  * Without cgroup v2 (unmounted in a mount namespace of its own), ginid says
  * so once, and still finds the setsid grandchild through the process tree.
  */
@@ -404,6 +427,7 @@ processes_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, pid1_leaves_no_zombies);
+	tcase_add_test(tc, pid1_forwards_signals);
 	tcase_add_test(tc, no_cgroup_falls_back_to_process_tree);
 	suite_add_tcase(s, tc);
 	return s;
