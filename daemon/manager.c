@@ -759,13 +759,16 @@ manager_start(struct manager *m)
 		                     m->current->config->workers);
 	r = sd_event_add_signal(m->loop->e, &m->sig_hup, SIGHUP, on_sighup, m);
 	if (r >= 0)
-		r = sd_event_add_signal(m->loop->e, &m->sig_chld, SIGCHLD, on_sigchld, m);
-	if (r >= 0)
 		r = sd_event_add_signal(m->loop->e, &m->sig_term, SIGTERM, on_stop_signal, m);
 	if (r >= 0)
 		r = sd_event_add_signal(m->loop->e, &m->sig_int, SIGINT, on_stop_signal, m);
 	if (r < 0)
 		return log_err_errno(r, "cannot watch signals: %m");
+	/* Only orphans' zombies depend on it; ginid blocks SIGCHLD, embedders may not. */
+	r = sd_event_add_signal(m->loop->e, &m->sig_chld, SIGCHLD, on_sigchld, m);
+	if (r < 0)
+		log_warn_errno(r, "cannot watch SIGCHLD: %m; orphans are reaped at exit only, "
+		                  "ignoring");
 	/* Pings WATCHDOG=1 from the loop when WatchdogSec= is set. */
 	r = sd_event_set_watchdog(m->loop->e, true);
 	if (r < 0)
