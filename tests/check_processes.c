@@ -162,6 +162,30 @@ START_TEST(timeout_kills_setsid_grandchild)
 }
 END_TEST
 
+/*
+ * A child that ignores SIGTERM, under a leader that does not: the leader
+ * ends at once, the child gets its kill_grace and then SIGKILL, and the
+ * step's message says so.
+ */
+START_TEST(timeout_kills_term_ignoring_child)
+{
+	_cleanup_free_ char *out = NULL;
+	pid_t t;
+
+	configure(NULL, "{ id = \"x\"; stage = \"exec\"; timeout = \"1s\"; params = { shell = \"sh "
+	                "-c 'trap \\\"\\\" TERM; echo $$ > %1$s/t; exec sleep 1000' & wait\"; "
+	                "kill_grace = \"1s\"; }; }");
+	daemon_start(&d);
+	ck_assert_int_eq(ctl(&out, "run", "p", "--wait"), 1);
+	t = pid_from("t");
+	ck_assert_msg(wait_stopped(t, 10000), "the SIGTERM-ignoring child %d survived", (int)t);
+	if (daemon_log_count(&d, "no cgroup for steps") == 0)
+		ck_assert_msg(strstr(out, "processes it started were killed with SIGKILL after 1s "
+		                          "grace"),
+		              "%s", out);
+}
+END_TEST
+
 /* ... and with the daemon's shutdown. */
 START_TEST(shutdown_kills_setsid_grandchild)
 {
@@ -416,6 +440,7 @@ processes_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, timeout_kills_setsid_grandchild);
+	tcase_add_test(tc, timeout_kills_term_ignoring_child);
 	tcase_add_test(tc, shutdown_kills_setsid_grandchild);
 	tcase_add_test(tc, isolated_timeout_kills_everything);
 	tcase_add_loop_test(tc, shutdown_timeout_kills_term_ignoring, 0, 2);

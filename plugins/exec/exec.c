@@ -906,7 +906,7 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 	};
 	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 }, in_pipe[2] = { -1, -1 };
 	int pidfd = -1, cancel_fd, status = 0, result = GINI_FAILURE, r;
-	int cancelling = 0, killed = 0, failed_errno = 0, cgfd = -1;
+	int cancelling = 0, killed = 0, failed_errno = 0, cgfd = -1, rest_killed = 0;
 	char cgpath[PATH_MAX];
 	struct envv env = { 0 };
 	struct buf msg = { 0 };
@@ -1052,14 +1052,17 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 	} else if (cgfd >= 0) {
 		/* What the leader left behind ends with the step, given the grace. */
 		if (!cancelling && proc_cgroup_populated(cgfd) > 0) {
-			host->log(h, GINI_LOG_DEBUG,
-			          "the program left processes behind; stopping them");
+			host->log(h, GINI_LOG_INFO,
+			          "the program left processes running; stopping them (SIGTERM, "
+			          "SIGKILL after kill_grace)");
 			proc_cgroup_signal(cgfd, SIGTERM);
 			kill_at = monotonic_usec() + s->kill_grace;
 		}
 		if (kill_at && !killed &&
-		    wait_cgroup_empty(cgfd, kill_at, cancelling ? -1 : cancel_fd) == 0)
+		    wait_cgroup_empty(cgfd, kill_at, cancelling ? -1 : cancel_fd) == 0) {
 			proc_cgroup_kill(cgfd);
+			rest_killed = 1;
+		}
 	} else if (cancelling) {
 		/* The leader is gone but not reaped, so the group id is still ours. */
 		signal_child(pid, cgfd, SIGKILL);
@@ -1084,6 +1087,11 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 			buf_printf(&msg, "cancelled: exited with status %d after SIGTERM",
 			           WEXITSTATUS(status));
 		}
+		if (rest_killed) {
+			buf_puts(&msg, "; processes it started were killed with SIGKILL after ");
+			buf_put_duration(&msg, s->kill_grace);
+			buf_puts(&msg, " grace");
+		}
 	} else if (WIFSIGNALED(status)) {
 		signal_name(WTERMSIG(status), sig, sizeof(sig));
 		buf_printf(&msg, "killed by signal %s%s", sig,
@@ -1092,6 +1100,10 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 		buf_printf(&msg, "exit status %d", WEXITSTATUS(status));
 	} else {
 		result = GINI_SUCCESS;
+		if (rest_killed)
+			host->log(h, GINI_LOG_WARNING,
+			          "processes the program left running ignored SIGTERM: killed "
+			          "them with SIGKILL");
 	}
 
 	/* Output is stored whatever the exit status: it may explain a failure. */
