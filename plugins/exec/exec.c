@@ -565,8 +565,10 @@ child_exec(const struct child_setup *c)
 
 /*
  * Like spawn_child(), but the child starts inside the cgroup cgfd, and its
- * pidfd comes with it. -ENOSYS (or another clone3 error) when the kernel
- * cannot do this: the caller falls back to spawn_child().
+ * pidfd comes with it. 1 when clone3() itself failed (before Linux 5.7, a
+ * seccomp filter that refuses it, ...): the caller then falls back to
+ * spawn_child(), which reports any failure they share. Negative errno when
+ * the exec failed.
  */
 static int
 spawn_into_cgroup(int cgfd, const char *path, const char *const *argv, char *const *envp,
@@ -598,11 +600,10 @@ spawn_into_cgroup(int cgfd, const char *path, const char *const *argv, char *con
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid == 0)
 		child_exec(&c);
-	err = pid < 0 ? errno : 0;
 	close(errpipe[1]);
 	if (pid < 0) {
 		close(errpipe[0]);
-		return -err;
+		return 1;
 	}
 	/* End of file: the exec happened. Anything else: why it did not. */
 	while ((n = read(errpipe[0], &err, sizeof(err))) < 0 && errno == EINTR)
@@ -950,11 +951,8 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 	if (proc_cgroup_new("exec", cgpath, sizeof(cgpath), &cgfd) == 0) {
 		r = spawn_into_cgroup(cgfd, path, s->argv, env.v, s->cwd, in_pipe[0], out_pipe[1],
 		                      err_pipe[1], &pid, &pidfd);
-		if (r == -ENOSYS || r == -E2BIG || r == -EOPNOTSUPP || r == -EPERM) {
-			/* Before Linux 5.7, or a seccomp filter that refuses clone3. */
+		if (r == 1)
 			(void)proc_cgroup_free(steal_fd(&cgfd), cgpath);
-			r = 1;
-		}
 	} else {
 		r = 1;
 	}
