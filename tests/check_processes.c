@@ -402,14 +402,11 @@ END_TEST
  */
 START_TEST(no_cgroup_falls_back_to_process_tree)
 {
+	/* Unmounts every cgroup2 mount, then runs the rest of the command line. */
+	static const char unmount[] = "grep ' - cgroup2 ' /proc/self/mountinfo | cut -d' ' -f5 | "
+	                              "xargs -r umount -l && exec \"$0\" \"$@\"";
 	static const char *const prefix[] = {
-		"/usr/bin/unshare",
-		"-m",
-		"/bin/sh",
-		"-c",
-		"grep ' - cgroup2 ' /proc/self/mountinfo | cut -d' ' -f5 | xargs -r umount -l && "
-		"exec \"$0\" \"$@\"",
-		NULL
+		"/usr/bin/unshare", "-m", "/bin/sh", "-c", unmount, NULL
 	};
 	_cleanup_free_ char *out = NULL;
 	pid_t g;

@@ -49,6 +49,8 @@ proc_read_at(int dirfd, const char *name, char *buf, size_t size)
 	size_t off = 0;
 	ssize_t n;
 
+	if (size)
+		buf[0] = 0;
 	if (fd < 0)
 		return -errno;
 	while (off + 1 < size && (n = read(fd, buf + off, size - 1 - off)) != 0) {
