@@ -795,14 +795,14 @@ manager_run(struct manager *m)
 {
 	int r = sd_event_loop(m->loop->e);
 
+	/* Whatever the steps left behind goes now, even when abandoning them. */
+	if (m->abandon || r < 0)
+		(void)reaper_kill_all();
+	reaper_done(MIN(m->current->config->shutdown_timeout_usec, SHUTDOWN_KILL_WAIT));
 	if (r < 0) {
 		log_err_errno(r, "event loop failed: %m");
 		return EXIT_FAILURE;
 	}
-	/* Whatever the steps left behind goes now, even when abandoning them. */
-	if (m->abandon)
-		(void)reaper_kill_all();
-	reaper_done(MIN(m->current->config->shutdown_timeout_usec, SHUTDOWN_KILL_WAIT));
 	if (m->killed && !m->abandon)
 		log_warn("stopped, after killing the processes of steps that overran "
 		         "shutdown_timeout");
