@@ -41,6 +41,7 @@
 #include "isolate.h"
 #include "loader.h"
 #include "log.h"
+#include "params.h"
 #include "pipeline.h"
 #include "registry.h"
 #include "util.h"
@@ -476,8 +477,13 @@ set_message(struct step_result *res, char *msg)
 	res->message = msg;
 }
 
-/* How long an isolated step has between its cancellation and SIGKILL. */
+/*
+ * How long an isolated step has between its cancellation and SIGKILL: 2 s,
+ * or, for a step with a kill_grace param (exec's), that grace and 1 s more,
+ * so the stage inside the worker can give its own children all of it.
+ */
 #define ISOLATE_KILL_GRACE (2 * USEC_PER_SEC)
+#define ISOLATE_KILL_MARGIN (1 * USEC_PER_SEC)
 
 /*
  * One attempt of an isolated step, in a worker process. Returns a GINI_*
@@ -496,6 +502,14 @@ run_isolated(struct run *r, const struct step *s, struct cancel *c, struct gini_
 	call.ctx = r->ctx;
 	call.cancel = c;
 	call.kill_grace_usec = ISOLATE_KILL_GRACE;
+	{
+		uint64_t grace;
+
+		/* The params are frozen: reading them changes nothing. */
+		if (params_get_duration(call.params, "kill_grace", &grace) == 0 &&
+		    grace + ISOLATE_KILL_MARGIN > call.kill_grace_usec)
+			call.kill_grace_usec = grace + ISOLATE_KILL_MARGIN;
+	}
 
 	(void)isolate_run(&call, false, &res);
 	free(h->message);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "manager.h"
 #include "pipeline.h"
+#include "reaper.h"
 #include "registry.h"
 #include "report.h"
 #include "util.h"
@@ -219,6 +220,8 @@ run_once(struct generation *g, const char *name, bool dry_run)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
+	/* Orphans of the steps are ours to reap (reaper.c). */
+	sigaddset(&stop, SIGCHLD);
 	od.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	sfd = signalfd(-1, &stop, SFD_CLOEXEC);
 	ex = executor_new(g->config->workers);
@@ -248,9 +251,14 @@ run_once(struct generation *g, const char *name, bool dry_run)
 		if (fds[1].revents) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				log_notice("cancelling run %llu on %s", (unsigned long long)run->id,
-				           si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGCHLD) {
+				(void)reaper_reap_orphans();
+				continue;
+			}
+			log_notice("cancelling run %llu on %s", (unsigned long long)run->id,
+			           si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 			run_cancel(run);
 		}
 	}
@@ -341,6 +349,7 @@ run_daemon(const char *config_file, const struct config_overrides *ov)
 		return EXIT_FAILURE;
 	}
 	diags_done(&diags);
+	reaper_setup();
 	r = manager_start(m);
 	if (r < 0) {
 		manager_free(m);
@@ -368,6 +377,9 @@ main(int argc, char **argv)
 		strv_free(a.plugin_dirs);
 		return r > 0 ? EXIT_SUCCESS : 2;
 	}
+	/* Before any thread: as a container's PID 1, an init of our own. */
+	if (!a.test)
+		reaper_init_pid1();
 	block_signals();
 	ov = (struct config_overrides){
 		.plugin_dirs = a.plugin_dirs,
@@ -407,7 +419,9 @@ main(int argc, char **argv)
 		print_diags(&diags, g->config->file);
 		goto out;
 	}
+	reaper_setup();
 	ret = run_once(g, a.once, a.dry_run);
+	reaper_done(5 * USEC_PER_SEC);
 out:
 	generation_unref(g);
 	diags_done(&diags);

@@ -12,9 +12,14 @@
  *
  * What the worker prints on stdout or stderr is logged here as a warning,
  * capped, so a plugin that writes garbage cannot corrupt the protocol.
- * Whatever the worker does, this returns only when it is reaped and its
- * process group killed: a crash, a hang past the grace, an exit() from the
- * plugin leave neither zombie nor stray process behind.
+ * Whatever the worker does, this returns only when it is reaped and
+ * everything it started is killed: a crash, a hang past the grace, an exit()
+ * from the plugin leave neither zombie nor stray process behind. Where
+ * cgroup v2 is usable the worker is moved into a cgroup of its own before it
+ * is sent the request (so before any plugin code runs in it), and
+ * cgroup.kill ends it and all it started, an exec step's children in their
+ * own process groups and sessions included. Without a cgroup, its process
+ * group and every descendant a walk of the process tree finds are killed.
  */
 #include "isolate.h"
 
@@ -25,6 +30,8 @@
 #include "log.h"
 #include "params.h"
 #include "util.h"
+
+#include "../plugins/lib/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -302,12 +309,30 @@ apply_ctx_changes(struct run_ctx *ctx, json_t *set, json_t *unset)
 			(void)ctx_set(ctx, json_string_value(json_array_get(unset, i)), NULL);
 }
 
+/*
+ * Kills the worker and everything it started. Its pid is not reaped yet, so
+ * the group id is still its own.
+ */
+static void
+kill_worker(pid_t pid, int cgfd)
+{
+	if (cgfd >= 0) {
+		(void)proc_cgroup_kill(cgfd);
+	} else {
+		/* Descendants first: once the worker dies they are orphans. */
+		(void)proc_tree_signal(pid, SIGKILL);
+	}
+	(void)kill(-pid, SIGKILL);
+}
+
 int
 isolate_run(const struct isolate_call *call, bool create_only, struct isolate_result *ret)
 {
 	struct session s = { .call = call, .res = ret };
 	struct buffer in = { 0 }, outbuf = { 0 };
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, pidfd = -1, cancel_fd = -1, st = 0, r;
+	int cgfd = -1;
+	char cgpath[PATH_MAX];
 	siginfo_t si;
 	bool exited = false, sock_eof = false, out_eof = false, cancel_sent = false, killed = false;
 	uint64_t kill_at = 0, start = now_usec(CLOCK_MONOTONIC);
@@ -329,6 +354,12 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 	sv[1] = out[1] = -1;
 	if (r < 0)
 		goto fail;
+	/* Before the request: nothing has run in it that could have forked. */
+	if (proc_cgroup_new("worker", cgpath, sizeof(cgpath), &cgfd) == 0 &&
+	    proc_cgroup_attach(cgfd, pid) < 0) {
+		(void)proc_cgroup_free(cgfd, cgpath);
+		cgfd = -1;
+	}
 	(void)fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -364,17 +395,18 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 		if (p[1].revents && fill(out[0], &outbuf) < 0)
 			out_eof = true;
 		flush_output(&s, &outbuf, false);
+		now = now_usec(CLOCK_MONOTONIC);
 		if (!cancel_sent && cancel_fired(call->cancel)) {
-			/* Ask first; the process group goes after the grace. */
+			/* Ask first; the process group goes after the grace, counted
+			 * from now, not from before the poll() that saw the cancel. */
 			cancel_sent = true;
 			send_json(sv[0], json_pack("{s:b}", "cancel", 1));
 			if (!kill_at || kill_at > now + call->kill_grace_usec)
 				kill_at = now + call->kill_grace_usec;
 		}
-		now = now_usec(CLOCK_MONOTONIC);
 		if (kill_at && now >= kill_at && !killed) {
 			killed = true;
-			(void)kill(-pid, SIGKILL);
+			kill_worker(pid, cgfd);
 		}
 		/* Not reaped yet: while the zombie holds its pid, the group id
 		 * cannot be reused, and killing the group below is safe. */
@@ -384,9 +416,12 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 			exited = true;
 	}
 	/* Nothing it started outlives it. */
-	(void)kill(-pid, SIGKILL);
+	kill_worker(pid, cgfd);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	if (cgfd >= 0 && (r = proc_cgroup_free(cgfd, cgpath)) < 0)
+		log_warn_errno(r, "%scannot remove cgroup %s: %m, ignoring", s.tag, cgpath);
+	cgfd = -1;
 	/* What it wrote just before it ended: what is there now, no more (a
 	 * process that left the group may still hold the other ends). */
 	while (!sock_eof && fill(sv[0], &in) > 0)

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pipeline.h"
+#include "reaper.h"
 #include "registry.h"
 #include "scheduler.h"
 #include "util.h"
@@ -32,6 +33,12 @@
 
 /* How often "skipped" is logged for one pipeline during a trigger storm. */
 #define SKIP_LOG_INTERVAL (10 * USEC_PER_SEC)
+/*
+ * After shutdown_timeout every step process is killed; this is how long the
+ * stages then have to notice and return before the daemon exits without
+ * them. Processes left behind get as long between SIGTERM and SIGKILL.
+ */
+#define SHUTDOWN_KILL_WAIT (5 * USEC_PER_SEC)
 
 /* A step event on its way from a worker to the loop, for listeners. */
 struct step_msg {
@@ -602,13 +609,39 @@ on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 	return 0;
 }
 
+/* A child ended: steps reap their own; orphans are ours. */
+static int
+on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)s;
+	(void)si;
+	(void)userdata;
+	(void)reaper_reap_orphans();
+	return 0;
+}
+
 static int
 on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
 
 	(void)s;
-	(void)usec;
+	m->exit_code = EXIT_FAILURE;
+	if (!m->killed) {
+		/* A grace longer than the timeout must not leave orphans behind. */
+		size_t n = reaper_kill_all();
+		int r;
+
+		m->killed = true;
+		log_err("%zu run%s still running after shutdown_timeout: killed %zu of their "
+		        "processes (SIGKILL); waiting for the steps to return",
+		        m->in_flight, m->in_flight == 1 ? "" : "s", n);
+		r = sd_event_source_set_time(s, usec + SHUTDOWN_KILL_WAIT);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		if (r >= 0)
+			return 0;
+	}
 	log_err("%zu run%s still running after shutdown_timeout; exiting without unloading "
 	        "their plugins",
 	        m->in_flight, m->in_flight == 1 ? "" : "s");
@@ -731,6 +764,11 @@ manager_start(struct manager *m)
 		r = sd_event_add_signal(m->loop->e, &m->sig_int, SIGINT, on_stop_signal, m);
 	if (r < 0)
 		return log_err_errno(r, "cannot watch signals: %m");
+	/* Only orphans' zombies depend on it; ginid blocks SIGCHLD, embedders may not. */
+	r = sd_event_add_signal(m->loop->e, &m->sig_chld, SIGCHLD, on_sigchld, m);
+	if (r < 0)
+		log_warn_errno(r, "cannot watch SIGCHLD: %m; orphans are reaped at exit only, "
+		                  "ignoring");
 	/* Pings WATCHDOG=1 from the loop when WatchdogSec= is set. */
 	r = sd_event_set_watchdog(m->loop->e, true);
 	if (r < 0)
@@ -757,11 +795,18 @@ manager_run(struct manager *m)
 {
 	int r = sd_event_loop(m->loop->e);
 
+	/* Whatever the steps left behind goes now, even when abandoning them. */
+	if (m->abandon || r < 0)
+		(void)reaper_kill_all();
+	reaper_done(MIN(m->current->config->shutdown_timeout_usec, SHUTDOWN_KILL_WAIT));
 	if (r < 0) {
 		log_err_errno(r, "event loop failed: %m");
 		return EXIT_FAILURE;
 	}
-	if (!m->abandon)
+	if (m->killed && !m->abandon)
+		log_warn("stopped, after killing the processes of steps that overran "
+		         "shutdown_timeout");
+	else if (!m->abandon)
 		log_info("stopped");
 	return r;
 }
@@ -785,6 +830,7 @@ manager_free(struct manager *m)
 	sd_event_source_disable_unref(m->sig_hup);
 	sd_event_source_disable_unref(m->sig_term);
 	sd_event_source_disable_unref(m->sig_int);
+	sd_event_source_disable_unref(m->sig_chld);
 	sd_event_source_disable_unref(m->shutdown_timer);
 	/* All runs are done (the loop only exits then), so workers are idle. */
 	executor_free(m->ex);

@@ -94,8 +94,9 @@ struct manager {
 
 	bool stopping;
 	bool abandon; /* exit without unloading: stage code still running */
+	bool killed;  /* shutdown_timeout passed: every step process was killed */
 	int exit_code;
-	sd_event_source *sig_hup, *sig_term, *sig_int, *shutdown_timer;
+	sd_event_source *sig_hup, *sig_term, *sig_int, *sig_chld, *shutdown_timer;
 };
 
 /*

@@ -112,6 +112,8 @@ START_TEST(signal_runs_bound_pipelines)
 	daemon_signal(&d, SIGUSR1);
 	ck_assert(wait_file(daemon_path(&d, "a.out"), "run", 5000));
 	ck_assert(wait_file(daemon_path(&d, "b.out"), "run", 5000));
+	/* Written is not finished: a trigger while b still runs is skipped. */
+	ck_assert(daemon_wait_log(&d, "pipeline 'b': success", 1, 5000));
 	daemon_signal(&d, SIGRTMIN + 2);
 	ck_assert(daemon_wait_log(&d, "pipeline 'b': success", 2, 5000));
 	ck_assert_uint_eq(file_count(daemon_path(&d, "b.out"), "run"), 2);

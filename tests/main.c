@@ -24,6 +24,7 @@ static Suite *(*const suites[])(void) = {
 	isolation_suite,
 	unit_suite,
 	package_suite,
+	processes_suite,
 };
 
 int

@@ -18,13 +18,20 @@
  * cancel_fd. Output lines are logged through the host (stdout at info,
  * stderr at warning) unless stdout is captured into the run context.
  *
- * On cancellation the whole group gets SIGTERM, then SIGKILL after
- * kill_grace; once the leader has exited, what is left of its group is
- * killed too. The leader is reaped only after that, so its pid, which is
- * also the group id, cannot be reused while we signal the group. When the
- * leader exits on its own, processes it left behind in the background are
- * not killed and not waited for: we read what is already in the pipes and
- * stop, like a service manager that is not tracking a control group.
+ * Where the daemon may create cgroups (cgroup v2, see plugins/lib/proc.h),
+ * the child is started directly inside a cgroup of its own (clone3 with
+ * CLONE_INTO_CGROUP, so not even its first fork can escape), and that cgroup
+ * is what "the child" means from then on: on cancellation everything in it
+ * gets SIGTERM, and whatever is still there after kill_grace is killed with
+ * cgroup.kill, setsid() or not. When the leader exits on its own, what it
+ * left behind in the background gets SIGTERM and, after kill_grace, SIGKILL:
+ * the step ends when the last of its processes has, and the cgroup is
+ * removed. Without a cgroup the child is started with posix_spawn() and
+ * signals go to its process group and to every descendant a walk of the
+ * process tree finds; background processes of a leader that exited on its
+ * own are then left to the daemon, a child subreaper, which ends them at
+ * shutdown. Either way the leader is reaped only after it was signalled, so
+ * its pid, which is also the group id, cannot be reused meanwhile.
  *
  * Writing stdin to a child that stopped reading raises SIGPIPE in the
  * writing thread; the host runs stage code with all signals blocked, so
@@ -38,8 +45,10 @@
 #include "../lib/buf.h"
 #include "../lib/params.h"
 #include "../lib/path.h"
+#include "../lib/proc.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -482,6 +491,137 @@ spawn_child(const char *path, const char *const *argv, char *const *envp, const 
 }
 
 /*
+ * What the child of spawn_into_cgroup() does between clone3() and execve().
+ * It is a fork() of a multi-threaded process, so it may only make system
+ * calls: everything below goes through syscall() directly (even the libc
+ * wrappers could be intercepted by a sanitizer runtime whose locks another
+ * thread held at the fork). On failure it writes errno to err_fd.
+ */
+struct child_setup {
+	const char *path;
+	char *const *argv, *const *envp;
+	const char *cwd;
+	int stdin_fd, stdout_fd, stderr_fd, err_fd;
+};
+
+/* The kernel's struct sigaction for rt_sigaction(). */
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static void
+child_fd(int from, int to, int *err)
+{
+	if (*err)
+		return;
+	if (from == to) {
+		/* Same number: only the close-on-exec flag must go. */
+		if (syscall(SYS_fcntl, to, F_SETFD, 0) < 0)
+			*err = errno;
+	} else if (syscall(SYS_dup3, from, to, 0) < 0) {
+		*err = errno;
+	}
+}
+
+__attribute__((noreturn)) static void
+child_exec(const struct child_setup *c)
+{
+	struct kernel_sigaction dfl = { .handler = SIG_DFL };
+	uint64_t none = 0;
+	int err = 0, null_fd = -1;
+
+	/* The daemon blocks every signal and may ignore some; the child must not. */
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
+	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(uint64_t));
+	if (syscall(SYS_setpgid, 0, 0) < 0)
+		err = errno;
+	if (!err && c->cwd && syscall(SYS_chdir, c->cwd) < 0)
+		err = errno;
+	if (!err && c->stdin_fd < 0) {
+		null_fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null_fd < 0)
+			err = errno;
+	}
+	child_fd(c->stdin_fd >= 0 ? c->stdin_fd : null_fd, STDIN_FILENO, &err);
+	child_fd(c->stdout_fd, STDOUT_FILENO, &err);
+	child_fd(c->stderr_fd, STDERR_FILENO, &err);
+	if (!err) {
+		/* Everything but 0-2 and the error pipe (close-on-exec) goes. */
+		if (c->err_fd > 3)
+			(void)syscall(SYS_close_range, 3, c->err_fd - 1, 0);
+		(void)syscall(SYS_close_range, c->err_fd + 1, ~0U, 0);
+		syscall(SYS_execve, c->path, c->argv, c->envp);
+		err = errno;
+	}
+	(void)syscall(SYS_write, c->err_fd, &err, sizeof(err));
+	syscall(SYS_exit_group, 127);
+	__builtin_unreachable();
+}
+
+/*
+ * Like spawn_child(), but the child starts inside the cgroup cgfd, and its
+ * pidfd comes with it. 1 when clone3() itself failed (before Linux 5.7, a
+ * seccomp filter that refuses it, ...): the caller then falls back to
+ * spawn_child(), which reports any failure they share. Negative errno when
+ * the exec failed.
+ */
+static int
+spawn_into_cgroup(int cgfd, const char *path, const char *const *argv, char *const *envp,
+                  const char *cwd, int stdin_fd, int stdout_fd, int stderr_fd, pid_t *ret_pid,
+                  int *ret_pidfd)
+{
+	struct child_setup c = {
+		.path = path,
+		.argv = (char *const *)argv,
+		.envp = envp,
+		.cwd = cwd,
+		.stdin_fd = stdin_fd,
+		.stdout_fd = stdout_fd,
+		.stderr_fd = stderr_fd,
+	};
+	int errpipe[2], pidfd = -1, err = 0, status;
+	struct clone_args args = {
+		.flags = CLONE_INTO_CGROUP | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&pidfd,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)cgfd,
+	};
+	ssize_t n;
+	long pid;
+
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return -errno;
+	c.err_fd = errpipe[1];
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0)
+		child_exec(&c);
+	close(errpipe[1]);
+	if (pid < 0) {
+		close(errpipe[0]);
+		return 1;
+	}
+	/* End of file: the exec happened. Anything else: why it did not. */
+	while ((n = read(errpipe[0], &err, sizeof(err))) < 0 && errno == EINTR)
+		;
+	close(errpipe[0]);
+	if (n == (ssize_t)sizeof(err) && err) {
+		while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (pidfd >= 0)
+			close(pidfd);
+		return -err;
+	}
+	*ret_pid = (pid_t)pid;
+	*ret_pidfd = pidfd;
+	return 0;
+}
+
+/*
  * One of the child's output pipes. Logged output keeps only the current
  * partial line in data; captured output keeps everything, up to CAPTURE_MAX.
  */
@@ -709,6 +849,51 @@ spawn_failure_message(const struct exec_step *s, const char *path, int error, st
 		buf_printf(msg, "%s: %s", path, strerror(-error));
 }
 
+/*
+ * Signals everything the child started: its cgroup, or, without one, its
+ * process group and every descendant still linked to it (a setsid()
+ * grandchild leaves the group, not the tree). SIGKILL through a cgroup is
+ * cgroup.kill.
+ */
+static void
+signal_child(pid_t pid, int cgfd, int sig)
+{
+	if (cgfd >= 0) {
+		if (sig == SIGKILL)
+			proc_cgroup_kill(cgfd);
+		else
+			proc_cgroup_signal(cgfd, sig);
+		return;
+	}
+	proc_tree_signal(pid, sig);
+	killpg(pid, sig);
+}
+
+/*
+ * Waits until the cgroup is empty (1) or until the monotonic time at (0);
+ * a cancellation seen on cancel_fd (if not negative) also ends the wait (0).
+ */
+static int
+wait_cgroup_empty(int cgfd, uint64_t at, int cancel_fd)
+{
+	int efd = openat(cgfd, "cgroup.events", O_RDONLY | O_CLOEXEC), r;
+
+	if (efd < 0)
+		return 0;
+	while ((r = proc_cgroup_events_populated(efd)) > 0) {
+		struct pollfd p[2] = { { efd, POLLPRI, 0 }, { cancel_fd, POLLIN, 0 } };
+		int t = ms_until(at);
+
+		if (t == 0)
+			break;
+		/* Bounded: a missed event costs a second, not a hang. */
+		if (poll(p, 2, t > 1000 ? 1000 : t) > 0 && p[1].revents)
+			break;
+	}
+	close(efd);
+	return r == 0;
+}
+
 static int
 exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 {
@@ -722,7 +907,8 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 	};
 	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 }, in_pipe[2] = { -1, -1 };
 	int pidfd = -1, cancel_fd, status = 0, result = GINI_FAILURE, r;
-	int cancelling = 0, killed = 0, failed_errno = 0;
+	int cancelling = 0, killed = 0, failed_errno = 0, cgfd = -1, rest_killed = 0;
+	char cgpath[PATH_MAX];
 	struct envv env = { 0 };
 	struct buf msg = { 0 };
 	char *path = NULL, sig[32];
@@ -761,7 +947,18 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 		buf_printf(&msg, "cannot create pipes: %s", strerror(-r));
 		goto out;
 	}
-	r = spawn_child(path, s->argv, env.v, s->cwd, in_pipe[0], out_pipe[1], err_pipe[1], &pid);
+	/* A cgroup of its own where we may have one; the process tree where not. */
+	if (proc_cgroup_new("exec", cgpath, sizeof(cgpath), &cgfd) == 0) {
+		r = spawn_into_cgroup(cgfd, path, s->argv, env.v, s->cwd, in_pipe[0], out_pipe[1],
+		                      err_pipe[1], &pid, &pidfd);
+		if (r == 1)
+			(void)proc_cgroup_free(steal_fd(&cgfd), cgpath);
+	} else {
+		r = 1;
+	}
+	if (r == 1)
+		r = spawn_child(path, s->argv, env.v, s->cwd, in_pipe[0], out_pipe[1], err_pipe[1],
+		                &pid);
 	if (r < 0) {
 		spawn_failure_message(s, s->argv[0], r, &msg);
 		goto out;
@@ -777,7 +974,8 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 		close_fd(&run.in_fd);
 
 	/* pidfd_open() is Linux 5.3; older kernels fall back to polling waitid(). */
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	cancel_fd = host->cancel_fd(h);
 
 	for (;;) {
@@ -836,22 +1034,36 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 		if (!cancelling && ((i_cancel >= 0 && pfd[i_cancel].revents) ||
 		                    (cancel_fd < 0 && host->cancelled(h)))) {
 			cancelling = 1;
-			killpg(pid, SIGTERM);
+			signal_child(pid, cgfd, SIGTERM);
 			kill_at = monotonic_usec() + s->kill_grace;
 		}
 		if (cancelling && !killed && monotonic_usec() >= kill_at) {
 			killed = 1;
-			killpg(pid, SIGKILL);
+			signal_child(pid, cgfd, SIGKILL);
 		}
 	}
 
 	if (failed_errno) {
 		/* We cannot watch the child any more: stop it rather than leak it. */
 		cancelling = killed = 1;
-		killpg(pid, SIGKILL);
+		signal_child(pid, cgfd, SIGKILL);
+	} else if (cgfd >= 0) {
+		/* What the leader left behind ends with the step, given the grace. */
+		if (!cancelling && proc_cgroup_populated(cgfd) > 0) {
+			host->log(h, GINI_LOG_INFO,
+			          "the program left processes running; stopping them (SIGTERM, "
+			          "SIGKILL after kill_grace)");
+			proc_cgroup_signal(cgfd, SIGTERM);
+			kill_at = monotonic_usec() + s->kill_grace;
+		}
+		if (kill_at && !killed &&
+		    wait_cgroup_empty(cgfd, kill_at, cancelling ? -1 : cancel_fd) == 0) {
+			proc_cgroup_kill(cgfd);
+			rest_killed = 1;
+		}
 	} else if (cancelling) {
 		/* The leader is gone but not reaped, so the group id is still ours. */
-		killpg(pid, SIGKILL);
+		signal_child(pid, cgfd, SIGKILL);
 	}
 	stream_drain(&run, &run.out);
 	stream_drain(&run, &run.err);
@@ -873,6 +1085,11 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 			buf_printf(&msg, "cancelled: exited with status %d after SIGTERM",
 			           WEXITSTATUS(status));
 		}
+		if (rest_killed) {
+			buf_puts(&msg, "; processes it started were killed with SIGKILL after ");
+			buf_put_duration(&msg, s->kill_grace);
+			buf_puts(&msg, " grace");
+		}
 	} else if (WIFSIGNALED(status)) {
 		signal_name(WTERMSIG(status), sig, sizeof(sig));
 		buf_printf(&msg, "killed by signal %s%s", sig,
@@ -881,6 +1098,10 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 		buf_printf(&msg, "exit status %d", WEXITSTATUS(status));
 	} else {
 		result = GINI_SUCCESS;
+		if (rest_killed)
+			host->log(h, GINI_LOG_WARNING,
+			          "processes the program left running ignored SIGTERM: killed "
+			          "them with SIGKILL");
 	}
 
 	/* Output is stored whatever the exit status: it may explain a failure. */
@@ -915,6 +1136,8 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 out:
 	if (msg.len)
 		host->set_message(h, "%s", buf_str(&msg));
+	if (cgfd >= 0 && (r = proc_cgroup_free(cgfd, cgpath)) < 0)
+		host->log(h, GINI_LOG_WARNING, "cannot remove cgroup %s: %s", cgpath, strerror(-r));
 	if (pidfd >= 0)
 		close(pidfd);
 	close_pipe(out_pipe);

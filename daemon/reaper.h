@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * As PID 1 (a container's init): forks, and only the child returns, to be
+ * the daemon. The parent stays PID 1 as a minimal init that forwards every
+ * signal to the daemon, reaps every process that ends up its child, and
+ * exits with the daemon's status. Call before any thread exists. Does
+ * nothing when not PID 1.
+ */
+void reaper_init_pid1(void);
+
+/*
+ * Makes the daemon a child subreaper (orphaned descendants become its
+ * children, not init's), and moves it into a cgroup of its own below the
+ * one it was started in, where steps get their cgroups; logs one line
+ * saying which containment is in effect. Main thread, before the first run.
+ */
+void reaper_setup(void);
+
+/*
+ * Reaps every orphan that has exited: children of the main thread, which
+ * are orphans only, since the main thread reaps the few children it starts
+ * itself before it returns to the loop. Never touches a child that another
+ * thread waits for. Main thread only. Returns how many it reaped.
+ */
+size_t reaper_reap_orphans(void);
+
+/*
+ * Kills (SIGKILL) everything the daemon started and everything those
+ * started: every step cgroup, then every descendant. Does not reap.
+ * Returns how many processes it signalled or cgroups it killed.
+ */
+size_t reaper_kill_all(void);
+
+/*
+ * At exit, once no stage runs any more: orphans still running get SIGTERM,
+ * and SIGKILL after grace_usec; all are reaped. Then the daemon's cgroup is
+ * removed. Main thread.
+ */
+void reaper_done(uint64_t grace_usec);
