@@ -37,6 +37,9 @@ struct inst {
 	uint64_t sleep_usec;
 	const char *set_key, *set_value, *expect_key;
 	int32_t result; /* GINI_* to return after the work */
+	int64_t returns; /* with has_returns: the value run() returns, as is */
+	bool has_returns;
+	const char *message;
 	atomic_int attempts;
 };
 
@@ -56,6 +59,8 @@ rec_create(const struct gini_host *host, struct gini_handle *h, const struct gin
 	host->param_string(p, "expect_key", &in->expect_key);
 	if (host->param_string(p, "result", &result) == 0)
 		in->result = streq(result, "skip") ? GINI_SKIPPED : GINI_FAILURE;
+	in->has_returns = host->param_int(p, "returns", &in->returns) == 0;
+	host->param_string(p, "message", &in->message);
 	*ret = in;
 	return 0;
 }
@@ -93,6 +98,10 @@ rec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 	} else if (rc == GINI_SUCCESS && in->result) {
 		host->set_message(h, "as configured");
 		rc = in->result;
+	} else if (rc == GINI_SUCCESS && in->has_returns) {
+		if (in->message)
+			host->set_message(h, "%s", in->message);
+		rc = (int)in->returns;
 	}
 	pthread_mutex_lock(&events_lock);
 	if (n_events < EVENTS_MAX) {
@@ -458,6 +467,40 @@ START_TEST(on_failure_stop)
 }
 END_TEST
 
+/*
+ * A negative return of run() is an errno value, shown with strerror() after
+ * the stage's message; any other unknown value is shown as a number.
+ */
+START_TEST(negative_return_is_an_errno)
+{
+	char text[1024];
+	struct run *r;
+
+	snprintf(text, sizeof(text),
+	         "pipelines = ({ name = \"p\"; on_failure = \"continue\"; steps = ("
+	         "{ id = \"said\"; stage = \"rec\"; params = { returns = %d; "
+	         "message = \"cannot reach the server\"; }; },"
+	         "{ id = \"silent\"; stage = \"rec\"; params = { returns = %d; }; },"
+	         "{ id = \"odd\"; stage = \"rec\"; params = { returns = 7; }; },"
+	         "{ id = \"plain\"; stage = \"rec\"; params = { returns = 1; "
+	         "message = \"just failed\"; }; }"
+	         "); });",
+	         -ECONNREFUSED, -EACCES);
+	compile(text);
+	r = run_pipeline(2);
+	ck_assert_int_eq(r->status, RUN_FAILED);
+	ck_assert_int_eq(result(r, "said")->status, STEP_FAILED);
+	ck_assert_str_eq(result(r, "said")->message, "cannot reach the server: Connection refused");
+	ck_assert_int_eq(result(r, "silent")->status, STEP_FAILED);
+	ck_assert_str_eq(result(r, "silent")->message, "Permission denied");
+	ck_assert_int_eq(result(r, "odd")->status, STEP_FAILED);
+	ck_assert_str_eq(result(r, "odd")->message, "stage returned 7");
+	ck_assert_int_eq(result(r, "plain")->status, STEP_FAILED);
+	ck_assert_str_eq(result(r, "plain")->message, "just failed");
+	run_free(r);
+}
+END_TEST
+
 START_TEST(on_failure_continue)
 {
 	char text[2048];
@@ -667,6 +710,7 @@ executor_suite(void)
 	tcase_add_test(tc, retries_counted);
 	tcase_add_test(tc, on_failure_stop);
 	tcase_add_test(tc, on_failure_continue);
+	tcase_add_test(tc, negative_return_is_an_errno);
 	tcase_add_test(tc, skipped_and_disabled_satisfy_dependents);
 	suite_add_tcase(s, tc);
 	return s;
