@@ -707,6 +707,25 @@ END_TEST
  * newer than the header's own, and no older than that of a member above
  * it, since fields are only ever appended.
  */
+/* A decimal number at s, and where it ends. */
+static bool
+number_at(const char *s, unsigned *ret, const char **ret_end)
+{
+	char *e;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	v = strtoul(s, &e, 10);
+	if (errno || v > 1000)
+		return false;
+	*ret = (unsigned)v;
+	if (ret_end)
+		*ret_end = e;
+	return true;
+}
+
 START_TEST(test_abi_since_tags)
 {
 	char *raw = source_file("include/gini/stage.h");
@@ -718,10 +737,10 @@ START_TEST(test_abi_since_tags)
 
 	ck_assert_ptr_nonnull(h);
 	strip_c_comments(h); /* in place, keeping every offset */
-	p = strstr(h, "#define GINI_ABI_MAJOR");
-	ck_assert(p && sscanf(p, "#define GINI_ABI_MAJOR %u", &major) == 1);
-	p = strstr(h, "#define GINI_ABI_MINOR");
-	ck_assert(p && sscanf(p, "#define GINI_ABI_MINOR %u", &minor) == 1);
+	p = strstr(h, "#define GINI_ABI_MAJOR ");
+	ck_assert(p && number_at(p + strlen("#define GINI_ABI_MAJOR "), &major, NULL));
+	p = strstr(h, "#define GINI_ABI_MINOR ");
+	ck_assert(p && number_at(p + strlen("#define GINI_ABI_MINOR "), &minor, NULL));
 	for (size_t i = 0; i < sizeof(structs) / sizeof(structs[0]); i++) {
 		struct strv fields = { 0 };
 		const char *decl[128] = { 0 };
@@ -736,7 +755,7 @@ START_TEST(test_abi_since_tags)
 		struct_members(h, structs[i], &fields, decl, 128);
 		ck_assert_uint_ge(fields.n, 8);
 		for (size_t k = 0; k < fields.n && k < 128; k++) {
-			const char *end = NULL, *start = NULL, *tag;
+			const char *end = NULL, *start = NULL, *tag, *dot;
 			size_t at = (size_t)(decl[k] - h);
 			unsigned a, b;
 
@@ -752,7 +771,8 @@ START_TEST(test_abi_since_tags)
 					break;
 				}
 			tag = start ? strstr(start, "@since ") : NULL;
-			if (!tag || tag > end || sscanf(tag, "@since %u.%u", &a, &b) != 2) {
+			if (!tag || tag > end || !number_at(tag + 7, &a, &dot) || *dot != '.' ||
+			    !number_at(dot + 1, &b, NULL)) {
 				missing_add(&m,
 				            "include/gini/stage.h: field '%s' of struct %s: the "
 				            "comment above it does not say \"@since MAJOR.MINOR\"",
