@@ -178,6 +178,12 @@ $(BUILD)/obj/tests/plugins/%.pic.o: tests/plugins/%.c
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -c -o $@ $<
 
+# tests/plugins/abi10_*.c are built against the frozen ABI 1.0 header, as a
+# plugin compiled before ABI 1.1 was (the more specific pattern wins).
+$(BUILD)/obj/tests/plugins/abi10_%.pic.o: tests/plugins/abi10_%.c tests/abi/gini-1.0/gini/stage.h
+	@mkdir -p $(@D)
+	$(CC) -Itests/abi/gini-1.0 $(PLUGIN_CFLAGS) -c -o $@ $<
+
 $(TEST_RUNNER): $(TEST_OBJS) $(LIBGINI)
 	@mkdir -p $(@D)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -ldl -lpthread
@@ -474,7 +480,7 @@ LINT_CFLAGS   = $(filter-out -MMD -MP -Werror,$(1))
 COMPDB       := $(BUILD)/compile_commands.json
 
 # One entry per file, with the flags its build rule uses.
-lint_flags = $(call LINT_CFLAGS,$(if $(filter plugins/% tests/plugins/%,$(1)),$(PLUGIN_CFLAGS),$(EXE_CFLAGS) \
+lint_flags = $(call LINT_CFLAGS,$(if $(filter tests/plugins/abi10_%,$(1)),-Itests/abi/gini-1.0 )$(if $(filter plugins/% tests/plugins/%,$(1)),$(PLUGIN_CFLAGS),$(EXE_CFLAGS) \
              $(if $(filter tests/%,$(1)),-DGINI_BUILD_DIR='"$(abspath $(BUILD))"' -DGINI_SOURCE_DIR='"$(CURDIR)"')))
 # "arguments" rather than a shell command: the values of -D'"..."' lose their
 # shell quotes, which cppcheck would otherwise keep.

@@ -527,6 +527,32 @@ run_isolated(struct run *r, const struct step *s, struct cancel *c, struct gini_
 }
 
 /*
+ * The message of a failed run() that returned rc, taking over msg (the one
+ * the stage set, or NULL). A negative rc is an errno value, shown with
+ * strerror() after the stage's own message; GINI_FAILURE keeps the message
+ * as it is; any other value is shown as a number.
+ */
+static char *
+failure_message(char *msg, int rc)
+{
+	char *m = NULL, buf[128];
+	int k = -1;
+
+	if (rc == GINI_FAILURE)
+		return msg;
+	/* -4095 is the largest errno value a Linux system call returns. */
+	if (rc < 0 && rc >= -4095)
+		k = asprintf(&m, "%s%s%s", msg ? msg : "", msg ? ": " : "",
+		             strerror_r(-rc, buf, sizeof(buf)));
+	else if (!msg)
+		k = asprintf(&m, "stage returned %d", rc);
+	if (k < 0)
+		return msg;
+	free(msg);
+	return m;
+}
+
+/*
  * Runs the attempts of step i and fills its result. Returns true if the
  * step was abandoned meanwhile (see abandon_step()): then the watcher
  * finished it, and r, whose reference this thread held, may be gone.
@@ -628,8 +654,7 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 			res->status = STEP_SKIPPED;
 		} else {
 			res->status = STEP_FAILED;
-			if (!msg && rc != GINI_FAILURE && asprintf(&msg, "stage returned %d", rc) < 0)
-				msg = NULL;
+			msg = failure_message(msg, rc);
 		}
 		cancel_done(&c);
 		set_message(res, msg);

@@ -248,4 +248,5 @@ const struct gini_host host_services = {
 	.deadline = host_deadline,
 	.cancel_fd = host_cancel_fd,
 	.sleep = host_sleep,
+	.param_double = params_get_double,
 };

@@ -79,7 +79,13 @@ struct plugin {
 	char *dlname;
 	char *path;
 	struct file_key key;
+	/*
+	 * The host's copy of the plugin's descriptor (see descriptor_copy()),
+	 * or NULL before it was taken. Nothing reads the plugin's own object
+	 * after that: desc points at copy.
+	 */
 	const struct gini_stage_descriptor *desc;
+	struct gini_stage_descriptor copy;
 	bool hooked; /* load() succeeded: unload() is owed */
 };
 
@@ -176,12 +182,10 @@ category_valid(const char *c)
 	return true;
 }
 
+/* The ABI version and size: nothing else is read before they pass. */
 static int
-validate(const struct gini_stage_descriptor *d, char *reason, size_t size)
+header_check(const struct gini_stage_descriptor *d, char *reason, size_t size)
 {
-	const uint32_t known_flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT;
-	size_t n;
-
 	if (d->abi_major != GINI_ABI_MAJOR) {
 		snprintf(reason, size, "ABI major %u is not supported (host ABI %d.%d)",
 		         d->abi_major, GINI_ABI_MAJOR, GINI_ABI_MINOR);
@@ -199,6 +203,19 @@ validate(const struct gini_stage_descriptor *d, char *reason, size_t size)
 		         DESCRIPTOR_SIZE_MAX);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int
+validate(const struct gini_stage_descriptor *d, char *reason, size_t size)
+{
+	const uint32_t known_flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT;
+	size_t n;
+	int r;
+
+	r = header_check(d, reason, size);
+	if (r < 0)
+		return r;
 	if (!d->id) {
 		snprintf(reason, size, "descriptor has no id");
 		return -EINVAL;
@@ -251,6 +268,30 @@ validate(const struct gini_stage_descriptor *d, char *reason, size_t size)
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+int
+descriptor_copy(const struct gini_stage_descriptor *d, struct gini_stage_descriptor *ret,
+                char *reason, size_t size)
+{
+	struct gini_stage_descriptor copy = { 0 };
+	int r;
+
+	/*
+	 * The header (the first three fields) is the one part every descriptor
+	 * has: check it before trusting struct_size for the copy, which takes no
+	 * more than the plugin declared nor more than this host knows. Fields
+	 * appended after the plugin's minor stay zero: absent.
+	 */
+	r = header_check(d, reason, size);
+	if (r < 0)
+		return r;
+	memcpy(&copy, d, d->struct_size < sizeof(copy) ? d->struct_size : sizeof(copy));
+	r = descriptor_validate(&copy, reason, size);
+	if (r < 0)
+		return r;
+	*ret = copy;
 	return 0;
 }
 
@@ -539,16 +580,20 @@ open_sealed(const char *path, int mfd, const struct file_key *key, bool hooks,
 		plugin_close(p);
 		return -ENOEXEC;
 	}
-	p->desc = entry();
-	if (!p->desc) {
-		snprintf(reason, size, "stage_descriptor() returned NULL");
-		plugin_close(p);
-		return -ENOEXEC;
-	}
-	r = descriptor_validate(p->desc, reason, size);
-	if (r < 0) {
-		plugin_close(p);
-		return r;
+	{
+		const struct gini_stage_descriptor *d = entry();
+
+		if (!d) {
+			snprintf(reason, size, "stage_descriptor() returned NULL");
+			plugin_close(p);
+			return -ENOEXEC;
+		}
+		r = descriptor_copy(d, &p->copy, reason, size);
+		if (r < 0) {
+			plugin_close(p);
+			return r;
+		}
+		p->desc = &p->copy;
 	}
 	if (hooks && p->desc->load) {
 		struct gini_handle h;

@@ -365,6 +365,30 @@ params_get_bool(const struct gini_params *p, const char *name, int32_t *ret)
 	return 0;
 }
 
+/* An integer reads as a number too: "ratio = 1" means 1.0. */
+int
+params_get_double(const struct gini_params *p, const char *name, double *ret)
+{
+	struct param *v = lookup(p, name, PARAM_FLOAT, "a number");
+
+	if (!v && errno == EINVAL) {
+		v = lookup(p, name, PARAM_INT, "a number");
+		if (v && !p->frozen) {
+			/* The float lookup's complaint no longer applies. */
+			free(((struct gini_params *)p)->error);
+			((struct gini_params *)p)->error = NULL;
+		}
+		if (v) {
+			*ret = (double)v->i;
+			return 0;
+		}
+	}
+	if (!v)
+		return -errno;
+	*ret = v->f;
+	return 0;
+}
+
 int
 params_get_duration(const struct gini_params *p, const char *name, uint64_t *ret_usec)
 {

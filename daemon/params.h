@@ -73,6 +73,8 @@ const char *params_type_name(enum param_type t);
 int params_get_string(const struct gini_params *p, const char *name, const char **ret);
 int params_get_int(const struct gini_params *p, const char *name, int64_t *ret);
 int params_get_bool(const struct gini_params *p, const char *name, int32_t *ret);
+/* ABI 1.1: a number with a fraction, or an integer. */
+int params_get_double(const struct gini_params *p, const char *name, double *ret);
 int params_get_duration(const struct gini_params *p, const char *name, uint64_t *ret_usec);
 int params_get_strv(const struct gini_params *p, const char *name, const char *const **ret,
                     size_t *ret_n);

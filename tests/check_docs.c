@@ -521,13 +521,30 @@ missing_add(struct missing *m, const char *fmt, ...)
 
 /* ---- the ABI ---- */
 
+/* Adds a member name and, when asked, where its declaration starts. */
+static void
+member_add(struct strv *ret, const char *name, size_t len, const char *decl, const char **ret_decl,
+           size_t max_decl)
+{
+	size_t n = ret->n;
+
+	strv_add(ret, name, len);
+	if (ret_decl && ret->n > n && n < max_decl) {
+		while (isspace((unsigned char)*decl))
+			decl++;
+		ret_decl[n] = decl;
+	}
+}
+
 /*
  * The members of "struct NAME { ... };" in C text without comments: for a
  * function pointer, the name in "(*name)"; otherwise the last identifier of
- * each declarator (before any [] or bit-field width).
+ * each declarator (before any [] or bit-field width). With ret_decl, also
+ * where the declaration of each (at most max_decl) starts.
  */
 static void
-struct_members(const char *c, const char *name, struct strv *ret)
+struct_members(const char *c, const char *name, struct strv *ret, const char **ret_decl,
+               size_t max_decl)
 {
 	char head[128];
 	const char *p = c, *body = NULL, *end;
@@ -588,7 +605,7 @@ struct_members(const char *c, const char *name, struct strv *ret)
 				for (e = s; is_ident(*e); e++)
 					;
 				if (e > s)
-					strv_add(ret, s, (size_t)(e - s));
+					member_add(ret, s, (size_t)(e - s), d, ret_decl, max_decl);
 			} else {
 				/* Plain declarators, split on commas. */
 				const char *part = d;
@@ -613,7 +630,8 @@ struct_members(const char *c, const char *name, struct strv *ret)
 						}
 					}
 					if (last)
-						strv_add(ret, last, last_len);
+						member_add(ret, last, last_len, d, ret_decl,
+						           max_decl);
 					part = comma ? comma + 1 : semi;
 				}
 			}
@@ -635,7 +653,7 @@ START_TEST(test_abi_documented)
 	for (size_t i = 0; i < sizeof(structs) / sizeof(structs[0]); i++) {
 		struct strv fields = { 0 };
 
-		struct_members(h, structs[i], &fields);
+		struct_members(h, structs[i], &fields, NULL, 0);
 		ck_assert_msg(fields.n >= 8,
 		              "include/gini/stage.h: found only %zu members in struct %s; is the "
 		              "parser in tests/check_docs.c still right?",
@@ -679,6 +697,106 @@ START_TEST(test_abi_documented)
 	free(page);
 	free(h);
 	missing_check(&m, "ABI names");
+}
+END_TEST
+
+/*
+ * Every member of the public structs says since which ABI version it
+ * exists: the nearest comment above its declaration (its own, or the one
+ * of the group it belongs to) carries "@since MAJOR.MINOR", a version no
+ * newer than the header's own, and no older than that of a member above
+ * it, since fields are only ever appended.
+ */
+/* A decimal number at s, and where it ends. */
+static bool
+number_at(const char *s, unsigned *ret, const char **ret_end)
+{
+	char *e;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	v = strtoul(s, &e, 10);
+	if (errno || v > 1000)
+		return false;
+	*ret = (unsigned)v;
+	if (ret_end)
+		*ret_end = e;
+	return true;
+}
+
+START_TEST(test_abi_since_tags)
+{
+	char *raw = source_file("include/gini/stage.h");
+	char *h = strdup(raw);
+	static const char *const structs[] = { "gini_stage_descriptor", "gini_host" };
+	struct missing m = { 0 };
+	const char *p;
+	unsigned major, minor;
+
+	ck_assert_ptr_nonnull(h);
+	strip_c_comments(h); /* in place, keeping every offset */
+	p = strstr(h, "#define GINI_ABI_MAJOR ");
+	ck_assert(p && number_at(p + strlen("#define GINI_ABI_MAJOR "), &major, NULL));
+	p = strstr(h, "#define GINI_ABI_MINOR ");
+	ck_assert(p && number_at(p + strlen("#define GINI_ABI_MINOR "), &minor, NULL));
+	for (size_t i = 0; i < sizeof(structs) / sizeof(structs[0]); i++) {
+		struct strv fields = { 0 };
+		const char *decl[128] = { 0 };
+		const char *body;
+		char head[64];
+		unsigned prev = 0;
+
+		snprintf(head, sizeof(head), "struct %s {", structs[i]);
+		body = strstr(h, head);
+		ck_assert_msg(body != NULL, "include/gini/stage.h: no definition of struct %s",
+		              structs[i]);
+		struct_members(h, structs[i], &fields, decl, 128);
+		ck_assert_uint_ge(fields.n, 8);
+		for (size_t k = 0; k < fields.n && k < 128; k++) {
+			const char *end = NULL, *start = NULL, *tag, *dot;
+			size_t at = (size_t)(decl[k] - h);
+			unsigned a, b;
+
+			/* The nearest comment above, inside the struct. */
+			for (const char *q = raw + at; q > raw + (body - h) + 1; q--)
+				if (q[-2] == '*' && q[-1] == '/') {
+					end = q - 2;
+					break;
+				}
+			for (const char *q = end; q && q > raw + (body - h); q--)
+				if (q[-1] == '/' && q[0] == '*') {
+					start = q - 1;
+					break;
+				}
+			tag = start ? strstr(start, "@since ") : NULL;
+			if (!tag || tag > end || !number_at(tag + 7, &a, &dot) || *dot != '.' ||
+			    !number_at(dot + 1, &b, NULL)) {
+				missing_add(&m,
+				            "include/gini/stage.h: field '%s' of struct %s: the "
+				            "comment above it does not say \"@since MAJOR.MINOR\"",
+				            fields.v[k], structs[i]);
+				continue;
+			}
+			if (a != major || b > minor)
+				missing_add(&m,
+				            "include/gini/stage.h: field '%s' of struct %s: @since "
+				            "%u.%u is not a version of this header (ABI %u.%u)",
+				            fields.v[k], structs[i], a, b, major, minor);
+			else if (b < prev)
+				missing_add(&m,
+				            "include/gini/stage.h: field '%s' of struct %s: @since "
+				            "%u.%u after a field of ABI %u.%u: fields are only appended",
+				            fields.v[k], structs[i], a, b, major, prev);
+			else
+				prev = b;
+		}
+		strv_done(&fields);
+	}
+	free(h);
+	free(raw);
+	missing_check(&m, "@since tags");
 }
 END_TEST
 
@@ -1085,6 +1203,7 @@ docs_suite(void)
 
 	tc = tcase_create("abi");
 	tcase_add_test(tc, test_abi_documented);
+	tcase_add_test(tc, test_abi_since_tags);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");

@@ -37,6 +37,9 @@ struct inst {
 	uint64_t sleep_usec;
 	const char *set_key, *set_value, *expect_key;
 	int32_t result; /* GINI_* to return after the work */
+	int64_t returns; /* with has_returns: the value run() returns, as is */
+	bool has_returns;
+	const char *message;
 	atomic_int attempts;
 };
 
@@ -56,6 +59,8 @@ rec_create(const struct gini_host *host, struct gini_handle *h, const struct gin
 	host->param_string(p, "expect_key", &in->expect_key);
 	if (host->param_string(p, "result", &result) == 0)
 		in->result = streq(result, "skip") ? GINI_SKIPPED : GINI_FAILURE;
+	in->has_returns = host->param_int(p, "returns", &in->returns) == 0;
+	host->param_string(p, "message", &in->message);
 	*ret = in;
 	return 0;
 }
@@ -93,6 +98,10 @@ rec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 	} else if (rc == GINI_SUCCESS && in->result) {
 		host->set_message(h, "as configured");
 		rc = in->result;
+	} else if (rc == GINI_SUCCESS && in->has_returns) {
+		if (in->message)
+			host->set_message(h, "%s", in->message);
+		rc = (int)in->returns;
 	}
 	pthread_mutex_lock(&events_lock);
 	if (n_events < EVENTS_MAX) {
@@ -138,6 +147,49 @@ desc_describe(const struct gini_host *host, struct gini_handle *h, void *instanc
 	return 0;
 }
 
+/*
+ * "meet": run() waits until describe() of the same instance was called, so
+ * it succeeds only if a dry run's describe() does not wait for run(). The
+ * wait gives up after a minute (a hang guard, not a measurement).
+ */
+static pthread_mutex_t meet_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t meet_cond = PTHREAD_COND_INITIALIZER;
+static bool meet_running, meet_described;
+
+static int
+meet_run(const struct gini_host *host, struct gini_handle *h, void *instance)
+{
+	struct timespec until;
+	int k = 0;
+
+	(void)instance;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	pthread_mutex_lock(&meet_lock);
+	meet_running = true;
+	pthread_cond_broadcast(&meet_cond);
+	while (!meet_described && k != ETIMEDOUT)
+		k = pthread_cond_timedwait(&meet_cond, &meet_lock, &until);
+	pthread_mutex_unlock(&meet_lock);
+	if (k == ETIMEDOUT) {
+		host->set_message(h, "describe() never came");
+		return GINI_FAILURE;
+	}
+	return GINI_SUCCESS;
+}
+
+static int
+meet_describe(const struct gini_host *host, struct gini_handle *h, void *instance)
+{
+	(void)instance;
+	pthread_mutex_lock(&meet_lock);
+	meet_described = true;
+	pthread_cond_broadcast(&meet_cond);
+	pthread_mutex_unlock(&meet_lock);
+	host->set_message(h, "would meet");
+	return 0;
+}
+
 /* Healthy unless its instance was configured to fail. */
 static int
 desc_check(const struct gini_host *host, struct gini_handle *h, void *instance)
@@ -177,6 +229,12 @@ static const struct gini_stage_descriptor stubborn_desc = {
 	GINI_DESCRIPTOR_HEADER, .id = "stubborn", .version = "1.0.0",
 	.summary = "ignores cancellation", .category = "test", .run = stubborn_run,
 };
+/* Not concurrent: real runs of one instance are serialised, dry runs not. */
+static const struct gini_stage_descriptor meet_desc = {
+	GINI_DESCRIPTOR_HEADER, .id = "meet", .version = "1.0.0", .summary = "meets describe",
+	.category = "test", .flags = GINI_STAGE_DRY_RUN, .run = meet_run,
+	.describe = meet_describe,
+};
 static const struct gini_stage_descriptor noop_desc = {
 	GINI_DESCRIPTOR_HEADER, .id = "noop", .version = "1.0.0", .summary = "does nothing",
 	.category = "test", .flags = GINI_STAGE_CONCURRENT, .run = noop_run,
@@ -194,7 +252,8 @@ static void
 setup(void)
 {
 	const struct gini_stage_descriptor *all[] = { &rec_desc,  &serial_desc, &stubborn_desc,
-		                                      &noop_desc, &dry_desc,    &nodry_desc };
+		                                      &noop_desc, &dry_desc,    &nodry_desc,
+		                                      &meet_desc };
 
 	reg = registry_new();
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
@@ -458,6 +517,40 @@ START_TEST(on_failure_stop)
 }
 END_TEST
 
+/*
+ * A negative return of run() is an errno value, shown with strerror() after
+ * the stage's message; any other unknown value is shown as a number.
+ */
+START_TEST(negative_return_is_an_errno)
+{
+	char text[1024];
+	struct run *r;
+
+	snprintf(text, sizeof(text),
+	         "pipelines = ({ name = \"p\"; on_failure = \"continue\"; steps = ("
+	         "{ id = \"said\"; stage = \"rec\"; params = { returns = %d; "
+	         "message = \"cannot reach the server\"; }; },"
+	         "{ id = \"silent\"; stage = \"rec\"; params = { returns = %d; }; },"
+	         "{ id = \"odd\"; stage = \"rec\"; params = { returns = 7; }; },"
+	         "{ id = \"plain\"; stage = \"rec\"; params = { returns = 1; "
+	         "message = \"just failed\"; }; }"
+	         "); });",
+	         -ECONNREFUSED, -EACCES);
+	compile(text);
+	r = run_pipeline(2);
+	ck_assert_int_eq(r->status, RUN_FAILED);
+	ck_assert_int_eq(result(r, "said")->status, STEP_FAILED);
+	ck_assert_str_eq(result(r, "said")->message, "cannot reach the server: Connection refused");
+	ck_assert_int_eq(result(r, "silent")->status, STEP_FAILED);
+	ck_assert_str_eq(result(r, "silent")->message, "Permission denied");
+	ck_assert_int_eq(result(r, "odd")->status, STEP_FAILED);
+	ck_assert_str_eq(result(r, "odd")->message, "stage returned 7");
+	ck_assert_int_eq(result(r, "plain")->status, STEP_FAILED);
+	ck_assert_str_eq(result(r, "plain")->message, "just failed");
+	run_free(r);
+}
+END_TEST
+
 START_TEST(on_failure_continue)
 {
 	char text[2048];
@@ -640,6 +733,40 @@ START_TEST(dry_run_describes_and_checks)
 }
 END_TEST
 
+/*
+ * As gini-stage(3) says: describe() may run while run() of the same
+ * instance is going on, even for a stage without GINI_STAGE_CONCURRENT in a
+ * pipeline whose runs overlap (whose run() calls are serialised).
+ */
+START_TEST(dry_run_overlaps_a_real_run)
+{
+	struct run *real, *dry;
+
+	compile("pipelines = ({ name = \"p\"; overlap = \"parallel\"; steps = ("
+	        "{ id = \"m\"; stage = \"meet\"; }"
+	        "); });");
+	ck_assert(pl->steps[0].serialise);
+	meet_running = meet_described = false;
+	ex = executor_new(2);
+	real = run_new(pl, "test");
+	real->on_done = on_done;
+	ck_assert_int_eq(executor_submit(ex, real), 0);
+	pthread_mutex_lock(&meet_lock);
+	while (!meet_running)
+		pthread_cond_wait(&meet_cond, &meet_lock);
+	pthread_mutex_unlock(&meet_lock);
+	dry = run_new(pl, "test");
+	dry->dry_run = true;
+	dry->on_done = on_done;
+	ck_assert_int_eq(executor_submit(ex, dry), 0);
+	wait_done(2);
+	ck_assert_str_eq(result(dry, "m")->message, "would meet");
+	ck_assert_int_eq(result(real, "m")->status, STEP_SUCCESS);
+	run_free(dry);
+	run_free(real);
+}
+END_TEST
+
 Suite *
 executor_suite(void)
 {
@@ -653,6 +780,7 @@ executor_suite(void)
 	tcase_add_test(tc, thousand_steps);
 	tcase_add_test(tc, non_concurrent_stage_serialised);
 	tcase_add_test(tc, dry_run_describes_and_checks);
+	tcase_add_test(tc, dry_run_overlaps_a_real_run);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timeouts");
@@ -667,6 +795,7 @@ executor_suite(void)
 	tcase_add_test(tc, retries_counted);
 	tcase_add_test(tc, on_failure_stop);
 	tcase_add_test(tc, on_failure_continue);
+	tcase_add_test(tc, negative_return_is_an_errno);
 	tcase_add_test(tc, skipped_and_disabled_satisfy_dependents);
 	suite_add_tcase(s, tc);
 	return s;

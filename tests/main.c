@@ -25,6 +25,7 @@ static Suite *(*const suites[])(void) = {
 	unit_suite,
 	package_suite,
 	processes_suite,
+	abi_suite,
 };
 
 int

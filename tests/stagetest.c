@@ -37,13 +37,14 @@
 /* The cancel-when-file-exists watcher gives up waiting after this long. */
 #define HANG_GUARD_MS 60000
 
-enum param_type { P_STRING, P_INT, P_BOOL, P_STRV };
+enum param_type { P_STRING, P_INT, P_BOOL, P_STRV, P_DOUBLE };
 
 static const char *const param_type_names[] = {
 	[P_STRING] = "string",
 	[P_INT] = "integer",
 	[P_BOOL] = "boolean",
 	[P_STRV] = "list of strings",
+	[P_DOUBLE] = "number",
 };
 
 /* One param; owned by the params array. */
@@ -52,6 +53,7 @@ struct param {
 	enum param_type type;
 	char *string;
 	int64_t integer;
+	double number;
 	char **strv; /* NULL-terminated */
 	size_t n;
 	bool read;
@@ -463,6 +465,22 @@ host_param_bool(const struct gini_params *p, const char *name, int32_t *ret)
 	return r;
 }
 
+/* ABI 1.1. As in the daemon, an integer reads as a number too. */
+static int
+host_param_double(const struct gini_params *p, const char *name, double *ret)
+{
+	struct param *q = param_lookup(p, name);
+
+	if (!q)
+		return -ENOENT;
+	if (q->type != P_DOUBLE && q->type != P_INT) {
+		type_error("param '%s': expected number, got %s", name, param_type_names[q->type]);
+		return -EINVAL;
+	}
+	*ret = q->type == P_INT ? (double)q->integer : q->number;
+	return 0;
+}
+
 static int
 host_param_duration(const struct gini_params *p, const char *name, uint64_t *ret_usec)
 {
@@ -563,6 +581,7 @@ static const struct gini_host host = {
 	.deadline = host_deadline,
 	.cancel_fd = host_cancel_fd,
 	.sleep = host_sleep,
+	.param_double = host_param_double,
 };
 
 /* ---- calls --------------------------------------------------------------- */
@@ -730,6 +749,15 @@ stagetest_param_bool(struct stagetest *t, const char *name, int value)
 
 	q->type = P_BOOL;
 	q->integer = value ? 1 : 0;
+}
+
+void
+stagetest_param_double(struct stagetest *t, const char *name, double value)
+{
+	struct param *q = param_slot(t, name);
+
+	q->type = P_DOUBLE;
+	q->number = value;
 }
 
 void

@@ -38,6 +38,7 @@ const struct gini_stage_descriptor *stagetest_descriptor(struct stagetest *t);
 void stagetest_param_string(struct stagetest *t, const char *name, const char *value);
 void stagetest_param_int(struct stagetest *t, const char *name, int64_t value);
 void stagetest_param_bool(struct stagetest *t, const char *name, int value);
+void stagetest_param_double(struct stagetest *t, const char *name, double value);
 void stagetest_param_duration(struct stagetest *t, const char *name, const char *text);
 /* A list of strings: the values follow name, ending with NULL. */
 void stagetest_param_strv(struct stagetest *t, const char *name, ...)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * <gini/stage.h> - the gini stage plugin ABI, version 1.
+ * <gini/stage.h> - the gini stage plugin ABI, version 1.1.
  *
  * This header is the whole contract between ginid and a stage plugin. A
  * plugin is a shared object that exports exactly one symbol,
@@ -38,12 +38,31 @@
  *	cc $(pkg-config --cflags gini) -shared -fPIC -fvisibility=hidden -o hello.so hello.c
  *
  * Versioning rules. The descriptor and the host table both open with the ABI
- * major and minor they were built for and their own size. Fields are only ever
- * appended; a later minor adds fields at the end and the host reads a field
- * only when the plugin's struct_size covers it, so a plugin built against an
- * older minor keeps loading. A host refuses a plugin with a different major,
- * or with a newer minor than its own. Symmetrically, a plugin must check
- * GINI_HOST_HAS() before calling a host function added after minor 0.
+ * major and minor they were built for and their own size. This header is
+ * append-only: a field is never moved, resized, removed or given another
+ * meaning, and a callback's signature never changes; a later minor adds
+ * fields at the end of a struct, and says so with "@since 1.N" (every field
+ * carries its tag, and tests/check_abi.c pins every offset and size of ABI
+ * 1.0 and 1.1). A breaking change would bump the major.
+ *
+ * The host copies the plugin's descriptor, at load, into a zero-filled
+ * descriptor of its own size, taking min(struct_size, its size) bytes, and
+ * never reads the plugin's object again: a field appended after the
+ * plugin's minor reads as absent (NULL or 0), so a plugin built against an
+ * older minor keeps loading and behaves as it always did. A host refuses a
+ * plugin with a different major, or with a newer minor than its own, with a
+ * message naming both versions.
+ *
+ * Symmetrically, a plugin that calls a host function added after minor 0
+ * must first check that the host it runs on has it:
+ *
+ *	if (GINI_HOST_HAS(host, param_double))
+ *		r = host->param_double(params, "ratio", &ratio);
+ *	else
+ *		(use a default, or refuse with a message naming host->abi_minor)
+ *
+ * GINI_HOST_HAS() compares the host table's struct_size with the end of the
+ * field, so it is right on every host, older or newer.
  *
  * Conventions used below:
  *  - "borrowed" pointers stay owned by whoever passed them, and are valid for
@@ -51,6 +70,11 @@
  *    free.
  *  - Integer returns are 0 (or a count) on success and a negative errno
  *    value on failure, unless a callback says otherwise.
+ *  - Each field says, with "@since", the ABI version that added it; each
+ *    callback says which thread calls it, whether it may block and what it
+ *    may run concurrently with. "Main thread" is the daemon's main thread,
+ *    which runs its event loop: a plugin that blocks there for long holds
+ *    up timers, signals and the control socket.
  *  - Plugins never call exit(), never change signal dispositions or the
  *    process's signal mask, and leave no thread running after their unload
  *    hook returns: that is what makes dlclose() safe.
@@ -78,7 +102,7 @@ extern "C" {
 
 /* The ABI this header describes. */
 #define GINI_ABI_MAJOR 1
-#define GINI_ABI_MINOR 0
+#define GINI_ABI_MINOR 1
 
 #if defined(__GNUC__) || defined(__clang__)
 #define GINI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -134,23 +158,28 @@ struct gini_params;
  * unless noted.
  */
 struct gini_host {
-	/* Size of this table as the host built it, and the host's ABI. */
+	/*
+	 * @since 1.0. Size of this table as the host built it, and the host's
+	 * ABI; reserved is 0. A 1.0 host's table ends after sleep(): test
+	 * GINI_HOST_HAS() before using a later field.
+	 */
 	uint32_t struct_size;
 	uint32_t abi_major;
 	uint32_t abi_minor;
 	uint32_t reserved;
 
 	/*
-	 * Log a line at a GINI_LOG_* level. The host adds the stage, pipeline,
-	 * step and run id, ends the line, and rate-limits floods. Never
-	 * blocks for long.
+	 * @since 1.0. Log a line at a GINI_LOG_* level. The host adds the
+	 * stage, pipeline, step and run id, ends the line, and rate-limits
+	 * floods. Any thread, from any callback; never blocks for long.
 	 */
 	void (*log)(struct gini_handle *h, int level, const char *fmt, ...) GINI_PRINTF(3, 4);
 	void (*logv)(struct gini_handle *h, int level, const char *fmt, va_list ap)
 		GINI_PRINTF(3, 0);
 
 	/*
-	 * Set the message that goes with the result of the current callback:
+	 * @since 1.0. Any callback, on its thread; does not block. Sets the
+	 * message that goes with the result of the current callback:
 	 * the reason of a failure or skip, the refusal of create() or load(),
 	 * or the description produced by describe(). The host copies the
 	 * text; a later call replaces an earlier one.
@@ -158,6 +187,8 @@ struct gini_host {
 	void (*set_message)(struct gini_handle *h, const char *fmt, ...) GINI_PRINTF(2, 3);
 
 	/*
+	 * @since 1.0. From run() and describe(), on their thread; they never
+	 * block for long.
 	 * The run context: string values shared by the steps of one run. A
 	 * value set by a step is seen by the steps that run after it. Keys
 	 * match [A-Za-z0-9_.-]{1,64}. Only meaningful inside run() and
@@ -180,11 +211,13 @@ struct gini_host {
 	                   void *userdata);
 
 	/*
-	 * Typed access to a step's params. Each returns 0 and fills *ret when
-	 * the param is present and of the right type, -ENOENT (leaving *ret
-	 * alone) when it is absent, and -EINVAL when it has another type; in
-	 * that case the host remembers a message naming the param and both
-	 * types, used if create() fails without setting one. Any param that
+	 * @since 1.0 (param_double @since 1.1, below). Typed access to a step's
+	 * params, in create(): on the daemon's main thread, or in an isolated
+	 * step's worker process. They do not block. Each returns 0 and fills
+	 * *ret when the param is present and of the right type, -ENOENT
+	 * (leaving *ret alone) when it is absent, and -EINVAL when it has
+	 * another type; in that case the host remembers a message naming the
+	 * param and both types, used if create() fails without setting one. Any param that
 	 * create() never asks for is reported to the operator as unknown.
 	 *
 	 * Returned strings and arrays are borrowed from params and stay valid
@@ -205,7 +238,9 @@ struct gini_host {
 	                  size_t *ret_n);
 
 	/*
-	 * Cancellation, for run(). A step is cancelled when its timeout
+	 * @since 1.0. Cancellation, for run(), on its thread (sleep() blocks
+	 * until the time passes or the step is cancelled; the others do not
+	 * block). A step is cancelled when its timeout
 	 * expires, when on_failure = "stop" ends its run, or when the daemon
 	 * shuts down. run() should notice and return promptly; the host
 	 * reports a step that keeps running past its deadline as overrunning,
@@ -228,6 +263,15 @@ struct gini_host {
 	uint64_t (*deadline)(struct gini_handle *h);
 	int (*cancel_fd)(struct gini_handle *h);
 	int (*sleep)(struct gini_handle *h, uint64_t usec);
+
+	/*
+	 * @since 1.1: test GINI_HOST_HAS(host, param_double) first; a 1.0
+	 * host does not have it. Reads a number param, written with a
+	 * fraction (0.75, 1e-3) or as an integer (3 reads as 3.0), like the
+	 * others above: 0 and *ret, -ENOENT when absent, -EINVAL for another
+	 * type. Same threads as the other param_* functions; does not block.
+	 */
+	int (*param_double)(const struct gini_params *p, const char *name, double *ret);
 };
 
 /* True when the host table h provides the function or field named field. */
@@ -239,34 +283,38 @@ struct gini_host {
  * long as the plugin is loaded; a static const object is the usual choice.
  */
 struct gini_stage_descriptor {
-	/* Fill with GINI_DESCRIPTOR_HEADER. */
+	/*
+	 * @since 1.0. Fill with GINI_DESCRIPTOR_HEADER. struct_size must be at
+	 * least the size of a 1.0 descriptor; the host reads no more of the
+	 * plugin's object than struct_size says.
+	 */
 	uint32_t abi_major;
 	uint32_t abi_minor;
 	uint32_t struct_size;
 
-	/* GINI_STAGE_* flags; unknown bits are refused. */
+	/* @since 1.0. GINI_STAGE_* flags; unknown bits are refused. */
 	uint32_t flags;
 
 	/*
-	 * Unique stage type id, matching [a-z0-9][a-z0-9_.-]* and at most 64
+	 * @since 1.0. Unique stage type id, matching [a-z0-9][a-z0-9_.-]* and at most 64
 	 * characters; pipelines name it in a step's "stage" key.
 	 */
 	const char *id;
-	/* Semantic version of the plugin, "MAJOR.MINOR.PATCH[-pre][+build]". */
+	/* @since 1.0. Semantic version of the plugin, "MAJOR.MINOR.PATCH[-pre][+build]". */
 	const char *version;
-	/* One line, no newline, at most 200 characters. */
+	/* @since 1.0. One line, no newline, at most 200 characters. */
 	const char *summary;
-	/* A short lower-case word: "exec", "check", "io", "notify", ... */
+	/* @since 1.0. A short lower-case word: "exec", "check", "io", "notify", ... */
 	const char *category;
 	/*
-	 * Optional NULL-terminated list of stage type ids this stage needs
+	 * @since 1.0. Optional NULL-terminated list of stage type ids this stage needs
 	 * (say, because its steps are meant to follow them); the host reports
 	 * any that are not registered. NULL when there are none.
 	 */
 	const char *const *requires_ids;
 
 	/*
-	 * Optional plugin-wide hooks, called once on the daemon's main thread
+	 * @since 1.0. Optional plugin-wide hooks, called once on the daemon's main thread
 	 * (which runs its event loop) after the descriptor was validated and
 	 * before the plugin is unloaded. load() returns 0, or a negative errno value with a message
 	 * set to refuse the plugin (unload() is then not called). They may
@@ -284,11 +332,13 @@ struct gini_stage_descriptor {
 	void (*unload)(const struct gini_host *host, struct gini_handle *h);
 
 	/*
-	 * Optional. Called on the daemon's main thread when a configuration is
-	 * compiled (start-up and every reload), once per step that uses the
-	 * stage. During a reload, run() of the running configuration's steps
-	 * goes on meanwhile on worker threads, so plugin-wide state needs
-	 * locking here too. For an isolated step it is called instead in a
+	 * @since 1.0. Optional. Called on the daemon's main thread when a
+	 * configuration is compiled (start-up and every reload), once per step
+	 * that uses the stage. During a reload, run(), describe() and check()
+	 * of the running configuration's steps go on meanwhile on worker
+	 * threads, also for steps of this very stage, so plugin-wide state
+	 * needs locking here too. It may block briefly (it holds up the event
+	 * loop, and the reload with it). For an isolated step it is called instead in a
 	 * worker process, on its main thread: once at compile time and again
 	 * before each run(). Read the params through
 	 * the host; return 0 and store any instance state in *ret_instance
@@ -301,38 +351,47 @@ struct gini_stage_descriptor {
 	int (*create)(const struct gini_host *host, struct gini_handle *h,
 	              const struct gini_params *params, void **ret_instance);
 	/*
-	 * Optional. Frees an instance that create() returned, on the daemon's
-	 * main thread, when no run uses it any more (for an isolated step, in
-	 * its worker process). Called only after a successful create(), also
-	 * with a NULL instance.
+	 * @since 1.0. Optional. Frees an instance that create() returned, on
+	 * the daemon's main thread, when no run uses it any more (for an
+	 * isolated step, in its worker process): never concurrently with
+	 * run(), describe() or check() of that instance. Called only after a
+	 * successful create(), also with a NULL instance. Should not block.
 	 */
 	void (*destroy)(const struct gini_host *host, struct gini_handle *h, void *instance);
 
 	/*
-	 * Required. Does the step's work, on a worker thread of the daemon
-	 * (never its main thread), or on the main thread of the worker process
-	 * of an isolated step; it may block, and should honour cancellation
-	 * (see struct gini_host). Returns
-	 * GINI_SUCCESS, GINI_FAILURE or GINI_SKIPPED; any other value counts
-	 * as a failure. Called concurrently on one instance only if the stage
-	 * has GINI_STAGE_CONCURRENT.
+	 * @since 1.0. Required. Does the step's work, on a worker thread of
+	 * the daemon (never its main thread), or on the main thread of the
+	 * worker process of an isolated step; it may block, and should honour
+	 * cancellation (see struct gini_host). Returns GINI_SUCCESS,
+	 * GINI_FAILURE or GINI_SKIPPED. A negative return is a failure whose
+	 * cause is that errno value: the host shows it with strerror(), after
+	 * the message if one was set ("cannot reach the server: Connection
+	 * refused" for -ECONNREFUSED). Any other value is a failure, shown as
+	 * "stage returned N". Called concurrently on one instance only if the
+	 * stage has GINI_STAGE_CONCURRENT; on different instances, and with
+	 * create() of other steps during a reload, at any time.
 	 */
 	int (*run)(const struct gini_host *host, struct gini_handle *h, void *instance);
 
 	/*
-	 * Optional. For a dry run: sets, through set_message(), one line
+	 * @since 1.0. Optional. For a dry run: sets, through set_message(), one line
 	 * saying what run() would do, without side effects. Returns 0, or a
 	 * negative errno value. Called on a worker thread of the daemon, in a
 	 * dry run, for a stage with GINI_STAGE_DRY_RUN; never for an isolated
-	 * step. May block briefly.
+	 * step. May block briefly. It may run concurrently with run() and
+	 * check() of the same instance (a dry run while a real run is going
+	 * on), whatever the flags: it must only read the instance.
 	 */
 	int (*describe)(const struct gini_host *host, struct gini_handle *h, void *instance);
 
 	/*
-	 * Optional. A health probe for the step, without side effects: returns
-	 * GINI_SUCCESS or GINI_FAILURE with a message. Called in a dry run,
-	 * after describe(), on a worker thread of the daemon; never for an
-	 * isolated step. May block briefly.
+	 * @since 1.0. Optional. A health probe for the step, without side
+	 * effects: returns GINI_SUCCESS or GINI_FAILURE with a message. Called
+	 * in a dry run, after describe(), on a worker thread of the daemon;
+	 * never for an isolated step. May block briefly. Like describe(), it
+	 * may run concurrently with run() of the same instance, whatever the
+	 * flags: it must only read the instance.
 	 */
 	int (*check)(const struct gini_host *host, struct gini_handle *h, void *instance);
 };
