@@ -302,7 +302,7 @@ get_duration(struct reader *rd, const config_setting_t *group, const char *key,
 			return -1;
 		default:
 			diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
-			          "%s'%s': invalid duration '%s' (use e.g. 500ms, 30s, 5m, 2h, 1d)",
+			          "%s'%s': invalid duration '%s' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 days)",
 			          prefix, key, config_setting_get_string(s));
 			return -1;
 		}

@@ -863,30 +863,35 @@ START_TEST(duration_invalid)
 	          /* 2 */ "pipelines = (\n"
 	          /* 3 */ "  { name = \"p\";\n"
 	          /* 4 */ "    steps = (\n"
-	          /* 5 */ "      { id = \"a\"; stage = \"noop\"; timeout = \"1.5s\"; },\n"
+	          /* 5 */ "      { id = \"a\"; stage = \"noop\"; timeout = \"1.5.s\"; },\n"
 	          /* 6 */ "      { id = \"b\"; stage = \"noop\"; timeout = \"\"; },\n"
 	          /* 7 */ "      { id = \"c\"; stage = \"noop\"; timeout = -1; },\n"
-	          /* 8 */ "      { id = \"d\"; stage = \"noop\"; retry_backoff = \"1 s\"; },\n"
+	          /* 8 */ "      { id = \"d\"; stage = \"noop\"; retry_backoff = \"1 fortnight\"; },\n"
 	          /* 9 */ "      { id = \"e\"; stage = \"noop\"; timeout = 3162240001L; },\n"
-	          /* 10 */ "      { id = \"f\"; stage = \"noop\"; timeout = \"-5m\"; }\n"
-	          /* 11 */ "    ); }\n"
-	          /* 12 */ ");\n");
+	          /* 10 */ "      { id = \"f\"; stage = \"noop\"; timeout = \"-5m\"; },\n"
+	          /* 11 */ "      { id = \"g\"; stage = \"noop\"; timeout = \"101 years\"; }\n"
+	          /* 12 */ "    ); }\n"
+	          /* 13 */ ");\n");
 	expect({ "gini.conf", 1,
-	         "'shutdown_timeout': invalid duration '5x' (use e.g. 500ms, 30s, 5m, 2h, 1d)" },
+	         "'shutdown_timeout': invalid duration '5x' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 "
+	         "days)" },
 	       { "gini.conf", 5,
-	         "pipeline 'p': step 'a': 'timeout': invalid duration '1.5s' (use e.g. 500ms, 30s, "
-	         "5m, 2h, 1d)" },
+	         "pipeline 'p': step 'a': 'timeout': invalid duration '1.5.s' (use e.g. 500ms, 30s, "
+	         "5min, 1h 30m, 2 days)" },
 	       { "gini.conf", 6,
-	         "pipeline 'p': step 'b': 'timeout': invalid duration '' (use e.g. 500ms, 30s, 5m, "
-	         "2h, 1d)" },
+	         "pipeline 'p': step 'b': 'timeout': invalid duration '' (use e.g. 500ms, 30s, 5min, "
+	         "1h 30m, 2 days)" },
 	       { "gini.conf", 7, "pipeline 'p': step 'c': 'timeout': invalid duration -1: must not be negative" },
 	       { "gini.conf", 8,
-	         "pipeline 'p': step 'd': 'retry_backoff': invalid duration '1 s' (use e.g. 500ms, "
-	         "30s, 5m, 2h, 1d)" },
+	         "pipeline 'p': step 'd': 'retry_backoff': invalid duration '1 fortnight' (use e.g. "
+	         "500ms, 30s, 5min, 1h 30m, 2 days)" },
 	       { "gini.conf", 9, "pipeline 'p': step 'e': 'timeout': invalid duration 3162240001: too long (at most 100 years)" },
 	       { "gini.conf", 10,
 	         "pipeline 'p': step 'f': 'timeout': invalid duration '-5m' (use e.g. 500ms, 30s, "
-	         "5m, 2h, 1d)" });
+	         "5min, 1h 30m, 2 days)" },
+	       { "gini.conf", 11,
+	         "pipeline 'p': step 'g': 'timeout': duration '101 years' is too long (at most 100 "
+	         "years)" });
 	ck_assert_uint_eq(cfg->shutdown_timeout_usec, 30 * USEC_PER_SEC);
 }
 END_TEST
@@ -901,9 +906,12 @@ START_TEST(duration_valid)
 	          /* 6 */ "      { id = \"b\"; stage = \"noop\"; timeout = \"250ms\"; },\n"
 	          /* 7 */ "      { id = \"c\"; stage = \"noop\"; timeout = \"1d\"; retry_backoff = \"0\"; },\n"
 	          /* 8 */ "      { id = \"d\"; stage = \"noop\"; timeout = \"30\"; retry_backoff = 0; },\n"
-	          /* 9 */ "      { id = \"e\"; stage = \"noop\"; timeout = 3162240000L; }\n"
-	          /* 10 */ "    ); }\n"
-	          /* 11 */ ");\n");
+	          /* 9 */ "      { id = \"e\"; stage = \"noop\"; timeout = 3162240000L; },\n"
+	          /* 10 */ "      { id = \"f\"; stage = \"noop\"; timeout = \"1h 30min\"; },\n"
+	          /* 11 */ "      { id = \"g\"; stage = \"noop\"; timeout = \"1.5s\"; "
+	          "retry_backoff = \"2 weeks\"; }\n"
+	          /* 12 */ "    ); }\n"
+	          /* 13 */ ");\n");
 	expect_none();
 	ck_assert_uint_eq(cfg->shutdown_timeout_usec, 90 * USEC_PER_SEC);
 	ck_assert_uint_eq(def("p")->steps[0].timeout_usec, 45 * USEC_PER_SEC);
@@ -913,6 +921,10 @@ START_TEST(duration_valid)
 	ck_assert_uint_eq(def("p")->steps[3].timeout_usec, 30 * USEC_PER_SEC);
 	ck_assert_uint_eq(def("p")->steps[3].retry_backoff_usec, 0);
 	ck_assert_uint_eq(def("p")->steps[4].timeout_usec, UINT64_C(3162240000) * USEC_PER_SEC);
+	/* systemd's time span syntax. */
+	ck_assert_uint_eq(def("p")->steps[5].timeout_usec, 90 * USEC_PER_MINUTE);
+	ck_assert_uint_eq(def("p")->steps[6].timeout_usec, 1500 * USEC_PER_MSEC);
+	ck_assert_uint_eq(def("p")->steps[6].retry_backoff_usec, 14 * USEC_PER_DAY);
 }
 END_TEST
 
@@ -1528,7 +1540,7 @@ START_TEST(stage_param_wrong_type)
 	         "expected an integer, got a string" },
 	       { "gini.conf", 6,
 	         "pipeline 'p': step 'b': stage 'exec' rejected its params: param 'timeout': "
-	         "invalid duration 'soon' (use e.g. 500ms, 30s, 5m, 2h, 1d)" },
+	         "invalid duration 'soon' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 days)" },
 	       { "gini.conf", 7,
 	         "pipeline 'p': step 'c': stage 'exec' rejected its params: param 'verbose': "
 	         "expected a boolean (true or false), got a string" },
