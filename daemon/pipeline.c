@@ -71,8 +71,73 @@ pipeline_free(struct pipeline *p)
 	free(p->description);
 	free(p->file);
 	free(p->triggers.schedule);
+	param_decls_free(p->params, p->n_params);
 	free(p);
 	return NULL;
+}
+
+int
+pipeline_run_params(const struct pipeline *p, const char *const *given, size_t n_given,
+                    char ***ret, char *err, size_t err_size)
+{
+	_cleanup_free_ const char **values = calloc(p->n_params + 1, sizeof(char *));
+	char **v;
+	char why[256];
+
+	if (!values)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_given; i++) {
+		const char *key = given[2 * i], *value = given[2 * i + 1];
+		size_t k;
+
+		for (k = 0; k < p->n_params && !streq(p->params[k].name, key); k++)
+			;
+		if (k == p->n_params) {
+			const char **names = calloc(p->n_params + 1, sizeof(char *));
+			const char *hint = NULL;
+
+			for (size_t j = 0; names && j < p->n_params; j++)
+				names[j] = p->params[j].name;
+			if (names)
+				hint = closest_match(key, names, p->n_params);
+			snprintf(err, err_size, "pipeline '%s' has no param '%.64s'%s%s%s", p->name,
+			         key, hint ? "; did you mean '" : "", hint ? hint : "",
+			         hint ? "'?" : "");
+			free(names);
+			return -EINVAL;
+		}
+		if (values[k]) {
+			snprintf(err, err_size, "param '%s' given twice", key);
+			return -EINVAL;
+		}
+		if (param_decl_check(&p->params[k], value, why, sizeof(why)) < 0) {
+			snprintf(err, err_size, "param '%s': %s", key, why);
+			return -EINVAL;
+		}
+		values[k] = value;
+	}
+	v = calloc(2 * p->n_params + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (size_t k = 0; k < p->n_params; k++) {
+		const char *value = values[k] ? values[k] : p->params[k].def;
+
+		if (!value) {
+			snprintf(err, err_size, "param '%s' is required (it has no default)",
+			         p->params[k].name);
+			strv_free(v);
+			return -EINVAL;
+		}
+		v[2 * k] = strdup(p->params[k].name);
+		v[2 * k + 1] = strdup(value);
+		if (!v[2 * k] || !v[2 * k + 1]) {
+			free(v[2 * k]);
+			strv_free(v);
+			return -ENOMEM;
+		}
+	}
+	*ret = v;
+	return 0;
 }
 
 long
@@ -610,6 +675,9 @@ pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 	p->overlap = def->overlap;
 	p->max_parallel = def->max_parallel;
 	p->on_failure = def->on_failure;
+	p->params = steal_ptr(def->params);
+	p->n_params = def->n_params;
+	def->n_params = 0;
 	p->steps = calloc(def->n_steps + 1, sizeof(*p->steps));
 	if (!p->name || !p->description || !p->file || !p->steps ||
 	    (def->triggers.schedule && !p->triggers.schedule)) {
