@@ -15,6 +15,7 @@
 #include "host.h"
 #include "isolate.h"
 #include "loader.h"
+#include "log.h"
 #include "params.h"
 #include "registry.h"
 #include "sandbox.h"
@@ -649,6 +650,115 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 	return errors;
 }
 
+/*
+ * Bundled stages that set no context key. exec sets the key its capture
+ * param names; any other stage may set anything, for all we know.
+ */
+static const char *const sets_nothing[] = { "log", "sleep", "fail", "write", "check-path",
+	                                    "check-command" };
+/* Past this many steps the ancestor walks are skipped: a warning is a nicety. */
+#define WARN_KEYS_STEPS_MAX 1000
+
+/*
+ * Whether key may be set before step i runs: a param of the pipeline, a
+ * gini.* built-in, or the capture key of an exec step i runs after.
+ * Unknowable (true) when an earlier step is of a stage that may set keys
+ * we cannot see. seen is scratch, n_steps long, zeroed.
+ */
+static bool
+key_may_be_set(const struct pipeline *p, size_t i, const char *key, bool *seen, size_t *queue)
+{
+	size_t head = 0, tail = 0;
+	bool found = false;
+
+	for (size_t k = 0; k < p->n_params; k++)
+		if (streq(p->params[k].name, key))
+			return true;
+	if (strncmp(key, "gini.", 5) == 0)
+		return true;
+	queue[tail++] = i;
+	seen[i] = true;
+	while (head < tail && !found) {
+		const struct step *s = &p->steps[queue[head++]];
+
+		for (size_t k = 0; k < s->n_pred; k++) {
+			const struct step *a = &p->steps[s->pred[k]];
+			const char *capture;
+			bool quiet = false;
+
+			if (seen[s->pred[k]])
+				continue;
+			seen[s->pred[k]] = true;
+			queue[tail++] = s->pred[k];
+			if (!a->stage_id || !a->enabled)
+				continue;
+			for (size_t q = 0; q < ARRAY_SIZE(sets_nothing); q++)
+				quiet = quiet || streq(a->stage_id, sets_nothing[q]);
+			if (streq(a->stage_id, "exec"))
+				found = params_get_string(a->params, "capture", &capture) == 0 &&
+				        streq(capture, key);
+			else if (!quiet)
+				found = true;
+		}
+	}
+	for (size_t k = 0; k < tail; k++)
+		seen[queue[k]] = false;
+	return found;
+}
+
+/*
+ * ${key} in the argv of an exec step fails the run when key is unset: warn
+ * (at start-up, on reload and with ginid -t) about keys nothing before the
+ * step can set. A warning, not an error: a key may come from where we
+ * cannot see.
+ */
+static void
+warn_unset_keys(const struct pipeline *p)
+{
+	_cleanup_free_ bool *seen = NULL;
+	_cleanup_free_ size_t *queue = NULL;
+
+	if (p->n_steps > WARN_KEYS_STEPS_MAX)
+		return;
+	for (size_t i = 0; i < p->n_steps; i++) {
+		const struct step *s = &p->steps[i];
+		const char *const *argv;
+		size_t argc;
+
+		if (!s->stage_id || !s->enabled || !streq(s->stage_id, "exec") ||
+		    params_get_strv(s->params, "argv", &argv, &argc) < 0)
+			continue;
+		for (size_t a = 1; a < argc; a++) {
+			for (const char *q = strstr(argv[a], "${"); q; q = strstr(q, "${")) {
+				const char *end = strchr(q + 2, '}');
+				char key[65];
+
+				/* "$${" is a literal "${". */
+				if (q > argv[a] && q[-1] == '$') {
+					q += 2;
+					continue;
+				}
+				if (!end || (size_t)(end - q - 2) >= sizeof(key))
+					break;
+				memcpy(key, q + 2, (size_t)(end - q - 2));
+				key[end - q - 2] = 0;
+				q = end + 1;
+				if (!seen) {
+					seen = calloc(p->n_steps, sizeof(*seen));
+					queue = calloc(p->n_steps, sizeof(*queue));
+					if (!seen || !queue)
+						return;
+				}
+				if (!key_may_be_set(p, i, key, seen, queue))
+					log_warn("%s:%d: pipeline '%s': step '%s': argv entry %zu uses "
+					         "'${%s}', which no param of the pipeline and no earlier "
+					         "step sets; the run will fail unless it is set",
+					         p->file, s->line, p->name, s->id, a + 1, key);
+			}
+		}
+	}
+}
+
 int
 pipeline_compile(struct pipeline_def *def, struct registry *reg, struct pipeline **ret,
                  struct diags *diags)
@@ -722,6 +832,7 @@ pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 		pipeline_free(p);
 		return -EINVAL;
 	}
+	warn_unset_keys(p);
 	*ret = p;
 	return 0;
 }
