@@ -654,6 +654,19 @@ triggers_json(const struct trigger_def *t)
 	                 t->on_start, "persistent", t->persistent);
 }
 
+/* The params a pipeline declares: name, default and pattern (or null). */
+static json_t *
+params_json(const struct pipeline *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->n_params; i++)
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o}", "name", jtext(p->params[i].name),
+		                                   "default", jtext(p->params[i].def), "pattern",
+		                                   jtext(p->params[i].pattern)));
+	return a;
+}
+
 static void
 cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 {
@@ -693,6 +706,8 @@ cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 			          (json_int_t)(ps ? ps->runs[RUN_CANCELLED] : 0), "skipped",
 			          (json_int_t)(ps ? ps->skipped : 0), "enabled",
 			          !manager_disabled(m, p->name)));
+		json_object_set_new(json_array_get(items, json_array_size(items) - 1), "params",
+		                    params_json(p));
 	}
 	reply_ok(k, id, json_pack("{s:o}", "items", items));
 }

@@ -841,8 +841,11 @@ cmd_run(struct ctl *c, int argc, char **argv)
 		}
 		json_object_set_new(params, key, json_string(eq + 1));
 	}
-	args = json_pack("{s:s, s:b, s:b, s:o}", "pipeline", argv[k], "dry_run", o.dry, "wait",
-	                 o.wait, "params", params);
+	args = json_pack("{s:s, s:b, s:b}", "pipeline", argv[k], "dry_run", o.dry, "wait", o.wait);
+	/* Only when given: a daemon before params would refuse the argument. */
+	if (json_object_size(params))
+		json_object_set(args, "params", params);
+	json_decref(params);
 	if (o.force)
 		json_object_set_new(args, "force", json_true());
 	if (o.wait && !c->json)

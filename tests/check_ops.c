@@ -312,11 +312,92 @@ START_TEST(params_refused_before_the_run)
 }
 END_TEST
 
+/* overlap = "queue": a run joins the queued one only with the same params. */
+#define QUEUE_CONF(dir)                                                                            \
+	"pipelines = (\n"                                                                          \
+	"  { name = \"q\"; overlap = \"queue\"; params = { n = { default = \"0\"; }; };\n"         \
+	"    steps = ( { id = \"s\"; stage = \"exec\"; params = { cwd = \"" dir "\";\n"            \
+	"      shell = \"while [ ! -e go ]; do sleep 0.02; done; echo $GINI_CTX_N >> out\"; }; } "  \
+	"); }\n"                                                                                   \
+	");\n"
+
+START_TEST(params_queued_run_joined_only_alike)
+{
+	static const char two[] = "{\"v\": 1, \"id\": 7, \"cmd\": \"run\", \"args\": {\"pipeline\": "
+	                          "\"q\", \"wait\": true, \"params\": {\"n\": \"2\"}}}\n";
+	char *conf, *dir, *out = NULL, *err = NULL, *text;
+	json_t *r;
+	int a, b;
+
+	daemon_init(&d, "ops", "");
+	dir = strdup(d.dir);
+	ck_assert_int_ne(asprintf(&conf, QUEUE_CONF("%s"), dir), -1);
+	daemon_write(&d, "gini.conf", conf);
+	free(conf);
+	free(dir);
+	daemon_start(&d);
+
+	ck_assert_int_eq(ginictl(&out, &err, "run", "q", "n=1", NULL), 0);
+	ck_assert_msg(strstr(out, "started run"), "%s", out);
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginictl(&out, &err, "run", "q", "n=2", NULL), 0);
+	ck_assert_msg(strstr(out, "queued"), "%s", out);
+	free(out);
+	free(err);
+	/* A client waiting with the same params joins the queued run... */
+	a = client();
+	ck_assert(send_all(a, two, strlen(two)));
+	/* ...one with other params is not silently folded into it. */
+	b = client();
+	r = call(b, "run", "{\"pipeline\": \"q\", \"wait\": true, \"params\": {\"n\": \"3\"}}");
+	ck_assert_str_eq(error_code(r), PROTO_E_BUSY);
+	json_decref(r);
+	close(b);
+	test_write_file(daemon_path(&d, "go"), "", 0644);
+	/* a's run is the queued one: its step event, then its result. */
+	do {
+		r = read_reply(a);
+		ck_assert_ptr_nonnull(r);
+		if (json_object_get(r, "event")) {
+			json_decref(r);
+			continue;
+		}
+		break;
+	} while (1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "result"), "result")),
+	                 "success");
+	json_decref(r);
+	close(a);
+	ck_assert(daemon_wait_log(&d, "pipeline 'q': success in", 2, 10000));
+	text = slurp(daemon_path(&d, "out"));
+	ck_assert_str_eq(text, "1\n2\n");
+	free(text);
+}
+END_TEST
+
 START_TEST(params_defaults_for_triggers)
 {
 	char *text;
 
 	start_params();
+	/* The listing says what a run may set. */
+	{
+		int fd = client();
+		json_t *r = call(fd, "pipelines", NULL);
+		char *dump = json_dumps(json_object_get(json_array_get(json_object_get(
+		                                                json_object_get(r, "result"), "items"),
+		                                                        0),
+		                                        "params"),
+		                        JSON_COMPACT);
+
+		ck_assert_str_eq(dump, "[{\"name\":\"target\",\"default\":\"/srv\",\"pattern\":\".*\"},"
+		                       "{\"name\":\"mode\",\"default\":\"fast\",\"pattern\":"
+		                       "\"fast|slow\"}]");
+		free(dump);
+		json_decref(r);
+		close(fd);
+	}
 	daemon_signal(&d, SIGUSR1);
 	ck_assert(daemon_wait_log(&d, "pipeline 'p': success in", 1, 10000));
 	text = slurp(daemon_path(&d, "dump.env"));
@@ -949,6 +1030,7 @@ ops_suite(void)
 	tcase_add_test(tc, params_reach_exec_as_data);
 	tcase_add_test(tc, params_refused_before_the_run);
 	tcase_add_test(tc, params_defaults_for_triggers);
+	tcase_add_test(tc, params_queued_run_joined_only_alike);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cancel");
