@@ -826,7 +826,7 @@ cmd_run(struct ctl *c, int argc, char **argv)
 	params = json_object();
 	for (int i = k + 1; i < argc; i++) {
 		const char *eq = strchr(argv[i], '=');
-		_cleanup_free_ char *key = eq ? strndup(argv[i], (size_t)(eq - argv[i])) : NULL;
+		char *key;
 
 		if (!eq || eq == argv[i]) {
 			fprintf(stderr, "ginictl run: '%s' is not KEY=VALUE\nTry 'ginictl run --help'.\n",
@@ -834,12 +834,15 @@ cmd_run(struct ctl *c, int argc, char **argv)
 			json_decref(params);
 			return CTL_EXIT_USAGE;
 		}
+		key = strndup(argv[i], (size_t)(eq - argv[i]));
 		if (!key || json_object_get(params, key)) {
 			fprintf(stderr, "ginictl run: param '%s' given twice\n", key ? key : "");
+			free(key);
 			json_decref(params);
 			return CTL_EXIT_USAGE;
 		}
 		json_object_set_new(params, key, json_string(eq + 1));
+		free(key);
 	}
 	args = json_pack("{s:s, s:b, s:b}", "pipeline", argv[k], "dry_run", o.dry, "wait", o.wait);
 	/* Only when given: a daemon before params would refuse the argument. */

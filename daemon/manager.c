@@ -433,11 +433,11 @@ start_queued(struct manager *m, struct pstate *ps)
 	}
 	/* A reload may have changed the params it declares: check again. */
 	if (params) {
+		char **checked = NULL;
 		size_t n = 0;
 
 		while (params[n])
 			n++;
-		char **checked = NULL;
 		if (pipeline_run_params(p, (const char *const *)params, n / 2, &checked, err,
 		                        sizeof(err)) < 0) {
 			log_notice("pipeline '%s': dropping its queued run: %s", ps->name, err);
@@ -486,7 +486,7 @@ strv_equal(char *const *a, char *const *b)
 
 /* Through the overlap policy, with params (owned: taken). */
 static enum trigger_outcome
-trigger(struct manager *m, struct pipeline *p, const char *trigger, char **params,
+fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
         struct run_listener *l, uint64_t *ret_run_id)
 {
 	const char *name = p->name;
@@ -575,7 +575,7 @@ manager_trigger(struct manager *m, const char *name, const char *why, uint64_t *
 		log_err("pipeline '%s': cannot run (trigger: %s): %s", name, why, err);
 		return TRIGGER_FAILED;
 	}
-	return trigger(m, p, why, params, NULL, ret_run_id);
+	return fire(m, p, why, params, NULL, ret_run_id);
 }
 
 /* Checks req's params against p; *ret the run's params. */
@@ -613,7 +613,7 @@ manager_trigger_listen(struct manager *m, const char *name, const char *why,
 	r = request_params(p, req, &params);
 	if (r < 0)
 		return r == -EINVAL ? TRIGGER_REFUSED : TRIGGER_FAILED;
-	return trigger(m, p, why, params, l, ret_run_id);
+	return fire(m, p, why, params, l, ret_run_id);
 }
 
 int

@@ -81,9 +81,10 @@ int
 pipeline_run_params(const struct pipeline *p, const char *const *given, size_t n_given,
                     char ***ret, char *err, size_t err_size)
 {
-	_cleanup_free_ const char **values = calloc(p->n_params + 1, sizeof(char *));
-	char **v;
+	const char **values = calloc(p->n_params + 1, sizeof(char *));
+	char **v = NULL;
 	char why[256];
+	int r = -EINVAL;
 
 	if (!values)
 		return -ENOMEM;
@@ -105,40 +106,46 @@ pipeline_run_params(const struct pipeline *p, const char *const *given, size_t n
 			         key, hint ? "; did you mean '" : "", hint ? hint : "",
 			         hint ? "'?" : "");
 			free(names);
-			return -EINVAL;
+			goto out;
 		}
 		if (values[k]) {
 			snprintf(err, err_size, "param '%s' given twice", key);
-			return -EINVAL;
+			goto out;
 		}
 		if (param_decl_check(&p->params[k], value, why, sizeof(why)) < 0) {
 			snprintf(err, err_size, "param '%s': %s", key, why);
-			return -EINVAL;
+			goto out;
 		}
 		values[k] = value;
 	}
 	v = calloc(2 * p->n_params + 1, sizeof(char *));
-	if (!v)
-		return -ENOMEM;
+	if (!v) {
+		r = -ENOMEM;
+		goto out;
+	}
 	for (size_t k = 0; k < p->n_params; k++) {
 		const char *value = values[k] ? values[k] : p->params[k].def;
 
 		if (!value) {
 			snprintf(err, err_size, "param '%s' is required (it has no default)",
 			         p->params[k].name);
-			strv_free(v);
-			return -EINVAL;
+			goto out;
 		}
 		v[2 * k] = strdup(p->params[k].name);
 		v[2 * k + 1] = strdup(value);
 		if (!v[2 * k] || !v[2 * k + 1]) {
 			free(v[2 * k]);
-			strv_free(v);
-			return -ENOMEM;
+			v[2 * k] = NULL;
+			r = -ENOMEM;
+			goto out;
 		}
 	}
-	*ret = v;
-	return 0;
+	*ret = steal_ptr(v);
+	r = 0;
+out:
+	strv_free(v);
+	free(values);
+	return r;
 }
 
 long
@@ -715,8 +722,8 @@ key_may_be_set(const struct pipeline *p, size_t i, const char *key, bool *seen, 
 static void
 warn_unset_keys(const struct pipeline *p)
 {
-	_cleanup_free_ bool *seen = NULL;
-	_cleanup_free_ size_t *queue = NULL;
+	bool *seen = NULL;
+	size_t *queue = NULL;
 
 	if (p->n_steps > WARN_KEYS_STEPS_MAX)
 		return;
@@ -747,7 +754,7 @@ warn_unset_keys(const struct pipeline *p)
 					seen = calloc(p->n_steps, sizeof(*seen));
 					queue = calloc(p->n_steps, sizeof(*queue));
 					if (!seen || !queue)
-						return;
+						goto out;
 				}
 				if (!key_may_be_set(p, i, key, seen, queue))
 					log_warn("%s:%d: pipeline '%s': step '%s': argv entry %zu uses "
@@ -757,6 +764,9 @@ warn_unset_keys(const struct pipeline *p)
 			}
 		}
 	}
+out:
+	free(seen);
+	free(queue);
 }
 
 int
