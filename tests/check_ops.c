@@ -376,6 +376,37 @@ START_TEST(params_queued_run_joined_only_alike)
 }
 END_TEST
 
+/* ginid --once runs with the defaults, as a trigger does. */
+START_TEST(params_defaults_for_once)
+{
+	char *conf, *dir, *out = NULL, *err = NULL, *text;
+	int st;
+
+	daemon_init(&d, "ops", "");
+	dir = strdup(d.dir);
+	ck_assert_int_ne(asprintf(&conf, PARAMS_CONF("%s"), dir), -1);
+	daemon_write(&d, "gini.conf", conf);
+	free(conf);
+	free(dir);
+	{
+		char *argv[] = { test_build_path("ginid"), "-c", d.conf, "--plugin-dir",
+			         test_build_path("stages"), "--state-dir",
+			         (char *)daemon_path(&d, "state"), "--once", "p", NULL };
+
+		st = run_command(argv, &out, &err, 60000);
+	}
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s%s", out, err);
+	text = slurp(daemon_path(&d, "dump.argv"));
+	ck_assert_str_eq(text, "/srv");
+	free(text);
+	text = slurp(daemon_path(&d, "dump.mode"));
+	ck_assert_str_eq(text, "fast");
+	free(text);
+	free(out);
+	free(err);
+}
+END_TEST
+
 START_TEST(params_defaults_for_triggers)
 {
 	char *text;
@@ -1030,6 +1061,7 @@ ops_suite(void)
 	tcase_add_test(tc, params_reach_exec_as_data);
 	tcase_add_test(tc, params_refused_before_the_run);
 	tcase_add_test(tc, params_defaults_for_triggers);
+	tcase_add_test(tc, params_defaults_for_once);
 	tcase_add_test(tc, params_queued_run_joined_only_alike);
 	suite_add_tcase(s, tc);
 
