@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include "context.h"
 #include "log.h"
 #include "params.h"
 #include "util.h"
@@ -55,7 +56,9 @@ static const char *const include_keys[] = { "pipelines" };
 static const char *const pipeline_keys[] = {
 	"name",       "description",  "triggers", "overlap",
 	"on_failure", "max_parallel", "isolation", "steps",
+	"params",
 };
+static const char *const param_keys[] = { "default", "pattern" };
 static const char *const trigger_keys[] = {
 	"signal", "every", "schedule", "on_start", "persistent",
 };
@@ -302,7 +305,7 @@ get_duration(struct reader *rd, const config_setting_t *group, const char *key,
 			return -1;
 		default:
 			diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
-			          "%s'%s': invalid duration '%s' (use e.g. 500ms, 30s, 5m, 2h, 1d)",
+			          "%s'%s': invalid duration '%s' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 days)",
 			          prefix, key, config_setting_get_string(s));
 			return -1;
 		}
@@ -718,6 +721,131 @@ read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, 
 	read_isolation(rd, g, &st->iso, prefix);
 }
 
+int
+param_decl_check(const struct param_decl *d, const char *value, char *err, size_t err_size)
+{
+	regmatch_t m;
+	size_t len = strlen(value);
+
+	if (len > PARAM_VALUE_MAX) {
+		snprintf(err, err_size, "the value is %zu bytes long, more than %u", len,
+		         PARAM_VALUE_MAX);
+		return -EINVAL;
+	}
+	/* The whole value must match, as if the pattern were anchored: a
+	 * pattern that forgot ^ and $ must not let "/srv; rm -rf /" in. */
+	if (d->pattern && (regexec(&d->re, value, 1, &m, 0) != 0 || m.rm_so != 0 ||
+	                   (size_t)m.rm_eo != len)) {
+		snprintf(err, err_size, "the value does not match the pattern '%s'", d->pattern);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct param_decl *
+param_decls_free(struct param_decl *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].name);
+		free(v[i].def);
+		if (v[i].pattern)
+			regfree(&v[i].re);
+		free(v[i].pattern);
+	}
+	free(v);
+	return NULL;
+}
+
+/* True if something other than a manual `run` starts the pipeline. */
+static bool
+triggers_automatic(const struct trigger_def *t)
+{
+	return t->n_signals || t->every_usec || t->schedule || t->on_start;
+}
+
+/* params = { KEY = { default = "..."; pattern = "..."; }; ... } */
+static void
+read_params(struct reader *rd, const config_setting_t *g, struct pipeline_def *p,
+            const char *prefix)
+{
+	int n = config_setting_length(g);
+
+	if (!config_setting_is_group(g)) {
+		diags_add(rd->diags, file_of(rd, g), line_of(rd, g),
+		          "%s'params': expected a group { KEY = { default = \"...\"; pattern = "
+		          "\"...\"; }; ... }, got %s",
+		          prefix, type_name(g));
+		return;
+	}
+	if (n > PARAMS_MAX) {
+		diags_add(rd->diags, file_of(rd, g), line_of(rd, g), "%smore than %d params",
+		          prefix, PARAMS_MAX);
+		return;
+	}
+	p->params = calloc((size_t)n + 1, sizeof(*p->params));
+	if (!p->params)
+		return;
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+		struct param_decl *d = &p->params[p->n_params];
+		const char *name = config_setting_name(e), *def, *pattern;
+		char pprefix[256], err[256];
+		int r;
+
+		if (!ctx_key_valid(name) || strncmp(name, "gini.", 5) == 0) {
+			diags_add(rd->diags, file_of(rd, e), line_of(rd, e),
+			          "%sparam '%s': not a valid name (1 to 64 of A-Z a-z 0-9 _ . -, not "
+			          "starting with 'gini.')",
+			          prefix, name);
+			continue;
+		}
+		snprintf(pprefix, sizeof(pprefix), "%sparam '%s': ", prefix, name);
+		if (!config_setting_is_group(e)) {
+			diags_add(rd->diags, file_of(rd, e), line_of(rd, e),
+			          "%sexpected a group { default = \"...\"; pattern = \"...\"; }, "
+			          "got %s",
+			          pprefix, type_name(e));
+			continue;
+		}
+		check_keys(rd, e, param_keys, ARRAY_SIZE(param_keys), pprefix, NULL, 0);
+		def = get_string(rd, e, "default", pprefix);
+		pattern = get_string(rd, e, "pattern", pprefix);
+		d->line = line_of(rd, e);
+		d->name = strdup(name);
+		if (!d->name)
+			return;
+		p->n_params++;
+		if (pattern) {
+			r = regcomp(&d->re, pattern, REG_EXTENDED);
+			if (r != 0) {
+				regerror(r, NULL, err, sizeof(err));
+				diags_add(rd->diags, file_of(rd, e),
+				          line_of(rd, config_setting_get_member(e, "pattern")),
+				          "%sinvalid pattern '%s': %s", pprefix, pattern, err);
+				continue;
+			}
+			d->pattern = strdup(pattern);
+			if (!d->pattern) {
+				regfree(&d->re);
+				return;
+			}
+		}
+		if (def) {
+			if (param_decl_check(d, def, err, sizeof(err)) < 0)
+				diags_add(rd->diags, file_of(rd, e),
+				          line_of(rd, config_setting_get_member(e, "default")),
+				          "%sdefault '%.80s': %s", pprefix, def, err);
+			d->def = strdup(def);
+		} else if (!config_setting_get_member(e, "default") &&
+		           triggers_automatic(&p->triggers)) {
+			diags_add(rd->diags, file_of(rd, e), line_of(rd, e),
+			          "%sno 'default', but the pipeline has triggers, which run it with "
+			          "the defaults",
+			          pprefix);
+		}
+	}
+}
+
 static void
 read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 {
@@ -775,6 +903,9 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 	s = config_setting_get_member(g, "triggers");
 	if (s)
 		read_triggers(rd, s, p, prefix);
+	s = config_setting_get_member(g, "params");
+	if (s)
+		read_params(rd, s, p, prefix);
 	if (get_enum(rd, g, "overlap", prefix, overlaps, ARRAY_SIZE(overlaps), &e) > 0)
 		p->overlap = (enum overlap)e;
 	if (get_int(rd, g, "max_parallel", prefix, 1, 1024, &v) > 0)
@@ -1425,6 +1556,7 @@ config_free(struct gini_config *c)
 		free(p->description);
 		free(p->file);
 		free(p->triggers.schedule);
+		param_decls_free(p->params, p->n_params);
 	}
 	free(c->pipelines);
 	free(c->file);

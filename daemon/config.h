@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +72,24 @@ struct step_def {
 	struct isolation iso;
 };
 
+/*
+ * A parameter a pipeline declares: a context key that `ginictl run P
+ * key=value` may set, with a default for runs that do not (and for every
+ * automatic trigger) and a pattern every value must match whole. Owned by
+ * its pipeline_def, then by the compiled pipeline.
+ */
+struct param_decl {
+	char *name;    /* a context key */
+	char *def;     /* NULL: none; a run must then give it */
+	char *pattern; /* POSIX extended regex, NULL: any value */
+	regex_t re;    /* compiled pattern, when pattern is set */
+	int line;
+};
+
+/* A value's cap: one argv element or environment entry, with room to spare. */
+#define PARAM_VALUE_MAX (32u * 1024)
+#define PARAMS_MAX 64
+
 struct pipeline_def {
 	char *name;
 	char *description;
@@ -84,6 +103,8 @@ struct pipeline_def {
 	bool isolation_set;
 	struct step_def *steps;
 	size_t n_steps;
+	struct param_decl *params;
+	size_t n_params;
 	/* Problems config.c found in it: the pipeline is compiled for the
 	 * compiler's own checks, but never loaded. */
 	size_t errors;
@@ -169,3 +190,11 @@ const char *isolation_to_string(enum isolation_mode m);
 const char *on_failure_to_string(enum on_failure f);
 /* Pipeline and step names: [A-Za-z0-9_.-]{1,64}. */
 bool config_name_valid(const char *s);
+
+/*
+ * Checks value against d: length and pattern. 0, or -EINVAL with the reason
+ * (naming neither the key nor the value) in err.
+ */
+int param_decl_check(const struct param_decl *d, const char *value, char *err, size_t err_size);
+/* Frees n declarations and the array. Returns NULL. */
+struct param_decl *param_decls_free(struct param_decl *v, size_t n);

@@ -546,7 +546,7 @@ cmd_status(struct conn *k, json_t *id, json_t *args)
 {
 	struct manager *m = k->c->m;
 	struct generation *g = m->current;
-	json_t *r, *reload = json_null(), *refused;
+	json_t *r, *reload = json_null(), *refused, *disabled;
 
 	if (!args_known(k, id, args, NULL, 0))
 		return;
@@ -576,6 +576,11 @@ cmd_status(struct conn *k, json_t *id, json_t *args)
 	              "workers_abandoned", (json_int_t)executor_abandoned(m->ex), "last_reload",
 	              reload, "reloads", "ok", (json_int_t)m->reloads_ok, "failed",
 	              (json_int_t)m->reloads_failed, "refused_plugins", refused);
+	disabled = json_array();
+	for (size_t i = 0; i < g->n_pipelines; i++)
+		if (manager_disabled(m, g->pipelines[i]->name))
+			json_array_append_new(disabled, jtext(g->pipelines[i]->name));
+	json_object_set_new(r, "disabled", disabled);
 	reply_ok(k, id, r);
 }
 
@@ -649,6 +654,19 @@ triggers_json(const struct trigger_def *t)
 	                 t->on_start, "persistent", t->persistent);
 }
 
+/* The params a pipeline declares: name, default and pattern (or null). */
+static json_t *
+params_json(const struct pipeline *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->n_params; i++)
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o}", "name", jtext(p->params[i].name),
+		                                   "default", jtext(p->params[i].def), "pattern",
+		                                   jtext(p->params[i].pattern)));
+	return a;
+}
+
 static void
 cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 {
@@ -668,7 +686,7 @@ cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 		json_array_append_new(
 			items,
 			json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, "
-			          "s:b, s:{s:I, s:I, s:I}, s:I}",
+			          "s:b, s:{s:I, s:I, s:I}, s:I, s:b}",
 			          "name", jtext(p->name), "description", jtext(p->description), "file",
 			          jtext(p->file),
 			          "line", p->line, "steps", (json_int_t)p->n_steps, "overlap",
@@ -686,7 +704,10 @@ cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 			          (json_int_t)(ps ? ps->runs[RUN_SUCCESS] : 0), "failed",
 			          (json_int_t)(ps ? ps->runs[RUN_FAILED] : 0), "cancelled",
 			          (json_int_t)(ps ? ps->runs[RUN_CANCELLED] : 0), "skipped",
-			          (json_int_t)(ps ? ps->skipped : 0)));
+			          (json_int_t)(ps ? ps->skipped : 0), "enabled",
+			          !manager_disabled(m, p->name)));
+		json_object_set_new(json_array_get(items, json_array_size(items) - 1), "params",
+		                    params_json(p));
 	}
 	reply_ok(k, id, json_pack("{s:o}", "items", items));
 }
@@ -820,10 +841,110 @@ wait_on_done(struct run_listener *l, const struct run *r)
 	conn_kick(k);
 }
 
+/*
+ * The "params" argument of run: an object of string values, at most
+ * PARAMS_MAX of them, into kv as key, value pairs (borrowed from args).
+ * Whether the pipeline declares them is the manager's to say.
+ */
+static int
+arg_params(struct conn *k, json_t *id, json_t *args, const char **kv, size_t *ret_n)
+{
+	json_t *o = json_object_get(args, "params"), *v;
+	const char *key;
+	size_t n = 0;
+
+	*ret_n = 0;
+	if (!o || json_is_null(o))
+		return 0;
+	if (!json_is_object(o)) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL,
+		            "argument 'params' must be an object of strings");
+		return -EINVAL;
+	}
+	if (json_object_size(o) > PARAMS_MAX) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "more than %d params", PARAMS_MAX);
+		return -EINVAL;
+	}
+	json_object_foreach(o, key, v) {
+		if (!json_is_string(v)) {
+			reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL,
+			            "param '%.64s': the value must be a string", key);
+			return -EINVAL;
+		}
+		kv[2 * n] = key;
+		kv[2 * n + 1] = json_string_value(v);
+		n++;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static void
+cmd_cancel(struct conn *k, json_t *id, json_t *args)
+{
+	static const char *const allowed[] = { "run_id" };
+	long long run_id = -1;
+
+	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
+	    arg_int(k, id, args, "run_id", 1, LLONG_MAX, &run_id) < 0)
+		return;
+	if (run_id < 0) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument 'run_id' is required");
+		return;
+	}
+	if (manager_cancel(k->c->m, (uint64_t)run_id) < 0) {
+		reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "no run %lld in flight", run_id);
+		return;
+	}
+	reply_ok(k, id, json_pack("{s:I, s:s}", "run_id", (json_int_t)run_id, "outcome",
+	                          "cancelling"));
+}
+
+static void
+set_enabled(struct conn *k, json_t *id, json_t *args, bool enabled)
+{
+	static const char *const allowed[] = { "pipeline" };
+	const char *name = NULL;
+	bool was;
+	int r;
+
+	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
+	    arg_string(k, id, args, "pipeline", &name) < 0)
+		return;
+	if (!name) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument 'pipeline' is required");
+		return;
+	}
+	was = !manager_disabled(k->c->m, name);
+	r = manager_set_enabled(k->c->m, name, enabled);
+	if (r == -ENOENT) {
+		reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "no pipeline '%s'", name);
+		return;
+	}
+	if (r < 0) {
+		reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
+		return;
+	}
+	reply_ok(k, id, json_pack("{s:o, s:b, s:b}", "pipeline", jtext(name), "enabled", enabled,
+	                          "changed", was != enabled));
+}
+
+static void
+cmd_enable(struct conn *k, json_t *id, json_t *args)
+{
+	set_enabled(k, id, args, true);
+}
+
+static void
+cmd_disable(struct conn *k, json_t *id, json_t *args)
+{
+	set_enabled(k, id, args, false);
+}
+
 static void
 cmd_run(struct conn *k, json_t *id, json_t *args)
 {
-	static const char *const allowed[] = { "pipeline", "dry_run", "wait" };
+	static const char *const allowed[] = { "pipeline", "dry_run", "wait", "params", "force" };
 	struct manager *m = k->c->m;
 	const char *name = NULL;
 	bool dry = false, wait = false;
@@ -831,11 +952,15 @@ cmd_run(struct conn *k, json_t *id, json_t *args)
 	struct pipeline *p;
 	enum trigger_outcome o;
 	uint64_t run_id = 0;
-	char trigger[64];
+	char trigger[64], err[512] = "";
+	const char *kv[2 * PARAMS_MAX];
+	struct run_request req = { .params = kv, .err = err, .err_size = sizeof(err) };
 
 	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
 	    arg_string(k, id, args, "pipeline", &name) < 0 ||
-	    arg_bool(k, id, args, "dry_run", &dry) < 0 || arg_bool(k, id, args, "wait", &wait) < 0)
+	    arg_bool(k, id, args, "dry_run", &dry) < 0 || arg_bool(k, id, args, "wait", &wait) < 0 ||
+	    arg_bool(k, id, args, "force", &req.force) < 0 ||
+	    arg_params(k, id, args, kv, &req.n_params) < 0)
 		return;
 	if (!name) {
 		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument 'pipeline' is required");
@@ -870,7 +995,7 @@ cmd_run(struct conn *k, json_t *id, json_t *args)
 		w->l.on_done = wait_on_done;
 	}
 	if (dry) {
-		int r = manager_dry_run(m, name, trigger, &w->l, &run_id);
+		int r = manager_dry_run(m, name, trigger, &req, &w->l, &run_id);
 
 		if (r >= 0) {
 			k->wait = w;
@@ -878,13 +1003,16 @@ cmd_run(struct conn *k, json_t *id, json_t *args)
 				sd_event_source_set_enabled(k->idle, SD_EVENT_OFF);
 			return;
 		}
-		reply_error(k, id, PROTO_E_BUSY, NULL, "cannot start a dry run: %s",
-		            r == -ESHUTDOWN ? "the daemon is stopping" : strerror(-r));
+		if (r == -EINVAL)
+			reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "%s", err);
+		else
+			reply_error(k, id, PROTO_E_BUSY, NULL, "cannot start a dry run: %s",
+			            r == -ESHUTDOWN ? "the daemon is stopping" : strerror(-r));
 		json_decref(w->id);
 		free(w);
 		return;
 	}
-	o = manager_trigger_listen(m, name, trigger, w ? &w->l : NULL, &run_id);
+	o = manager_trigger_listen(m, name, trigger, &req, w ? &w->l : NULL, &run_id);
 	switch (o) {
 	case TRIGGER_STARTED:
 	case TRIGGER_QUEUED:
@@ -909,6 +1037,13 @@ cmd_run(struct conn *k, json_t *id, json_t *args)
 		break;
 	case TRIGGER_STOPPING:
 		reply_error(k, id, PROTO_E_BUSY, NULL, "the daemon is stopping");
+		break;
+	case TRIGGER_DISABLED:
+		reply_error(k, id, PROTO_E_DISABLED, NULL,
+		            "pipeline '%s' is disabled; enable it, or run it with force", name);
+		break;
+	case TRIGGER_REFUSED:
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "%s", err);
 		break;
 	default:
 		reply_error(k, id, PROTO_E_FAILED, NULL, "cannot start the run: out of memory");
@@ -978,6 +1113,9 @@ static const struct command {
 	{ "pipelines", cmd_pipelines, false }, { "history", cmd_history, false },
 	{ "metrics", cmd_metrics, false },   { "run", cmd_run, true },
 	{ "reload", cmd_reload, true },
+	{ "cancel", cmd_cancel, true },
+	{ "enable", cmd_enable, true },
+	{ "disable", cmd_disable, true },
 };
 
 /* Authorisation. */

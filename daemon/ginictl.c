@@ -541,6 +541,13 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		printf("abandoned:      %s worker%s stuck in a stage that ignored cancellation\n",
 		       jint(r, "workers_abandoned", b1, sizeof(b1)),
 		       json_integer_value(json_object_get(r, "workers_abandoned")) == 1 ? "" : "s");
+	reload = json_object_get(r, "disabled");
+	if (json_array_size(reload)) {
+		printf("disabled:      ");
+		for (size_t i = 0; i < json_array_size(reload); i++)
+			printf(" %s", json_string_value(json_array_get(reload, i)));
+		printf("\n");
+	}
 	reload = json_object_get(r, "last_reload");
 	if (json_is_object(reload)) {
 		json_t *errors = json_object_get(reload, "errors");
@@ -734,6 +741,12 @@ cmd_pipelines(struct ctl *c, int argc, char **argv)
 		         (long long)json_integer_value(json_object_get(p, "running")),
 		         json_is_true(json_object_get(p, "queued")) ? "+1 queued" : "");
 		triggers_text(json_object_get(p, "triggers"), trig, sizeof(trig));
+		if (json_is_false(json_object_get(p, "enabled"))) {
+			char t2[sizeof(trig)];
+
+			snprintf(t2, sizeof(t2), "DISABLED: %s", trig);
+			memcpy(trig, t2, sizeof(trig));
+		}
 		table_add(&t, jstr(p, "name"), jtime(p, "next", next, sizeof(next)),
 		          jtime(p, "last", last, sizeof(last)), jstr(p, "last_result"), running, trig);
 	}
@@ -764,7 +777,7 @@ print_step_event(struct ctl *c, json_t *ev)
 }
 
 struct run_opts {
-	bool dry, wait;
+	bool dry, wait, force;
 };
 
 static int
@@ -777,6 +790,8 @@ run_opt(int opt, const char *arg, void *ud)
 		o->dry = true;
 	else if (opt == 'w')
 		o->wait = true;
+	else if (opt == 'f')
+		o->force = true;
 	else
 		return -1;
 	return 0;
@@ -788,11 +803,12 @@ cmd_run(struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'd' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct run_opts o = { 0 };
-	json_t *r, *args;
+	json_t *r, *args, *params;
 	char d[32];
 	int k, x;
 
@@ -801,12 +817,40 @@ cmd_run(struct ctl *c, int argc, char **argv)
 		return 0;
 	if (k < 0)
 		return CTL_EXIT_USAGE;
-	if (argc - k != 1) {
-		fprintf(stderr, "ginictl run: exactly one PIPELINE expected\nTry 'ginictl run "
+	if (argc - k < 1) {
+		fprintf(stderr, "ginictl run: a PIPELINE is expected\nTry 'ginictl run "
 		                "--help'.\n");
 		return CTL_EXIT_USAGE;
 	}
+	/* KEY=VALUE: the value is everything after the first '=', as it is. */
+	params = json_object();
+	for (int i = k + 1; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+		char *key;
+
+		if (!eq || eq == argv[i]) {
+			fprintf(stderr, "ginictl run: '%s' is not KEY=VALUE\nTry 'ginictl run --help'.\n",
+			        argv[i]);
+			json_decref(params);
+			return CTL_EXIT_USAGE;
+		}
+		key = strndup(argv[i], (size_t)(eq - argv[i]));
+		if (!key || json_object_get(params, key)) {
+			fprintf(stderr, "ginictl run: param '%s' given twice\n", key ? key : "");
+			free(key);
+			json_decref(params);
+			return CTL_EXIT_USAGE;
+		}
+		json_object_set_new(params, key, json_string(eq + 1));
+		free(key);
+	}
 	args = json_pack("{s:s, s:b, s:b}", "pipeline", argv[k], "dry_run", o.dry, "wait", o.wait);
+	/* Only when given: a daemon before params would refuse the argument. */
+	if (json_object_size(params))
+		json_object_set(args, "params", params);
+	json_decref(params);
+	if (o.force)
+		json_object_set_new(args, "force", json_true());
 	if (o.wait && !c->json)
 		printf("  %-20s %-14s %-9s %3s  %8s  %s\n", "STEP", "STAGE", "RESULT", "TRY",
 		       "DURATION", "MESSAGE");
@@ -928,6 +972,83 @@ cmd_history(struct ctl *c, int argc, char **argv)
 	table_print(c, &t);
 	json_decref(r);
 	return 0;
+}
+
+static int
+cmd_cancel(struct ctl *c, int argc, char **argv)
+{
+	const struct verb *v = find_verb("cancel");
+	long long id;
+	char *end;
+	json_t *r;
+	int k = verb_getopt(c, v, argc, argv, "h", help_only, no_opt, NULL), x;
+
+	if (k == -2)
+		return 0;
+	if (k < 0)
+		return CTL_EXIT_USAGE;
+	if (argc - k != 1) {
+		fprintf(stderr, "ginictl cancel: exactly one RUN id expected\nTry 'ginictl cancel "
+		                "--help'.\n");
+		return CTL_EXIT_USAGE;
+	}
+	errno = 0;
+	id = strtoll(argv[k], &end, 10);
+	if (errno || end == argv[k] || *end || id < 1) {
+		fprintf(stderr, "ginictl cancel: invalid run id '%s'\n", argv[k]);
+		return CTL_EXIT_USAGE;
+	}
+	r = request(c, "cancel", json_pack("{s:I}", "run_id", (json_int_t)id), REPLY_TIMEOUT_MS,
+	            NULL, &x);
+	if (!r)
+		return x;
+	if (c->json)
+		print_json(r);
+	else
+		printf("run %lld: cancelling\n", id);
+	json_decref(r);
+	return 0;
+}
+
+static int
+switch_pipeline(struct ctl *c, const char *verb, int argc, char **argv)
+{
+	json_t *r;
+	int k = verb_getopt(c, find_verb(verb), argc, argv, "h", help_only, no_opt, NULL), x;
+
+	if (k == -2)
+		return 0;
+	if (k < 0)
+		return CTL_EXIT_USAGE;
+	if (argc - k != 1) {
+		fprintf(stderr, "ginictl %s: exactly one PIPELINE expected\nTry 'ginictl %s "
+		                "--help'.\n",
+		        verb, verb);
+		return CTL_EXIT_USAGE;
+	}
+	r = request(c, verb, json_pack("{s:s}", "pipeline", argv[k]), REPLY_TIMEOUT_MS, NULL, &x);
+	if (!r)
+		return x;
+	if (c->json)
+		print_json(r);
+	else
+		printf("pipeline '%s': %s%s\n", argv[k],
+		       json_is_true(json_object_get(r, "enabled")) ? "enabled" : "disabled",
+		       json_is_true(json_object_get(r, "changed")) ? "" : " (it already was)");
+	json_decref(r);
+	return 0;
+}
+
+static int
+cmd_enable(struct ctl *c, int argc, char **argv)
+{
+	return switch_pipeline(c, "enable", argc, argv);
+}
+
+static int
+cmd_disable(struct ctl *c, int argc, char **argv)
+{
+	return switch_pipeline(c, "disable", argc, argv);
 }
 
 static int
@@ -1070,13 +1191,23 @@ static const struct verb verbs[] = {
 	{ "pipelines", "",
 	  "List the pipelines with their triggers, next and last fire, and last result", "",
 	  cmd_pipelines },
-	{ "run", "PIPELINE [--dry-run] [--wait]",
+	{ "run", "PIPELINE [KEY=VALUE ...] [--dry-run] [--wait] [--force]",
 	  "Start a run of PIPELINE through its overlap policy",
-	  "\n  --dry-run   show what each step would do and run its health check, executing\n"
+	  "\nKEY=VALUE sets one of the params the pipeline declares (the others keep their\n"
+	  "defaults); an undeclared KEY or a VALUE that does not match is refused (exit 2).\n"
+	  "  --dry-run   show what each step would do and run its health check, executing\n"
 	  "              nothing; exits 1 if a health check fails\n"
 	  "  --wait      follow the run: print each step as it finishes, exit 0 only if the\n"
-	  "              run succeeded\n",
+	  "              run succeeded\n"
+	  "  --force     run it even if it is disabled\n",
 	  cmd_run },
+	{ "cancel", "RUN", "Cancel run RUN: its steps are told to stop, its programs killed",
+	  "\nExec steps get SIGTERM, then SIGKILL after their kill_grace; the run ends\n"
+	  "'cancelled'.\n",
+	  cmd_cancel },
+	{ "enable", "PIPELINE", "Let PIPELINE's triggers start it again", "", cmd_enable },
+	{ "disable", "PIPELINE", "Make PIPELINE ignore its triggers; a forced run still runs it",
+	  "\nKept across reloads and restarts, in the state directory.\n", cmd_disable },
 	{ "history", "[PIPELINE] [-n N]", "Show recent runs, newest first",
 	  "\n  -n, --lines N   show N runs (default 20, at most 1000)\n", cmd_history },
 	{ "reload", "", "Reload configuration and plugins, as SIGHUP does, and show the outcome",

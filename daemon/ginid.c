@@ -5,6 +5,7 @@
  * registry, and the modes below decide what to do with them.
  */
 #include "config.h"
+#include "context.h"
 #include "control.h"
 #include "diag.h"
 #include "executor.h"
@@ -229,6 +230,24 @@ run_once(struct generation *g, const char *name, bool dry_run)
 	if (od.efd < 0 || sfd < 0 || !ex || !run) {
 		log_err("cannot set up the run: %s", strerror(errno ? errno : ENOMEM));
 		goto out;
+	}
+	/* Like a trigger, --once runs with the params' defaults. */
+	{
+		char **params = NULL, err[512];
+		int r = pipeline_run_params(p, NULL, 0, &params, err, sizeof(err));
+
+		if (r < 0) {
+			log_err("pipeline '%s': cannot run: %s", p->name,
+			        r == -EINVAL ? err : strerror(-r));
+			goto out;
+		}
+		for (size_t i = 0; params[i]; i += 2)
+			if (ctx_set(run->ctx, params[i], params[i + 1]) < 0) {
+				log_err("pipeline '%s': cannot set param '%s'", p->name, params[i]);
+				strv_free(params);
+				goto out;
+			}
+		strv_free(params);
 	}
 	run->on_done = once_done;
 	run->userdata = &od;

@@ -14,6 +14,7 @@
  */
 #include "manager.h"
 
+#include "context.h"
 #include "control.h"
 #include "diag.h"
 #include "generation.h"
@@ -23,6 +24,7 @@
 #include "reaper.h"
 #include "registry.h"
 #include "scheduler.h"
+#include "state.h"
 #include "util.h"
 
 #include <errno.h>
@@ -30,6 +32,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* Pipelines switched off with `ginictl disable`, in STATE_DIR. */
+#define SWITCHES_FILE "enabled"
+#define SWITCHES_HEADER                                                                            \
+	"# ginid: `ginictl enable`/`disable` switches of each pipeline, NAME COUNT; an odd COUNT " \
+	"means disabled"
+#define SWITCHES_WRITE_INTERVAL (1 * USEC_PER_SEC)
 
 /* How often "skipped" is logged for one pipeline during a trigger storm. */
 #define SKIP_LOG_INTERVAL (10 * USEC_PER_SEC)
@@ -79,6 +89,14 @@ manager_pstate(struct manager *m, const char *name)
 		free(ps->name);
 		free(ps);
 		return NULL;
+	}
+	{
+		int64_t v;
+
+		if (state_store_get(m->switches, name, &v)) {
+			ps->switches = (uint64_t)v;
+			ps->disabled = v % 2 == 1;
+		}
 	}
 	return ps;
 }
@@ -297,11 +315,11 @@ attach(struct active_run *ar, struct run_listener *listeners)
  */
 static int
 start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *trigger, bool dry,
-          struct run_listener *listeners, uint64_t *ret_run_id,
+          char *const *params, struct run_listener *listeners, uint64_t *ret_run_id,
           struct run_listener **ret_unstarted)
 {
 	struct active_run *ar = calloc(1, sizeof(*ar));
-	int r;
+	int r = 0;
 
 	*ret_unstarted = NULL;
 	if (!ar) {
@@ -313,7 +331,10 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	ar->run = run_new(p, trigger);
 	if (listeners)
 		ar->step_msgs = calloc(p->n_steps + 1, sizeof(*ar->step_msgs));
-	if (!ar->run || (listeners && !ar->step_msgs)) {
+	/* The params seed the context: steps see them as any context value. */
+	for (size_t i = 0; ar->run && params && params[i] && r >= 0; i += 2)
+		r = ctx_set(ar->run->ctx, params[i], params[i + 1]);
+	if (!ar->run || (listeners && !ar->step_msgs) || r < 0) {
 		run_free(ar->run);
 		free(ar->step_msgs);
 		free(ar);
@@ -397,18 +418,41 @@ static void
 start_queued(struct manager *m, struct pstate *ps)
 {
 	_cleanup_free_ char *trigger = steal_ptr(ps->queued);
+	char **params = steal_ptr(ps->queued_params);
 	struct pipeline *p = generation_find(m->current, ps->name);
 	struct run_listener *listeners = steal_ptr(ps->queued_listeners);
+	char err[512];
 
 	if (!p) {
 		log_info("pipeline '%s': dropping its queued run: the pipeline was removed",
 		         ps->name);
 		ps->queued_listeners = listeners;
 		drop_queued_listeners(ps);
+		strv_free(params);
 		return;
 	}
-	if (start_run(m, p, ps, trigger, false, listeners, NULL, &ps->queued_listeners) < 0)
+	/* A reload may have changed the params it declares: check again. */
+	if (params) {
+		char **checked = NULL;
+		size_t n = 0;
+
+		while (params[n])
+			n++;
+		if (pipeline_run_params(p, (const char *const *)params, n / 2, &checked, err,
+		                        sizeof(err)) < 0) {
+			log_notice("pipeline '%s': dropping its queued run: %s", ps->name, err);
+			ps->queued_listeners = listeners;
+			drop_queued_listeners(ps);
+			strv_free(params);
+			return;
+		}
+		strv_free(params);
+		params = checked;
+	}
+	if (start_run(m, p, ps, trigger, false, params, listeners, NULL, &ps->queued_listeners) <
+	    0)
 		drop_queued_listeners(ps);
+	strv_free(params);
 }
 
 void
@@ -431,40 +475,49 @@ manager_detach(struct manager *m, struct run_listener *l)
 	l->queued_on = NULL;
 }
 
-enum trigger_outcome
-manager_trigger(struct manager *m, const char *name, const char *trigger, uint64_t *ret_run_id)
+static bool
+strv_equal(char *const *a, char *const *b)
 {
-	return manager_trigger_listen(m, name, trigger, NULL, ret_run_id);
+	for (; a && b && *a && *b; a++, b++)
+		if (!streq(*a, *b))
+			return false;
+	return (!a || !*a) && (!b || !*b);
 }
 
-enum trigger_outcome
-manager_trigger_listen(struct manager *m, const char *name, const char *trigger,
-                       struct run_listener *l, uint64_t *ret_run_id)
+/* Through the overlap policy, with params (owned: taken). */
+static enum trigger_outcome
+fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
+        struct run_listener *l, uint64_t *ret_run_id)
 {
-	struct pipeline *p = generation_find(m->current, name);
+	const char *name = p->name;
 	struct run_listener *unstarted;
 	struct pstate *ps;
 	unsigned limit;
+	enum trigger_outcome o;
 
-	if (!p)
-		return TRIGGER_UNKNOWN;
-	if (m->stopping)
-		return TRIGGER_STOPPING;
 	ps = manager_pstate(m, name);
-	if (!ps)
+	if (!ps) {
+		strv_free(params);
 		return TRIGGER_FAILED;
+	}
 	limit = p->overlap == OVERLAP_PARALLEL ? p->max_parallel : 1;
 	if (ps->running >= limit) {
 		uint64_t now = now_usec(CLOCK_MONOTONIC);
 
-		if (p->overlap == OVERLAP_QUEUE && (!ps->queued || l)) {
+		/* A run joins the queued one only with the same params. */
+		if (p->overlap == OVERLAP_QUEUE &&
+		    (!ps->queued || (l && strv_equal(ps->queued_params, params)))) {
 			if (!ps->queued) {
 				ps->queued = strdup(trigger);
-				if (!ps->queued)
+				if (!ps->queued) {
+					strv_free(params);
 					return TRIGGER_FAILED;
+				}
+				ps->queued_params = steal_ptr(params);
 				log_info("pipeline '%s': still running; queued one run (trigger: %s)",
 				         name, trigger);
 			}
+			strv_free(params);
 			/* A listener may join the run that is already pending. */
 			if (l) {
 				l->next = ps->queued_listeners;
@@ -473,6 +526,7 @@ manager_trigger_listen(struct manager *m, const char *name, const char *trigger,
 			}
 			return TRIGGER_QUEUED;
 		}
+		strv_free(params);
 		/* A storm of triggers must not become a storm of log lines. */
 		ps->skipped++;
 		ps->skipped_unlogged++;
@@ -490,24 +544,148 @@ manager_trigger_listen(struct manager *m, const char *name, const char *trigger,
 	if (l)
 		l->next = NULL;
 	/* On failure the caller still owns its listener (left detached). */
-	return start_run(m, p, ps, trigger, false, l, ret_run_id, &unstarted) < 0 ? TRIGGER_FAILED
-	                                                                         : TRIGGER_STARTED;
+	o = start_run(m, p, ps, trigger, false, params, l, ret_run_id, &unstarted) < 0
+	            ? TRIGGER_FAILED
+	            : TRIGGER_STARTED;
+	strv_free(params);
+	return o;
+}
+
+enum trigger_outcome
+manager_trigger(struct manager *m, const char *name, const char *why, uint64_t *ret_run_id)
+{
+	struct pipeline *p = generation_find(m->current, name);
+	struct pstate *ps;
+	char **params = NULL;
+	char err[512];
+
+	if (!p)
+		return TRIGGER_UNKNOWN;
+	if (m->stopping)
+		return TRIGGER_STOPPING;
+	ps = manager_pstate(m, name);
+	if (!ps)
+		return TRIGGER_FAILED;
+	if (ps->disabled) {
+		log_debug("pipeline '%s': disabled, ignoring its trigger (%s)", name, why);
+		return TRIGGER_DISABLED;
+	}
+	/* The config made sure every param has a default when triggers exist. */
+	if (pipeline_run_params(p, NULL, 0, &params, err, sizeof(err)) < 0) {
+		log_err("pipeline '%s': cannot run (trigger: %s): %s", name, why, err);
+		return TRIGGER_FAILED;
+	}
+	return fire(m, p, why, params, NULL, ret_run_id);
+}
+
+/* Checks req's params against p; *ret the run's params. */
+static int
+request_params(struct pipeline *p, const struct run_request *req, char ***ret)
+{
+	char err[512];
+	int r = pipeline_run_params(p, req ? req->params : NULL, req ? req->n_params : 0, ret, err,
+	                            sizeof(err));
+
+	if (r == -EINVAL && req && req->err)
+		snprintf(req->err, req->err_size, "%s", err);
+	return r;
+}
+
+enum trigger_outcome
+manager_trigger_listen(struct manager *m, const char *name, const char *why,
+                       const struct run_request *req, struct run_listener *l,
+                       uint64_t *ret_run_id)
+{
+	struct pipeline *p = generation_find(m->current, name);
+	struct pstate *ps;
+	char **params = NULL;
+	int r;
+
+	if (!p)
+		return TRIGGER_UNKNOWN;
+	if (m->stopping)
+		return TRIGGER_STOPPING;
+	ps = manager_pstate(m, name);
+	if (!ps)
+		return TRIGGER_FAILED;
+	if (ps->disabled && !(req && req->force))
+		return TRIGGER_DISABLED;
+	r = request_params(p, req, &params);
+	if (r < 0)
+		return r == -EINVAL ? TRIGGER_REFUSED : TRIGGER_FAILED;
+	return fire(m, p, why, params, l, ret_run_id);
 }
 
 int
-manager_dry_run(struct manager *m, const char *name, const char *trigger, struct run_listener *l,
-                uint64_t *ret_run_id)
+manager_dry_run(struct manager *m, const char *name, const char *why,
+                const struct run_request *req, struct run_listener *l, uint64_t *ret_run_id)
 {
 	struct pipeline *p = generation_find(m->current, name);
 	struct run_listener *unstarted;
+	char **params = NULL;
+	int r;
 
 	if (!p)
 		return -ENOENT;
 	if (m->stopping)
 		return -ESHUTDOWN;
+	r = request_params(p, req, &params);
+	if (r < 0)
+		return r;
 	if (l)
 		l->next = NULL;
-	return start_run(m, p, NULL, trigger, true, l, ret_run_id, &unstarted);
+	r = start_run(m, p, NULL, why, true, params, l, ret_run_id, &unstarted);
+	strv_free(params);
+	return r;
+}
+
+int
+manager_cancel(struct manager *m, uint64_t run_id)
+{
+	for (struct active_run *ar = m->runs; ar; ar = ar->next)
+		if (ar->run->id == run_id) {
+			if (!atomic_load(&ar->run->cancelled))
+				log_info("run %llu: pipeline '%s': cancelling", (unsigned long long)run_id,
+				         ar->run->pipeline->name);
+			run_cancel(ar->run);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+bool
+manager_disabled(struct manager *m, const char *name)
+{
+	struct pstate *ps = hashmap_get(&m->pstates, name);
+	int64_t v;
+
+	if (ps)
+		return ps->disabled;
+	return state_store_get(m->switches, name, &v) && v % 2 == 1;
+}
+
+int
+manager_set_enabled(struct manager *m, const char *name, bool enabled)
+{
+	struct pstate *ps;
+
+	if (!generation_find(m->current, name))
+		return -ENOENT;
+	ps = manager_pstate(m, name);
+	if (!ps)
+		return -ENOMEM;
+	if (ps->disabled == !enabled)
+		return 0;
+	ps->disabled = !enabled;
+	/* The file keeps a count of switches, odd when disabled: a store's
+	 * values only ever grow, so every switch is a new, larger value. */
+	ps->switches++;
+	state_store_set(m->switches, name, (int64_t)ps->switches);
+	state_store_kick(m->switches);
+	log_notice("pipeline '%s': %s", name,
+	           enabled ? "enabled" : "disabled: its triggers are ignored until it is enabled");
+	update_status(m);
+	return 0;
 }
 
 static void
@@ -745,6 +923,26 @@ log_stage_types(struct registry *reg)
 	registry_list_free(list, n);
 }
 
+/* Which pipelines are disabled, kept in STATE_DIR; without it, in memory only. */
+static void
+open_switches(struct manager *m)
+{
+	static const char *const names[] = { SWITCHES_FILE };
+	const char *dir = m->current->config->state_dir;
+	_cleanup_free_ char *path = path_join(dir, SWITCHES_FILE);
+	int r;
+
+	if (!path)
+		return;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_warn("state directory %s: %s; enable and disable will not outlast a restart",
+		         dir, strerror(errno));
+	state_clean_temporaries(dir, names, ARRAY_SIZE(names));
+	r = state_store_new(path, SWITCHES_HEADER, SWITCHES_WRITE_INTERVAL, &m->switches);
+	if (r < 0)
+		log_warn_errno(r, "%s: %m; enable and disable will not outlast a restart", path);
+}
+
 int
 manager_start(struct manager *m)
 {
@@ -773,6 +971,7 @@ manager_start(struct manager *m)
 	r = sd_event_set_watchdog(m->loop->e, true);
 	if (r < 0)
 		log_warn_errno(r, "cannot set up the watchdog: %m, ignoring");
+	open_switches(m);
 	r = control_new(m, m->loop->e, &m->ctl);
 	if (r < 0)
 		return log_err_errno(r, "cannot open the control socket: %m");
@@ -840,8 +1039,10 @@ manager_free(struct manager *m)
 	for (size_t i = 0; hashmap_next(&m->pstates, &i, NULL, (void **)&ps);) {
 		free(ps->name);
 		free(ps->queued);
+		strv_free(ps->queued_params);
 		free(ps);
 	}
+	m->switches = state_store_free(m->switches);
 	hashmap_done(&m->pstates);
 	for (size_t i = 0; i < HISTORY_MAX; i++)
 		history_entry_done(&m->history[i]);

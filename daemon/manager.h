@@ -14,6 +14,7 @@ struct generation;
 struct scheduler;
 struct control;
 struct diags;
+struct state_store;
 struct active_run;
 
 /*
@@ -58,6 +59,9 @@ struct pstate {
 	uint64_t last_run_id;
 	enum run_status last_status; /* RUN_RUNNING: no run finished yet */
 	uint64_t runs[4];            /* finished runs by enum run_status */
+	char **queued_params;        /* of the pending run: key, value, ...; NULL-terminated */
+	bool disabled;               /* `ginictl disable`: triggers are ignored */
+	uint64_t switches;           /* enable/disable count kept in STATE_DIR; odd: disabled */
 	uint64_t skipped;            /* triggers dropped by the overlap policy */
 	uint64_t skipped_unlogged;
 	uint64_t skip_logged_usec;
@@ -92,6 +96,8 @@ struct manager {
 	size_t n_last_reload_errors;
 	uint64_t reloads_ok, reloads_failed;
 
+	struct state_store *switches; /* STATE_DIR/enabled; NULL: not kept (logged) */
+
 	bool stopping;
 	bool abandon; /* exit without unloading: stage code still running */
 	bool killed;  /* shutdown_timeout passed: every step process was killed */
@@ -119,30 +125,60 @@ enum trigger_outcome {
 	TRIGGER_UNKNOWN, /* no such pipeline */
 	TRIGGER_STOPPING,
 	TRIGGER_FAILED, /* out of memory */
+	TRIGGER_DISABLED, /* `ginictl disable`d, and not forced */
+	TRIGGER_REFUSED,  /* bad params: the reason is in err */
+};
+
+/* What a manual run asks for besides its pipeline. */
+struct run_request {
+	const char *const *params; /* n_params pairs: key, value, key, value, ... */
+	size_t n_params;
+	bool force; /* run a disabled pipeline */
+	char *err;  /* the reason of TRIGGER_REFUSED goes here */
+	size_t err_size;
 };
 
 /*
- * Fires pipeline name through its overlap policy. trigger describes the
- * cause for logs and history ("signal SIGUSR1", "schedule", "ginictl").
- * *ret_run_id (may be NULL) gets the id of a started run. Loop thread.
+ * Fires pipeline name through its overlap policy, with its params' defaults,
+ * unless it is disabled. trigger describes the cause for logs and history
+ * ("signal SIGUSR1", "schedule", "ginictl"). *ret_run_id (may be NULL)
+ * gets the id of a started run. Loop thread.
  */
 enum trigger_outcome manager_trigger(struct manager *m, const char *name, const char *trigger,
                                      uint64_t *ret_run_id);
 /*
- * The same, with a listener attached to the started (or queued) run; on
- * TRIGGER_SKIPPED and worse it is not attached.
+ * A manual run: the same with req's params (checked before anything
+ * starts: TRIGGER_REFUSED) and a listener attached to the started (or
+ * queued) run; on TRIGGER_SKIPPED and worse it is not attached. A run that
+ * finds one queued joins it only if their params are the same. req may be
+ * NULL (no params, not forced).
  */
 enum trigger_outcome manager_trigger_listen(struct manager *m, const char *name,
-                                            const char *trigger, struct run_listener *l,
-                                            uint64_t *ret_run_id);
+                                            const char *trigger, const struct run_request *req,
+                                            struct run_listener *l, uint64_t *ret_run_id);
+/*
+ * Cancels run run_id (the executor's run_cancel()): 0, or -ENOENT when no
+ * such run is in flight. Loop thread.
+ */
+int manager_cancel(struct manager *m, uint64_t run_id);
+/*
+ * Enables or disables pipeline name, kept across restarts and reloads in
+ * STATE_DIR. 0 (also when nothing changed), -ENOENT (no such pipeline in
+ * the current generation), -ENOMEM. Loop thread.
+ */
+int manager_set_enabled(struct manager *m, const char *name, bool enabled);
+bool manager_disabled(struct manager *m, const char *name);
 void manager_detach(struct manager *m, struct run_listener *l);
 /*
  * Starts a dry run of pipeline name (executor.h): outside the overlap
- * policy, history and counters, since it executes nothing. -ENOENT,
- * -ESHUTDOWN, -ENOMEM (the listener is then not attached).
+ * policy, history and counters, since it executes nothing, and whether
+ * the pipeline is disabled or not. -ENOENT, -ESHUTDOWN, -EINVAL (bad
+ * params, the reason in req->err), -ENOMEM (the listener is then not
+ * attached).
  */
 int manager_dry_run(struct manager *m, const char *name, const char *trigger,
-                    struct run_listener *l, uint64_t *ret_run_id);
+                    const struct run_request *req, struct run_listener *l,
+                    uint64_t *ret_run_id);
 /* Re-reads everything and swaps the new generation in if it is valid;
  * errors go to diags and leave the running one untouched. */
 int manager_reload(struct manager *m, struct diags *diags);

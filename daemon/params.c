@@ -416,7 +416,7 @@ params_get_duration(const struct gini_params *p, const char *name, uint64_t *ret
 	if (!v)
 		return -errno;
 	if (parse_duration(v->s, &d) < 0) {
-		set_error(p, "param '%s': invalid duration '%s' (use e.g. 500ms, 30s, 5m, 2h, 1d)",
+		set_error(p, "param '%s': invalid duration '%s' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 days)",
 		          name, v->s);
 		return -EINVAL;
 	}

@@ -15,6 +15,7 @@
 #include "host.h"
 #include "isolate.h"
 #include "loader.h"
+#include "log.h"
 #include "params.h"
 #include "registry.h"
 #include "sandbox.h"
@@ -71,8 +72,80 @@ pipeline_free(struct pipeline *p)
 	free(p->description);
 	free(p->file);
 	free(p->triggers.schedule);
+	param_decls_free(p->params, p->n_params);
 	free(p);
 	return NULL;
+}
+
+int
+pipeline_run_params(const struct pipeline *p, const char *const *given, size_t n_given,
+                    char ***ret, char *err, size_t err_size)
+{
+	const char **values = calloc(p->n_params + 1, sizeof(char *));
+	char **v = NULL;
+	char why[256];
+	int r = -EINVAL;
+
+	if (!values)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_given; i++) {
+		const char *key = given[2 * i], *value = given[2 * i + 1];
+		size_t k;
+
+		for (k = 0; k < p->n_params && !streq(p->params[k].name, key); k++)
+			;
+		if (k == p->n_params) {
+			const char **names = calloc(p->n_params + 1, sizeof(char *));
+			const char *hint = NULL;
+
+			for (size_t j = 0; names && j < p->n_params; j++)
+				names[j] = p->params[j].name;
+			if (names)
+				hint = closest_match(key, names, p->n_params);
+			snprintf(err, err_size, "pipeline '%s' has no param '%.64s'%s%s%s", p->name,
+			         key, hint ? "; did you mean '" : "", hint ? hint : "",
+			         hint ? "'?" : "");
+			free(names);
+			goto out;
+		}
+		if (values[k]) {
+			snprintf(err, err_size, "param '%s' given twice", key);
+			goto out;
+		}
+		if (param_decl_check(&p->params[k], value, why, sizeof(why)) < 0) {
+			snprintf(err, err_size, "param '%s': %s", key, why);
+			goto out;
+		}
+		values[k] = value;
+	}
+	v = calloc(2 * p->n_params + 1, sizeof(char *));
+	if (!v) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < p->n_params; k++) {
+		const char *value = values[k] ? values[k] : p->params[k].def;
+
+		if (!value) {
+			snprintf(err, err_size, "param '%s' is required (it has no default)",
+			         p->params[k].name);
+			goto out;
+		}
+		v[2 * k] = strdup(p->params[k].name);
+		v[2 * k + 1] = strdup(value);
+		if (!v[2 * k] || !v[2 * k + 1]) {
+			free(v[2 * k]);
+			v[2 * k] = NULL;
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	*ret = steal_ptr(v);
+	r = 0;
+out:
+	strv_free(v);
+	free(values);
+	return r;
 }
 
 long
@@ -584,6 +657,118 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 	return errors;
 }
 
+/*
+ * Bundled stages that set no context key. exec sets the key its capture
+ * param names; any other stage may set anything, for all we know.
+ */
+static const char *const sets_nothing[] = { "log", "sleep", "fail", "write", "check-path",
+	                                    "check-command" };
+/* Past this many steps the ancestor walks are skipped: a warning is a nicety. */
+#define WARN_KEYS_STEPS_MAX 1000
+
+/*
+ * Whether key may be set before step i runs: a param of the pipeline, a
+ * gini.* built-in, or the capture key of an exec step i runs after.
+ * Unknowable (true) when an earlier step is of a stage that may set keys
+ * we cannot see. seen is scratch, n_steps long, zeroed.
+ */
+static bool
+key_may_be_set(const struct pipeline *p, size_t i, const char *key, bool *seen, size_t *queue)
+{
+	size_t head = 0, tail = 0;
+	bool found = false;
+
+	for (size_t k = 0; k < p->n_params; k++)
+		if (streq(p->params[k].name, key))
+			return true;
+	if (strncmp(key, "gini.", 5) == 0)
+		return true;
+	queue[tail++] = i;
+	seen[i] = true;
+	while (head < tail && !found) {
+		const struct step *s = &p->steps[queue[head++]];
+
+		for (size_t k = 0; k < s->n_pred; k++) {
+			const struct step *a = &p->steps[s->pred[k]];
+			const char *capture;
+			bool quiet = false;
+
+			if (seen[s->pred[k]])
+				continue;
+			seen[s->pred[k]] = true;
+			queue[tail++] = s->pred[k];
+			if (!a->stage_id || !a->enabled)
+				continue;
+			for (size_t q = 0; q < ARRAY_SIZE(sets_nothing); q++)
+				quiet = quiet || streq(a->stage_id, sets_nothing[q]);
+			if (streq(a->stage_id, "exec"))
+				found = params_get_string(a->params, "capture", &capture) == 0 &&
+				        streq(capture, key);
+			else if (!quiet)
+				found = true;
+		}
+	}
+	for (size_t k = 0; k < tail; k++)
+		seen[queue[k]] = false;
+	return found;
+}
+
+/*
+ * ${key} in the argv of an exec step fails the run when key is unset: warn
+ * (at start-up, on reload and with ginid -t) about keys nothing before the
+ * step can set. A warning, not an error: a key may come from where we
+ * cannot see.
+ */
+static void
+warn_unset_keys(const struct pipeline *p)
+{
+	bool *seen = NULL;
+	size_t *queue = NULL;
+
+	if (p->n_steps > WARN_KEYS_STEPS_MAX)
+		return;
+	for (size_t i = 0; i < p->n_steps; i++) {
+		const struct step *s = &p->steps[i];
+		const char *const *argv;
+		size_t argc;
+
+		if (!s->stage_id || !s->enabled || !streq(s->stage_id, "exec") ||
+		    params_get_strv(s->params, "argv", &argv, &argc) < 0)
+			continue;
+		for (size_t a = 1; a < argc; a++) {
+			for (const char *q = strstr(argv[a], "${"); q; q = strstr(q, "${")) {
+				const char *end = strchr(q + 2, '}');
+				char key[65];
+
+				/* "$${" is a literal "${". */
+				if (q > argv[a] && q[-1] == '$') {
+					q += 2;
+					continue;
+				}
+				if (!end || (size_t)(end - q - 2) >= sizeof(key))
+					break;
+				memcpy(key, q + 2, (size_t)(end - q - 2));
+				key[end - q - 2] = 0;
+				q = end + 1;
+				if (!seen) {
+					seen = calloc(p->n_steps, sizeof(*seen));
+					queue = calloc(p->n_steps, sizeof(*queue));
+					if (!seen || !queue)
+						goto out;
+				}
+				if (!key_may_be_set(p, i, key, seen, queue))
+					log_warn("%s:%d: pipeline '%s': step '%s': argv entry %zu uses "
+					         "'${%s}', which no param of the pipeline and no earlier "
+					         "step sets; the run will fail unless it is set",
+					         p->file, s->line, p->name, s->id, a + 1, key);
+			}
+		}
+	}
+out:
+	free(seen);
+	free(queue);
+}
+
 int
 pipeline_compile(struct pipeline_def *def, struct registry *reg, struct pipeline **ret,
                  struct diags *diags)
@@ -610,6 +795,9 @@ pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 	p->overlap = def->overlap;
 	p->max_parallel = def->max_parallel;
 	p->on_failure = def->on_failure;
+	p->params = steal_ptr(def->params);
+	p->n_params = def->n_params;
+	def->n_params = 0;
 	p->steps = calloc(def->n_steps + 1, sizeof(*p->steps));
 	if (!p->name || !p->description || !p->file || !p->steps ||
 	    (def->triggers.schedule && !p->triggers.schedule)) {
@@ -654,6 +842,7 @@ pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 		pipeline_free(p);
 		return -EINVAL;
 	}
+	warn_unset_keys(p);
 	*ret = p;
 	return 0;
 }

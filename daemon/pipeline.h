@@ -67,7 +67,20 @@ struct pipeline {
 	size_t *order; /* a topological order of all steps */
 	size_t n_edges;
 	unsigned n_levels;
+	struct param_decl *params; /* owned, taken from the pipeline_def */
+	size_t n_params;
 };
+
+/*
+ * The params of one run of p: every declared param, in declaration order,
+ * as a NULL-terminated list "key", "value", "key", "value", ...; given holds
+ * n_given such pairs (from `ginictl run`, else none) that override the
+ * defaults. An undeclared key, a key given twice, a value that does not
+ * match its pattern, and a param without default not given are -EINVAL
+ * with the reason in err; -ENOMEM. The caller frees *ret with strv_free().
+ */
+int pipeline_run_params(const struct pipeline *p, const char *const *given, size_t n_given,
+                        char ***ret, char *err, size_t err_size);
 
 /* What compilation takes from the global settings. */
 struct compile_options {

@@ -42,6 +42,7 @@
 #define PROTO_E_BUSY "busy"           /* skipped by the overlap policy, or stopping */
 #define PROTO_E_FAILED "failed"       /* the operation failed (a reload with errors) */
 #define PROTO_E_OVERLOADED "overloaded" /* too many connections, in all or of one uid */
+#define PROTO_E_DISABLED "disabled"     /* run of a disabled pipeline without force */
 
 /* ginictl's exit codes. */
 #define CTL_EXIT_OK 0

@@ -113,6 +113,38 @@ records_raise(struct hashmap *m, const char *name, int64_t value)
 	return 0;
 }
 
+/*
+ * A damaged file is kept for a post-mortem as PATH.corrupt (replacing an
+ * older one), and what could be read of it is written out again soon.
+ * Before the writer starts.
+ */
+static void
+move_aside(struct state_store *st, size_t skipped)
+{
+	_cleanup_free_ char *aside = NULL;
+	struct record *rec;
+
+	if (asprintf(&aside, "%s.corrupt", st->path) < 0) {
+		aside = NULL;
+		log_warn("%s: %zu lines that are not \"NAME VALUE\", ignoring", st->path, skipped);
+		return;
+	}
+	if (rename(st->path, aside) < 0) {
+		log_warn("%s: %zu lines that are not \"NAME VALUE\", ignoring; cannot move it "
+		         "aside: %s",
+		         st->path, skipped, strerror(errno));
+		return;
+	}
+	log_warn("%s: %zu lines that are not \"NAME VALUE\": moved aside to %s, keeping the "
+	         "rest",
+	         st->path, skipped, aside);
+	for (size_t i = 0; hashmap_next(&st->file, &i, NULL, (void **)&rec);)
+		if (records_raise(&st->pending, rec->name, rec->value) < 0)
+			break;
+	st->first_pending_usec = now_usec(CLOCK_MONOTONIC);
+	st->seq_set++;
+}
+
 /* "NAME VALUE" lines; anything else is skipped, not trusted. */
 static void
 load(struct state_store *st)
@@ -151,8 +183,7 @@ load(struct state_store *st)
 			break;
 	}
 	if (skipped)
-		log_warn("%s: %zu lines that are not \"NAME SECONDS\", ignoring", st->path,
-		         skipped);
+		move_aside(st, skipped);
 }
 
 /* Writer thread. */

@@ -23,6 +23,7 @@ now_usec(clockid_t clock)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* The units format_duration() writes, largest last. */
 static const struct {
 	const char *suffix;
 	uint64_t usec;
@@ -35,52 +36,110 @@ static const struct {
 	{ "d", USEC_PER_DAY },
 };
 
+#define USEC_PER_WEEK (7 * USEC_PER_DAY)
+/* systemd's month and year: an average Gregorian one (30.44 and 365.25 days). */
+#define USEC_PER_MONTH (2629800 * USEC_PER_SEC)
+#define USEC_PER_YEAR (31557600 * USEC_PER_SEC)
+
+/*
+ * The units parse_duration() reads: systemd.time(7)'s time span units, in
+ * the order systemd's own parser tries them, since the first prefix that
+ * matches wins ("ms" before "m", "months" before "m", "M" is a month).
+ */
+static const struct {
+	const char *name;
+	uint64_t usec;
+} span_units[] = {
+	{ "seconds", USEC_PER_SEC },   { "second", USEC_PER_SEC },   { "sec", USEC_PER_SEC },
+	{ "s", USEC_PER_SEC },         { "minutes", USEC_PER_MINUTE }, { "minute", USEC_PER_MINUTE },
+	{ "min", USEC_PER_MINUTE },    { "months", USEC_PER_MONTH }, { "month", USEC_PER_MONTH },
+	{ "M", USEC_PER_MONTH },       { "msec", USEC_PER_MSEC },    { "ms", USEC_PER_MSEC },
+	{ "m", USEC_PER_MINUTE },      { "hours", USEC_PER_HOUR },   { "hour", USEC_PER_HOUR },
+	{ "hr", USEC_PER_HOUR },       { "h", USEC_PER_HOUR },       { "days", USEC_PER_DAY },
+	{ "day", USEC_PER_DAY },       { "d", USEC_PER_DAY },        { "weeks", USEC_PER_WEEK },
+	{ "week", USEC_PER_WEEK },     { "w", USEC_PER_WEEK },       { "years", USEC_PER_YEAR },
+	{ "year", USEC_PER_YEAR },     { "y", USEC_PER_YEAR },       { "usec", 1 },
+	{ "us", 1 },                   { "\xce\xbcs", 1 },            { "\xc2\xb5s", 1 }, /* Greek mu, micro sign */
+};
+
 #define DURATION_MAX (100 * 366 * USEC_PER_DAY)
 
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * systemd's time span syntax (systemd.time(7), its parse_sec()): groups of
+ * a number, optionally with a decimal fraction, and a unit, with optional
+ * whitespace between and around them; a group without a unit counts
+ * seconds ("1h 30" is 1h30s). "infinity" is refused: nothing here can wait
+ * forever. The total is capped at DURATION_MAX (-ERANGE), and a fraction
+ * finer than a microsecond is dropped, as systemd does.
+ */
 int
 parse_duration(const char *s, uint64_t *ret_usec)
 {
 	uint64_t total = 0;
 	const char *p = s;
-	bool first = true;
+	bool something = false;
 
-	if (!s || !*s)
+	if (!s)
 		return -EINVAL;
-	while (*p) {
-		uint64_t n = 0, unit = 0;
-		size_t len = 0;
+	for (;;) {
+		uint64_t n = 0, unit = USEC_PER_SEC, frac_unit;
+		const char *frac = NULL, *u;
+		bool matched = false;
 
-		if (!isdigit((unsigned char)*p))
+		while (is_space(*p))
+			p++;
+		if (!*p)
+			break;
+		if (!isdigit((unsigned char)*p) && *p != '.')
 			return -EINVAL;
-		while (isdigit((unsigned char)*p)) {
-			n = n * 10 + (uint64_t)(*p++ - '0');
+		for (; isdigit((unsigned char)*p); p++) {
+			n = n * 10 + (uint64_t)(*p - '0');
 			if (n > DURATION_MAX)
 				return -ERANGE;
 		}
-		if (!*p && first) {
-			/* A bare integer means seconds. */
-			if (n > DURATION_MAX / USEC_PER_SEC)
-				return -ERANGE;
-			*ret_usec = n * USEC_PER_SEC;
-			return 0;
+		if (*p == '.') {
+			frac = ++p;
+			while (isdigit((unsigned char)*p))
+				p++;
+			/* "3." and "." are not numbers; ".5" is, as in systemd. */
+			if (p == frac)
+				return -EINVAL;
 		}
-		for (size_t i = 0; i < ARRAY_SIZE(duration_units); i++) {
-			size_t l = strlen(duration_units[i].suffix);
+		u = p;
+		while (is_space(*u))
+			u++;
+		for (size_t i = 0; i < ARRAY_SIZE(span_units); i++) {
+			size_t l = strlen(span_units[i].name);
 
-			if (!strncmp(p, duration_units[i].suffix, l) && l > len &&
-			    !isalpha((unsigned char)p[l])) {
-				unit = duration_units[i].usec;
-				len = l;
+			if (!strncmp(u, span_units[i].name, l)) {
+				unit = span_units[i].usec;
+				matched = true;
+				u += l;
+				break;
 			}
 		}
-		if (!unit)
-			return -EINVAL;
-		p += len;
-		first = false;
+		if (matched)
+			p = u;
+		else if (*p && !is_space(*p))
+			return -EINVAL; /* "5x", "1.2.3" */
 		if (n > DURATION_MAX / unit || total + n * unit > DURATION_MAX)
 			return -ERANGE;
 		total += n * unit;
+		frac_unit = unit / 10;
+		for (const char *f = frac; f && isdigit((unsigned char)*f); f++, frac_unit /= 10)
+			total += (uint64_t)(*f - '0') * frac_unit;
+		if (total > DURATION_MAX)
+			return -ERANGE;
+		something = true;
 	}
+	if (!something)
+		return -EINVAL;
 	*ret_usec = total;
 	return 0;
 }

@@ -863,30 +863,35 @@ START_TEST(duration_invalid)
 	          /* 2 */ "pipelines = (\n"
 	          /* 3 */ "  { name = \"p\";\n"
 	          /* 4 */ "    steps = (\n"
-	          /* 5 */ "      { id = \"a\"; stage = \"noop\"; timeout = \"1.5s\"; },\n"
+	          /* 5 */ "      { id = \"a\"; stage = \"noop\"; timeout = \"1.5.s\"; },\n"
 	          /* 6 */ "      { id = \"b\"; stage = \"noop\"; timeout = \"\"; },\n"
 	          /* 7 */ "      { id = \"c\"; stage = \"noop\"; timeout = -1; },\n"
-	          /* 8 */ "      { id = \"d\"; stage = \"noop\"; retry_backoff = \"1 s\"; },\n"
+	          /* 8 */ "      { id = \"d\"; stage = \"noop\"; retry_backoff = \"1 fortnight\"; },\n"
 	          /* 9 */ "      { id = \"e\"; stage = \"noop\"; timeout = 3162240001L; },\n"
-	          /* 10 */ "      { id = \"f\"; stage = \"noop\"; timeout = \"-5m\"; }\n"
-	          /* 11 */ "    ); }\n"
-	          /* 12 */ ");\n");
+	          /* 10 */ "      { id = \"f\"; stage = \"noop\"; timeout = \"-5m\"; },\n"
+	          /* 11 */ "      { id = \"g\"; stage = \"noop\"; timeout = \"101 years\"; }\n"
+	          /* 12 */ "    ); }\n"
+	          /* 13 */ ");\n");
 	expect({ "gini.conf", 1,
-	         "'shutdown_timeout': invalid duration '5x' (use e.g. 500ms, 30s, 5m, 2h, 1d)" },
+	         "'shutdown_timeout': invalid duration '5x' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 "
+	         "days)" },
 	       { "gini.conf", 5,
-	         "pipeline 'p': step 'a': 'timeout': invalid duration '1.5s' (use e.g. 500ms, 30s, "
-	         "5m, 2h, 1d)" },
+	         "pipeline 'p': step 'a': 'timeout': invalid duration '1.5.s' (use e.g. 500ms, 30s, "
+	         "5min, 1h 30m, 2 days)" },
 	       { "gini.conf", 6,
-	         "pipeline 'p': step 'b': 'timeout': invalid duration '' (use e.g. 500ms, 30s, 5m, "
-	         "2h, 1d)" },
+	         "pipeline 'p': step 'b': 'timeout': invalid duration '' (use e.g. 500ms, 30s, 5min, "
+	         "1h 30m, 2 days)" },
 	       { "gini.conf", 7, "pipeline 'p': step 'c': 'timeout': invalid duration -1: must not be negative" },
 	       { "gini.conf", 8,
-	         "pipeline 'p': step 'd': 'retry_backoff': invalid duration '1 s' (use e.g. 500ms, "
-	         "30s, 5m, 2h, 1d)" },
+	         "pipeline 'p': step 'd': 'retry_backoff': invalid duration '1 fortnight' (use e.g. "
+	         "500ms, 30s, 5min, 1h 30m, 2 days)" },
 	       { "gini.conf", 9, "pipeline 'p': step 'e': 'timeout': invalid duration 3162240001: too long (at most 100 years)" },
 	       { "gini.conf", 10,
 	         "pipeline 'p': step 'f': 'timeout': invalid duration '-5m' (use e.g. 500ms, 30s, "
-	         "5m, 2h, 1d)" });
+	         "5min, 1h 30m, 2 days)" },
+	       { "gini.conf", 11,
+	         "pipeline 'p': step 'g': 'timeout': duration '101 years' is too long (at most 100 "
+	         "years)" });
 	ck_assert_uint_eq(cfg->shutdown_timeout_usec, 30 * USEC_PER_SEC);
 }
 END_TEST
@@ -901,9 +906,12 @@ START_TEST(duration_valid)
 	          /* 6 */ "      { id = \"b\"; stage = \"noop\"; timeout = \"250ms\"; },\n"
 	          /* 7 */ "      { id = \"c\"; stage = \"noop\"; timeout = \"1d\"; retry_backoff = \"0\"; },\n"
 	          /* 8 */ "      { id = \"d\"; stage = \"noop\"; timeout = \"30\"; retry_backoff = 0; },\n"
-	          /* 9 */ "      { id = \"e\"; stage = \"noop\"; timeout = 3162240000L; }\n"
-	          /* 10 */ "    ); }\n"
-	          /* 11 */ ");\n");
+	          /* 9 */ "      { id = \"e\"; stage = \"noop\"; timeout = 3162240000L; },\n"
+	          /* 10 */ "      { id = \"f\"; stage = \"noop\"; timeout = \"1h 30min\"; },\n"
+	          /* 11 */ "      { id = \"g\"; stage = \"noop\"; timeout = \"1.5s\"; "
+	          "retry_backoff = \"2 weeks\"; }\n"
+	          /* 12 */ "    ); }\n"
+	          /* 13 */ ");\n");
 	expect_none();
 	ck_assert_uint_eq(cfg->shutdown_timeout_usec, 90 * USEC_PER_SEC);
 	ck_assert_uint_eq(def("p")->steps[0].timeout_usec, 45 * USEC_PER_SEC);
@@ -913,6 +921,108 @@ START_TEST(duration_valid)
 	ck_assert_uint_eq(def("p")->steps[3].timeout_usec, 30 * USEC_PER_SEC);
 	ck_assert_uint_eq(def("p")->steps[3].retry_backoff_usec, 0);
 	ck_assert_uint_eq(def("p")->steps[4].timeout_usec, UINT64_C(3162240000) * USEC_PER_SEC);
+	/* systemd's time span syntax. */
+	ck_assert_uint_eq(def("p")->steps[5].timeout_usec, 90 * USEC_PER_MINUTE);
+	ck_assert_uint_eq(def("p")->steps[6].timeout_usec, 1500 * USEC_PER_MSEC);
+	ck_assert_uint_eq(def("p")->steps[6].retry_backoff_usec, 14 * USEC_PER_DAY);
+}
+END_TEST
+
+/* ---- pipeline params ---- */
+
+START_TEST(params_invalid)
+{
+	load_main(/* 1 */ "pipelines = (\n"
+	          /* 2 */ "  { name = \"p\"; triggers = { signal = \"SIGUSR1\"; };\n"
+	          /* 3 */ "    params = {\n"
+	          /* 4 */ "      a = { default = \"x\"; pattern = \"[a-\"; };\n"
+	          /* 5 */ "      b = { default = \"/etc/passwd\";\n"
+	          /* 6 */ "            pattern = \"^/srv(/[a-z]+)*$\"; };\n"
+	          /* 7 */ "      c = { pattern = \"[0-9]+\"; };\n"
+	          /* 8 */ "      d = \"/srv\";\n"
+	          /* 9 */ "      e = { default = 5; patern = \"x\"; };\n"
+	          /* 10 */ "      f = { default = \"12a\"; pattern = \"[0-9]+\"; };\n"
+	          /* 11 */ "    };\n"
+	          /* 12 */ "    steps = ( { id = \"s\"; stage = \"noop\"; } ); }\n"
+	          /* 13 */ ");\n");
+	expect({ "gini.conf", 4,
+	         "pipeline 'p': param 'a': invalid pattern '[a-': Unmatched [, [^, [:, [., or [=" },
+	       { "gini.conf", 5,
+	         "pipeline 'p': param 'b': default '/etc/passwd': the value does not match the "
+	         "pattern '^/srv(/[a-z]+)*$'" },
+	       { "gini.conf", 7,
+	         "pipeline 'p': param 'c': no 'default', but the pipeline has triggers, which run "
+	         "it with the defaults" },
+	       { "gini.conf", 8,
+	         "pipeline 'p': param 'd': expected a group { default = \"...\"; pattern = "
+	         "\"...\"; }, got a string" },
+	       { "gini.conf", 9, "pipeline 'p': param 'e': unknown key 'patern'; did you mean 'pattern'?" },
+	       { "gini.conf", 9, "pipeline 'p': param 'e': 'default': expected a string, got an integer" },
+	       { "gini.conf", 10,
+	         "pipeline 'p': param 'f': default '12a': the value does not match the pattern "
+	         "'[0-9]+'" });
+}
+END_TEST
+
+START_TEST(params_valid)
+{
+	load_main(/* 1 */ "pipelines = (\n"
+	          /* 2 */ "  { name = \"p\";\n"
+	          /* 3 */ "    params = { target = { default = \"/srv\"; pattern = \"^/[a-z/]+$\"; };\n"
+	          /* 4 */ "               count = { pattern = \"[0-9]+\"; };\n"
+	          /* 5 */ "               free = { }; };\n"
+	          /* 6 */ "    steps = ( { id = \"s\"; stage = \"noop\"; } ); }\n"
+	          /* 7 */ ");\n");
+	expect_none();
+	ck_assert_uint_eq(def("p")->n_params, 3);
+	ck_assert_str_eq(def("p")->params[0].name, "target");
+	ck_assert_str_eq(def("p")->params[0].def, "/srv");
+	ck_assert_str_eq(def("p")->params[0].pattern, "^/[a-z/]+$");
+	ck_assert_int_eq(def("p")->params[0].line, 3);
+	ck_assert_ptr_null(def("p")->params[1].def);
+	ck_assert_ptr_null(def("p")->params[2].pattern);
+}
+END_TEST
+
+/* What a run's params come to: defaults, overrides, refusals. */
+START_TEST(params_of_a_run)
+{
+	struct pipeline *p = NULL;
+	char **v = NULL, err[256];
+	const char *ok[] = { "count", "42", "target", "/srv/www" };
+	const char *unknown[] = { "taget", "/x" };
+	const char *twice[] = { "count", "1", "count", "2" };
+	const char *partial[] = { "count", "4x2" };
+	const char *newline[] = { "count", "42\n" };
+
+	load_main("pipelines = (\n"
+	          "  { name = \"p\";\n"
+	          "    params = { target = { default = \"/srv\"; pattern = \"/[a-z/]+\"; };\n"
+	          "               count = { pattern = \"[0-9]+\"; }; };\n"
+	          "    steps = ( { id = \"s\"; stage = \"noop\"; } ); }\n"
+	          ");\n");
+	expect_none();
+	ck_assert_int_eq(pipeline_compile(def("p"), reg, &p, &d), 0);
+	ck_assert_int_eq(pipeline_run_params(p, NULL, 0, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "param 'count' is required (it has no default)");
+	ck_assert_int_eq(pipeline_run_params(p, ok, 2, &v, err, sizeof(err)), 0);
+	ck_assert_str_eq(v[0], "target");
+	ck_assert_str_eq(v[1], "/srv/www");
+	ck_assert_str_eq(v[2], "count");
+	ck_assert_str_eq(v[3], "42");
+	ck_assert_ptr_null(v[4]);
+	strv_free(v);
+	ck_assert_int_eq(pipeline_run_params(p, ok, 1, &v, err, sizeof(err)), 0);
+	ck_assert_str_eq(v[1], "/srv");
+	strv_free(v);
+	ck_assert_int_eq(pipeline_run_params(p, unknown, 1, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "pipeline 'p' has no param 'taget'; did you mean 'target'?");
+	ck_assert_int_eq(pipeline_run_params(p, twice, 2, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "param 'count' given twice");
+	ck_assert_int_eq(pipeline_run_params(p, partial, 1, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "param 'count': the value does not match the pattern '[0-9]+'");
+	ck_assert_int_eq(pipeline_run_params(p, newline, 1, &v, err, sizeof(err)), -EINVAL);
+	pipeline_free(p);
 }
 END_TEST
 
@@ -1528,7 +1638,7 @@ START_TEST(stage_param_wrong_type)
 	         "expected an integer, got a string" },
 	       { "gini.conf", 6,
 	         "pipeline 'p': step 'b': stage 'exec' rejected its params: param 'timeout': "
-	         "invalid duration 'soon' (use e.g. 500ms, 30s, 5m, 2h, 1d)" },
+	         "invalid duration 'soon' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 days)" },
 	       { "gini.conf", 7,
 	         "pipeline 'p': step 'c': stage 'exec' rejected its params: param 'verbose': "
 	         "expected a boolean (true or false), got a string" },
@@ -2401,6 +2511,11 @@ config_suite(void)
 	tc = tcase(s, "durations");
 	tcase_add_test(tc, duration_invalid);
 	tcase_add_test(tc, duration_valid);
+
+	tc = tcase(s, "params");
+	tcase_add_test(tc, params_invalid);
+	tcase_add_test(tc, params_valid);
+	tcase_add_test(tc, params_of_a_run);
 
 	tc = tcase(s, "log_level");
 	tcase_add_test(tc, log_level_invalid);

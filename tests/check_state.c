@@ -221,14 +221,18 @@ START_TEST(owner_does_no_io_and_writes_are_batched)
 }
 END_TEST
 
-/* Lines that are not "NAME SECONDS" are skipped with a log line. */
+/*
+ * Lines that are not "NAME VALUE" are skipped; the damaged file is moved
+ * aside with a log line, and what was good in it written out again.
+ */
 START_TEST(damaged_lines_are_skipped)
 {
+	static const char damaged[] = HEADER "\ngood 42\nno-number\nbad name 1\nneg -5\ntrail 7x\n";
 	struct state_store *st = NULL;
+	_cleanup_free_ char *aside = NULL, *text = NULL;
 	int64_t v = 0;
 
-	test_write_file(in_dir("schedules"),
-	                HEADER "\ngood 42\nno-number\nbad name 1\nneg -5\ntrail 7x\n", 0644);
+	test_write_file(in_dir("schedules"), damaged, 0644);
 	test_log_capture_start();
 	ck_assert_int_eq(state_store_new(in_dir("schedules"), HEADER, USEC_PER_SEC, &st), 0);
 	test_log_capture_stop();
@@ -236,7 +240,12 @@ START_TEST(damaged_lines_are_skipped)
 	ck_assert_int_eq(v, 42);
 	ck_assert(!state_store_get(st, "neg", &v));
 	ck_assert(!state_store_get(st, "trail", &v));
-	ck_assert_ptr_nonnull(test_log_find("4 lines that are not \"NAME SECONDS\", ignoring"));
+	ck_assert_ptr_nonnull(test_log_find("4 lines that are not \"NAME VALUE\": moved aside to "));
+	ck_assert_int_eq(read_file(in_dir("schedules.corrupt"), 1 << 20, &aside, NULL), 0);
+	ck_assert_str_eq(aside, damaged);
+	ck_assert_int_eq(state_store_flush(st), 0);
+	ck_assert_int_eq(read_file(in_dir("schedules"), 1 << 20, &text, NULL), 0);
+	ck_assert_str_eq(text, HEADER "\ngood 42\n");
 	state_store_free(st);
 }
 END_TEST

@@ -20,6 +20,7 @@ START_TEST(durations)
 		const char *s;
 		uint64_t usec;
 	} ok[] = {
+		/* gini's own short forms, as before. */
 		{ "500ms", 500 * USEC_PER_MSEC },
 		{ "30s", 30 * USEC_PER_SEC },
 		{ "5m", 5 * USEC_PER_MINUTE },
@@ -29,18 +30,93 @@ START_TEST(durations)
 		{ "250us", 250 },
 		{ "45", 45 * USEC_PER_SEC },
 		{ "0s", 0 },
+		/* systemd.time(7)'s examples of time spans. */
+		{ "2 h", 2 * USEC_PER_HOUR },
+		{ "2hours", 2 * USEC_PER_HOUR },
+		{ "48hr", 48 * USEC_PER_HOUR },
+		{ "1y 12month", 31557600 * USEC_PER_SEC + 12 * 2629800 * USEC_PER_SEC },
+		{ "55s500ms", 55500 * USEC_PER_MSEC },
+		{ "300ms20s 5day", 300 * USEC_PER_MSEC + 20 * USEC_PER_SEC + 5 * USEC_PER_DAY },
+		/* Every unit name systemd knows. */
+		{ "1usec", 1 },
+		{ "1\xce\xbcs", 1 },
+		{ "1msec", USEC_PER_MSEC },
+		{ "1second", USEC_PER_SEC },
+		{ "2seconds", 2 * USEC_PER_SEC },
+		{ "1sec", USEC_PER_SEC },
+		{ "1min", USEC_PER_MINUTE },
+		{ "1minute", USEC_PER_MINUTE },
+		{ "3minutes", 3 * USEC_PER_MINUTE },
+		{ "1hour", USEC_PER_HOUR },
+		{ "1day", USEC_PER_DAY },
+		{ "2 days", 2 * USEC_PER_DAY },
+		{ "1w", 7 * USEC_PER_DAY },
+		{ "1week", 7 * USEC_PER_DAY },
+		{ "2weeks", 14 * USEC_PER_DAY },
+		{ "1M", 2629800 * USEC_PER_SEC },
+		{ "1month", 2629800 * USEC_PER_SEC },
+		{ "1months", 2629800 * USEC_PER_SEC },
+		{ "1y", 31557600 * USEC_PER_SEC },
+		{ "1year", 31557600 * USEC_PER_SEC },
+		{ "2years", 2 * 31557600 * USEC_PER_SEC },
+		/* Spaces, fractions and unitless groups, as systemd reads them. */
+		{ "5min", 5 * USEC_PER_MINUTE },
+		{ "1h 30m", 90 * USEC_PER_MINUTE },
+		{ "  1h  30m  ", 90 * USEC_PER_MINUTE },
+		{ "5 m", 5 * USEC_PER_MINUTE },
+		{ "1.5s", 1500 * USEC_PER_MSEC },
+		{ "1.5", 1500 * USEC_PER_MSEC },
+		{ ".5s", 500 * USEC_PER_MSEC },
+		{ "0.25h", 15 * USEC_PER_MINUTE },
+		{ "1.0000001s", USEC_PER_SEC }, /* below a microsecond: dropped */
+		{ "1h 30", USEC_PER_HOUR + 30 * USEC_PER_SEC },
+		{ "1 2", 3 * USEC_PER_SEC },
+		{ "12.34s.56", 12340 * USEC_PER_MSEC + 560 * USEC_PER_MSEC },
+		{ "36600d", 36600 * USEC_PER_DAY },
 	};
-	static const char *const bad[] = { "", "s", "5x", "5 m", "-5s", "1.5s", "ms", "5mss",
-		                           "99999999999999999999s", "36600d1s" };
+	static const struct {
+		const char *s;
+		int r;
+	} bad[] = {
+		{ "", -EINVAL },
+		{ "   ", -EINVAL },
+		{ "s", -EINVAL },
+		{ "5x", -EINVAL },
+		{ "5 x", -EINVAL },
+		{ "-5s", -EINVAL },
+		{ "+5s", -EINVAL },
+		{ "ms", -EINVAL },
+		{ "5mss", -EINVAL },
+		{ "5secs", -EINVAL },
+		{ "3.", -EINVAL },
+		{ "3.s", -EINVAL },
+		{ ".", -EINVAL },
+		{ "1.2.3", -EINVAL },
+		{ "5S", -EINVAL },
+		{ "5 hours ago", -EINVAL },
+		{ "infinity", -EINVAL },
+		{ "1h,30m", -EINVAL },
+		{ "99999999999999999999s", -ERANGE },
+		{ "36600d1s", -ERANGE },
+		{ "101y", -ERANGE },
+		{ "18446744073709551615us", -ERANGE },
+		{ "100y 1y", -ERANGE },
+	};
 	char buf[64];
 	uint64_t u;
 
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		u = UINT64_MAX;
 		ck_assert_msg(parse_duration(ok[i].s, &u) == 0, "'%s' rejected", ok[i].s);
-		ck_assert_uint_eq(u, ok[i].usec);
+		ck_assert_msg(u == ok[i].usec, "'%s': %llu, not %llu", ok[i].s, (unsigned long long)u,
+		              (unsigned long long)ok[i].usec);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		ck_assert_msg(parse_duration(bad[i], &u) < 0, "'%s' accepted", bad[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		u = 42;
+		ck_assert_msg(parse_duration(bad[i].s, &u) == bad[i].r, "'%s': %d, not %d", bad[i].s,
+		              parse_duration(bad[i].s, &u), bad[i].r);
+		ck_assert_uint_eq(u, 42); /* untouched on failure */
+	}
 	ck_assert_str_eq(format_duration(90 * USEC_PER_MINUTE, buf, sizeof(buf)), "1h30m");
 	ck_assert_str_eq(format_duration(250 * USEC_PER_MSEC, buf, sizeof(buf)), "250ms");
 	ck_assert_str_eq(format_duration(0, buf, sizeof(buf)), "0s");

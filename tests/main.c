@@ -19,6 +19,7 @@ static Suite *(*const suites[])(void) = {
 	config_suite,
 	ginid_suite,
 	control_suite,
+	ops_suite,
 	docs_suite,
 	install_suite,
 	isolation_suite,

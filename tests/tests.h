@@ -19,6 +19,7 @@ Suite *executor_suite(void);
 Suite *config_suite(void);
 Suite *ginid_suite(void);
 Suite *control_suite(void);
+Suite *ops_suite(void);
 Suite *docs_suite(void);
 Suite *install_suite(void);
 Suite *isolation_suite(void);

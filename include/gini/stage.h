@@ -224,8 +224,8 @@ struct gini_host {
 	 * until destroy() of the instance created from them, so an instance
 	 * may keep them without copying.
 	 *
-	 * Durations are written "500ms", "30s", "5m", "2h", "1d" (or a bare
-	 * integer, meaning seconds) and returned in microseconds. Booleans are
+	 * Durations are systemd time spans, "500ms", "5min", "1h 30m" (a bare
+	 * integer means seconds), and returned in microseconds. Booleans are
 	 * returned as 0 or 1. A list of strings is returned as an array of
 	 * *ret_n pointers followed by a NULL; a single string is accepted as a
 	 * list of one.

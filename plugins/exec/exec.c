@@ -43,9 +43,11 @@
 #include <gini/stage.h>
 
 #include "../lib/buf.h"
+#include "../lib/envfile.h"
 #include "../lib/params.h"
 #include "../lib/path.h"
 #include "../lib/proc.h"
+#include "../lib/subst.h"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -83,6 +85,8 @@ extern char **environ;
 /* Without a pidfd (Linux before 5.3) the loop looks for the exit this often. */
 #define EXIT_POLL_MS 50
 #define CTX_ENV_PREFIX "GINI_CTX_"
+/* An env_file is configuration, not data: it is read whole, up to this. */
+#define ENV_FILE_MAX ((size_t)1024 * 1024)
 
 /*
  * One step. Owned by the host between create() and destroy(); all strings
@@ -94,6 +98,9 @@ struct exec_step {
 	const char *shell;         /* NULL in argv mode */
 	const char *const *env;    /* "NAME=VALUE" entries, or NULL */
 	size_t n_env;
+	bool templated;            /* some argv entry has a ${key} or a $$ */
+	const char *env_file;      /* absolute, or NULL */
+	bool env_file_optional;    /* written with a leading '-': may be missing */
 	const char *cwd;           /* absolute, or NULL */
 	const char *stdin_key;     /* context key, or NULL for /dev/null */
 	const char *capture;       /* context key, or NULL to log stdout */
@@ -135,6 +142,8 @@ exec_create(const struct gini_host *host, struct gini_handle *h, const struct gi
 	struct params_reader pr = PARAMS_READER_INIT(host, h, params);
 	const char *const *argv = NULL, *const *env = NULL;
 	const char *shell = NULL, *cwd = NULL, *stdin_key = NULL, *capture = NULL;
+	const char *env_file = NULL;
+	bool templated = false;
 	uint64_t kill_grace = KILL_GRACE_DEFAULT;
 	size_t argc = 0, n_env = 0;
 	int has_argv, has_shell;
@@ -143,6 +152,7 @@ exec_create(const struct gini_host *host, struct gini_handle *h, const struct gi
 	has_argv = params_strv(&pr, "argv", &argv, &argc);
 	has_shell = params_string(&pr, "shell", &shell);
 	params_strv(&pr, "env", &env, &n_env);
+	params_string(&pr, "env_file", &env_file);
 	params_abs_path(&pr, "cwd", &cwd);
 	params_ctx_key(&pr, "stdin_key", &stdin_key);
 	params_ctx_key(&pr, "capture", &capture);
@@ -158,6 +168,27 @@ exec_create(const struct gini_host *host, struct gini_handle *h, const struct gi
 		params_fail(&pr, -EINVAL, "param 'argv': the program name (first entry) is empty");
 	if (has_shell > 0 && !*shell)
 		params_fail(&pr, -EINVAL, "param 'shell': must not be empty");
+	/* Which program runs is the config's to say, never a run's params. */
+	if (has_argv > 0 && argc > 0 && strchr(argv[0], '$'))
+		params_fail(&pr, -EINVAL,
+		            "param 'argv': the program name (first entry) cannot hold '$': "
+		            "substitution is for arguments only");
+	for (size_t i = 1; has_argv > 0 && i < argc; i++) {
+		char err[256];
+
+		if (subst_check(argv[i], err, sizeof(err)) < 0)
+			params_fail(&pr, -EINVAL, "param 'argv': entry %zu: %s", i + 1, err);
+		templated = templated || strchr(argv[i], '$');
+	}
+	if (env_file) {
+		const char *path = env_file[0] == '-' ? env_file + 1 : env_file;
+
+		if (path[0] != '/')
+			params_fail(&pr, -EINVAL,
+			            "param 'env_file': '%.200s' is not an absolute path (a leading '-' "
+			            "makes a missing file no error)",
+			            env_file);
+	}
 	for (size_t i = 0; i < n_env; i++) {
 		const char *eq = strchr(env[i], '=');
 
@@ -184,6 +215,11 @@ exec_create(const struct gini_host *host, struct gini_handle *h, const struct gi
 	}
 	s->env = env;
 	s->n_env = n_env;
+	s->templated = templated;
+	if (env_file) {
+		s->env_file_optional = env_file[0] == '-';
+		s->env_file = env_file + s->env_file_optional;
+	}
 	s->cwd = cwd;
 	s->stdin_key = stdin_key;
 	s->capture = capture;
@@ -343,13 +379,85 @@ inheritable(const char *var)
 /*
  * Inherited environment, minus GINI_CTX_* (so a daemon started from a step
  * does not pass its own run's values on) and the service manager's
- * variables, then the run context, then the step's env param, which has the
- * last word. Keys that map to the same name ("a.b" and "a_b") leave the
+ * variables, then the run context, then the env_file, then the step's env
+ * param, which has the last word. -EINVAL: the env_file is bad (msg says
+ * how). Keys that map to the same name ("a.b" and "a_b") leave the
  * value of the last in key order.
  */
 static int
+env_file_put(const char *key, const char *value, void *userdata)
+{
+	struct envv *e = userdata;
+	char *entry = NULL;
+
+	if (asprintf(&entry, "%s=%s", key, value) < 0)
+		return -ENOMEM;
+	return envv_put(e, entry);
+}
+
+/*
+ * Reads the step's env_file into e, at each run, so that an edit needs no
+ * reload. A regular file only (a FIFO must not hang the step), at most
+ * ENV_FILE_MAX. On -EINVAL (or a missing file that is not optional) msg
+ * says why.
+ */
+static int
+read_env_file(const struct exec_step *s, struct envv *e, struct buf *msg)
+{
+	struct buf text = { .max = ENV_FILE_MAX };
+	char err[256], chunk[8192];
+	struct stat st;
+	int fd, r = 0;
+
+	fd = open(s->env_file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT && s->env_file_optional)
+			return 0;
+		r = -errno;
+		buf_printf(msg, "env_file %s: %s", s->env_file, strerror(-r));
+		return -EINVAL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		buf_printf(msg, "env_file %s: not a regular file", s->env_file);
+		close(fd);
+		return -EINVAL;
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			buf_printf(msg, "env_file %s: %s", s->env_file, strerror(-r));
+			break;
+		}
+		if (n == 0)
+			break;
+		r = buf_append(&text, chunk, (size_t)n);
+		if (r < 0) {
+			buf_printf(msg, "env_file %s: %s", s->env_file,
+			           r == -E2BIG ? "larger than 1 MiB" : strerror(-r));
+			break;
+		}
+	}
+	close(fd);
+	if (r == 0 && memchr(buf_str(&text), 0, text.len)) {
+		buf_printf(msg, "env_file %s: holds a NUL byte", s->env_file);
+		r = -EINVAL;
+	}
+	if (r == 0) {
+		r = envfile_parse(buf_str(&text), env_file_put, e, err, sizeof(err));
+		if (r == -EINVAL)
+			buf_printf(msg, "env_file %s:%s", s->env_file, err);
+	}
+	buf_done(&text);
+	return r < 0 ? -EINVAL : 0;
+}
+
+static int
 build_env(const struct gini_host *host, struct gini_handle *h, const struct exec_step *s,
-          struct envv *e)
+          struct envv *e, struct buf *msg)
 {
 	struct ctx_export x = { .env = e };
 	int r = 0;
@@ -365,6 +473,8 @@ build_env(const struct gini_host *host, struct gini_handle *h, const struct exec
 		          "context values too large for the environment, not exported: %s",
 		          buf_str(&x.skipped));
 	buf_done(&x.skipped);
+	if (r == 0 && s->env_file)
+		r = read_env_file(s, e, msg);
 	for (size_t i = 0; i < s->n_env && r == 0; i++)
 		r = envv_put_copy(e, s->env[i]);
 	/* Programs the child runs by name need a PATH, even if we had none. */
@@ -894,6 +1004,60 @@ wait_cgroup_empty(int cgfd, uint64_t at, int cancel_fd)
 	return r == 0;
 }
 
+static char **
+argv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+	return NULL;
+}
+
+/*
+ * The argv of one run: each entry with its ${key}s replaced from the run
+ * context, and each stays one entry, whatever the values hold (spaces,
+ * quotes, newlines): nothing is split and no shell reads it. An unset key
+ * fails the step, naming it. Leaves *ret empty when nothing is templated.
+ */
+static int
+expand_argv(const struct gini_host *host, struct gini_handle *h, const struct exec_step *s,
+            char ***ret, struct buf *msg)
+{
+	char missing[CTX_KEY_MAX + 1];
+	size_t n = 0;
+	char **v;
+	int r = 0;
+
+	if (!s->templated)
+		return 0;
+	while (s->argv[n])
+		n++;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct buf b = { 0 };
+
+		r = subst_expand_checked(host, h, s->argv[i], &b, missing);
+		if (r == -ENOKEY)
+			buf_printf(msg, "argv entry %zu: context key '%s' is not set", i + 1, missing);
+		else if (r < 0)
+			buf_printf(msg, "argv entry %zu: %s", i + 1, strerror(-r));
+		if (r == 0 && !b.data)
+			r = buf_append(&b, "", 0);
+		if (r == 0)
+			v[i] = b.data;
+		else
+			buf_done(&b);
+	}
+	if (r < 0) {
+		argv_free(v);
+		return r;
+	}
+	*ret = v;
+	return 0;
+}
+
 static int
 exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 {
@@ -910,6 +1074,8 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 	int cancelling = 0, killed = 0, failed_errno = 0, cgfd = -1, rest_killed = 0;
 	char cgpath[PATH_MAX];
 	struct envv env = { 0 };
+	char **argv = NULL;
+	const char *const *cargv;
 	struct buf msg = { 0 };
 	char *path = NULL, sig[32];
 	uint64_t kill_at = 0;
@@ -921,9 +1087,17 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 		return GINI_FAILURE;
 	}
 
-	r = build_env(host, h, s, &env);
+	r = build_env(host, h, s, &env, &msg);
+	if (r == -EINVAL)
+		goto out;
 	if (r < 0) {
 		buf_printf(&msg, "cannot build the environment: %s", strerror(-r));
+		goto out;
+	}
+	r = expand_argv(host, h, s, &argv, &msg);
+	if (r < 0) {
+		if (!msg.len)
+			buf_printf(&msg, "cannot build the arguments: %s", strerror(-r));
 		goto out;
 	}
 	/* A bare name is looked up in the PATH the child will have. */
@@ -948,8 +1122,9 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 		goto out;
 	}
 	/* A cgroup of its own where we may have one; the process tree where not. */
+	cargv = argv ? (const char *const *)argv : s->argv;
 	if (proc_cgroup_new("exec", cgpath, sizeof(cgpath), &cgfd) == 0) {
-		r = spawn_into_cgroup(cgfd, path, s->argv, env.v, s->cwd, in_pipe[0], out_pipe[1],
+		r = spawn_into_cgroup(cgfd, path, cargv, env.v, s->cwd, in_pipe[0], out_pipe[1],
 		                      err_pipe[1], &pid, &pidfd);
 		if (r == 1)
 			(void)proc_cgroup_free(steal_fd(&cgfd), cgpath);
@@ -957,7 +1132,7 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 		r = 1;
 	}
 	if (r == 1)
-		r = spawn_child(path, s->argv, env.v, s->cwd, in_pipe[0], out_pipe[1], err_pipe[1],
+		r = spawn_child(path, cargv, env.v, s->cwd, in_pipe[0], out_pipe[1], err_pipe[1],
 		                &pid);
 	if (r < 0) {
 		spawn_failure_message(s, s->argv[0], r, &msg);
@@ -1150,6 +1325,7 @@ out:
 	buf_done(&run.err.data);
 	buf_done(&msg);
 	envv_done(&env);
+	argv_free(argv);
 	free(path);
 	return result;
 }
@@ -1158,12 +1334,17 @@ static int
 exec_describe(const struct gini_host *host, struct gini_handle *h, void *instance)
 {
 	const struct exec_step *s = instance;
-	struct buf b = { 0 };
+	struct buf b = { 0 }, why = { 0 };
 	const char *sep = " (";
+	char **argv = NULL;
 	int r;
 
+	/* A dry run has its params in the context: show what would run. */
+	if (expand_argv(host, h, s, &argv, &why) < 0)
+		argv = NULL;
 	r = buf_puts(&b, "would run:");
-	for (const char *const *a = s->argv; *a && r == 0; a++) {
+	for (const char *const *a = argv ? (const char *const *)argv : s->argv; *a && r == 0;
+	     a++) {
 		r = buf_putc(&b, ' ');
 		if (r == 0)
 			r = buf_put_quoted(&b, *a);
@@ -1172,6 +1353,15 @@ exec_describe(const struct gini_host *host, struct gini_handle *h, void *instanc
 		r = buf_printf(&b, "%scwd ", sep);
 		if (r == 0)
 			r = buf_put_quoted(&b, s->cwd);
+		sep = ", ";
+	}
+	if (r == 0 && s->env_file) {
+		r = buf_printf(&b, "%senv_file %s%s", sep, s->env_file_optional ? "-" : "",
+		               s->env_file);
+		sep = ", ";
+	}
+	if (r == 0 && why.len) {
+		r = buf_printf(&b, "%sunexpanded: %s", sep, buf_str(&why));
 		sep = ", ";
 	}
 	if (r == 0 && s->stdin_key) {
@@ -1187,6 +1377,8 @@ exec_describe(const struct gini_host *host, struct gini_handle *h, void *instanc
 	if (r == 0)
 		host->set_message(h, "%s", buf_str(&b));
 	buf_done(&b);
+	buf_done(&why);
+	argv_free(argv);
 	return r;
 }
 

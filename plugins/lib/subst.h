@@ -75,10 +75,13 @@ params_template(struct params_reader *pr, const char *name, const char **ret)
  * Appends tmpl, expanded against the run context of h, to b. Only for
  * run() and describe(), where the context exists, and only for a template
  * that passed subst_check(). Returns 0, -ENOMEM, or -E2BIG when the result
- * would pass SUBST_MAX (or b's own cap, if lower).
+ * would pass SUBST_MAX (or b's own cap, if lower). With missing non-NULL an
+ * unset key is an error instead of nothing: -ENOKEY, its name in missing
+ * (at least CTX_KEY_MAX + 1 bytes).
  */
 static inline int
-subst_expand(const struct gini_host *host, struct gini_handle *h, const char *tmpl, struct buf *b)
+subst_expand_checked(const struct gini_host *host, struct gini_handle *h, const char *tmpl,
+                     struct buf *b, char *missing)
 {
 	size_t saved_max = b->max;
 	const char *p = tmpl;
@@ -114,10 +117,21 @@ subst_expand(const struct gini_host *host, struct gini_handle *h, const char *tm
 		memcpy(key, dollar + 2, len);
 		key[len] = 0;
 		value = host->ctx_get(h, key);
-		if (value)
+		if (value) {
 			r = buf_puts(b, value);
+		} else if (missing) {
+			memcpy(missing, key, len + 1);
+			r = -ENOKEY;
+		}
 		p = end + 1;
 	}
 	b->max = saved_max;
 	return r;
+}
+
+/* The same, an unset key expanding to nothing. */
+static inline int
+subst_expand(const struct gini_host *host, struct gini_handle *h, const char *tmpl, struct buf *b)
+{
+	return subst_expand_checked(host, h, tmpl, b, NULL);
 }
