@@ -118,11 +118,13 @@ defang(json_t *v, bool keep_newlines)
 			json_string_set(v, safe);
 		free(safe);
 	} else if (json_is_object(v)) {
-		json_object_foreach(v, key, e)
+		json_object_foreach(v, key, e) {
 			defang(e, keep_newlines);
+		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
+		json_array_foreach(v, i, e) {
 			defang(e, keep_newlines);
+		}
 	}
 }
 
@@ -451,7 +453,7 @@ verb_getopt(struct ctl *c, const struct verb *v, int argc, char **argv, const ch
 	size_t n = 0;
 	int o;
 
-	for (; longopts[n].name && n < ARRAY_SIZE(all) - 3; n++)
+	for (; n < ARRAY_SIZE(all) - 3 && longopts[n].name; n++)
 		all[n] = longopts[n];
 	all[n++] = (struct option){ "socket", required_argument, NULL, 's' };
 	all[n++] = (struct option){ "json", no_argument, NULL, 'j' };
