@@ -423,13 +423,14 @@ BENCH_SRCS   := $(filter-out bench/floor.c,$(wildcard bench/*.c))
 BENCH_OBJS   := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
 BENCH_PROG   := $(BUILD)/bench/gini-bench
 BENCH_FLOOR  := $(BUILD)/bench/gini-floor
+BENCH_FLOOR_LIBS := $(BUILD)/bench/gini-floor-libs
 BENCH_STAGES := $(BUILD)/bench/stages/noop.so $(BUILD)/bench/template/benchgen.so
 BENCH_ARGS    = $(if $(BENCH_QUICK),--quick) $(if $(BENCH_REPS),--reps $(BENCH_REPS)) \
                 $(if $(BENCH_CASES),--cases $(BENCH_CASES))
 
 .PHONY: bench bench-smoke bench-build
 
-bench-build: $(PROGRAMS) $(PLUGINS) $(BENCH_PROG) $(BENCH_FLOOR) $(BENCH_STAGES)
+bench-build: $(PROGRAMS) $(PLUGINS) $(BENCH_PROG) $(BENCH_FLOOR) $(BENCH_FLOOR_LIBS) $(BENCH_STAGES)
 
 # collectd-core is the incumbent of case 10, installed as the build's own
 # dependencies are; without root, deps prints the command to run and case 10
@@ -452,7 +453,7 @@ bench-smoke: bench-build
 	@n=$$(printf %s '$(BENCH_DEEP)' | wc -c); test $$n -gt 108 || \
 	  { echo "bench-smoke: $(BENCH_DEEP) is only $$n bytes long"; exit 1; }
 	@cp -a $(PROGRAMS) $(BUILD)/stages $(BENCH_DEEP)/
-	@cp -a $(BENCH_PROG) $(BENCH_FLOOR) $(BUILD)/bench/stages $(BUILD)/bench/template $(BENCH_DEEP)/bench/
+	@cp -a $(BENCH_PROG) $(BENCH_FLOOR) $(BENCH_FLOOR_LIBS) $(BUILD)/bench/stages $(BUILD)/bench/template $(BENCH_DEEP)/bench/
 	@printf 'bench-smoke: from a build %s bytes deep: ' $$(printf %s '$(BENCH_DEEP)' | wc -c)
 	@$(SANITIZER_ENV) $(BENCH_DEEP)/bench/gini-bench --smoke
 	@rm -rf $(BUILD)/bench/deep
@@ -461,10 +462,15 @@ $(BENCH_PROG): $(BENCH_OBJS) $(LIBGINI)
 	@mkdir -p $(@D)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread -lm
 
-# The floors link against nothing but libc.
+# The floors link against nothing but libc. gini-floor-libs is the same
+# program loading ginid's libraries too (case 10: what they cost at start).
 $(BENCH_FLOOR): $(BUILD)/obj/bench/floor.o
 	@mkdir -p $(@D)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^
+
+$(BENCH_FLOOR_LIBS): $(BUILD)/obj/bench/floor.o
+	@mkdir -p $(@D)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ -Wl,--no-as-needed $(PKG_LIBS) -Wl,--as-needed
 
 # Bench plugins, with the modes the loader insists on: noop.so in stages/,
 # the template of the generated plugins alone in template/.

@@ -3,9 +3,10 @@
  * Case 10: the incumbent, side by side (issue 15). ginid with the bundled
  * stages and ten cron pipelines not due, collectd in two minimal
  * configurations (the logfile plugin alone; cpu, memory and csv, a useful
- * smallest collectd), and the bare daemon (`gini-floor notify`: an epoll
- * loop that says READY=1), each started and stopped in every repetition, in
- * an order that rotates so none always goes first.
+ * smallest collectd), the bare daemon (`gini-floor notify`: an epoll loop
+ * that says READY=1) and the same bare daemon loading ginid's libraries
+ * (`gini-floor-libs`: what they alone cost), each started and stopped in
+ * every repetition, in an order that rotates so none always goes first.
  *
  * "Ready" means the same for all four: the READY=1 datagram on the
  * NOTIFY_SOCKET the bench binds, as systemd's Type=notify sees it. Debian's
@@ -37,13 +38,14 @@
 
 #define N_PIPELINES 10
 
-enum { GINID, COLLECTD_LOG, COLLECTD_CSV, BARE, N_CONTENDERS };
+enum { GINID, COLLECTD_LOG, COLLECTD_CSV, BARE, BARE_LIBS, N_CONTENDERS };
 
 static const char *const labels[N_CONTENDERS] = {
 	[GINID] = "ginid",
 	[COLLECTD_LOG] = "collectd, logfile only",
 	[COLLECTD_CSV] = "collectd, cpu+memory+csv",
 	[BARE] = "bare epoll daemon",
+	[BARE_LIBS] = "bare daemon + ginid's libraries",
 };
 
 /* One program under measurement and what each repetition measured of it. */
@@ -205,7 +207,7 @@ add_rows(struct bench *b, struct contender *cs, bool *ran, const char *what, con
 			series_add(&r->gini, g->v[i]);
 		for (size_t i = 0; i < s->n; i++)
 			series_add(&r->base, s->v[i]);
-		if (target && (!target_collectd_only || k != BARE))
+		if (target && (!target_collectd_only || k == COLLECTD_LOG || k == COLLECTD_CSV))
 			row_target(r, kind, limit, target);
 	}
 }
@@ -217,7 +219,7 @@ case_incumbent(struct bench *b)
 	uint64_t settle = bench_size(b, 50, 1000, 2000) * 1000;
 	uint64_t window = bench_size(b, 200, 3000, 10000) * 1000;
 	struct contender cs[N_CONTENDERS] = { 0 };
-	bool ran[N_CONTENDERS] = { true, false, false, true };
+	bool ran[N_CONTENDERS] = { true, false, false, true, true };
 	char *dir = work_subdir(b, "incumbent"), *stages = NULL, *state = NULL;
 	int r = -1;
 
@@ -240,7 +242,9 @@ case_incumbent(struct bench *b)
 	    !(cs[GINID].argv[2] = gini_conf(b, dir, stages, state)))
 		goto out;
 	if (asprintf(&cs[BARE].argv[0], "%s/gini-floor", b->bench_dir) < 0 ||
-	    !(cs[BARE].argv[1] = strdup("notify")))
+	    !(cs[BARE].argv[1] = strdup("notify")) ||
+	    asprintf(&cs[BARE_LIBS].argv[0], "%s/gini-floor-libs", b->bench_dir) < 0 ||
+	    !(cs[BARE_LIBS].argv[1] = strdup("notify")))
 		goto out;
 	if (collectd && types_db) {
 		for (int k = COLLECTD_LOG; k <= COLLECTD_CSV; k++) {
