@@ -423,30 +423,54 @@ BENCH_SRCS   := $(filter-out bench/floor.c,$(wildcard bench/*.c))
 BENCH_OBJS   := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
 BENCH_PROG   := $(BUILD)/bench/gini-bench
 BENCH_FLOOR  := $(BUILD)/bench/gini-floor
+BENCH_FLOOR_LIBS := $(BUILD)/bench/gini-floor-libs
 BENCH_STAGES := $(BUILD)/bench/stages/noop.so $(BUILD)/bench/template/benchgen.so
 BENCH_ARGS    = $(if $(BENCH_QUICK),--quick) $(if $(BENCH_REPS),--reps $(BENCH_REPS)) \
                 $(if $(BENCH_CASES),--cases $(BENCH_CASES))
 
 .PHONY: bench bench-smoke bench-build
 
-bench-build: $(PROGRAMS) $(PLUGINS) $(BENCH_PROG) $(BENCH_FLOOR) $(BENCH_STAGES)
+bench-build: $(PROGRAMS) $(PLUGINS) $(BENCH_PROG) $(BENCH_FLOOR) $(BENCH_FLOOR_LIBS) $(BENCH_STAGES)
 
+# collectd-core is the incumbent of case 10, installed as the build's own
+# dependencies are; without root, deps prints the command to run and case 10
+# measures ginid against the bare daemon alone.
 bench: deps
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES=collectd-core || \
+	  echo "bench: case 10 runs without collectd"
 	@$(MAKE) --no-print-directory bench-build
 	@mkdir -p bench/results
 	@$(SANITIZER_ENV) $(BENCH_PROG) $(BENCH_ARGS) --json bench/results/latest.json
 
+# The smoke run, then again from a copy of the build whose path is longer
+# than a socket's (sun_path, 108 bytes): the bench's sockets and scratch
+# files must live in its own short directory in /tmp, not in the checkout.
+BENCH_DEEP = $(abspath $(BUILD))/bench/deep/a-directory-nested-deep-enough/that-no-socket-path-under-it/could-fit-in-the-108-bytes-of-sun_path
 bench-smoke: bench-build
 	@$(SANITIZER_ENV) $(BENCH_PROG) --smoke
+	@rm -rf $(BUILD)/bench/deep
+	@mkdir -p $(BENCH_DEEP)/bench
+	@n=$$(printf %s '$(BENCH_DEEP)' | wc -c); test $$n -gt 108 || \
+	  { echo "bench-smoke: $(BENCH_DEEP) is only $$n bytes long"; exit 1; }
+	@cp -a $(PROGRAMS) $(BUILD)/stages $(BENCH_DEEP)/
+	@cp -a $(BENCH_PROG) $(BENCH_FLOOR) $(BENCH_FLOOR_LIBS) $(BUILD)/bench/stages $(BUILD)/bench/template $(BENCH_DEEP)/bench/
+	@printf 'bench-smoke: from a build %s bytes deep: ' $$(printf %s '$(BENCH_DEEP)' | wc -c)
+	@$(SANITIZER_ENV) $(BENCH_DEEP)/bench/gini-bench --smoke
+	@rm -rf $(BUILD)/bench/deep
 
 $(BENCH_PROG): $(BENCH_OBJS) $(LIBGINI)
 	@mkdir -p $(@D)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread -lm
 
-# The floors link against nothing but libc.
+# The floors link against nothing but libc. gini-floor-libs is the same
+# program loading ginid's libraries too (case 10: what they cost at start).
 $(BENCH_FLOOR): $(BUILD)/obj/bench/floor.o
 	@mkdir -p $(@D)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^
+
+$(BENCH_FLOOR_LIBS): $(BUILD)/obj/bench/floor.o
+	@mkdir -p $(@D)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ -Wl,--no-as-needed $(PKG_LIBS) -Wl,--as-needed
 
 # Bench plugins, with the modes the loader insists on: noop.so in stages/,
 # the template of the generated plugins alone in template/.

@@ -52,6 +52,7 @@ static const struct bench_case cases[] = {
 	{ 7, "scale", case_scale, NULL },
 	{ 8, "isolated steps", case_isolated, NULL },
 	{ 9, "control round-trip", case_control, NULL },
+	{ 10, "the incumbent, side by side", case_incumbent, NULL },
 };
 
 /* Statistics. */
@@ -679,25 +680,19 @@ main(int argc, char **argv)
 	if (!b.build_dir)
 		b.build_dir = default_build_dir();
 	b.cores = (unsigned)MAX(sysconf(_SC_NPROCESSORS_ONLN), 1);
-	if (!b.build_dir || asprintf(&b.bench_dir, "%s/bench", b.build_dir) < 0 ||
-	    asprintf(&b.work_dir, "%s/tmp", b.bench_dir) < 0) {
+	if (!b.build_dir || asprintf(&b.bench_dir, "%s/bench", b.build_dir) < 0) {
 		fprintf(stderr, "gini-bench: cannot find the build directory\n");
 		return 2;
 	}
-	/* A directory of our own: a `make check` elsewhere may run the smoke
-	 * test in the same build tree while a full run is going. */
-	(void)mkdir(b.work_dir, 0755);
-	{
-		char *tmpl = NULL;
-
-		if (asprintf(&tmpl, "%s/run.XXXXXX", b.work_dir) < 0 || !mkdtemp(tmpl) ||
-		    chmod(tmpl, 0755) < 0) {
-			fprintf(stderr, "gini-bench: %s: %s\n", b.work_dir, strerror(errno));
-			free(tmpl);
-			return 1;
-		}
-		free(b.work_dir);
-		b.work_dir = tmpl;
+	/* A directory of our own, so a `make check` running the smoke test
+	 * beside a full run does not disturb it, and in /tmp rather than the
+	 * build tree: a socket's path must fit in sun_path (108 bytes), and the
+	 * checkout may live anywhere. */
+	b.work_dir = strdup("/tmp/gini-bench.XXXXXX");
+	if (!b.work_dir || !mkdtemp(b.work_dir) || chmod(b.work_dir, 0755) < 0) {
+		fprintf(stderr, "gini-bench: cannot make a directory in /tmp: %s\n",
+		        strerror(errno));
+		return 1;
 	}
 	/* The in-process loader and executor start gini-probe and gini-worker
 	 * from this build, not from an installed LIBEXECDIR. */

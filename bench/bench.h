@@ -20,7 +20,9 @@ struct bench {
 	unsigned cores;
 	char *build_dir; /* absolute: build/, where ginid and the stages are */
 	char *bench_dir; /* build/bench: our programs, plugins, generated files */
-	char *work_dir;  /* build/bench/tmp/run.XXXXXX: this run's scratch, removed after */
+	/* /tmp/gini-bench.XXXXXX: this run's scratch, removed after. Short and
+	 * outside the checkout, whose path may be too long for a socket's. */
+	char *work_dir;
 	struct row **rows;
 	size_t n_rows;
 	int current_case;
@@ -112,3 +114,4 @@ int case_idle(struct bench *b);
 int case_scale(struct bench *b);
 int case_isolated(struct bench *b);
 int case_control(struct bench *b);
+int case_incumbent(struct bench *b);

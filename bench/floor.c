@@ -15,14 +15,19 @@
  *                              a Unix stream server in epoll answering each
  *                              request line with one short reply line, the
  *                              floor of a line-based control protocol
+ *   gini-floor notify          the bare daemon: an epoll loop with nothing to
+ *                              do that says READY=1 on $NOTIFY_SOCKET once
+ *                              set up, as a Type=notify service does
  *
  * Each first writes a zero stamp to FIFO once it is set up (the bench waits
- * for it before it signals), and exits on SIGTERM, which it also reads from
- * the signalfd, so nothing runs in signal context.
+ * for it before it signals), or for notify sends READY=1, and exits on
+ * SIGTERM, which it also reads from the signalfd, so nothing runs in signal
+ * context.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,7 +62,8 @@ usage(void)
 	fprintf(stderr, "usage: gini-floor signalfd FIFO\n"
 	                "       gini-floor timerfd FIFO START_NS PERIOD_NS\n"
 	                "       gini-floor idle FIFO\n"
-	                "       gini-floor echo FIFO SOCKET\n");
+	                "       gini-floor echo FIFO SOCKET\n"
+	                "       gini-floor notify\n");
 	return 2;
 }
 
@@ -108,24 +114,54 @@ echo_listen(const char *path)
 	return fd;
 }
 
+/* The sd_notify datagram, from a socket that is not kept. */
+static int
+notify_ready(void)
+{
+	static const char msg[] = "READY=1";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = getenv("NOTIFY_SOCKET");
+	socklen_t len;
+	int fd, r;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sa.sun_path[0] = 0;
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	r = sendto(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL, (struct sockaddr *)&sa, len) ==
+	            (ssize_t)sizeof(msg) - 1
+	        ? 0
+	        : -1;
+	close(fd);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
 	int out, sfd, efd, tfd = -1, lfd = -1;
-	bool timer, echo;
+	bool timer, echo, notify;
 
-	if (argc < 3)
+	if (argc < 2)
 		return usage();
 	timer = strcmp(argv[1], "timerfd") == 0;
 	echo = strcmp(argv[1], "echo") == 0;
+	notify = strcmp(argv[1], "notify") == 0;
 	if (timer ? argc != 5
 	          : echo ? argc != 4
-	                 : argc != 3 || (strcmp(argv[1], "signalfd") && strcmp(argv[1], "idle")))
+	                 : notify ? argc != 2
+	                          : argc != 3 || (strcmp(argv[1], "signalfd") &&
+	                                          strcmp(argv[1], "idle")))
 		return usage();
-	out = open(argv[2], O_WRONLY | O_CLOEXEC);
-	if (out < 0) {
+	out = notify ? -1 : open(argv[2], O_WRONLY | O_CLOEXEC);
+	if (out < 0 && !notify) {
 		fprintf(stderr, "gini-floor: %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
@@ -162,7 +198,7 @@ main(int argc, char **argv)
 		if (lfd < 0 || epoll_ctl(efd, EPOLL_CTL_ADD, lfd, &ev) < 0)
 			return 1;
 	}
-	if (stamp(out, 0) < 0)
+	if (notify ? notify_ready() < 0 : stamp(out, 0) < 0)
 		return 1;
 	for (;;) {
 		struct epoll_event got;

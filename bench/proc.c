@@ -90,39 +90,61 @@ proc_spawn(struct bench *b, struct proc *p, const char *name, char *const *argv,
 	return spawn(b, p, argv, NULL);
 }
 
+/* Binds p's notify socket at path; sets *ret_env to NOTIFY_SOCKET=path. */
+static int
+notify_bind(struct bench *b, struct proc *p, const char *path, char **ret_env)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return bench_fail(b, "%s: path too long for a socket", path);
+	p->notify_path = strdup(path);
+	if (!p->notify_path || asprintf(ret_env, "NOTIFY_SOCKET=%s", path) < 0)
+		return bench_fail(b, "out of memory");
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	p->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (p->notify_fd < 0 || bind(p->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return bench_fail(b, "notify socket %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int
+proc_spawn_notify(struct bench *b, struct proc *p, const char *name, char *const *argv,
+                  const char *log, const char *notify_path)
+{
+	char *env = NULL;
+	int r;
+
+	proc_init(p, name, log);
+	r = notify_bind(b, p, notify_path, &env);
+	if (r >= 0)
+		r = spawn(b, p, argv, env);
+	free(env);
+	return r;
+}
+
 int
 proc_ginid(struct bench *b, struct proc *p, const char *dir, const char *conf,
            const char *const *plugin_dirs, size_t n_plugin_dirs)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *argv[40];
-	char *ginid = NULL, *log = NULL, *state = NULL, *sock = NULL, *notify_env = NULL;
+	char *ginid = NULL, *log = NULL, *state = NULL, *sock = NULL, *notify = NULL;
 	size_t n = 0;
 	int r = -1;
 
-	if (asprintf(&log, "%s/ginid.log", dir) < 0)
-		return bench_fail(b, "out of memory");
-	proc_init(p, "ginid", log);
-	free(log);
-	if (asprintf(&ginid, "%s/ginid", b->build_dir) < 0 ||
+	if (asprintf(&log, "%s/ginid.log", dir) < 0 || asprintf(&ginid, "%s/ginid", b->build_dir) < 0 ||
 	    asprintf(&state, "%s/state", dir) < 0 || asprintf(&sock, "%s/ctl.sock", dir) < 0 ||
-	    asprintf(&p->notify_path, "%s/notify.sock", dir) < 0 ||
-	    asprintf(&notify_env, "NOTIFY_SOCKET=%s", p->notify_path) < 0) {
+	    asprintf(&notify, "%s/notify.sock", dir) < 0) {
 		bench_fail(b, "out of memory");
 		goto out;
 	}
-	if (strlen(p->notify_path) >= sizeof(sa.sun_path) || strlen(sock) >= sizeof(sa.sun_path)) {
-		bench_fail(b, "%s: path too long for a socket", dir);
+	if (strlen(sock) >= sizeof(sa.sun_path)) {
+		bench_fail(b, "%s: path too long for a socket", sock);
 		goto out;
 	}
 	mkdir(state, 0755);
-	strcpy(sa.sun_path, p->notify_path);
-	unlink(p->notify_path);
-	p->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (p->notify_fd < 0 || bind(p->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		bench_fail(b, "notify socket %s: %s", p->notify_path, strerror(errno));
-		goto out;
-	}
 	argv[n++] = ginid;
 	argv[n++] = "-c";
 	argv[n++] = conf;
@@ -135,12 +157,13 @@ proc_ginid(struct bench *b, struct proc *p, const char *dir, const char *conf,
 	argv[n++] = "--control-socket";
 	argv[n++] = sock;
 	argv[n] = NULL;
-	r = spawn(b, p, (char *const *)argv, notify_env);
+	r = proc_spawn_notify(b, p, "ginid", (char *const *)argv, log, notify);
 out:
+	free(log);
 	free(ginid);
 	free(state);
 	free(sock);
-	free(notify_env);
+	free(notify);
 	return r;
 }
 
@@ -350,6 +373,26 @@ proc_rss_kib(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	return (long)status_field(path, "\nVmRSS:");
+}
+
+long
+proc_status_kib(pid_t pid, const char *field)
+{
+	char path[64], key[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(key, sizeof(key), "\n%s:", field);
+	return (long)status_field(path, key);
+}
+
+long
+proc_pss_kib(pid_t pid)
+{
+	char path[64];
+
+	/* smaps_rollup: the sums of smaps, one line per field, Pss among them. */
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	return (long)status_field(path, "\nPss:");
 }
 
 long long

@@ -33,6 +33,13 @@ struct proc {
  */
 int proc_ginid(struct bench *b, struct proc *p, const char *dir, const char *conf,
                const char *const *plugin_dirs, size_t n_plugin_dirs);
+/*
+ * Starts argv (argv[0] a path), output to log, with NOTIFY_SOCKET set to a
+ * datagram socket the bench binds at notify_path (for an incumbent or a
+ * floor that speaks sd_notify). Does not wait.
+ */
+int proc_spawn_notify(struct bench *b, struct proc *p, const char *name, char *const *argv,
+                      const char *log, const char *notify_path);
 /* Starts argv (argv[0] a path), output to log. */
 int proc_spawn(struct bench *b, struct proc *p, const char *name, char *const *argv,
                const char *log);
@@ -59,6 +66,11 @@ int proc_stop_timed(struct proc *p, int timeout_ms, double *ret_ms);
 
 /* VmRSS in KiB, or -1. */
 long proc_rss_kib(pid_t pid);
+/* A field of /proc/PID/status ("RssFile", "Threads"; the number before any
+ * unit), or -1. */
+long proc_status_kib(pid_t pid, const char *field);
+/* Pss from /proc/PID/smaps_rollup in KiB, or -1. */
+long proc_pss_kib(pid_t pid);
 /* Voluntary context switches summed over every thread, or -1. */
 long long proc_voluntary_switches(pid_t pid);
 /*

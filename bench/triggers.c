@@ -253,18 +253,6 @@ out:
 	return r;
 }
 
-static const char *
-find_collectd(void)
-{
-	static const char *const paths[] = { "/usr/sbin/collectd", "/usr/bin/collectd",
-		                             "/usr/local/sbin/collectd" };
-
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (access(paths[i], X_OK) == 0)
-			return paths[i];
-	return NULL;
-}
-
 int
 case_idle(struct bench *b)
 {
@@ -272,9 +260,8 @@ case_idle(struct bench *b)
 	uint64_t settle = bench_size(b, 100, 1000, 3000) * 1000;
 	uint64_t total = bench_size(b, 200, 10000, 60000) * 1000;
 	uint64_t window = total / b->reps;
-	const char *collectd = b->smoke ? NULL : find_collectd();
 	char *bundled = NULL, *conf = NULL;
-	struct row *wake, *rss, *cwake = NULL, *crss = NULL;
+	struct row *wake, *rss;
 	struct rig g;
 	char what[96];
 	time_t now = time(NULL);
@@ -315,42 +302,23 @@ case_idle(struct bench *b)
 	}
 	if (rig_start_floor(b, &g, "idle", NULL, NULL) < 0)
 		goto out;
-	if (collectd) {
-		char *log = NULL;
-		char *argv[] = { (char *)collectd, "-f", NULL };
-
-		if (asprintf(&log, "%s/collectd.log", g.dir) < 0 ||
-		    proc_spawn(b, &g.other, "collectd", argv, log) < 0) {
-			free(log);
-			goto out;
-		}
-		free(log);
-	}
 	proc_sleep(&g.gini, settle);
 
 	snprintf(what, sizeof(what), "idle wake-ups, %zu pipelines none due", n_pipelines);
 	wake = bench_row(b, what, "/min", "bare epoll process");
 	row_target(wake, TARGET_DIFF_LE, 0, "0 beyond due timers");
-	if (collectd)
-		cwake = bench_row(b, what, "/min", "collectd, default config");
 	snprintf(what, sizeof(what), "idle RSS, bundled plugins, %zu pipelines", n_pipelines);
 	rss = bench_row(b, what, "MiB", "bare epoll process");
-	if (collectd) {
-		crss = bench_row(b, what, "MiB", "collectd, default config");
-		row_target(crss, TARGET_RATIO_LE, 1.0, "below collectd");
-	} else {
-		bench_note(b, "idle, vs collectd", "collectd is not installed: no incumbent measured");
-	}
+	/* collectd is measured beside ginid in case 10 (incumbent.c). */
 
 	for (unsigned rep = 0; rep < b->reps; rep++) {
 		long long g0 = proc_voluntary_switches(g.gini.pid);
 		long long f0 = proc_voluntary_switches(g.floor.pid);
-		long long c0 = collectd ? proc_voluntary_switches(g.other.pid) : 0;
 		double t0 = mono_usec(), minutes;
 
 		proc_sleep(&g.gini, window);
 		minutes = (mono_usec() - t0) / 60e6;
-		if (g0 < 0 || f0 < 0 || c0 < 0) {
+		if (g0 < 0 || f0 < 0) {
 			bench_fail(b, "cannot read context switches from /proc");
 			goto out;
 		}
@@ -358,13 +326,6 @@ case_idle(struct bench *b)
 		series_add(&wake->base, (double)(proc_voluntary_switches(g.floor.pid) - f0) / minutes);
 		series_add(&rss->gini, (double)proc_rss_kib(g.gini.pid) / 1024);
 		series_add(&rss->base, (double)proc_rss_kib(g.floor.pid) / 1024);
-		if (collectd) {
-			series_add(&cwake->gini, wake->gini.v[rep]);
-			series_add(&cwake->base,
-			           (double)(proc_voluntary_switches(g.other.pid) - c0) / minutes);
-			series_add(&crss->gini, rss->gini.v[rep]);
-			series_add(&crss->base, (double)proc_rss_kib(g.other.pid) / 1024);
-		}
 	}
 	r = 0;
 out:
