@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The run history: STATE_DIR/history.db, an SQLite database in WAL mode.
+ * One writer thread owns the write connection and turns what the loop
+ * enqueues into batched transactions, so recording never waits on the disk;
+ * queries use a read-only connection of their own on the caller's thread,
+ * bounded in time (WAL readers never wait for the writer).
+ *
+ * The history never stops the daemon: a database that is corrupt or from a
+ * newer schema is moved aside and a fresh one started; one that cannot be
+ * opened at all (a read-only state directory) disables the history, with
+ * one error, and history_disabled() says why.
+ */
+struct history;
+
+struct history_limits {
+	uint64_t max_runs;    /* runs kept */
+	uint64_t max_age_usec; /* runs older than this are deleted */
+	size_t output_max;    /* bytes of output kept per step */
+};
+
+#define HISTORY_DEFAULT_MAX_RUNS 10000
+#define HISTORY_DEFAULT_MAX_AGE (30ULL * 24 * 3600 * 1000000)
+#define HISTORY_DEFAULT_OUTPUT_MAX ((size_t)64 * 1024)
+
+/* One step of a recorded run; every pointer owned by the record. */
+struct history_step {
+	char *id;
+	char *stage;
+	const char *result; /* static: step_status_to_string() */
+	unsigned attempts;
+	uint64_t duration_usec;
+	char *message;
+	char *output; /* output_serialize() records, or NULL */
+	size_t output_len;
+	uint64_t output_first_seq;
+	bool output_truncated;
+};
+
+/* One run, as recorded and as read back. */
+struct history_run {
+	uint64_t id;
+	char *pipeline;
+	uint64_t generation;
+	char *trigger;
+	int64_t started_usec; /* CLOCK_REALTIME */
+	int64_t ended_usec;   /* 0: not ended */
+	const char *result;   /* "running", "success", "failed", "cancelled", "interrupted" */
+	char *failed_step;    /* NULL: none */
+	char *message;        /* the failed step's message, or NULL */
+	struct history_step *steps;
+	size_t n_steps;
+};
+
+void history_run_free(struct history_run *r);
+
+/*
+ * Opens (or creates, migrates, or replaces) dir/history.db and starts the
+ * writer. Never fails but for memory: a history that cannot be kept is
+ * returned disabled. Runs left "running" by a killed daemon become
+ * "interrupted". Loop thread, at start-up.
+ */
+struct history *history_new(const char *dir, const struct history_limits *lim);
+/* Writes what is queued, stops the writer, closes. Accepts NULL. */
+struct history *history_free(struct history *h);
+/* Why the history is off ("cannot open ...: ..."), or NULL when it is on. */
+const char *history_disabled(const struct history *h);
+/* The first run id this daemon may use: one past every id recorded. */
+uint64_t history_next_id(const struct history *h);
+void history_set_limits(struct history *h, const struct history_limits *lim);
+size_t history_output_max(const struct history *h);
+/*
+ * Queues a run to be written (inserted, or replaced by its id): at its start
+ * (result "running", no steps) and at its end. Takes ownership of r. Any
+ * thread; never blocks on I/O.
+ */
+void history_record(struct history *h, struct history_run *r);
+/* Waits until everything queued so far is committed. 0 or -errno. */
+int history_flush(struct history *h);
+/*
+ * The same, giving up after usec (-ETIMEDOUT): lets a query see the runs
+ * that just ended without holding the loop for long. Returns at once when
+ * nothing is queued.
+ */
+int history_flush_timeout(struct history *h, uint64_t usec);
+
+struct history_filter {
+	const char *pipeline; /* NULL: any */
+	const char *result;   /* NULL: any */
+	int64_t since_usec;   /* 0: no bound; started at or after */
+	int64_t until_usec;   /* 0: no bound; started before */
+	unsigned limit;
+	bool with_steps;      /* fill steps (without output) */
+};
+
+/*
+ * Calls fn with each matching run, newest first (fn must not keep r).
+ * Loop thread (the reader connection is its own). 0, -ETIMEDOUT when the
+ * query ran past its time bound, -EIO with err filled, -ENODEV if disabled.
+ */
+int history_query(struct history *h, const struct history_filter *f,
+                  void (*fn)(const struct history_run *r, void *userdata), void *userdata,
+                  char *err, size_t err_size);
+/* Run id with its steps and their output; *ret NULL and 0 if there is none. */
+int history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
+                size_t err_size);
+
+/* What the health counters need of a pipeline at start-up. */
+struct history_summary {
+	const char *pipeline;
+	uint64_t last_run_id;
+	int64_t last_run_usec;    /* start of the last ended run */
+	const char *last_result;  /* its result */
+	int64_t last_success_usec; /* end of the last successful run, 0: none */
+	uint64_t consecutive_failures; /* ended runs since the last success that did not succeed */
+};
+
+/* Calls fn once per pipeline with recorded runs. Loop thread. 0 or -errno. */
+int history_pipeline_summaries(struct history *h,
+                               void (*fn)(const struct history_summary *s, void *userdata),
+                               void *userdata);
+/* Counters for tests and metrics. */
+uint64_t history_batches(const struct history *h);
