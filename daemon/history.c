@@ -71,9 +71,11 @@ history_run_free(struct history_run *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n_steps; i++) {
-		free(r->steps[i].id);
-		free(r->steps[i].stage);
-		free(r->steps[i].message);
+		if (!r->steps_packed) {
+			free(r->steps[i].id);
+			free(r->steps[i].stage);
+			free(r->steps[i].message);
+		}
 		free(r->steps[i].output);
 	}
 	free(r->steps);
@@ -97,19 +99,11 @@ static const char *const schema_v1[] = {
 	" message TEXT)",
 	"CREATE INDEX runs_pipeline ON runs (pipeline, id)",
 	"CREATE INDEX runs_started ON runs (started)",
-	"CREATE TABLE steps ("
-	" run_id INTEGER NOT NULL,"
-	" idx INTEGER NOT NULL," /* execution order */
-	" step TEXT NOT NULL,"
-	" stage TEXT NOT NULL,"
-	" result TEXT NOT NULL,"
-	" attempts INTEGER NOT NULL,"
-	" duration_us INTEGER NOT NULL,"
-	" message TEXT,"
-	" output BLOB," /* output.h records */
-	" output_first_seq INTEGER NOT NULL DEFAULT 0,"
-	" output_truncated INTEGER NOT NULL DEFAULT 0,"
-	" PRIMARY KEY (run_id, idx)) WITHOUT ROWID",
+	/* The steps of a run, in execution order, in one value (encode_steps):
+	 * one row per run keeps a 1000-step run one insert. */
+	"ALTER TABLE runs ADD COLUMN steps BLOB",
+	/* Their output, apart, so listing runs never reads it (encode_output). */
+	"CREATE TABLE output (run_id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
 };
 
 static int
@@ -484,8 +478,100 @@ history_flush_timeout(struct history *h, uint64_t usec)
 /* Writer thread. */
 
 struct wstmts {
-	sqlite3_stmt *run, *del_steps, *step, *old, *cut, *del_run;
+	sqlite3_stmt *run, *del_output, *output, *old, *cut, *del_run;
 };
+
+/*
+ * A run's steps as one value: per step a line
+ * "ID\tSTAGE\tRESULT\tATTEMPTS\tDURATION_US\tFIRST_SEQ\tTRUNCATED\tMSGLEN\n" and
+ * MSGLEN bytes of message. Ids are identifiers (config.c), never holding a
+ * tab or newline.
+ */
+/* Appends the decimal digits of v at q; returns the end. */
+static char *
+put_u64(char *q, unsigned long long v)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*q++ = tmp[--n];
+	return q;
+}
+
+static char *
+encode_steps(const struct history_run *r, size_t *ret_len)
+{
+	size_t size = 1;
+	char *buf, *q;
+
+	/* Formatted by hand: the writer does this for every step of every run. */
+	for (size_t i = 0; i < r->n_steps; i++) {
+		const struct history_step *s = &r->steps[i];
+
+		size += strlen(s->id) + (s->stage ? strlen(s->stage) : 0) + strlen(s->result) +
+		        (s->message ? strlen(s->message) : 0) + 5 * 21 + 8;
+	}
+	buf = q = malloc(size);
+	if (!buf)
+		return NULL;
+	for (size_t i = 0; i < r->n_steps; i++) {
+		const struct history_step *s = &r->steps[i];
+		size_t ml = s->message ? strlen(s->message) : 0;
+
+		q = stpcpy(q, s->id);
+		*q++ = '\t';
+		q = stpcpy(q, s->stage ? s->stage : "");
+		*q++ = '\t';
+		q = stpcpy(q, s->result);
+		*q++ = '\t';
+		q = put_u64(q, s->attempts);
+		*q++ = '\t';
+		q = put_u64(q, s->duration_usec);
+		*q++ = '\t';
+		q = put_u64(q, s->output_first_seq);
+		*q++ = '\t';
+		*q++ = s->output_truncated ? '1' : '0';
+		*q++ = '\t';
+		q = put_u64(q, ml);
+		*q++ = '\n';
+		if (ml) {
+			memcpy(q, s->message, ml);
+			q += ml;
+		}
+	}
+	*ret_len = (size_t)(q - buf);
+	return buf;
+}
+
+/* The steps' output: per step that has some, "#INDEX LEN\n" and LEN bytes. */
+static char *
+encode_output(const struct history_run *r, size_t *ret_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	bool any = false;
+	FILE *f;
+
+	for (size_t i = 0; i < r->n_steps && !any; i++)
+		any = r->steps[i].output_len > 0;
+	if (!any || !(f = open_memstream(&buf, &len)))
+		return NULL;
+	for (size_t i = 0; i < r->n_steps; i++)
+		if (r->steps[i].output_len) {
+			fprintf(f, "#%zu %zu\n", i, r->steps[i].output_len);
+			fwrite(r->steps[i].output, 1, r->steps[i].output_len, f);
+		}
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	*ret_len = len;
+	return buf;
+}
 
 static void
 bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -499,8 +585,16 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
 static int
 write_run(struct wstmts *w, const struct history_run *r)
 {
+	_cleanup_free_ char *steps = NULL, *output = NULL;
+	size_t steps_len = 0, output_len = 0;
 	int rc;
 
+	if (r->n_steps) {
+		steps = encode_steps(r, &steps_len);
+		output = encode_output(r, &output_len);
+		if (!steps)
+			return SQLITE_NOMEM;
+	}
 	sqlite3_reset(w->run);
 	sqlite3_bind_int64(w->run, 1, (sqlite3_int64)r->id);
 	bind_text(w->run, 2, r->pipeline);
@@ -514,39 +608,22 @@ write_run(struct wstmts *w, const struct history_run *r)
 	bind_text(w->run, 7, r->result);
 	bind_text(w->run, 8, r->failed_step);
 	bind_text(w->run, 9, r->message);
+	if (steps)
+		sqlite3_bind_blob(w->run, 10, steps, (int)steps_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(w->run, 10);
 	rc = sqlite3_step(w->run);
+	sqlite3_reset(w->run);
 	if (rc != SQLITE_DONE)
 		return rc;
-	if (r->n_steps == 0)
+	if (!output)
 		return SQLITE_OK;
-	sqlite3_reset(w->del_steps);
-	sqlite3_bind_int64(w->del_steps, 1, (sqlite3_int64)r->id);
-	rc = sqlite3_step(w->del_steps);
-	if (rc != SQLITE_DONE)
-		return rc;
-	for (size_t i = 0; i < r->n_steps; i++) {
-		const struct history_step *s = &r->steps[i];
-
-		sqlite3_reset(w->step);
-		sqlite3_bind_int64(w->step, 1, (sqlite3_int64)r->id);
-		sqlite3_bind_int64(w->step, 2, (sqlite3_int64)i);
-		bind_text(w->step, 3, s->id);
-		bind_text(w->step, 4, s->stage ? s->stage : "");
-		bind_text(w->step, 5, s->result);
-		sqlite3_bind_int64(w->step, 6, s->attempts);
-		sqlite3_bind_int64(w->step, 7, (sqlite3_int64)s->duration_usec);
-		bind_text(w->step, 8, s->message);
-		if (s->output)
-			sqlite3_bind_blob(w->step, 9, s->output, (int)s->output_len, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(w->step, 9);
-		sqlite3_bind_int64(w->step, 10, (sqlite3_int64)s->output_first_seq);
-		sqlite3_bind_int(w->step, 11, s->output_truncated);
-		rc = sqlite3_step(w->step);
-		if (rc != SQLITE_DONE)
-			return rc;
-	}
-	return SQLITE_OK;
+	sqlite3_reset(w->output);
+	sqlite3_bind_int64(w->output, 1, (sqlite3_int64)r->id);
+	sqlite3_bind_blob(w->output, 2, output, (int)output_len, SQLITE_STATIC);
+	rc = sqlite3_step(w->output);
+	sqlite3_reset(w->output);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* Deletes at most budget of the oldest runs beyond the limits. */
@@ -577,9 +654,9 @@ retention(struct wstmts *w, const struct history_limits *lim, unsigned budget)
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_reset(w->del_steps);
-		sqlite3_bind_int64(w->del_steps, 1, ids[i]);
-		rc = sqlite3_step(w->del_steps);
+		sqlite3_reset(w->del_output);
+		sqlite3_bind_int64(w->del_output, 1, ids[i]);
+		rc = sqlite3_step(w->del_output);
 		if (rc != SQLITE_DONE)
 			return rc;
 		sqlite3_reset(w->del_run);
@@ -598,19 +675,16 @@ prepare_writer(sqlite3 *db, struct wstmts *w)
 
 	rc = sqlite3_prepare_v3(db,
 	                        "INSERT OR REPLACE INTO runs (id, pipeline, generation, trigger, "
-	                        "started, ended, result, failed_step, message) "
-	                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	                        "started, ended, result, failed_step, message, steps) "
+	                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	                        -1, SQLITE_PREPARE_PERSISTENT, &w->run, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(db, "DELETE FROM steps WHERE run_id = ?1", -1,
-		                        SQLITE_PREPARE_PERSISTENT, &w->del_steps, NULL);
+		rc = sqlite3_prepare_v3(db, "DELETE FROM output WHERE run_id = ?1", -1,
+		                        SQLITE_PREPARE_PERSISTENT, &w->del_output, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(db,
-		                        "INSERT INTO steps (run_id, idx, step, stage, result, "
-		                        "attempts, duration_us, message, output, output_first_seq, "
-		                        "output_truncated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-		                        "?9, ?10, ?11)",
-		                        -1, SQLITE_PREPARE_PERSISTENT, &w->step, NULL);
+		                        "INSERT OR REPLACE INTO output (run_id, data) VALUES (?1, ?2)",
+		                        -1, SQLITE_PREPARE_PERSISTENT, &w->output, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(db, "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1",
 		                        -1, SQLITE_PREPARE_PERSISTENT, &w->cut, NULL);
@@ -629,8 +703,8 @@ static void
 finalize_writer(struct wstmts *w)
 {
 	sqlite3_finalize(w->run);
-	sqlite3_finalize(w->del_steps);
-	sqlite3_finalize(w->step);
+	sqlite3_finalize(w->del_output);
+	sqlite3_finalize(w->output);
 	sqlite3_finalize(w->cut);
 	sqlite3_finalize(w->old);
 	sqlite3_finalize(w->del_run);
@@ -761,6 +835,16 @@ read_run_row(sqlite3_stmt *st, struct history_run *r)
 	r->message = col_strdup(st, 8);
 }
 
+static int decode_steps(struct history_run *r, const char *p, size_t len);
+
+static int
+read_run_steps(sqlite3_stmt *st, struct history_run *r)
+{
+	if (sqlite3_column_type(st, 9) == SQLITE_NULL)
+		return SQLITE_OK;
+	return decode_steps(r, sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9));
+}
+
 static void
 run_clear(struct history_run *r)
 {
@@ -773,61 +857,81 @@ run_clear(struct history_run *r)
 	*r = (struct history_run){ 0 };
 }
 
+/* Fills r->steps from an encode_steps() value; stops at a malformed record. */
 static int
-read_steps(struct history *h, struct history_run *r, bool output)
+decode_steps(struct history_run *r, const char *p, size_t len)
 {
-	sqlite3_stmt *st;
-	int rc;
+	const char *end = p + len;
 	size_t cap = 0;
 
-	rc = sqlite3_prepare_v2(h->rdb,
-	                        output ? "SELECT step, stage, result, attempts, duration_us, "
-	                                 "message, output_truncated, output, output_first_seq "
-	                                 "FROM steps WHERE run_id = ?1 ORDER BY idx"
-	                               : "SELECT step, stage, result, attempts, duration_us, "
-	                                 "message, output_truncated FROM steps WHERE run_id = ?1 "
-	                                 "ORDER BY idx",
-	                        -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)r->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char line[1024], *f[8], *q = line;
+		unsigned long long attempts, dur, first, trunc, ml;
 		struct history_step *s;
+		size_t k;
 
+		if (!nl || (size_t)(nl - p) >= sizeof(line))
+			break;
+		memcpy(line, p, (size_t)(nl - p));
+		line[nl - p] = 0;
+		for (k = 0; k < 8 && q; k++)
+			f[k] = strsep(&q, "\t");
+		if (k < 8 || q || sscanf(f[3], "%llu", &attempts) != 1 ||
+		    sscanf(f[4], "%llu", &dur) != 1 || sscanf(f[5], "%llu", &first) != 1 ||
+		    sscanf(f[6], "%llu", &trunc) != 1 || sscanf(f[7], "%llu", &ml) != 1)
+			break;
+		p = nl + 1;
+		if (ml > (size_t)(end - p))
+			break;
 		if (r->n_steps == cap) {
 			size_t c = cap ? cap * 2 : 8;
 			struct history_step *v = realloc(r->steps, c * sizeof(*v));
 
-			if (!v) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
+			if (!v)
+				return SQLITE_NOMEM;
 			r->steps = v;
 			cap = c;
 		}
 		s = &r->steps[r->n_steps++];
-		*s = (struct history_step){ 0 };
-		s->id = col_strdup(st, 0);
-		s->stage = col_strdup(st, 1);
-		s->result = static_result(sqlite3_column_text(st, 2));
-		s->attempts = (unsigned)sqlite3_column_int(st, 3);
-		s->duration_usec = (uint64_t)sqlite3_column_int64(st, 4);
-		s->message = col_strdup(st, 5);
-		s->output_truncated = sqlite3_column_int(st, 6) != 0;
-		if (output && sqlite3_column_type(st, 7) != SQLITE_NULL) {
-			int n = sqlite3_column_bytes(st, 7);
-
-			s->output = malloc((size_t)n + 1);
-			if (s->output) {
-				memcpy(s->output, sqlite3_column_blob(st, 7), (size_t)n);
-				s->output[n] = 0;
-				s->output_len = (size_t)n;
-			}
-			s->output_first_seq = (uint64_t)sqlite3_column_int64(st, 8);
-		}
+		*s = (struct history_step){ .id = strdup(f[0]),
+			                    .stage = strdup(f[1]),
+			                    .result = static_result((const unsigned char *)f[2]),
+			                    .attempts = (unsigned)attempts,
+			                    .duration_usec = dur,
+			                    .output_first_seq = first,
+			                    .output_truncated = trunc != 0,
+			                    .message = ml ? strndup(p, ml) : NULL };
+		p += ml;
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	return SQLITE_OK;
+}
+
+/* Hands each step its part of an encode_output() value. */
+static void
+decode_output(struct history_run *r, const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t idx, n;
+
+		if (!nl || sscanf(p, "#%zu %zu", &idx, &n) != 2)
+			break;
+		p = nl + 1;
+		if (n > (size_t)(end - p))
+			break;
+		if (idx < r->n_steps && !r->steps[idx].output) {
+			r->steps[idx].output = malloc(n + 1);
+			if (r->steps[idx].output) {
+				memcpy(r->steps[idx].output, p, n);
+				r->steps[idx].output[n] = 0;
+				r->steps[idx].output_len = n;
+			}
+		}
+		p += n;
+	}
 }
 
 static int
@@ -856,7 +960,7 @@ history_query(struct history *h, const struct history_filter *f,
 	/* The pipeline index serves the most common filter; ids order the rest. */
 	rc = sqlite3_prepare_v2(h->rdb,
 	                        "SELECT id, pipeline, generation, trigger, started, ended, result, "
-	                        "failed_step, message FROM runs "
+	                        "failed_step, message, CASE WHEN ?6 THEN steps END FROM runs "
 	                        "WHERE (?1 IS NULL OR pipeline = ?1) AND (?2 IS NULL OR result = ?2) "
 	                        "AND (?3 = 0 OR started >= ?3) AND (?4 = 0 OR started < ?4) "
 	                        "ORDER BY id DESC LIMIT ?5",
@@ -868,17 +972,21 @@ history_query(struct history *h, const struct history_filter *f,
 	sqlite3_bind_int64(st, 3, f->since_usec);
 	sqlite3_bind_int64(st, 4, f->until_usec);
 	sqlite3_bind_int(st, 5, (int)f->limit);
+	sqlite3_bind_int(st, 6, f->with_steps);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct history_run r = { 0 };
 
+		int k;
+
 		read_run_row(st, &r);
-		if (f->with_steps)
-			rc = read_steps(h, &r, false);
-		if (rc == SQLITE_ROW || rc == SQLITE_OK)
+		k = read_run_steps(st, &r);
+		if (k == SQLITE_OK)
 			fn(&r, userdata);
 		run_clear(&r);
-		if (rc != SQLITE_ROW && rc != SQLITE_OK)
+		if (k != SQLITE_OK) {
+			rc = k;
 			break;
+		}
 	}
 	sqlite3_finalize(st);
 	return read_error(h, rc == SQLITE_DONE ? SQLITE_OK : rc, err, err_size);
@@ -896,8 +1004,9 @@ history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
 		return -ENODEV;
 	read_begin(h);
 	rc = sqlite3_prepare_v2(h->rdb,
-	                        "SELECT id, pipeline, generation, trigger, started, ended, result, "
-	                        "failed_step, message FROM runs WHERE id = ?1",
+	                        "SELECT r.id, r.pipeline, r.generation, r.trigger, r.started, r.ended, "
+	                        "r.result, r.failed_step, r.message, r.steps, o.data FROM runs r "
+	                        "LEFT JOIN output o ON o.run_id = r.id WHERE r.id = ?1",
 	                        -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return read_error(h, rc, err, err_size);
@@ -914,8 +1023,10 @@ history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
 		return -ENOMEM;
 	}
 	read_run_row(st, r);
+	rc = read_run_steps(st, r);
+	if (rc == SQLITE_OK && sqlite3_column_type(st, 10) != SQLITE_NULL)
+		decode_output(r, sqlite3_column_blob(st, 10), (size_t)sqlite3_column_bytes(st, 10));
 	sqlite3_finalize(st);
-	rc = read_steps(h, r, true);
 	if (rc != SQLITE_OK) {
 		history_run_free(r);
 		return read_error(h, rc, err, err_size);

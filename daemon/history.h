@@ -56,6 +56,9 @@ struct history_run {
 	char *message;        /* the failed step's message, or NULL */
 	struct history_step *steps;
 	size_t n_steps;
+	/* The steps' id, stage and message live in the steps block itself
+	 * (one allocation per run, see manager_run_record); their output not. */
+	bool steps_packed;
 };
 
 void history_run_free(struct history_run *r);

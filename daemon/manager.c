@@ -119,13 +119,8 @@ history_limits(const struct gini_config *c)
 		                        .output_max = c->history_output_max };
 }
 
-/*
- * The history record of r: at its start (no steps, "running") or its end
- * (steps in execution order, with their output). Loop thread; the caller
- * hands it to history_record(). NULL without memory.
- */
-static struct history_run *
-history_of(const struct run *r, uint64_t generation, bool ended)
+struct history_run *
+manager_run_record(const struct run *r, uint64_t generation, bool ended)
 {
 	const struct pipeline *p = r->pipeline;
 	struct history_run *h = calloc(1, sizeof(*h));
@@ -149,25 +144,41 @@ history_of(const struct run *r, uint64_t generation, bool ended)
 		if (r->results[r->failed_step].message)
 			h->message = strdup(r->results[r->failed_step].message);
 	}
-	h->steps = calloc(p->n_steps + 1, sizeof(*h->steps));
-	if (!h->steps)
-		goto fail;
-	h->n_steps = p->n_steps;
-	for (size_t k = 0; k < p->n_steps; k++) {
-		size_t i = p->order[k];
-		struct step_result *res = &r->results[i];
-		struct history_step *s = &h->steps[k];
+	/* One allocation for the steps and their strings: this runs on the
+	 * loop for every run, and a run may have a thousand steps. */
+	{
+		size_t size = (p->n_steps + 1) * sizeof(*h->steps);
+		char *q;
 
-		s->id = strdup(p->steps[i].id);
-		s->stage = strdup(p->steps[i].stage_id ? p->steps[i].stage_id : "");
-		s->result = step_status_to_string(res->status);
-		s->attempts = res->attempts;
-		s->duration_usec = res->attempts ? res->end_usec - res->start_usec : 0;
-		s->message = res->message ? strdup(res->message) : NULL;
-		s->output = output_serialize(&res->output, &s->output_len, &s->output_first_seq,
-		                             &s->output_truncated);
-		if (!s->id || !s->stage)
+		for (size_t i = 0; i < p->n_steps; i++)
+			size += strlen(p->steps[i].id) + 1 +
+			        (p->steps[i].stage_id ? strlen(p->steps[i].stage_id) : 0) + 1 +
+			        (r->results[i].message ? strlen(r->results[i].message) + 1 : 0);
+		h->steps = calloc(1, size);
+		if (!h->steps)
 			goto fail;
+		h->steps_packed = true;
+		h->n_steps = p->n_steps;
+		q = (char *)(h->steps + p->n_steps + 1);
+		for (size_t k = 0; k < p->n_steps; k++) {
+			size_t i = p->order[k];
+			struct step_result *res = &r->results[i];
+			struct history_step *s = &h->steps[k];
+
+			s->id = q;
+			q = stpcpy(q, p->steps[i].id) + 1;
+			s->stage = q;
+			q = stpcpy(q, p->steps[i].stage_id ? p->steps[i].stage_id : "") + 1;
+			if (res->message) {
+				s->message = q;
+				q = stpcpy(q, res->message) + 1;
+			}
+			s->result = step_status_to_string(res->status);
+			s->attempts = res->attempts;
+			s->duration_usec = res->attempts ? res->end_usec - res->start_usec : 0;
+			s->output = output_serialize(&res->output, &s->output_len,
+			                             &s->output_first_seq, &s->output_truncated);
+		}
 	}
 	return h;
 fail:
@@ -289,7 +300,7 @@ run_done_on_loop(void *data)
 			l->on_done(l, r);
 	}
 	if (ps) {
-		history_record(m->history, history_of(r, ar->gen->number, true));
+		history_record(m->history, manager_run_record(r, ar->gen->number, true));
 		ps->running--;
 		ps->last_run_id = r->id;
 		ps->last_status = r->status;
@@ -427,7 +438,7 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	}
 	/* A "running" row, so that a run cut short by kill -9 is not forgotten. */
 	if (!dry)
-		history_record(m->history, history_of(ar->run, ar->gen->number, false));
+		history_record(m->history, manager_run_record(ar->run, ar->gen->number, false));
 	/* Logged once it is on its way: the log line is not on the trigger's path. */
 	log_full(dry ? LOG_DEBUG : LOG_INFO, "run %llu: pipeline '%s': %s (trigger: %s)",
 	         (unsigned long long)ar->run->id, p->name, dry ? "dry run started" : "started",

@@ -169,5 +169,11 @@ int manager_dry_run(struct manager *m, const char *name, const char *trigger,
  * errors go to diags and leave the running one untouched. */
 int manager_reload(struct manager *m, struct diags *diags);
 struct pstate *manager_pstate(struct manager *m, const char *name);
+/*
+ * The history record of r (history.h): at its start (no steps, "running")
+ * or once it ended (steps in execution order, with their output). For
+ * history_record(); NULL without memory. The thread that owns r.
+ */
+struct history_run *manager_run_record(const struct run *r, uint64_t generation, bool ended);
 /* The run in flight with this id (not a dry run), or NULL. Loop thread. */
 const struct run *manager_find_run(struct manager *m, uint64_t id);

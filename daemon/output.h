@@ -2,6 +2,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ struct output {
 	size_t bytes;              /* text bytes kept */
 	uint64_t total;            /* lines ever added: seq of the next line */
 	bool truncated;            /* lines or bytes were dropped */
+	atomic_bool any;           /* a line was ever added: lets readers skip the lock */
 };
 
 void output_init(struct output *o, size_t max);

@@ -152,8 +152,8 @@ START_TEST(retention_by_count_and_age)
 	ck_assert_int_eq(history_flush(h), 0);
 	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM runs"), 10);
 	ck_assert_int_eq(db_int(dir, "SELECT min(id) FROM runs"), 21);
-	/* Steps go with their runs. */
-	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM steps"), 10);
+	/* Output goes with its run. */
+	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM output"), 10);
 
 	/* Age: runs older than history_max_age (30d by default) go. */
 	lim.max_runs = 1000;
