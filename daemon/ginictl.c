@@ -1020,6 +1020,9 @@ cmd_history(struct ctl *c, int argc, char **argv)
 	}
 	if (k < argc)
 		json_object_set_new(o.args, "pipeline", json_string(argv[k]));
+	/* The table shows no steps: do not have the daemon read them. */
+	if (!c->json)
+		json_object_set_new(o.args, "steps", json_false());
 	r = request(c, "history", o.args, REPLY_TIMEOUT_MS, NULL, &x);
 	if (!r)
 		return x;
