@@ -710,6 +710,24 @@ finalize_writer(struct wstmts *w)
 	sqlite3_finalize(w->del_run);
 }
 
+/*
+ * A "running" row whose run's end is queued right behind it need not be
+ * written: short runs would otherwise cost two rows each. Looks a few items
+ * ahead only; a miss just writes the row.
+ */
+static bool
+ended_in_batch(const struct item *it)
+{
+	unsigned k = 0;
+
+	if (it->run->ended_usec)
+		return false;
+	for (const struct item *j = it->next; j && k < 64; j = j->next, k++)
+		if (j->run->id == it->run->id)
+			return true;
+	return false;
+}
+
 static void *
 writer_main(void *data)
 {
@@ -741,7 +759,8 @@ writer_main(void *data)
 		if (batch && w.run) {
 			rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
 			for (struct item *it = batch; rc == SQLITE_OK && it; it = it->next, n++)
-				rc = write_run(&w, it->run);
+				if (!ended_in_batch(it))
+					rc = write_run(&w, it->run);
 			if (rc == SQLITE_OK)
 				rc = retention(&w, &lim, MAX((unsigned)n * 2, 100u));
 			if (rc == SQLITE_OK)
