@@ -112,6 +112,11 @@ START_TEST(ids_continue_after_reopen)
 	ck_assert_uint_eq(history_next_id(h), 1);
 	history_record(h, ended_run(5, "p", "success", now, "hello"));
 	running->ended_usec = 0;
+	/* A start record has no steps. */
+	free(running->steps[0].id);
+	free(running->steps[0].stage);
+	free(running->steps);
+	running->steps = NULL;
 	running->n_steps = 0;
 	history_record(h, running);
 	ck_assert_int_eq(history_flush(h), 0);
