@@ -354,7 +354,7 @@ case_linear(struct bench *b)
 		g = time_runs(b, ex, c.p, min_usec, 3, NULL);
 		/* The same runs recorded in a history.db, as ginid records them;
 		 * the writer thread's commits included until the end. */
-		h = dir ? history_new(dir, &lim) : NULL;
+		h = dir ? history_new(dir, &lim, NULL) : NULL;
 		if (!h || history_disabled(h)) {
 			bench_fail(b, "cannot open a history in %s", dir ? dir : "(no memory)");
 			free(dir);

@@ -120,7 +120,7 @@ case_history(struct bench *b)
 
 		rmtree(state);
 		mkdir(state, 0755);
-		h = history_new(state, &lim);
+		h = history_new(state, &lim, NULL);
 		if (!runs || !h || history_disabled(h)) {
 			free(runs);
 			history_free(h);

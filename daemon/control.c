@@ -70,6 +70,7 @@
 #define ACCEPT_RETRY_USEC (250 * USEC_PER_MSEC)
 
 struct conn;
+struct query;
 
 struct ratelimit {
 	uint64_t begin_usec; /* start of the current interval, 0: none yet */
@@ -135,6 +136,7 @@ struct conn {
 	size_t out_len, out_off;
 	bool closing;       /* close once out is flushed */
 	struct waiting *wait; /* requests wait behind a `run --wait` */
+	struct query *query;  /* ...and behind a history query */
 };
 
 struct control {
@@ -715,9 +717,20 @@ cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 	reply_ok(k, id, json_pack("{s:o}", "items", items));
 }
 
-/* How long a history query waits for runs that just ended to be written. */
-#define HISTORY_FLUSH_WAIT_USEC (50 * USEC_PER_MSEC)
 #define HISTORY_LIMIT_MAX 10000
+
+/*
+ * A history or logs request answered by the history's reader thread. The
+ * connection waits for it, as for a `run --wait`, so replies keep their
+ * order; a connection that closes first leaves it orphaned (conn NULL) and
+ * the answer is dropped.
+ */
+struct query {
+	struct conn *conn; /* NULL: the client went away */
+	json_t *id;
+	json_t *args;        /* logs: step and from */
+	bool logs;
+};
 
 /* ISO 8601 with milliseconds, UTC: "2026-12-03T10:15:00.123Z". */
 static json_t *
@@ -777,68 +790,24 @@ history_step_json(const struct history_step *s)
 	                 jtext(s->message), "output_truncated", s->output_truncated);
 }
 
-static void
-history_item(const struct history_run *h, void *userdata)
+static json_t *
+history_item(const struct history_run *h)
 {
-	json_t *items = userdata, *steps = json_array(), *o;
-	json_t *dur = h->ended_usec ? json_integer((json_int_t)(h->ended_usec - h->started_usec))
-	                            : json_null();
+	json_t *steps = json_array();
+	bool ended = h->ended_usec != 0;
+	int64_t dur = h->ended_usec - h->started_usec;
 
 	for (size_t i = 0; i < h->n_steps; i++)
 		json_array_append_new(steps, history_step_json(&h->steps[i]));
-	o = json_pack("{s:I, s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:O, s:o, s:s, s:o, s:o}",
-	              "id", (json_int_t)h->id, "run_id", (json_int_t)h->id, "pipeline",
-	              jtext(h->pipeline), "generation", (json_int_t)h->generation, "trigger",
-	              jtext(h->trigger), "started", iso_ms_or_null(h->started_usec), "start",
-	              iso_or_null(h->started_usec), "ended", iso_ms_or_null(h->ended_usec),
-	              "duration_ms",
-	              json_is_integer(dur) ? json_integer(json_integer_value(dur) / 1000)
-	                                   : json_null(),
-	              "duration_usec", dur, "steps", steps, "result", h->result, "failed_step",
-	              jtext(h->failed_step), "message", jtext(h->message));
-	json_decref(dur);
-	json_array_append_new(items, o);
-}
-
-static void
-cmd_history(struct conn *k, json_t *id, json_t *args)
-{
-	static const char *const allowed[] = { "pipeline", "n", "limit", "result", "since",
-		                               "until", "steps" };
-	struct history *hs = k->c->m->history;
-	struct history_filter f = { .limit = 20 };
-	long long n = 0, since = 0, until = 0;
-	bool steps = true;
-	char err[256] = "";
-	json_t *items;
-	int r;
-
-	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
-	    arg_string(k, id, args, "pipeline", &f.pipeline) < 0 ||
-	    arg_string(k, id, args, "result", &f.result) < 0 ||
-	    arg_int(k, id, args, "n", 1, HISTORY_LIMIT_MAX, &n) < 0 ||
-	    arg_int(k, id, args, "limit", 1, HISTORY_LIMIT_MAX, &n) < 0 ||
-	    arg_int(k, id, args, "since", 0, INT64_MAX / (long long)USEC_PER_SEC, &since) < 0 ||
-	    arg_int(k, id, args, "until", 0, INT64_MAX / (long long)USEC_PER_SEC, &until) < 0 ||
-	    arg_bool(k, id, args, "steps", &steps) < 0)
-		return;
-	if (history_off(k, id))
-		return;
-	if (n)
-		f.limit = (unsigned)n;
-	f.since_usec = since * (int64_t)USEC_PER_SEC;
-	f.until_usec = until * (int64_t)USEC_PER_SEC;
-	f.with_steps = steps;
-	/* Runs that ended a moment ago are likely still queued for the writer. */
-	(void)history_flush_timeout(hs, HISTORY_FLUSH_WAIT_USEC);
-	items = json_array();
-	r = history_query(hs, &f, history_item, items, err, sizeof(err));
-	if (r < 0) {
-		json_decref(items);
-		query_error(k, id, r, err);
-		return;
-	}
-	reply_ok(k, id, json_pack("{s:o}", "items", items));
+	return json_pack(
+		"{s:I, s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o}", "id",
+		(json_int_t)h->id, "run_id", (json_int_t)h->id, "pipeline", jtext(h->pipeline),
+		"generation", (json_int_t)h->generation, "trigger", jtext(h->trigger), "started",
+		iso_ms_or_null(h->started_usec), "start", iso_or_null(h->started_usec), "ended",
+		iso_ms_or_null(h->ended_usec), "duration_ms",
+		ended ? json_integer((json_int_t)(dur / 1000)) : json_null(), "duration_usec",
+		ended ? json_integer((json_int_t)dur) : json_null(), "steps", steps, "result",
+		h->result, "failed_step", jtext(h->failed_step), "message", jtext(h->message));
 }
 
 /* Collects output lines into a JSON array. */
@@ -875,89 +844,14 @@ from_of(json_t *from, size_t i)
 	                                                       : 0;
 }
 
-/*
- * A run's output step by step. "from" (per step, in the reply's order)
- * asks only for lines after those already seen, so `ginictl logs --follow`
- * polls a run in progress with it until "running" is false.
- */
+/* The logs reply for a run read back from the history. */
 static void
-cmd_logs(struct conn *k, json_t *id, json_t *args)
+reply_stored_logs(struct conn *k, json_t *id, json_t *args, const struct history_run *h)
 {
-	static const char *const allowed[] = { "run_id", "step", "from" };
-	struct manager *m = k->c->m;
-	const char *step = NULL;
-	long long run_id = 0;
-	json_t *from = json_object_get(args, "from"), *steps;
-	const struct run *live;
-	struct history_run *h = NULL;
-	char err[256] = "";
+	const char *step = json_string_value(json_object_get(args, "step"));
+	json_t *from = json_object_get(args, "from"), *steps = json_array();
 	bool found_step = false;
-	int r;
 
-	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
-	    arg_int(k, id, args, "run_id", 1, INT64_MAX, &run_id) < 0 ||
-	    arg_string(k, id, args, "step", &step) < 0)
-		return;
-	if (!run_id) {
-		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument 'run_id' is required");
-		return;
-	}
-	if (from && !json_is_array(from)) {
-		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument 'from' must be an array");
-		return;
-	}
-	if (history_off(k, id))
-		return;
-	steps = json_array();
-	live = manager_find_run(m, (uint64_t)run_id);
-	if (live) {
-		const struct pipeline *p = live->pipeline;
-
-		/* Step results are the workers' until the run ends: only the
-		 * output, which has its own lock, is read here. */
-		for (size_t kk = 0; kk < p->n_steps; kk++) {
-			size_t i = p->order[kk];
-			struct lines l = { .a = json_array() };
-			uint64_t next;
-			bool trunc;
-
-			if (step && !streq(step, p->steps[i].id)) {
-				json_decref(l.a);
-				continue;
-			}
-			found_step = true;
-			next = output_foreach(&live->results[i].output, from_of(from, kk), live_line,
-			                      &l, &trunc);
-			json_array_append_new(steps, json_pack("{s:o, s:s, s:b, s:I, s:o}", "id",
-			                                       jtext(p->steps[i].id), "result",
-			                                       "running", "output_truncated", trunc,
-			                                       "next", (json_int_t)next, "lines",
-			                                       l.a));
-		}
-		if (step && !found_step) {
-			json_decref(steps);
-			reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "run %lld has no step '%s'", run_id,
-			            step);
-			return;
-		}
-		reply_ok(k, id,
-		         json_pack("{s:I, s:o, s:s, s:b, s:o, s:o, s:o}", "run_id",
-		                   (json_int_t)run_id, "pipeline", jtext(p->name), "result", "running",
-		                   "running", 1, "started", iso_ms_or_null(live->start_realtime_usec),
-		                   "ended", json_null(), "steps", steps));
-		return;
-	}
-	(void)history_flush_timeout(m->history, HISTORY_FLUSH_WAIT_USEC);
-	r = history_get(m->history, (uint64_t)run_id, &h, err, sizeof(err));
-	if (r < 0 || !h) {
-		json_decref(steps);
-		if (r < 0)
-			query_error(k, id, r, err);
-		else
-			reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "no run %lld in the history",
-			            run_id);
-		return;
-	}
 	for (size_t i = 0; i < h->n_steps; i++) {
 		const struct history_step *s = &h->steps[i];
 		uint64_t want = from_of(from, i);
@@ -979,17 +873,187 @@ cmd_logs(struct conn *k, json_t *id, json_t *args)
 	}
 	if (step && !found_step && h->n_steps > 0) {
 		json_decref(steps);
-		reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "run %lld has no step '%s'", run_id, step);
-		history_run_free(h);
+		reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "run %llu has no step '%s'",
+		            (unsigned long long)h->id, step);
 		return;
 	}
 	/* "running" in the database: ended a moment ago, or the writer is behind. */
 	reply_ok(k, id,
-	         json_pack("{s:I, s:o, s:s, s:b, s:o, s:o, s:o}", "run_id", (json_int_t)run_id,
+	         json_pack("{s:I, s:o, s:s, s:b, s:o, s:o, s:o}", "run_id", (json_int_t)h->id,
 	                   "pipeline", jtext(h->pipeline), "result", h->result, "running",
 	                   streq(h->result, "running"), "started", iso_ms_or_null(h->started_usec),
 	                   "ended", iso_ms_or_null(h->ended_usec), "steps", steps));
-	history_run_free(h);
+}
+
+/* Loop thread: the reader answered. */
+static void
+query_done(struct history_request *rq)
+{
+	struct query *q = rq->userdata;
+	struct conn *k = q->conn;
+
+	if (k) {
+		if (rq->r < 0) {
+			query_error(k, q->id, rq->r, rq->err);
+		} else if (q->logs && !rq->run) {
+			reply_error(k, q->id, PROTO_E_NOT_FOUND, NULL, "no run %llu in the history",
+			            (unsigned long long)rq->id);
+		} else if (q->logs) {
+			reply_stored_logs(k, q->id, q->args, rq->run);
+		} else {
+			json_t *items = json_array();
+
+			for (size_t i = 0; i < rq->n_runs; i++)
+				json_array_append_new(items, history_item(rq->runs[i]));
+			reply_ok(k, q->id, json_pack("{s:o}", "items", items));
+		}
+		k->query = NULL;
+		if (k->idle)
+			sd_event_source_set_enabled(k->idle, SD_EVENT_ONESHOT);
+		/* Requests that queued up behind the query. */
+		conn_process(k);
+		conn_kick(k);
+	}
+	json_decref(q->id);
+	json_decref(q->args);
+	free(q);
+	history_request_free(rq);
+}
+
+/* Hands rq to the reader; the connection waits for the answer. */
+static void
+query_submit(struct conn *k, json_t *id, json_t *args, bool logs, struct history_request *rq)
+{
+	struct query *q = calloc(1, sizeof(*q));
+
+	if (!q) {
+		history_request_free(rq);
+		reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
+		return;
+	}
+	q->conn = k;
+	q->id = id ? json_incref(id) : NULL;
+	q->args = json_incref(args);
+	q->logs = logs;
+	rq->done = query_done;
+	rq->userdata = q;
+	k->query = q;
+	if (k->idle)
+		sd_event_source_set_enabled(k->idle, SD_EVENT_OFF);
+	history_submit(k->c->m->history, rq);
+}
+
+static void
+cmd_history(struct conn *k, json_t *id, json_t *args)
+{
+	static const char *const allowed[] = { "pipeline", "n", "limit", "result", "since",
+		                               "until", "steps" };
+	const char *pipeline = NULL, *result = NULL;
+	long long n = 0, since = 0, until = 0;
+	bool steps = true;
+	struct history_request *rq;
+
+	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
+	    arg_string(k, id, args, "pipeline", &pipeline) < 0 ||
+	    arg_string(k, id, args, "result", &result) < 0 ||
+	    arg_int(k, id, args, "n", 1, HISTORY_LIMIT_MAX, &n) < 0 ||
+	    arg_int(k, id, args, "limit", 1, HISTORY_LIMIT_MAX, &n) < 0 ||
+	    arg_int(k, id, args, "since", 0, INT64_MAX / (long long)USEC_PER_SEC, &since) < 0 ||
+	    arg_int(k, id, args, "until", 0, INT64_MAX / (long long)USEC_PER_SEC, &until) < 0 ||
+	    arg_bool(k, id, args, "steps", &steps) < 0)
+		return;
+	if (history_off(k, id))
+		return;
+	rq = calloc(1, sizeof(*rq));
+	if (!rq || (pipeline && !(rq->filter.pipeline = strdup(pipeline))) ||
+	    (result && !(rq->filter.result = strdup(result)))) {
+		history_request_free(rq);
+		reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
+		return;
+	}
+	rq->filter.limit = n ? (unsigned)n : 20;
+	rq->filter.since_usec = since * (int64_t)USEC_PER_SEC;
+	rq->filter.until_usec = until * (int64_t)USEC_PER_SEC;
+	rq->filter.with_steps = steps;
+	query_submit(k, id, args, false, rq);
+}
+
+/*
+ * A run's output step by step. "from" (per step, in the reply's order)
+ * asks only for lines after those already seen, so `ginictl logs --follow`
+ * polls a run in progress with it until "running" is false. A run in
+ * flight is answered from memory, an ended one from the history.
+ */
+static void
+cmd_logs(struct conn *k, json_t *id, json_t *args)
+{
+	static const char *const allowed[] = { "run_id", "step", "from" };
+	struct manager *m = k->c->m;
+	const char *step = NULL;
+	long long run_id = 0;
+	json_t *from = json_object_get(args, "from"), *steps;
+	const struct run *live;
+	struct history_request *rq;
+	bool found_step = false;
+
+	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
+	    arg_int(k, id, args, "run_id", 1, INT64_MAX, &run_id) < 0 ||
+	    arg_string(k, id, args, "step", &step) < 0)
+		return;
+	if (!run_id) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument 'run_id' is required");
+		return;
+	}
+	if (from && !json_is_array(from)) {
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument 'from' must be an array");
+		return;
+	}
+	if (history_off(k, id))
+		return;
+	live = manager_find_run(m, (uint64_t)run_id);
+	if (!live) {
+		rq = calloc(1, sizeof(*rq));
+		if (!rq) {
+			reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
+			return;
+		}
+		rq->get = true;
+		rq->id = (uint64_t)run_id;
+		query_submit(k, id, args, true, rq);
+		return;
+	}
+	steps = json_array();
+	/* Step results are the workers' until the run ends: only the output,
+	 * which has its own lock, is read here. */
+	for (size_t kk = 0; kk < live->pipeline->n_steps; kk++) {
+		const struct pipeline *p = live->pipeline;
+		size_t i = p->order[kk];
+		struct lines l = { .a = json_array() };
+		uint64_t next;
+		bool trunc;
+
+		if (step && !streq(step, p->steps[i].id)) {
+			json_decref(l.a);
+			continue;
+		}
+		found_step = true;
+		next = output_foreach(&live->results[i].output, from_of(from, kk), live_line, &l,
+		                      &trunc);
+		json_array_append_new(steps, json_pack("{s:o, s:s, s:b, s:I, s:o}", "id",
+		                                       jtext(p->steps[i].id), "result", "running",
+		                                       "output_truncated", trunc, "next",
+		                                       (json_int_t)next, "lines", l.a));
+	}
+	if (step && !found_step) {
+		json_decref(steps);
+		reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "run %lld has no step '%s'", run_id, step);
+		return;
+	}
+	reply_ok(k, id,
+	         json_pack("{s:I, s:o, s:s, s:b, s:o, s:o, s:o}", "run_id", (json_int_t)run_id,
+	                   "pipeline", jtext(live->pipeline->name), "result", "running", "running",
+	                   1, "started", iso_ms_or_null(live->start_realtime_usec), "ended",
+	                   json_null(), "steps", steps));
 }
 
 static json_t *
@@ -1475,7 +1539,7 @@ conn_process(struct conn *k)
 {
 	size_t start = 0;
 
-	while (!k->closing && !k->wait && k->out_len - k->out_off < OUT_PAUSE) {
+	while (!k->closing && !k->wait && !k->query && k->out_len - k->out_off < OUT_PAUSE) {
 		char *nl = memchr(k->in + start, '\n', k->in_len - start);
 		size_t len;
 
@@ -1576,7 +1640,7 @@ on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		return 0;
 	}
 	/* Replies drained: requests held back may go on. */
-	if (k->in_len && !k->closing && !k->wait) {
+	if (k->in_len && !k->closing && !k->wait && !k->query) {
 		conn_process(k);
 		if (conn_flush(k) < 0) {
 			conn_free(k);
@@ -1621,6 +1685,9 @@ conn_free(struct conn *k)
 		json_decref(k->wait->id);
 		free(k->wait);
 	}
+	/* The reader's answer comes later; it is dropped then. */
+	if (k->query)
+		k->query->conn = NULL;
 	if (k->prev)
 		k->prev->next = k->next;
 	else
@@ -1755,7 +1822,7 @@ eviction_victim(struct control *c)
 	struct conn *victim = NULL;
 
 	for (struct conn *k = c->conns; k; k = k->next) {
-		if (k->access == ACCESS_ALL || k->wait)
+		if (k->access == ACCESS_ALL || k->wait || k->query)
 			continue;
 		if (!victim || k->access < victim->access ||
 		    (k->access == victim->access && k->active_usec < victim->active_usec))

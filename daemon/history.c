@@ -12,14 +12,17 @@
  * which is the runs that had not ended (their "running" rows, if already
  * written, become "interrupted" at the next start).
  *
- * Reading: a read-only connection used on the loop thread. WAL readers see
- * the last commit and never wait for the writer; a progress handler cuts a
- * query off after READ_BUDGET_USEC so no query stalls the loop.
+ * Reading: a reader thread with a read-only connection of its own answers
+ * requests from the loop (history_submit) and posts each answer back, so the
+ * loop never waits on the disk. WAL readers see the last commit and never
+ * wait for the writer; a progress handler cuts a query off after
+ * READ_BUDGET_USEC so one query cannot hold up those behind it.
  *
  * Schema versions are PRAGMA user_version; migrate() brings an older file up
  * step by step. A file that is not a database, fails quick_check, or carries
  * a newer version is renamed history.db.corrupt-TIMESTAMP (with its -wal and
- * -shm) and a fresh one created. Lock order: h->lock only (a leaf).
+ * -shm) and a fresh one created. Lock order: h->lock only (a leaf); the
+ * reader waits for the writer (history_flush_timeout) without holding it.
  */
 #include "history.h"
 
@@ -38,8 +41,8 @@
 #define SCHEMA_VERSION 1
 /* Runs deleted per batch at most (or twice the runs written, if more). */
 #define RETENTION_BATCH 500
-/* A query on the loop thread is cut off after this long. */
-#define READ_BUDGET_USEC (200 * USEC_PER_MSEC)
+/* A query is cut off after this long: it holds up the queries behind it. */
+#define READ_BUDGET_USEC (2 * USEC_PER_SEC)
 
 struct item {
 	struct item *next;
@@ -47,6 +50,9 @@ struct item {
 };
 
 struct history {
+	struct loop *loop; /* NULL: no reader thread */
+	pthread_t reader;
+	bool have_reader;
 	char *path;
 	char *disabled; /* reason, or NULL */
 	uint64_t next_id;
@@ -61,6 +67,13 @@ struct history {
 	uint64_t queued, written; /* items */
 	bool stop;
 	struct history_limits lim;
+	struct history_request *rq_head, **rq_tail; /* for the reader */
+	pthread_cond_t rq_wake;
+	/* Answered, for the loop: one message drains them all, so that
+	 * history_free() can answer what the loop never picked up. */
+	struct history_request *answered;
+	bool answer_posted;
+	struct loop_msg answer_msg;
 	uint64_t batches;
 	uint64_t read_deadline; /* loop thread only */
 };
@@ -227,7 +240,8 @@ try_open(struct history *h, char *why, size_t size)
 	if (rc != SQLITE_OK)
 		goto sqlfail;
 	h->next_id = (uint64_t)n + 1;
-	rc = sqlite3_open_v2(h->path, &h->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	/* Serialised: the reader thread and start-up summaries share it. */
+	rc = sqlite3_open_v2(h->path, &h->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(why, size, "read-only connection: %s",
 		         h->rdb ? sqlite3_errmsg(h->rdb) : sqlite3_errstr(rc));
@@ -285,9 +299,10 @@ move_aside(const char *path, char *ret_new, size_t size)
 }
 
 static void *writer_main(void *data);
+static void *reader_main(void *data);
 
 struct history *
-history_new(const char *dir, const struct history_limits *lim)
+history_new(const char *dir, const struct history_limits *lim, struct loop *loop)
 {
 	struct history *h = calloc(1, sizeof(*h));
 	char why[512] = "", moved[4200];
@@ -298,7 +313,10 @@ history_new(const char *dir, const struct history_limits *lim)
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->wake, NULL);
 	pthread_cond_init(&h->flushed, NULL);
+	pthread_cond_init(&h->rq_wake, NULL);
 	h->tail = &h->head;
+	h->rq_tail = &h->rq_head;
+	h->loop = loop;
 	h->lim = *lim;
 	h->next_id = 1;
 	h->path = path_join(dir, "history.db");
@@ -342,6 +360,14 @@ history_new(const char *dir, const struct history_limits *lim)
 		return h;
 	}
 	h->have_thread = true;
+	if (loop) {
+		if (pthread_create(&h->reader, NULL, reader_main, h) != 0) {
+			log_err("history: cannot start the reader thread; run history is disabled");
+			h->disabled = strdup("cannot start the reader thread");
+			return h;
+		}
+		h->have_reader = true;
+	}
 	return h;
 }
 
@@ -350,12 +376,28 @@ history_free(struct history *h)
 {
 	if (!h)
 		return NULL;
-	if (h->have_thread) {
-		pthread_mutex_lock(&h->lock);
-		h->stop = true;
-		pthread_cond_signal(&h->wake);
-		pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_signal(&h->wake);
+	pthread_cond_signal(&h->rq_wake);
+	pthread_mutex_unlock(&h->lock);
+	if (h->have_reader)
+		pthread_join(h->reader, NULL);
+	if (h->have_thread)
 		pthread_join(h->thread, NULL);
+	/* Answer the rest here (the loop has stopped): their owners let go. */
+	while (h->rq_head) {
+		struct history_request *rq = h->rq_head;
+
+		h->rq_head = rq->next;
+		rq->r = -ECANCELED;
+		rq->done(rq);
+	}
+	while (h->answered) {
+		struct history_request *rq = h->answered;
+
+		h->answered = rq->next;
+		rq->done(rq);
 	}
 	while (h->head) {
 		struct item *it = h->head;
@@ -368,6 +410,7 @@ history_free(struct history *h)
 	sqlite3_close(h->wdb);
 	pthread_cond_destroy(&h->wake);
 	pthread_cond_destroy(&h->flushed);
+	pthread_cond_destroy(&h->rq_wake);
 	pthread_mutex_destroy(&h->lock);
 	free(h->disabled);
 	free(h->path);
@@ -967,7 +1010,7 @@ read_error(struct history *h, int rc, char *err, size_t err_size)
 
 int
 history_query(struct history *h, const struct history_filter *f,
-              void (*fn)(const struct history_run *r, void *userdata), void *userdata, char *err,
+              void (*fn)(struct history_run *r, void *userdata), void *userdata, char *err,
               size_t err_size)
 {
 	sqlite3_stmt *st;
@@ -1092,4 +1135,149 @@ history_pipeline_summaries(struct history *h,
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The reader thread and its requests. */
+
+/* How long a request waits for the runs queued before it to be written. */
+#define READER_FLUSH_WAIT_USEC (500 * USEC_PER_MSEC)
+
+void
+history_request_free(struct history_request *rq)
+{
+	if (!rq)
+		return;
+	for (size_t i = 0; i < rq->n_runs; i++)
+		history_run_free(rq->runs[i]);
+	free(rq->runs);
+	history_run_free(rq->run);
+	free((char *)rq->filter.pipeline);
+	free((char *)rq->filter.result);
+	free(rq);
+}
+
+/* Loop thread: hands the answers to their owners, oldest first. */
+static void
+deliver(void *data)
+{
+	struct history *h = data;
+	struct history_request *list, *rev = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	list = h->answered;
+	h->answered = NULL;
+	h->answer_posted = false;
+	pthread_mutex_unlock(&h->lock);
+	while (list) {
+		struct history_request *rq = list;
+
+		list = rq->next;
+		rq->next = rev;
+		rev = rq;
+	}
+	while (rev) {
+		struct history_request *rq = rev;
+
+		rev = rq->next;
+		rq->done(rq);
+	}
+}
+
+static void
+post_answer(struct history *h, struct history_request *rq)
+{
+	bool post;
+
+	pthread_mutex_lock(&h->lock);
+	rq->next = h->answered;
+	h->answered = rq;
+	post = !h->answer_posted;
+	h->answer_posted = true;
+	pthread_mutex_unlock(&h->lock);
+	if (post)
+		loop_post(h->loop, &h->answer_msg, deliver, h);
+}
+
+static void
+collect_run(struct history_run *r, void *userdata)
+{
+	struct history_request *rq = userdata;
+	struct history_run *copy, **v;
+
+	/* Handed over whole: the query clears its own copy after this. */
+	copy = malloc(sizeof(*copy));
+	v = realloc(rq->runs, (rq->n_runs + 1) * sizeof(*v));
+	if (!copy || !v) {
+		free(copy);
+		if (v)
+			rq->runs = v;
+		rq->r = -ENOMEM;
+		return;
+	}
+	rq->runs = v;
+	*copy = *r;
+	*r = (struct history_run){ 0 };
+	rq->runs[rq->n_runs++] = copy;
+}
+
+static void
+answer(struct history *h, struct history_request *rq)
+{
+	int r;
+
+	(void)history_flush_timeout(h, READER_FLUSH_WAIT_USEC);
+	if (rq->get)
+		r = history_get(h, rq->id, &rq->run, rq->err, sizeof(rq->err));
+	else
+		r = history_query(h, &rq->filter, collect_run, rq, rq->err, sizeof(rq->err));
+	if (rq->r == 0)
+		rq->r = r;
+}
+
+static void *
+reader_main(void *data)
+{
+	struct history *h = data;
+
+	for (;;) {
+		struct history_request *rq;
+
+		pthread_mutex_lock(&h->lock);
+		while (!h->rq_head && !h->stop)
+			pthread_cond_wait(&h->rq_wake, &h->lock);
+		if (h->stop) {
+			pthread_mutex_unlock(&h->lock);
+			break;
+		}
+		rq = h->rq_head;
+		h->rq_head = rq->next;
+		if (!h->rq_head)
+			h->rq_tail = &h->rq_head;
+		pthread_mutex_unlock(&h->lock);
+		answer(h, rq);
+		post_answer(h, rq);
+	}
+	return NULL;
+}
+
+void
+history_submit(struct history *h, struct history_request *rq)
+{
+	rq->next = NULL;
+	rq->r = 0;
+	if (!h || h->disabled || !h->have_reader) {
+		rq->r = -ENODEV;
+		/* Still later, on the loop, as promised. */
+		if (h && h->loop) {
+			post_answer(h, rq);
+			return;
+		}
+		rq->done(rq);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	*h->rq_tail = rq;
+	h->rq_tail = &rq->next;
+	pthread_cond_signal(&h->rq_wake);
+	pthread_mutex_unlock(&h->lock);
 }

@@ -5,12 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loop.h"
+
 /*
  * The run history: STATE_DIR/history.db, an SQLite database in WAL mode.
  * One writer thread owns the write connection and turns what the loop
  * enqueues into batched transactions, so recording never waits on the disk;
- * queries use a read-only connection of their own on the caller's thread,
- * bounded in time (WAL readers never wait for the writer).
+ * queries use a read-only connection of their own, on a reader thread that
+ * answers on the loop (history_submit), or on the caller's thread, bounded
+ * in time (WAL readers never wait for the writer).
  *
  * The history never stops the daemon: a database that is corrupt or from a
  * newer schema is moved aside and a fresh one started; one that cannot be
@@ -65,12 +68,17 @@ void history_run_free(struct history_run *r);
 
 /*
  * Opens (or creates, migrates, or replaces) dir/history.db and starts the
- * writer. Never fails but for memory: a history that cannot be kept is
- * returned disabled. Runs left "running" by a killed daemon become
- * "interrupted". Loop thread, at start-up.
+ * writer, and with a loop the reader for history_submit(). Never fails but
+ * for memory: a history that cannot be kept is returned disabled. Runs left
+ * "running" by a killed daemon become "interrupted". At start-up.
  */
-struct history *history_new(const char *dir, const struct history_limits *lim);
-/* Writes what is queued, stops the writer, closes. Accepts NULL. */
+struct history *history_new(const char *dir, const struct history_limits *lim,
+                            struct loop *loop);
+/*
+ * Writes what is queued, stops the threads, closes. Requests the loop has
+ * not seen answered are answered here (-ECANCELED if never read): call it
+ * on the loop thread once the loop has stopped. Accepts NULL.
+ */
 struct history *history_free(struct history *h);
 /* Why the history is off ("cannot open ...: ..."), or NULL when it is on. */
 const char *history_disabled(const struct history *h);
@@ -103,16 +111,43 @@ struct history_filter {
 };
 
 /*
- * Calls fn with each matching run, newest first (fn must not keep r).
- * Loop thread (the reader connection is its own). 0, -ETIMEDOUT when the
+ * Calls fn with each matching run, newest first; fn may take what r holds
+ * (leaving r zeroed), or else it is freed after the call. One thread at a
+ * time (the reader's, or the loop's at start-up). 0, -ETIMEDOUT when the
  * query ran past its time bound, -EIO with err filled, -ENODEV if disabled.
  */
 int history_query(struct history *h, const struct history_filter *f,
-                  void (*fn)(const struct history_run *r, void *userdata), void *userdata,
-                  char *err, size_t err_size);
+                  void (*fn)(struct history_run *r, void *userdata), void *userdata, char *err,
+                  size_t err_size);
 /* Run id with its steps and their output; *ret NULL and 0 if there is none. */
 int history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
                 size_t err_size);
+
+/*
+ * A query answered on the reader thread: it first waits (briefly) until the
+ * runs queued before it are written, so a run that just ended is seen.
+ * Filled by the caller; done() runs on the loop thread with r (0, or -errno
+ * as history_query()), err, and runs (a list) or run (get), and must call
+ * history_request_free() once it is done with rq.
+ */
+struct history_request {
+	bool get;            /* one run by id, with its output; else a list */
+	uint64_t id;
+	struct history_filter filter; /* its strings owned by the request */
+	void (*done)(struct history_request *rq);
+	void *userdata;
+	int r;
+	char err[256];
+	struct history_run **runs;
+	size_t n_runs;
+	struct history_run *run;
+	/* The history's. */
+	struct history_request *next;
+};
+
+void history_request_free(struct history_request *rq);
+/* Queues rq for the reader. Loop thread; done() is always called, later. */
+void history_submit(struct history *h, struct history_request *rq);
 
 /* What the health counters need of a pipeline at start-up. */
 struct history_summary {

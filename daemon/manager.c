@@ -1012,7 +1012,7 @@ manager_start(struct manager *m)
 	{
 		struct history_limits lim = history_limits(m->current->config);
 
-		m->history = history_new(m->current->config->state_dir, &lim);
+		m->history = history_new(m->current->config->state_dir, &lim, m->loop);
 		if (!m->history)
 			return log_err_errno(-ENOMEM, "cannot set up the run history: %m");
 		/* Ids go on from the last recorded run, across restarts. */
@@ -1080,15 +1080,17 @@ manager_free(struct manager *m)
 
 	if (!m)
 		return NULL;
-	/* What ended is written, whatever happens to the rest. */
-	m->history = history_free(m->history);
 	if (m->abandon || (m->ex && executor_abandoned(m->ex) > 0)) {
+		/* What ended is written, whatever happens to the rest. */
+		m->history = history_free(m->history);
 		/* Stage code is still running on some worker: unloading it would
 		 * pull the code from under it. The process is exiting anyway. */
 		return NULL;
 	}
 	control_free(m->ctl);
 	m->ctl = NULL;
+	/* After the control socket: it answers the queries its clients left. */
+	m->history = history_free(m->history);
 	scheduler_free(m->sched);
 	m->sched = NULL;
 	sd_event_source_disable_unref(m->sig_hup);

@@ -27,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,7 +105,7 @@ START_TEST(ids_continue_after_reopen)
 {
 	char *dir = test_tmpdir("history-ids");
 	int64_t now = (int64_t)now_usec(CLOCK_REALTIME);
-	struct history *h = history_new(dir, &defaults);
+	struct history *h = history_new(dir, &defaults, NULL);
 	struct history_run *running = ended_run(7, "p", "running", now, NULL);
 	struct history_run *got = NULL;
 	char err[128];
@@ -123,7 +125,7 @@ START_TEST(ids_continue_after_reopen)
 	h = history_free(h);
 
 	test_log_capture_start();
-	h = history_new(dir, &defaults);
+	h = history_new(dir, &defaults, NULL);
 	test_log_capture_stop();
 	ck_assert_ptr_null(history_disabled(h));
 	ck_assert_uint_eq(history_next_id(h), 8);
@@ -151,7 +153,7 @@ START_TEST(retention_by_count_and_age)
 	struct history *h;
 
 	lim.max_runs = 10;
-	h = history_new(dir, &lim);
+	h = history_new(dir, &lim, NULL);
 	for (uint64_t i = 1; i <= 30; i++)
 		history_record(h, ended_run(i, "p", "success", now, "x"));
 	ck_assert_int_eq(history_flush(h), 0);
@@ -189,7 +191,7 @@ START_TEST(unusable_files_moved_aside)
 	garbage[sizeof(garbage) - 1] = 0;
 	test_write_file(path, garbage, 0644);
 	test_log_capture_start();
-	h = history_new(dir, &defaults);
+	h = history_new(dir, &defaults, NULL);
 	test_log_capture_stop();
 	ck_assert_ptr_null(history_disabled(h));
 	ck_assert_ptr_nonnull(test_log_find("is unusable"));
@@ -206,7 +208,7 @@ START_TEST(unusable_files_moved_aside)
 	sqlite3_close(db);
 	sleep(1); /* the moved-aside names carry the second */
 	test_log_capture_start();
-	h = history_new(dir, &defaults);
+	h = history_new(dir, &defaults, NULL);
 	test_log_capture_stop();
 	ck_assert_ptr_null(history_disabled(h));
 	ck_assert_ptr_nonnull(test_log_find("schema version 99 is newer"));
@@ -241,7 +243,7 @@ START_TEST(pipeline_summaries)
 {
 	char *dir = test_tmpdir("history-summaries");
 	int64_t t = (int64_t)now_usec(CLOCK_REALTIME);
-	struct history *h = history_new(dir, &defaults);
+	struct history *h = history_new(dir, &defaults, NULL);
 	struct sums x = { 0 };
 
 	history_record(h, ended_run(1, "a", "failed", t, NULL));
@@ -657,6 +659,35 @@ START_TEST(hundred_concurrent_clients)
 }
 END_TEST
 
+/* Clients that leave before their answer: it is dropped, nothing else. */
+START_TEST(clients_leaving_mid_query)
+{
+	static const char req[] = "{\"v\": 1, \"cmd\": \"history\", \"args\": {\"limit\": 100}}\n"
+	                          "{\"v\": 1, \"cmd\": \"logs\", \"args\": {\"run_id\": 1}}\n";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *out = NULL, *err = NULL;
+
+	start_daemon("history-leaving", NULL);
+	run_wait("ok");
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d.socket);
+	for (int i = 0; i < 200; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		ck_assert_int_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+		close(fd);
+	}
+	ck_assert_int_eq(ctl(&out, &err, "history", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, " ok "));
+	free(out);
+	free(err);
+	daemon_signal(&d, SIGTERM);
+	ck_assert_int_eq(daemon_wait_exit(&d, 30000), 0);
+	daemon_done(&d);
+}
+END_TEST
+
 /* A read-only state directory: ginid runs, without history, and says so once. */
 START_TEST(read_only_state_dir)
 {
@@ -705,6 +736,7 @@ history_suite(void)
 	tcase_add_test(tc, logs_follow);
 	tcase_add_test(tc, kill9_during_burst);
 	tcase_add_test(tc, hundred_concurrent_clients);
+	tcase_add_test(tc, clients_leaving_mid_query);
 	tcase_add_test(tc, read_only_state_dir);
 	suite_add_tcase(s, tc);
 	return s;
