@@ -92,8 +92,7 @@ case_history(struct bench *b)
 
 	if (rig_init(b, &g, "history") < 0 || asprintf(&bundled, "%s/stages", b->build_dir) < 0 ||
 	    asprintf(&state, "%s/state", g.dir) < 0 || asprintf(&sock, "%s/ctl.sock", g.dir) < 0 ||
-	    asprintf(&ginictl, "%s/ginictl", b->build_dir) < 0 ||
-	    asprintf(&last, "%zu", n) < 0) {
+	    asprintf(&ginictl, "%s/ginictl", b->build_dir) < 0 || asprintf(&last, "%zu", n) < 0) {
 		bench_fail(b, "out of memory");
 		goto out;
 	}
@@ -144,15 +143,16 @@ case_history(struct bench *b)
 			goto out;
 		series_add(&enq->gini, (t1 - t0) / (double)n);
 		series_add(&commit->gini, (t2 - t0) / (double)n);
-		series_add(&size->gini, (file_size(state, "history.db") +
-		                         file_size(state, "history.db-wal")) /
-		                                1024 / (double)n);
+		series_add(&size->gini,
+		           (file_size(state, "history.db") + file_size(state, "history.db-wal")) /
+		                   1024 / (double)n);
 
 		/* A real daemon on that database. */
 		{
 			const char *dirs[] = { bundled };
 			char *history[] = { ginictl, "-s", sock, "history", "--limit", "50", NULL };
-			char *historyj[] = { ginictl, "-s", sock, "--json", "history", "--limit", "50", NULL };
+			char *historyj[] = { ginictl,   "-s",      sock, "--json",
+				             "history", "--limit", "50", NULL };
 			char *logsv[] = { ginictl, "-s", sock, "logs", last, NULL };
 			char *version[] = { ginictl, "--version", NULL };
 

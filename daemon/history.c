@@ -106,7 +106,7 @@ static const char *const schema_v1[] = {
 	" generation INTEGER NOT NULL,"
 	" trigger TEXT NOT NULL,"
 	" started INTEGER NOT NULL," /* µs since the epoch */
-	" ended INTEGER,"           /* NULL: not ended */
+	" ended INTEGER,"            /* NULL: not ended */
 	" result TEXT NOT NULL,"
 	" failed_step TEXT,"
 	" message TEXT)",
@@ -189,7 +189,8 @@ try_open(struct history *h, char *why, size_t size)
 	int rc;
 
 	rc = sqlite3_open_v2(h->path, &h->wdb,
-	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                     NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(why, size, "%s", h->wdb ? sqlite3_errmsg(h->wdb) : sqlite3_errstr(rc));
 		goto fail;
@@ -204,8 +205,8 @@ try_open(struct history *h, char *why, size_t size)
 	if (rc != SQLITE_OK)
 		goto sqlfail;
 	if (version > SCHEMA_VERSION) {
-		snprintf(why, size, "its schema version %lld is newer than this ginid's (%d)", version,
-		         SCHEMA_VERSION);
+		snprintf(why, size, "its schema version %lld is newer than this ginid's (%d)",
+		         version, SCHEMA_VERSION);
 		goto bad;
 	}
 	{
@@ -215,7 +216,8 @@ try_open(struct history *h, char *why, size_t size)
 		if (rc != SQLITE_OK)
 			goto sqlfail;
 		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		if (rc == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
 			snprintf(why, size, "integrity check: %s", sqlite3_column_text(st, 0));
 			sqlite3_finalize(st);
 			goto bad;
@@ -229,9 +231,8 @@ try_open(struct history *h, char *why, size_t size)
 		if (rc != SQLITE_OK)
 			goto sqlfail;
 	}
-	rc = sqlite3_exec(h->wdb,
-	                  "UPDATE runs SET result = 'interrupted' WHERE result = 'running'", NULL,
-	                  NULL, &err);
+	rc = sqlite3_exec(h->wdb, "UPDATE runs SET result = 'interrupted' WHERE result = 'running'",
+	                  NULL, NULL, &err);
 	if (rc == SQLITE_OK && sqlite3_changes(h->wdb) > 0)
 		log_warn("history: marked %d run%s interrupted: in flight when ginid last stopped",
 		         sqlite3_changes(h->wdb), sqlite3_changes(h->wdb) == 1 ? "" : "s");
@@ -689,7 +690,8 @@ retention(struct wstmts *w, const struct history_limits *lim, unsigned budget)
 	sqlite3_reset(w->old);
 	sqlite3_bind_int64(w->old, 1, cut);
 	sqlite3_bind_int64(w->old, 2,
-	                   (sqlite3_int64)now_usec(CLOCK_REALTIME) - (sqlite3_int64)lim->max_age_usec);
+	                   (sqlite3_int64)now_usec(CLOCK_REALTIME) -
+	                           (sqlite3_int64)lim->max_age_usec);
 	sqlite3_bind_int(w->old, 3, (int)budget);
 	while ((rc = sqlite3_step(w->old)) == SQLITE_ROW && n < budget)
 		ids[n++] = sqlite3_column_int64(w->old, 0);
@@ -725,17 +727,19 @@ prepare_writer(sqlite3 *db, struct wstmts *w)
 		rc = sqlite3_prepare_v3(db, "DELETE FROM output WHERE run_id = ?1", -1,
 		                        SQLITE_PREPARE_PERSISTENT, &w->del_output, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(db,
-		                        "INSERT OR REPLACE INTO output (run_id, data) VALUES (?1, ?2)",
-		                        -1, SQLITE_PREPARE_PERSISTENT, &w->output, NULL);
+		rc = sqlite3_prepare_v3(
+		        db, "INSERT OR REPLACE INTO output (run_id, data) VALUES (?1, ?2)", -1,
+		        SQLITE_PREPARE_PERSISTENT, &w->output, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(db, "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1",
+		rc = sqlite3_prepare_v3(db,
+		                        "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1",
 		                        -1, SQLITE_PREPARE_PERSISTENT, &w->cut, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(db,
-		                        "SELECT id FROM runs WHERE id <= ?1 UNION "
-		                        "SELECT id FROM runs WHERE started < ?2 ORDER BY 1 LIMIT ?3",
-		                        -1, SQLITE_PREPARE_PERSISTENT, &w->old, NULL);
+		rc = sqlite3_prepare_v3(
+		        db,
+		        "SELECT id FROM runs WHERE id <= ?1 UNION "
+		        "SELECT id FROM runs WHERE started < ?2 ORDER BY 1 LIMIT ?3",
+		        -1, SQLITE_PREPARE_PERSISTENT, &w->old, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(db, "DELETE FROM runs WHERE id = ?1", -1,
 		                        SQLITE_PREPARE_PERSISTENT, &w->del_run, NULL);
@@ -873,9 +877,9 @@ col_strdup(sqlite3_stmt *st, int i)
 static const char *
 static_result(const unsigned char *s)
 {
-	static const char *const known[] = { "running", "success", "failed", "cancelled",
-		                             "interrupted", "pending", "skipped", "timed-out",
-		                             "abandoned" };
+	static const char *const known[] = { "running",   "success",     "failed",
+		                             "cancelled", "interrupted", "pending",
+		                             "skipped",   "timed-out",   "abandoned" };
 
 	for (size_t i = 0; s && i < ARRAY_SIZE(known); i++)
 		if (strcmp((const char *)s, known[i]) == 0)
@@ -1020,13 +1024,14 @@ history_query(struct history *h, const struct history_filter *f,
 		return -ENODEV;
 	read_begin(h);
 	/* The pipeline index serves the most common filter; ids order the rest. */
-	rc = sqlite3_prepare_v2(h->rdb,
-	                        "SELECT id, pipeline, generation, trigger, started, ended, result, "
-	                        "failed_step, message, CASE WHEN ?6 THEN steps END FROM runs "
-	                        "WHERE (?1 IS NULL OR pipeline = ?1) AND (?2 IS NULL OR result = ?2) "
-	                        "AND (?3 = 0 OR started >= ?3) AND (?4 = 0 OR started < ?4) "
-	                        "ORDER BY id DESC LIMIT ?5",
-	                        -1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+	        h->rdb,
+	        "SELECT id, pipeline, generation, trigger, started, ended, result, "
+	        "failed_step, message, CASE WHEN ?6 THEN steps END FROM runs "
+	        "WHERE (?1 IS NULL OR pipeline = ?1) AND (?2 IS NULL OR result = ?2) "
+	        "AND (?3 = 0 OR started >= ?3) AND (?4 = 0 OR started < ?4) "
+	        "ORDER BY id DESC LIMIT ?5",
+	        -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return read_error(h, rc, err, err_size);
 	bind_text(st, 1, f->pipeline);
@@ -1065,11 +1070,12 @@ history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
 	if (!h || h->disabled)
 		return -ENODEV;
 	read_begin(h);
-	rc = sqlite3_prepare_v2(h->rdb,
-	                        "SELECT r.id, r.pipeline, r.generation, r.trigger, r.started, r.ended, "
-	                        "r.result, r.failed_step, r.message, r.steps, o.data FROM runs r "
-	                        "LEFT JOIN output o ON o.run_id = r.id WHERE r.id = ?1",
-	                        -1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+	        h->rdb,
+	        "SELECT r.id, r.pipeline, r.generation, r.trigger, r.started, r.ended, "
+	        "r.result, r.failed_step, r.message, r.steps, o.data FROM runs r "
+	        "LEFT JOIN output o ON o.run_id = r.id WHERE r.id = ?1",
+	        -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return read_error(h, rc, err, err_size);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
@@ -1110,15 +1116,16 @@ history_pipeline_summaries(struct history *h,
 	/* Per pipeline: its last ended run, its last success, and the ended
 	 * runs after that success. */
 	rc = sqlite3_prepare_v2(
-		h->rdb,
-		"WITH p AS (SELECT pipeline, max(id) AS last_id, "
-		"  max(CASE WHEN result = 'success' THEN id END) AS ok_id "
-		"  FROM runs WHERE ended IS NOT NULL GROUP BY pipeline) "
-		"SELECT p.pipeline, p.last_id, l.started, l.result, o.ended, "
-		"  (SELECT count(*) FROM runs c WHERE c.pipeline = p.pipeline AND c.ended IS NOT NULL "
-		"   AND c.id > coalesce(p.ok_id, 0)) "
-		"FROM p JOIN runs l ON l.id = p.last_id LEFT JOIN runs o ON o.id = p.ok_id",
-		-1, &st, NULL);
+	        h->rdb,
+	        "WITH p AS (SELECT pipeline, max(id) AS last_id, "
+	        "  max(CASE WHEN result = 'success' THEN id END) AS ok_id "
+	        "  FROM runs WHERE ended IS NOT NULL GROUP BY pipeline) "
+	        "SELECT p.pipeline, p.last_id, l.started, l.result, o.ended, "
+	        "  (SELECT count(*) FROM runs c WHERE c.pipeline = p.pipeline AND c.ended IS NOT "
+	        "NULL "
+	        "   AND c.id > coalesce(p.ok_id, 0)) "
+	        "FROM p JOIN runs l ON l.id = p.last_id LEFT JOIN runs o ON o.id = p.ok_id",
+	        -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return -EIO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

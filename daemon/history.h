@@ -23,13 +23,13 @@
 struct history;
 
 struct history_limits {
-	uint64_t max_runs;    /* runs kept */
+	uint64_t max_runs;     /* runs kept */
 	uint64_t max_age_usec; /* runs older than this are deleted */
-	size_t output_max;    /* bytes of output kept per step */
+	size_t output_max;     /* bytes of output kept per step */
 };
 
-#define HISTORY_DEFAULT_MAX_RUNS 10000
-#define HISTORY_DEFAULT_MAX_AGE (30ULL * 24 * 3600 * 1000000)
+#define HISTORY_DEFAULT_MAX_RUNS   10000
+#define HISTORY_DEFAULT_MAX_AGE    (30ULL * 24 * 3600 * 1000000)
 #define HISTORY_DEFAULT_OUTPUT_MAX ((size_t)64 * 1024)
 
 /* One step of a recorded run; every pointer owned by the record. */
@@ -72,8 +72,7 @@ void history_run_free(struct history_run *r);
  * for memory: a history that cannot be kept is returned disabled. Runs left
  * "running" by a killed daemon become "interrupted". At start-up.
  */
-struct history *history_new(const char *dir, const struct history_limits *lim,
-                            struct loop *loop);
+struct history *history_new(const char *dir, const struct history_limits *lim, struct loop *loop);
 /*
  * Writes what is queued, stops the threads, closes. Requests the loop has
  * not seen answered are answered here (-ECANCELED if never read): call it
@@ -107,7 +106,7 @@ struct history_filter {
 	int64_t since_usec;   /* 0: no bound; started at or after */
 	int64_t until_usec;   /* 0: no bound; started before */
 	unsigned limit;
-	bool with_steps;      /* fill steps (without output) */
+	bool with_steps; /* fill steps (without output) */
 };
 
 /*
@@ -131,7 +130,7 @@ int history_get(struct history *h, uint64_t id, struct history_run **ret, char *
  * history_request_free() once it is done with rq.
  */
 struct history_request {
-	bool get;            /* one run by id, with its output; else a list */
+	bool get; /* one run by id, with its output; else a list */
 	uint64_t id;
 	struct history_filter filter; /* its strings owned by the request */
 	void (*done)(struct history_request *rq);
@@ -153,9 +152,9 @@ void history_submit(struct history *h, struct history_request *rq);
 struct history_summary {
 	const char *pipeline;
 	uint64_t last_run_id;
-	int64_t last_run_usec;    /* start of the last ended run */
-	const char *last_result;  /* its result */
-	int64_t last_success_usec; /* end of the last successful run, 0: none */
+	int64_t last_run_usec;         /* start of the last ended run */
+	const char *last_result;       /* its result */
+	int64_t last_success_usec;     /* end of the last successful run, 0: none */
 	uint64_t consecutive_failures; /* ended runs since the last success that did not succeed */
 };
 

@@ -25,13 +25,13 @@ struct output_line {
 
 struct output {
 	pthread_mutex_t lock;
-	size_t max;                /* bytes of text kept; 0: capture off */
-	struct output_line **v;    /* lines v[head..n) are kept */
+	size_t max;             /* bytes of text kept; 0: capture off */
+	struct output_line **v; /* lines v[head..n) are kept */
 	size_t head, n, cap;
-	size_t bytes;              /* text bytes kept */
-	uint64_t total;            /* lines ever added: seq of the next line */
-	bool truncated;            /* lines or bytes were dropped */
-	atomic_bool any;           /* a line was ever added: lets readers skip the lock */
+	size_t bytes;    /* text bytes kept */
+	uint64_t total;  /* lines ever added: seq of the next line */
+	bool truncated;  /* lines or bytes were dropped */
+	atomic_bool any; /* a line was ever added: lets readers skip the lock */
 };
 
 void output_init(struct output *o, size_t max);

@@ -296,8 +296,9 @@ START_TEST(output_keeps_the_tail)
 	ck_assert(trunc);
 	ck_assert_uint_eq(first, 50 - 11); /* 11 lines of 9 bytes fit in 100 */
 	output_parse(buf, len, collect, &lines);
-	ck_assert_str_eq(lines, "line 39 x|line 40 x|line 41 x|line 42 x|line 43 x|line 44 x|line 45 x|"
-	                        "line 46 x|line 47 x|line 48 x|line 49 x|");
+	ck_assert_str_eq(lines,
+	                 "line 39 x|line 40 x|line 41 x|line 42 x|line 43 x|line 44 x|line 45 x|"
+	                 "line 46 x|line 47 x|line 48 x|line 49 x|");
 	free(buf);
 	free(lines);
 	output_done(&o);
@@ -366,17 +367,19 @@ ctl_json(const char *first, ...)
 	return j;
 }
 
-#define PIPELINES                                                                              \
-	"pipelines = (\n"                                                                      \
-	"  { name = \"ok\"; overlap = \"parallel\"; max_parallel = 64; steps = (\n"            \
-	"      { id = \"hello\"; stage = \"log\"; params = { message = \"hi\"; }; } ); },\n"  \
-	"  { name = \"bad\"; steps = (\n"                                                    \
-	"      { id = \"boom\"; stage = \"fail\"; params = { message = \"on purpose\"; }; } ); },\n" \
-	"  { name = \"talk\"; steps = (\n"                                                   \
-	"      { id = \"say\"; stage = \"exec\"; params = { shell = \"i=0; while [ $i -lt 3000 ]; "  \
-	"do echo line $i; i=$((i+1)); done; echo last\"; }; },\n"                            \
-	"      { id = \"wait\"; stage = \"exec\"; after = [\"say\"]; params = { shell = \"echo "  \
-	"waiting; while [ ! -e %s ]; do sleep 0.05; done; echo released\"; }; } ); }\n" \
+#define PIPELINES                                                                                  \
+	"pipelines = (\n"                                                                          \
+	"  { name = \"ok\"; overlap = \"parallel\"; max_parallel = 64; steps = (\n"                \
+	"      { id = \"hello\"; stage = \"log\"; params = { message = \"hi\"; }; } ); },\n"       \
+	"  { name = \"bad\"; steps = (\n"                                                          \
+	"      { id = \"boom\"; stage = \"fail\"; params = { message = \"on purpose\"; }; } ); "   \
+	"},\n"                                                                                     \
+	"  { name = \"talk\"; steps = (\n"                                                         \
+	"      { id = \"say\"; stage = \"exec\"; params = { shell = \"i=0; while [ $i -lt 3000 "   \
+	"]; "                                                                                      \
+	"do echo line $i; i=$((i+1)); done; echo last\"; }; },\n"                                  \
+	"      { id = \"wait\"; stage = \"exec\"; after = [\"say\"]; params = { shell = \"echo "   \
+	"waiting; while [ ! -e %s ]; do sleep 0.05; done; echo released\"; }; } ); }\n"            \
 	");\n"
 
 /* The configuration; step 'wait' of 'talk' waits for the file "go". */
@@ -516,9 +519,9 @@ START_TEST(logs_truncated_tail)
 	ck_assert_uint_eq(json_array_size(json_object_get(j, "steps")), 1);
 	ck_assert(json_is_true(json_object_get(s, "output_truncated")));
 	ck_assert_str_eq(json_string_value(json_object_get(
-				 json_array_get(json_object_get(s, "lines"),
+	                         json_array_get(json_object_get(s, "lines"),
 	                                        json_array_size(json_object_get(s, "lines")) - 1),
-				 "text")),
+	                         "text")),
 	                 "last");
 	ck_assert_int_gt(json_integer_value(json_object_get(s, "next")), 3000);
 	json_decref(j);
@@ -696,7 +699,8 @@ START_TEST(read_only_state_dir)
 	init_daemon("history-ro", NULL);
 	state = strdup(daemon_path(&d, "state"));
 	if (mount("tmpfs", state, "tmpfs", MS_RDONLY, NULL) < 0) {
-		fprintf(stderr, "read_only_state_dir: cannot mount a read-only tmpfs (%s), skipped\n",
+		fprintf(stderr,
+		        "read_only_state_dir: cannot mount a read-only tmpfs (%s), skipped\n",
 		        strerror(errno));
 		free(state);
 		daemon_done(&d);
