@@ -331,7 +331,6 @@ get_duration(struct reader *rd, const config_setting_t *group, const char *key,
 	}
 }
 
-
 /*
  * A string, or a list/array of strings, appended to *v. Returns the number
  * of strings, or -1 if invalid (reported).
@@ -614,7 +613,8 @@ get_history(struct reader *rd, const config_setting_t *root, struct gini_config 
 		c->history_max_runs = (uint64_t)v;
 	if (get_duration(rd, root, "history_max_age", "", &age) > 0) {
 		if (age < USEC_PER_MINUTE)
-			diags_add(rd->diags, file_of(rd, config_setting_get_member(root, "history_max_age")),
+			diags_add(rd->diags,
+			          file_of(rd, config_setting_get_member(root, "history_max_age")),
 			          line_of(rd, config_setting_get_member(root, "history_max_age")),
 			          "'history_max_age': must be at least 1m");
 		else
@@ -622,10 +622,11 @@ get_history(struct reader *rd, const config_setting_t *root, struct gini_config 
 	}
 	if (get_size(rd, root, "history_output_max", "", &size) > 0) {
 		if (size > CONFIG_HISTORY_OUTPUT_MAX)
-			diags_add(rd->diags,
-			          file_of(rd, config_setting_get_member(root, "history_output_max")),
-			          line_of(rd, config_setting_get_member(root, "history_output_max")),
-			          "'history_output_max': at most 64M");
+			diags_add(
+			        rd->diags,
+			        file_of(rd, config_setting_get_member(root, "history_output_max")),
+			        line_of(rd, config_setting_get_member(root, "history_output_max")),
+			        "'history_output_max': at most 64M");
 		else
 			c->history_output_max = (size_t)size;
 	}

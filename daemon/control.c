@@ -728,7 +728,7 @@ cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 struct query {
 	struct conn *conn; /* NULL: the client went away */
 	json_t *id;
-	json_t *args;        /* logs: step and from */
+	json_t *args; /* logs: step and from */
 	bool logs;
 };
 
@@ -752,7 +752,7 @@ iso_ms_or_null(int64_t usec)
 static const char *
 level_name(int level)
 {
-	static const char *const names[] = { "emerg", "alert", "crit",   "err",
+	static const char *const names[] = { "emerg",   "alert",  "crit", "err",
 		                             "warning", "notice", "info", "debug" };
 
 	return level >= 0 && level < (int)ARRAY_SIZE(names) ? names[level] : "info";
@@ -800,14 +800,14 @@ history_item(const struct history_run *h)
 	for (size_t i = 0; i < h->n_steps; i++)
 		json_array_append_new(steps, history_step_json(&h->steps[i]));
 	return json_pack(
-		"{s:I, s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o}", "id",
-		(json_int_t)h->id, "run_id", (json_int_t)h->id, "pipeline", jtext(h->pipeline),
-		"generation", (json_int_t)h->generation, "trigger", jtext(h->trigger), "started",
-		iso_ms_or_null(h->started_usec), "start", iso_or_null(h->started_usec), "ended",
-		iso_ms_or_null(h->ended_usec), "duration_ms",
-		ended ? json_integer((json_int_t)(dur / 1000)) : json_null(), "duration_usec",
-		ended ? json_integer((json_int_t)dur) : json_null(), "steps", steps, "result",
-		h->result, "failed_step", jtext(h->failed_step), "message", jtext(h->message));
+	        "{s:I, s:I, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o}", "id",
+	        (json_int_t)h->id, "run_id", (json_int_t)h->id, "pipeline", jtext(h->pipeline),
+	        "generation", (json_int_t)h->generation, "trigger", jtext(h->trigger), "started",
+	        iso_ms_or_null(h->started_usec), "start", iso_or_null(h->started_usec), "ended",
+	        iso_ms_or_null(h->ended_usec), "duration_ms",
+	        ended ? json_integer((json_int_t)(dur / 1000)) : json_null(), "duration_usec",
+	        ended ? json_integer((json_int_t)dur) : json_null(), "steps", steps, "result",
+	        h->result, "failed_step", jtext(h->failed_step), "message", jtext(h->message));
 }
 
 /* Collects output lines into a JSON array. */
@@ -855,7 +855,8 @@ reply_stored_logs(struct conn *k, json_t *id, json_t *args, const struct history
 	for (size_t i = 0; i < h->n_steps; i++) {
 		const struct history_step *s = &h->steps[i];
 		uint64_t want = from_of(from, i);
-		struct lines l = { .a = json_array(), .seq = s->output_first_seq,
+		struct lines l = { .a = json_array(),
+			           .seq = s->output_first_seq,
 			           .from = want > s->output_first_seq ? want : 0 };
 		json_t *o;
 
@@ -946,8 +947,8 @@ query_submit(struct conn *k, json_t *id, json_t *args, bool logs, struct history
 static void
 cmd_history(struct conn *k, json_t *id, json_t *args)
 {
-	static const char *const allowed[] = { "pipeline", "n", "limit", "result", "since",
-		                               "until", "steps" };
+	static const char *const allowed[] = { "pipeline", "n",     "limit", "result",
+		                               "since",    "until", "steps" };
 	const char *pipeline = NULL, *result = NULL;
 	long long n = 0, since = 0, until = 0;
 	bool steps = true;
@@ -1046,7 +1047,8 @@ cmd_logs(struct conn *k, json_t *id, json_t *args)
 	}
 	if (step && !found_step) {
 		json_decref(steps);
-		reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "run %lld has no step '%s'", run_id, step);
+		reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "run %lld has no step '%s'", run_id,
+		            step);
 		return;
 	}
 	reply_ok(k, id,

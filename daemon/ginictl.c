@@ -978,8 +978,8 @@ history_opt(int opt, const char *arg, void *ud)
 		n = parse_when(arg);
 		if (n < 0) {
 			fprintf(stderr,
-			        "ginictl history: invalid time '%s' (use a duration ago such as 2h, "
-			        "or ISO 8601 such as 2026-12-01T08:00)\n",
+			        "ginictl history: invalid time '%s' (use a duration ago such as "
+			        "2h, or ISO 8601 such as 2026-12-01T08:00)\n",
 			        arg);
 			return -1;
 		}
@@ -1088,7 +1088,8 @@ print_log_lines(json_t *r, json_t *from, bool quiet)
 		}
 		while (json_array_size(from) <= i)
 			json_array_append_new(from, json_integer(0));
-		json_array_set_new(from, i, json_integer(json_integer_value(json_object_get(s, "next"))));
+		json_array_set_new(from, i,
+		                   json_integer(json_integer_value(json_object_get(s, "next"))));
 	}
 	fflush(stdout);
 }
@@ -1099,14 +1100,14 @@ print_log_summary(json_t *r)
 	json_t *steps = json_object_get(r, "steps");
 	char id[32];
 
-	printf("run %s (pipeline '%s'): %s\n", jint(r, "run_id", id, sizeof(id)), jstr(r, "pipeline"),
-	       jstr(r, "result"));
+	printf("run %s (pipeline '%s'): %s\n", jint(r, "run_id", id, sizeof(id)),
+	       jstr(r, "pipeline"), jstr(r, "result"));
 	for (size_t i = 0; i < json_array_size(steps); i++) {
 		json_t *s = json_array_get(steps, i);
 		char d[32];
 
-		printf("  step '%s': %s, %s attempt%s, %s ms%s%s%s\n", jstr(s, "id"), jstr(s, "result"),
-		       jint(s, "attempts", id, sizeof(id)),
+		printf("  step '%s': %s, %s attempt%s, %s ms%s%s%s\n", jstr(s, "id"),
+		       jstr(s, "result"), jint(s, "attempts", id, sizeof(id)),
 		       json_integer_value(json_object_get(s, "attempts")) == 1 ? "" : "s",
 		       jint(s, "duration_ms", d, sizeof(d)),
 		       json_is_string(json_object_get(s, "message")) ? ": " : "",
@@ -1407,7 +1408,8 @@ static const struct verb verbs[] = {
 	{ "enable", "PIPELINE", "Let PIPELINE's triggers start it again", "", cmd_enable },
 	{ "disable", "PIPELINE", "Make PIPELINE ignore its triggers; a forced run still runs it",
 	  "\nKept across reloads and restarts, in the state directory.\n", cmd_disable },
-	{ "history", "[PIPELINE] [--pipeline P] [--result R] [--since WHEN] [--until WHEN] [--limit N]",
+	{ "history",
+	  "[PIPELINE] [--pipeline P] [--result R] [--since WHEN] [--until WHEN] [--limit N]",
 	  "Show recorded runs, newest first",
 	  "\nRuns are kept in STATE_DIR/history.db across restarts.\n"
 	  "  --pipeline P       only runs of pipeline P (as the PIPELINE argument)\n"
@@ -1428,8 +1430,7 @@ static const struct verb verbs[] = {
 	  "\nA reload with errors changes nothing; every error is printed.\n", cmd_reload },
 	{ "metrics", "", "Print the metrics in the Prometheus text format (version 0.0.4)", "",
 	  cmd_metrics },
-	{ "inspect", "FILE.so",
-	  "Check a plugin file and print its descriptor, without a daemon",
+	{ "inspect", "FILE.so", "Check a plugin file and print its descriptor, without a daemon",
 	  "\nThe file is loaded by the gini-probe helper in a child process, so a crashing or\n"
 	  "hanging plugin cannot harm ginictl; it is refused with the reason ginid would give\n"
 	  "if it ran as you (the owner must be root or you).\n",

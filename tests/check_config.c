@@ -1271,9 +1271,9 @@ END_TEST
 START_TEST(history_keys)
 {
 	load_main(/* 1 */ "history_max_runs = 0;\n"
-	          /* 2 */ "history_max_age = \"30s\";\n"
-	          /* 3 */ "history_output_max = \"1G\";\n"
-	          /* 4 */ "pipelines = ();\n");
+	                  /* 2 */ "history_max_age = \"30s\";\n"
+	                  /* 3 */ "history_output_max = \"1G\";\n"
+	                  /* 4 */ "pipelines = ();\n");
 	expect({ "gini.conf", 1, "'history_max_runs': 0 is out of range 1-10000000" },
 	       { "gini.conf", 2, "'history_max_age': must be at least 1m" },
 	       { "gini.conf", 3, "'history_output_max': at most 64M" });
