@@ -963,6 +963,24 @@ cmd_history(struct conn *k, json_t *id, json_t *args)
 	    arg_int(k, id, args, "until", 0, INT64_MAX / (long long)USEC_PER_SEC, &until) < 0 ||
 	    arg_bool(k, id, args, "steps", &steps) < 0)
 		return;
+	if (result) {
+		static const char *const results[] = { "success",     "failed",  "cancelled",
+			                               "interrupted", "running" };
+		bool known = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(results) && !known; i++)
+			known = streq(result, results[i]);
+		if (!known) {
+			const char *hint = closest_match(result, results, ARRAY_SIZE(results));
+
+			reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL,
+			            "unknown result '%.64s'%s%s%s (expected success, failed, cancelled, "
+			            "interrupted or running)",
+			            result, hint ? "; did you mean '" : "", hint ? hint : "",
+			            hint ? "'?" : "");
+			return;
+		}
+	}
 	if (history_off(k, id))
 		return;
 	rq = calloc(1, sizeof(*rq));

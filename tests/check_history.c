@@ -489,6 +489,10 @@ START_TEST(filters)
 	/* Newest first. */
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(j, 0), "id")), 3);
 	json_decref(j);
+	ck_assert_int_eq(ctl(&out, &err, "history", "--result", "faild", NULL), 2);
+	ck_assert_ptr_nonnull(strstr(err, "unknown result 'faild'; did you mean 'failed'?"));
+	free(out);
+	free(err);
 	ck_assert_int_eq(ctl(&out, &err, "history", "--since", "yesterday-ish", NULL), 2);
 	ck_assert_ptr_nonnull(strstr(err, "invalid time 'yesterday-ish'"));
 	free(out);
