@@ -964,7 +964,7 @@ cmd_history(struct conn *k, json_t *id, json_t *args)
 	    arg_bool(k, id, args, "steps", &steps) < 0)
 		return;
 	if (result) {
-		static const char *const results[] = { "success",     "failed",  "cancelled",
+		static const char *const results[] = { "success", "failed", "cancelled",
 			                               "interrupted", "running" };
 		bool known = false;
 
@@ -974,7 +974,8 @@ cmd_history(struct conn *k, json_t *id, json_t *args)
 			const char *hint = closest_match(result, results, ARRAY_SIZE(results));
 
 			reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL,
-			            "unknown result '%.64s'%s%s%s (expected success, failed, cancelled, "
+			            "unknown result '%.64s'%s%s%s (expected success, failed, "
+			            "cancelled, "
 			            "interrupted or running)",
 			            result, hint ? "; did you mean '" : "", hint ? hint : "",
 			            hint ? "'?" : "");
