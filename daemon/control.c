@@ -975,8 +975,7 @@ cmd_history(struct conn *k, json_t *id, json_t *args)
 
 			reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL,
 			            "unknown result '%.64s'%s%s%s (expected success, failed, "
-			            "cancelled, "
-			            "interrupted or running)",
+			            "cancelled, interrupted or running)",
 			            result, hint ? "; did you mean '" : "", hint ? hint : "",
 			            hint ? "'?" : "");
 			return;
