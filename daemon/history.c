@@ -4,13 +4,14 @@
  *
  * Writing: the loop (or anyone) queues whole run records under a mutex and
  * signals the writer thread, which owns the read-write connection. It takes
- * everything queued, writes it in one transaction, then deletes at most a
- * bounded number of runs beyond history_max_runs or older than
- * history_max_age, so retention is incremental and a batch never turns into
- * a long delete. The WAL with synchronous=NORMAL makes each commit survive
- * the death of the process: kill -9 loses at most what was still queued,
- * which is the runs that had not ended (their "running" rows, if already
- * written, become "interrupted" at the next start).
+ * everything queued and writes it in one transaction; every
+ * RETENTION_EVERY_RUNS runs or RETENTION_EVERY_USEC (idle too), and at the
+ * end, that transaction also deletes at most RETENTION_BATCH of the oldest
+ * runs beyond history_max_runs or older than history_max_age, so retention
+ * is incremental and never turns into a long delete. The WAL with synchronous=NORMAL makes each
+ * commit survive the death of the process: kill -9 loses at most what was still queued, which is
+ * the runs that had not ended (their "running" rows, if already written, become "interrupted" at
+ * the next start).
  *
  * Reading: a reader thread with a read-only connection of its own answers
  * requests from the loop (history_submit) and posts each answer back, so the
@@ -39,8 +40,15 @@
 #include <time.h>
 
 #define SCHEMA_VERSION 1
-/* Runs deleted per batch at most (or twice the runs written, if more). */
+/* Runs deleted per pass at most. */
 #define RETENTION_BATCH 500
+/*
+ * A pass finds the limits with a walk over max_runs ids: it runs after this
+ * many runs were written, or this long after the last one (also when idle,
+ * so that history_max_age holds without new runs), not after every batch.
+ */
+#define RETENTION_EVERY_RUNS 200
+#define RETENTION_EVERY_USEC (10 * USEC_PER_SEC)
 /* A query is cut off after this long: it holds up the queries behind it. */
 #define READ_BUDGET_USEC (2 * USEC_PER_SEC)
 
@@ -780,7 +788,7 @@ writer_main(void *data)
 {
 	struct history *h = data;
 	struct wstmts w = { 0 };
-	uint64_t last_err_usec = 0;
+	uint64_t last_err_usec = 0, last_pass_usec = 0, since_pass = 0;
 	int rc;
 
 	rc = prepare_writer(h->wdb, &w);
@@ -790,12 +798,19 @@ writer_main(void *data)
 	for (;;) {
 		struct item *batch;
 		struct history_limits lim;
-		uint64_t n = 0;
-		bool stop;
+		uint64_t n = 0, now;
+		bool stop, pass;
 
 		pthread_mutex_lock(&h->lock);
-		while (!h->head && !h->stop)
-			pthread_cond_wait(&h->wake, &h->lock);
+		while (!h->head && !h->stop) {
+			struct timespec ts;
+
+			/* Wakes up now and then for the age limit. */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += RETENTION_EVERY_USEC / USEC_PER_SEC;
+			if (pthread_cond_timedwait(&h->wake, &h->lock, &ts) == ETIMEDOUT)
+				break;
+		}
 		batch = h->head;
 		h->head = NULL;
 		h->tail = &h->head;
@@ -803,18 +818,24 @@ writer_main(void *data)
 		lim = h->lim;
 		pthread_mutex_unlock(&h->lock);
 
-		if (batch && w.run) {
+		for (struct item *it = batch; it; it = it->next)
+			since_pass++;
+		now = now_usec(CLOCK_MONOTONIC);
+		pass = since_pass >= RETENTION_EVERY_RUNS || stop ||
+		       now - last_pass_usec >= RETENTION_EVERY_USEC;
+		if ((batch || pass) && w.run) {
 			rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
 			for (struct item *it = batch; rc == SQLITE_OK && it; it = it->next, n++)
 				if (!ended_in_batch(it))
 					rc = write_run(&w, it->run);
-			if (rc == SQLITE_OK)
-				rc = retention(&w, &lim, MAX((unsigned)n * 2, 100u));
+			if (rc == SQLITE_OK && pass) {
+				rc = retention(&w, &lim, RETENTION_BATCH);
+				last_pass_usec = now;
+				since_pass = 0;
+			}
 			if (rc == SQLITE_OK)
 				rc = sqlite3_exec(h->wdb, "COMMIT", NULL, NULL, NULL);
 			if (rc != SQLITE_OK) {
-				uint64_t now = now_usec(CLOCK_MONOTONIC);
-
 				/* A full disk must not become a flood of lines. */
 				if (last_err_usec == 0 || now - last_err_usec > 60 * USEC_PER_SEC) {
 					log_err("history: cannot write %s: %s; these runs are not "

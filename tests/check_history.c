@@ -156,7 +156,8 @@ START_TEST(retention_by_count_and_age)
 	h = history_new(dir, &lim, NULL);
 	for (uint64_t i = 1; i <= 30; i++)
 		history_record(h, ended_run(i, "p", "success", now, "x"));
-	ck_assert_int_eq(history_flush(h), 0);
+	/* Retention runs every so many runs or seconds, and at the end. */
+	history_free(h);
 	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM runs"), 10);
 	ck_assert_int_eq(db_int(dir, "SELECT min(id) FROM runs"), 21);
 	/* Output goes with its run. */
@@ -164,14 +165,25 @@ START_TEST(retention_by_count_and_age)
 
 	/* Age: runs older than history_max_age (30d by default) go. */
 	lim.max_runs = 1000;
-	history_set_limits(h, &lim);
+	h = history_new(dir, &lim, NULL);
 	for (uint64_t i = 31; i <= 35; i++)
 		history_record(h, ended_run(i, "p", "success", old, NULL));
 	history_record(h, ended_run(36, "p", "success", now, NULL));
-	ck_assert_int_eq(history_flush(h), 0);
+	history_free(h);
 	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM runs WHERE id BETWEEN 31 AND 35"), 0);
 	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM runs"), 11);
+
+	/* Incremental: lowering the limit far below what is kept deletes a
+	 * bounded number per pass (500), never all at once. */
+	h = history_new(dir, &lim, NULL);
+	for (uint64_t i = 37; i < 37 + 1000; i++)
+		history_record(h, ended_run(i, "p", "success", now, NULL));
 	history_free(h);
+	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM runs"), 1000);
+	lim.max_runs = 10;
+	h = history_new(dir, &lim, NULL);
+	history_free(h);
+	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM runs"), 1000 - 500);
 	test_rmtree(dir);
 	free(dir);
 }
