@@ -4,11 +4,11 @@
  *
  * Writing: the loop (or anyone) queues whole run records under a mutex and
  * signals the writer thread, which owns the read-write connection. It takes
- * everything queued and writes it in one transaction; every
- * RETENTION_EVERY_RUNS runs or RETENTION_EVERY_USEC (idle too), and at the
- * end, that transaction also deletes at most RETENTION_BATCH of the oldest
- * runs beyond history_max_runs or older than history_max_age, so retention
- * is incremental and never turns into a long delete. The WAL with synchronous=NORMAL makes each
+ * everything queued and writes it in one transaction; now and then (see
+ * RETENTION_EVERY_RUNS), when the oldest run expires, and at the end, that
+ * transaction also deletes at most RETENTION_BATCH of the oldest runs beyond
+ * history_max_runs or older than history_max_age, so retention is
+ * incremental and never turns into a long delete. The WAL with synchronous=NORMAL makes each
  * commit survive the death of the process: kill -9 loses at most what was still queued, which is
  * the runs that had not ended (their "running" rows, if already written, become "interrupted" at
  * the next start).
@@ -43,12 +43,13 @@
 /* Runs deleted per pass at most. */
 #define RETENTION_BATCH 500
 /*
- * A pass finds the limits with a walk over max_runs ids: it runs after this
- * many runs were written, or this long after the last one (also when idle,
- * so that history_max_age holds without new runs), not after every batch.
+ * A pass finds the count limit with a walk over max_runs ids, so it runs
+ * once every max_runs / RETENTION_WALK_PER_RUN runs written (at most every
+ * RETENTION_EVERY_RUNS), not after every batch; for the age limit the writer
+ * wakes when the oldest run expires, and not otherwise (no idle wake-ups).
  */
-#define RETENTION_EVERY_RUNS 200
-#define RETENTION_EVERY_USEC (10 * USEC_PER_SEC)
+#define RETENTION_EVERY_RUNS   200
+#define RETENTION_WALK_PER_RUN 50
 /* A query is cut off after this long: it holds up the queries behind it. */
 #define READ_BUDGET_USEC (2 * USEC_PER_SEC)
 
@@ -74,6 +75,7 @@ struct history {
 	struct item *head, **tail;
 	uint64_t queued, written; /* items */
 	bool stop;
+	bool limits_changed; /* the writer passes again at once */
 	struct history_limits lim;
 	struct history_request *rq_head, **rq_tail; /* for the reader */
 	pthread_cond_t rq_wake;
@@ -444,6 +446,8 @@ history_set_limits(struct history *h, const struct history_limits *lim)
 {
 	pthread_mutex_lock(&h->lock);
 	h->lim = *lim;
+	h->limits_changed = true;
+	pthread_cond_signal(&h->wake);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -530,7 +534,7 @@ history_flush_timeout(struct history *h, uint64_t usec)
 /* Writer thread. */
 
 struct wstmts {
-	sqlite3_stmt *run, *del_output, *output, *old, *cut, *del_run;
+	sqlite3_stmt *run, *del_output, *output, *old, *cut, *del_run, *oldest;
 };
 
 /*
@@ -680,7 +684,7 @@ write_run(struct wstmts *w, const struct history_run *r)
 
 /* Deletes at most budget of the oldest runs beyond the limits. */
 static int
-retention(struct wstmts *w, const struct history_limits *lim, unsigned budget)
+retention(struct wstmts *w, const struct history_limits *lim, unsigned budget, size_t *ret_deleted)
 {
 	sqlite3_int64 cut = 0, ids[RETENTION_BATCH];
 	size_t n = 0;
@@ -706,6 +710,7 @@ retention(struct wstmts *w, const struct history_limits *lim, unsigned budget)
 	sqlite3_reset(w->old);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return rc;
+	*ret_deleted = n;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_reset(w->del_output);
 		sqlite3_bind_int64(w->del_output, 1, ids[i]);
@@ -751,6 +756,9 @@ prepare_writer(sqlite3 *db, struct wstmts *w)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(db, "DELETE FROM runs WHERE id = ?1", -1,
 		                        SQLITE_PREPARE_PERSISTENT, &w->del_run, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db, "SELECT min(started) FROM runs", -1,
+		                        SQLITE_PREPARE_PERSISTENT, &w->oldest, NULL);
 	return rc;
 }
 
@@ -763,6 +771,7 @@ finalize_writer(struct wstmts *w)
 	sqlite3_finalize(w->cut);
 	sqlite3_finalize(w->old);
 	sqlite3_finalize(w->del_run);
+	sqlite3_finalize(w->oldest);
 }
 
 /*
@@ -783,12 +792,28 @@ ended_in_batch(const struct item *it)
 	return false;
 }
 
+/* When the oldest run passes max_age (CLOCK_REALTIME µs), 0: no run. */
+static int64_t
+age_due(struct wstmts *w, const struct history_limits *lim)
+{
+	int64_t due = 0;
+
+	sqlite3_reset(w->oldest);
+	if (sqlite3_step(w->oldest) == SQLITE_ROW &&
+	    sqlite3_column_type(w->oldest, 0) != SQLITE_NULL)
+		due = sqlite3_column_int64(w->oldest, 0) + (int64_t)lim->max_age_usec;
+	sqlite3_reset(w->oldest);
+	return due;
+}
+
 static void *
 writer_main(void *data)
 {
 	struct history *h = data;
 	struct wstmts w = { 0 };
-	uint64_t last_err_usec = 0, last_pass_usec = 0, since_pass = 0;
+	uint64_t last_err_usec = 0, since_pass = 0;
+	int64_t due = 0;
+	bool more = true; /* a pass at start: the limits may have changed */
 	int rc;
 
 	rc = prepare_writer(h->wdb, &w);
@@ -802,13 +827,14 @@ writer_main(void *data)
 		bool stop, pass;
 
 		pthread_mutex_lock(&h->lock);
-		while (!h->head && !h->stop) {
-			struct timespec ts;
+		while (!h->head && !h->stop && !h->limits_changed && !more) {
+			struct timespec ts = { .tv_sec = (time_t)(due / (int64_t)USEC_PER_SEC),
+				               .tv_nsec =
+				                       (long)(due % (int64_t)USEC_PER_SEC) * 1000 };
 
-			/* Wakes up now and then for the age limit. */
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += RETENTION_EVERY_USEC / USEC_PER_SEC;
-			if (pthread_cond_timedwait(&h->wake, &h->lock, &ts) == ETIMEDOUT)
+			if (!due)
+				pthread_cond_wait(&h->wake, &h->lock);
+			else if (pthread_cond_timedwait(&h->wake, &h->lock, &ts) == ETIMEDOUT)
 				break;
 		}
 		batch = h->head;
@@ -816,22 +842,30 @@ writer_main(void *data)
 		h->tail = &h->head;
 		stop = h->stop;
 		lim = h->lim;
+		more = more || h->limits_changed;
+		h->limits_changed = false;
 		pthread_mutex_unlock(&h->lock);
 
 		for (struct item *it = batch; it; it = it->next)
 			since_pass++;
 		now = now_usec(CLOCK_MONOTONIC);
-		pass = since_pass >= RETENTION_EVERY_RUNS || stop ||
-		       now - last_pass_usec >= RETENTION_EVERY_USEC;
+		pass = more || stop ||
+		       since_pass >= MIN(RETENTION_EVERY_RUNS,
+		                         lim.max_runs / RETENTION_WALK_PER_RUN + 1) ||
+		       (due && (int64_t)now_usec(CLOCK_REALTIME) >= due);
+		more = false;
 		if ((batch || pass) && w.run) {
+			size_t deleted = 0;
+
 			rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
 			for (struct item *it = batch; rc == SQLITE_OK && it; it = it->next, n++)
 				if (!ended_in_batch(it))
 					rc = write_run(&w, it->run);
 			if (rc == SQLITE_OK && pass) {
-				rc = retention(&w, &lim, RETENTION_BATCH);
-				last_pass_usec = now;
+				rc = retention(&w, &lim, RETENTION_BATCH, &deleted);
 				since_pass = 0;
+				/* A full pass may have left more: go on at once. */
+				more = deleted == RETENTION_BATCH;
 			}
 			if (rc == SQLITE_OK)
 				rc = sqlite3_exec(h->wdb, "COMMIT", NULL, NULL, NULL);
@@ -844,7 +878,9 @@ writer_main(void *data)
 					last_err_usec = now;
 				}
 				sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+				more = false;
 			}
+			due = age_due(&w, &lim);
 		}
 		n = 0;
 		while (batch) {
