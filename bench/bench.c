@@ -53,6 +53,7 @@ static const struct bench_case cases[] = {
 	{ 8, "isolated steps", case_isolated, NULL },
 	{ 9, "control round-trip", case_control, NULL },
 	{ 10, "the incumbent, side by side", case_incumbent, NULL },
+	{ 11, "run history", case_history, NULL },
 };
 
 /* Statistics. */

@@ -115,3 +115,4 @@ int case_scale(struct bench *b);
 int case_isolated(struct bench *b);
 int case_control(struct bench *b);
 int case_incumbent(struct bench *b);
+int case_history(struct bench *b);

@@ -16,8 +16,10 @@
 #include "config.h"
 #include "diag.h"
 #include "executor.h"
+#include "history.h"
 #include "host.h"
 #include "loader.h"
+#include "manager.h"
 #include "pipeline.h"
 #include "registry.h"
 #include "util.h"
@@ -184,8 +186,9 @@ on_done(struct run *r, void *userdata)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* With h, the run is recorded as the manager records it (start and end). */
 static int
-run_once(struct executor *ex, const struct pipeline *p, struct waiter *w)
+run_once(struct executor *ex, const struct pipeline *p, struct waiter *w, struct history *h)
 {
 	struct run *r = run_new(p, "bench");
 	bool ok;
@@ -194,15 +197,20 @@ run_once(struct executor *ex, const struct pipeline *p, struct waiter *w)
 		return -1;
 	r->on_done = on_done;
 	r->userdata = w;
+	r->output_max = history_output_max(h);
 	w->done = false;
 	if (executor_submit(ex, r) < 0) {
 		run_free(r);
 		return -1;
 	}
+	if (h)
+		history_record(h, manager_run_record(r, 1, false));
 	pthread_mutex_lock(&w->lock);
 	while (!w->done)
 		pthread_cond_wait(&w->cond, &w->lock);
 	pthread_mutex_unlock(&w->lock);
+	if (h)
+		history_record(h, manager_run_record(r, 1, true));
 	ok = r->status == RUN_SUCCESS;
 	run_free(r);
 	return ok ? 0 : -1;
@@ -214,15 +222,15 @@ run_once(struct executor *ex, const struct pipeline *p, struct waiter *w)
  * min_usec passed and at least min_runs were made.
  */
 static double
-time_runs(struct bench *b, struct executor *ex, const struct pipeline *p, double min_usec,
-          unsigned min_runs, double *ret_wall_per_run)
+time_runs_h(struct bench *b, struct executor *ex, const struct pipeline *p, double min_usec,
+            unsigned min_runs, double *ret_wall_per_run, struct history *h)
 {
 	struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
 	double t0 = mono_usec(), t;
 	unsigned runs = 0;
 
 	do {
-		if (run_once(ex, p, &w) < 0) {
+		if (run_once(ex, p, &w, h) < 0) {
 			bench_fail(b, "a bench run failed");
 			return NAN;
 		}
@@ -232,6 +240,13 @@ time_runs(struct bench *b, struct executor *ex, const struct pipeline *p, double
 	if (ret_wall_per_run)
 		*ret_wall_per_run = t / runs;
 	return t / ((double)runs * (double)p->n_steps);
+}
+
+static double
+time_runs(struct bench *b, struct executor *ex, const struct pipeline *p, double min_usec,
+          unsigned min_runs, double *ret_wall_per_run)
+{
+	return time_runs_h(b, ex, p, min_usec, min_runs, ret_wall_per_run, NULL);
 }
 
 /* The floor: the steps' own run() pointers, called in topological order. */
@@ -301,7 +316,8 @@ case_linear(struct bench *b)
 	size_t n = bench_size(b, 10, 1000, 1000);
 	double min_usec = (double)bench_size(b, 1000, 50000, 200000);
 	unsigned procs = (unsigned)bench_size(b, 2, 30, 100);
-	struct row *direct, *fork_exec, *spawn;
+	struct row *direct, *fork_exec, *spawn, *hist;
+	struct history *h = NULL;
 	struct compiled c;
 	struct env e;
 	char what[128];
@@ -317,10 +333,17 @@ case_linear(struct bench *b)
 	fork_exec = bench_row(b, what, "us/step", "fork+exec /bin/true");
 	row_target(fork_exec, TARGET_RATIO_LE, 1.0 / 500, ">= 500x faster (<= 1/500)");
 	spawn = bench_row(b, what, "us/step", "posix_spawn /bin/true");
+	snprintf(what, sizeof(what), "linear, %zu no-op steps, 1 worker, run history on", n);
+	hist = bench_row(b, what, "us/step", "run history off");
+	row_target(hist, TARGET_RATIO_LE, 1.1, "<= 1.1x");
 
 	for (unsigned rep = 0; rep < b->reps; rep++) {
 		struct executor *ex = executor_new(1);
-		double g;
+		struct history_limits lim = { .max_runs = HISTORY_DEFAULT_MAX_RUNS,
+			                      .max_age_usec = HISTORY_DEFAULT_MAX_AGE,
+			                      .output_max = HISTORY_DEFAULT_OUTPUT_MAX };
+		char *dir = work_subdir(b, "history-linear");
+		double g, gh;
 
 		if (!ex) {
 			bench_fail(b, "cannot start the executor");
@@ -329,9 +352,27 @@ case_linear(struct bench *b)
 		/* One warm-up run: first-touch page faults are not dispatch. */
 		time_runs(b, ex, c.p, 0, 1, NULL);
 		g = time_runs(b, ex, c.p, min_usec, 3, NULL);
-		executor_free(ex);
-		if (isnan(g))
+		/* The same runs recorded in a history.db, as ginid records them;
+		 * the writer thread's commits included until the end. */
+		h = dir ? history_new(dir, &lim, NULL) : NULL;
+		if (!h || history_disabled(h)) {
+			bench_fail(b, "cannot open a history in %s", dir ? dir : "(no memory)");
+			free(dir);
+			executor_free(ex);
 			goto out;
+		}
+		time_runs_h(b, ex, c.p, 0, 1, NULL, h);
+		(void)history_flush(h);
+		gh = time_runs_h(b, ex, c.p, min_usec, 3, NULL, h);
+		(void)history_flush(h);
+		h = history_free(h);
+		rmtree(dir);
+		free(dir);
+		executor_free(ex);
+		if (isnan(g) || isnan(gh))
+			goto out;
+		series_add(&hist->gini, gh);
+		series_add(&hist->base, g);
 		series_add(&direct->gini, g);
 		series_add(&fork_exec->gini, g);
 		series_add(&spawn->gini, g);

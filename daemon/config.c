@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "context.h"
+#include "history.h"
 #include "log.h"
 #include "params.h"
 #include "util.h"
@@ -21,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <libconfig.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +53,7 @@ static const char *const main_keys[] = {
 	"shutdown_timeout", "probe_plugins",          "probe_timeout",  "isolate_stages",
 	"pipelines",
 	"control_max_connections_per_uid",
+	"history_max_runs", "history_max_age", "history_output_max",
 };
 static const char *const include_keys[] = { "pipelines" };
 static const char *const pipeline_keys[] = {
@@ -599,6 +602,36 @@ get_size(struct reader *rd, const config_setting_t *group, const char *key, cons
 	return 1;
 }
 
+/* The run history's bounds (history.h). */
+static void
+get_history(struct reader *rd, const config_setting_t *root, struct gini_config *c)
+{
+	long long v;
+	uint64_t age, size;
+
+	if (get_int(rd, root, "history_max_runs", "", 1, CONFIG_HISTORY_RUNS_MAX, &v) > 0)
+		c->history_max_runs = (uint64_t)v;
+	if (get_duration(rd, root, "history_max_age", "", &age) > 0) {
+		if (age < USEC_PER_MINUTE)
+			diags_add(rd->diags,
+			          file_of(rd, config_setting_get_member(root, "history_max_age")),
+			          line_of(rd, config_setting_get_member(root, "history_max_age")),
+			          "'history_max_age': must be at least 1m");
+		else
+			c->history_max_age_usec = age;
+	}
+	if (get_size(rd, root, "history_output_max", "", &size) > 0) {
+		if (size > CONFIG_HISTORY_OUTPUT_MAX)
+			diags_add(
+			        rd->diags,
+			        file_of(rd, config_setting_get_member(root, "history_output_max")),
+			        line_of(rd, config_setting_get_member(root, "history_output_max")),
+			        "'history_output_max': at most 64M");
+		else
+			c->history_output_max = (size_t)size;
+	}
+}
+
 /* isolation and the limits of an isolated step. */
 static void
 read_isolation(struct reader *rd, const config_setting_t *g, struct isolation *iso,
@@ -1029,6 +1062,7 @@ read_globals(struct reader *rd, const config_setting_t *root)
 		}
 	}
 	get_duration(rd, root, "shutdown_timeout", "", &c->shutdown_timeout_usec);
+	get_history(rd, root, c);
 	get_bool(rd, root, "probe_plugins", "", &c->probe_plugins);
 	if (get_duration(rd, root, "probe_timeout", "", &c->probe_timeout_usec) > 0 &&
 	    c->probe_timeout_usec < 100 * USEC_PER_MSEC) {
@@ -1456,6 +1490,9 @@ load(const char *file, const char *text, const char *dir, const struct config_te
 	c->log_level = LOG_INFO;
 	c->control_max_connections_per_uid = CONFIG_CONNS_PER_UID_DEFAULT;
 	c->shutdown_timeout_usec = DEFAULT_SHUTDOWN_TIMEOUT;
+	c->history_max_runs = HISTORY_DEFAULT_MAX_RUNS;
+	c->history_max_age_usec = HISTORY_DEFAULT_MAX_AGE;
+	c->history_output_max = HISTORY_DEFAULT_OUTPUT_MAX;
 	c->probe_plugins = true;
 	c->probe_timeout_usec = DEFAULT_PROBE_TIMEOUT;
 	c->control_socket = strdup(DEFAULT_CONTROL_SOCKET);

@@ -130,6 +130,9 @@ struct gini_config {
 	unsigned workers;
 	int log_level;
 	uint64_t shutdown_timeout_usec;
+	uint64_t history_max_runs;     /* runs kept in history.db */
+	uint64_t history_max_age_usec; /* older runs are deleted */
+	size_t history_output_max;     /* bytes of output kept per step, 0: none */
 	bool probe_plugins;
 	uint64_t probe_timeout_usec;
 	char **isolate_stages; /* stage ids whose steps run isolated by default */
@@ -147,6 +150,8 @@ struct config_overrides {
 };
 
 #define CONFIG_WORKERS_MAX 256
+#define CONFIG_HISTORY_RUNS_MAX      10000000
+#define CONFIG_HISTORY_OUTPUT_MAX    ((size_t)64 << 20)
 #define CONFIG_CONNS_PER_UID_DEFAULT 32
 #define CONFIG_CONNS_PER_UID_MAX 1024
 #define CONFIG_PIPELINES_MAX 100000

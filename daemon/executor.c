@@ -256,6 +256,15 @@ run_status_to_string(enum run_status s)
 	return names[s];
 }
 
+void
+executor_set_next_run_id(uint64_t id)
+{
+	uint_fast64_t cur = atomic_load(&next_run_id);
+
+	while (cur < id && !atomic_compare_exchange_weak(&next_run_id, &cur, id))
+		;
+}
+
 struct run *
 run_new(const struct pipeline *p, const char *trigger)
 {
@@ -270,6 +279,9 @@ run_new(const struct pipeline *p, const char *trigger)
 	r->trigger = strdup(trigger ? trigger : "manual");
 	r->ctx = ctx_new();
 	r->results = calloc(n + 1, sizeof(*r->results));
+	/* Sized by executor_submit(), from r->output_max. */
+	for (size_t i = 0; r->results && i < n; i++)
+		output_init(&r->results[i].output, 0);
 	r->pending = calloc(n + 1, sizeof(*r->pending));
 	r->cause = calloc(n + 1, sizeof(*r->cause));
 	r->active = calloc(n + 1, sizeof(*r->active));
@@ -306,8 +318,10 @@ run_free(struct run *r)
 		return NULL;
 	release = r->on_release;
 	data = r->release_data;
-	for (size_t i = 0; r->results && i < r->pipeline->n_steps; i++)
+	for (size_t i = 0; r->results && i < r->pipeline->n_steps; i++) {
 		free(r->results[i].message);
+		output_done(&r->results[i].output);
+	}
 	free(r->results);
 	free(r->pending);
 	free(r->cause);
@@ -510,6 +524,7 @@ run_isolated(struct run *r, const struct step *s, struct cancel *c, struct gini_
 		    grace + ISOLATE_KILL_MARGIN > call.kill_grace_usec)
 			call.kill_grace_usec = grace + ISOLATE_KILL_MARGIN;
 	}
+	call.output = h->output;
 
 	(void)isolate_run(&call, false, &res);
 	free(h->message);
@@ -592,6 +607,7 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 		h.run_id = r->id;
 		h.ctx = r->ctx;
 		h.cancel = &c;
+		h.output = &res->output;
 		if (s->iso.mode == ISOLATION_PROCESS) {
 			rc = run_isolated(r, s, &c, &h);
 		} else {
@@ -1115,6 +1131,9 @@ executor_submit(struct executor *ex, struct run *r)
 	r->status = RUN_RUNNING;
 	r->start_usec = now_usec(CLOCK_MONOTONIC);
 	r->start_realtime_usec = (int64_t)now_usec(CLOCK_REALTIME);
+	/* Before any worker sees the run: the queue's lock publishes it. */
+	for (size_t i = 0; i < p->n_steps; i++)
+		r->results[i].output.max = r->dry_run ? 0 : r->output_max;
 	roots = malloc((p->n_steps + 1) * sizeof(*roots));
 	if (!roots)
 		return -ENOMEM;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "host.h"
+#include "output.h"
 
 struct pipeline;
 struct run_ctx;
@@ -48,6 +49,9 @@ struct step_result {
 	uint64_t start_usec; /* CLOCK_MONOTONIC, 0: never started */
 	uint64_t end_usec;
 	bool overran; /* kept running past its timeout */
+	/* What the step logged (output.h); capture is off when run->output_max
+	 * is 0. Initialised by run_new(), locked on its own. */
+	struct output output;
 };
 
 struct run;
@@ -80,6 +84,9 @@ struct run {
 	 * when its health check does. Set before executor_submit().
 	 */
 	bool dry_run;
+	/* Bytes of output kept per step (output.h), 0: none. Set before
+	 * executor_submit(). */
+	size_t output_max;
 
 	run_step_fn on_step;
 	run_done_fn on_done;
@@ -111,6 +118,11 @@ struct run {
 	struct cancel **active; /* per step: the attempt in flight, or NULL */
 };
 
+/*
+ * Run ids continue from id (the history's next one), unless that would
+ * reuse one given out already. Before the first run_new().
+ */
+void executor_set_next_run_id(uint64_t id);
 /* A run of p, not yet submitted; NULL on ENOMEM. */
 struct run *run_new(const struct pipeline *p, const char *trigger);
 /* Drops a reference: the caller's, or an abandoned worker's (see on_release). */

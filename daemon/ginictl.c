@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef GINI_CONTROL_SOCKET
@@ -904,6 +905,52 @@ struct history_opts {
 	json_t *args;
 };
 
+/*
+ * WHEN for --since and --until: a duration ago ("2h", "30m", "1d") or an
+ * ISO 8601 date or time ("2026-12-01", "2026-12-01T08:00", "...:00Z",
+ * "...+01:00"); without a zone, local time. Seconds since the epoch, -1 if
+ * invalid.
+ */
+static long long
+parse_when(const char *s)
+{
+	static const char *const fmts[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+		                            "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d" };
+	uint64_t usec;
+
+	if (parse_duration(s, &usec) == 0) {
+		long long now = (long long)time(NULL);
+
+		return now - (long long)(usec / USEC_PER_SEC);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fmts); i++) {
+		struct tm tm = { .tm_isdst = -1 };
+		const char *end = strptime(s, fmts[i], &tm);
+		long long t;
+
+		if (!end)
+			continue;
+		if (*end == '.') /* fractions of a second are ignored */
+			for (end++; *end >= '0' && *end <= '9'; end++)
+				;
+		if (*end == 0) {
+			t = (long long)mktime(&tm);
+		} else if (streq(end, "Z")) {
+			t = (long long)timegm(&tm);
+		} else if ((*end == '+' || *end == '-') && strlen(end) == 6 && end[3] == ':') {
+			int hh, mm;
+
+			if (sscanf(end + 1, "%2d:%2d", &hh, &mm) != 2)
+				continue;
+			t = (long long)timegm(&tm) - (*end == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
+		} else {
+			continue;
+		}
+		return t < 0 ? -1 : t;
+	}
+	return -1;
+}
+
 static int
 history_opt(int opt, const char *arg, void *ud)
 {
@@ -911,15 +958,36 @@ history_opt(int opt, const char *arg, void *ud)
 	char *end;
 	long long n;
 
-	if (opt != 'n')
-		return -1;
-	n = strtoll(arg, &end, 10);
-	if (*end || n < 1) {
-		fprintf(stderr, "ginictl history: invalid count '%s'\n", arg);
+	switch (opt) {
+	case 'n':
+		n = strtoll(arg, &end, 10);
+		if (*end || n < 1 || n > 10000) {
+			fprintf(stderr, "ginictl history: invalid count '%s' (1 to 10000)\n", arg);
+			return -1;
+		}
+		json_object_set_new(o->args, "limit", json_integer(n));
+		return 0;
+	case 'p':
+		json_object_set_new(o->args, "pipeline", json_string(arg));
+		return 0;
+	case 'r':
+		json_object_set_new(o->args, "result", json_string(arg));
+		return 0;
+	case 'S':
+	case 'U':
+		n = parse_when(arg);
+		if (n < 0) {
+			fprintf(stderr,
+			        "ginictl history: invalid time '%s' (use a duration ago such as "
+			        "2h, or ISO 8601 such as 2026-12-01T08:00)\n",
+			        arg);
+			return -1;
+		}
+		json_object_set_new(o->args, opt == 'S' ? "since" : "until", json_integer(n));
+		return 0;
+	default:
 		return -1;
 	}
-	json_object_set_new(o->args, "n", json_integer(n));
-	return 0;
 }
 
 static int
@@ -927,6 +995,11 @@ cmd_history(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "lines", required_argument, NULL, 'n' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "pipeline", required_argument, NULL, 'p' },
+		{ "result", required_argument, NULL, 'r' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -947,15 +1020,18 @@ cmd_history(struct ctl *c, int argc, char **argv)
 	}
 	if (k < argc)
 		json_object_set_new(o.args, "pipeline", json_string(argv[k]));
+	/* The table shows no steps: do not have the daemon read them. */
+	if (!c->json)
+		json_object_set_new(o.args, "steps", json_false());
 	r = request(c, "history", o.args, REPLY_TIMEOUT_MS, NULL, &x);
 	if (!r)
 		return x;
+	items = json_object_get(r, "items");
 	if (c->json) {
-		print_json(r);
+		print_json(items);
 		json_decref(r);
 		return 0;
 	}
-	items = json_object_get(r, "items");
 	for (size_t i = 0; i < json_array_size(items); i++) {
 		json_t *h = json_array_get(items, i);
 		char id[32], start[40], dur[32], failed[512];
@@ -974,6 +1050,128 @@ cmd_history(struct ctl *c, int argc, char **argv)
 	table_print(c, &t);
 	json_decref(r);
 	return 0;
+}
+
+struct logs_opts {
+	bool follow;
+};
+
+static int
+logs_opt(int opt, const char *arg, void *ud)
+{
+	struct logs_opts *o = ud;
+
+	(void)arg;
+	if (opt != 'f')
+		return -1;
+	o->follow = true;
+	return 0;
+}
+
+/* How often --follow asks for what a running run said since. */
+#define FOLLOW_POLL_MS 200
+
+/* Prints the lines of a logs reply (unless quiet); remembers where each step got to. */
+static void
+print_log_lines(json_t *r, json_t *from, bool quiet)
+{
+	json_t *steps = json_object_get(r, "steps");
+
+	for (size_t i = 0; i < json_array_size(steps); i++) {
+		json_t *s = json_array_get(steps, i), *lines = json_object_get(s, "lines");
+
+		for (size_t j = 0; !quiet && j < json_array_size(lines); j++) {
+			json_t *l = json_array_get(lines, j);
+
+			printf("%s %s %s: %s\n", jstr(l, "ts"), jstr(s, "id"), jstr(l, "level"),
+			       jstr(l, "text"));
+		}
+		while (json_array_size(from) <= i)
+			json_array_append_new(from, json_integer(0));
+		json_array_set_new(from, i,
+		                   json_integer(json_integer_value(json_object_get(s, "next"))));
+	}
+	fflush(stdout);
+}
+
+static void
+print_log_summary(json_t *r)
+{
+	json_t *steps = json_object_get(r, "steps");
+	char id[32];
+
+	printf("run %s (pipeline '%s'): %s\n", jint(r, "run_id", id, sizeof(id)),
+	       jstr(r, "pipeline"), jstr(r, "result"));
+	for (size_t i = 0; i < json_array_size(steps); i++) {
+		json_t *s = json_array_get(steps, i);
+		char d[32];
+
+		printf("  step '%s': %s, %s attempt%s, %s ms%s%s%s\n", jstr(s, "id"),
+		       jstr(s, "result"), jint(s, "attempts", id, sizeof(id)),
+		       json_integer_value(json_object_get(s, "attempts")) == 1 ? "" : "s",
+		       jint(s, "duration_ms", d, sizeof(d)),
+		       json_is_string(json_object_get(s, "message")) ? ": " : "",
+		       json_is_string(json_object_get(s, "message")) ? jstr(s, "message") : "",
+		       json_is_true(json_object_get(s, "output_truncated"))
+		               ? " (output truncated: the first lines were dropped)"
+		               : "");
+	}
+}
+
+static int
+cmd_logs(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct logs_opts o = { 0 };
+	json_t *from = json_array(), *r;
+	long long run_id;
+	char *end;
+	int k, x = 0;
+
+	k = verb_getopt(c, find_verb("logs"), argc, argv, "fh", opts, logs_opt, &o);
+	if (k < 0 || argc - k < 1 || argc - k > 2) {
+		if (k >= 0)
+			fprintf(stderr, "ginictl logs: RUN and at most one STEP expected\nTry "
+			                "'ginictl logs --help'.\n");
+		json_decref(from);
+		return k == -2 ? 0 : CTL_EXIT_USAGE;
+	}
+	run_id = strtoll(argv[k], &end, 10);
+	if (*end || run_id < 1) {
+		fprintf(stderr, "ginictl logs: invalid run id '%s'\n", argv[k]);
+		json_decref(from);
+		return CTL_EXIT_USAGE;
+	}
+	for (;;) {
+		json_t *args = json_pack("{s:I, s:O}", "run_id", (json_int_t)run_id, "from", from);
+
+		if (k + 1 < argc)
+			json_object_set_new(args, "step", json_string(argv[k + 1]));
+		r = request(c, "logs", args, REPLY_TIMEOUT_MS, NULL, &x);
+		if (!r)
+			break;
+		if (c->json) {
+			char *text = json_dumps(r, o.follow ? JSON_COMPACT : JSON_INDENT(2));
+
+			printf("%s\n", text);
+			free(text);
+		}
+		print_log_lines(r, from, c->json);
+		if (!o.follow || !json_is_true(json_object_get(r, "running"))) {
+			if (!c->json)
+				print_log_summary(r);
+			json_decref(r);
+			break;
+		}
+		json_decref(r);
+		poll(NULL, 0, FOLLOW_POLL_MS);
+	}
+	json_decref(from);
+	return x;
 }
 
 static int
@@ -1210,14 +1408,29 @@ static const struct verb verbs[] = {
 	{ "enable", "PIPELINE", "Let PIPELINE's triggers start it again", "", cmd_enable },
 	{ "disable", "PIPELINE", "Make PIPELINE ignore its triggers; a forced run still runs it",
 	  "\nKept across reloads and restarts, in the state directory.\n", cmd_disable },
-	{ "history", "[PIPELINE] [-n N]", "Show recent runs, newest first",
-	  "\n  -n, --lines N   show N runs (default 20, at most 1000)\n", cmd_history },
+	{ "history",
+	  "[PIPELINE] [--pipeline P] [--result R] [--since WHEN] [--until WHEN] [--limit N]",
+	  "Show recorded runs, newest first",
+	  "\nRuns are kept in STATE_DIR/history.db across restarts.\n"
+	  "  --pipeline P       only runs of pipeline P (as the PIPELINE argument)\n"
+	  "  --result R         only runs that ended R: success, failed, cancelled, interrupted,\n"
+	  "                     or still running\n"
+	  "  --since WHEN       only runs started at or after WHEN: a duration ago (2h, 1d) or\n"
+	  "                     ISO 8601 (2026-12-01, 2026-12-01T08:00, ...Z, ...+01:00)\n"
+	  "  --until WHEN       only runs started before WHEN\n"
+	  "  -n, --limit N      show N runs (default 20, at most 10000)\n"
+	  "With --json: an array of runs with their steps.\n",
+	  cmd_history },
+	{ "logs", "RUN [STEP] [--follow]", "Show what a run's steps logged, with timestamps",
+	  "\nThe output of each step (its log lines, and the stdout and stderr of exec steps),\n"
+	  "up to history_output_max bytes per step, the last lines kept.\n"
+	  "  -f, --follow   stream a run in progress until it ends\n",
+	  cmd_logs },
 	{ "reload", "", "Reload configuration and plugins, as SIGHUP does, and show the outcome",
 	  "\nA reload with errors changes nothing; every error is printed.\n", cmd_reload },
 	{ "metrics", "", "Print the metrics in the Prometheus text format (version 0.0.4)", "",
 	  cmd_metrics },
-	{ "inspect", "FILE.so",
-	  "Check a plugin file and print its descriptor, without a daemon",
+	{ "inspect", "FILE.so", "Check a plugin file and print its descriptor, without a daemon",
 	  "\nThe file is loaded by the gini-probe helper in a child process, so a crashing or\n"
 	  "hanging plugin cannot harm ginictl; it is refused with the reason ginid would give\n"
 	  "if it ran as you (the owner must be root or you).\n",

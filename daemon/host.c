@@ -12,6 +12,7 @@
 
 #include "context.h"
 #include "log.h"
+#include "output.h"
 #include "params.h"
 #include "util.h"
 
@@ -98,11 +99,23 @@ static void
 host_logv(struct gini_handle *h, int level, const char *fmt, va_list ap)
 {
 	char tag[512], msg[3072];
+	bool formatted = false;
 
 	if (level < LOG_ERR)
 		level = LOG_ERR;
 	if (level > LOG_DEBUG)
 		level = LOG_DEBUG;
+	/* The step's output keeps every line, whatever the log shows: its own
+	 * bound keeps the tail (output.h). */
+	if (h->output && h->output->max) {
+		va_list aq;
+
+		va_copy(aq, ap);
+		vsnprintf(msg, sizeof(msg), fmt ? fmt : "(null)", aq);
+		va_end(aq);
+		output_add(h->output, level, msg);
+		formatted = true;
+	}
 	if (level > log_get_level())
 		return;
 	/* A plugin in a loop must not drown the log: cap lines per call. */
@@ -115,7 +128,8 @@ host_logv(struct gini_handle *h, int level, const char *fmt, va_list ap)
 	if (h->log_lines > HOST_LOG_LINES_MAX)
 		return;
 	h->log_lines++;
-	vsnprintf(msg, sizeof(msg), fmt ? fmt : "(null)", ap);
+	if (!formatted)
+		vsnprintf(msg, sizeof(msg), fmt ? fmt : "(null)", ap);
 	log_full(level, "%s%s", handle_tag(h, tag, sizeof(tag)), msg);
 }
 

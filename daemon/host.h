@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct run_ctx;
+struct output;
 
 /*
  * Cancellation of one step attempt. Fired at most once, from any thread (the
@@ -48,6 +49,7 @@ struct gini_handle {
 	struct run_ctx *ctx;   /* borrowed; NULL outside run()/describe() */
 	struct cancel *cancel; /* borrowed; NULL: never cancelled */
 	char *message;         /* owned; set_message() */
+	struct output *output; /* borrowed; NULL: log lines are not kept */
 	unsigned log_lines;    /* for the flood limit */
 };
 

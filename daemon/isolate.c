@@ -28,6 +28,7 @@
 #include "host.h"
 #include "loader.h"
 #include "log.h"
+#include "output.h"
 #include "params.h"
 #include "util.h"
 
@@ -172,6 +173,13 @@ handle_message(struct session *s, const char *line)
 		int level = (int)json_integer_value(v);
 		const char *msg = json_string_value(json_object_get(o, "msg"));
 
+		/* Kept without the tag the worker put on it (host.c there, too). */
+		if (msg && s->call->output) {
+			size_t n = strlen(s->tag);
+
+			output_add(s->call->output, level,
+			           n && strncmp(msg, s->tag, n) == 0 ? msg + n : msg);
+		}
 		/* The worker tagged the line already (host.c there, too). */
 		log_full(level < LOG_ERR ? LOG_ERR : level > LOG_DEBUG ? LOG_DEBUG : level, "%s",
 		         msg ? msg : "");
@@ -199,6 +207,7 @@ handle_output(struct session *s, const char *line)
 
 	if (!*line)
 		return;
+	output_add(s->call->output, LOG_WARNING, line);
 	if (s->output_lines == OUTPUT_LINES_MAX)
 		log_warn("%sworker output: further lines suppressed", s->tag);
 	if (s->output_lines++ >= OUTPUT_LINES_MAX)

@@ -27,6 +27,7 @@ struct isolate_call {
 	struct cancel *cancel; /* NULL: not cancellable (create) */
 	uint64_t timeout_usec; /* a hard limit (create), 0: none */
 	uint64_t kill_grace_usec; /* from cancellation to SIGKILL */
+	struct output *output;    /* borrowed; NULL: lines are only logged */
 };
 
 enum isolate_end {

@@ -18,6 +18,7 @@
 #include "control.h"
 #include "diag.h"
 #include "generation.h"
+#include "history.h"
 #include "log.h"
 #include "notify.h"
 #include "pipeline.h"
@@ -101,45 +102,88 @@ manager_pstate(struct manager *m, const char *name)
 	return ps;
 }
 
-const struct history_entry *
-manager_history(struct manager *m, size_t i)
+const struct run *
+manager_find_run(struct manager *m, uint64_t id)
 {
-	if (i >= m->hist_len)
-		return NULL;
-	return &m->history[(m->hist_next + HISTORY_MAX - 1 - i) % HISTORY_MAX];
+	for (struct active_run *ar = m->runs; ar; ar = ar->next)
+		if (ar->run->id == id && !ar->run->dry_run)
+			return ar->run;
+	return NULL;
 }
 
-static void
-history_entry_done(struct history_entry *h)
+static struct history_limits
+history_limits(const struct gini_config *c)
 {
-	free(h->pipeline);
-	free(h->trigger);
-	free(h->failed_step);
-	free(h->message);
-	memset(h, 0, sizeof(*h));
+	return (struct history_limits){ .max_runs = c->history_max_runs,
+		                        .max_age_usec = c->history_max_age_usec,
+		                        .output_max = c->history_output_max };
 }
 
-static void
-history_push(struct manager *m, const struct run *r)
+struct history_run *
+manager_run_record(const struct run *r, uint64_t generation, bool ended)
 {
-	struct history_entry *h = &m->history[m->hist_next];
 	const struct pipeline *p = r->pipeline;
+	struct history_run *h = calloc(1, sizeof(*h));
 
-	history_entry_done(h);
-	h->run_id = r->id;
+	if (!h)
+		return NULL;
+	h->id = r->id;
 	h->pipeline = strdup(p->name);
+	h->generation = generation;
 	h->trigger = strdup(r->trigger);
-	h->start_realtime_usec = r->start_realtime_usec;
-	h->duration_usec = r->end_usec - r->start_usec;
-	h->status = r->status;
+	h->started_usec = r->start_realtime_usec;
+	h->result = "running";
+	if (!h->pipeline || !h->trigger)
+		goto fail;
+	if (!ended)
+		return h;
+	h->ended_usec = r->start_realtime_usec + (int64_t)(r->end_usec - r->start_usec);
+	h->result = run_status_to_string(r->status);
 	if (r->failed_step != SIZE_MAX) {
 		h->failed_step = strdup(p->steps[r->failed_step].id);
 		if (r->results[r->failed_step].message)
 			h->message = strdup(r->results[r->failed_step].message);
 	}
-	m->hist_next = (m->hist_next + 1) % HISTORY_MAX;
-	if (m->hist_len < HISTORY_MAX)
-		m->hist_len++;
+	/* One allocation for the steps and their strings: this runs on the
+	 * loop for every run, and a run may have a thousand steps. */
+	{
+		size_t size = (p->n_steps + 1) * sizeof(*h->steps);
+		char *q;
+
+		for (size_t i = 0; i < p->n_steps; i++)
+			size += strlen(p->steps[i].id) + 1 +
+			        (p->steps[i].stage_id ? strlen(p->steps[i].stage_id) : 0) + 1 +
+			        (r->results[i].message ? strlen(r->results[i].message) + 1 : 0);
+		h->steps = calloc(1, size);
+		if (!h->steps)
+			goto fail;
+		h->steps_packed = true;
+		h->n_steps = p->n_steps;
+		q = (char *)(h->steps + p->n_steps + 1);
+		for (size_t k = 0; k < p->n_steps; k++) {
+			size_t i = p->order[k];
+			struct step_result *res = &r->results[i];
+			struct history_step *s = &h->steps[k];
+
+			s->id = q;
+			q = stpcpy(q, p->steps[i].id) + 1;
+			s->stage = q;
+			q = stpcpy(q, p->steps[i].stage_id ? p->steps[i].stage_id : "") + 1;
+			if (res->message) {
+				s->message = q;
+				q = stpcpy(q, res->message) + 1;
+			}
+			s->result = step_status_to_string(res->status);
+			s->attempts = res->attempts;
+			s->duration_usec = res->attempts ? res->end_usec - res->start_usec : 0;
+			s->output = output_serialize(&res->output, &s->output_len,
+			                             &s->output_first_seq, &s->output_truncated);
+		}
+	}
+	return h;
+fail:
+	history_run_free(h);
+	return NULL;
 }
 
 static void
@@ -256,7 +300,7 @@ run_done_on_loop(void *data)
 			l->on_done(l, r);
 	}
 	if (ps) {
-		history_push(m, r);
+		history_record(m->history, manager_run_record(r, ar->gen->number, true));
 		ps->running--;
 		ps->last_run_id = r->id;
 		ps->last_status = r->status;
@@ -364,6 +408,8 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	}
 	if (ret_run_id)
 		*ret_run_id = ar->run->id;
+	if (!dry)
+		ar->run->output_max = history_output_max(m->history);
 	r = executor_submit(m->ex, ar->run);
 	if (r < 0) {
 		/* Never reached the workers: undo by hand. */
@@ -390,6 +436,9 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 		free(ar);
 		return r;
 	}
+	/* A "running" row, so that a run cut short by kill -9 is not forgotten. */
+	if (!dry)
+		history_record(m->history, manager_run_record(ar->run, ar->gen->number, false));
 	/* Logged once it is on its way: the log line is not on the trigger's path. */
 	log_full(dry ? LOG_DEBUG : LOG_INFO, "run %llu: pipeline '%s': %s (trigger: %s)",
 	         (unsigned long long)ar->run->id, p->name, dry ? "dry run started" : "started",
@@ -760,6 +809,11 @@ manager_reload(struct manager *m, struct diags *diags)
 	if (!streq_ptr(g->config->state_dir, old->config->state_dir))
 		log_notice("state_dir takes effect at the next restart");
 	log_set_level(g->config->log_level);
+	{
+		struct history_limits lim = history_limits(g->config);
+
+		history_set_limits(m->history, &lim);
+	}
 	scheduler_apply(m->sched, g, false);
 	log_info("reloaded: generation %llu with %zu stage types (%zu loaded, %zu unchanged) and %zu "
 	         "pipelines",
@@ -955,6 +1009,15 @@ manager_start(struct manager *m)
 	if (!m->ex)
 		return log_err_errno(-ENOMEM, "cannot start %u worker threads",
 		                     m->current->config->workers);
+	{
+		struct history_limits lim = history_limits(m->current->config);
+
+		m->history = history_new(m->current->config->state_dir, &lim, m->loop);
+		if (!m->history)
+			return log_err_errno(-ENOMEM, "cannot set up the run history: %m");
+		/* Ids go on from the last recorded run, across restarts. */
+		executor_set_next_run_id(history_next_id(m->history));
+	}
 	r = sd_event_add_signal(m->loop->e, &m->sig_hup, SIGHUP, on_sighup, m);
 	if (r >= 0)
 		r = sd_event_add_signal(m->loop->e, &m->sig_term, SIGTERM, on_stop_signal, m);
@@ -1018,12 +1081,16 @@ manager_free(struct manager *m)
 	if (!m)
 		return NULL;
 	if (m->abandon || (m->ex && executor_abandoned(m->ex) > 0)) {
+		/* What ended is written, whatever happens to the rest. */
+		m->history = history_free(m->history);
 		/* Stage code is still running on some worker: unloading it would
 		 * pull the code from under it. The process is exiting anyway. */
 		return NULL;
 	}
 	control_free(m->ctl);
 	m->ctl = NULL;
+	/* After the control socket: it answers the queries its clients left. */
+	m->history = history_free(m->history);
 	scheduler_free(m->sched);
 	m->sched = NULL;
 	sd_event_source_disable_unref(m->sig_hup);
@@ -1044,8 +1111,6 @@ manager_free(struct manager *m)
 	}
 	m->switches = state_store_free(m->switches);
 	hashmap_done(&m->pstates);
-	for (size_t i = 0; i < HISTORY_MAX; i++)
-		history_entry_done(&m->history[i]);
 	strv_free(m->last_reload_errors);
 	notify_done();
 	strv_free(m->ov_plugin_dirs);

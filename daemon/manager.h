@@ -16,6 +16,7 @@ struct control;
 struct diags;
 struct state_store;
 struct active_run;
+struct history;
 
 /*
  * Follows one run for someone on the loop thread (a `ginictl run --wait`
@@ -31,18 +32,6 @@ struct run_listener {
 	/* Manager-owned: where the listener is attached. */
 	struct active_run *ar;
 	struct pstate *queued_on;
-};
-
-/* A finished run, as kept in the history ring. */
-struct history_entry {
-	uint64_t run_id;
-	char *pipeline;
-	char *trigger;
-	int64_t start_realtime_usec;
-	uint64_t duration_usec;
-	enum run_status status;
-	char *failed_step; /* NULL: none */
-	char *message;     /* the failed step's message, or NULL */
 };
 
 /*
@@ -67,8 +56,6 @@ struct pstate {
 	uint64_t skip_logged_usec;
 };
 
-#define HISTORY_MAX 1000
-
 struct manager {
 	struct loop *loop;
 	struct executor *ex;
@@ -86,8 +73,7 @@ struct manager {
 	struct active_run *runs;
 	size_t in_flight;
 
-	struct history_entry history[HISTORY_MAX]; /* ring */
-	size_t hist_len, hist_next;
+	struct history *history; /* history.db; never NULL once started */
 
 	int64_t started_realtime_usec;
 	int64_t last_reload_usec; /* 0: never reloaded */
@@ -183,5 +169,11 @@ int manager_dry_run(struct manager *m, const char *name, const char *trigger,
  * errors go to diags and leave the running one untouched. */
 int manager_reload(struct manager *m, struct diags *diags);
 struct pstate *manager_pstate(struct manager *m, const char *name);
-/* The i-th most recent finished run (0 = newest), or NULL. */
-const struct history_entry *manager_history(struct manager *m, size_t i);
+/*
+ * The history record of r (history.h): at its start (no steps, "running")
+ * or once it ended (steps in execution order, with their output). For
+ * history_record(); NULL without memory. The thread that owns r.
+ */
+struct history_run *manager_run_record(const struct run *r, uint64_t generation, bool ended);
+/* The run in flight with this id (not a dry run), or NULL. Loop thread. */
+const struct run *manager_find_run(struct manager *m, uint64_t id);

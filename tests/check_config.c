@@ -1266,6 +1266,29 @@ START_TEST(every_minimum)
 }
 END_TEST
 
+/* ---- history ---- */
+
+START_TEST(history_keys)
+{
+	load_main(/* 1 */ "history_max_runs = 0;\n"
+	                  /* 2 */ "history_max_age = \"30s\";\n"
+	                  /* 3 */ "history_output_max = \"1G\";\n"
+	                  /* 4 */ "pipelines = ();\n");
+	expect({ "gini.conf", 1, "'history_max_runs': 0 is out of range 1-10000000" },
+	       { "gini.conf", 2, "'history_max_age': must be at least 1m" },
+	       { "gini.conf", 3, "'history_output_max': at most 64M" });
+	ck_assert_uint_eq(cfg->history_max_runs, 10000);
+	ck_assert_uint_eq(cfg->history_max_age_usec, 30 * 24 * USEC_PER_HOUR);
+	ck_assert_uint_eq(cfg->history_output_max, 64 * 1024);
+	load_main("history_max_runs = 50;\nhistory_max_age = \"2d\";\n"
+	          "history_output_max = \"1K\";\npipelines = ();\n");
+	expect_none();
+	ck_assert_uint_eq(cfg->history_max_runs, 50);
+	ck_assert_uint_eq(cfg->history_max_age_usec, 48 * USEC_PER_HOUR);
+	ck_assert_uint_eq(cfg->history_output_max, 1024);
+}
+END_TEST
+
 /* ---- persistent ---- */
 
 START_TEST(persistent_needs_schedule)
@@ -2536,6 +2559,9 @@ config_suite(void)
 
 	tc = tcase(s, "every");
 	tcase_add_test(tc, every_minimum);
+
+	tc = tcase(s, "history");
+	tcase_add_test(tc, history_keys);
 
 	tc = tcase(s, "persistent");
 	tcase_add_test(tc, persistent_needs_schedule);

@@ -1558,7 +1558,8 @@ START_TEST(global_options_after_the_command)
 	argv[7] = NULL;
 	st = run_command(argv, &out, &err, 30000);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", err);
-	ck_assert_ptr_nonnull(strstr(out, "\"items\": []"));
+	/* history --json prints the array of runs. */
+	ck_assert_str_eq(out, "[]\n");
 	free(out);
 	free(err);
 }

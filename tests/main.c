@@ -27,6 +27,7 @@ static Suite *(*const suites[])(void) = {
 	package_suite,
 	processes_suite,
 	abi_suite,
+	history_suite,
 };
 
 int

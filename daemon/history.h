@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+/*
+ * The run history: STATE_DIR/history.db, an SQLite database in WAL mode.
+ * One writer thread owns the write connection and turns what the loop
+ * enqueues into batched transactions, so recording never waits on the disk;
+ * queries use a read-only connection of their own, on a reader thread that
+ * answers on the loop (history_submit), or on the caller's thread, bounded
+ * in time (WAL readers never wait for the writer).
+ *
+ * The history never stops the daemon: a database that is corrupt or from a
+ * newer schema is moved aside and a fresh one started; one that cannot be
+ * opened at all (a read-only state directory) disables the history, with
+ * one error, and history_disabled() says why.
+ */
+struct history;
+
+struct history_limits {
+	uint64_t max_runs;     /* runs kept */
+	uint64_t max_age_usec; /* runs older than this are deleted */
+	size_t output_max;     /* bytes of output kept per step */
+};
+
+#define HISTORY_DEFAULT_MAX_RUNS   10000
+#define HISTORY_DEFAULT_MAX_AGE    (30ULL * 24 * 3600 * 1000000)
+#define HISTORY_DEFAULT_OUTPUT_MAX ((size_t)64 * 1024)
+
+/* One step of a recorded run; every pointer owned by the record. */
+struct history_step {
+	char *id;
+	char *stage;
+	const char *result; /* static: step_status_to_string() */
+	unsigned attempts;
+	uint64_t duration_usec;
+	char *message;
+	char *output; /* output_serialize() records, or NULL */
+	size_t output_len;
+	uint64_t output_first_seq;
+	bool output_truncated;
+};
+
+/* One run, as recorded and as read back. */
+struct history_run {
+	uint64_t id;
+	char *pipeline;
+	uint64_t generation;
+	char *trigger;
+	int64_t started_usec; /* CLOCK_REALTIME */
+	int64_t ended_usec;   /* 0: not ended */
+	const char *result;   /* "running", "success", "failed", "cancelled", "interrupted" */
+	char *failed_step;    /* NULL: none */
+	char *message;        /* the failed step's message, or NULL */
+	struct history_step *steps;
+	size_t n_steps;
+	/* The steps' id, stage and message live in the steps block itself
+	 * (one allocation per run, see manager_run_record); their output not. */
+	bool steps_packed;
+};
+
+void history_run_free(struct history_run *r);
+
+/*
+ * Opens (or creates, migrates, or replaces) dir/history.db and starts the
+ * writer, and with a loop the reader for history_submit(). Never fails but
+ * for memory: a history that cannot be kept is returned disabled. Runs left
+ * "running" by a killed daemon become "interrupted". At start-up.
+ */
+struct history *history_new(const char *dir, const struct history_limits *lim, struct loop *loop);
+/*
+ * Writes what is queued, stops the threads, closes. Requests the loop has
+ * not seen answered are answered here (-ECANCELED if never read): call it
+ * on the loop thread once the loop has stopped. Accepts NULL.
+ */
+struct history *history_free(struct history *h);
+/* Why the history is off ("cannot open ...: ..."), or NULL when it is on. */
+const char *history_disabled(const struct history *h);
+/* The first run id this daemon may use: one past every id recorded. */
+uint64_t history_next_id(const struct history *h);
+void history_set_limits(struct history *h, const struct history_limits *lim);
+size_t history_output_max(const struct history *h);
+/*
+ * Queues a run to be written (inserted, or replaced by its id): at its start
+ * (result "running", no steps) and at its end. Takes ownership of r. Any
+ * thread; never blocks on I/O.
+ */
+void history_record(struct history *h, struct history_run *r);
+/* Waits until everything queued so far is committed. 0 or -errno. */
+int history_flush(struct history *h);
+/*
+ * The same, giving up after usec (-ETIMEDOUT): lets a query see the runs
+ * that just ended without holding the loop for long. Returns at once when
+ * nothing is queued.
+ */
+int history_flush_timeout(struct history *h, uint64_t usec);
+
+struct history_filter {
+	const char *pipeline; /* NULL: any */
+	const char *result;   /* NULL: any */
+	int64_t since_usec;   /* 0: no bound; started at or after */
+	int64_t until_usec;   /* 0: no bound; started before */
+	unsigned limit;
+	bool with_steps; /* fill steps (without output) */
+};
+
+/*
+ * Calls fn with each matching run, newest first; fn may take what r holds
+ * (leaving r zeroed), or else it is freed after the call. One thread at a
+ * time (the reader's, or the loop's at start-up). 0, -ETIMEDOUT when the
+ * query ran past its time bound, -EIO with err filled, -ENODEV if disabled.
+ */
+int history_query(struct history *h, const struct history_filter *f,
+                  void (*fn)(struct history_run *r, void *userdata), void *userdata, char *err,
+                  size_t err_size);
+/* Run id with its steps and their output; *ret NULL and 0 if there is none. */
+int history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
+                size_t err_size);
+
+/*
+ * A query answered on the reader thread: it first waits (briefly) until the
+ * runs queued before it are written, so a run that just ended is seen.
+ * Filled by the caller; done() runs on the loop thread with r (0, or -errno
+ * as history_query()), err, and runs (a list) or run (get), and must call
+ * history_request_free() once it is done with rq.
+ */
+struct history_request {
+	bool get; /* one run by id, with its output; else a list */
+	uint64_t id;
+	struct history_filter filter; /* its strings owned by the request */
+	void (*done)(struct history_request *rq);
+	void *userdata;
+	int r;
+	char err[256];
+	struct history_run **runs;
+	size_t n_runs;
+	struct history_run *run;
+	/* The history's. */
+	struct history_request *next;
+};
+
+void history_request_free(struct history_request *rq);
+/* Queues rq for the reader. Loop thread; done() is always called, later. */
+void history_submit(struct history *h, struct history_request *rq);
+
+/* What the health counters need of a pipeline at start-up. */
+struct history_summary {
+	const char *pipeline;
+	uint64_t last_run_id;
+	int64_t last_run_usec;         /* start of the last ended run */
+	const char *last_result;       /* its result */
+	int64_t last_success_usec;     /* end of the last successful run, 0: none */
+	uint64_t consecutive_failures; /* ended runs since the last success that did not succeed */
+};
+
+/* Calls fn once per pipeline with recorded runs. Loop thread. 0 or -errno. */
+int history_pipeline_summaries(struct history *h,
+                               void (*fn)(const struct history_summary *s, void *userdata),
+                               void *userdata);
+/* Counters for tests and metrics. */
+uint64_t history_batches(const struct history *h);
