@@ -18,6 +18,8 @@
 #include "control.h"
 #include "diag.h"
 #include "generation.h"
+#include "health.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "pipeline.h"
@@ -256,6 +258,9 @@ run_done_on_loop(void *data)
 			l->on_done(l, r);
 	}
 	if (ps) {
+		health_run_end(m->health, r->pipeline->name,
+		               r->start_realtime_usec + (int64_t)(r->end_usec - r->start_usec),
+		               r->status);
 		history_push(m, r);
 		ps->running--;
 		ps->last_run_id = r->id;
@@ -688,19 +693,100 @@ manager_set_enabled(struct manager *m, const char *name, bool enabled)
 	return 0;
 }
 
+static json_t *
+health_now(struct manager *m, int64_t *ret_next_usec)
+{
+	struct health_daemon dm = {
+		.started_usec = m->started_realtime_usec,
+		.reload_failed = m->last_reload_usec && !m->last_reload_ok,
+		.reload_errors = m->last_reload_errors,
+		.n_reload_errors = m->n_last_reload_errors,
+	};
+
+	return health_report(m->health, m->current, &dm, (int64_t)now_usec(CLOCK_REALTIME),
+	                     ret_next_usec);
+}
+
+json_t *
+manager_health(struct manager *m)
+{
+	return health_now(m, NULL);
+}
+
+/* GET on the metrics endpoint (http.c), on the loop thread. */
+static int
+manager_http_get(const char *path, char **ret_body, const char **ret_type, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (streq(path, "/metrics")) {
+		*ret_type = "text/plain; version=0.0.4; charset=utf-8";
+		*ret_body = control_metrics_text(m);
+		return *ret_body ? 200 : 500;
+	}
+	if (streq(path, "/health")) {
+		json_t *h = manager_health(m);
+		int status = json_is_true(json_object_get(h, "healthy")) ? 200 : 503;
+
+		*ret_type = "application/json";
+		*ret_body = h ? json_dumps(h, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		json_decref(h);
+		if (*ret_body && strlen(*ret_body) < SIZE_MAX - 1) {
+			char *b = realloc(*ret_body, strlen(*ret_body) + 2);
+
+			if (b) {
+				strcat(b, "\n");
+				*ret_body = b;
+			}
+		}
+		return *ret_body ? status : 500;
+	}
+	return 404;
+}
+
+static int
+on_health_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	update_status(userdata);
+	return 0;
+}
+
+/* STATUS=: the generation, counts and the health summary. */
 static void
 update_status(struct manager *m)
 {
-	char status[256];
+	char status[512];
+	int64_t next = 0;
+	json_t *h = health_now(m, &next);
 
 	snprintf(status, sizeof(status),
-	         "generation %llu: %zu pipelines, %zu stage types, %zu runs in flight%s",
+	         "generation %llu: %zu pipelines, %zu stage types, %zu runs in flight%s; %s",
 	         (unsigned long long)m->current->number, m->current->n_pipelines,
 	         registry_count(m->current->registry), m->in_flight,
 	         m->last_reload_usec == 0 ? ""
 	         : m->last_reload_ok      ? "; last reload ok"
-	                                  : "; last reload FAILED, see the log");
+	                                  : "; last reload FAILED, see the log",
+	         health_summary(h));
+	json_decref(h);
 	notify_status(status);
+	/* A pipeline turns unhealthy by age alone at next (CLOCK_REALTIME):
+	 * say so then, a little after, so the check sees it due. */
+	if (m->loop && next > 0) {
+		uint64_t wait = (uint64_t)(next - (int64_t)now_usec(CLOCK_REALTIME)) + USEC_PER_SEC;
+
+		if (m->health_timer) {
+			(void)sd_event_source_set_time_relative(m->health_timer, wait);
+			(void)sd_event_source_set_enabled(m->health_timer, SD_EVENT_ONESHOT);
+		} else {
+			(void)sd_event_add_time_relative(m->loop->e, &m->health_timer,
+			                                 CLOCK_MONOTONIC, wait, USEC_PER_SEC,
+			                                 on_health_timer, m);
+		}
+	} else if (m->health_timer) {
+		(void)sd_event_source_set_enabled(m->health_timer, SD_EVENT_OFF);
+	}
 }
 
 static void
@@ -759,6 +845,8 @@ manager_reload(struct manager *m, struct diags *diags)
 		log_notice("control_group and control_readonly_group take effect at the next restart");
 	if (!streq_ptr(g->config->state_dir, old->config->state_dir))
 		log_notice("state_dir takes effect at the next restart");
+	if (!streq_ptr(g->config->metrics_listen, old->config->metrics_listen))
+		log_notice("metrics_listen takes effect at the next restart");
 	log_set_level(g->config->log_level);
 	scheduler_apply(m->sched, g, false);
 	log_info("reloaded: generation %llu with %zu stage types (%zu loaded, %zu unchanged) and %zu "
@@ -882,6 +970,11 @@ manager_new(const char *config_file, const struct config_overrides *ov, struct m
 	if (!m)
 		return -ENOMEM;
 	hashmap_init(&m->pstates);
+	m->health = health_new();
+	if (!m->health) {
+		free(m);
+		return -ENOMEM;
+	}
 	m->config_file = strdup(config_file);
 	for (size_t i = 0; ov && i < ov->n_plugin_dirs; i++)
 		strv_push(&m->ov_plugin_dirs, &m->ov.n_plugin_dirs, ov->plugin_dirs[i]);
@@ -975,6 +1068,12 @@ manager_start(struct manager *m)
 	r = control_new(m, m->loop->e, &m->ctl);
 	if (r < 0)
 		return log_err_errno(r, "cannot open the control socket: %m");
+	if (m->current->config->metrics_listen) {
+		r = http_new(m->loop->e, m->current->config->metrics_listen, manager_http_get, m,
+		             &m->http);
+		if (r < 0)
+			return r; /* logged */
+	}
 	r = scheduler_new(m, m->loop->e, &m->sched);
 	if (r < 0)
 		return log_err_errno(r, "cannot set up the triggers: %m");
@@ -1024,6 +1123,9 @@ manager_free(struct manager *m)
 	}
 	control_free(m->ctl);
 	m->ctl = NULL;
+	m->http = http_free(m->http);
+	sd_event_source_disable_unref(m->health_timer);
+	m->health_timer = NULL;
 	scheduler_free(m->sched);
 	m->sched = NULL;
 	sd_event_source_disable_unref(m->sig_hup);
@@ -1044,6 +1146,7 @@ manager_free(struct manager *m)
 	}
 	m->switches = state_store_free(m->switches);
 	hashmap_done(&m->pstates);
+	health_free(m->health);
 	for (size_t i = 0; i < HISTORY_MAX; i++)
 		history_entry_done(&m->history[i]);
 	strv_free(m->last_reload_errors);

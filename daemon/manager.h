@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "executor.h"
 #include "hashmap.h"
@@ -16,6 +18,8 @@ struct control;
 struct diags;
 struct state_store;
 struct active_run;
+struct health;
+struct http;
 
 /*
  * Follows one run for someone on the loop thread (a `ginictl run --wait`
@@ -74,6 +78,8 @@ struct manager {
 	struct executor *ex;
 	struct scheduler *sched;
 	struct control *ctl;
+	struct health *health;
+	struct http *http; /* metrics_listen, or NULL */
 	struct generation *current;
 	uint64_t generations; /* number of the last generation built */
 	char *config_file;
@@ -103,6 +109,7 @@ struct manager {
 	bool killed;  /* shutdown_timeout passed: every step process was killed */
 	int exit_code;
 	sd_event_source *sig_hup, *sig_term, *sig_int, *sig_chld, *shutdown_timer;
+	sd_event_source *health_timer; /* refreshes STATUS= when max_age expires */
 };
 
 /*
@@ -183,5 +190,7 @@ int manager_dry_run(struct manager *m, const char *name, const char *trigger,
  * errors go to diags and leave the running one untouched. */
 int manager_reload(struct manager *m, struct diags *diags);
 struct pstate *manager_pstate(struct manager *m, const char *name);
+/* The health report of health.h, now (a new reference), or NULL. */
+json_t *manager_health(struct manager *m);
 /* The i-th most recent finished run (0 = newest), or NULL. */
 const struct history_entry *manager_history(struct manager *m, size_t i);

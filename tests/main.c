@@ -27,6 +27,7 @@ static Suite *(*const suites[])(void) = {
 	package_suite,
 	processes_suite,
 	abi_suite,
+	health_suite,
 };
 
 int
