@@ -148,19 +148,22 @@ static void
 log_run_end(const struct run *r)
 {
 	const struct pipeline *p = r->pipeline;
+	const struct log_fields f = { .pipeline = p->name,
+		                      .run = r->id,
+		                      .generation = r->generation };
 	char d[32];
 
 	format_elapsed(r->end_usec - r->start_usec, d, sizeof(d));
 	if (r->failed_step != SIZE_MAX) {
 		const struct step_result *res = &r->results[r->failed_step];
 
-		log_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING,
+		log_fields_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING, &f,
 		         "run %llu: pipeline '%s': %s in %s (trigger: %s): step '%s' %s%s%s",
 		         (unsigned long long)r->id, p->name, run_status_to_string(r->status), d,
 		         r->trigger, p->steps[r->failed_step].id, step_status_to_string(res->status),
 		         res->message ? ": " : "", res->message ? res->message : "");
 	} else {
-		log_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING,
+		log_fields_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING, &f,
 		         "run %llu: pipeline '%s': %s in %s (trigger: %s)", (unsigned long long)r->id,
 		         p->name, run_status_to_string(r->status), d, r->trigger);
 	}
@@ -352,6 +355,7 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	}
 	attach(ar, listeners);
 	ar->gen = generation_ref(m->current);
+	ar->run->generation = ar->gen->number;
 	ar->run->dry_run = dry;
 	ar->run->on_done = run_done;
 	if (ar->step_msgs)
@@ -396,9 +400,12 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 		return r;
 	}
 	/* Logged once it is on its way: the log line is not on the trigger's path. */
-	log_full(dry ? LOG_DEBUG : LOG_INFO, "run %llu: pipeline '%s': %s (trigger: %s)",
-	         (unsigned long long)ar->run->id, p->name, dry ? "dry run started" : "started",
-	         trigger);
+	log_fields_full(dry ? LOG_DEBUG : LOG_INFO,
+	                &(struct log_fields){ .pipeline = p->name,
+	                                      .run = ar->run->id,
+	                                      .generation = ar->run->generation },
+	                "run %llu: pipeline '%s': %s (trigger: %s)", (unsigned long long)ar->run->id,
+	                p->name, dry ? "dry run started" : "started", trigger);
 	update_status(m);
 	return 0;
 }

@@ -25,7 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -856,6 +861,169 @@ START_TEST(http_port_taken)
 }
 END_TEST
 
+/* ---- journald ---- */
+
+/*
+ * In a child with a mount namespace of its own, a tmpfs over /run holds a
+ * fake journal: /run/systemd/journal/socket, a datagram socket this child
+ * reads. ginid runs there with stderr on a file that JOURNAL_STREAM names,
+ * as systemd would set it up; every datagram it sends is appended to
+ * out_path, separated by a line "--". Exits 0, or 77 with the reason in
+ * out_path when namespaces or mounts are not allowed here.
+ */
+static void
+journal_child(const char *conf, const char *log_path, const char *out_path, const char *ctl)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char env_stream[64], buf[65536];
+	FILE *out = fopen(out_path, "w");
+	struct stat st;
+	int fd, logfd, status;
+	pid_t pid;
+
+	if (!out)
+		_exit(1);
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") < 0) {
+		fprintf(out, "cannot make a private /run: %m");
+		fclose(out);
+		_exit(77);
+	}
+	if (mkdir("/run/systemd", 0755) < 0 || mkdir("/run/systemd/journal", 0755) < 0)
+		_exit(2);
+	strcpy(sa.sun_path, "/run/systemd/journal/socket");
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		_exit(3);
+	logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0 || fstat(logfd, &st) < 0)
+		_exit(4);
+	snprintf(env_stream, sizeof(env_stream), "%llu:%llu", (unsigned long long)st.st_dev,
+	         (unsigned long long)st.st_ino);
+	pid = fork();
+	if (pid == 0) {
+		dup2(logfd, STDERR_FILENO);
+		setenv("JOURNAL_STREAM", env_stream, 1);
+		unsetenv("NOTIFY_SOCKET");
+		execl(test_build_path("ginid"), "ginid", "-c", conf, "--plugin-dir",
+		      test_build_path("stages"), "--control-socket", ctl, (char *)NULL);
+		_exit(127);
+	}
+	/* Until the run's end is logged (or 20 s of silence: a hang). */
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 20000) != 1)
+			break;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			break;
+		buf[n] = 0;
+		fprintf(out, "%s--\n", buf);
+		fflush(out);
+		if (strstr(buf, "GINI_PIPELINE=backup") && strstr(buf, "failed in"))
+			break;
+	}
+	kill(pid, SIGTERM);
+	/* Drain what it says while stopping, so it never blocks on a full queue. */
+	while (waitpid(pid, &status, WNOHANG) == 0)
+		(void)recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	fclose(out);
+	_exit(0);
+}
+
+/* The datagram (between "--" lines) that contains needle, or NULL. */
+static char *
+datagram_with(const char *all, const char *needle)
+{
+	for (const char *p = all; *p;) {
+		const char *end = strstr(p, "--\n");
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *one = strndup(p, len);
+
+		if (strstr(one, needle))
+			return one;
+		free(one);
+		if (!end)
+			break;
+		p = end + 3;
+	}
+	return NULL;
+}
+
+START_TEST(journal_fields)
+{
+	char *dir = test_tmpdir("health-journal"), *conf = path_join(dir, "gini.conf");
+	char *log = path_join(dir, "ginid.log"), *out = path_join(dir, "journal.txt");
+	char *ctl = path_join(dir, "ctl.sock"), *all = NULL, *dg;
+	int status;
+	pid_t pid;
+
+	test_write_file(
+	        conf,
+	        "pipelines = (\n"
+	        "  { name = \"backup\"; triggers = { on_start = true; }; steps = (\n"
+	        "      { id = \"hello\"; stage = \"log\"; params = { message = \"hi\"; }; },\n"
+	        "      { id = \"boom\"; stage = \"fail\"; after = \"hello\"; } ); }\n"
+	        ");\n",
+	        0644);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		journal_child(conf, log, out, ctl);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(read_file(out, 1 << 20, &all, NULL), 0);
+	if (WEXITSTATUS(status) == 77) {
+		printf("journal_fields: skipped: %s\n", all);
+		goto out;
+	}
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	/* A plugin's line, from the worker running the step. */
+	dg = datagram_with(all, "MESSAGE=run 1: pipeline 'backup': step 'hello': hi\n");
+	ck_assert_msg(dg, "no datagram of the log step in:\n%s", all);
+	ck_assert_ptr_nonnull(strstr(dg, "\nPRIORITY=6\n"));
+	ck_assert_ptr_nonnull(strstr(dg, "\nGINI_PIPELINE=backup\n"));
+	ck_assert_ptr_nonnull(strstr(dg, "\nGINI_RUN=1\n"));
+	ck_assert_ptr_nonnull(strstr(dg, "\nGINI_STEP=hello\n"));
+	ck_assert_ptr_nonnull(strstr(dg, "\nGINI_STAGE=log\n"));
+	ck_assert_ptr_nonnull(strstr(dg, "\nGINI_GENERATION=1\n"));
+	free(dg);
+	/* The failed step, logged by the executor on the worker. */
+	dg = datagram_with(all, "MESSAGE=run 1: pipeline 'backup': step 'boom': failed");
+	ck_assert_msg(dg, "no datagram of the failed step in:\n%s", all);
+	ck_assert_ptr_nonnull(strstr(dg, "\nPRIORITY=3\n"));
+	ck_assert_ptr_nonnull(strstr(dg, "\nGINI_STEP=boom\n"));
+	ck_assert_ptr_nonnull(strstr(dg, "\nGINI_STAGE=fail\n"));
+	free(dg);
+	/* The run's end, on the loop thread: the run's fields, no step. */
+	dg = datagram_with(all, "MESSAGE=run 1: pipeline 'backup': failed in ");
+	ck_assert_msg(dg, "no datagram of the run's end in:\n%s", all);
+	ck_assert_ptr_nonnull(strstr(dg, "\nPRIORITY=4\n"));
+	ck_assert_ptr_nonnull(strstr(dg, "\nGINI_PIPELINE=backup\n"));
+	ck_assert_ptr_nonnull(strstr(dg, "\nGINI_RUN=1\n"));
+	ck_assert_ptr_null(strstr(dg, "GINI_STEP="));
+	free(dg);
+	/* A line about no pipeline has none of the fields. */
+	dg = datagram_with(all, "MESSAGE=ginid ");
+	ck_assert_msg(dg, "no start-up datagram in:\n%s", all);
+	ck_assert_ptr_nonnull(strstr(dg, "\nSYSLOG_IDENTIFIER=ginid"));
+	ck_assert_ptr_null(strstr(dg, "GINI_"));
+	free(dg);
+	/* Nothing went to stderr meanwhile. */
+	ck_assert_uint_eq(file_count(log, "pipeline 'backup'"), 0);
+out:
+	free(all);
+	test_rmtree(dir);
+	free(dir);
+	free(conf);
+	free(log);
+	free(out);
+	free(ctl);
+}
+END_TEST
+
 Suite *
 health_suite(void)
 {
@@ -882,6 +1050,9 @@ health_suite(void)
 	tcase_add_test(tc, http_slow_clients_unix);
 	tcase_add_test(tc, http_ipv6);
 	tcase_add_test(tc, http_port_taken);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("journal");
+	tcase_add_test(tc, journal_fields);
 	suite_add_tcase(s, tc);
 	return s;
 }
