@@ -264,6 +264,7 @@ run_done_on_loop(void *data)
 		health_run_end(m->health, r->pipeline->name,
 		               r->start_realtime_usec + (int64_t)(r->end_usec - r->start_usec),
 		               r->status);
+		m->health_stale = true;
 		history_push(m, r);
 		ps->running--;
 		ps->last_run_id = r->id;
@@ -754,30 +755,33 @@ manager_http_get(const char *path, char **ret_body, const char **ret_type, void 
 static int
 on_health_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
+	struct manager *m = userdata;
+
 	(void)s;
 	(void)usec;
-	update_status(userdata);
+	m->health_stale = true;
+	update_status(m);
 	return 0;
 }
 
-/* STATUS=: the generation, counts and the health summary. */
-static void
-update_status(struct manager *m)
+/*
+ * The health summary for STATUS=, recomputed only when it may have changed
+ * (health_stale), since STATUS= also changes at every run start; and the
+ * timer for the next time a max_age runs out.
+ */
+static const char *
+health_status(struct manager *m)
 {
-	char status[512];
 	int64_t next = 0;
-	json_t *h = health_now(m, &next);
+	json_t *h;
 
-	snprintf(status, sizeof(status),
-	         "generation %llu: %zu pipelines, %zu stage types, %zu runs in flight%s; %s",
-	         (unsigned long long)m->current->number, m->current->n_pipelines,
-	         registry_count(m->current->registry), m->in_flight,
-	         m->last_reload_usec == 0 ? ""
-	         : m->last_reload_ok      ? "; last reload ok"
-	                                  : "; last reload FAILED, see the log",
-	         health_summary(h));
+	if (m->health_status && !m->health_stale)
+		return m->health_status;
+	h = health_now(m, &next);
+	free(m->health_status);
+	m->health_status = h ? strdup(health_summary(h)) : NULL;
+	m->health_stale = !m->health_status;
 	json_decref(h);
-	notify_status(status);
 	/* A pipeline turns unhealthy by age alone at next (CLOCK_REALTIME):
 	 * say so then, a little after, so the check sees it due. */
 	if (m->loop && next > 0) {
@@ -794,6 +798,24 @@ update_status(struct manager *m)
 	} else if (m->health_timer) {
 		(void)sd_event_source_set_enabled(m->health_timer, SD_EVENT_OFF);
 	}
+	return m->health_status ? m->health_status : "health unknown";
+}
+
+/* STATUS=: the generation, counts and the health summary. */
+static void
+update_status(struct manager *m)
+{
+	char status[512];
+
+	snprintf(status, sizeof(status),
+	         "generation %llu: %zu pipelines, %zu stage types, %zu runs in flight%s; %s",
+	         (unsigned long long)m->current->number, m->current->n_pipelines,
+	         registry_count(m->current->registry), m->in_flight,
+	         m->last_reload_usec == 0 ? ""
+	         : m->last_reload_ok      ? "; last reload ok"
+	                                  : "; last reload FAILED, see the log",
+	         health_status(m));
+	notify_status(status);
 }
 
 static void
@@ -806,6 +828,7 @@ record_reload(struct manager *m, bool ok, const struct diags *d)
 	m->n_last_reload_errors = 0;
 	m->last_reload_usec = (int64_t)now_usec(CLOCK_REALTIME);
 	m->last_reload_ok = ok;
+	m->health_stale = true;
 	if (ok)
 		m->reloads_ok++;
 	else
@@ -1154,6 +1177,7 @@ manager_free(struct manager *m)
 	m->switches = state_store_free(m->switches);
 	hashmap_done(&m->pstates);
 	health_free(m->health);
+	free(m->health_status);
 	for (size_t i = 0; i < HISTORY_MAX; i++)
 		history_entry_done(&m->history[i]);
 	strv_free(m->last_reload_errors);

@@ -110,6 +110,8 @@ struct manager {
 	int exit_code;
 	sd_event_source *sig_hup, *sig_term, *sig_int, *sig_chld, *shutdown_timer;
 	sd_event_source *health_timer; /* refreshes STATUS= when max_age expires */
+	char *health_status;           /* the health summary in STATUS=, or NULL */
+	bool health_stale;             /* recompute it: a run ended, a reload, a max_age */
 };
 
 /*

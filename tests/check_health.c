@@ -462,6 +462,27 @@ START_TEST(ginictl_health_and_status)
 }
 END_TEST
 
+/* STATUS= changes when a max_age runs out, with no run to prompt it. */
+START_TEST(status_when_max_age_runs_out)
+{
+	char *out, *err;
+
+	daemon_init(&d, "health",
+	            "pipelines = ( { name = \"stale\"; health = { max_age = \"1s\"; };\n"
+	            "  steps = ( { id = \"a\"; stage = \"log\"; params = { message = \"a\"; }; } "
+	            "); } );\n");
+	daemon_start(&d);
+	ck_assert(daemon_wait_notify(&d, "; 1 pipeline, all healthy", 5000));
+	ck_assert(daemon_wait_notify(&d,
+	                             "; 1 pipeline, 1 unhealthy: stale (no success since "
+	                             "start-up, ",
+	                             20000));
+	ck_assert_int_eq(ginictl(&out, &err, "health", NULL), CTL_EXIT_FAILED);
+	free(out);
+	free(err);
+}
+END_TEST
+
 /* ---- HTTP ---- */
 
 /* The address the daemon logged, for connect(). */
@@ -1041,6 +1062,7 @@ health_suite(void)
 	tc = tcase_create("ginictl");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, ginictl_health_and_status);
+	tcase_add_test(tc, status_when_max_age_runs_out);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http");
 	tcase_add_checked_fixture(tc, NULL, teardown);
