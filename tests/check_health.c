@@ -462,6 +462,45 @@ START_TEST(ginictl_health_and_status)
 }
 END_TEST
 
+/*
+ * A refused plugin file that a configured step names makes the daemon
+ * unhealthy, even while that step is disabled (so the configuration loads).
+ */
+START_TEST(refused_plugin_a_step_needs)
+{
+	static const char *const stages[] = { "log", "fail", "exec" };
+	char *plugins, *from, *to, *out, *err;
+
+	daemon_init(&d, "health",
+	            "pipelines = ( { name = \"p\"; steps = (\n"
+	            "  { id = \"a\"; stage = \"log\"; params = { message = \"a\"; }; },\n"
+	            "  { id = \"b\"; stage = \"mystage\"; enabled = false; } ); } );\n");
+	plugins = path_join(d.dir, "stages");
+	ck_assert_int_eq(mkdir(plugins, 0755), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(stages); i++) {
+		ck_assert_int_ne(asprintf(&from, "stages/%s.so", stages[i]), -1);
+		ck_assert_int_ne(asprintf(&to, "%s/%s.so", plugins, stages[i]), -1);
+		test_copy_file(test_build_path(from), to, 0755);
+		free(from);
+		free(to);
+	}
+	/* Writable by others: refused by the loader. */
+	to = path_join(plugins, "mystage.so");
+	test_copy_file(test_build_path("stages/log.so"), to, 0755);
+	ck_assert_int_eq(chmod(to, 0666), 0);
+	daemon_spawn(&d, plugins, NULL);
+	ck_assert(daemon_wait_notify(&d, "READY=1", 20000));
+	ck_assert_int_eq(ginictl(&out, &err, "health", NULL), CTL_EXIT_FAILED);
+	ck_assert_msg(strstr(out, "daemon: UNHEALTHY: plugin ") &&
+	                      strstr(out, "/stages/mystage.so, which a step needs, was refused: "),
+	              "%s", out);
+	free(out);
+	free(err);
+	free(to);
+	free(plugins);
+}
+END_TEST
+
 /* STATUS= changes when a max_age runs out, with no run to prompt it. */
 START_TEST(status_when_max_age_runs_out)
 {
@@ -1063,6 +1102,7 @@ health_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, ginictl_health_and_status);
 	tcase_add_test(tc, status_when_max_age_runs_out);
+	tcase_add_test(tc, refused_plugin_a_step_needs);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http");
 	tcase_add_checked_fixture(tc, NULL, teardown);
