@@ -300,7 +300,7 @@ int
 http_new(sd_event *e, const char *listen_s, http_get_fn get, void *userdata, struct http **ret)
 {
 	struct http_listen l;
-	struct sockaddr_storage bound;
+	struct sockaddr_storage bound = { 0 };
 	socklen_t blen = sizeof(bound);
 	const union MHD_DaemonInfo *info;
 	struct http *h;
