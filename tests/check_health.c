@@ -60,8 +60,10 @@ load_diags(const char *text, struct gini_config **ret_cfg)
 	for (size_t i = 0; i < dg.n; i++) {
 		const char *line = diag_format(&dg.v[i], buf, sizeof(buf));
 		const char *rel = strstr(line, "t.conf:");
+		char *grown = realloc(all, len + strlen(line) + 2);
 
-		all = realloc(all, len + strlen(line) + 2);
+		ck_assert_ptr_nonnull(grown);
+		all = grown;
 		len += (size_t)sprintf(all + len, "%s\n", rel ? rel : line);
 	}
 	diags_done(&dg);
@@ -577,14 +579,17 @@ read_all(int fd)
 
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		char tmp[4096];
+		char tmp[4096], *grown;
 		ssize_t n;
 
 		ck_assert_msg(poll(&pfd, 1, 20000) == 1, "the server neither answered nor closed");
 		n = read(fd, tmp, sizeof(tmp));
 		if (n <= 0)
 			break;
-		buf = realloc(buf, len + (size_t)n + 1);
+		grown = realloc(buf, len + (size_t)n + 1);
+
+		ck_assert_ptr_nonnull(grown);
+		buf = grown;
 		memcpy(buf + len, tmp, (size_t)n);
 		len += (size_t)n;
 		buf[len] = 0;
