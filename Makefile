@@ -65,7 +65,8 @@ BUILD       ?= build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 # The libraries are also debian/control's Build-Depends; build-essential,
 # dpkg-dev and debhelper build the packages (`make deb`, the package suite).
 DEB_PACKAGES := gcc make pkg-config libconfig-dev check libelf-dev libjansson-dev libsystemd-dev \
-                libseccomp-dev libsqlite3-dev build-essential dpkg-dev debhelper git
+                libseccomp-dev libsqlite3-dev build-essential dpkg-dev debhelper git \
+                libmicrohttpd-dev curl
 
 WARNFLAGS   := -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wformat=2 -Wno-format-nonliteral -Werror
@@ -81,7 +82,8 @@ HARDEN      := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-reco
 endif
 
 # Recursive (=) so pkg-config runs after `make deps` may have installed things.
-PKG_LIBS     = $(shell pkg-config --libs libconfig libelf jansson libsystemd sqlite3 2>/dev/null)
+PKG_LIBS     = $(shell pkg-config --libs libconfig libelf jansson libsystemd sqlite3 libmicrohttpd \
+                 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 BASE_CFLAGS  = $(WARNFLAGS) $(HARDEN) $(if $(CPPFLAGS),$(CPPFLAGS) )$(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP

@@ -15,6 +15,7 @@
 
 #include "context.h"
 #include "history.h"
+#include "http.h"
 #include "log.h"
 #include "params.h"
 #include "util.h"
@@ -54,14 +55,17 @@ static const char *const main_keys[] = {
 	"pipelines",
 	"control_max_connections_per_uid",
 	"history_max_runs", "history_max_age", "history_output_max",
+	"metrics_listen",
 };
 static const char *const include_keys[] = { "pipelines" };
 static const char *const pipeline_keys[] = {
 	"name",       "description",  "triggers", "overlap",
 	"on_failure", "max_parallel", "isolation", "steps",
 	"params",
+	"health",
 };
 static const char *const param_keys[] = { "default", "pattern" };
+static const char *const health_keys[] = { "max_age", "max_failures" };
 static const char *const trigger_keys[] = {
 	"signal", "every", "schedule", "on_start", "persistent",
 };
@@ -670,6 +674,34 @@ read_isolation(struct reader *rd, const config_setting_t *g, struct isolation *i
 		iso->group = strdup(s);
 }
 
+/* health = { max_age = "26h"; max_failures = 3; } */
+static void
+read_health(struct reader *rd, const config_setting_t *g, struct pipeline_def *p,
+            const char *prefix)
+{
+	char hprefix[192];
+	long long v;
+
+	if (!config_setting_is_group(g)) {
+		diags_add(rd->diags, file_of(rd, g), line_of(rd, g),
+		          "%s'health': expected a group { max_age = \"26h\"; max_failures = 3; }, "
+		          "got %s",
+		          prefix, type_name(g));
+		return;
+	}
+	snprintf(hprefix, sizeof(hprefix), "%shealth: ", prefix);
+	check_keys(rd, g, health_keys, ARRAY_SIZE(health_keys), hprefix, NULL, 0);
+	if (get_duration(rd, g, "max_age", hprefix, &p->health.max_age_usec) > 0 &&
+	    p->health.max_age_usec < USEC_PER_SEC) {
+		diags_add(rd->diags, file_of(rd, config_setting_get_member(g, "max_age")),
+		          line_of(rd, config_setting_get_member(g, "max_age")),
+		          "%s'max_age': must be at least 1s", hprefix);
+		p->health.max_age_usec = 0;
+	}
+	if (get_int(rd, g, "max_failures", hprefix, 1, HEALTH_FAILURES_MAX, &v) > 0)
+		p->health.max_failures = (unsigned)v;
+}
+
 static void
 read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, size_t index)
 {
@@ -949,6 +981,9 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 		p->isolation = (enum isolation_mode)e;
 		p->isolation_set = true;
 	}
+	s = config_setting_get_member(g, "health");
+	if (s)
+		read_health(rd, s, p, prefix);
 	s = config_setting_get_member(g, "steps");
 	if (!s) {
 		diags_add(rd->diags, p->file, p->line, "%sno 'steps'", prefix);
@@ -1018,6 +1053,27 @@ read_pipelines(struct reader *rd, const config_setting_t *root)
 		read_pipeline_counted(rd, config_setting_get_elem(s, (unsigned)i), (size_t)i);
 }
 
+/*
+ * metrics_listen: "127.0.0.1:9464", "[::1]:9464" or an absolute path of a
+ * unix socket. Only the form is checked here; http.c binds it.
+ */
+static void
+read_metrics_listen(struct reader *rd, const config_setting_t *root)
+{
+	config_setting_t *s = config_setting_get_member(root, "metrics_listen");
+	const char *v = get_string(rd, root, "metrics_listen", "");
+	char err[256];
+
+	if (!v)
+		return;
+	if (http_parse_listen(v, NULL, err, sizeof(err)) < 0) {
+		diags_add(rd->diags, file_of(rd, s), line_of(rd, s), "'metrics_listen': %s", err);
+		return;
+	}
+	free(rd->c->metrics_listen);
+	rd->c->metrics_listen = strdup(v);
+}
+
 static void
 read_globals(struct reader *rd, const config_setting_t *root)
 {
@@ -1031,6 +1087,7 @@ read_globals(struct reader *rd, const config_setting_t *root)
 	c->include_dirs_line = line_of(rd, config_setting_get_member(root, "include_dirs"));
 	get_path(rd, root, "control_socket", &c->control_socket);
 	get_path(rd, root, "state_dir", &c->state_dir);
+	read_metrics_listen(rd, root);
 	s = get_string(rd, root, "control_group", "");
 	if (s)
 		c->control_group = strdup(s);
@@ -1605,6 +1662,7 @@ config_free(struct gini_config *c)
 	free(c->control_group);
 	free(c->control_readonly_group);
 	free(c->state_dir);
+	free(c->metrics_listen);
 	free(c);
 	return NULL;
 }

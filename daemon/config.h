@@ -90,6 +90,17 @@ struct param_decl {
 #define PARAM_VALUE_MAX (32u * 1024)
 #define PARAMS_MAX 64
 
+/*
+ * When a pipeline counts as unhealthy besides a failed last run (health.c):
+ * no success for max_age, or max_failures failures in a row. 0: not set.
+ */
+struct health_def {
+	uint64_t max_age_usec;
+	unsigned max_failures;
+};
+
+#define HEALTH_FAILURES_MAX 1000000
+
 struct pipeline_def {
 	char *name;
 	char *description;
@@ -101,6 +112,7 @@ struct pipeline_def {
 	enum on_failure on_failure;
 	enum isolation_mode isolation;
 	bool isolation_set;
+	struct health_def health;
 	struct step_def *steps;
 	size_t n_steps;
 	struct param_decl *params;
@@ -127,6 +139,7 @@ struct gini_config {
 	char *control_readonly_group; /* NULL: none */
 	unsigned control_max_connections_per_uid; /* for uids other than root and ours */
 	char *state_dir;
+	char *metrics_listen; /* "ADDR:PORT", "[ADDR6]:PORT" or an absolute path; NULL: off */
 	unsigned workers;
 	int log_level;
 	uint64_t shutdown_timeout_usec;

@@ -31,6 +31,7 @@
 #include "diag.h"
 #include "executor.h"
 #include "generation.h"
+#include "health.h"
 #include "history.h"
 #include "log.h"
 #include "manager.h"
@@ -383,7 +384,7 @@ utf8_seq_len(const unsigned char *s)
 	return n;
 }
 
-static json_t *
+json_t *
 jtext(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -1435,6 +1436,21 @@ cmd_metrics(struct conn *k, json_t *id, json_t *args)
 	free(text);
 }
 
+static void
+cmd_health(struct conn *k, json_t *id, json_t *args)
+{
+	json_t *h;
+
+	if (!args_known(k, id, args, NULL, 0))
+		return;
+	h = manager_health(k->c->m);
+	if (!h) {
+		reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
+		return;
+	}
+	reply_ok(k, id, h);
+}
+
 static const struct command {
 	const char *name;
 	void (*fn)(struct conn *k, json_t *id, json_t *args);
@@ -1448,6 +1464,7 @@ static const struct command {
 	{ "cancel", cmd_cancel, true },
 	{ "enable", cmd_enable, true },
 	{ "disable", cmd_disable, true },
+	{ "health", cmd_health, false },
 };
 
 /* Authorisation. */
@@ -2260,6 +2277,7 @@ control_metrics_text(struct manager *m)
 	FILE *f = open_memstream(&buf, &size);
 	static const char *const results[] = { "success", "failed", "cancelled" };
 	static const enum run_status statuses[] = { RUN_SUCCESS, RUN_FAILED, RUN_CANCELLED };
+	json_t *health;
 
 	if (!f)
 		return NULL;
@@ -2339,6 +2357,12 @@ control_metrics_text(struct manager *m)
 	        (unsigned long long)m->reloads_failed);
 	header(f, "gini_generation", "gauge", "Number of the live configuration generation.");
 	fprintf(f, "gini_generation %llu\n", (unsigned long long)g->number);
+	health = manager_health(m);
+	if (health)
+		health_metrics(health, m->health, f);
+	json_decref(health);
+	/* The history store (history.c) appends its gini_history_* families here,
+	 * once it has numbers of its own to give. */
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

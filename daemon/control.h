@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <jansson.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <systemd/sd-event.h>
@@ -38,3 +39,9 @@ int control_attach_fd(struct control *c, int fd, const struct ucred *cred);
 size_t control_connections(struct control *c);
 /* Metrics in the Prometheus text format, version 0.0.4 (malloc'ed). */
 char *control_metrics_text(struct manager *m);
+/*
+ * A JSON string of s (NULL: null) that is valid UTF-8 whatever s holds: each
+ * byte that does not begin a valid UTF-8 sequence becomes U+FFFD. For every
+ * string of outside origin put into a reply.
+ */
+json_t *jtext(const char *s);

@@ -815,7 +815,7 @@ finish_run(struct run *r)
  * successor for the calling worker to continue with, or NONE.
  */
 static size_t
-step_once(struct executor *ex, struct run *r, size_t i)
+step_run(struct executor *ex, struct run *r, size_t i)
 {
 	const struct pipeline *p = r->pipeline;
 	const struct step *s = &p->steps[i];
@@ -843,6 +843,23 @@ step_once(struct executor *ex, struct run *r, size_t i)
 			return NONE;
 	}
 	return step_finish(ex, r, i);
+}
+
+/* step_run(), with what the worker logs meanwhile tagged for the journal. */
+static size_t
+step_once(struct executor *ex, struct run *r, size_t i)
+{
+	const struct step *s = &r->pipeline->steps[i];
+	const struct log_fields f = { .pipeline = r->pipeline->name,
+		                      .run = r->id,
+		                      .step = s->id,
+		                      .stage = s->type ? s->type->id : s->stage_id,
+		                      .generation = r->generation };
+	const struct log_fields *old = log_set_fields(&f);
+	size_t next = step_run(ex, r, i);
+
+	log_set_fields(old);
+	return next;
 }
 
 /*

@@ -76,6 +76,7 @@ struct run {
 	uint64_t start_usec;         /* CLOCK_MONOTONIC */
 	uint64_t end_usec;
 	int64_t start_realtime_usec;
+	uint64_t generation; /* of the pipeline, for the journal's fields; 0: unknown */
 	size_t failed_step; /* the first step that failed, or SIZE_MAX */
 	/*
 	 * A dry run: each step's describe() (when its stage has

@@ -1296,6 +1296,55 @@ cmd_metrics(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* health: exit 1 when the daemon or a pipeline is unhealthy, saying why. */
+static int
+cmd_health(struct ctl *c, int argc, char **argv)
+{
+	struct table t = { .head = { "PIPELINE", "HEALTH", "LAST RUN", "RESULT", "LAST SUCCESS",
+		                     "FAILURES", "REASON" },
+		           .ncols = 7 };
+	json_t *r, *pipelines, *reasons;
+	bool healthy;
+	int x = simple_args(c, "health", argc, argv);
+
+	if (x)
+		return x == -2 ? 0 : x;
+	r = request(c, "health", NULL, REPLY_TIMEOUT_MS, NULL, &x);
+	if (!r)
+		return x;
+	healthy = json_is_true(json_object_get(r, "healthy"));
+	pipelines = json_object_get(r, "pipelines");
+	reasons = json_object_get(r, "reasons");
+	if (c->json) {
+		print_json(r);
+	} else {
+		for (size_t i = 0; i < json_array_size(pipelines); i++) {
+			json_t *p = json_array_get(pipelines, i), *why = json_object_get(p, "reasons");
+			char b[3][64], why_s[512] = "";
+			size_t off = 0;
+
+			for (size_t k = 0; k < json_array_size(why) && off < sizeof(why_s); k++)
+				off += (size_t)snprintf(why_s + off, sizeof(why_s) - off, "%s%s",
+				                        k ? "; " : "",
+				                        json_string_value(json_array_get(why, k)));
+			table_add(&t, jstr(p, "name"),
+			          json_is_true(json_object_get(p, "healthy")) ? "ok" : "UNHEALTHY",
+			          jtime(p, "last_run", b[0], sizeof(b[0])),
+			          json_is_string(json_object_get(p, "last_result")) ? jstr(p, "last_result")
+			                                                             : "-",
+			          jtime(p, "last_success", b[1], sizeof(b[1])),
+			          jint(p, "consecutive_failures", b[2], sizeof(b[2])),
+			          off ? why_s : "-");
+		}
+		table_print(c, &t);
+		for (size_t i = 0; i < json_array_size(reasons); i++)
+			printf("daemon: UNHEALTHY: %s\n", json_string_value(json_array_get(reasons, i)));
+		printf("%s: %s\n", healthy ? "healthy" : "unhealthy", jstr(r, "summary"));
+	}
+	json_decref(r);
+	return healthy ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+}
+
 /* inspect: the probe helper loads the file, so nothing it does reaches us. */
 
 /* $GINI_PROBE, else where the daemon finds its helpers (util.c). */
@@ -1430,7 +1479,15 @@ static const struct verb verbs[] = {
 	  "\nA reload with errors changes nothing; every error is printed.\n", cmd_reload },
 	{ "metrics", "", "Print the metrics in the Prometheus text format (version 0.0.4)", "",
 	  cmd_metrics },
-	{ "inspect", "FILE.so", "Check a plugin file and print its descriptor, without a daemon",
+	{ "health", "",
+	  "Show whether the daemon and each pipeline are healthy; exit 1 if any is not",
+	  "\nA pipeline is unhealthy when its last run failed, or when its health = { ... }\n"
+	  "limits are exceeded: no success within max_age, or max_failures failures in a row.\n"
+	  "The daemon is unhealthy when its last reload was refused, or a plugin file that a\n"
+	  "step needs was refused.\n",
+	  cmd_health },
+	{ "inspect", "FILE.so",
+	  "Check a plugin file and print its descriptor, without a daemon",
 	  "\nThe file is loaded by the gini-probe helper in a child process, so a crashing or\n"
 	  "hanging plugin cannot harm ginictl; it is refused with the reason ginid would give\n"
 	  "if it ran as you (the owner must be root or you).\n",

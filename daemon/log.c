@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Logging. Every line goes to stderr in one write(2), so lines from several
- * threads never interleave. Under systemd (JOURNAL_STREAM names our stderr)
- * each line carries a "<N>" priority prefix, which journald turns into the
- * entry's level and strips; elsewhere lines get a local timestamp and the
- * level name. The level and the journal flag are written once at start-up
- * and read racily afterwards, which is why they are atomics.
+ * threads never interleave, with a local timestamp and the level name.
+ * Under systemd (JOURNAL_STREAM names our stderr) each line goes to the
+ * journal's native socket instead, through sd_journal_sendv(), with
+ * PRIORITY and the GINI_PIPELINE, GINI_RUN, GINI_STEP, GINI_STAGE and
+ * GINI_GENERATION fields of what it is about (`journalctl -u ginid
+ * GINI_PIPELINE=backup`); should that fail, the line goes to stderr with a
+ * "<N>" priority prefix, which journald turns into the entry's level. The
+ * fields come from the caller (log_fields_full()) or from the thread
+ * (log_set_fields(): a worker running a step). The level and the journal
+ * flag are written once at start-up and read racily afterwards, which is
+ * why they are atomics.
  */
 #include "log.h"
 
@@ -16,12 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
 static atomic_int max_level = LOG_INFO;
 static atomic_bool to_journal;
 static log_sink_fn sink;
+static _Thread_local const struct log_fields *thread_fields;
 static void *sink_userdata;
 
 static const char *const level_names[] = {
@@ -108,8 +117,60 @@ log_set_sink(log_sink_fn fn, void *userdata)
 	sink_userdata = userdata;
 }
 
-void
-log_fullv(int level, const char *fmt, va_list ap)
+const struct log_fields *
+log_set_fields(const struct log_fields *f)
+{
+	const struct log_fields *old = thread_fields;
+
+	thread_fields = f;
+	return old;
+}
+
+/* The native journal protocol; 0, or negative errno (then use stderr). */
+static int
+journal_send(int level, const struct log_fields *f, const char *msg)
+{
+	char prio[16], run[48], gen[48], *p = NULL, *step = NULL, *stage = NULL;
+	struct iovec iov[8];
+	int n = 0, r = -ENOMEM;
+
+	snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
+	iov[n++] = (struct iovec){ (void *)msg, strlen(msg) };
+	iov[n++] = (struct iovec){ prio, strlen(prio) };
+	iov[n++] = (struct iovec){ (void *)"SYSLOG_IDENTIFIER=ginid", 23 };
+	if (f && f->pipeline) {
+		if (asprintf(&p, "GINI_PIPELINE=%s", f->pipeline) < 0)
+			goto out;
+		iov[n++] = (struct iovec){ p, strlen(p) };
+	}
+	if (f && f->run) {
+		snprintf(run, sizeof(run), "GINI_RUN=%llu", (unsigned long long)f->run);
+		iov[n++] = (struct iovec){ run, strlen(run) };
+	}
+	if (f && f->step) {
+		if (asprintf(&step, "GINI_STEP=%s", f->step) < 0)
+			goto out;
+		iov[n++] = (struct iovec){ step, strlen(step) };
+	}
+	if (f && f->stage) {
+		if (asprintf(&stage, "GINI_STAGE=%s", f->stage) < 0)
+			goto out;
+		iov[n++] = (struct iovec){ stage, strlen(stage) };
+	}
+	if (f && f->generation) {
+		snprintf(gen, sizeof(gen), "GINI_GENERATION=%llu", (unsigned long long)f->generation);
+		iov[n++] = (struct iovec){ gen, strlen(gen) };
+	}
+	r = sd_journal_sendv(iov, n);
+out:
+	free(p);
+	free(step);
+	free(stage);
+	return r;
+}
+
+static void
+log_write(int level, const struct log_fields *f, const char *fmt, va_list ap)
 {
 	char msg[4096], line[4200];
 	int saved = errno, n;
@@ -127,6 +188,14 @@ log_fullv(int level, const char *fmt, va_list ap)
 		return;
 	}
 	if (atomic_load_explicit(&to_journal, memory_order_relaxed)) {
+		char full[4096 + 16];
+
+		/* MESSAGE= and the text, in one buffer for the iovec. */
+		snprintf(full, sizeof(full), "MESSAGE=%s", msg);
+		if (journal_send(level, f ? f : thread_fields, full) >= 0) {
+			errno = saved;
+			return;
+		}
 		n = snprintf(line, sizeof(line), "<%d>%s\n", level, msg);
 	} else {
 		struct timespec ts;
@@ -147,6 +216,22 @@ log_fullv(int level, const char *fmt, va_list ap)
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		(void)0;
 	errno = saved;
+}
+
+void
+log_fullv(int level, const char *fmt, va_list ap)
+{
+	log_write(level, NULL, fmt, ap);
+}
+
+void
+log_fields_full(int level, const struct log_fields *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_write(level, f, fmt, ap);
+	va_end(ap);
 }
 
 void

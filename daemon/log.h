@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <syslog.h>
 
 /*
@@ -9,7 +10,8 @@
  * LOG_DEBUG) so journald keeps them.
  */
 void log_open(void);
-/* Whether lines go to the journal (with a "<N>" prefix). Async-signal-safe. */
+/* Whether lines go to the journal (native protocol, or a "<N>" prefix on
+ * stderr if that fails). Async-signal-safe. */
 int log_to_journal(void);
 void log_set_level(int level);
 int log_get_level(void);
@@ -22,6 +24,29 @@ const char *log_level_to_string(int level);
  */
 typedef void (*log_sink_fn)(int level, const char *msg, void *userdata);
 void log_set_sink(log_sink_fn fn, void *userdata);
+
+/*
+ * What a line is about, for the journal's GINI_PIPELINE, GINI_RUN,
+ * GINI_STEP, GINI_STAGE and GINI_GENERATION fields (NULL and 0: absent).
+ * Borrowed for the duration of the call (or of log_set_fields()).
+ */
+struct log_fields {
+	const char *pipeline;
+	uint64_t run;
+	const char *step;
+	const char *stage;
+	uint64_t generation;
+};
+
+/*
+ * Sets the fields of every line the calling thread logs from now on (NULL:
+ * none), e.g. a worker while it runs a step; returns the previous ones, to
+ * restore. Lines on stderr are unchanged: their text names the same things.
+ */
+const struct log_fields *log_set_fields(const struct log_fields *f);
+/* A line with explicit fields (f may be NULL: the thread's). */
+void log_fields_full(int level, const struct log_fields *f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 void log_fullv(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void log_full(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

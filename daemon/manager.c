@@ -18,7 +18,9 @@
 #include "control.h"
 #include "diag.h"
 #include "generation.h"
+#include "health.h"
 #include "history.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "pipeline.h"
@@ -29,6 +31,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,19 +193,22 @@ static void
 log_run_end(const struct run *r)
 {
 	const struct pipeline *p = r->pipeline;
+	const struct log_fields f = { .pipeline = p->name,
+		                      .run = r->id,
+		                      .generation = r->generation };
 	char d[32];
 
 	format_elapsed(r->end_usec - r->start_usec, d, sizeof(d));
 	if (r->failed_step != SIZE_MAX) {
 		const struct step_result *res = &r->results[r->failed_step];
 
-		log_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING,
+		log_fields_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING, &f,
 		         "run %llu: pipeline '%s': %s in %s (trigger: %s): step '%s' %s%s%s",
 		         (unsigned long long)r->id, p->name, run_status_to_string(r->status), d,
 		         r->trigger, p->steps[r->failed_step].id, step_status_to_string(res->status),
 		         res->message ? ": " : "", res->message ? res->message : "");
 	} else {
-		log_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING,
+		log_fields_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING, &f,
 		         "run %llu: pipeline '%s': %s in %s (trigger: %s)", (unsigned long long)r->id,
 		         p->name, run_status_to_string(r->status), d, r->trigger);
 	}
@@ -301,6 +307,10 @@ run_done_on_loop(void *data)
 	}
 	if (ps) {
 		history_record(m->history, manager_run_record(r, ar->gen->number, true));
+		health_run_end(m->health, r->pipeline->name,
+		               r->start_realtime_usec + (int64_t)(r->end_usec - r->start_usec),
+		               r->status);
+		m->health_stale = true;
 		ps->running--;
 		ps->last_run_id = r->id;
 		ps->last_status = r->status;
@@ -391,6 +401,7 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	}
 	attach(ar, listeners);
 	ar->gen = generation_ref(m->current);
+	ar->run->generation = ar->gen->number;
 	ar->run->dry_run = dry;
 	ar->run->on_done = run_done;
 	if (ar->step_msgs)
@@ -440,9 +451,12 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	if (!dry)
 		history_record(m->history, manager_run_record(ar->run, ar->gen->number, false));
 	/* Logged once it is on its way: the log line is not on the trigger's path. */
-	log_full(dry ? LOG_DEBUG : LOG_INFO, "run %llu: pipeline '%s': %s (trigger: %s)",
-	         (unsigned long long)ar->run->id, p->name, dry ? "dry run started" : "started",
-	         trigger);
+	log_fields_full(dry ? LOG_DEBUG : LOG_INFO,
+	                &(struct log_fields){ .pipeline = p->name,
+	                                      .run = ar->run->id,
+	                                      .generation = ar->run->generation },
+	                "run %llu: pipeline '%s': %s (trigger: %s)", (unsigned long long)ar->run->id,
+	                p->name, dry ? "dry run started" : "started", trigger);
 	update_status(m);
 	return 0;
 }
@@ -737,18 +751,120 @@ manager_set_enabled(struct manager *m, const char *name, bool enabled)
 	return 0;
 }
 
+static json_t *
+health_now(struct manager *m, int64_t *ret_next_usec)
+{
+	struct health_daemon dm = {
+		.started_usec = m->started_realtime_usec,
+		.reload_failed = m->last_reload_usec && !m->last_reload_ok,
+		.reload_errors = m->last_reload_errors,
+		.n_reload_errors = m->n_last_reload_errors,
+	};
+
+	return health_report(m->health, m->current, &dm, (int64_t)now_usec(CLOCK_REALTIME),
+	                     ret_next_usec);
+}
+
+json_t *
+manager_health(struct manager *m)
+{
+	return health_now(m, NULL);
+}
+
+/* GET on the metrics endpoint (http.c), on the loop thread. */
+static int
+manager_http_get(const char *path, char **ret_body, const char **ret_type, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (streq(path, "/metrics")) {
+		*ret_type = "text/plain; version=0.0.4; charset=utf-8";
+		*ret_body = control_metrics_text(m);
+		return *ret_body ? 200 : 500;
+	}
+	if (streq(path, "/health")) {
+		json_t *h = manager_health(m);
+		int status = json_is_true(json_object_get(h, "healthy")) ? 200 : 503;
+
+		*ret_type = "application/json";
+		*ret_body = h ? json_dumps(h, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		json_decref(h);
+		if (*ret_body && strlen(*ret_body) < SIZE_MAX - 1) {
+			char *b = realloc(*ret_body, strlen(*ret_body) + 2);
+
+			if (b) {
+				strcat(b, "\n");
+				*ret_body = b;
+			}
+		}
+		return *ret_body ? status : 500;
+	}
+	return 404;
+}
+
+static int
+on_health_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	(void)s;
+	(void)usec;
+	m->health_stale = true;
+	update_status(m);
+	return 0;
+}
+
+/*
+ * The health summary for STATUS=, recomputed only when it may have changed
+ * (health_stale), since STATUS= also changes at every run start; and the
+ * timer for the next time a max_age runs out.
+ */
+static const char *
+health_status(struct manager *m)
+{
+	int64_t next = 0;
+	json_t *h;
+
+	if (m->health_status && !m->health_stale)
+		return m->health_status;
+	h = health_now(m, &next);
+	free(m->health_status);
+	m->health_status = h ? strdup(health_summary(h)) : NULL;
+	m->health_stale = !m->health_status;
+	json_decref(h);
+	/* A pipeline turns unhealthy by age alone at next (CLOCK_REALTIME):
+	 * say so then, a little after, so the check sees it due. */
+	if (m->loop && next > 0) {
+		uint64_t wait = (uint64_t)(next - (int64_t)now_usec(CLOCK_REALTIME)) + USEC_PER_SEC;
+
+		if (m->health_timer) {
+			(void)sd_event_source_set_time_relative(m->health_timer, wait);
+			(void)sd_event_source_set_enabled(m->health_timer, SD_EVENT_ONESHOT);
+		} else {
+			(void)sd_event_add_time_relative(m->loop->e, &m->health_timer,
+			                                 CLOCK_MONOTONIC, wait, USEC_PER_SEC,
+			                                 on_health_timer, m);
+		}
+	} else if (m->health_timer) {
+		(void)sd_event_source_set_enabled(m->health_timer, SD_EVENT_OFF);
+	}
+	return m->health_status ? m->health_status : "health unknown";
+}
+
+/* STATUS=: the generation, counts and the health summary. */
 static void
 update_status(struct manager *m)
 {
-	char status[256];
+	char status[512];
 
 	snprintf(status, sizeof(status),
-	         "generation %llu: %zu pipelines, %zu stage types, %zu runs in flight%s",
+	         "generation %llu: %zu pipelines, %zu stage types, %zu runs in flight%s; %s",
 	         (unsigned long long)m->current->number, m->current->n_pipelines,
 	         registry_count(m->current->registry), m->in_flight,
 	         m->last_reload_usec == 0 ? ""
 	         : m->last_reload_ok      ? "; last reload ok"
-	                                  : "; last reload FAILED, see the log");
+	                                  : "; last reload FAILED, see the log",
+	         health_status(m));
 	notify_status(status);
 }
 
@@ -762,6 +878,7 @@ record_reload(struct manager *m, bool ok, const struct diags *d)
 	m->n_last_reload_errors = 0;
 	m->last_reload_usec = (int64_t)now_usec(CLOCK_REALTIME);
 	m->last_reload_ok = ok;
+	m->health_stale = true;
 	if (ok)
 		m->reloads_ok++;
 	else
@@ -808,6 +925,8 @@ manager_reload(struct manager *m, struct diags *diags)
 		log_notice("control_group and control_readonly_group take effect at the next restart");
 	if (!streq_ptr(g->config->state_dir, old->config->state_dir))
 		log_notice("state_dir takes effect at the next restart");
+	if (!streq_ptr(g->config->metrics_listen, old->config->metrics_listen))
+		log_notice("metrics_listen takes effect at the next restart");
 	log_set_level(g->config->log_level);
 	{
 		struct history_limits lim = history_limits(g->config);
@@ -926,6 +1045,27 @@ on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *user
 	return 0;
 }
 
+/*
+ * One pipeline's record from the history, handed to health at start-up. A
+ * run that was still going when the daemon died ("interrupted") counts as a
+ * failure, as it did not succeed.
+ */
+static void
+seed_health(const struct history_summary *s, void *userdata)
+{
+	enum run_status last = RUN_FAILED;
+
+	if (!s->last_result)
+		last = RUN_RUNNING;
+	else if (streq(s->last_result, run_status_to_string(RUN_SUCCESS)))
+		last = RUN_SUCCESS;
+	else if (streq(s->last_result, run_status_to_string(RUN_CANCELLED)))
+		last = RUN_CANCELLED;
+	(void)health_seed(userdata, s->pipeline, s->last_run_usec, last, s->last_success_usec,
+	                  s->consecutive_failures > UINT_MAX ? UINT_MAX
+	                                                     : (unsigned)s->consecutive_failures);
+}
+
 int
 manager_new(const char *config_file, const struct config_overrides *ov, struct manager **ret,
             struct diags *diags)
@@ -936,6 +1076,11 @@ manager_new(const char *config_file, const struct config_overrides *ov, struct m
 	if (!m)
 		return -ENOMEM;
 	hashmap_init(&m->pstates);
+	m->health = health_new();
+	if (!m->health) {
+		free(m);
+		return -ENOMEM;
+	}
 	m->config_file = strdup(config_file);
 	for (size_t i = 0; ov && i < ov->n_plugin_dirs; i++)
 		strv_push(&m->ov_plugin_dirs, &m->ov.n_plugin_dirs, ov->plugin_dirs[i]);
@@ -1017,6 +1162,8 @@ manager_start(struct manager *m)
 			return log_err_errno(-ENOMEM, "cannot set up the run history: %m");
 		/* Ids go on from the last recorded run, across restarts. */
 		executor_set_next_run_id(history_next_id(m->history));
+		/* So does what health knows: no pipeline looks new after a restart. */
+		(void)history_pipeline_summaries(m->history, seed_health, m->health);
 	}
 	r = sd_event_add_signal(m->loop->e, &m->sig_hup, SIGHUP, on_sighup, m);
 	if (r >= 0)
@@ -1038,6 +1185,12 @@ manager_start(struct manager *m)
 	r = control_new(m, m->loop->e, &m->ctl);
 	if (r < 0)
 		return log_err_errno(r, "cannot open the control socket: %m");
+	if (m->current->config->metrics_listen) {
+		r = http_new(m->loop->e, m->current->config->metrics_listen, manager_http_get, m,
+		             &m->http);
+		if (r < 0)
+			return r; /* logged */
+	}
 	r = scheduler_new(m, m->loop->e, &m->sched);
 	if (r < 0)
 		return log_err_errno(r, "cannot set up the triggers: %m");
@@ -1091,6 +1244,9 @@ manager_free(struct manager *m)
 	m->ctl = NULL;
 	/* After the control socket: it answers the queries its clients left. */
 	m->history = history_free(m->history);
+	m->http = http_free(m->http);
+	sd_event_source_disable_unref(m->health_timer);
+	m->health_timer = NULL;
 	scheduler_free(m->sched);
 	m->sched = NULL;
 	sd_event_source_disable_unref(m->sig_hup);
@@ -1111,6 +1267,8 @@ manager_free(struct manager *m)
 	}
 	m->switches = state_store_free(m->switches);
 	hashmap_done(&m->pstates);
+	health_free(m->health);
+	free(m->health_status);
 	strv_free(m->last_reload_errors);
 	notify_done();
 	strv_free(m->ov_plugin_dirs);

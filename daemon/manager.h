@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "executor.h"
 #include "hashmap.h"
@@ -17,6 +19,8 @@ struct diags;
 struct state_store;
 struct active_run;
 struct history;
+struct health;
+struct http;
 
 /*
  * Follows one run for someone on the loop thread (a `ginictl run --wait`
@@ -61,6 +65,8 @@ struct manager {
 	struct executor *ex;
 	struct scheduler *sched;
 	struct control *ctl;
+	struct health *health;
+	struct http *http; /* metrics_listen, or NULL */
 	struct generation *current;
 	uint64_t generations; /* number of the last generation built */
 	char *config_file;
@@ -89,6 +95,9 @@ struct manager {
 	bool killed;  /* shutdown_timeout passed: every step process was killed */
 	int exit_code;
 	sd_event_source *sig_hup, *sig_term, *sig_int, *sig_chld, *shutdown_timer;
+	sd_event_source *health_timer; /* refreshes STATUS= when max_age expires */
+	char *health_status;           /* the health summary in STATUS=, or NULL */
+	bool health_stale;             /* recompute it: a run ended, a reload, a max_age */
 };
 
 /*
@@ -177,3 +186,5 @@ struct pstate *manager_pstate(struct manager *m, const char *name);
 struct history_run *manager_run_record(const struct run *r, uint64_t generation, bool ended);
 /* The run in flight with this id (not a dry run), or NULL. Loop thread. */
 const struct run *manager_find_run(struct manager *m, uint64_t id);
+/* The health report of health.h, now (a new reference), or NULL. */
+json_t *manager_health(struct manager *m);

@@ -798,6 +798,7 @@ pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 	p->params = steal_ptr(def->params);
 	p->n_params = def->n_params;
 	def->n_params = 0;
+	p->health = def->health;
 	p->steps = calloc(def->n_steps + 1, sizeof(*p->steps));
 	if (!p->name || !p->description || !p->file || !p->steps ||
 	    (def->triggers.schedule && !p->triggers.schedule)) {

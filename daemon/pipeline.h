@@ -62,6 +62,7 @@ struct pipeline {
 	enum overlap overlap;
 	unsigned max_parallel;
 	enum on_failure on_failure;
+	struct health_def health;
 	struct step *steps;
 	size_t n_steps;
 	size_t *order; /* a topological order of all steps */

@@ -657,6 +657,10 @@ expect_read_ok_run_denied(void)
 	if (!r || !json_is_true(json_object_get(r, "ok")))
 		return 1;
 	json_decref(r);
+	r = call(fd, "health", NULL);
+	if (!r || !json_is_true(json_object_get(r, "ok")))
+		return 4;
+	json_decref(r);
 	r = call(fd, "run", "{\"pipeline\": \"ok\"}");
 	code = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
 	if (!code || !streq(code, PROTO_E_PERMISSION))

@@ -28,6 +28,7 @@ static Suite *(*const suites[])(void) = {
 	processes_suite,
 	abi_suite,
 	history_suite,
+	health_suite,
 };
 
 int

@@ -28,6 +28,7 @@ Suite *package_suite(void);
 Suite *processes_suite(void);
 Suite *abi_suite(void);
 Suite *history_suite(void);
+Suite *health_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
