@@ -1079,18 +1079,20 @@ START_TEST(journal_fields)
 {
 	char *dir = test_tmpdir("health-journal"), *conf = path_join(dir, "gini.conf");
 	char *log = path_join(dir, "ginid.log"), *out = path_join(dir, "journal.txt");
-	char *ctl = path_join(dir, "ctl.sock"), *all = NULL, *dg;
+	char *ctl = path_join(dir, "ctl.sock"), *all = NULL, *dg, *text;
 	int status;
 	pid_t pid;
 
-	test_write_file(
-	        conf,
+	/* A state dir of its own: run ids go on from the history found there. */
+	ck_assert_int_ne(asprintf(&text,
+	        "state_dir = \"%s/state\";\n"
 	        "pipelines = (\n"
 	        "  { name = \"backup\"; triggers = { on_start = true; }; steps = (\n"
 	        "      { id = \"hello\"; stage = \"log\"; params = { message = \"hi\"; }; },\n"
 	        "      { id = \"boom\"; stage = \"fail\"; after = \"hello\"; } ); }\n"
-	        ");\n",
-	        0644);
+	        ");\n", dir), -1);
+	test_write_file(conf, text, 0644);
+	free(text);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
