@@ -233,9 +233,12 @@ SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_a
                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
+# The build uses every core unless the caller chose -j (CHECK_JOBS=1: serial).
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check: deps
-	@$(MAKE) --no-print-directory build-tests
-	@$(MAKE) --no-print-directory fuzz-replay
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS)) build-tests
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS)) fuzz-replay \
+	  bench-build
 	@$(MAKE) --no-print-directory bench-smoke
 	@$(SANITIZER_ENV) $(TEST_RUNNER)
 
