@@ -10,6 +10,7 @@
 #include "proto.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -940,8 +941,12 @@ parse_when(const char *s)
 		} else if ((*end == '+' || *end == '-') && strlen(end) == 6 && end[3] == ':') {
 			int hh, mm;
 
-			if (sscanf(end + 1, "%2d:%2d", &hh, &mm) != 2)
+			/* "+HH:MM": two digits, a colon, two digits. */
+			if (!isdigit((unsigned char)end[1]) || !isdigit((unsigned char)end[2]) ||
+			    !isdigit((unsigned char)end[4]) || !isdigit((unsigned char)end[5]))
 				continue;
+			hh = (end[1] - '0') * 10 + (end[2] - '0');
+			mm = (end[4] - '0') * 10 + (end[5] - '0');
 			t = (long long)timegm(&tm) - (*end == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
 		} else {
 			continue;

@@ -202,27 +202,8 @@ assert_schema(json_t *o, const char *const *spec)
 	}
 }
 
-/* ginictl as a process. */
-static int
-ginictl(char **out, char **err, ...)
-{
-	char *argv[16];
-	size_t n = 0;
-	va_list ap;
-	int st;
-
-	argv[n++] = test_build_path("ginictl");
-	argv[n++] = "-s";
-	argv[n++] = d.socket;
-	va_start(ap, err);
-	while (n < 15 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	st = run_command(argv, out, err, 30000);
-	ck_assert(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
+/* ginictl -s SOCKET ARGS... against this file's daemon d (tests/daemon.c). */
+#define ginictl(out, err, ...) daemon_ginictl(&d, out, err, __VA_ARGS__)
 
 START_TEST(status_and_schema)
 {

@@ -335,26 +335,8 @@ END_TEST
 
 static struct daemon d;
 
-static int
-ctl(char **out, char **err, ...)
-{
-	char *argv[20];
-	size_t n = 0;
-	va_list ap;
-	int st;
-
-	argv[n++] = test_build_path("ginictl");
-	argv[n++] = "-s";
-	argv[n++] = d.socket;
-	va_start(ap, err);
-	while (n < 19 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	st = run_command(argv, out, err, 60000);
-	ck_assert(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
+/* ginictl -s SOCKET ARGS... against this file's daemon d (tests/daemon.c). */
+#define ctl(out, err, ...) daemon_ginictl(&d, out, err, __VA_ARGS__)
 
 static json_t *
 ctl_json(const char *first, ...)

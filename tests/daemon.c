@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,4 +375,25 @@ run_command(char *const *argv, char **ret_out, char **ret_err, int timeout_ms)
 	else
 		free(ebuf);
 	return status;
+}
+
+int
+daemon_ginictl(const struct daemon *d, char **ret_out, char **ret_err, ...)
+{
+	char *argv[24];
+	size_t n = 0;
+	va_list ap;
+	int st;
+
+	argv[n++] = test_build_path("ginictl");
+	argv[n++] = "-s";
+	argv[n++] = d->socket;
+	va_start(ap, ret_err);
+	while (n < 23 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	st = run_command(argv, ret_out, ret_err, 60000);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
 }

@@ -63,3 +63,10 @@ long proc_rss_kib(pid_t pid);
  * wait status. *ret_out and *ret_err (may be NULL) get malloc'ed texts.
  */
 int run_command(char *const *argv, char **ret_out, char **ret_err, int timeout_ms);
+/*
+ * `ginictl -s SOCKET ARGS...` against d (ARGS end with NULL, at most 20),
+ * its output in *ret_out and *ret_err; fails the test unless it exited, and
+ * returns its exit status.
+ */
+int daemon_ginictl(const struct daemon *d, char **ret_out, char **ret_err, ...)
+        __attribute__((sentinel));
