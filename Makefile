@@ -66,7 +66,7 @@ BUILD       ?= build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 # dpkg-dev and debhelper build the packages (`make deb`, the package suite).
 DEB_PACKAGES := gcc make pkg-config libconfig-dev check libelf-dev libjansson-dev libsystemd-dev \
                 libseccomp-dev libsqlite3-dev build-essential dpkg-dev debhelper git \
-                libmicrohttpd-dev curl
+                libmicrohttpd-dev curl clang-format
 
 WARNFLAGS   := -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wformat=2 -Wno-format-nonliteral -Werror
@@ -239,7 +239,7 @@ check: deps
 	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS)) build-tests
 	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS)) fuzz-replay \
 	  bench-build
-	@$(MAKE) --no-print-directory bench-smoke
+	@$(MAKE) --no-print-directory bench-smoke format-check
 	@$(SANITIZER_ENV) $(TEST_RUNNER)
 
 # The daemon and what it loads, without the tests: what `make run` and
@@ -547,7 +547,23 @@ CPPCHECK_FLAGS = --quiet --error-exitcode=1 --inline-suppr --std=c11 --language=
                  $(filter -D%,$(EXE_CFLAGS)) -DGINI_BUILD_DIR='"$(abspath $(BUILD))"' \
                  -DGINI_SOURCE_DIR='"$(CURDIR)"'
 
-lint: lint-deps
+# The house format is .clang-format's, checked on every C file we write
+# (the frozen ABI 1.0 header in tests/abi/ stays as it was published).
+# `make format` rewrites the files in place; `make format-check`, part of
+# `make check` and `make lint`, fails and names each file and line that
+# differs.
+FORMAT_SRCS   = $(filter-out tests/abi/%,$(sort $(LINT_SRCS) $(LINT_HEADERS) \
+                $(wildcard bench/*.[ch] bench/stages/*.c tests/helpers/*.c tests/plugins/*.h \
+                plugins/lib/*.h plugins/*/*.[ch])))
+.PHONY: format format-check
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) || \
+	  { echo "format-check: run 'make format' (clang-format $$(clang-format --version | \
+	    sed 's/.*version \([0-9.]*\).*/\1/'))"; exit 1; }
+
+lint: lint-deps format-check
 	@$(MAKE) --no-print-directory $(COMPDB)
 	cppcheck $(CPPCHECK_FLAGS) $(LINT_SRCS)
 	@$(MAKE) --no-print-directory $(LINT_SRCS:%=$(BUILD)/lint/%.tidy)

@@ -395,8 +395,8 @@ print_table(const struct bench *b, FILE *f)
 		wb = MAX(wb, r->baseline ? (int)strlen(r->baseline) : 1);
 	}
 	fprintf(f, "%-2s  %-*s  %-*s  %9s  %-*s  %9s  %7s  %-17s  %-17s  %s\n", "#", ww,
-	        "measurement", wu, "unit", "gini", wb, "baseline", "base", "ratio",
-	        "gini min..max", "base min..max", "target");
+	        "measurement", wu, "unit", "gini", wb, "baseline", "base", "ratio", "gini min..max",
+	        "base min..max", "target");
 	for (size_t i = 0; i < b->n_rows; i++) {
 		const struct row *r = b->rows[i];
 		int met = row_met(b, r);
@@ -410,9 +410,15 @@ print_table(const struct bench *b, FILE *f)
 		        fmt_num(series_median(&r->gini), n1, sizeof(n1)), wb,
 		        r->baseline ? r->baseline : "-",
 		        fmt_num(series_median(&r->base), n2, sizeof(n2)),
-		        fmt_ratio(row_ratio(r), n3, sizeof(n3)), fmt_spread(&r->gini, s1, sizeof(s1)),
-		        fmt_spread(&r->base, s2, sizeof(s2)), r->target ? r->target : "",
-		        met < 0 ? "" : r->target ? "  " : "", met < 0 ? "" : met ? "met" : "MISSED");
+		        fmt_ratio(row_ratio(r), n3, sizeof(n3)),
+		        fmt_spread(&r->gini, s1, sizeof(s1)), fmt_spread(&r->base, s2, sizeof(s2)),
+		        r->target ? r->target : "",
+		        met < 0     ? ""
+		        : r->target ? "  "
+		                    : "",
+		        met < 0 ? ""
+		        : met   ? "met"
+		                : "MISSED");
 	}
 }
 
@@ -487,7 +493,6 @@ pending_json(void)
 	return a;
 }
 
-
 static int
 write_json(const struct bench *b, const char *path, const char *date, double elapsed,
            const char *load_start, const char *load_end)
@@ -510,18 +515,23 @@ write_json(const struct bench *b, const char *path, const char *date, double ela
 			json_object_set_new(o, "gini", series_json(&w->gini));
 			json_object_set_new(o, "baseline",
 			                    w->baseline ? json_string(w->baseline) : json_null());
-			json_object_set_new(o, "base", w->base.n ? series_json(&w->base) : json_null());
+			json_object_set_new(o, "base",
+			                    w->base.n ? series_json(&w->base) : json_null());
 			json_object_set_new(o, "ratio", num_or_null(row_ratio(w)));
-			json_object_set_new(o, "target", w->target ? json_string(w->target) : json_null());
+			json_object_set_new(o, "target",
+			                    w->target ? json_string(w->target) : json_null());
 			json_object_set_new(o, "met", met < 0 ? json_null() : json_boolean(met));
 		}
 		json_array_append_new(rows, o);
 	}
-	root = json_pack("{s:s,s:s,s:i,s:{s:s,s:i,s:s,s:s},s:{s:s,s:s},s:f,s:o,s:o}", "date", date,
-	                 "mode", b->smoke ? "smoke" : b->quick ? "quick" : "full", "reps",
-	                 (int)b->reps, "machine", "cpu", model, "cores", (int)b->cores, "kernel",
-	                 u.release, "arch", u.machine, "loadavg", "start", load_start, "end",
-	                 load_end, "seconds", elapsed, "pending", pending_json(), "rows", rows);
+	root = json_pack(
+	        "{s:s,s:s,s:i,s:{s:s,s:i,s:s,s:s},s:{s:s,s:s},s:f,s:o,s:o}", "date", date, "mode",
+	        b->smoke   ? "smoke"
+	        : b->quick ? "quick"
+	                   : "full",
+	        "reps", (int)b->reps, "machine", "cpu", model, "cores", (int)b->cores, "kernel",
+	        u.release, "arch", u.machine, "loadavg", "start", load_start, "end", load_end,
+	        "seconds", elapsed, "pending", pending_json(), "rows", rows);
 	free(model);
 	if (!root)
 		return -1;
@@ -551,8 +561,8 @@ smoke_check(const struct bench *b, int case_no)
 			double x = k < r->gini.n ? r->gini.v[k] : r->base.v[k - r->gini.n];
 
 			if (!isfinite(x) || (x < 0 && !r->signed_ok)) {
-				fprintf(stderr, "bench: smoke: case %d: '%s' measured %g\n", case_no,
-				        r->what, x);
+				fprintf(stderr, "bench: smoke: case %d: '%s' measured %g\n",
+				        case_no, r->what, x);
 				return -1;
 			}
 		}
@@ -607,29 +617,34 @@ case_selected(const char *list, int no)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: gini-bench [--quick | --smoke] [--reps N] [--cases LIST] [--json FILE]\n"
-	           "                  [--build-dir DIR]\n"
-	           "\n"
-	           "Measures ginid against the floor and the alternatives (issue 6) and prints\n"
-	           "one table: medians over N repetitions, the ratio gini/baseline, min..max.\n"
-	           "\n"
-	           "  --quick        smaller sizes and fewer repetitions: under a minute\n"
-	           "  --smoke        every case once at tiny size; fails only on a broken\n"
-	           "                 harness, never on speed (make check)\n"
-	           "  --reps N       repetitions (default 5, quick 3, smoke 1)\n"
-	           "  --cases LIST   only these cases, e.g. 1,2,7\n"
-	           "  --json FILE    also write the results as JSON\n"
-	           "  --build-dir D  where ginid and the stages are (default: ../ of this program)\n");
+	fprintf(f,
+	        "Usage: gini-bench [--quick | --smoke] [--reps N] [--cases LIST] [--json FILE]\n"
+	        "                  [--build-dir DIR]\n"
+	        "\n"
+	        "Measures ginid against the floor and the alternatives (issue 6) and prints\n"
+	        "one table: medians over N repetitions, the ratio gini/baseline, min..max.\n"
+	        "\n"
+	        "  --quick        smaller sizes and fewer repetitions: under a minute\n"
+	        "  --smoke        every case once at tiny size; fails only on a broken\n"
+	        "                 harness, never on speed (make check)\n"
+	        "  --reps N       repetitions (default 5, quick 3, smoke 1)\n"
+	        "  --cases LIST   only these cases, e.g. 1,2,7\n"
+	        "  --json FILE    also write the results as JSON\n"
+	        "  --build-dir D  where ginid and the stages are (default: ../ of this program)\n");
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "quick", no_argument, NULL, 'q' },     { "smoke", no_argument, NULL, 's' },
-		{ "reps", required_argument, NULL, 'r' }, { "cases", required_argument, NULL, 'c' },
-		{ "json", required_argument, NULL, 'j' }, { "build-dir", required_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' },      { 0 },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "smoke", no_argument, NULL, 's' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "cases", required_argument, NULL, 'c' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "build-dir", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	struct bench b = { 0 };
 	const char *json = NULL, *only = NULL;
@@ -705,7 +720,8 @@ main(int argc, char **argv)
 	log_set_level(LOG_WARNING);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
 	if (!b.smoke)
-		fprintf(stderr, "bench: %s mode, %u repetitions, %u cores, load average %s, build %s\n",
+		fprintf(stderr,
+		        "bench: %s mode, %u repetitions, %u cores, load average %s, build %s\n",
 		        b.quick ? "quick" : "full", b.reps, b.cores, load_start, b.build_dir);
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -740,14 +756,15 @@ main(int argc, char **argv)
 
 	load_end = loadavg();
 	if (b.smoke && !failed)
-		printf("bench-smoke: %d cases ran once at tiny size and gave sane numbers (%zu rows), "
+		printf("bench-smoke: %d cases ran once at tiny size and gave sane numbers (%zu "
+		       "rows), "
 		       "%d pending, in %.1fs\n",
 		       ran, b.n_rows, pending, (double)(mono_ns() - t0) / 1e9);
 	else
 		print_table(&b, stdout);
 	fflush(stdout);
-	if (json && write_json(&b, json, date, (double)(mono_ns() - t0) / 1e9, load_start,
-	                       load_end) < 0) {
+	if (json &&
+	    write_json(&b, json, date, (double)(mono_ns() - t0) / 1e9, load_start, load_end) < 0) {
 		fprintf(stderr, "gini-bench: cannot write %s\n", json);
 		failed++;
 	}

@@ -60,8 +60,8 @@ struct row {
 	struct series gini, base;
 	enum target_kind kind;
 	double limit;
-	char *target; /* the target as written in the table, or NULL */
-	char *note;   /* shown instead of numbers: "pending: ...", or NULL */
+	char *target;   /* the target as written in the table, or NULL */
+	char *note;     /* shown instead of numbers: "pending: ...", or NULL */
 	bool signed_ok; /* may be negative (an exponent), even in the smoke test */
 };
 

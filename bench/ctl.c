@@ -24,7 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define REQUEST "{\"v\":1,\"cmd\":\"status\"}\n"
+#define REQUEST   "{\"v\":1,\"cmd\":\"status\"}\n"
 #define REPLY_MAX (1u << 20)
 
 struct client {
@@ -47,7 +47,8 @@ static int
 client_send(struct client *c)
 {
 	c->sent = mono_ns();
-	return send(c->fd, REQUEST, sizeof(REQUEST) - 1, MSG_NOSIGNAL) == (ssize_t)sizeof(REQUEST) - 1
+	return send(c->fd, REQUEST, sizeof(REQUEST) - 1, MSG_NOSIGNAL) ==
+	                       (ssize_t)sizeof(REQUEST) - 1
 	               ? 0
 	               : -1;
 }
@@ -115,11 +116,12 @@ load_main(void *arg)
 
 		c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		c->buf = malloc(REPLY_MAX);
-		if (c->fd < 0 || !c->buf || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		if (c->fd < 0 || !c->buf ||
+		    connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 		    fcntl(c->fd, F_SETFL, O_NONBLOCK) < 0 ||
 		    epoll_ctl(efd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
-			snprintf(l->error, sizeof(l->error), "client %u: cannot connect to %s: %s", i,
-			         l->path, strerror(errno));
+			snprintf(l->error, sizeof(l->error), "client %u: cannot connect to %s: %s",
+			         i, l->path, strerror(errno));
 			goto out;
 		}
 	}
@@ -136,8 +138,8 @@ load_main(void *arg)
 		for (int i = 0; i < n; i++)
 			if (client_read(l, &cs[evs[i].data.u32]) < 0) {
 				if (!l->error[0])
-					snprintf(l->error, sizeof(l->error), "client %u: connection lost",
-					         evs[i].data.u32);
+					snprintf(l->error, sizeof(l->error),
+					         "client %u: connection lost", evs[i].data.u32);
 				goto out;
 			}
 	}
@@ -228,7 +230,8 @@ case_control(struct bench *b)
 		for (int i = 0; i < 20; i++)
 			fprintf(f,
 			        "{ name = \"p%d\"; triggers = { every = \"1h\"; }; steps = ({ id = "
-			        "\"say\"; stage = \"log\"; params = { message = \"hello\"; }; }); }%s\n",
+			        "\"say\"; stage = \"log\"; params = { message = \"hello\"; }; }); "
+			        "}%s\n",
 			        i, i < 19 ? "," : "");
 		fprintf(f, ");\n");
 		if (fclose(f) != 0)

@@ -504,8 +504,8 @@ case_fanout(struct bench *b)
 			}
 			series_add(&cpu->gini, cpu_wall[0] / cpu_wall[1]);
 			time_raw_threads(cc.p, cpu_workers); /* warm-up, like the runs' */
-			series_add(&cpu->base, time_raw_threads(cc.p, 1) /
-			                               time_raw_threads(cc.p, cpu_workers));
+			series_add(&cpu->base,
+			           time_raw_threads(cc.p, 1) / time_raw_threads(cc.p, cpu_workers));
 		}
 		if (b->error)
 			goto out;

@@ -90,7 +90,8 @@ echo_serve(struct conn *c)
 		return n < 0 && errno == EAGAIN ? 0 : -1;
 	c->len += (size_t)n;
 	while ((nl = memchr(start, '\n', c->len - (size_t)(start - c->buf)))) {
-		if (send(c->fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(reply) - 1)
+		if (send(c->fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(reply) - 1)
 			return -1;
 		start = nl + 1;
 	}
@@ -134,9 +135,9 @@ notify_ready(void)
 	if (fd < 0)
 		return -1;
 	r = sendto(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL, (struct sockaddr *)&sa, len) ==
-	            (ssize_t)sizeof(msg) - 1
-	        ? 0
-	        : -1;
+	                    (ssize_t)sizeof(msg) - 1
+	            ? 0
+	            : -1;
 	close(fd);
 	return r;
 }
@@ -154,11 +155,10 @@ main(int argc, char **argv)
 	timer = strcmp(argv[1], "timerfd") == 0;
 	echo = strcmp(argv[1], "echo") == 0;
 	notify = strcmp(argv[1], "notify") == 0;
-	if (timer ? argc != 5
-	          : echo ? argc != 4
-	                 : notify ? argc != 2
-	                          : argc != 3 || (strcmp(argv[1], "signalfd") &&
-	                                          strcmp(argv[1], "idle")))
+	if (timer    ? argc != 5
+	    : echo   ? argc != 4
+	    : notify ? argc != 2
+	             : argc != 3 || (strcmp(argv[1], "signalfd") && strcmp(argv[1], "idle")))
 		return usage();
 	out = notify ? -1 : open(argv[2], O_WRONLY | O_CLOEXEC);
 	if (out < 0 && !notify) {
@@ -181,7 +181,8 @@ main(int argc, char **argv)
 		uint64_t start = strtoull(argv[3], NULL, 10), period = strtoull(argv[4], NULL, 10);
 		struct itimerspec its = {
 			.it_value = { (time_t)(start / 1000000000u), (long)(start % 1000000000u) },
-			.it_interval = { (time_t)(period / 1000000000u), (long)(period % 1000000000u) },
+			.it_interval = { (time_t)(period / 1000000000u),
+			                 (long)(period % 1000000000u) },
 		};
 
 		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);

@@ -7,7 +7,7 @@ struct bench;
 
 /* The id of the i-th generated stage type. */
 #define GEN_ID_FMT "benchgen-%06zu"
-#define GEN_MAX 1000000
+#define GEN_MAX    1000000
 
 /*
  * Returns bench_dir/plugins-N (malloc'ed), holding N generated plugin files

@@ -35,8 +35,7 @@ time_loader_scan(struct bench *b, const char *dir, size_t n)
 
 /* The same, probing as opts says (NULL: no probing). */
 static double
-time_loader_scan_with(struct bench *b, const char *dir, size_t n,
-                      const struct loader_options *opts)
+time_loader_scan_with(struct bench *b, const char *dir, size_t n, const struct loader_options *opts)
 {
 	char *dirs[] = { (char *)dir };
 	struct registry *reg = registry_new();

@@ -134,7 +134,8 @@ proc_ginid(struct bench *b, struct proc *p, const char *dir, const char *conf,
 	size_t n = 0;
 	int r = -1;
 
-	if (asprintf(&log, "%s/ginid.log", dir) < 0 || asprintf(&ginid, "%s/ginid", b->build_dir) < 0 ||
+	if (asprintf(&log, "%s/ginid.log", dir) < 0 ||
+	    asprintf(&ginid, "%s/ginid", b->build_dir) < 0 ||
 	    asprintf(&state, "%s/state", dir) < 0 || asprintf(&sock, "%s/ctl.sock", dir) < 0 ||
 	    asprintf(&notify, "%s/notify.sock", dir) < 0) {
 		bench_fail(b, "out of memory");
@@ -236,15 +237,17 @@ proc_wait_notify(struct bench *b, struct proc *p, const char *text, size_t from,
 			return 0;
 		}
 		if (reap(p))
-			return bench_fail(b, "%s exited (status 0x%x) before '%s'; its log ends:\n%s",
-			                  p->name, p->status, text, log_tail(p, tail, sizeof(tail)));
+			return bench_fail(
+			        b, "%s exited (status 0x%x) before '%s'; its log ends:\n%s",
+			        p->name, p->status, text, log_tail(p, tail, sizeof(tail)));
 		now = mono_ns();
 		if (now >= deadline)
 			return bench_fail(b, "%s: no '%s' within %d ms; its log ends:\n%s", p->name,
 			                  text, timeout_ms, log_tail(p, tail, sizeof(tail)));
 		/* Wake at least every 100 ms to notice a death. */
-		poll(&pfd, 1, (int)((deadline - now) / 1000000u > 100 ? 100
-		                                                      : (deadline - now) / 1000000u + 1));
+		poll(&pfd, 1,
+		     (int)((deadline - now) / 1000000u > 100 ? 100
+		                                             : (deadline - now) / 1000000u + 1));
 	}
 }
 
@@ -464,7 +467,8 @@ proc_timerfd_due_ns(pid_t pid, uint64_t *ret_ns)
 			continue;
 		info[k] = 0;
 		if (!strstr(info, "clockid: 1\n") || !(at = strstr(info, "it_value: (")) ||
-		    sscanf(at, "it_value: (%lld, %lld)", &sec, &nsec) != 2 || (sec == 0 && nsec == 0))
+		    sscanf(at, "it_value: (%lld, %lld)", &sec, &nsec) != 2 ||
+		    (sec == 0 && nsec == 0))
 			continue;
 		*ret_ns = t0 + (t1 - t0) / 2 + (uint64_t)sec * 1000000000u + (uint64_t)nsec;
 		r = 0;
@@ -534,8 +538,8 @@ rig_done(struct rig *g)
 }
 
 int
-rig_start_gini(struct bench *b, struct rig *g, const char *conf_text, const char *const *plugin_dirs,
-           size_t n_dirs)
+rig_start_gini(struct bench *b, struct rig *g, const char *conf_text,
+               const char *const *plugin_dirs, size_t n_dirs)
 {
 	char *conf = NULL, *incl = NULL;
 	int r = -1;

@@ -48,8 +48,8 @@ int proc_spawn(struct bench *b, struct proc *p, const char *name, char *const *a
  * of p->notified; *ret_ns (may be NULL) gets when it was received.
  * 0, or -1 (recorded with bench_fail) on timeout or if the process died.
  */
-int proc_wait_notify(struct bench *b, struct proc *p, const char *text, size_t from,
-                     int timeout_ms, uint64_t *ret_ns);
+int proc_wait_notify(struct bench *b, struct proc *p, const char *text, size_t from, int timeout_ms,
+                     uint64_t *ret_ns);
 /*
  * Waits until fd is readable, draining p's notifications (p may be NULL).
  * 1 readable, 0 timeout, -1 error.

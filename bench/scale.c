@@ -59,8 +59,9 @@ scale_conf(size_t n, size_t pipelines)
 	/* Probing is off: a cold probe of 10,000 files takes minutes (case 3
 	 * measures probing); this case is about the loader, registry,
 	 * compiler and scheduler. */
-	fprintf(f, "# case 7: %zu pipelines over %zu generated stage types.\nlog_level = \"notice\";\n"
-	           "probe_plugins = false;\npipelines = (\n",
+	fprintf(f,
+	        "# case 7: %zu pipelines over %zu generated stage types.\nlog_level = \"notice\";\n"
+	        "probe_plugins = false;\npipelines = (\n",
 	        pipelines, n);
 	for (size_t i = 0; i < pipelines; i++) {
 		size_t a = (3 * i) % n, b = (3 * i + 1) % n, c = (3 * i + 2) % n;
@@ -298,7 +299,8 @@ case_scale(struct bench *b)
 		}
 		text = scale_conf(n, pipelines);
 		snprintf(name, sizeof(name), "gini-%zu.conf", n);
-		if (!text || asprintf(&path, "%s/%s", work, name) < 0 || write_text(path, text) < 0) {
+		if (!text || asprintf(&path, "%s/%s", work, name) < 0 ||
+		    write_text(path, text) < 0) {
 			free(text);
 			free(path);
 			bench_fail(b, "cannot write the scale config");
@@ -388,7 +390,8 @@ case_scale(struct bench *b)
 		add_exponent(&e_start->base, fl[0], fl[1], sizes[0], sizes[1]);
 		add_exponent(&e_rss->gini, dt[0].rss, dt[1].rss, sizes[0], sizes[1]);
 		add_exponent(&e_ctl->gini, dt[0].ctl_list, dt[1].ctl_list, sizes[0], sizes[1]);
-		add_exponent(&e_ctl->base, dt[0].ctl_version, dt[1].ctl_version, sizes[0], sizes[1]);
+		add_exponent(&e_ctl->base, dt[0].ctl_version, dt[1].ctl_version, sizes[0],
+		             sizes[1]);
 		add_exponent(&e_reload->gini, dt[0].reload, dt[1].reload, sizes[0], sizes[1]);
 		add_exponent(&e_stop->gini, dt[0].stop, dt[1].stop, sizes[0], sizes[1]);
 	}

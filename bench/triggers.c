@@ -232,8 +232,8 @@ case_schedule(struct bench *b)
 			proc_drain(&g.gini);
 		}
 		if (ng == 0 || nf == 0) {
-			bench_fail(b, "no ticks in %.1fs (ginid %zu, floor %zu)", (double)window / 1e9,
-			           ng, nf);
+			bench_fail(b, "no ticks in %.1fs (ginid %zu, floor %zu)",
+			           (double)window / 1e9, ng, nf);
 			goto out;
 		}
 		series_add(&rows[0]->gini, quantile(lg, ng, 0.50));
@@ -284,10 +284,13 @@ case_idle(struct bench *b)
 			if (i % 2)
 				fprintf(f, "{ name = \"p%zu\"; triggers = { every = \"2h\"; };", i);
 			else
-				fprintf(f, "{ name = \"p%zu\"; triggers = { schedule = \"%d %d * * *\"; };",
+				fprintf(f,
+				        "{ name = \"p%zu\"; triggers = { schedule = \"%d %d * * "
+				        "*\"; };",
 				        i, tm.tm_min, (tm.tm_hour + 12) % 24);
-			fprintf(f, " steps = ({ id = \"say\"; stage = \"log\"; params = { message = "
-			           "\"idle bench\"; }; }); }%s\n",
+			fprintf(f,
+			        " steps = ({ id = \"say\"; stage = \"log\"; params = { message = "
+			        "\"idle bench\"; }; }); }%s\n",
 			        i + 1 < n_pipelines ? "," : "");
 		}
 		fprintf(f, ");\n");
@@ -322,8 +325,10 @@ case_idle(struct bench *b)
 			bench_fail(b, "cannot read context switches from /proc");
 			goto out;
 		}
-		series_add(&wake->gini, (double)(proc_voluntary_switches(g.gini.pid) - g0) / minutes);
-		series_add(&wake->base, (double)(proc_voluntary_switches(g.floor.pid) - f0) / minutes);
+		series_add(&wake->gini,
+		           (double)(proc_voluntary_switches(g.gini.pid) - g0) / minutes);
+		series_add(&wake->base,
+		           (double)(proc_voluntary_switches(g.floor.pid) - f0) / minutes);
 		series_add(&rss->gini, (double)proc_rss_kib(g.gini.pid) / 1024);
 		series_add(&rss->base, (double)proc_rss_kib(g.floor.pid) / 1024);
 	}

@@ -41,28 +41,37 @@
 #ifndef GINI_STATE_DIR
 #define GINI_STATE_DIR "/var/lib/gini"
 #endif
-#define DEFAULT_STATE_DIR GINI_STATE_DIR
+#define DEFAULT_STATE_DIR        GINI_STATE_DIR
 #define DEFAULT_SHUTDOWN_TIMEOUT (30 * USEC_PER_SEC)
-#define DEFAULT_RETRY_BACKOFF USEC_PER_SEC
-#define DEFAULT_PROBE_TIMEOUT (5 * USEC_PER_SEC)
-#define RETRIES_MAX 100
-#define EVERY_MIN (10 * USEC_PER_MSEC)
+#define DEFAULT_RETRY_BACKOFF    USEC_PER_SEC
+#define DEFAULT_PROBE_TIMEOUT    (5 * USEC_PER_SEC)
+#define RETRIES_MAX              100
+#define EVERY_MIN                (10 * USEC_PER_MSEC)
 
 static const char *const main_keys[] = {
-	"plugin_dirs",      "include_dirs",           "control_socket", "control_group",
-	"state_dir",        "control_readonly_group", "workers",        "log_level",
-	"shutdown_timeout", "probe_plugins",          "probe_timeout",  "isolate_stages",
+	"plugin_dirs",
+	"include_dirs",
+	"control_socket",
+	"control_group",
+	"state_dir",
+	"control_readonly_group",
+	"workers",
+	"log_level",
+	"shutdown_timeout",
+	"probe_plugins",
+	"probe_timeout",
+	"isolate_stages",
 	"pipelines",
 	"control_max_connections_per_uid",
-	"history_max_runs", "history_max_age", "history_output_max",
+	"history_max_runs",
+	"history_max_age",
+	"history_output_max",
 	"metrics_listen",
 };
 static const char *const include_keys[] = { "pipelines" };
 static const char *const pipeline_keys[] = {
-	"name",       "description",  "triggers", "overlap",
-	"on_failure", "max_parallel", "isolation", "steps",
-	"params",
-	"health",
+	"name",         "description", "triggers", "overlap", "on_failure",
+	"max_parallel", "isolation",   "steps",    "params",  "health",
 };
 static const char *const param_keys[] = { "default", "pattern" };
 static const char *const health_keys[] = { "max_age", "max_failures" };
@@ -70,8 +79,8 @@ static const char *const trigger_keys[] = {
 	"signal", "every", "schedule", "on_start", "persistent",
 };
 static const char *const step_keys[] = {
-	"id",        "stage",   "params", "after",  "timeout", "retries", "retry_backoff",
-	"enabled",   "isolation", "memory_max", "cpu_max", "nofile", "user", "group",
+	"id",      "stage",     "params",     "after",   "timeout", "retries", "retry_backoff",
+	"enabled", "isolation", "memory_max", "cpu_max", "nofile",  "user",    "group",
 };
 static const char *const isolations[] = { "none", "process" };
 
@@ -257,7 +266,8 @@ get_int(struct reader *rd, const config_setting_t *group, const char *key, const
 
 	if (!s)
 		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
 		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 		          "%s'%s': expected an integer, got %s", prefix, key, type_name(s));
 		return -1;
@@ -292,8 +302,8 @@ get_bool(struct reader *rd, const config_setting_t *group, const char *key, cons
 
 /* Durations: a string such as "30s", or an integer number of seconds. */
 static int
-get_duration(struct reader *rd, const config_setting_t *group, const char *key,
-             const char *prefix, uint64_t *ret)
+get_duration(struct reader *rd, const config_setting_t *group, const char *key, const char *prefix,
+             uint64_t *ret)
 {
 	config_setting_t *s = config_setting_get_member(group, key);
 	long long i;
@@ -312,7 +322,8 @@ get_duration(struct reader *rd, const config_setting_t *group, const char *key,
 			return -1;
 		default:
 			diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
-			          "%s'%s': invalid duration '%s' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 days)",
+			          "%s'%s': invalid duration '%s' (use e.g. 500ms, 30s, 5min, 1h "
+			          "30m, 2 days)",
 			          prefix, key, config_setting_get_string(s));
 			return -1;
 		}
@@ -347,7 +358,8 @@ get_strings(struct reader *rd, const config_setting_t *s, const char *key, const
 
 	if (config_setting_type(s) == CONFIG_TYPE_STRING)
 		return strv_push(v, n, config_setting_get_string(s)) < 0 ? -1 : 1;
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
 		diags_add(rd->diags, file_of(rd, s), line_of(rd, s),
 		          "%s'%s': expected a string or a list of strings, got %s", prefix, key,
 		          type_name(s));
@@ -485,7 +497,10 @@ get_enum(struct reader *rd, const config_setting_t *group, const char *key, cons
 		list[0] = 0;
 		for (size_t i = 0; i < n && off < sizeof(list); i++)
 			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
-			                        i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+			                        i == 0       ? ""
+			                        : i == n - 1 ? " or "
+			                                     : ", ",
+			                        names[i]);
 		diags_add(rd->diags, file_of(rd, config_setting_get_member(group, key)),
 		          line_of(rd, config_setting_get_member(group, key)),
 		          "%s'%s': invalid value '%s'%s%s%s (expected %s)", prefix, key, v,
@@ -583,7 +598,8 @@ get_size(struct reader *rd, const config_setting_t *group, const char *key, cons
 
 	if (!s)
 		return 0;
-	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+	if (config_setting_type(s) == CONFIG_TYPE_INT ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64) {
 		long long v = config_setting_get_int64(s);
 
 		if (v <= 0) {
@@ -799,8 +815,8 @@ param_decl_check(const struct param_decl *d, const char *value, char *err, size_
 	}
 	/* The whole value must match, as if the pattern were anchored: a
 	 * pattern that forgot ^ and $ must not let "/srv; rm -rf /" in. */
-	if (d->pattern && (regexec(&d->re, value, 1, &m, 0) != 0 || m.rm_so != 0 ||
-	                   (size_t)m.rm_eo != len)) {
+	if (d->pattern &&
+	    (regexec(&d->re, value, 1, &m, 0) != 0 || m.rm_so != 0 || (size_t)m.rm_eo != len)) {
 		snprintf(err, err_size, "the value does not match the pattern '%s'", d->pattern);
 		return -EINVAL;
 	}
@@ -858,10 +874,11 @@ read_params(struct reader *rd, const config_setting_t *g, struct pipeline_def *p
 		int r;
 
 		if (!ctx_key_valid(name) || strncmp(name, "gini.", 5) == 0) {
-			diags_add(rd->diags, file_of(rd, e), line_of(rd, e),
-			          "%sparam '%s': not a valid name (1 to 64 of A-Z a-z 0-9 _ . -, not "
-			          "starting with 'gini.')",
-			          prefix, name);
+			diags_add(
+			        rd->diags, file_of(rd, e), line_of(rd, e),
+			        "%sparam '%s': not a valid name (1 to 64 of A-Z a-z 0-9 _ . -, not "
+			        "starting with 'gini.')",
+			        prefix, name);
 			continue;
 		}
 		snprintf(pprefix, sizeof(pprefix), "%sparam '%s': ", prefix, name);
@@ -903,10 +920,11 @@ read_params(struct reader *rd, const config_setting_t *g, struct pipeline_def *p
 			d->def = strdup(def);
 		} else if (!config_setting_get_member(e, "default") &&
 		           triggers_automatic(&p->triggers)) {
-			diags_add(rd->diags, file_of(rd, e), line_of(rd, e),
-			          "%sno 'default', but the pipeline has triggers, which run it with "
-			          "the defaults",
-			          pprefix);
+			diags_add(
+			        rd->diags, file_of(rd, e), line_of(rd, e),
+			        "%sno 'default', but the pipeline has triggers, which run it with "
+			        "the defaults",
+			        pprefix);
 		}
 	}
 }
@@ -1607,8 +1625,7 @@ config_load(const char *file, const struct config_overrides *ov, struct gini_con
 
 int
 config_load_string(const char *text, const char *name, const char *dir,
-                   const struct config_overrides *ov, struct gini_config **ret,
-                   struct diags *diags)
+                   const struct config_overrides *ov, struct gini_config **ret, struct diags *diags)
 {
 	return load(name, text, dir, NULL, 0, ov, ret, diags);
 }

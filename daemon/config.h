@@ -39,7 +39,7 @@ struct isolation {
 	uint64_t nofile;      /* open files, 0: no limit */
 	char *user;           /* NULL: the daemon's */
 	char *group;
-	int line;             /* of the first of these keys, for messages */
+	int line; /* of the first of these keys, for messages */
 };
 
 /* At most this many signals may be bound by one pipeline. */
@@ -88,7 +88,7 @@ struct param_decl {
 
 /* A value's cap: one argv element or environment entry, with room to spare. */
 #define PARAM_VALUE_MAX (32u * 1024)
-#define PARAMS_MAX 64
+#define PARAMS_MAX      64
 
 /*
  * When a pipeline counts as unhealthy besides a failed last run (health.c):
@@ -124,19 +124,19 @@ struct pipeline_def {
 
 /* Plain settings: what the files said, with defaults and overrides applied. */
 struct gini_config {
-	char *file; /* the main file, as given */
-	char **plugin_dirs;  /* NULL-terminated, absolute or relative to cwd */
+	char *file;         /* the main file, as given */
+	char **plugin_dirs; /* NULL-terminated, absolute or relative to cwd */
 	size_t n_plugin_dirs;
 	int plugin_dirs_line;          /* of plugin_dirs in file; 0: the default */
 	bool plugin_dirs_from_cmdline; /* --plugin-dir replaced them */
 	char **include_dirs;
 	size_t n_include_dirs;
 	int include_dirs_line; /* 0: the default */
-	char **files; /* every file read, main first */
+	char **files;          /* every file read, main first */
 	size_t n_files;
 	char *control_socket;
-	char *control_group;          /* NULL: root's group */
-	char *control_readonly_group; /* NULL: none */
+	char *control_group;                      /* NULL: root's group */
+	char *control_readonly_group;             /* NULL: none */
 	unsigned control_max_connections_per_uid; /* for uids other than root and ours */
 	char *state_dir;
 	char *metrics_listen; /* "ADDR:PORT", "[ADDR6]:PORT" or an absolute path; NULL: off */
@@ -162,14 +162,14 @@ struct config_overrides {
 	const char *state_dir;
 };
 
-#define CONFIG_WORKERS_MAX 256
+#define CONFIG_WORKERS_MAX           256
 #define CONFIG_HISTORY_RUNS_MAX      10000000
 #define CONFIG_HISTORY_OUTPUT_MAX    ((size_t)64 << 20)
 #define CONFIG_CONNS_PER_UID_DEFAULT 32
-#define CONFIG_CONNS_PER_UID_MAX 1024
-#define CONFIG_PIPELINES_MAX 100000
-#define CONFIG_STEPS_MAX 100000
-#define CONFIG_FILE_MAX (16u << 20)
+#define CONFIG_CONNS_PER_UID_MAX     1024
+#define CONFIG_PIPELINES_MAX         100000
+#define CONFIG_STEPS_MAX             100000
+#define CONFIG_FILE_MAX              (16u << 20)
 
 /*
  * Reads the main file and every *.conf of its include_dirs. Never fails

@@ -8,8 +8,8 @@
 #include "hashmap.h"
 
 /* Limits on what one run's context may hold (the README documents them). */
-#define CTX_KEY_MAX 64
-#define CTX_MAX_KEYS 1024
+#define CTX_KEY_MAX   64
+#define CTX_MAX_KEYS  1024
 #define CTX_MAX_BYTES (16u << 20)
 
 struct ctx_entry;

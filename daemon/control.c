@@ -65,7 +65,7 @@
 #define OUT_MAX (64u << 20)
 /* Warnings a client can cause: at most LOG_BURST per uid per LOG_INTERVAL;
  * the rest are counted and reported as suppressed. */
-#define LOG_BURST 5
+#define LOG_BURST         5
 #define LOG_INTERVAL_USEC (10 * USEC_PER_SEC)
 /* Out of descriptors: new connections wait this long, or until one closes. */
 #define ACCEPT_RETRY_USEC (250 * USEC_PER_MSEC)
@@ -128,14 +128,14 @@ struct conn {
 	struct ucred cred;
 	gid_t *groups;
 	int n_groups;
-	struct peer *peer; /* borrowed from the control's list */
-	enum access access; /* when it connected; ACCESS_ALL may use the reserve */
+	struct peer *peer;    /* borrowed from the control's list */
+	enum access access;   /* when it connected; ACCESS_ALL may use the reserve */
 	uint64_t active_usec; /* when it connected or last sent a request */
 	char *in;
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off;
-	bool closing;       /* close once out is flushed */
+	bool closing;         /* close once out is flushed */
 	struct waiting *wait; /* requests wait behind a `run --wait` */
 	struct query *query;  /* ...and behind a history query */
 };
@@ -273,8 +273,8 @@ peer_get(struct control *c, uid_t uid)
  * when the interval ends, when the uid's last connection closes, or before
  * its next warning.
  */
-static void peer_warn(struct control *c, struct peer *p, enum warn_kind kind, const char *fmt,
-                      ...) __attribute__((format(printf, 4, 5)));
+static void peer_warn(struct control *c, struct peer *p, enum warn_kind kind, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 static void
 peer_warn(struct control *c, struct peer *p, enum warn_kind kind, const char *fmt, ...)
@@ -439,9 +439,8 @@ reply_ok(struct conn *k, json_t *id, json_t *result)
 	conn_send(k, o);
 }
 
-static void
-reply_error(struct conn *k, json_t *id, const char *code, json_t *extra, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+static void reply_error(struct conn *k, json_t *id, const char *code, json_t *extra,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
 reply_error(struct conn *k, json_t *id, const char *code, json_t *extra, const char *fmt, ...)
@@ -467,7 +466,8 @@ iso_or_null(int64_t usec)
 
 	if (usec <= 0)
 		return json_null();
-	return json_string(format_iso8601((time_t)(usec / (int64_t)USEC_PER_SEC), buf, sizeof(buf)));
+	return json_string(
+	        format_iso8601((time_t)(usec / (int64_t)USEC_PER_SEC), buf, sizeof(buf)));
 }
 
 /* Arguments. */
@@ -479,7 +479,8 @@ args_known(struct conn *k, json_t *id, json_t *args, const char *const *allowed,
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(args, key, v) {
+	json_object_foreach(args, key, v)
+	{
 		bool ok = false;
 
 		for (size_t i = 0; i < n && !ok; i++)
@@ -487,8 +488,9 @@ args_known(struct conn *k, json_t *id, json_t *args, const char *const *allowed,
 		if (!ok) {
 			const char *hint = closest_match(key, allowed, n);
 
-			reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "unknown argument '%s'%s%s%s",
-			            key, hint ? "; did you mean '" : "", hint ? hint : "",
+			reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL,
+			            "unknown argument '%s'%s%s%s", key,
+			            hint ? "; did you mean '" : "", hint ? hint : "",
 			            hint ? "'?" : "");
 			return false;
 		}
@@ -505,7 +507,8 @@ arg_string(struct conn *k, json_t *id, json_t *args, const char *name, const cha
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v)) {
-		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument '%s' must be a string", name);
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument '%s' must be a string",
+		            name);
 		return -1;
 	}
 	*ret = json_string_value(v);
@@ -537,8 +540,8 @@ arg_bool(struct conn *k, json_t *id, json_t *args, const char *name, bool *ret)
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v)) {
-		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "argument '%s' must be true or false",
-		            name);
+		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL,
+		            "argument '%s' must be true or false", name);
 		return -1;
 	}
 	*ret = json_is_true(v);
@@ -561,19 +564,20 @@ cmd_status(struct conn *k, json_t *id, json_t *args)
 
 		for (size_t i = 0; i < m->n_last_reload_errors; i++)
 			json_array_append_new(errors, jtext(m->last_reload_errors[i]));
-		reload = json_pack("{s:o, s:b, s:o}", "time", iso_or_null(m->last_reload_usec), "ok",
-		                   m->last_reload_ok, "errors", errors);
+		reload = json_pack("{s:o, s:b, s:o}", "time", iso_or_null(m->last_reload_usec),
+		                   "ok", m->last_reload_ok, "errors", errors);
 	}
 	refused = json_array();
 	for (size_t i = 0; i < g->report.n_refusals; i++)
 		json_array_append_new(refused,
-		                      json_pack("{s:o, s:o, s:b}", "path", jtext(g->report.refusals[i].path),
-		                                "reason", jtext(g->report.refusals[i].reason), "probed",
+		                      json_pack("{s:o, s:o, s:b}", "path",
+		                                jtext(g->report.refusals[i].path), "reason",
+		                                jtext(g->report.refusals[i].reason), "probed",
 		                                g->report.refusals[i].probed));
 	r = json_pack("{s:s, s:i, s:I, s:f, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, "
 	              "s:o}",
-	              "version", GINI_VERSION, "protocol", PROTO_VERSION, "pid", (json_int_t)getpid(),
-	              "uptime_sec",
+	              "version", GINI_VERSION, "protocol", PROTO_VERSION, "pid",
+	              (json_int_t)getpid(), "uptime_sec",
 	              (double)((int64_t)now_usec(CLOCK_REALTIME) - m->started_realtime_usec) / 1e6,
 	              "started", iso_or_null(m->started_realtime_usec), "generation",
 	              (json_int_t)g->number, "stage_types", (json_int_t)registry_count(g->registry),
@@ -605,8 +609,7 @@ stage_json(const struct stage_type *t)
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	                 "id", jtext(t->id), "version", jtext(t->version), "category",
 	                 jtext(t->category), "summary", jtext(t->summary), "file", jtext(t->path),
-	                 "flags", flags, "requires", req, "runs",
-	                 (json_int_t)runs, "failures",
+	                 "flags", flags, "requires", req, "runs", (json_int_t)runs, "failures",
 	                 (json_int_t)atomic_load(&t->counters.failures), "timeouts",
 	                 (json_int_t)atomic_load(&t->counters.timeouts), "crashes",
 	                 (json_int_t)atomic_load(&t->counters.crashes), "kills",
@@ -640,8 +643,9 @@ cmd_stages(struct conn *k, json_t *id, json_t *args)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, stage_json(list[i]));
 	registry_list_free(list, n);
-	reply_ok(k, id, json_pack("{s:I, s:I, s:o}", "total", (json_int_t)total, "offset",
-	                          (json_int_t)offset, "items", items));
+	reply_ok(k, id,
+	         json_pack("{s:I, s:I, s:o}", "total", (json_int_t)total, "offset",
+	                   (json_int_t)offset, "items", items));
 }
 
 static json_t *
@@ -651,13 +655,14 @@ triggers_json(const struct trigger_def *t)
 	char buf[32];
 
 	for (size_t i = 0; i < t->n_signals; i++)
-		json_array_append_new(sigs, json_string(signal_to_string(t->signals[i], buf,
-		                                                         sizeof(buf))));
+		json_array_append_new(
+		        sigs, json_string(signal_to_string(t->signals[i], buf, sizeof(buf))));
 	return json_pack("{s:o, s:o, s:o, s:b, s:b}", "signals", sigs, "every",
-	                 t->every_usec ? json_string(format_duration(t->every_usec, buf, sizeof(buf)))
-	                               : json_null(),
-	                 "schedule", jtext(t->schedule), "on_start",
-	                 t->on_start, "persistent", t->persistent);
+	                 t->every_usec
+	                         ? json_string(format_duration(t->every_usec, buf, sizeof(buf)))
+	                         : json_null(),
+	                 "schedule", jtext(t->schedule), "on_start", t->on_start, "persistent",
+	                 t->persistent);
 }
 
 /* The params a pipeline declares: name, default and pattern (or null). */
@@ -667,9 +672,10 @@ params_json(const struct pipeline *p)
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < p->n_params; i++)
-		json_array_append_new(a, json_pack("{s:o, s:o, s:o}", "name", jtext(p->params[i].name),
-		                                   "default", jtext(p->params[i].def), "pattern",
-		                                   jtext(p->params[i].pattern)));
+		json_array_append_new(a,
+		                      json_pack("{s:o, s:o, s:o}", "name", jtext(p->params[i].name),
+		                                "default", jtext(p->params[i].def), "pattern",
+		                                jtext(p->params[i].pattern)));
 	return a;
 }
 
@@ -690,28 +696,28 @@ cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 		bool finished = ps && ps->last_status != RUN_RUNNING;
 
 		json_array_append_new(
-			items,
-			json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, "
-			          "s:b, s:{s:I, s:I, s:I}, s:I, s:b}",
-			          "name", jtext(p->name), "description", jtext(p->description), "file",
-			          jtext(p->file),
-			          "line", p->line, "steps", (json_int_t)p->n_steps, "overlap",
-			          overlap_to_string(p->overlap), "on_failure",
-			          on_failure_to_string(p->on_failure), "triggers",
-			          triggers_json(&p->triggers), "next",
-			          iso_or_null(scheduler_next_fire_usec(m->sched, p->name)), "last",
-			          iso_or_null(ps ? ps->last_fire_usec : 0), "last_result",
-			          finished ? json_string(run_status_to_string(ps->last_status))
-			                   : json_null(),
-			          "last_run_id",
-			          finished ? json_integer((json_int_t)ps->last_run_id) : json_null(),
-			          "running", (json_int_t)(ps ? ps->running : 0), "queued",
-			          ps && ps->queued, "runs", "success",
-			          (json_int_t)(ps ? ps->runs[RUN_SUCCESS] : 0), "failed",
-			          (json_int_t)(ps ? ps->runs[RUN_FAILED] : 0), "cancelled",
-			          (json_int_t)(ps ? ps->runs[RUN_CANCELLED] : 0), "skipped",
-			          (json_int_t)(ps ? ps->skipped : 0), "enabled",
-			          !manager_disabled(m, p->name)));
+		        items,
+		        json_pack(
+		                "{s:o, s:o, s:o, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, "
+		                "s:b, s:{s:I, s:I, s:I}, s:I, s:b}",
+		                "name", jtext(p->name), "description", jtext(p->description),
+		                "file", jtext(p->file), "line", p->line, "steps",
+		                (json_int_t)p->n_steps, "overlap", overlap_to_string(p->overlap),
+		                "on_failure", on_failure_to_string(p->on_failure), "triggers",
+		                triggers_json(&p->triggers), "next",
+		                iso_or_null(scheduler_next_fire_usec(m->sched, p->name)), "last",
+		                iso_or_null(ps ? ps->last_fire_usec : 0), "last_result",
+		                finished ? json_string(run_status_to_string(ps->last_status))
+		                         : json_null(),
+		                "last_run_id",
+		                finished ? json_integer((json_int_t)ps->last_run_id) : json_null(),
+		                "running", (json_int_t)(ps ? ps->running : 0), "queued",
+		                ps && ps->queued, "runs", "success",
+		                (json_int_t)(ps ? ps->runs[RUN_SUCCESS] : 0), "failed",
+		                (json_int_t)(ps ? ps->runs[RUN_FAILED] : 0), "cancelled",
+		                (json_int_t)(ps ? ps->runs[RUN_CANCELLED] : 0), "skipped",
+		                (json_int_t)(ps ? ps->skipped : 0), "enabled",
+		                !manager_disabled(m, p->name)));
 		json_object_set_new(json_array_get(items, json_array_size(items) - 1), "params",
 		                    params_json(p));
 	}
@@ -1087,8 +1093,8 @@ step_json(const struct run *r, size_t i)
 	                 jtext(s->stage_id ? s->stage_id : ""), "result",
 	                 step_status_to_string(res->status), "attempts", (json_int_t)res->attempts,
 	                 "duration_usec",
-	                 (json_int_t)(res->attempts ? res->end_usec - res->start_usec : 0), "message",
-	                 jtext(res->message));
+	                 (json_int_t)(res->attempts ? res->end_usec - res->start_usec : 0),
+	                 "message", jtext(res->message));
 }
 
 static void
@@ -1121,13 +1127,14 @@ dry_run_json(const struct run *r)
 			if (p->steps[i].level != level)
 				continue;
 			json_array_append_new(
-				steps, json_pack("{s:o, s:o, s:s, s:o}", "step", jtext(p->steps[i].id),
-				                 "stage",
-				                 jtext(p->steps[i].stage_id ? p->steps[i].stage_id : ""),
-				                 "result",
-				                 step_status_to_string(r->results[i].status),
-				                 "description",
-				                 jtext(r->results[i].message ? r->results[i].message : "")));
+			        steps,
+			        json_pack(
+			                "{s:o, s:o, s:s, s:o}", "step", jtext(p->steps[i].id),
+			                "stage",
+			                jtext(p->steps[i].stage_id ? p->steps[i].stage_id : ""),
+			                "result", step_status_to_string(r->results[i].status),
+			                "description",
+			                jtext(r->results[i].message ? r->results[i].message : "")));
 		}
 		json_array_append_new(levels, steps);
 	}
@@ -1159,9 +1166,10 @@ wait_on_done(struct run_listener *l, const struct run *r)
 		                   "steps", steps));
 	} else {
 		json_decref(steps);
-		reply_error(k, w->id, PROTO_E_BUSY, NULL,
-		            "the queued run was dropped (the daemon is stopping or the pipeline was "
-		            "removed)");
+		reply_error(
+		        k, w->id, PROTO_E_BUSY, NULL,
+		        "the queued run was dropped (the daemon is stopping or the pipeline was "
+		        "removed)");
 	}
 	json_decref(w->id);
 	free(w);
@@ -1197,7 +1205,8 @@ arg_params(struct conn *k, json_t *id, json_t *args, const char **kv, size_t *re
 		reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL, "more than %d params", PARAMS_MAX);
 		return -EINVAL;
 	}
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		if (!json_is_string(v)) {
 			reply_error(k, id, PROTO_E_BAD_ARGUMENT, NULL,
 			            "param '%.64s': the value must be a string", key);
@@ -1228,8 +1237,8 @@ cmd_cancel(struct conn *k, json_t *id, json_t *args)
 		reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "no run %lld in flight", run_id);
 		return;
 	}
-	reply_ok(k, id, json_pack("{s:I, s:s}", "run_id", (json_int_t)run_id, "outcome",
-	                          "cancelling"));
+	reply_ok(k, id,
+	         json_pack("{s:I, s:s}", "run_id", (json_int_t)run_id, "outcome", "cancelling"));
 }
 
 static void
@@ -1257,8 +1266,9 @@ set_enabled(struct conn *k, json_t *id, json_t *args, bool enabled)
 		reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
 		return;
 	}
-	reply_ok(k, id, json_pack("{s:o, s:b, s:b}", "pipeline", jtext(name), "enabled", enabled,
-	                          "changed", was != enabled));
+	reply_ok(k, id,
+	         json_pack("{s:o, s:b, s:b}", "pipeline", jtext(name), "enabled", enabled,
+	                   "changed", was != enabled));
 }
 
 static void
@@ -1290,7 +1300,8 @@ cmd_run(struct conn *k, json_t *id, json_t *args)
 
 	if (!args_known(k, id, args, allowed, ARRAY_SIZE(allowed)) ||
 	    arg_string(k, id, args, "pipeline", &name) < 0 ||
-	    arg_bool(k, id, args, "dry_run", &dry) < 0 || arg_bool(k, id, args, "wait", &wait) < 0 ||
+	    arg_bool(k, id, args, "dry_run", &dry) < 0 ||
+	    arg_bool(k, id, args, "wait", &wait) < 0 ||
 	    arg_bool(k, id, args, "force", &req.force) < 0 ||
 	    arg_params(k, id, args, kv, &req.n_params) < 0)
 		return;
@@ -1411,8 +1422,9 @@ cmd_reload(struct conn *k, json_t *id, json_t *args)
 		            d.n == 1 ? "" : "s", (unsigned long long)m->current->number);
 	} else {
 		reply_ok(k, id,
-		         json_pack("{s:I, s:I, s:I, s:I}", "generation", (json_int_t)m->current->number,
-		                   "stage_types", (json_int_t)registry_count(m->current->registry),
+		         json_pack("{s:I, s:I, s:I, s:I}", "generation",
+		                   (json_int_t)m->current->number, "stage_types",
+		                   (json_int_t)registry_count(m->current->registry),
 		                   "plugins_loaded", (json_int_t)m->current->report.loaded,
 		                   "pipelines", (json_int_t)m->current->n_pipelines));
 	}
@@ -1431,8 +1443,9 @@ cmd_metrics(struct conn *k, json_t *id, json_t *args)
 		reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
 		return;
 	}
-	reply_ok(k, id, json_pack("{s:s, s:o}", "content_type", "text/plain; version=0.0.4",
-	                          "text", jtext(text)));
+	reply_ok(k, id,
+	         json_pack("{s:s, s:o}", "content_type", "text/plain; version=0.0.4", "text",
+	                   jtext(text)));
 	free(text);
 }
 
@@ -1456,10 +1469,13 @@ static const struct command {
 	void (*fn)(struct conn *k, json_t *id, json_t *args);
 	bool mutating;
 } commands[] = {
-	{ "status", cmd_status, false },     { "stages", cmd_stages, false },
-	{ "pipelines", cmd_pipelines, false }, { "history", cmd_history, false },
+	{ "status", cmd_status, false },
+	{ "stages", cmd_stages, false },
+	{ "pipelines", cmd_pipelines, false },
+	{ "history", cmd_history, false },
 	{ "logs", cmd_logs, false },
-	{ "metrics", cmd_metrics, false },   { "run", cmd_run, true },
+	{ "metrics", cmd_metrics, false },
+	{ "run", cmd_run, true },
 	{ "reload", cmd_reload, true },
 	{ "cancel", cmd_cancel, true },
 	{ "enable", cmd_enable, true },
@@ -1547,17 +1563,20 @@ handle_line(struct conn *k, const char *line, size_t len)
 		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 			names[i] = commands[i].name;
 		hint = closest_match(cmd, names, ARRAY_SIZE(commands));
-		reply_error(k, id, PROTO_E_UNKNOWN_COMMAND, NULL, "unknown command '%.64s'%s%s%s", cmd,
-		            hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+		reply_error(k, id, PROTO_E_UNKNOWN_COMMAND, NULL, "unknown command '%.64s'%s%s%s",
+		            cmd, hint ? "; did you mean '" : "", hint ? hint : "",
+		            hint ? "'?" : "");
 		goto out;
 	}
 	a = peer_access(k);
 	if (a == ACCESS_NONE || (a == ACCESS_READ && c->mutating)) {
 		k->c->denied++;
-		peer_warn(k->c, k->peer, WARN_REQUEST, "control: permission denied: uid %u (pid %d) may not use '%s'",
+		peer_warn(k->c, k->peer, WARN_REQUEST,
+		          "control: permission denied: uid %u (pid %d) may not use '%s'",
 		          (unsigned)k->cred.uid, (int)k->cred.pid, c->name);
-		reply_error(k, id, PROTO_E_PERMISSION, NULL, "permission denied: uid %u may not use '%s'",
-		            (unsigned)k->cred.uid, c->name);
+		reply_error(k, id, PROTO_E_PERMISSION, NULL,
+		            "permission denied: uid %u may not use '%s'", (unsigned)k->cred.uid,
+		            c->name);
 		goto out;
 	}
 	if (!args)
@@ -1602,8 +1621,8 @@ conn_process(struct conn *k)
 		k->in_len -= start;
 	}
 	if (!k->closing && k->in_len > PROTO_LINE_MAX) {
-		reply_error(k, NULL, PROTO_E_TOO_LARGE, NULL,
-		            "request over the %d byte limit", PROTO_LINE_MAX);
+		reply_error(k, NULL, PROTO_E_TOO_LARGE, NULL, "request over the %d byte limit",
+		            PROTO_LINE_MAX);
 		k->closing = true;
 	}
 }
@@ -1875,8 +1894,9 @@ refuse(struct conn *k, const char *reason)
 {
 	struct control *c = k->c;
 
-	peer_warn(c, k->peer, WARN_CONNECTION, "control: refusing a connection of uid %u (pid %d): %s",
-	          (unsigned)k->cred.uid, (int)k->cred.pid, reason);
+	peer_warn(c, k->peer, WARN_CONNECTION,
+	          "control: refusing a connection of uid %u (pid %d): %s", (unsigned)k->cred.uid,
+	          (int)k->cred.pid, reason);
 	tell_overloaded(k->fd, reason);
 	close(k->fd);
 	free(k->groups);
@@ -1936,8 +1956,9 @@ control_attach_fd(struct control *c, int fd, const struct ucred *cred)
 		          "control: closing the idle connection of uid %u (pid %d) to make room "
 		          "for uid %u",
 		          (unsigned)victim->cred.uid, (int)victim->cred.pid, (unsigned)k->cred.uid);
-		tell_overloaded(victim->fd, "too many connections; this idle one was closed to make "
-		                            "room for a privileged client");
+		tell_overloaded(victim->fd,
+		                "too many connections; this idle one was closed to make "
+		                "room for a privileged client");
 		conn_free(victim);
 	}
 	k->active_usec = now_usec(CLOCK_MONOTONIC);
@@ -1949,8 +1970,8 @@ control_attach_fd(struct control *c, int fd, const struct ucred *cred)
 	c->n_conns++;
 	r = sd_event_add_io(c->e, &k->io, fd, EPOLLIN | EPOLLRDHUP, on_conn_io, k);
 	if (r >= 0)
-		r = sd_event_add_time_relative(c->e, &k->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0,
-		                               on_conn_idle, k);
+		r = sd_event_add_time_relative(c->e, &k->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC,
+		                               0, on_conn_idle, k);
 	if (r < 0)
 		conn_free(k);
 	return r < 0 ? r : 0;
@@ -2015,8 +2036,9 @@ remove_stale(const char *path, const struct sockaddr_un *sa)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
-		return log_err_errno(-EEXIST, "control socket %s exists and is not a socket; refusing "
-		                              "to replace it",
+		return log_err_errno(-EEXIST,
+		                     "control socket %s exists and is not a socket; refusing "
+		                     "to replace it",
 		                     path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -2024,10 +2046,11 @@ remove_stale(const char *path, const struct sockaddr_un *sa)
 	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
 	close(fd);
 	if (r == 0)
-		return log_err_errno(-EADDRINUSE,
-		                     "control socket %s belongs to a running daemon; is ginid already "
-		                     "running with this configuration?",
-		                     path);
+		return log_err_errno(
+		        -EADDRINUSE,
+		        "control socket %s belongs to a running daemon; is ginid already "
+		        "running with this configuration?",
+		        path);
 	log_info("control socket %s: removing a stale socket", path);
 	if (unlink(path) < 0)
 		return -errno;
@@ -2071,7 +2094,8 @@ control_check(const struct gini_config *cfg, char *err, size_t size)
 
 	if (cfg->control_group) {
 		if (resolve_group(cfg->control_group, &gid) < 0) {
-			snprintf(err, size, "control_group '%s': no such group", cfg->control_group);
+			snprintf(err, size, "control_group '%s': no such group",
+			         cfg->control_group);
 			return -ENOENT;
 		}
 		if (sandbox_check_chown(gid, why, sizeof(why)) < 0) {
@@ -2119,8 +2143,10 @@ control_new(struct manager *m, sd_event *e, struct control **ret)
 	}
 	n = sd_listen_fds(1);
 	if (n > 0) {
-		if (n != 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
-			log_err("systemd passed %d file descriptors; expected one listening Unix stream "
+		if (n != 1 ||
+		    sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			log_err("systemd passed %d file descriptors; expected one listening Unix "
+			        "stream "
 			        "socket",
 			        n);
 			r = -EINVAL;
@@ -2177,8 +2203,8 @@ control_new(struct manager *m, sd_event *e, struct control **ret)
 	}
 	r = sd_event_add_io(e, &c->listen_src, c->fd, EPOLLIN, on_accept, c);
 	if (r >= 0)
-		r = sd_event_add_time_relative(e, &c->resume_src, CLOCK_MONOTONIC, ACCEPT_RETRY_USEC,
-		                               0, on_resume, c);
+		r = sd_event_add_time_relative(e, &c->resume_src, CLOCK_MONOTONIC,
+		                               ACCEPT_RETRY_USEC, 0, on_resume, c);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(c->resume_src, SD_EVENT_OFF);
 	if (r >= 0)
@@ -2290,7 +2316,7 @@ control_metrics_text(struct manager *m)
 		header(f, stage_metrics[k].name, "counter", stage_metrics[k].help);
 		for (size_t i = 0; i < n; i++) {
 			const atomic_uint_fast64_t *v =
-				(const atomic_uint_fast64_t *)((const char *)&list[i]->counters +
+			        (const atomic_uint_fast64_t *)((const char *)&list[i]->counters +
 			                                       stage_metrics[k].offset);
 
 			fprintf(f, "%s{stage=\"", stage_metrics[k].name);
@@ -2309,7 +2335,8 @@ control_metrics_text(struct manager *m)
 			label(f, list[i]->id);
 			if (b < STAGE_BUCKETS - 1)
 				fprintf(f, "\",le=\"%g\"} %llu\n",
-				        (double)stage_bucket_bounds[b] / 1e6, (unsigned long long)cum);
+				        (double)stage_bucket_bounds[b] / 1e6,
+				        (unsigned long long)cum);
 			else
 				fprintf(f, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
 		}

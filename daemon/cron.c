@@ -112,7 +112,7 @@ static const struct macro macros[] = {
 
 /* Writes the message for a -EINVAL return; err may be NULL. */
 static int fail(char *err, size_t errsize, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 static int
 fail(char *err, size_t errsize, const char *fmt, ...)
@@ -177,7 +177,7 @@ parse_value(const struct field *f, const char **p, const char *end, struct token
 		return fail(err, errsize, "%s field: unexpected '%c' in '%.*s'", f->name, *q,
 		            elem.len, elem.s);
 	}
-	*ret_tok = (struct token){s, (int)(q - s)};
+	*ret_tok = (struct token){ s, (int)(q - s) };
 	if (digits) {
 		/* Saturate: anything past four digits is out of range anyway. */
 		for (const char *d = s; d < q; d++)

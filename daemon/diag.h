@@ -19,7 +19,7 @@ struct diags {
 };
 
 void diags_add(struct diags *d, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 void diags_done(struct diags *d);
 /* Moves every entry of from to the end of to. */
 void diags_move(struct diags *to, struct diags *from);

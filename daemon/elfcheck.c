@@ -82,13 +82,15 @@ check_symbols(Elf *e, const char *symbol, char *reason, size_t size)
 			continue;
 		have_dynsym = true;
 		if (shdr.sh_entsize == 0) {
-			snprintf(reason, size, "malformed ELF: dynamic symbol table has no entry size");
+			snprintf(reason, size,
+			         "malformed ELF: dynamic symbol table has no entry size");
 			return -EBADMSG;
 		}
 		data = elf_getdata(scn, NULL);
 		if (!data) {
-			snprintf(reason, size, "truncated or malformed ELF: cannot read the dynamic "
-			                       "symbol table (%s)",
+			snprintf(reason, size,
+			         "truncated or malformed ELF: cannot read the dynamic "
+			         "symbol table (%s)",
 			         elf_errmsg(-1));
 			return -EBADMSG;
 		}
@@ -103,7 +105,8 @@ check_symbols(Elf *e, const char *symbol, char *reason, size_t size)
 			if (!name || strcmp(name, symbol) != 0)
 				continue;
 			if (sym.st_shndx == SHN_UNDEF) {
-				snprintf(reason, size, "%s is only referenced, not defined", symbol);
+				snprintf(reason, size, "%s is only referenced, not defined",
+				         symbol);
 				return -ENOEXEC;
 			}
 			if (GELF_ST_BIND(sym.st_info) != STB_GLOBAL &&

@@ -53,7 +53,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define NONE SIZE_MAX
+#define NONE        SIZE_MAX
 #define BACKOFF_MAX USEC_PER_HOUR
 
 struct task {
@@ -88,7 +88,7 @@ struct executor {
 	size_t q_reserved;
 	pthread_t *threads; /* every thread ever started, for joining */
 	size_t n_threads;
-	unsigned live; /* threads not retired */
+	unsigned live;    /* threads not retired */
 	unsigned surplus; /* workers to retire: replacements for overrunning ones */
 	unsigned idle;
 	bool stop;
@@ -173,7 +173,7 @@ static void
 crash_handler(int sig, siginfo_t *si, void *uc)
 {
 	static const char *const names[] = {
-		[SIGSEGV] = "SIGSEGV", [SIGBUS] = "SIGBUS", [SIGILL] = "SIGILL",
+		[SIGSEGV] = "SIGSEGV", [SIGBUS] = "SIGBUS",   [SIGILL] = "SIGILL",
 		[SIGFPE] = "SIGFPE",   [SIGABRT] = "SIGABRT",
 	};
 	const struct crash_ctx *c = &crash_ctx;
@@ -381,8 +381,7 @@ watch_remove(struct executor *ex, struct watch *w)
 	pthread_mutex_unlock(&ex->watch_lock);
 }
 
-static int
-spawn_worker_locked(struct executor *ex);
+static int spawn_worker_locked(struct executor *ex);
 static void abandon_step(struct executor *ex, struct run *r, size_t i, uint64_t now);
 static void queue_push(struct executor *ex, struct run *r, const size_t *steps, size_t n);
 static size_t step_finish(struct executor *ex, struct run *r, size_t i);
@@ -496,7 +495,7 @@ set_message(struct step_result *res, char *msg)
  * or, for a step with a kill_grace param (exec's), that grace and 1 s more,
  * so the stage inside the worker can give its own children all of it.
  */
-#define ISOLATE_KILL_GRACE (2 * USEC_PER_SEC)
+#define ISOLATE_KILL_GRACE  (2 * USEC_PER_SEC)
 #define ISOLATE_KILL_MARGIN (1 * USEC_PER_SEC)
 
 /*
@@ -580,7 +579,9 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 	const struct gini_stage_descriptor *d = s->type->desc;
 
 	for (unsigned attempt = 1;; attempt++) {
-		struct watch w = { .run = r, .step = i, .inproc = s->iso.mode != ISOLATION_PROCESS };
+		struct watch w = { .run = r,
+			           .step = i,
+			           .inproc = s->iso.mode != ISOLATION_PROCESS };
 		struct gini_handle h;
 		int st = WATCH_RUNNING;
 		struct cancel c;
@@ -657,8 +658,8 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 
 			res->status = STEP_TIMED_OUT;
 			if (asprintf(&m, "timed out after %s%s%s",
-			             format_duration(s->timeout_usec, d1, sizeof(d1)), msg ? ": " : "",
-			             msg ? msg : "") < 0)
+			             format_duration(s->timeout_usec, d1, sizeof(d1)),
+			             msg ? ": " : "", msg ? msg : "") < 0)
 				m = NULL;
 			free(msg);
 			msg = m;
@@ -684,7 +685,8 @@ execute_step(struct executor *ex, struct run *r, size_t i)
 			for (unsigned k = 1; k < attempt && wait < BACKOFF_MAX; k++)
 				wait *= 2;
 			wait = MIN(wait, BACKOFF_MAX);
-			log_info("run %llu: pipeline '%s': step '%s': attempt %u %s%s%s; retrying in "
+			log_info("run %llu: pipeline '%s': step '%s': attempt %u %s%s%s; retrying "
+			         "in "
 			         "%s",
 			         (unsigned long long)r->id, r->pipeline->name, s->id, attempt,
 			         step_status_to_string(res->status), res->message ? ": " : "",
@@ -747,7 +749,7 @@ dry_step(struct run *r, size_t i)
 	 * the daemon, not even to describe or check it. */
 	bool isolated = s->iso.mode == ISOLATION_PROCESS;
 	int (*check)(const struct gini_host *, struct gini_handle *, void *) =
-		isolated ? NULL : d->check;
+	        isolated ? NULL : d->check;
 	struct gini_handle h;
 	int rc = GINI_SUCCESS;
 
@@ -809,7 +811,6 @@ finish_run(struct run *r)
 		r->on_done(r, r->userdata);
 }
 
-
 /*
  * Runs (or skips) step i, then releases its successors. Returns one ready
  * successor for the calling worker to continue with, or NONE.
@@ -830,8 +831,8 @@ step_run(struct executor *ex, struct run *r, size_t i)
 	} else if (atomic_load(&r->stopping)) {
 		res->status = STEP_CANCELLED;
 		res->message = strdup(atomic_load(&r->cancelled) ? "run cancelled"
-		                                                  : "not started: the run stopped "
-		                                                    "after a failure");
+		                                                 : "not started: the run stopped "
+		                                                   "after a failure");
 	} else if (!s->enabled) {
 		res->status = STEP_SKIPPED;
 		res->message = strdup("disabled");

@@ -44,8 +44,8 @@ const char *run_status_to_string(enum run_status s);
  */
 struct step_result {
 	enum step_status status;
-	char *message;      /* owned, may be NULL */
-	unsigned attempts;  /* 0: never started */
+	char *message;       /* owned, may be NULL */
+	unsigned attempts;   /* 0: never started */
 	uint64_t start_usec; /* CLOCK_MONOTONIC, 0: never started */
 	uint64_t end_usec;
 	bool overran; /* kept running past its timeout */
@@ -69,15 +69,15 @@ typedef void (*run_done_fn)(struct run *r, void *userdata);
 struct run {
 	uint64_t id;
 	const struct pipeline *pipeline;
-	struct run_ctx *ctx; /* owned */
-	char *trigger;       /* owned: "signal SIGUSR1", "schedule", "manual", ... */
+	struct run_ctx *ctx;         /* owned */
+	char *trigger;               /* owned: "signal SIGUSR1", "schedule", "manual", ... */
 	struct step_result *results; /* one per step */
 	enum run_status status;      /* set before on_done */
 	uint64_t start_usec;         /* CLOCK_MONOTONIC */
 	uint64_t end_usec;
 	int64_t start_realtime_usec;
 	uint64_t generation; /* of the pipeline, for the journal's fields; 0: unknown */
-	size_t failed_step; /* the first step that failed, or SIZE_MAX */
+	size_t failed_step;  /* the first step that failed, or SIZE_MAX */
 	/*
 	 * A dry run: each step's describe() (when its stage has
 	 * GINI_STAGE_DRY_RUN) and check() run on the workers instead of run();

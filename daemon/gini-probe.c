@@ -98,11 +98,12 @@ main(int argc, char **argv)
 			usage = true;
 	}
 	if (usage || path[0] == '-') {
-		fprintf(stderr, "Usage: gini-probe [--hooks] [--fd N] FILE.so\n"
-		                "Loads a gini stage plugin in this process and prints its descriptor "
-		                "as JSON.\n"
-		                "With --hooks, also calls its load and unload hooks; with --fd, "
-		                "loads the sealed copy of FILE.so open at N.\n");
+		fprintf(stderr,
+		        "Usage: gini-probe [--hooks] [--fd N] FILE.so\n"
+		        "Loads a gini stage plugin in this process and prints its descriptor "
+		        "as JSON.\n"
+		        "With --hooks, also calls its load and unload hooks; with --fd, "
+		        "loads the sealed copy of FILE.so open at N.\n");
 		return 2;
 	}
 	/* The hooks run as in ginid: every signal blocked, SIGPIPE ignored. */

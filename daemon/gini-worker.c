@@ -34,7 +34,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SOCK 3
+#define SOCK        3
 #define REQUEST_MAX (64u << 20)
 
 static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -188,7 +188,8 @@ drop_privileges(json_t *req, char *err, size_t size)
 
 		/* Without a group of its own, the user keeps none of ours. */
 		if (!json_is_integer(gid) && setgroups(0, NULL) < 0) {
-			snprintf(err, size, "cannot drop supplementary groups: %s", strerror(errno));
+			snprintf(err, size, "cannot drop supplementary groups: %s",
+			         strerror(errno));
 			return -errno;
 		}
 		if (setuid(u) < 0) {
@@ -303,7 +304,8 @@ main(int argc, char **argv)
 	params = params_from_json(json_object_get(req, "params"));
 	ctx = ctx_new();
 	before = ctx_new();
-	json_object_foreach(json_object_get(req, "ctx"), k, cv) {
+	json_object_foreach(json_object_get(req, "ctx"), k, cv)
+	{
 		(void)ctx_set(ctx, k, json_string_value(cv));
 		(void)ctx_set(before, k, json_string_value(cv));
 	}

@@ -49,7 +49,7 @@ struct ctl {
 	int fd;
 	char *buf;
 	size_t len;
-	int width; /* terminal columns, 0: do not truncate */
+	int width;       /* terminal columns, 0: do not truncate */
 	bool text_lines; /* the reply is multi-line text: newlines stay as they are */
 };
 
@@ -120,11 +120,13 @@ defang(json_t *v, bool keep_newlines)
 			json_string_set(v, safe);
 		free(safe);
 	} else if (json_is_object(v)) {
-		json_object_foreach(v, key, e) {
+		json_object_foreach(v, key, e)
+		{
 			defang(e, keep_newlines);
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			defang(e, keep_newlines);
 		}
 	}
@@ -147,13 +149,15 @@ ctl_connect(struct ctl *c)
 		int e = errno;
 
 		if (e == EACCES || e == EPERM) {
-			fprintf(stderr, "ginictl: permission denied: %s (ask to be added to the "
-			                "daemon's control_group)\n",
+			fprintf(stderr,
+			        "ginictl: permission denied: %s (ask to be added to the "
+			        "daemon's control_group)\n",
 			        c->socket);
 			return CTL_EXIT_PERMISSION;
 		}
-		fprintf(stderr, "ginictl: cannot reach ginid at %s: %s (is it running? use -s "
-		                "SOCKET for another path)\n",
+		fprintf(stderr,
+		        "ginictl: cannot reach ginid at %s: %s (is it running? use -s "
+		        "SOCKET for another path)\n",
 		        c->socket, strerror(e));
 		return CTL_EXIT_UNREACHABLE;
 	}
@@ -221,7 +225,8 @@ ctl_read(struct ctl *c, int timeout_ms, int *ret_exit)
 			return msg;
 		}
 		if (poll(&pfd, 1, timeout_ms) == 0) {
-			fprintf(stderr, "ginictl: no reply from ginid within %d s\n", timeout_ms / 1000);
+			fprintf(stderr, "ginictl: no reply from ginid within %d s\n",
+			        timeout_ms / 1000);
 			*ret_exit = CTL_EXIT_UNREACHABLE;
 			return NULL;
 		}
@@ -239,8 +244,8 @@ ctl_read(struct ctl *c, int timeout_ms, int *ret_exit)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr, "ginictl: ginid closed the connection%s%s\n", n < 0 ? ": " : "",
-			        n < 0 ? strerror(errno) : "");
+			fprintf(stderr, "ginictl: ginid closed the connection%s%s\n",
+			        n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
 			*ret_exit = CTL_EXIT_UNREACHABLE;
 			return NULL;
 		}
@@ -613,15 +618,19 @@ static int
 cmd_stages(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "category", required_argument, NULL, 'c' }, { "filter", required_argument, NULL, 'f' },
-		{ "offset", required_argument, NULL, 'o' },   { "limit", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },           { 0 },
+		{ "category", required_argument, NULL, 'c' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	struct stages_opts o = { .args = json_object() };
 	struct table t = { .head = { "ID", "VERSION", "CATEGORY", "RUNS", "FAILED", "CRASHED",
 		                     "MEAN", "MAX", "FILE" },
 		           .ncols = 9,
-		           .right = { [3] = true, [4] = true, [5] = true, [6] = true, [7] = true } };
+		           .right = {
+		                   [3] = true, [4] = true, [5] = true, [6] = true, [7] = true } };
 	json_t *all = json_array();
 	long long offset = 0, total = 0;
 	int k, x = 0;
@@ -640,9 +649,8 @@ cmd_stages(struct ctl *c, int argc, char **argv)
 		const char *ps = getenv("GINICTL_PAGE_SIZE");
 		long page = ps ? strtol(ps, NULL, 10) : 1000;
 
-		json_object_set_new(o.args, "limit", json_integer(page >= 1 && page <= 10000
-		                                                          ? page
-		                                                          : 1000));
+		json_object_set_new(o.args, "limit",
+		                    json_integer(page >= 1 && page <= 10000 ? page : 1000));
 	}
 	for (;;) {
 		json_t *r, *items;
@@ -680,10 +688,11 @@ cmd_stages(struct ctl *c, int argc, char **argv)
 		char runs[32], failed[32], crashed[32], mean[32], max[32];
 
 		table_add(&t, jstr(s, "id"), jstr(s, "version"), jstr(s, "category"),
-		          jint(s, "runs", runs, sizeof(runs)), jint(s, "failures", failed, sizeof(failed)),
+		          jint(s, "runs", runs, sizeof(runs)),
+		          jint(s, "failures", failed, sizeof(failed)),
 		          jint(s, "crashes", crashed, sizeof(crashed)),
-		          jdur(s, "mean_usec", mean, sizeof(mean)), jdur(s, "max_usec", max, sizeof(max)),
-		          jstr(s, "file"));
+		          jdur(s, "mean_usec", mean, sizeof(mean)),
+		          jdur(s, "max_usec", max, sizeof(max)), jstr(s, "file"));
 	}
 	table_print(c, &t);
 	printf("%zu of %lld stage types\n", json_array_size(all), total);
@@ -752,7 +761,8 @@ cmd_pipelines(struct ctl *c, int argc, char **argv)
 			memcpy(trig, t2, sizeof(trig));
 		}
 		table_add(&t, jstr(p, "name"), jtime(p, "next", next, sizeof(next)),
-		          jtime(p, "last", last, sizeof(last)), jstr(p, "last_result"), running, trig);
+		          jtime(p, "last", last, sizeof(last)), jstr(p, "last_result"), running,
+		          trig);
 	}
 	table_print(c, &t);
 	printf("%zu pipelines\n", json_array_size(items));
@@ -773,7 +783,8 @@ print_step_event(struct ctl *c, json_t *ev)
 		free(text);
 	} else {
 		printf("  %-20s %-14s %-9s %3lld  %8s  %s\n", jstr(s, "id"), jstr(s, "stage"),
-		       jstr(s, "result"), (long long)json_integer_value(json_object_get(s, "attempts")),
+		       jstr(s, "result"),
+		       (long long)json_integer_value(json_object_get(s, "attempts")),
 		       jdur(s, "duration_usec", d, sizeof(d)),
 		       json_is_string(json_object_get(s, "message")) ? jstr(s, "message") : "");
 	}
@@ -833,7 +844,8 @@ cmd_run(struct ctl *c, int argc, char **argv)
 		char *key;
 
 		if (!eq || eq == argv[i]) {
-			fprintf(stderr, "ginictl run: '%s' is not KEY=VALUE\nTry 'ginictl run --help'.\n",
+			fprintf(stderr,
+			        "ginictl run: '%s' is not KEY=VALUE\nTry 'ginictl run --help'.\n",
 			        argv[i]);
 			json_decref(params);
 			return CTL_EXIT_USAGE;
@@ -866,7 +878,8 @@ cmd_run(struct ctl *c, int argc, char **argv)
 	} else if (o.dry) {
 		json_t *levels = json_object_get(r, "levels");
 
-		printf("Dry run of pipeline '%s': nothing is executed; steps on one level may run in "
+		printf("Dry run of pipeline '%s': nothing is executed; steps on one level may run "
+		       "in "
 		       "parallel.\n",
 		       jstr(r, "pipeline"));
 		if (o.wait)
@@ -888,13 +901,15 @@ cmd_run(struct ctl *c, int argc, char **argv)
 		printf("run %s: %s in %s%s%s\n", jint(r, "run_id", d, sizeof(d)), jstr(r, "result"),
 		       jdur(r, "duration_usec", d + 16, 16),
 		       json_is_string(json_object_get(r, "failed_step")) ? ", first failure: step "
-		                                                          : "",
+		                                                         : "",
 		       json_is_string(json_object_get(r, "failed_step")) ? jstr(r, "failed_step")
-		                                                          : "");
+		                                                         : "");
 	} else if (streq(jstr(r, "outcome"), "queued")) {
-		printf("queued: pipeline '%s' is running; it runs again when that run ends\n", argv[k]);
+		printf("queued: pipeline '%s' is running; it runs again when that run ends\n",
+		       argv[k]);
 	} else {
-		printf("started run %s of pipeline '%s'\n", jint(r, "run_id", d, sizeof(d)), argv[k]);
+		printf("started run %s of pipeline '%s'\n", jint(r, "run_id", d, sizeof(d)),
+		       argv[k]);
 	}
 	/* --wait: the run failed; --dry-run: a step's health check failed. */
 	x = (o.wait || o.dry) && !streq(jstr(r, "result"), "success") ? CTL_EXIT_FAILED : 0;
@@ -1044,7 +1059,8 @@ cmd_history(struct ctl *c, int argc, char **argv)
 		if (json_is_string(json_object_get(h, "failed_step")))
 			snprintf(failed, sizeof(failed), "%s%s%s", jstr(h, "failed_step"),
 			         json_is_string(json_object_get(h, "message")) ? ": " : "",
-			         json_is_string(json_object_get(h, "message")) ? jstr(h, "message") : "");
+			         json_is_string(json_object_get(h, "message")) ? jstr(h, "message")
+			                                                       : "");
 		else
 			strcpy(failed, "-");
 		table_add(&t, jint(h, "run_id", id, sizeof(id)), jstr(h, "pipeline"),
@@ -1226,8 +1242,9 @@ switch_pipeline(struct ctl *c, const char *verb, int argc, char **argv)
 	if (k < 0)
 		return CTL_EXIT_USAGE;
 	if (argc - k != 1) {
-		fprintf(stderr, "ginictl %s: exactly one PIPELINE expected\nTry 'ginictl %s "
-		                "--help'.\n",
+		fprintf(stderr,
+		        "ginictl %s: exactly one PIPELINE expected\nTry 'ginictl %s "
+		        "--help'.\n",
 		        verb, verb);
 		return CTL_EXIT_USAGE;
 	}
@@ -1324,7 +1341,8 @@ cmd_health(struct ctl *c, int argc, char **argv)
 		print_json(r);
 	} else {
 		for (size_t i = 0; i < json_array_size(pipelines); i++) {
-			json_t *p = json_array_get(pipelines, i), *why = json_object_get(p, "reasons");
+			json_t *p = json_array_get(pipelines, i),
+			       *why = json_object_get(p, "reasons");
 			char b[3][64], why_s[512] = "";
 			size_t off = 0;
 
@@ -1335,15 +1353,17 @@ cmd_health(struct ctl *c, int argc, char **argv)
 			table_add(&t, jstr(p, "name"),
 			          json_is_true(json_object_get(p, "healthy")) ? "ok" : "UNHEALTHY",
 			          jtime(p, "last_run", b[0], sizeof(b[0])),
-			          json_is_string(json_object_get(p, "last_result")) ? jstr(p, "last_result")
-			                                                             : "-",
+			          json_is_string(json_object_get(p, "last_result"))
+			                  ? jstr(p, "last_result")
+			                  : "-",
 			          jtime(p, "last_success", b[1], sizeof(b[1])),
 			          jint(p, "consecutive_failures", b[2], sizeof(b[2])),
 			          off ? why_s : "-");
 		}
 		table_print(c, &t);
 		for (size_t i = 0; i < json_array_size(reasons); i++)
-			printf("daemon: UNHEALTHY: %s\n", json_string_value(json_array_get(reasons, i)));
+			printf("daemon: UNHEALTHY: %s\n",
+			       json_string_value(json_array_get(reasons, i)));
 		printf("%s: %s\n", healthy ? "healthy" : "unhealthy", jstr(r, "summary"));
 	}
 	json_decref(r);
@@ -1370,8 +1390,8 @@ print_descriptor(const char *path, json_t *d)
 	printf("file:      %s\nid:        %s\nversion:   %s\nabi:       %s (descriptor %lld "
 	       "bytes)\ncategory:  %s\nsummary:   %s\n",
 	       path, jstr(d, "id"), jstr(d, "version"), jstr(d, "abi"),
-	       (long long)json_integer_value(json_object_get(d, "struct_size")), jstr(d, "category"),
-	       jstr(d, "summary"));
+	       (long long)json_integer_value(json_object_get(d, "struct_size")),
+	       jstr(d, "category"), jstr(d, "summary"));
 	printf("flags:    ");
 	for (size_t i = 0; i < json_array_size(fl); i++)
 		printf(" %s", json_string_value(json_array_get(fl, i)));
@@ -1432,8 +1452,8 @@ cmd_inspect(struct ctl *c, int argc, char **argv)
 }
 
 static const struct verb verbs[] = {
-	{ "status", "", "Show the daemon's version, uptime, generation, counts and last reload",
-	  "", cmd_status },
+	{ "status", "", "Show the daemon's version, uptime, generation, counts and last reload", "",
+	  cmd_status },
 	{ "stages", "[--category C] [--filter TEXT] [--offset N] [--limit N]",
 	  "List the registered stage types with their counters",
 	  "\nWithout --offset or --limit every stage type is listed (fetched 1000 at a time).\n"
@@ -1491,8 +1511,7 @@ static const struct verb verbs[] = {
 	  "The daemon is unhealthy when its last reload was refused, or a plugin file that a\n"
 	  "step needs was refused.\n",
 	  cmd_health },
-	{ "inspect", "FILE.so",
-	  "Check a plugin file and print its descriptor, without a daemon",
+	{ "inspect", "FILE.so", "Check a plugin file and print its descriptor, without a daemon",
 	  "\nThe file is loaded by the gini-probe helper in a child process, so a crashing or\n"
 	  "hanging plugin cannot harm ginictl; it is refused with the reason ginid would give\n"
 	  "if it ran as you (the owner must be root or you).\n",
@@ -1511,14 +1530,15 @@ find_verb(const char *name)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: ginictl [-s SOCKET] [--json] COMMAND [ARGS]\n\n"
-	           "Ask a running ginid what it does, run pipelines, reload it.\n\n"
-	           "Options:\n"
-	           "  -s, --socket PATH   control socket (default %s)\n"
-	           "      --json          print the daemon's replies as JSON\n"
-	           "  -h, --help          show this help; COMMAND --help for a command's\n"
-	           "  -V, --version       show the version\n\n"
-	           "Commands:\n",
+	fprintf(f,
+	        "Usage: ginictl [-s SOCKET] [--json] COMMAND [ARGS]\n\n"
+	        "Ask a running ginid what it does, run pipelines, reload it.\n\n"
+	        "Options:\n"
+	        "  -s, --socket PATH   control socket (default %s)\n"
+	        "      --json          print the daemon's replies as JSON\n"
+	        "  -h, --help          show this help; COMMAND --help for a command's\n"
+	        "  -V, --version       show the version\n\n"
+	        "Commands:\n",
 	        GINI_CONTROL_SOCKET);
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
@@ -1530,8 +1550,10 @@ int
 main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct ctl c = { .socket = GINI_CONTROL_SOCKET, .fd = -1 };

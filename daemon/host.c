@@ -82,8 +82,9 @@ const char *
 handle_tag(const struct gini_handle *h, char *buf, size_t size)
 {
 	if (h->pipeline && h->step && h->run_id)
-		snprintf(buf, size, "run %llu: pipeline '%s': step '%s': ",
-		         (unsigned long long)h->run_id, h->pipeline, h->step);
+		snprintf(buf, size,
+		         "run %llu: pipeline '%s': step '%s': ", (unsigned long long)h->run_id,
+		         h->pipeline, h->step);
 	else if (h->pipeline && h->step)
 		snprintf(buf, size, "pipeline '%s': step '%s': ", h->pipeline, h->step);
 	else if (h->plugin)

@@ -17,7 +17,7 @@ struct output;
  */
 struct cancel {
 	atomic_bool fired;
-	uint64_t deadline; /* CLOCK_MONOTONIC µs, 0: none; immutable */
+	uint64_t deadline;    /* CLOCK_MONOTONIC µs, 0: none; immutable */
 	pthread_mutex_t lock; /* guards efd and the sleepers' wait */
 	pthread_cond_t cond;
 	int efd;
@@ -45,7 +45,7 @@ struct gini_handle {
 	const char *stage;    /* stage id */
 	const char *pipeline; /* NULL outside a pipeline */
 	const char *step;
-	uint64_t run_id; /* 0: not in a run */
+	uint64_t run_id;       /* 0: not in a run */
 	struct run_ctx *ctx;   /* borrowed; NULL outside run()/describe() */
 	struct cancel *cancel; /* borrowed; NULL: never cancelled */
 	char *message;         /* owned; set_message() */

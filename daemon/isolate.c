@@ -53,7 +53,7 @@ extern char **environ;
 #define OUTPUT_LINES_MAX 100
 /* Past this, an output line is cut and the rest of it dropped. */
 #define OUTPUT_LINE_BYTES 4096u
-#define LINE_MAX_BYTES (64u << 20)
+#define LINE_MAX_BYTES    (64u << 20)
 
 struct buffer {
 	char *data;
@@ -181,8 +181,10 @@ handle_message(struct session *s, const char *line)
 			           n && strncmp(msg, s->tag, n) == 0 ? msg + n : msg);
 		}
 		/* The worker tagged the line already (host.c there, too). */
-		log_full(level < LOG_ERR ? LOG_ERR : level > LOG_DEBUG ? LOG_DEBUG : level, "%s",
-		         msg ? msg : "");
+		log_full(level < LOG_ERR     ? LOG_ERR
+		         : level > LOG_DEBUG ? LOG_DEBUG
+		                             : level,
+		         "%s", msg ? msg : "");
 	} else if ((v = json_object_get(o, "done")) && json_is_integer(v) && !s->done) {
 		const char *msg = json_string_value(json_object_get(o, "message"));
 
@@ -260,7 +262,8 @@ request_json(const struct isolate_call *c, bool create_only)
 	if (c->ctx)
 		(void)ctx_foreach(c->ctx, put_ctx, ctx);
 	if (iso && iso->memory_max)
-		json_object_set_new(limits, "memory_max", json_integer((json_int_t)iso->memory_max));
+		json_object_set_new(limits, "memory_max",
+		                    json_integer((json_int_t)iso->memory_max));
 	if (iso && iso->cpu_max_sec)
 		json_object_set_new(limits, "cpu_max", json_integer((json_int_t)iso->cpu_max_sec));
 	if (iso && iso->nofile)
@@ -310,9 +313,8 @@ apply_ctx_changes(struct run_ctx *ctx, json_t *set, json_t *unset)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(set, k, v)
-		if (json_is_string(v))
-			(void)ctx_set(ctx, k, json_string_value(v));
+	json_object_foreach(set, k, v) if (json_is_string(v))(void)
+	        ctx_set(ctx, k, json_string_value(v));
 	for (size_t i = 0; i < json_array_size(unset); i++)
 		if (json_is_string(json_array_get(unset, i)))
 			(void)ctx_set(ctx, json_string_value(json_array_get(unset, i)), NULL);
@@ -350,8 +352,9 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 
 	memset(ret, 0, sizeof(*ret));
 	if (call->pipeline && call->step)
-		snprintf(s.tag, sizeof(s.tag), "run %llu: pipeline '%s': step '%s': ",
-		         (unsigned long long)call->run_id, call->pipeline, call->step);
+		snprintf(s.tag, sizeof(s.tag),
+		         "run %llu: pipeline '%s': step '%s': ", (unsigned long long)call->run_id,
+		         call->pipeline, call->step);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -505,15 +508,17 @@ isolate_describe_end(const struct isolate_result *r)
 			                     : " (no core dumped; enable core dumps to debug)");
 		break;
 	case ISOLATE_EXITED:
-		k = asprintf(&m, "the worker exited with status %d before the step finished (did the "
-		                 "plugin call exit()?)",
+		k = asprintf(&m,
+		             "the worker exited with status %d before the step finished (did the "
+		             "plugin call exit()?)",
 		             r->status);
 		break;
 	case ISOLATE_KILLED:
 		k = asprintf(&m, "killed (did not stop in time)");
 		break;
 	case ISOLATE_FAILED:
-		k = asprintf(&m, "%s", r->message ? r->message : "cannot start an isolation worker");
+		k = asprintf(&m, "%s",
+		             r->message ? r->message : "cannot start an isolation worker");
 		break;
 	case ISOLATE_FINISHED:
 		k = asprintf(&m, "%s", r->message ? r->message : "finished");

@@ -13,7 +13,7 @@ struct run_ctx;
 
 /* What an isolated call needs; everything is borrowed. */
 struct isolate_call {
-	const char *plugin; /* the plugin file, loaded anew by the worker */
+	const char *plugin;         /* the plugin file, loaded anew by the worker */
 	const struct file_key *key; /* the version the daemon loaded */
 	const char *stage;
 	const struct gini_params *params;
@@ -23,9 +23,9 @@ struct isolate_call {
 	gid_t gid;
 	const char *pipeline, *step; /* for log tags */
 	uint64_t run_id;
-	struct run_ctx *ctx;   /* sent to the worker; its changes come back on success */
-	struct cancel *cancel; /* NULL: not cancellable (create) */
-	uint64_t timeout_usec; /* a hard limit (create), 0: none */
+	struct run_ctx *ctx;      /* sent to the worker; its changes come back on success */
+	struct cancel *cancel;    /* NULL: not cancellable (create) */
+	uint64_t timeout_usec;    /* a hard limit (create), 0: none */
 	uint64_t kill_grace_usec; /* from cancellation to SIGKILL */
 	struct output *output;    /* borrowed; NULL: lines are only logged */
 };
@@ -40,11 +40,11 @@ enum isolate_end {
 
 struct isolate_result {
 	enum isolate_end end;
-	int rc;         /* with ISOLATE_FINISHED: GINI_* from run(), or create()'s return */
-	int signal;     /* with ISOLATE_CRASHED */
-	bool core;      /* with ISOLATE_CRASHED: a core was dumped */
-	int status;     /* with ISOLATE_EXITED */
-	char *message;  /* owned; the plugin's, or ours explaining the end */
+	int rc;        /* with ISOLATE_FINISHED: GINI_* from run(), or create()'s return */
+	int signal;    /* with ISOLATE_CRASHED */
+	bool core;     /* with ISOLATE_CRASHED: a core was dumped */
+	int status;    /* with ISOLATE_EXITED */
+	char *message; /* owned; the plugin's, or ours explaining the end */
 	/* With create_only and ISOLATE_FINISHED: params create() never read and
 	 * the names it asked for (NULL-terminated, owned). */
 	char **unused;

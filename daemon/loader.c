@@ -236,8 +236,8 @@ validate(const struct gini_stage_descriptor *d, char *reason, size_t size)
 	}
 	if (!d->summary || !*d->summary || strlen(d->summary) > 200 ||
 	    strpbrk(d->summary, "\n\r\t")) {
-		snprintf(reason, size, "stage '%s': summary must be one line of 1 to 200 characters",
-		         d->id);
+		snprintf(reason, size,
+		         "stage '%s': summary must be one line of 1 to 200 characters", d->id);
 		return -EINVAL;
 	}
 	if (!category_valid(d->category)) {
@@ -340,7 +340,8 @@ check_owner_mode(const struct stat *st, const char *what, char *reason, size_t s
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(reason, size, "%s is %s-writable (mode %04o)", what,
-		         st->st_mode & S_IWOTH ? "world" : "group", (unsigned)(st->st_mode & 07777));
+		         st->st_mode & S_IWOTH ? "world" : "group",
+		         (unsigned)(st->st_mode & 07777));
 		return -EPERM;
 	}
 	return 0;
@@ -349,8 +350,8 @@ check_owner_mode(const struct stat *st, const char *what, char *reason, size_t s
 /* A plugin directory, checked once per scan. */
 struct scan_dir {
 	const char *path;
-	char *real;   /* realpath, for symlink checks */
-	int dir_ok;   /* 0, or the refusal that applies to every file in it */
+	char *real; /* realpath, for symlink checks */
+	int dir_ok; /* 0, or the refusal that applies to every file in it */
 	char dir_reason[256];
 };
 
@@ -408,7 +409,8 @@ check_file(const struct scan_dir *d, const char *path, int *ret_fd, struct file_
 		}
 		tdir = path_dirname(target);
 		if (!tdir || !d->real || !streq(tdir, d->real)) {
-			snprintf(reason, size, "symlink leaves the plugin directory (-> %s)", target);
+			snprintf(reason, size, "symlink leaves the plugin directory (-> %s)",
+			         target);
 			return -EPERM;
 		}
 	}
@@ -479,7 +481,8 @@ seal_copy(int fd, const char *path, const struct file_key *key, char *reason, si
 		mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0) {
 		r = -errno;
-		snprintf(reason, size, "cannot make a private copy: memfd_create: %s", strerror(-r));
+		snprintf(reason, size, "cannot make a private copy: memfd_create: %s",
+		         strerror(-r));
 		return r;
 	}
 	while (off < key->size) {
@@ -498,8 +501,9 @@ seal_copy(int fd, const char *path, const struct file_key *key, char *reason, si
 	}
 	if (off != key->size || fstat(fd, &st) < 0 || st.st_size != key->size ||
 	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != key->mtime_ns) {
-		snprintf(reason, size, "the file changed while it was being read (is it being "
-		                       "written?); it is retried at the next reload");
+		snprintf(reason, size,
+		         "the file changed while it was being read (is it being "
+		         "written?); it is retried at the next reload");
 		close(mfd);
 		return -EAGAIN;
 	}
@@ -521,8 +525,8 @@ static int probe_file(const char *path, int fd, const struct file_key *key,
  */
 static int
 open_sealed(const char *path, int mfd, const struct file_key *key, bool hooks,
-            const struct loader_options *opts, bool *ret_probed, struct plugin **ret,
-            char *reason, size_t size)
+            const struct loader_options *opts, bool *ret_probed, struct plugin **ret, char *reason,
+            size_t size)
 {
 	const struct gini_stage_descriptor *(*entry)(void);
 	struct plugin *p;
@@ -619,8 +623,8 @@ open_sealed(const char *path, int mfd, const struct file_key *key, bool hooks,
 /* Steps 2 to 5 on a file that passed check_file(). Takes ownership of fd. */
 static int
 open_plugin(const char *path, int fd, const struct file_key *key, bool hooks,
-            const struct loader_options *opts, bool *ret_probed, struct plugin **ret,
-            char *reason, size_t size)
+            const struct loader_options *opts, bool *ret_probed, struct plugin **ret, char *reason,
+            size_t size)
 {
 	int mfd = seal_copy(fd, path, key, reason, size);
 
@@ -717,7 +721,8 @@ probe_cache_open_locked(const char *path)
 		/* The cache is the daemon's own file; a line that does not parse is skipped. */
 		if (line[0] == '#' ||
 		    /* NOLINTNEXTLINE(cert-err34-c) */
-		    sscanf(line, "%llu %llu %lld %lld %n", &dev, &ino, &size, &mtime, &n) != 4 || !n)
+		    sscanf(line, "%llu %llu %lld %lld %n", &dev, &ino, &size, &mtime, &n) != 4 ||
+		    !n)
 			continue;
 		snprintf(key, sizeof(key), "%llu %llu %lld %lld", dev, ino, size, mtime);
 		if (streq(line + n, "ok"))
@@ -739,8 +744,8 @@ probe_cache_save_locked(void)
 		return;
 	fprintf(f, "# gini plugin probe results by device inode size mtime; safe to delete\n");
 	for (size_t i = 0; hashmap_next(&probe_cache, &i, NULL, (void **)&e);)
-		fprintf(f, "%s %s%s%s\n", e->key, e->ok ? "ok" : "refused",
-		        e->ok ? "" : " ", e->ok ? "" : e->reason);
+		fprintf(f, "%s %s%s%s\n", e->key, e->ok ? "ok" : "refused", e->ok ? "" : " ",
+		        e->ok ? "" : e->reason);
 	if (fclose(f) == 0 && write_file_atomic(probe_cache_path, buf, size, 0644) < 0)
 		log_debug("probe cache %s: cannot write, ignoring", probe_cache_path);
 	free(buf);
@@ -875,7 +880,8 @@ probe_spawn(const char *probe_exe, const char *path, int fd, bool hooks, uint64_
 		json_decref(r);
 		snprintf(reason, size, "the probe exited with status %d without an answer%s",
 		         WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-		         WIFEXITED(st) && WEXITSTATUS(st) == 0 ? " (did the plugin call exit()?)" : "");
+		         WIFEXITED(st) && WEXITSTATUS(st) == 0 ? " (did the plugin call exit()?)"
+		                                               : "");
 		return -EPROTO;
 	}
 	if (ret_answer)
@@ -904,8 +910,8 @@ loader_probe(const char *probe_exe, const char *path, bool hooks, uint64_t timeo
  * may be loaded; else the refusal.
  */
 static int
-probe_file(const char *path, int fd, const struct file_key *key,
-           const struct loader_options *opts, char *reason, size_t size)
+probe_file(const char *path, int fd, const struct file_key *key, const struct loader_options *opts,
+           char *reason, size_t size)
 {
 	char k[128];
 	struct probe_entry *e;
@@ -918,8 +924,9 @@ probe_file(const char *path, int fd, const struct file_key *key,
 	if (e) {
 		r = e->ok ? 0 : -EPERM;
 		if (!e->ok)
-			snprintf(reason, size, "%s (remembered from an earlier probe; retried when the "
-			                       "file changes)",
+			snprintf(reason, size,
+			         "%s (remembered from an earlier probe; retried when the "
+			         "file changes)",
 			         e->reason ? e->reason : "refused");
 		pthread_mutex_unlock(&probe_lock);
 		return r;
@@ -1098,8 +1105,8 @@ register_type(struct registry *into, struct stage_type *t, struct loader_report 
 	if (r != -EEXIST)
 		return r;
 	other = registry_acquire(into, t->id);
-	snprintf(reason, sizeof(reason), "duplicate stage id '%s', already provided by %s",
-	         t->id, other ? other->path : "another plugin");
+	snprintf(reason, sizeof(reason), "duplicate stage id '%s', already provided by %s", t->id,
+	         other ? other->path : "another plugin");
 	stage_type_unref(other);
 	return refuse(rep, t->path, reason);
 }
@@ -1146,7 +1153,8 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 			rep->reused++;
 			continue;
 		}
-		if (open_plugin(path, fd, &key, true, opts, &probed, &p, reason, sizeof(reason)) < 0) {
+		if (open_plugin(path, fd, &key, true, opts, &probed, &p, reason, sizeof(reason)) <
+		    0) {
 			r = refuse(rep, path, reason);
 			if (r >= 0)
 				rep->refusals[rep->n_refusals - 1].probed = probed;
@@ -1207,9 +1215,8 @@ loader_scan(char *const *dirs, size_t n_dirs, struct registry *into, struct regi
 }
 
 int
-loader_scan_with(char *const *dirs, size_t n_dirs, struct registry *into,
-                 struct registry *previous, const struct loader_options *opts,
-                 struct loader_report *report)
+loader_scan_with(char *const *dirs, size_t n_dirs, struct registry *into, struct registry *previous,
+                 const struct loader_options *opts, struct loader_report *report)
 {
 	struct stage_type **prev_list;
 	struct hashmap prev_by_path;

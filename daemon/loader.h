@@ -110,8 +110,8 @@ int loader_open_file(const char *path, unsigned flags, const struct file_key *ex
  * check, dlopen and the rest happen here on exactly the bytes it will load.
  * A descriptor without the write, grow and shrink seals is refused.
  */
-int loader_open_sealed(int fd, const char *path, unsigned flags, struct plugin **ret,
-                       char *reason, size_t size);
+int loader_open_sealed(int fd, const char *path, unsigned flags, struct plugin **ret, char *reason,
+                       size_t size);
 
 /*
  * Validates a descriptor's header and contents against this host's ABI.
@@ -130,7 +130,8 @@ int descriptor_copy(const struct gini_stage_descriptor *d, struct gini_stage_des
                     char *reason, size_t size);
 
 /* The smallest descriptor an ABI 1.0 plugin may have. */
-#define DESCRIPTOR_SIZE_V1_0 (offsetof(struct gini_stage_descriptor, check) + sizeof(void (*)(void)))
+#define DESCRIPTOR_SIZE_V1_0                                                                       \
+	(offsetof(struct gini_stage_descriptor, check) + sizeof(void (*)(void)))
 #define DESCRIPTOR_SIZE_MAX 4096u
 /* Plugin files larger than this are refused before being read. */
 #define PLUGIN_FILE_MAX (256LL << 20)

@@ -34,9 +34,9 @@ static _Thread_local const struct log_fields *thread_fields;
 static void *sink_userdata;
 
 static const char *const level_names[] = {
-	[LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
-	[LOG_ERR] = "error",       [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-	[LOG_INFO] = "info",       [LOG_DEBUG] = "debug",
+	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit",
+	[LOG_ERR] = "error",   [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
 };
 
 /* JOURNAL_STREAM is "DEVICE:INODE" of the stream journald handed us. */
@@ -158,7 +158,8 @@ journal_send(int level, const struct log_fields *f, const char *msg)
 		iov[n++] = (struct iovec){ stage, strlen(stage) };
 	}
 	if (f && f->generation) {
-		snprintf(gen, sizeof(gen), "GINI_GENERATION=%llu", (unsigned long long)f->generation);
+		snprintf(gen, sizeof(gen), "GINI_GENERATION=%llu",
+		         (unsigned long long)f->generation);
 		iov[n++] = (struct iovec){ gen, strlen(gen) };
 	}
 	r = sd_journal_sendv(iov, n);

@@ -46,21 +46,22 @@ struct log_fields {
 const struct log_fields *log_set_fields(const struct log_fields *f);
 /* A line with explicit fields (f may be NULL: the thread's). */
 void log_fields_full(int level, const struct log_fields *f, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 void log_fullv(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void log_full(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Logs with errno set to -error (for %m), and returns error. */
-int log_full_errno(int level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int log_full_errno(int level, int error, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
-#define log_err(...) log_full(LOG_ERR, __VA_ARGS__)
-#define log_warn(...) log_full(LOG_WARNING, __VA_ARGS__)
+#define log_err(...)    log_full(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)   log_full(LOG_WARNING, __VA_ARGS__)
 #define log_notice(...) log_full(LOG_NOTICE, __VA_ARGS__)
-#define log_info(...) log_full(LOG_INFO, __VA_ARGS__)
+#define log_info(...)   log_full(LOG_INFO, __VA_ARGS__)
 #define log_debug(...)                                                                             \
 	do {                                                                                       \
 		if (log_get_level() >= LOG_DEBUG)                                                  \
 			log_full(LOG_DEBUG, __VA_ARGS__);                                          \
 	} while (0)
-#define log_err_errno(r, ...) log_full_errno(LOG_ERR, (r), __VA_ARGS__)
+#define log_err_errno(r, ...)  log_full_errno(LOG_ERR, (r), __VA_ARGS__)
 #define log_warn_errno(r, ...) log_full_errno(LOG_WARNING, (r), __VA_ARGS__)

@@ -203,14 +203,16 @@ log_run_end(const struct run *r)
 		const struct step_result *res = &r->results[r->failed_step];
 
 		log_fields_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING, &f,
-		         "run %llu: pipeline '%s': %s in %s (trigger: %s): step '%s' %s%s%s",
-		         (unsigned long long)r->id, p->name, run_status_to_string(r->status), d,
-		         r->trigger, p->steps[r->failed_step].id, step_status_to_string(res->status),
-		         res->message ? ": " : "", res->message ? res->message : "");
+		                "run %llu: pipeline '%s': %s in %s (trigger: %s): step '%s' %s%s%s",
+		                (unsigned long long)r->id, p->name, run_status_to_string(r->status),
+		                d, r->trigger, p->steps[r->failed_step].id,
+		                step_status_to_string(res->status), res->message ? ": " : "",
+		                res->message ? res->message : "");
 	} else {
 		log_fields_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING, &f,
-		         "run %llu: pipeline '%s': %s in %s (trigger: %s)", (unsigned long long)r->id,
-		         p->name, run_status_to_string(r->status), d, r->trigger);
+		                "run %llu: pipeline '%s': %s in %s (trigger: %s)",
+		                (unsigned long long)r->id, p->name, run_status_to_string(r->status),
+		                d, r->trigger);
 	}
 }
 
@@ -455,8 +457,9 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	                &(struct log_fields){ .pipeline = p->name,
 	                                      .run = ar->run->id,
 	                                      .generation = ar->run->generation },
-	                "run %llu: pipeline '%s': %s (trigger: %s)", (unsigned long long)ar->run->id,
-	                p->name, dry ? "dry run started" : "started", trigger);
+	                "run %llu: pipeline '%s': %s (trigger: %s)",
+	                (unsigned long long)ar->run->id, p->name,
+	                dry ? "dry run started" : "started", trigger);
 	update_status(m);
 	return 0;
 }
@@ -512,8 +515,7 @@ start_queued(struct manager *m, struct pstate *ps)
 		strv_free(params);
 		params = checked;
 	}
-	if (start_run(m, p, ps, trigger, false, params, listeners, NULL, &ps->queued_listeners) <
-	    0)
+	if (start_run(m, p, ps, trigger, false, params, listeners, NULL, &ps->queued_listeners) < 0)
 		drop_queued_listeners(ps);
 	strv_free(params);
 }
@@ -550,7 +552,7 @@ strv_equal(char *const *a, char *const *b)
 /* Through the overlap policy, with params (owned: taken). */
 static enum trigger_outcome
 fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
-        struct run_listener *l, uint64_t *ret_run_id)
+     struct run_listener *l, uint64_t *ret_run_id)
 {
 	const char *name = p->name;
 	struct run_listener *unstarted;
@@ -577,7 +579,8 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 					return TRIGGER_FAILED;
 				}
 				ps->queued_params = steal_ptr(params);
-				log_info("pipeline '%s': still running; queued one run (trigger: %s)",
+				log_info("pipeline '%s': still running; queued one run (trigger: "
+				         "%s)",
 				         name, trigger);
 			}
 			strv_free(params);
@@ -594,11 +597,13 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 		ps->skipped++;
 		ps->skipped_unlogged++;
 		if (ps->skip_logged_usec == 0 || now - ps->skip_logged_usec >= SKIP_LOG_INTERVAL) {
-			log_notice("pipeline '%s': %llu trigger%s skipped (overlap = %s, %u running%s); "
+			log_notice("pipeline '%s': %llu trigger%s skipped (overlap = %s, %u "
+			           "running%s); "
 			           "last trigger: %s",
 			           name, (unsigned long long)ps->skipped_unlogged,
-			           ps->skipped_unlogged == 1 ? "" : "s", overlap_to_string(p->overlap),
-			           ps->running, ps->queued ? ", one queued" : "", trigger);
+			           ps->skipped_unlogged == 1 ? "" : "s",
+			           overlap_to_string(p->overlap), ps->running,
+			           ps->queued ? ", one queued" : "", trigger);
 			ps->skipped_unlogged = 0;
 			ps->skip_logged_usec = now;
 		}
@@ -656,8 +661,7 @@ request_params(struct pipeline *p, const struct run_request *req, char ***ret)
 
 enum trigger_outcome
 manager_trigger_listen(struct manager *m, const char *name, const char *why,
-                       const struct run_request *req, struct run_listener *l,
-                       uint64_t *ret_run_id)
+                       const struct run_request *req, struct run_listener *l, uint64_t *ret_run_id)
 {
 	struct pipeline *p = generation_find(m->current, name);
 	struct pstate *ps;
@@ -680,8 +684,8 @@ manager_trigger_listen(struct manager *m, const char *name, const char *why,
 }
 
 int
-manager_dry_run(struct manager *m, const char *name, const char *why,
-                const struct run_request *req, struct run_listener *l, uint64_t *ret_run_id)
+manager_dry_run(struct manager *m, const char *name, const char *why, const struct run_request *req,
+                struct run_listener *l, uint64_t *ret_run_id)
 {
 	struct pipeline *p = generation_find(m->current, name);
 	struct run_listener *unstarted;
@@ -708,8 +712,8 @@ manager_cancel(struct manager *m, uint64_t run_id)
 	for (struct active_run *ar = m->runs; ar; ar = ar->next)
 		if (ar->run->id == run_id) {
 			if (!atomic_load(&ar->run->cancelled))
-				log_info("run %llu: pipeline '%s': cancelling", (unsigned long long)run_id,
-				         ar->run->pipeline->name);
+				log_info("run %llu: pipeline '%s': cancelling",
+				         (unsigned long long)run_id, ar->run->pipeline->name);
 			run_cancel(ar->run);
 			return 0;
 		}
@@ -922,7 +926,8 @@ manager_reload(struct manager *m, struct diags *diags)
 		log_notice("control_socket takes effect at the next restart");
 	if (!streq_ptr(g->config->control_group, old->config->control_group) ||
 	    !streq_ptr(g->config->control_readonly_group, old->config->control_readonly_group))
-		log_notice("control_group and control_readonly_group take effect at the next restart");
+		log_notice(
+		        "control_group and control_readonly_group take effect at the next restart");
 	if (!streq_ptr(g->config->state_dir, old->config->state_dir))
 		log_notice("state_dir takes effect at the next restart");
 	if (!streq_ptr(g->config->metrics_listen, old->config->metrics_listen))
@@ -934,7 +939,8 @@ manager_reload(struct manager *m, struct diags *diags)
 		history_set_limits(m->history, &lim);
 	}
 	scheduler_apply(m->sched, g, false);
-	log_info("reloaded: generation %llu with %zu stage types (%zu loaded, %zu unchanged) and %zu "
+	log_info("reloaded: generation %llu with %zu stage types (%zu loaded, %zu unchanged) and "
+	         "%zu "
 	         "pipelines",
 	         (unsigned long long)g->number, registry_count(g->registry), g->report.loaded,
 	         g->report.reused, g->n_pipelines);

@@ -104,8 +104,8 @@ struct manager {
  * Builds the first generation; every configuration problem goes to diags
  * and makes this fail with -EINVAL.
  */
-int manager_new(const char *config_file, const struct config_overrides *ov,
-                struct manager **ret, struct diags *diags);
+int manager_new(const char *config_file, const struct config_overrides *ov, struct manager **ret,
+                struct diags *diags);
 /* Starts workers, triggers and signal handling, and tells systemd READY=1. */
 int manager_start(struct manager *m);
 /* Runs the loop until shutdown; returns the exit code. */
@@ -119,7 +119,7 @@ enum trigger_outcome {
 	TRIGGER_SKIPPED, /* overlap policy */
 	TRIGGER_UNKNOWN, /* no such pipeline */
 	TRIGGER_STOPPING,
-	TRIGGER_FAILED, /* out of memory */
+	TRIGGER_FAILED,   /* out of memory */
 	TRIGGER_DISABLED, /* `ginictl disable`d, and not forced */
 	TRIGGER_REFUSED,  /* bad params: the reason is in err */
 };
@@ -172,8 +172,7 @@ void manager_detach(struct manager *m, struct run_listener *l);
  * attached).
  */
 int manager_dry_run(struct manager *m, const char *name, const char *trigger,
-                    const struct run_request *req, struct run_listener *l,
-                    uint64_t *ret_run_id);
+                    const struct run_request *req, struct run_listener *l, uint64_t *ret_run_id);
 /* Re-reads everything and swaps the new generation in if it is valid;
  * errors go to diags and leave the running one untouched. */
 int manager_reload(struct manager *m, struct diags *diags);

@@ -130,7 +130,8 @@ params_from_json(json_t *o)
 
 	if (!json_is_object(o) || !(p = params_new_empty()))
 		return NULL;
-	json_object_foreach(o, name, x) {
+	json_object_foreach(o, name, x)
+	{
 		struct param *v = append(p, name);
 
 		if (!v)
@@ -156,7 +157,8 @@ params_from_json(json_t *o)
 			for (size_t k = 0; k < json_array_size(x); k++) {
 				json_t *e = json_array_get(x, k);
 
-				if (!json_is_string(e) || !(v->strv[k] = strdup(json_string_value(e))))
+				if (!json_is_string(e) ||
+				    !(v->strv[k] = strdup(json_string_value(e))))
 					return params_free(p);
 				v->n++;
 			}
@@ -276,8 +278,8 @@ params_first_unused(const struct gini_params *p)
 	return NULL;
 }
 
-static void
-set_error(const struct gini_params *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(const struct gini_params *cp, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 
 static void
 set_error(const struct gini_params *cp, const char *fmt, ...)
@@ -416,7 +418,9 @@ params_get_duration(const struct gini_params *p, const char *name, uint64_t *ret
 	if (!v)
 		return -errno;
 	if (parse_duration(v->s, &d) < 0) {
-		set_error(p, "param '%s': invalid duration '%s' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 days)",
+		set_error(p,
+		          "param '%s': invalid duration '%s' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 "
+		          "days)",
 		          name, v->s);
 		return -EINVAL;
 	}

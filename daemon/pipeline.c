@@ -78,8 +78,8 @@ pipeline_free(struct pipeline *p)
 }
 
 int
-pipeline_run_params(const struct pipeline *p, const char *const *given, size_t n_given,
-                    char ***ret, char *err, size_t err_size)
+pipeline_run_params(const struct pipeline *p, const char *const *given, size_t n_given, char ***ret,
+                    char *err, size_t err_size)
 {
 	const char **values = calloc(p->n_params + 1, sizeof(char *));
 	char **v = NULL;
@@ -207,8 +207,9 @@ link_steps(struct pipeline *p, const struct pipeline_def *def, struct diags *dia
 				diags_add(diags, def->file, s->line,
 				          "pipeline '%s': step '%s': 'after' names unknown step "
 				          "'%s'%s%s%s",
-				          p->name, s->id, sd->after[k], hint ? "; did you mean '" : "",
-				          hint ? hint : "", hint ? "'?" : "");
+				          p->name, s->id, sd->after[k],
+				          hint ? "; did you mean '" : "", hint ? hint : "",
+				          hint ? "'?" : "");
 				errors++;
 				continue;
 			}
@@ -327,11 +328,12 @@ order_steps(struct pipeline *p, const struct pipeline_def *def, struct diags *di
 			/* Execution order walks the cycle backwards from start_k. */
 			size_t k = first + (start_k - first + clen - j) % clen;
 
-			off += (size_t)snprintf(buf + off, off < sizeof(buf) ? sizeof(buf) - off : 0,
-			                        "%s -> ", p->steps[walk[k]].id);
+			off += (size_t)snprintf(buf + off,
+			                        off < sizeof(buf) ? sizeof(buf) - off : 0, "%s -> ",
+			                        p->steps[walk[k]].id);
 		}
-		snprintf(buf + MIN(off, sizeof(buf)), off < sizeof(buf) ? sizeof(buf) - off : 0, "%s",
-		         p->steps[walk[start_k]].id);
+		snprintf(buf + MIN(off, sizeof(buf)), off < sizeof(buf) ? sizeof(buf) - off : 0,
+		         "%s", p->steps[walk[start_k]].id);
 		errors++;
 		if (cycles++ < CYCLES_REPORTED_MAX)
 			diags_add(diags, def->file, line, "pipeline '%s': dependency cycle: %s",
@@ -416,8 +418,8 @@ resolve_ids(struct step *s, const struct pipeline *p, const struct pipeline_def 
 			}
 		} else {
 			diags_add(diags, def->file, s->iso.line,
-			          "pipeline '%s': step '%s': 'user': no such user '%s'", p->name, s->id,
-			          s->iso.user);
+			          "pipeline '%s': step '%s': 'user': no such user '%s'", p->name,
+			          s->id, s->iso.user);
 			errors++;
 		}
 	}
@@ -493,13 +495,15 @@ check_isolated(struct pipeline *p, const struct pipeline_def *def, struct step_d
 			char d[32];
 
 			diags_add(diags, def->file, sd->line,
-			          "pipeline '%s': step '%s': stage '%s' did not finish create() within "
+			          "pipeline '%s': step '%s': stage '%s' did not finish create() "
+			          "within "
 			          "%s in an isolated worker",
 			          p->name, s->id, s->type->id,
 			          format_duration(call.timeout_usec, d, sizeof(d)));
 		} else {
 			diags_add(diags, def->file, sd->line,
-			          "pipeline '%s': step '%s': stage '%s' could not check its params in "
+			          "pipeline '%s': step '%s': stage '%s' could not check its params "
+			          "in "
 			          "an isolated worker: %s",
 			          p->name, s->id, s->type->id, why ? why : "?");
 		}
@@ -513,8 +517,8 @@ check_isolated(struct pipeline *p, const struct pipeline_def *def, struct step_d
 		errors++;
 	}
 	for (char **u = res.unused; u && *u; u++) {
-		const char *sugg = closest_match(*u, (const char *const *)res.asked,
-		                                 strv_length(res.asked));
+		const char *sugg =
+		        closest_match(*u, (const char *const *)res.asked, strv_length(res.asked));
 		const struct param *v = NULL;
 
 		for (size_t i = 0; i < s->params->n && !v; i++)
@@ -523,9 +527,9 @@ check_isolated(struct pipeline *p, const struct pipeline_def *def, struct step_d
 		if (res.rc != 0 && !sugg)
 			continue;
 		diags_add(diags, def->file, v && v->line ? v->line : sd->line,
-		          "pipeline '%s': step '%s': unknown param '%s' for stage '%s'%s%s%s", p->name,
-		          s->id, *u, s->type->id, sugg ? "; did you mean '" : "", sugg ? sugg : "",
-		          sugg ? "'?" : "");
+		          "pipeline '%s': step '%s': unknown param '%s' for stage '%s'%s%s%s",
+		          p->name, s->id, *u, s->type->id, sugg ? "; did you mean '" : "",
+		          sugg ? sugg : "", sugg ? "'?" : "");
 		errors++;
 	}
 	isolate_result_done(&res);
@@ -549,12 +553,13 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 	s->type = registry_acquire(reg, s->stage_id);
 	if (!s->type) {
 		suggest_stage(reg, s->stage_id, hint, sizeof(hint));
-		diags_add(diags, def->file, sd->line, "pipeline '%s': step '%s': unknown stage type '%s'%s",
-		          p->name, s->id, s->stage_id, hint);
+		diags_add(diags, def->file, sd->line,
+		          "pipeline '%s': step '%s': unknown stage type '%s'%s", p->name, s->id,
+		          s->stage_id, hint);
 		return 1;
 	}
 	/* The step's own choice, else its pipeline's, else the global list. */
-	s->iso.mode = sd->iso.mode_set   ? sd->iso.mode
+	s->iso.mode = sd->iso.mode_set     ? sd->iso.mode
 	              : def->isolation_set ? def->isolation
 	              : opts && listed(s->type->id, opts->isolate_stages, opts->n_isolate_stages)
 	                      ? ISOLATION_PROCESS
@@ -563,7 +568,8 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 		if (sd->iso.memory_max || sd->iso.cpu_max_sec || sd->iso.nofile || sd->iso.user ||
 		    sd->iso.group) {
 			diags_add(diags, def->file, sd->iso.line,
-			          "pipeline '%s': step '%s': 'memory_max', 'cpu_max', 'nofile', 'user' "
+			          "pipeline '%s': step '%s': 'memory_max', 'cpu_max', 'nofile', "
+			          "'user' "
 			          "and 'group' need isolation = \"process\"",
 			          p->name, s->id);
 			return 1;
@@ -571,7 +577,8 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 	} else {
 		if (!s->type->plugin) {
 			diags_add(diags, def->file, sd->line,
-			          "pipeline '%s': step '%s': stage '%s' is built into ginid and cannot "
+			          "pipeline '%s': step '%s': stage '%s' is built into ginid and "
+			          "cannot "
 			          "run isolated",
 			          p->name, s->id, s->type->id);
 			return 1;
@@ -585,7 +592,8 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 	if (!s->type->desc->create) {
 		if (s->params->n > 0) {
 			diags_add(diags, def->file, s->params->v[0].line,
-			          "pipeline '%s': step '%s': stage '%s' takes no params, but 'params' "
+			          "pipeline '%s': step '%s': stage '%s' takes no params, but "
+			          "'params' "
 			          "sets '%s'",
 			          p->name, s->id, s->type->id, s->params->v[0].name);
 			return 1;
@@ -606,10 +614,11 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 			          "pipeline '%s': step '%s': stage '%s' rejected its params: %s",
 			          p->name, s->id, s->type->id, why);
 		else
-			diags_add(diags, def->file, sd->line,
-			          "pipeline '%s': step '%s': stage '%s' rejected its params without "
-			          "saying why (%s)",
-			          p->name, s->id, s->type->id, strerror(r < 0 ? -r : EINVAL));
+			diags_add(
+			        diags, def->file, sd->line,
+			        "pipeline '%s': step '%s': stage '%s' rejected its params without "
+			        "saying why (%s)",
+			        p->name, s->id, s->type->id, strerror(r < 0 ? -r : EINVAL));
 		handle_done(&h);
 		s->instance = NULL;
 		/*
@@ -628,7 +637,8 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 			                     s->params->n_asked);
 			if (sugg && !params_has(s->params, sugg)) {
 				diags_add(diags, def->file, u->line ? u->line : sd->line,
-				          "pipeline '%s': step '%s': unknown param '%s' for stage '%s'; "
+				          "pipeline '%s': step '%s': unknown param '%s' for stage "
+				          "'%s'; "
 				          "did you mean '%s'?",
 				          p->name, s->id, u->name, s->type->id, sugg);
 				errors++;
@@ -648,9 +658,9 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 		sugg = closest_match(unknown->name, (const char *const *)s->params->asked,
 		                     s->params->n_asked);
 		diags_add(diags, def->file, unknown->line ? unknown->line : sd->line,
-		          "pipeline '%s': step '%s': unknown param '%s' for stage '%s'%s%s%s", p->name,
-		          s->id, unknown->name, s->type->id, sugg ? "; did you mean '" : "",
-		          sugg ? sugg : "", sugg ? "'?" : "");
+		          "pipeline '%s': step '%s': unknown param '%s' for stage '%s'%s%s%s",
+		          p->name, s->id, unknown->name, s->type->id,
+		          sugg ? "; did you mean '" : "", sugg ? sugg : "", sugg ? "'?" : "");
 		errors++;
 	}
 	params_freeze(s->params);
@@ -661,8 +671,8 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
  * Bundled stages that set no context key. exec sets the key its capture
  * param names; any other stage may set anything, for all we know.
  */
-static const char *const sets_nothing[] = { "log", "sleep", "fail", "write", "check-path",
-	                                    "check-command" };
+static const char *const sets_nothing[] = { "log",   "sleep",      "fail",
+	                                    "write", "check-path", "check-command" };
 /* Past this many steps the ancestor walks are skipped: a warning is a nicety. */
 #define WARN_KEYS_STEPS_MAX 1000
 
@@ -757,8 +767,10 @@ warn_unset_keys(const struct pipeline *p)
 						goto out;
 				}
 				if (!key_may_be_set(p, i, key, seen, queue))
-					log_warn("%s:%d: pipeline '%s': step '%s': argv entry %zu uses "
-					         "'${%s}', which no param of the pipeline and no earlier "
+					log_warn("%s:%d: pipeline '%s': step '%s': argv entry %zu "
+					         "uses "
+					         "'${%s}', which no param of the pipeline and no "
+					         "earlier "
 					         "step sets; the run will fail unless it is set",
 					         p->file, s->line, p->name, s->id, a + 1, key);
 			}

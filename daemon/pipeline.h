@@ -30,7 +30,7 @@ struct step {
 	size_t *succ; /* indices of the steps that run after this one */
 	size_t n_succ;
 	size_t succ_offset; /* sum of n_succ of the steps before this one */
-	unsigned level; /* 0 for roots, else 1 + the highest level of pred */
+	unsigned level;     /* 0 for roots, else 1 + the highest level of pred */
 	uint64_t timeout_usec;
 	unsigned retries;
 	uint64_t retry_backoff_usec;

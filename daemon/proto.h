@@ -28,25 +28,25 @@
  * serve gets one "overloaded" error line, saying why, and is closed.
  */
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION  1
 #define PROTO_LINE_MAX (64 * 1024)
 
 /* Error codes ("error": {"code": ...}). */
-#define PROTO_E_BAD_REQUEST "bad_request"   /* not JSON, not an object, no "cmd" */
-#define PROTO_E_TOO_LARGE "too_large"       /* request line over PROTO_LINE_MAX */
-#define PROTO_E_VERSION "unsupported_version"
+#define PROTO_E_BAD_REQUEST     "bad_request" /* not JSON, not an object, no "cmd" */
+#define PROTO_E_TOO_LARGE       "too_large"   /* request line over PROTO_LINE_MAX */
+#define PROTO_E_VERSION         "unsupported_version"
 #define PROTO_E_UNKNOWN_COMMAND "unknown_command"
-#define PROTO_E_BAD_ARGUMENT "bad_argument" /* wrong type, range or unknown argument */
-#define PROTO_E_PERMISSION "permission_denied"
-#define PROTO_E_NOT_FOUND "not_found" /* no such pipeline */
-#define PROTO_E_BUSY "busy"           /* skipped by the overlap policy, or stopping */
-#define PROTO_E_FAILED "failed"       /* the operation failed (a reload with errors) */
-#define PROTO_E_OVERLOADED "overloaded" /* too many connections, in all or of one uid */
-#define PROTO_E_DISABLED "disabled"     /* run of a disabled pipeline without force */
+#define PROTO_E_BAD_ARGUMENT    "bad_argument" /* wrong type, range or unknown argument */
+#define PROTO_E_PERMISSION      "permission_denied"
+#define PROTO_E_NOT_FOUND       "not_found"  /* no such pipeline */
+#define PROTO_E_BUSY            "busy"       /* skipped by the overlap policy, or stopping */
+#define PROTO_E_FAILED          "failed"     /* the operation failed (a reload with errors) */
+#define PROTO_E_OVERLOADED      "overloaded" /* too many connections, in all or of one uid */
+#define PROTO_E_DISABLED        "disabled"   /* run of a disabled pipeline without force */
 
 /* ginictl's exit codes. */
-#define CTL_EXIT_OK 0
-#define CTL_EXIT_FAILED 1
-#define CTL_EXIT_USAGE 2
+#define CTL_EXIT_OK          0
+#define CTL_EXIT_FAILED      1
+#define CTL_EXIT_USAGE       2
 #define CTL_EXIT_UNREACHABLE 3
-#define CTL_EXIT_PERMISSION 4
+#define CTL_EXIT_PERMISSION  4

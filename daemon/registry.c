@@ -132,9 +132,9 @@ stage_type_account(struct stage_type *t, uint64_t usec, bool failed, bool timed_
 		atomic_fetch_add_explicit(&t->counters.timeouts, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&t->counters.total_usec, usec, memory_order_relaxed);
 	max = atomic_load_explicit(&t->counters.max_usec, memory_order_relaxed);
-	while (usec > max && !atomic_compare_exchange_weak_explicit(&t->counters.max_usec, &max,
-	                                                            usec, memory_order_relaxed,
-	                                                            memory_order_relaxed))
+	while (usec > max &&
+	       !atomic_compare_exchange_weak_explicit(&t->counters.max_usec, &max, usec,
+	                                              memory_order_relaxed, memory_order_relaxed))
 		;
 }
 
@@ -279,8 +279,8 @@ matches(const struct stage_type *t, const struct registry_filter *f)
 }
 
 int
-registry_list(struct registry *r, const struct registry_filter *filter, size_t offset,
-              size_t limit, struct stage_type ***ret, size_t *ret_n, size_t *ret_total)
+registry_list(struct registry *r, const struct registry_filter *filter, size_t offset, size_t limit,
+              struct stage_type ***ret, size_t *ret_n, size_t *ret_total)
 {
 	struct stage_type **out = NULL;
 	size_t n = 0, total = 0;
@@ -358,8 +358,8 @@ registry_check(struct registry *r, char *err, size_t errsize)
 			snprintf(err, errsize, "entry '%s' is not found by its own id", t->id);
 			k = -EUCLEAN;
 		} else if (t->plugin && t->desc != plugin_descriptor(t->plugin)) {
-			snprintf(err, errsize, "entry '%s' does not point at its plugin's descriptor",
-			         t->id);
+			snprintf(err, errsize,
+			         "entry '%s' does not point at its plugin's descriptor", t->id);
 			k = -EUCLEAN;
 		}
 	}

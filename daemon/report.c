@@ -28,7 +28,8 @@ report_stage_types(FILE *f, struct registry *reg, const struct loader_report *re
 		w = MAX(w, strlen(list[i]->id));
 	fprintf(f, "Stage types (%zu):\n", n);
 	if (n)
-		fprintf(f, "  %-*s  %-10s  %-8s  %s\n", (int)w, "ID", "VERSION", "CATEGORY", "FILE");
+		fprintf(f, "  %-*s  %-10s  %-8s  %s\n", (int)w, "ID", "VERSION", "CATEGORY",
+		        "FILE");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "  %-*s  %-10s  %-8s  %s\n", (int)w, list[i]->id, list[i]->version,
 		        list[i]->category, list[i]->path);
@@ -50,13 +51,13 @@ report_triggers(FILE *f, const struct trigger_def *t, time_t now)
 
 	fprintf(f, "    triggers:");
 	for (size_t i = 0; i < t->n_signals; i++) {
-		fprintf(f, "%s signal %s", any ? "," : "", signal_to_string(t->signals[i], buf,
-		                                                            sizeof(buf)));
+		fprintf(f, "%s signal %s", any ? "," : "",
+		        signal_to_string(t->signals[i], buf, sizeof(buf)));
 		any = true;
 	}
 	if (t->every_usec) {
-		fprintf(f, "%s every %s", any ? "," : "", format_duration(t->every_usec, buf,
-		                                                           sizeof(buf)));
+		fprintf(f, "%s every %s", any ? "," : "",
+		        format_duration(t->every_usec, buf, sizeof(buf)));
 		any = true;
 	}
 	if (t->schedule) {
@@ -93,7 +94,8 @@ report_pipelines(FILE *f, struct generation *g, time_t now)
 		for (size_t k = 0; k < p->n_steps; k++) {
 			const struct step *s = &p->steps[p->order[k]];
 
-			fprintf(f, "%s %s%s", k ? " ->" : "", s->id, s->enabled ? "" : " (disabled)");
+			fprintf(f, "%s %s%s", k ? " ->" : "", s->id,
+			        s->enabled ? "" : " (disabled)");
 		}
 		fprintf(f, "\n");
 		for (unsigned level = 0; level < p->n_levels; level++) {
@@ -120,8 +122,9 @@ report_dry_run(FILE *f, const struct run *r)
 
 	for (size_t i = 0; i < p->n_steps; i++)
 		w = MAX(w, strlen(p->steps[i].id));
-	fprintf(f, "Dry run of pipeline '%s': %zu step%s in %u level%s; steps on one level may "
-	           "run in parallel. Nothing is executed.\n",
+	fprintf(f,
+	        "Dry run of pipeline '%s': %zu step%s in %u level%s; steps on one level may "
+	        "run in parallel. Nothing is executed.\n",
 	        p->name, p->n_steps, p->n_steps == 1 ? "" : "s", p->n_levels,
 	        p->n_levels == 1 ? "" : "s");
 	for (unsigned level = 0; level < p->n_levels; level++) {
@@ -168,8 +171,9 @@ report_run(FILE *f, const struct run *r)
 		fprintf(f, "%-*s  %-*s  %-9s  %8u  %9s  %s\n", (int)w, p->steps[i].id, (int)ws,
 		        p->steps[i].stage_id ? p->steps[i].stage_id : "?",
 		        step_status_to_string(res->status), res->attempts,
-		        res->attempts ? format_elapsed(res->end_usec - res->start_usec, d, sizeof(d))
-		                      : "-",
+		        res->attempts
+		                ? format_elapsed(res->end_usec - res->start_usec, d, sizeof(d))
+		                : "-",
 		        res->message ? res->message : "");
 	}
 	fprintf(f, "run %llu: pipeline '%s': %s in %s\n", (unsigned long long)r->id, p->name,

@@ -41,9 +41,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#define NSIG_MAX 65
+#define NSIG_MAX             65
 #define UNBOUND_LOG_INTERVAL (10 * USEC_PER_SEC)
-#define STATE_FILE "schedules"
+#define STATE_FILE           "schedules"
 #define STATE_HEADER         "# last fire times of persistent schedules (ginid); do not edit"
 /* The schedules file is written at most this often. */
 #define STATE_WRITE_INTERVAL USEC_PER_SEC
@@ -66,7 +66,7 @@ struct scheduler {
 	struct manager *m;
 	sd_event *e;
 	struct hashmap entries; /* name -> struct entry */
-	char **bound[NSIG_MAX];  /* signal -> pipeline names */
+	char **bound[NSIG_MAX]; /* signal -> pipeline names */
 	size_t n_bound[NSIG_MAX];
 	sd_event_source *sig_src[NSIG_MAX];
 	uint64_t unbound_logged[NSIG_MAX];
@@ -184,7 +184,8 @@ on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdat
 	if (s->n_bound[sig] == 0) {
 		uint64_t now = now_usec(CLOCK_MONOTONIC);
 
-		if (s->unbound_logged[sig] == 0 || now - s->unbound_logged[sig] >= UNBOUND_LOG_INTERVAL) {
+		if (s->unbound_logged[sig] == 0 ||
+		    now - s->unbound_logged[sig] >= UNBOUND_LOG_INTERVAL) {
 			log_notice("received %s, which no pipeline is bound to; ignoring", name);
 			s->unbound_logged[sig] = now;
 		}
@@ -202,8 +203,8 @@ arm_clock_watch(struct scheduler *s)
 {
 	struct itimerspec its = { .it_value = { .tv_sec = INT32_MAX } };
 
-	if (timerfd_settime(s->clock_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its,
-	                    NULL) < 0)
+	if (timerfd_settime(s->clock_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) <
+	    0)
 		return -errno;
 	return 0;
 }
@@ -260,8 +261,8 @@ scheduler_new(struct manager *m, sd_event *ev, struct scheduler **ret)
 	if (r < 0)
 		log_warn_errno(r, "cannot watch for clock changes: %m, ignoring");
 	if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
-		log_warn("state directory %s: %s; persistent schedules will not catch up", state_dir,
-		         strerror(errno));
+		log_warn("state directory %s: %s; persistent schedules will not catch up",
+		         state_dir, strerror(errno));
 	/* What a kill -9 in the middle of a write of ours left behind: this
 	 * file, and generation.c's probe cache. */
 	state_clean_temporaries(state_dir, state_files, ARRAY_SIZE(state_files));
@@ -380,7 +381,8 @@ scheduler_apply(struct scheduler *s, struct generation *g, bool starting)
 			if (!e || !(e->name = strdup(p->name)) ||
 			    hashmap_put(&s->entries, e->name, e) < 0) {
 				entry_free(e);
-				log_err("pipeline '%s': out of memory arming its triggers", p->name);
+				log_err("pipeline '%s': out of memory arming its triggers",
+				        p->name);
 				continue;
 			}
 			e->s = s;

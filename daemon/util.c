@@ -39,7 +39,7 @@ static const struct {
 #define USEC_PER_WEEK (7 * USEC_PER_DAY)
 /* systemd's month and year: an average Gregorian one (30.44 and 365.25 days). */
 #define USEC_PER_MONTH (2629800 * USEC_PER_SEC)
-#define USEC_PER_YEAR (31557600 * USEC_PER_SEC)
+#define USEC_PER_YEAR  (31557600 * USEC_PER_SEC)
 
 /*
  * The units parse_duration() reads: systemd.time(7)'s time span units, in
@@ -50,16 +50,36 @@ static const struct {
 	const char *name;
 	uint64_t usec;
 } span_units[] = {
-	{ "seconds", USEC_PER_SEC },   { "second", USEC_PER_SEC },   { "sec", USEC_PER_SEC },
-	{ "s", USEC_PER_SEC },         { "minutes", USEC_PER_MINUTE }, { "minute", USEC_PER_MINUTE },
-	{ "min", USEC_PER_MINUTE },    { "months", USEC_PER_MONTH }, { "month", USEC_PER_MONTH },
-	{ "M", USEC_PER_MONTH },       { "msec", USEC_PER_MSEC },    { "ms", USEC_PER_MSEC },
-	{ "m", USEC_PER_MINUTE },      { "hours", USEC_PER_HOUR },   { "hour", USEC_PER_HOUR },
-	{ "hr", USEC_PER_HOUR },       { "h", USEC_PER_HOUR },       { "days", USEC_PER_DAY },
-	{ "day", USEC_PER_DAY },       { "d", USEC_PER_DAY },        { "weeks", USEC_PER_WEEK },
-	{ "week", USEC_PER_WEEK },     { "w", USEC_PER_WEEK },       { "years", USEC_PER_YEAR },
-	{ "year", USEC_PER_YEAR },     { "y", USEC_PER_YEAR },       { "usec", 1 },
-	{ "us", 1 },                   { "\xce\xbcs", 1 },            { "\xc2\xb5s", 1 }, /* Greek mu, micro sign */
+	{ "seconds", USEC_PER_SEC },
+	{ "second", USEC_PER_SEC },
+	{ "sec", USEC_PER_SEC },
+	{ "s", USEC_PER_SEC },
+	{ "minutes", USEC_PER_MINUTE },
+	{ "minute", USEC_PER_MINUTE },
+	{ "min", USEC_PER_MINUTE },
+	{ "months", USEC_PER_MONTH },
+	{ "month", USEC_PER_MONTH },
+	{ "M", USEC_PER_MONTH },
+	{ "msec", USEC_PER_MSEC },
+	{ "ms", USEC_PER_MSEC },
+	{ "m", USEC_PER_MINUTE },
+	{ "hours", USEC_PER_HOUR },
+	{ "hour", USEC_PER_HOUR },
+	{ "hr", USEC_PER_HOUR },
+	{ "h", USEC_PER_HOUR },
+	{ "days", USEC_PER_DAY },
+	{ "day", USEC_PER_DAY },
+	{ "d", USEC_PER_DAY },
+	{ "weeks", USEC_PER_WEEK },
+	{ "week", USEC_PER_WEEK },
+	{ "w", USEC_PER_WEEK },
+	{ "years", USEC_PER_YEAR },
+	{ "year", USEC_PER_YEAR },
+	{ "y", USEC_PER_YEAR },
+	{ "usec", 1 },
+	{ "us", 1 },
+	{ "\xce\xbcs", 1 },
+	{ "\xc2\xb5s", 1 }, /* Greek mu, micro sign */
 };
 
 #define DURATION_MAX (100 * 366 * USEC_PER_DAY)
@@ -291,14 +311,14 @@ static const struct {
 	const char *name;
 	int sig;
 } signal_names[] = {
-	{ "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-	{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "BUS", SIGBUS },   { "FPE", SIGFPE },
-	{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
-	{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "CHLD", SIGCHLD },
-	{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
-	{ "TTOU", SIGTTOU }, { "URG", SIGURG },   { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+	{ "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },   { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP },     { "ABRT", SIGABRT }, { "BUS", SIGBUS },     { "FPE", SIGFPE },
+	{ "KILL", SIGKILL },     { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },   { "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE },     { "ALRM", SIGALRM }, { "TERM", SIGTERM },   { "CHLD", SIGCHLD },
+	{ "CONT", SIGCONT },     { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },   { "TTIN", SIGTTIN },
+	{ "TTOU", SIGTTOU },     { "URG", SIGURG },   { "XCPU", SIGXCPU },   { "XFSZ", SIGXFSZ },
 	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
-	{ "PWR", SIGPWR },   { "SYS", SIGSYS },
+	{ "PWR", SIGPWR },       { "SYS", SIGSYS },
 };
 
 int
@@ -404,7 +424,8 @@ edit_distance(const char *a, const char *b)
 
 		cur[0] = (unsigned)i;
 		for (size_t j = 1; j <= lb; j++) {
-			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			int ca = tolower((unsigned char)a[i - 1]),
+			    cb = tolower((unsigned char)b[j - 1]);
 			unsigned cost = ca == cb ? 0 : 1;
 
 			cur[j] = MIN(MIN(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + cost);

@@ -9,22 +9,22 @@
 #include <spawn.h>
 #include <time.h>
 
-#define USEC_PER_MSEC UINT64_C(1000)
-#define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_MSEC   UINT64_C(1000)
+#define USEC_PER_SEC    UINT64_C(1000000)
 #define USEC_PER_MINUTE (60 * USEC_PER_SEC)
-#define USEC_PER_HOUR (60 * USEC_PER_MINUTE)
-#define USEC_PER_DAY (24 * USEC_PER_HOUR)
+#define USEC_PER_HOUR   (60 * USEC_PER_MINUTE)
+#define USEC_PER_DAY    (24 * USEC_PER_HOUR)
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MAX(a, b)     ((a) > (b) ? (a) : (b))
 
 static inline void
 freep(void *p)
 {
 	free(*(void **)p);
 }
-#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
 
 /* Hands a cleanup-owned pointer over: returns it and clears the variable. */

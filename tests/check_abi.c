@@ -41,12 +41,15 @@
 
 struct abi_field {
 	const char *type, *field, *since;
-	size_t offset, size;          /* as the ABI fixes them (LP64) */
+	size_t offset, size;           /* as the ABI fixes them (LP64) */
 	size_t have_offset, have_size; /* as this build lays them out */
 };
 
 #define FIELD(s, f, since, off, sz)                                                                \
-	{ "struct " #s, #f, since, off, sz, offsetof(struct s, f), sizeof(((struct s *)0)->f) }
+	{                                                                                          \
+		"struct " #s, #f, since, off, sz, offsetof(struct s, f),                           \
+		        sizeof(((struct s *)0)->f)                                                 \
+	}
 
 static const struct abi_field fields[] = {
 	FIELD(gini_stage_descriptor, abi_major, "1.0", 0, 4),
@@ -91,8 +94,8 @@ static const struct abi_field fields[] = {
 /* The size of each struct at each minor: a 1.0 host table ends at 136. */
 #define DESCRIPTOR_SIZE_1_0 112
 #define DESCRIPTOR_SIZE_1_1 112
-#define HOST_SIZE_1_0 136
-#define HOST_SIZE_1_1 144
+#define HOST_SIZE_1_0       136
+#define HOST_SIZE_1_1       144
 
 #if ABI_LP64
 #define PIN(s, f, off, sz)                                                                         \
@@ -214,8 +217,8 @@ noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 START_TEST(copy_reads_no_more_than_the_host_knows)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	                 -1, 0);
+	char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct gini_stage_descriptor *d, copy;
 	char reason[256];
 
@@ -223,8 +226,8 @@ START_TEST(copy_reads_no_more_than_the_host_knows)
 	ck_assert_int_eq(mprotect(map + page, (size_t)page, PROT_NONE), 0);
 	d = (struct gini_stage_descriptor *)(map + page - sizeof(*d));
 	*d = (struct gini_stage_descriptor){
-		GINI_DESCRIPTOR_HEADER, .id = "edge", .version = "1.0.0", .summary = "at the edge",
-		.category = "test",     .run = noop_run,
+		GINI_DESCRIPTOR_HEADER,   .id = "edge",       .version = "1.0.0",
+		.summary = "at the edge", .category = "test", .run = noop_run,
 	};
 	d->struct_size = DESCRIPTOR_SIZE_MAX;
 	memset(&copy, 0xa5, sizeof(copy));

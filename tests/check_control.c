@@ -34,13 +34,15 @@ static struct daemon d;
 #define PIPELINES                                                                                  \
 	"pipelines = (\n"                                                                          \
 	"  { name = \"ok\"; triggers = { signal = \"SIGUSR1\"; }; steps = (\n"                     \
-	"      { id = \"a\"; stage = \"log\"; params = { message = \"a\"; }; },\n"                \
-	"      { id = \"b\"; stage = \"log\"; after = \"a\"; params = { message = \"b\"; }; } ); },\n" \
+	"      { id = \"a\"; stage = \"log\"; params = { message = \"a\"; }; },\n"                 \
+	"      { id = \"b\"; stage = \"log\"; after = \"a\"; params = { message = \"b\"; }; } ); " \
+	"},\n"                                                                                     \
 	"  { name = \"bad\"; steps = (\n"                                                          \
 	"      { id = \"boom\"; stage = \"fail\"; params = { message = \"on purpose\"; }; },\n"    \
-	"      { id = \"never\"; stage = \"log\"; after = \"boom\"; params = { message = \"x\"; }; } ); },\n" \
-	"  { name = \"slow\"; triggers = { schedule = \"0 4 * * *\"; }; steps = (\n"             \
-	"      { id = \"nap\"; stage = \"sleep\"; params = { duration = \"500ms\"; }; } ); }\n"  \
+	"      { id = \"never\"; stage = \"log\"; after = \"boom\"; params = { message = \"x\"; "  \
+	"}; } ); },\n"                                                                             \
+	"  { name = \"slow\"; triggers = { schedule = \"0 4 * * *\"; }; steps = (\n"               \
+	"      { id = \"nap\"; stage = \"sleep\"; params = { duration = \"500ms\"; }; } ); }\n"    \
 	");\n"
 
 static void
@@ -48,9 +50,8 @@ start(const char *extra_conf)
 {
 	char *text;
 
-	ck_assert_int_ne(asprintf(&text, "workers = 2;\n%s%s", extra_conf ? extra_conf : "",
-	                          PIPELINES),
-	                 -1);
+	ck_assert_int_ne(
+	        asprintf(&text, "workers = 2;\n%s%s", extra_conf ? extra_conf : "", PIPELINES), -1);
 	daemon_init(&d, "control", text);
 	free(text);
 	daemon_start(&d);
@@ -207,10 +208,11 @@ assert_schema(json_t *o, const char *const *spec)
 
 START_TEST(status_and_schema)
 {
-	static const char *const spec[] = { "version:s", "protocol:i", "pid:i", "uptime_sec:n",
-		                            "started:s", "generation:i", "stage_types:i",
-		                            "pipelines:i", "runs_in_flight:i", "workers:i",
-		                            "reloads:o", "refused_plugins:a", NULL };
+	static const char *const spec[] = {
+		"version:s",    "protocol:i",        "pid:i",       "uptime_sec:n",     "started:s",
+		"generation:i", "stage_types:i",     "pipelines:i", "runs_in_flight:i", "workers:i",
+		"reloads:o",    "refused_plugins:a", NULL
+	};
 	int fd;
 	json_t *r, *res;
 
@@ -231,9 +233,9 @@ END_TEST
 
 START_TEST(stages_filter_and_pages)
 {
-	static const char *const spec[] = { "id:s",     "version:s", "category:s", "summary:s",
-		                            "file:s",   "flags:a",   "requires:a", "runs:i",
-		                            "failures:i", "timeouts:i", "crashes:i", "kills:i",
+	static const char *const spec[] = { "id:s",        "version:s",  "category:s", "summary:s",
+		                            "file:s",      "flags:a",    "requires:a", "runs:i",
+		                            "failures:i",  "timeouts:i", "crashes:i",  "kills:i",
 		                            "mean_usec:i", "max_usec:i", NULL };
 	int fd;
 	json_t *r, *res, *items;
@@ -255,17 +257,20 @@ START_TEST(stages_filter_and_pages)
 	items = json_object_get(res, "items");
 	ck_assert_int_eq(json_integer_value(json_object_get(res, "total")), 7);
 	ck_assert_uint_eq(json_array_size(items), 3);
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "id")), "exec");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "id")),
+	                 "exec");
 	json_decref(r);
 	r = call(fd, "stages", "{\"filter\": \"atomic\"}");
 	ck_assert_uint_eq(json_array_size(json_object_get(ok_result(r), "items")), 1);
 	json_decref(r);
 	/* Wrong types and unknown arguments are refused, the connection stays. */
 	r = call(fd, "stages", "{\"limit\": \"ten\"}");
-	assert_error(r, PROTO_E_BAD_ARGUMENT, "argument 'limit' must be an integer from 1 to 10000");
+	assert_error(r, PROTO_E_BAD_ARGUMENT,
+	             "argument 'limit' must be an integer from 1 to 10000");
 	json_decref(r);
 	r = call(fd, "stages", "{\"categry\": \"check\"}");
-	assert_error(r, PROTO_E_BAD_ARGUMENT, "unknown argument 'categry'; did you mean 'category'?");
+	assert_error(r, PROTO_E_BAD_ARGUMENT,
+	             "unknown argument 'categry'; did you mean 'category'?");
 	json_decref(r);
 	close(fd);
 
@@ -293,11 +298,12 @@ END_TEST
 
 START_TEST(pipelines_listing)
 {
-	static const char *const spec[] = { "name:s",     "description:s", "file:s",   "line:i",
-		                            "steps:i",    "overlap:s",     "on_failure:s",
-		                            "triggers:o", "next:?",        "last:?",   "last_result:?",
-		                            "running:i",  "queued:b",      "runs:o",   "skipped:i",
-		                            NULL };
+	static const char *const spec[] = {
+		"name:s",   "description:s", "file:s",        "line:i",
+		"steps:i",  "overlap:s",     "on_failure:s",  "triggers:o",
+		"next:?",   "last:?",        "last_result:?", "running:i",
+		"queued:b", "runs:o",        "skipped:i",     NULL
+	};
 	int fd = -1;
 	json_t *r, *items, *slow;
 	char *out = NULL, *err = NULL;
@@ -390,7 +396,8 @@ START_TEST(run_wait_streams_steps)
 
 	start(NULL);
 	fd = client();
-	send_text(fd, "{\"v\":1,\"id\":7,\"cmd\":\"run\",\"args\":{\"pipeline\":\"ok\",\"wait\":true}}\n");
+	send_text(fd, "{\"v\":1,\"id\":7,\"cmd\":\"run\",\"args\":{\"pipeline\":\"ok\",\"wait\":"
+	              "true}}\n");
 	r = read_reply(fd, 10000);
 	ck_assert_str_eq(json_string_value(json_object_get(r, "event")), "step");
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "step"), "id")), "a");
@@ -417,10 +424,12 @@ START_TEST(reload_and_its_errors)
 	ck_assert_ptr_nonnull(strstr(out, "reloaded: generation 2"));
 	free(out);
 	free(err);
-	daemon_write(&d, "pipelines.d/x.conf", "pipelines = ( { name = \"x\"; steps = ( { id = "
-	                                      "\"a\"; stage = \"exce\"; } ); } );\n");
+	daemon_write(&d, "pipelines.d/x.conf",
+	             "pipelines = ( { name = \"x\"; steps = ( { id = "
+	             "\"a\"; stage = \"exce\"; } ); } );\n");
 	ck_assert_int_eq(ginictl(&out, &err, "reload", NULL), CTL_EXIT_FAILED);
-	ck_assert_ptr_nonnull(strstr(err, "reload failed with 1 error; generation 2 keeps running"));
+	ck_assert_ptr_nonnull(
+	        strstr(err, "reload failed with 1 error; generation 2 keeps running"));
 	ck_assert_ptr_nonnull(strstr(err, "x.conf:1: pipeline 'x': step 'a': unknown stage type "
 	                                  "'exce'; did you mean 'exec'?"));
 	free(out);
@@ -457,8 +466,9 @@ START_TEST(metrics_format)
 	ck_assert_int_eq(ginictl(&out, &err, "metrics", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(out, "gini_stage_executions_total{stage=\"log\"} 2\n"));
 	ck_assert_ptr_nonnull(
-		strstr(out, "gini_pipeline_runs_total{pipeline=\"ok\",result=\"success\"} 1\n"));
-	ck_assert_ptr_nonnull(strstr(out, "gini_stage_duration_seconds_bucket{stage=\"log\",le=\"+Inf\"} 2\n"));
+	        strstr(out, "gini_pipeline_runs_total{pipeline=\"ok\",result=\"success\"} 1\n"));
+	ck_assert_ptr_nonnull(
+	        strstr(out, "gini_stage_duration_seconds_bucket{stage=\"log\",le=\"+Inf\"} 2\n"));
 	ck_assert_ptr_nonnull(strstr(out, "gini_registry_stage_types 7\n"));
 	ck_assert_ptr_nonnull(strstr(out, "gini_runs_in_flight 0\n"));
 	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -501,7 +511,8 @@ START_TEST(bad_requests)
 	assert_error(r, PROTO_E_UNKNOWN_COMMAND, "unknown command 'frobnicate'");
 	json_decref(r);
 	r = call(fd, "stauts", NULL);
-	assert_error(r, PROTO_E_UNKNOWN_COMMAND, "unknown command 'stauts'; did you mean 'status'?");
+	assert_error(r, PROTO_E_UNKNOWN_COMMAND,
+	             "unknown command 'stauts'; did you mean 'status'?");
 	json_decref(r);
 	send_text(fd, "{\"v\": 2, \"cmd\": \"status\"}\n");
 	r = read_reply(fd, 5000);
@@ -842,9 +853,9 @@ START_TEST(usage_and_unreachable)
 	free(out);
 	free(err);
 	ck_assert_int_eq(ginictl(&out, &err, "--help", NULL), 0);
-	for (const char *const *v = (const char *const[]){ "status", "stages", "pipelines", "run",
-		                                           "history", "reload", "metrics", "inspect",
-		                                           NULL };
+	for (const char *const *v =
+	             (const char *const[]){ "status", "stages", "pipelines", "run", "history",
+	                                    "reload", "metrics", "inspect", NULL };
 	     *v; v++)
 		ck_assert_msg(strstr(out, *v), "--help does not mention %s", *v);
 	free(out);
@@ -855,7 +866,6 @@ START_TEST(usage_and_unreachable)
 	free(err);
 }
 END_TEST
-
 
 /* Abuse: descriptors, connections and log lines a client can use up. */
 
@@ -879,9 +889,9 @@ proc_cpu_ticks(pid_t pid)
 	p = strrchr(buf, ')');
 	ck_assert_ptr_nonnull(p);
 	/* NOLINTNEXTLINE(cert-err34-c): the kernel's own numbers, and the count is checked */
-	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-	                        &st),
-	                 2);
+	ck_assert_int_eq(
+	        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st),
+	        2);
 	return ut + st;
 }
 
@@ -918,8 +928,9 @@ START_TEST(accept_out_of_descriptors)
 	/* Started with a low soft limit, ginid raises it to the hard one. */
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &own), 0);
 	if (own.rlim_max < 256) {
-		fprintf(stderr, "accept_out_of_descriptors: hard limit on open files %llu is too "
-		                "low, not exercised\n",
+		fprintf(stderr,
+		        "accept_out_of_descriptors: hard limit on open files %llu is too "
+		        "low, not exercised\n",
 		        (unsigned long long)own.rlim_max);
 		return;
 	}
@@ -1097,7 +1108,8 @@ hog_read(struct stranger *s)
 	ssize_t n;
 	char *nl;
 
-	while (len < sizeof(buf) - 1 && (n = read(s->report, buf + len, sizeof(buf) - 1 - len)) > 0) {
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(s->report, buf + len, sizeof(buf) - 1 - len)) > 0) {
 		len += (size_t)n;
 		buf[len] = '\0';
 		if ((nl = strchr(buf, '\n')) && (nl = strchr(nl + 1, '\n')) && strchr(nl + 1, '\n'))
@@ -1105,9 +1117,9 @@ hog_read(struct stranger *s)
 	}
 	buf[len] = '\0';
 	/* NOLINTNEXTLINE(cert-err34-c): the child's own report, and the count is checked */
-	ck_assert_msg(sscanf(buf, "%zu\n%zu\n%255[^\n]", &hog_accepted, &hog_refused,
-	                     hog_message) == 3,
-	              "child report: '%s'", buf);
+	ck_assert_msg(
+	        sscanf(buf, "%zu\n%zu\n%255[^\n]", &hog_accepted, &hog_refused, hog_message) == 3,
+	        "child report: '%s'", buf);
 }
 
 /*
@@ -1129,8 +1141,9 @@ START_TEST(per_uid_connection_limit)
 	hog_read(&s);
 	ck_assert_uint_eq(hog_accepted, 32);
 	ck_assert_uint_eq(hog_refused, HOG_CONNS - 32);
-	ck_assert_str_eq(hog_message,
-	                 "too many connections from uid 65534 (control_max_connections_per_uid = 32)");
+	ck_assert_str_eq(
+	        hog_message,
+	        "too many connections from uid 65534 (control_max_connections_per_uid = 32)");
 	/* Root is served while the stranger holds all it got. */
 	ck_assert_int_eq(ginictl(&out, &err, "status", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(out, "generation:"));
@@ -1173,7 +1186,8 @@ START_TEST(reserve_for_privileged_clients)
 	struct rlimit rl;
 
 	if (geteuid() != 0) {
-		fprintf(stderr, "reserve_for_privileged_clients: not root, cannot play uid 65534\n");
+		fprintf(stderr,
+		        "reserve_for_privileged_clients: not root, cannot play uid 65534\n");
 		return;
 	}
 	getrlimit(RLIMIT_NOFILE, &rl);
@@ -1314,15 +1328,16 @@ END_TEST
 
 /* Latin-1 "café" as in a file written by an old editor, and what the daemon
  * makes of it: the invalid byte becomes U+FFFD. */
-#define LATIN1 "caf\xe9"
+#define LATIN1   "caf\xe9"
 #define REPLACED "caf\xef\xbf\xbd"
 
 #define LATIN1_PIPELINES                                                                           \
 	"pipelines = (\n"                                                                          \
 	"  { name = \"latin\"; on_failure = \"continue\"; steps = (\n"                             \
-	"      { id = \"p\"; stage = \"check-path\"; params = { path = \"/tmp/" LATIN1 "\"; }; },\n"  \
-	"      { id = \"m\"; stage = \"fail\"; params = { message = \"" LATIN1 "\"; }; },\n"           \
-	"      { id = \"l\"; stage = \"log\"; params = { message = \"" LATIN1 "\"; }; } ); }\n"        \
+	"      { id = \"p\"; stage = \"check-path\"; params = { path = \"/tmp/" LATIN1             \
+	"\"; }; },\n"                                                                              \
+	"      { id = \"m\"; stage = \"fail\"; params = { message = \"" LATIN1 "\"; }; },\n"       \
+	"      { id = \"l\"; stage = \"log\"; params = { message = \"" LATIN1 "\"; }; } ); }\n"    \
 	");\n"
 
 /* Regression: jansson refuses invalid UTF-8, and the steps, the history
@@ -1387,14 +1402,16 @@ START_TEST(invalid_utf8_is_replaced_not_dropped)
 	             "\"; } ); } );\n");
 	ck_assert_int_eq(ginictl(&out, &err, "reload", NULL), CTL_EXIT_FAILED);
 	ck_assert_ptr_nonnull(strstr(err, "reload failed with 1 error;"));
-	ck_assert_msg(strstr(err, REPLACED ".conf:1: pipeline 'x': step 'a': unknown stage type '" REPLACED "'"),
+	ck_assert_msg(strstr(err, REPLACED
+	                     ".conf:1: pipeline 'x': step 'a': unknown stage type '" REPLACED "'"),
 	              "%s", err);
 	free(out);
 	free(err);
 	r = call(fd, "status", NULL);
 	errors = json_object_get(json_object_get(ok_result(r), "last_reload"), "errors");
 	ck_assert_uint_eq(json_array_size(errors), 1);
-	ck_assert_ptr_nonnull(strstr(json_string_value(json_array_get(errors, 0)), REPLACED ".conf:1:"));
+	ck_assert_ptr_nonnull(
+	        strstr(json_string_value(json_array_get(errors, 0)), REPLACED ".conf:1:"));
 	json_decref(r);
 
 	/* Fixed, the file's pipeline is listed with the file's name. */
@@ -1407,8 +1424,9 @@ START_TEST(invalid_utf8_is_replaced_not_dropped)
 	r = call(fd, "pipelines", NULL);
 	items = json_object_get(ok_result(r), "items");
 	ck_assert_uint_eq(json_array_size(items), 2);
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 1), "description")),
-	                 REPLACED);
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(json_array_get(items, 1), "description")),
+	        REPLACED);
 	text = (char *)json_string_value(json_object_get(json_array_get(items, 1), "file"));
 	ck_assert_ptr_nonnull(text);
 	ck_assert_ptr_nonnull(strstr(text, "/pipelines.d/" REPLACED ".conf"));
@@ -1469,7 +1487,7 @@ ginictl_on_pty(char **ret_out, const char *const *args)
 	"pipelines = (\n"                                                                          \
 	"  { name = \"esc\"; steps = (\n"                                                          \
 	"      { id = \"e\"; stage = \"fail\";\n"                                                  \
-	"        params = { message = \"a\\x1b]0;pwned\\x07b\\x1b[2Jc\"; }; } ); }\n"          \
+	"        params = { message = \"a\\x1b]0;pwned\\x07b\\x1b[2Jc\"; }; } ); }\n"              \
 	");\n"
 
 /* Regression: step messages reached the operator's terminal raw, escape
@@ -1583,7 +1601,8 @@ START_TEST(arguments_must_be_utf8)
 	ck_assert_str_eq(err, "ginictl run: argument 'caf\\xe9' is not valid UTF-8\n");
 	free(out);
 	free(err);
-	ck_assert_int_eq(ginictl(&out, &err, "stages", "--filter", "caf\xe9", NULL), CTL_EXIT_USAGE);
+	ck_assert_int_eq(ginictl(&out, &err, "stages", "--filter", "caf\xe9", NULL),
+	                 CTL_EXIT_USAGE);
 	ck_assert_ptr_nonnull(strstr(err, "is not valid UTF-8"));
 	free(out);
 	free(err);

@@ -118,9 +118,9 @@ parse_fails(const char *expr, const char *message)
 	              err, message);
 	/* Member by member: the padding of struct cron is not compared. */
 	ck_assert_msg(c.minute == orig.minute && c.hour == orig.hour && c.dom == orig.dom &&
-	                  c.month == orig.month && c.dow == orig.dow &&
-	                  c.dom_star == orig.dom_star && c.dow_star == orig.dow_star &&
-	                  c.fixed_time == orig.fixed_time,
+	                      c.month == orig.month && c.dow == orig.dow &&
+	                      c.dom_star == orig.dom_star && c.dow_star == orig.dow_star &&
+	                      c.fixed_time == orig.fixed_time,
 	              "cron_parse(\"%s\") wrote *ret", expr);
 }
 
@@ -931,8 +931,8 @@ check_year(const char *expr, size_t expected)
 
 START_TEST(test_sequence)
 {
-	static const char *const zones[] = {"Europe/Berlin", "America/New_York",
-	                                    "Australia/Lord_Howe", "UTC"};
+	static const char *const zones[] = { "Europe/Berlin", "America/New_York",
+		                             "Australia/Lord_Howe", "UTC" };
 
 	for (size_t z = 0; z < ARRAY_SIZE(zones); z++) {
 		bool half = streq(zones[z], "Australia/Lord_Howe");
@@ -994,8 +994,8 @@ START_TEST(test_robustness)
 		"Pacific/Chatham",  "Australia/Lord_Howe", "America/Caracas", "Asia/Kolkata",
 		"Antarctica/Casey", "Pacific/Kiritimati",
 	};
-	static const char *const exprs[] = {"*/30 * * * *", "30 2 * * *", "0 0 * * *",
-	                                    "* 1-3 * * *"};
+	static const char *const exprs[] = { "*/30 * * * *", "30 2 * * *", "0 0 * * *",
+		                             "* 1-3 * * *" };
 	static const int starts[] = { 1840, 1890, 1916, 1940, 1969, 1993, 2011, 2030, 2090 };
 
 	for (size_t z = 0; z < ARRAY_SIZE(zones); z++) {
@@ -1021,8 +1021,11 @@ START_TEST(test_robustness)
 	set_tz("Europe/Berlin");
 	{
 		static const time_t edges[] = {
-			(time_t)INT64_C(67767976233316800), (time_t)INT64_C(67768036191676799) - 60,
-			(time_t)INT64_C(-67768040609740800), (time_t)INT64_MIN, (time_t)INT64_MAX - 1,
+			(time_t)INT64_C(67767976233316800),
+			(time_t)INT64_C(67768036191676799) - 60,
+			(time_t)INT64_C(-67768040609740800),
+			(time_t)INT64_MIN,
+			(time_t)INT64_MAX - 1,
 		};
 		struct cron c = parse_ok("* * * * *");
 

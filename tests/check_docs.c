@@ -86,8 +86,7 @@ text_add(struct text *t, const char *p, size_t len)
 	t->s[t->len] = 0;
 }
 
-static void
-text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 text_printf(struct text *t, const char *fmt, ...)
@@ -278,8 +277,9 @@ roff_collect(const char *s, bool bold, bool bold_only, struct text *out)
 				continue;
 			case '(':
 				if (p[1] && p[2]) {
-					c = !strncmp(p + 1, "aq", 2) ? '\'' :
-					    !strncmp(p + 1, "dq", 2) ? '"' : ' ';
+					c = !strncmp(p + 1, "aq", 2)   ? '\''
+					    : !strncmp(p + 1, "dq", 2) ? '"'
+					                               : ' ';
 					p += 2;
 				}
 				break;
@@ -462,8 +462,9 @@ md_stage_text(const char *md, const char *name)
 
 			while (*h == '#' || *h == ' ')
 				h++;
-			match = !strcmp(h, name) || (h[0] == '`' && !strncmp(h + 1, name, strlen(name)) &&
-			                             h[1 + strlen(name)] == '`');
+			match = !strcmp(h, name) ||
+			        (h[0] == '`' && !strncmp(h + 1, name, strlen(name)) &&
+			         h[1 + strlen(name)] == '`');
 			free(heading);
 			if (match) {
 				const char *end = nl ? nl + 1 : line + len;
@@ -488,8 +489,8 @@ struct missing {
 	size_t n;
 };
 
-static void
-missing_add(struct missing *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void missing_add(struct missing *m, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 
 static void
 missing_add(struct missing *m, const char *fmt, ...)
@@ -611,7 +612,8 @@ struct_members(const char *c, const char *name, struct strv *ret, const char **r
 				const char *part = d;
 
 				while (part < semi) {
-					const char *comma = memchr(part, ',', (size_t)(semi - part));
+					const char *comma =
+					        memchr(part, ',', (size_t)(semi - part));
 					const char *stop = comma ? comma : semi, *last = NULL;
 					size_t last_len = 0;
 
@@ -787,7 +789,8 @@ START_TEST(test_abi_since_tags)
 			else if (b < prev)
 				missing_add(&m,
 				            "include/gini/stage.h: field '%s' of struct %s: @since "
-				            "%u.%u after a field of ABI %u.%u: fields are only appended",
+				            "%u.%u after a field of ABI %u.%u: fields are only "
+				            "appended",
 				            fields.v[k], structs[i], a, b, major, prev);
 			else
 				prev = b;
@@ -869,10 +872,11 @@ START_TEST(test_config_keys_documented)
 			            "documented " BOLD_HINT,
 			            keys.v[k]);
 		if (!md_has_code(md, keys.v[k]))
-			missing_add(&m,
-			            "README.md: config key '%s' (daemon/config.c) is not documented "
-			            "(expected `%s`)",
-			            keys.v[k], keys.v[k]);
+			missing_add(
+			        &m,
+			        "README.md: config key '%s' (daemon/config.c) is not documented "
+			        "(expected `%s`)",
+			        keys.v[k], keys.v[k]);
 	}
 	strv_done(&keys);
 	strv_done(&tables);
@@ -987,10 +991,11 @@ START_TEST(test_stage_params_documented)
 			            name, rel, name);
 		for (size_t k = 0; k < params.n; k++) {
 			if (found && !has_name(section, params.v[k]))
-				missing_add(&m,
-				            "docs/gini.conf.5: param '%s' of stage '%s' (%s) is not "
-				            "documented in section \".SS %s\" " BOLD_HINT,
-				            params.v[k], name, rel, name);
+				missing_add(
+				        &m,
+				        "docs/gini.conf.5: param '%s' of stage '%s' (%s) is not "
+				        "documented in section \".SS %s\" " BOLD_HINT,
+				        params.v[k], name, rel, name);
 			if (row && !md_has_code(row, params.v[k]))
 				missing_add(&m,
 				            "README.md: param '%s' of stage '%s' (%s) is not "
@@ -1066,7 +1071,8 @@ START_TEST(test_ginictl_documented)
 	for (size_t i = 0; i < options.n; i++)
 		if (!has_name(bold, options.v[i]))
 			missing_add(&m,
-			            "docs/ginictl.1: option %s (ginictl --help) is not documented " BOLD_HINT,
+			            "docs/ginictl.1: option %s (ginictl --help) is not "
+			            "documented " BOLD_HINT,
 			            options.v[i]);
 	strv_done(&options);
 	for (size_t i = 0; i < verbs.n; i++) {
@@ -1075,8 +1081,8 @@ START_TEST(test_ginictl_documented)
 
 		if (!has_name(bold, verbs.v[i]))
 			missing_add(&m,
-			            "docs/ginictl.1: command '%s' (ginictl --help) is not documented "
-			            BOLD_HINT,
+			            "docs/ginictl.1: command '%s' (ginictl --help) is not "
+			            "documented " BOLD_HINT,
 			            verbs.v[i]);
 		snprintf(cmd, sizeof(cmd), "ginictl %s", verbs.v[i]);
 		if (!md_has_code(md, verbs.v[i]) && !has_name(md, cmd))
@@ -1119,7 +1125,8 @@ START_TEST(test_ginid_documented)
 		n_long += !strncmp(options.v[i], "--", 2);
 		if (!has_name(bold, options.v[i]))
 			missing_add(&m,
-			            "docs/ginid.8: option %s (ginid --help) is not documented " BOLD_HINT,
+			            "docs/ginid.8: option %s (ginid --help) is not "
+			            "documented " BOLD_HINT,
 			            options.v[i]);
 	}
 	ck_assert_msg(n_long >= 5, "ginid --help: found only %zu long options:\n%s", n_long, help);

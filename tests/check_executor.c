@@ -36,7 +36,7 @@ struct inst {
 	int64_t fail_times; /* fail this many attempts, then succeed */
 	uint64_t sleep_usec;
 	const char *set_key, *set_value, *expect_key;
-	int32_t result; /* GINI_* to return after the work */
+	int32_t result;  /* GINI_* to return after the work */
 	int64_t returns; /* with has_returns: the value run() returns, as is */
 	bool has_returns;
 	const char *message;
@@ -204,40 +204,49 @@ desc_check(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor dry_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "dry", .version = "1.0.0", .summary = "describes itself",
-	.category = "test", .flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT,
-	.create = rec_create, .destroy = rec_destroy, .run = rec_run, .describe = desc_describe,
+	GINI_DESCRIPTOR_HEADER, .id = "dry",
+	.version = "1.0.0",     .summary = "describes itself",
+	.category = "test",     .flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT,
+	.create = rec_create,   .destroy = rec_destroy,
+	.run = rec_run,         .describe = desc_describe,
 	.check = desc_check,
 };
 /* Has describe() but does not vouch for it: the generic line is used. */
 static const struct gini_stage_descriptor nodry_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "nodry", .version = "1.0.0", .summary = "unvouched",
-	.category = "test", .flags = GINI_STAGE_CONCURRENT, .create = rec_create,
-	.destroy = rec_destroy, .run = rec_run, .describe = desc_describe,
+	GINI_DESCRIPTOR_HEADER,    .id = "nodry",          .version = "1.0.0",
+	.summary = "unvouched",    .category = "test",     .flags = GINI_STAGE_CONCURRENT,
+	.create = rec_create,      .destroy = rec_destroy, .run = rec_run,
+	.describe = desc_describe,
 };
 
 static const struct gini_stage_descriptor rec_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "rec", .version = "1.0.0", .summary = "records",
-	.category = "test", .flags = GINI_STAGE_CONCURRENT, .create = rec_create,
-	.destroy = rec_destroy, .run = rec_run,
+	GINI_DESCRIPTOR_HEADER, .id = "rec",
+	.version = "1.0.0",     .summary = "records",
+	.category = "test",     .flags = GINI_STAGE_CONCURRENT,
+	.create = rec_create,   .destroy = rec_destroy,
+	.run = rec_run,
 };
 static const struct gini_stage_descriptor serial_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "serial", .version = "1.0.0", .summary = "not concurrent",
-	.category = "test", .create = rec_create, .destroy = rec_destroy, .run = rec_run,
+	GINI_DESCRIPTOR_HEADER,      .id = "serial",     .version = "1.0.0",
+	.summary = "not concurrent", .category = "test", .create = rec_create,
+	.destroy = rec_destroy,      .run = rec_run,
 };
 static const struct gini_stage_descriptor stubborn_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "stubborn", .version = "1.0.0",
-	.summary = "ignores cancellation", .category = "test", .run = stubborn_run,
+	GINI_DESCRIPTOR_HEADER, .id = "stubborn",
+	.version = "1.0.0",     .summary = "ignores cancellation",
+	.category = "test",     .run = stubborn_run,
 };
 /* Not concurrent: real runs of one instance are serialised, dry runs not. */
 static const struct gini_stage_descriptor meet_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "meet", .version = "1.0.0", .summary = "meets describe",
-	.category = "test", .flags = GINI_STAGE_DRY_RUN, .run = meet_run,
-	.describe = meet_describe,
+	GINI_DESCRIPTOR_HEADER, .id = "meet",
+	.version = "1.0.0",     .summary = "meets describe",
+	.category = "test",     .flags = GINI_STAGE_DRY_RUN,
+	.run = meet_run,        .describe = meet_describe,
 };
 static const struct gini_stage_descriptor noop_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "noop", .version = "1.0.0", .summary = "does nothing",
-	.category = "test", .flags = GINI_STAGE_CONCURRENT, .run = noop_run,
+	GINI_DESCRIPTOR_HEADER,    .id = "noop",       .version = "1.0.0",
+	.summary = "does nothing", .category = "test", .flags = GINI_STAGE_CONCURRENT,
+	.run = noop_run,
 };
 
 static struct registry *reg;
@@ -383,7 +392,8 @@ START_TEST(branches_run_in_parallel)
 	compile("pipelines = ({ name = \"p\"; steps = ("
 	        "{ id = \"a\"; stage = \"rec\"; params = { name = \"a\"; sleep = \"300ms\"; }; },"
 	        "{ id = \"b\"; stage = \"rec\"; params = { name = \"b\"; sleep = \"300ms\"; }; },"
-	        "{ id = \"j\"; stage = \"rec\"; after = [\"a\", \"b\"]; params = { name = \"j\"; }; }"
+	        "{ id = \"j\"; stage = \"rec\"; after = [\"a\", \"b\"]; params = { name = \"j\"; "
+	        "}; }"
 	        "); });");
 	r = run_pipeline(2);
 	ck_assert_int_eq(r->status, RUN_SUCCESS);
@@ -402,7 +412,8 @@ START_TEST(timeout_cancels_step)
 	compile("pipelines = ({ name = \"p\"; steps = ("
 	        "{ id = \"slow\"; stage = \"rec\"; timeout = \"100ms\"; params = { name = \"s\"; "
 	        "sleep = \"30s\"; }; },"
-	        "{ id = \"next\"; stage = \"rec\"; after = [\"slow\"]; params = { name = \"n\"; }; }"
+	        "{ id = \"next\"; stage = \"rec\"; after = [\"slow\"]; params = { name = \"n\"; }; "
+	        "}"
 	        "); });");
 	r = run_pipeline(1);
 	ck_assert_int_eq(r->status, RUN_FAILED);
@@ -484,13 +495,13 @@ START_TEST(retries_counted)
 END_TEST
 
 static const char policy_dag[] =
-	"{ id = \"bad\"; stage = \"rec\"; params = { name = \"bad\"; fail_times = 1; "
-	"sleep = \"100ms\"; }; },"
-	"{ id = \"dep\"; stage = \"rec\"; after = [\"bad\"]; params = { name = \"dep\"; }; },"
-	"{ id = \"dep2\"; stage = \"rec\"; after = [\"dep\"]; params = { name = \"dep2\"; }; },"
-	"{ id = \"sibling\"; stage = \"rec\"; params = { name = \"sib\"; sleep = \"300ms\"; }; },"
-	"{ id = \"later\"; stage = \"rec\"; after = [\"sibling\"]; params = { name = \"later\"; "
-	"}; }";
+        "{ id = \"bad\"; stage = \"rec\"; params = { name = \"bad\"; fail_times = 1; "
+        "sleep = \"100ms\"; }; },"
+        "{ id = \"dep\"; stage = \"rec\"; after = [\"bad\"]; params = { name = \"dep\"; }; },"
+        "{ id = \"dep2\"; stage = \"rec\"; after = [\"dep\"]; params = { name = \"dep2\"; }; },"
+        "{ id = \"sibling\"; stage = \"rec\"; params = { name = \"sib\"; sleep = \"300ms\"; }; },"
+        "{ id = \"later\"; stage = \"rec\"; after = [\"sibling\"]; params = { name = \"later\"; "
+        "}; }";
 
 START_TEST(on_failure_stop)
 {
@@ -511,7 +522,8 @@ START_TEST(on_failure_stop)
 	/* The running sibling finished; what would have started after it did not. */
 	ck_assert_int_eq(result(r, "sibling")->status, STEP_SUCCESS);
 	ck_assert_int_eq(result(r, "later")->status, STEP_CANCELLED);
-	ck_assert_str_eq(result(r, "later")->message, "not started: the run stopped after a failure");
+	ck_assert_str_eq(result(r, "later")->message,
+	                 "not started: the run stopped after a failure");
 	ck_assert_uint_eq(result(r, "later")->attempts, 0);
 	run_free(r);
 }
@@ -575,9 +587,11 @@ START_TEST(skipped_and_disabled_satisfy_dependents)
 	struct run *r;
 
 	compile("pipelines = ({ name = \"p\"; steps = ("
-	        "{ id = \"maybe\"; stage = \"rec\"; params = { name = \"m\"; result = \"skip\"; }; },"
+	        "{ id = \"maybe\"; stage = \"rec\"; params = { name = \"m\"; result = \"skip\"; }; "
+	        "},"
 	        "{ id = \"off\"; stage = \"no-such-stage\"; enabled = false; },"
-	        "{ id = \"after\"; stage = \"rec\"; after = [\"maybe\", \"off\"]; params = { name = "
+	        "{ id = \"after\"; stage = \"rec\"; after = [\"maybe\", \"off\"]; params = { name "
+	        "= "
 	        "\"a\"; }; }"
 	        "); });");
 	r = run_pipeline(1);
@@ -608,7 +622,8 @@ START_TEST(cancel_run)
 
 	compile("pipelines = ({ name = \"p\"; steps = ("
 	        "{ id = \"long\"; stage = \"rec\"; params = { name = \"l\"; sleep = \"30s\"; }; },"
-	        "{ id = \"next\"; stage = \"rec\"; after = [\"long\"]; params = { name = \"n\"; }; }"
+	        "{ id = \"next\"; stage = \"rec\"; after = [\"long\"]; params = { name = \"n\"; }; "
+	        "}"
 	        "); });");
 	ex = executor_new(1);
 	r = run_new(pl, "test");
@@ -663,8 +678,8 @@ big_pipeline(size_t n, bool linear)
 			                        i ? "," : "", i, i - 1);
 		else
 			off += (size_t)snprintf(text + off, cap - off,
-			                        "%s{ id = \"s%zu\"; stage = \"noop\"; }", i ? "," : "",
-			                        i);
+			                        "%s{ id = \"s%zu\"; stage = \"noop\"; }",
+			                        i ? "," : "", i);
 	}
 	snprintf(text + off, cap - off, "); });");
 	compile(text);

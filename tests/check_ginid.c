@@ -71,12 +71,14 @@ START_TEST(ready_status_and_stop)
 
 	daemon_init(&d, "ginid", "pipelines = ();\n");
 	daemon_start(&d);
-	ck_assert(daemon_wait_notify(&d, "STATUS=generation 1: 0 pipelines, 7 stage types, 0 runs "
-	                                 "in flight",
+	ck_assert(daemon_wait_notify(&d,
+	                             "STATUS=generation 1: 0 pipelines, 7 stage types, 0 runs "
+	                             "in flight",
 	                             5000));
 	/* It says what it loaded. */
-	ck_assert(daemon_wait_log(&d, "info: stage types: check-command 1.0.0, check-path 1.0.0, "
-	                              "exec 1.0.0, fail 1.0.0, log 1.0.0, sleep 1.0.0, write 1.0.0",
+	ck_assert(daemon_wait_log(&d,
+	                          "info: stage types: check-command 1.0.0, check-path 1.0.0, "
+	                          "exec 1.0.0, fail 1.0.0, log 1.0.0, sleep 1.0.0, write 1.0.0",
 	                          1, 1000));
 	daemon_signal(&d, SIGTERM);
 	st = daemon_wait_exit(&d, 10000);
@@ -127,8 +129,9 @@ START_TEST(signal_runs_bound_pipelines)
 	ck_assert(daemon_wait_log(&d, "started (trigger: signal SIGRTMIN+2)", 1, 1000));
 	/* An unbound signal is noticed, not fatal. */
 	daemon_signal(&d, SIGRTMIN + 5);
-	ck_assert(daemon_wait_log(&d, "received SIGRTMIN+5, which no pipeline is bound to; "
-	                              "ignoring",
+	ck_assert(daemon_wait_log(&d,
+	                          "received SIGRTMIN+5, which no pipeline is bound to; "
+	                          "ignoring",
 	                          1, 5000));
 	ck_assert_int_eq(kill(d.pid, 0), 0);
 }
@@ -188,11 +191,13 @@ START_TEST(broken_reload_keeps_old)
 	daemon_write(&d, "pipelines.d/broken.conf",
 	             "pipelines = ( { name = \"x\"; stepz = (); } );\n");
 	daemon_signal(&d, SIGHUP);
-	ck_assert(daemon_wait_log(&d, "reload failed with 2 errors; generation 1 keeps running "
-	                              "unchanged",
+	ck_assert(daemon_wait_log(&d,
+	                          "reload failed with 2 errors; generation 1 keeps running "
+	                          "unchanged",
 	                          1, 5000));
-	ck_assert(daemon_wait_log(&d, "broken.conf:1: pipeline 'x': unknown key 'stepz'; did you "
-	                              "mean 'steps'?",
+	ck_assert(daemon_wait_log(&d,
+	                          "broken.conf:1: pipeline 'x': unknown key 'stepz'; did you "
+	                          "mean 'steps'?",
 	                          1, 1000));
 	ck_assert(daemon_wait_notify(&d, "last reload FAILED", 5000));
 	daemon_signal(&d, SIGUSR1);
@@ -296,8 +301,9 @@ START_TEST(plugin_replaced_during_run)
 	                        daemon_path(&d, "stages/versioned.so")),
 	                 0);
 	daemon_signal(&d, SIGHUP);
-	ck_assert(daemon_wait_log(&d, "reloaded: generation 2 with 1 stage types (1 loaded, 0 "
-	                              "unchanged)",
+	ck_assert(daemon_wait_log(&d,
+	                          "reloaded: generation 2 with 1 stage types (1 loaded, 0 "
+	                          "unchanged)",
 	                          1, 5000));
 	daemon_signal(&d, SIGUSR1);
 	ck_assert(wait_file(hooks, MINE("start 2.0.0"), 5000));
@@ -388,11 +394,12 @@ START_TEST(signal_storm)
 	size_t started;
 
 	daemon_init(&d, "ginid", "");
-	write_conf("{ name = \"q\"; overlap = \"queue\"; triggers = { signal = \"SIGRTMIN+1\"; }; "
-	           "steps = ( { id = \"nap\"; stage = \"sleep\"; params = { duration = \"300ms\"; }; "
-	           "} ); },"
-	           "{ name = \"ok\"; triggers = { signal = \"SIGUSR2\"; }; steps = ( { id = \"l\"; "
-	           "stage = \"log\"; params = { message = \"still alive\"; }; } ); }");
+	write_conf(
+	        "{ name = \"q\"; overlap = \"queue\"; triggers = { signal = \"SIGRTMIN+1\"; }; "
+	        "steps = ( { id = \"nap\"; stage = \"sleep\"; params = { duration = \"300ms\"; }; "
+	        "} ); },"
+	        "{ name = \"ok\"; triggers = { signal = \"SIGUSR2\"; }; steps = ( { id = \"l\"; "
+	        "stage = \"log\"; params = { message = \"still alive\"; }; } ); }");
 	daemon_start(&d);
 	rss_before = proc_rss_kib(d.pid);
 	for (int i = 0; i < 10000; i++)
@@ -430,12 +437,13 @@ START_TEST(persistent_schedule_catches_up)
 	char line[128];
 
 	daemon_init(&d, "ginid", "");
-	write_conf("{ name = \"nightly\"; triggers = { schedule = \"0 3 * * *\"; persistent = true; "
-	           "}; steps = ( { id = \"l\"; stage = \"log\"; params = { message = \"caught up\"; "
-	           "}; } ); },"
-	           "{ name = \"fresh\"; triggers = { schedule = \"0 3 * * *\"; persistent = true; "
-	           "}; steps = ( { id = \"l\"; stage = \"log\"; params = { message = \"never "
-	           "ran\"; }; } ); }");
+	write_conf(
+	        "{ name = \"nightly\"; triggers = { schedule = \"0 3 * * *\"; persistent = true; "
+	        "}; steps = ( { id = \"l\"; stage = \"log\"; params = { message = \"caught up\"; "
+	        "}; } ); },"
+	        "{ name = \"fresh\"; triggers = { schedule = \"0 3 * * *\"; persistent = true; "
+	        "}; steps = ( { id = \"l\"; stage = \"log\"; params = { message = \"never "
+	        "ran\"; }; } ); }");
 	/* Last fired three days ago: at least one 03:00 was missed. */
 	snprintf(line, sizeof(line), "nightly %lld\n", (long long)time(NULL) - 3 * 86400);
 	daemon_write(&d, "state/schedules", line);
@@ -591,11 +599,12 @@ START_TEST(once_failure_exit_code)
 {
 	char *out = NULL, *err = NULL;
 
-	daemon_init(&d, "once", "pipelines = ( { name = \"f\"; steps = ("
-	                        "{ id = \"bad\"; stage = \"exec\"; params = { shell = \"exit 3\"; }; },"
-	                        "{ id = \"dep\"; stage = \"log\"; after = \"bad\"; params = { "
-	                        "message = \"x\"; }; }"
-	                        "); } );\n");
+	daemon_init(&d, "once",
+	            "pipelines = ( { name = \"f\"; steps = ("
+	            "{ id = \"bad\"; stage = \"exec\"; params = { shell = \"exit 3\"; }; },"
+	            "{ id = \"dep\"; stage = \"log\"; after = \"bad\"; params = { "
+	            "message = \"x\"; }; }"
+	            "); } );\n");
 	ck_assert_int_eq(ginid_cmd(&out, &err, "--once", "f", NULL), 1);
 	ck_assert_ptr_nonnull(strstr(out, "failed"));
 	ck_assert_ptr_nonnull(strstr(out, "exit status 3"));
@@ -705,14 +714,15 @@ START_TEST(test_mode_lists_and_validates)
 {
 	char *out = NULL, *err = NULL;
 
-	daemon_init(&d, "once", "pipelines = ( { name = \"p\"; triggers = { schedule = "
-	                        "\"30 2 * * *\"; signal = \"SIGUSR1\"; }; steps = ("
-	                        "{ id = \"a\"; stage = \"log\"; params = { message = \"x\"; }; },"
-	                        "{ id = \"b\"; stage = \"log\"; after = \"a\"; params = { message = "
-	                        "\"y\"; }; },"
-	                        "{ id = \"c\"; stage = \"log\"; after = \"a\"; params = { message = "
-	                        "\"z\"; }; }"
-	                        "); } );\n");
+	daemon_init(&d, "once",
+	            "pipelines = ( { name = \"p\"; triggers = { schedule = "
+	            "\"30 2 * * *\"; signal = \"SIGUSR1\"; }; steps = ("
+	            "{ id = \"a\"; stage = \"log\"; params = { message = \"x\"; }; },"
+	            "{ id = \"b\"; stage = \"log\"; after = \"a\"; params = { message = "
+	            "\"y\"; }; },"
+	            "{ id = \"c\"; stage = \"log\"; after = \"a\"; params = { message = "
+	            "\"z\"; }; }"
+	            "); } );\n");
 	ck_assert_int_eq(ginid_cmd(&out, &err, "-t", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(out, "Stage types (7):"));
 	ck_assert_ptr_nonnull(strstr(out, "  exec "));
@@ -731,8 +741,9 @@ START_TEST(test_mode_lists_and_validates)
 	}
 	free(out);
 	free(err);
-	daemon_write(&d, "gini.conf", "pipelines = ( { name = \"p\"; steps = ( { id = \"a\"; "
-	                              "stage = \"lgo\"; } ); } );\nworkers = 0;\n");
+	daemon_write(&d, "gini.conf",
+	             "pipelines = ( { name = \"p\"; steps = ( { id = \"a\"; "
+	             "stage = \"lgo\"; } ); } );\nworkers = 0;\n");
 	ck_assert_int_eq(ginid_cmd(&out, &err, "-t", NULL), 1);
 	ck_assert_ptr_nonnull(strstr(err, "gini.conf:2: 'workers': 0 is out of range 1-256"));
 	ck_assert_ptr_nonnull(strstr(err, "gini.conf:1: pipeline 'p': step 'a': unknown stage type "
@@ -812,11 +823,13 @@ START_TEST(test_mode_plugin_dir_errors)
 	int st;
 
 	daemon_init(&d, "once", "");
-	daemon_write(&d, "gini.conf",
-	             /* 1 */ "workers = 1;\n"
-	             /* 2 */ "plugin_dirs = [ \"nowhere\" ];\n"
-	             /* 3 */ "pipelines = ( { name = \"p\"; steps = ( { id = \"a\"; stage = \"log\"; "
-	             "params = { message = \"x\"; }; } ); } );\n");
+	daemon_write(
+	        &d, "gini.conf",
+	        /* 1 */
+	        "workers = 1;\n"
+	        /* 2 */ "plugin_dirs = [ \"nowhere\" ];\n"
+	        /* 3 */ "pipelines = ( { name = \"p\"; steps = ( { id = \"a\"; stage = \"log\"; "
+	        "params = { message = \"x\"; }; } ); } );\n");
 	argv[3] = d.conf;
 	argv[5] = (char *)daemon_path(&d, "state");
 	st = run_command(argv, &out, &err, 60000);

@@ -471,7 +471,8 @@ START_TEST(health_survives_restart)
 	daemon_spawn(&d, NULL, NULL);
 	ck_assert(daemon_wait_notify(&d, "READY=1", 30000));
 
-	ck_assert(daemon_wait_notify(&d, "; 2 pipelines, 1 unhealthy: backup (last run failed", 5000));
+	ck_assert(daemon_wait_notify(&d, "; 2 pipelines, 1 unhealthy: backup (last run failed",
+	                             5000));
 	ck_assert_int_eq(ginictl(&out, &err, "--json", "health", NULL), CTL_EXIT_FAILED);
 	j = json_loads(out, 0, NULL);
 	ck_assert_ptr_nonnull(j);
@@ -1066,13 +1067,17 @@ START_TEST(journal_fields)
 	pid_t pid;
 
 	/* A state dir of its own: run ids go on from the history found there. */
-	ck_assert_int_ne(asprintf(&text,
-	        "state_dir = \"%s/state\";\n"
-	        "pipelines = (\n"
-	        "  { name = \"backup\"; triggers = { on_start = true; }; steps = (\n"
-	        "      { id = \"hello\"; stage = \"log\"; params = { message = \"hi\"; }; },\n"
-	        "      { id = \"boom\"; stage = \"fail\"; after = \"hello\"; } ); }\n"
-	        ");\n", dir), -1);
+	ck_assert_int_ne(
+	        asprintf(&text,
+	                 "state_dir = \"%s/state\";\n"
+	                 "pipelines = (\n"
+	                 "  { name = \"backup\"; triggers = { on_start = true; }; steps = (\n"
+	                 "      { id = \"hello\"; stage = \"log\"; params = { message = \"hi\"; }; "
+	                 "},\n"
+	                 "      { id = \"boom\"; stage = \"fail\"; after = \"hello\"; } ); }\n"
+	                 ");\n",
+	                 dir),
+	        -1);
 	test_write_file(conf, text, 0644);
 	free(text);
 	pid = fork();

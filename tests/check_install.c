@@ -66,8 +66,9 @@ at(const char *rel)
  * have started this runner (its MAKEFLAGS, jobserver and command-line
  * variables), and with the helpers of the tree they build, not this build's.
  */
-#define CLEAN_ENV \
-	"env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u GINI_HELPER_DIR -u SANITIZE -u BUILD "
+#define CLEAN_ENV                                                                                  \
+	"env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u GINI_HELPER_DIR -u SANITIZE " \
+	"-u BUILD "
 
 static int
 sh(const char *cmd, char **out)
@@ -94,7 +95,7 @@ install(void)
 
 	snprintf(cmd, sizeof(cmd),
 	         CLEAN_ENV "make -s -j2 -C '%s' install DESTDIR='%s' PREFIX=/usr SYSCONFDIR=/etc "
-	         "BUILD='%s/install-usr' SANITIZE='%s' >/dev/null",
+	                   "BUILD='%s/install-usr' SANITIZE='%s' >/dev/null",
 	         test_source_dir(), root, test_build_dir(), GINI_TEST_SANITIZE);
 	ck_assert_int_eq(sh(cmd, NULL), 0);
 }
@@ -122,9 +123,8 @@ START_TEST(layout_and_config_kept)
 	ck_assert_int_eq(stat(at("usr/lib/gini/stages/exec.so"), &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0755);
 	/* The unit names the installed paths. */
-	ck_assert_int_eq(read_file(at("usr/lib/systemd/system/ginid.service"), 1 << 16, &unit,
-	                           NULL),
-	                 0);
+	ck_assert_int_eq(
+	        read_file(at("usr/lib/systemd/system/ginid.service"), 1 << 16, &unit, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(unit, "ExecStart=/usr/sbin/ginid -c /etc/gini/gini.conf\n"));
 	ck_assert_ptr_null(strstr(unit, "@SBINDIR@"));
 	/* An operator's config survives a reinstall. */
@@ -166,7 +166,8 @@ START_TEST(readme_plugin_out_of_tree)
 	ck_assert_int_eq(sh(cmd, NULL), 0);
 
 	/* ginictl inspect reads its descriptor... */
-	snprintf(cmd, sizeof(cmd), "'%s/usr/bin/ginictl' inspect '%s'", root, at("stages/hello.so"));
+	snprintf(cmd, sizeof(cmd), "'%s/usr/bin/ginictl' inspect '%s'", root,
+	         at("stages/hello.so"));
 	setenv("GINI_PROBE", at("usr/libexec/gini/gini-probe"), 1);
 	ck_assert_int_eq(sh(cmd, &out), 0);
 	unsetenv("GINI_PROBE");
@@ -178,8 +179,9 @@ START_TEST(readme_plugin_out_of_tree)
 	                "pipelines = ( { name = \"greet\"; steps = ( { id = \"hi\"; stage = "
 	                "\"hello\"; params = { name = \"operator\"; }; } ); } );\n",
 	                0644);
-	snprintf(cmd, sizeof(cmd), "'%s/usr/sbin/ginid' --once greet -c '%s' --plugin-dir '%s' 2>&1",
-	         root, at("gini.conf"), at("stages"));
+	snprintf(cmd, sizeof(cmd),
+	         "'%s/usr/sbin/ginid' --once greet -c '%s' --plugin-dir '%s' 2>&1", root,
+	         at("gini.conf"), at("stages"));
 	ck_assert_int_eq(sh(cmd, &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "step 'hi': hello, operator"));
 	ck_assert_ptr_nonnull(strstr(out, "pipeline 'greet': success"));
@@ -191,12 +193,13 @@ START_TEST(header_c99_and_cxx)
 {
 	char cmd[4096];
 
-	snprintf(cmd, sizeof(cmd),
-	         "cd '%s' && printf '#include <gini/stage.h>\\nint x;\\n' > h.c && "
-	         "cc -std=c99 -pedantic -Wall -Wextra -Werror -I'%s/include' -c h.c -o h.o && "
-	         "if command -v c++ >/dev/null; then cp h.c h.cc && "
-	         "c++ -std=c++11 -pedantic -Wall -Wextra -Werror -I'%s/include' -c h.cc -o hh.o; fi",
-	         root, GINI_SOURCE_DIR, GINI_SOURCE_DIR);
+	snprintf(
+	        cmd, sizeof(cmd),
+	        "cd '%s' && printf '#include <gini/stage.h>\\nint x;\\n' > h.c && "
+	        "cc -std=c99 -pedantic -Wall -Wextra -Werror -I'%s/include' -c h.c -o h.o && "
+	        "if command -v c++ >/dev/null; then cp h.c h.cc && "
+	        "c++ -std=c++11 -pedantic -Wall -Wextra -Werror -I'%s/include' -c h.cc -o hh.o; fi",
+	        root, GINI_SOURCE_DIR, GINI_SOURCE_DIR);
 	ck_assert_int_eq(sh(cmd, NULL), 0);
 }
 END_TEST
@@ -219,7 +222,8 @@ START_TEST(unit_file_verifies)
 	         root, root, root, root, root, root, root, root);
 	ck_assert_int_eq(sh(cmd, NULL), 0);
 	/* Every @PLACEHOLDER@ of both units was filled in by install. */
-	snprintf(cmd, sizeof(cmd), "! grep -n '@[A-Z]*@' '%s/ginid.service' '%s/ginid.socket' && "
+	snprintf(cmd, sizeof(cmd),
+	         "! grep -n '@[A-Z]*@' '%s/ginid.service' '%s/ginid.socket' && "
 	         "grep -qx 'ListenStream=/run/gini/ginid.sock' '%s/ginid.socket'",
 	         root, root, root);
 	ck_assert_int_eq(sh(cmd, NULL), 0);
@@ -438,7 +442,7 @@ START_TEST(install_other_prefix_after_plain_build)
 	snprintf(dest, sizeof(dest), "%s", in_clone("dest"));
 	snprintf(make, sizeof(make),
 	         CLEAN_ENV "make -s -j2 -C '%s' prefix='%s' sysconfdir='%s/etc' "
-	         "localstatedir='%s/var' runstatedir='%s/run' DESTDIR='%s'",
+	                   "localstatedir='%s/var' runstatedir='%s/run' DESTDIR='%s'",
 	         in_clone("src"), prefix, prefix, prefix, prefix, dest);
 	snprintf(cmd, sizeof(cmd), "%s install", make);
 	ck_assert_int_eq(sh(cmd, &out), 0);
@@ -549,8 +553,10 @@ install_suite(void)
 	 * alone runs this case.
 	 */
 	if (GINI_TEST_SANITIZE[0]) {
-		fprintf(stderr, "install: fresh_clone skipped under SANITIZE=%s (the plain make check "
-		                "runs it)\n", GINI_TEST_SANITIZE);
+		fprintf(stderr,
+		        "install: fresh_clone skipped under SANITIZE=%s (the plain make check "
+		        "runs it)\n",
+		        GINI_TEST_SANITIZE);
 		return s;
 	}
 	tc = tcase_create("fresh_clone");

@@ -1166,8 +1166,9 @@ START_TEST(plugin_overwritten_in_place)
 	snprintf(src, sizeof(src), "%s/tests/plugins/versioned_v2.so", test_build_dir());
 	overwrite_in_place(src, daemon_path(&d, "stages/versioned.so"));
 	daemon_signal(&d, SIGHUP);
-	ck_assert(daemon_wait_log(&d, "reloaded: generation 2 with 2 stage types (1 loaded, 1 "
-	                              "unchanged)",
+	ck_assert(daemon_wait_log(&d,
+	                          "reloaded: generation 2 with 2 stage types (1 loaded, 1 "
+	                          "unchanged)",
 	                          1, 10000));
 	/* The step in flight finished with the code it started with. */
 	ck_assert(wait_file(hooks, MINE("end 1.0.0"), 10000));
@@ -1281,10 +1282,10 @@ START_TEST(callbacks_run_where_documented)
 	};
 	/* And each of these happened. */
 	static const char *const seen[] = {
-		"load gini-probe main",  "unload gini-probe main", "load ginid main",
-		"create ginid main",     "run ginid other",        "describe ginid other",
-		"check ginid other",     "destroy ginid main",     "unload ginid main",
-		"load gini-worker main", "create gini-worker main", "run gini-worker main",
+		"load gini-probe main",     "unload gini-probe main",  "load ginid main",
+		"create ginid main",        "run ginid other",         "describe ginid other",
+		"check ginid other",        "destroy ginid main",      "unload ginid main",
+		"load gini-worker main",    "create gini-worker main", "run gini-worker main",
 		"destroy gini-worker main", "unload gini-worker main",
 	};
 	_cleanup_free_ char *sites = NULL, *text = NULL;

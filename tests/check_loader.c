@@ -183,9 +183,9 @@ START_TEST(duplicate_id_names_both_files)
 	put("good_a.so", "a_first.so", 0755);
 	put("dup_id.so", "b_second.so", 0755);
 	ck_assert_int_eq(scan(reg, &rep), 0);
-	ck_assert_int_ne(asprintf(&expect, "duplicate stage id 'good-a', already provided by %s",
-	                          first),
-	                 -1);
+	ck_assert_int_ne(
+	        asprintf(&expect, "duplicate stage id 'good-a', already provided by %s", first),
+	        -1);
 	assert_refused(&rep, "b_second.so", expect);
 	t = registry_acquire(reg, "good-a");
 	ck_assert_str_eq(t->path, first);
@@ -545,12 +545,9 @@ noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 START_TEST(refusal_reason_escaped)
 {
 	struct gini_stage_descriptor d = {
-		GINI_DESCRIPTOR_HEADER,
-		.id = "x\nplugin /etc/evil.so: loaded\001",
-		.version = "1.0.0",
-		.summary = "s",
-		.category = "io",
-		.run = noop_run,
+		GINI_DESCRIPTOR_HEADER, .id = "x\nplugin /etc/evil.so: loaded\001",
+		.version = "1.0.0",     .summary = "s",
+		.category = "io",       .run = noop_run,
 	};
 	char reason[256], tiny[12];
 

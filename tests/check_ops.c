@@ -140,10 +140,11 @@ slurp(const char *path)
 	"  { name = \"p\"; triggers = { signal = \"SIGUSR1\"; };\n"                                \
 	"    params = { target = { default = \"/srv\"; pattern = \".*\"; };\n"                     \
 	"               mode = { default = \"fast\"; pattern = \"fast|slow\"; }; };\n"             \
-	"    steps = ( { id = \"dump\"; stage = \"exec\"; params = { argv = [ \"/bin/sh\", \"-c\", " \
+	"    steps = ( { id = \"dump\"; stage = \"exec\"; params = { argv = [ \"/bin/sh\", "       \
+	"\"-c\", "                                                                                 \
 	"\"printf '%%s' \\\"$GINI_CTX_TARGET\\\" > \\\"$0.env\\\"; printf '%%s' "                  \
-	"\\\"$GINI_CTX_MODE\\\" > \\\"$0.mode\\\"; printf '%%s' \\\"$1\\\" > \\\"$0.argv\\\"\", "       \
-	"\"" dir "/dump\", \"${target}\" ]; }; } ); }\n"                                          \
+	"\\\"$GINI_CTX_MODE\\\" > \\\"$0.mode\\\"; printf '%%s' \\\"$1\\\" > \\\"$0.argv\\\"\", "  \
+	"\"" dir "/dump\", \"${target}\" ]; }; } ); }\n"                                           \
 	");\n"
 
 static void
@@ -179,7 +180,8 @@ START_TEST(params_reach_exec_as_data)
 
 		ck_assert_int_ne(asprintf(&arg, "target=%s", values[i]), -1);
 		unlink(daemon_path(&d, "dump.env"));
-		ck_assert_msg(ginictl(&out, &err, "run", "p", arg, "mode=slow", "--wait", NULL) == 0,
+		ck_assert_msg(ginictl(&out, &err, "run", "p", arg, "mode=slow", "--wait", NULL) ==
+		                      0,
 		              "value %zu: %s%s", i, out, err);
 		got = slurp(daemon_path(&d, "dump.env"));
 		ck_assert_msg(streq(got, values[i]), "value %zu: got '%s'", i, got);
@@ -298,14 +300,15 @@ END_TEST
 	"pipelines = (\n"                                                                          \
 	"  { name = \"q\"; overlap = \"queue\"; params = { n = { default = \"0\"; }; };\n"         \
 	"    steps = ( { id = \"s\"; stage = \"exec\"; params = { cwd = \"" dir "\";\n"            \
-	"      shell = \"while [ ! -e go ]; do sleep 0.02; done; echo $GINI_CTX_N >> out\"; }; } "  \
+	"      shell = \"while [ ! -e go ]; do sleep 0.02; done; echo $GINI_CTX_N >> out\"; }; } " \
 	"); }\n"                                                                                   \
 	");\n"
 
 START_TEST(params_queued_run_joined_only_alike)
 {
-	static const char two[] = "{\"v\": 1, \"id\": 7, \"cmd\": \"run\", \"args\": {\"pipeline\": "
-	                          "\"q\", \"wait\": true, \"params\": {\"n\": \"2\"}}}\n";
+	static const char two[] =
+	        "{\"v\": 1, \"id\": 7, \"cmd\": \"run\", \"args\": {\"pipeline\": "
+	        "\"q\", \"wait\": true, \"params\": {\"n\": \"2\"}}}\n";
 	char *conf, *dir, *out = NULL, *err = NULL, *text;
 	json_t *r;
 	int a, b;
@@ -370,9 +373,16 @@ START_TEST(params_defaults_for_once)
 	free(conf);
 	free(dir);
 	{
-		char *argv[] = { test_build_path("ginid"), "-c", d.conf, "--plugin-dir",
-			         test_build_path("stages"), "--state-dir",
-			         (char *)daemon_path(&d, "state"), "--once", "p", NULL };
+		char *argv[] = { test_build_path("ginid"),
+			         "-c",
+			         d.conf,
+			         "--plugin-dir",
+			         test_build_path("stages"),
+			         "--state-dir",
+			         (char *)daemon_path(&d, "state"),
+			         "--once",
+			         "p",
+			         NULL };
 
 		st = run_command(argv, &out, &err, 60000);
 	}
@@ -397,15 +407,17 @@ START_TEST(params_defaults_for_triggers)
 	{
 		int fd = client();
 		json_t *r = call(fd, "pipelines", NULL);
-		char *dump = json_dumps(json_object_get(json_array_get(json_object_get(
-		                                                json_object_get(r, "result"), "items"),
-		                                                        0),
-		                                        "params"),
-		                        JSON_COMPACT);
+		char *dump = json_dumps(
+		        json_object_get(
+		                json_array_get(
+		                        json_object_get(json_object_get(r, "result"), "items"), 0),
+		                "params"),
+		        JSON_COMPACT);
 
-		ck_assert_str_eq(dump, "[{\"name\":\"target\",\"default\":\"/srv\",\"pattern\":\".*\"},"
-		                       "{\"name\":\"mode\",\"default\":\"fast\",\"pattern\":"
-		                       "\"fast|slow\"}]");
+		ck_assert_str_eq(dump,
+		                 "[{\"name\":\"target\",\"default\":\"/srv\",\"pattern\":\".*\"},"
+		                 "{\"name\":\"mode\",\"default\":\"fast\",\"pattern\":"
+		                 "\"fast|slow\"}]");
 		free(dump);
 		json_decref(r);
 		close(fd);
@@ -427,8 +439,8 @@ END_TEST
 	"pipelines = (\n"                                                                          \
 	"  { name = \"stubborn\"; steps = ( { id = \"hold\"; stage = \"exec\"; params = {\n"       \
 	"      kill_grace = \"300ms\";\n"                                                          \
-	"      shell = \"trap '' TERM; echo $$ > " dir "/pid; while :; do sleep 0.05; done\";\n"    \
-	"    }; } ); }\n"                                                                           \
+	"      shell = \"trap '' TERM; echo $$ > " dir "/pid; while :; do sleep 0.05; done\";\n"   \
+	"    }; } ); }\n"                                                                          \
 	");\n"
 
 START_TEST(cancel_kills_a_child_that_ignores_sigterm)
@@ -478,14 +490,14 @@ START_TEST(cancel_kills_a_child_that_ignores_sigterm)
 	ck_assert_msg(streq(json_string_value(json_object_get(ev, "event")), "step"), "%s", dump);
 	ck_assert_int_eq(json_integer_value(json_object_get(ev, "run_id")), 1);
 	/* The shell ignored SIGTERM: it was killed after kill_grace. */
-	ck_assert_msg(streq(json_string_value(json_object_get(json_object_get(ev, "step"),
-	                                                      "result")),
-	                    "cancelled"),
-	              "%s", dump);
-	ck_assert_msg(strstr(json_string_value(json_object_get(json_object_get(ev, "step"),
-	                                                       "message")),
-	                     "killed with SIGKILL after 300ms grace"),
-	              "%s", dump);
+	ck_assert_msg(
+	        streq(json_string_value(json_object_get(json_object_get(ev, "step"), "result")),
+	              "cancelled"),
+	        "%s", dump);
+	ck_assert_msg(
+	        strstr(json_string_value(json_object_get(json_object_get(ev, "step"), "message")),
+	               "killed with SIGKILL after 300ms grace"),
+	        "%s", dump);
 	free(dump);
 	json_decref(ev);
 	r = read_reply(waiter);
@@ -501,10 +513,11 @@ START_TEST(cancel_kills_a_child_that_ignores_sigterm)
 
 	fd = client();
 	r = call(fd, "history", "{\"pipeline\": \"stubborn\"}");
-	ck_assert_str_eq(json_string_value(json_object_get(
-				 json_array_get(json_object_get(json_object_get(r, "result"), "items"), 0),
-				 "result")),
-	                 "cancelled");
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(
+	                json_array_get(json_object_get(json_object_get(r, "result"), "items"), 0),
+	                "result")),
+	        "cancelled");
 	json_decref(r);
 	/* Over: cancelling it again finds nothing. */
 	r = call(fd, "cancel", "{\"run_id\": 1}");
@@ -535,7 +548,8 @@ listed_enabled(const char *name)
 	size_t i;
 
 	items = json_object_get(json_object_get(r, "result"), "items");
-	json_array_foreach(items, i, p) {
+	json_array_foreach(items, i, p)
+	{
 		if (streq(json_string_value(json_object_get(p, "name")), name)) {
 			found = true;
 			ck_assert(json_is_boolean(json_object_get(p, "enabled")));
@@ -594,8 +608,9 @@ START_TEST(disabled_survives_reload_and_restart)
 
 	/* Its trigger is ignored; a manual run needs --force. */
 	daemon_signal(&d, SIGUSR1);
-	ck_assert(daemon_wait_log(&d, "pipeline 'tick': disabled, ignoring its trigger (signal "
-	                              "SIGUSR1)",
+	ck_assert(daemon_wait_log(&d,
+	                          "pipeline 'tick': disabled, ignoring its trigger (signal "
+	                          "SIGUSR1)",
 	                          1, 10000));
 	ck_assert_int_eq(ginictl(&out, &err, "run", "tick", NULL), CTL_EXIT_FAILED);
 	ck_assert_msg(strstr(err, "pipeline 'tick' is disabled"), "%s", err);
@@ -913,8 +928,7 @@ START_TEST(exec_env_file_errors_and_precedence)
 	t = env_step(env_path("missing"), "A");
 	create_ok(t);
 	ck_assert_int_eq(stagetest_run(t), GINI_FAILURE);
-	snprintf(want, sizeof(want), "env_file %s: No such file or directory",
-	         env_path("missing"));
+	snprintf(want, sizeof(want), "env_file %s: No such file or directory", env_path("missing"));
 	ck_assert_str_eq(stagetest_message(t), want);
 	stagetest_close(t);
 	snprintf(want, sizeof(want), "-%s", env_path("missing"));
@@ -962,8 +976,14 @@ END_TEST
 static int
 ginid_check(char **out, char **err)
 {
-	char *argv[] = { test_build_path("ginid"), "-t", "-c", d.conf, "--plugin-dir",
-		         test_build_path("stages"), "--state-dir", (char *)daemon_path(&d, "state"),
+	char *argv[] = { test_build_path("ginid"),
+		         "-t",
+		         "-c",
+		         d.conf,
+		         "--plugin-dir",
+		         test_build_path("stages"),
+		         "--state-dir",
+		         (char *)daemon_path(&d, "state"),
 		         NULL };
 	int st = run_command(argv, out, err, 60000);
 
@@ -975,21 +995,23 @@ START_TEST(check_warns_about_keys_nothing_sets)
 {
 	char *out = NULL, *err = NULL, want[8192];
 
-	daemon_init(&d, "ops",
-	            /* 1 */ "pipelines = (\n"
-	            /* 2 */ "  { name = \"p\"; params = { target = { default = \"/srv\"; }; };\n"
-	            /* 3 */ "    steps = (\n"
-	            /* 4 */ "      { id = \"a\"; stage = \"exec\"; params = { argv = [ \"/bin/echo\", "
-	            "\"${target}\", \"${gini.run}\", \"$${literal}\" ]; capture = \"made\"; }; },\n"
-	            /* 5 */ "      { id = \"b\"; stage = \"exec\"; after = \"a\"; params = { argv = "
-	            "[ \"/bin/echo\", \"${made}\", \"x${tpyo}\" ]; }; },\n"
-	            /* 6 */ "      { id = \"c\"; stage = \"exec\"; params = { argv = [ \"/bin/echo\", "
-	            "\"${made}\" ]; }; },\n"
-	            /* 7 */ "      { id = \"d\"; stage = \"log\"; params = { message = \"x\"; }; },\n"
-	            /* 8 */ "      { id = \"e\"; stage = \"exec\"; after = \"d\"; params = { argv = "
-	            "[ \"/bin/echo\", \"${nobody}\" ]; }; }\n"
-	            /* 9 */ "    ); }\n"
-	            /* 10 */ ");\n");
+	daemon_init(
+	        &d, "ops",
+	        /* 1 */
+	        "pipelines = (\n"
+	        /* 2 */ "  { name = \"p\"; params = { target = { default = \"/srv\"; }; };\n"
+	        /* 3 */ "    steps = (\n"
+	        /* 4 */ "      { id = \"a\"; stage = \"exec\"; params = { argv = [ \"/bin/echo\", "
+	        "\"${target}\", \"${gini.run}\", \"$${literal}\" ]; capture = \"made\"; }; },\n"
+	        /* 5 */ "      { id = \"b\"; stage = \"exec\"; after = \"a\"; params = { argv = "
+	        "[ \"/bin/echo\", \"${made}\", \"x${tpyo}\" ]; }; },\n"
+	        /* 6 */ "      { id = \"c\"; stage = \"exec\"; params = { argv = [ \"/bin/echo\", "
+	        "\"${made}\" ]; }; },\n"
+	        /* 7 */ "      { id = \"d\"; stage = \"log\"; params = { message = \"x\"; }; },\n"
+	        /* 8 */ "      { id = \"e\"; stage = \"exec\"; after = \"d\"; params = { argv = "
+	        "[ \"/bin/echo\", \"${nobody}\" ]; }; }\n"
+	        /* 9 */ "    ); }\n"
+	        /* 10 */ ");\n");
 	ck_assert_int_eq(ginid_check(&out, &err), 0);
 	/* b runs after a, which captures "made"; c does not. */
 	ck_assert_msg(!strstr(err, "'${target}'") && !strstr(err, "'${gini.run}'") &&
@@ -1010,21 +1032,24 @@ START_TEST(check_warns_about_keys_nothing_sets)
 	free(err);
 
 	/* Bad params are errors at their line, and -t fails. */
-	daemon_write(&d, "gini.conf",
-	             /* 1 */ "pipelines = (\n"
-	             /* 2 */ "  { name = \"p\"; triggers = { signal = \"SIGUSR1\"; };\n"
-	             /* 3 */ "    params = { target = { default = \"/etc\"; pattern = \"^/srv\"; };\n"
-	             /* 4 */ "               n = { pattern = \"(\"; }; };\n"
-	             /* 5 */ "    steps = ( { id = \"a\"; stage = \"log\"; params = { message = "
-	             "\"x\"; }; } ); }\n"
-	             /* 6 */ ");\n");
+	daemon_write(
+	        &d, "gini.conf",
+	        /* 1 */
+	        "pipelines = (\n"
+	        /* 2 */ "  { name = \"p\"; triggers = { signal = \"SIGUSR1\"; };\n"
+	        /* 3 */ "    params = { target = { default = \"/etc\"; pattern = \"^/srv\"; };\n"
+	        /* 4 */ "               n = { pattern = \"(\"; }; };\n"
+	        /* 5 */ "    steps = ( { id = \"a\"; stage = \"log\"; params = { message = "
+	        "\"x\"; }; } ); }\n"
+	        /* 6 */ ");\n");
 	ck_assert_int_eq(ginid_check(&out, &err), 1);
 	snprintf(want, sizeof(want),
 	         "%s:3: pipeline 'p': param 'target': default '/etc': the value does not match the "
 	         "pattern '^/srv'",
 	         d.conf);
 	ck_assert_msg(strstr(err, want), "%s", err);
-	snprintf(want, sizeof(want), "%s:4: pipeline 'p': param 'n': invalid pattern '(': ", d.conf);
+	snprintf(want, sizeof(want),
+	         "%s:4: pipeline 'p': param 'n': invalid pattern '(': ", d.conf);
 	ck_assert_msg(strstr(err, want), "%s", err);
 	free(out);
 	free(err);

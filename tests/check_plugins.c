@@ -75,8 +75,8 @@ assert_message_prefix(struct stagetest *t, const char *prefix)
 {
 	const char *m = stagetest_message(t);
 
-	ck_assert_msg(m && strncmp(m, prefix, strlen(prefix)) == 0, "message '%s' lacks prefix '%s'",
-	              m ? m : "(none)", prefix);
+	ck_assert_msg(m && strncmp(m, prefix, strlen(prefix)) == 0,
+	              "message '%s' lacks prefix '%s'", m ? m : "(none)", prefix);
 }
 
 static char *
@@ -164,7 +164,8 @@ reap_orphan(pid_t pid)
 		ck_assert_msg(r == 0, "waitpid %d: %s", (int)pid, strerror(errno));
 		if (now_ms() > until) {
 			kill(pid, SIGKILL);
-			ck_abort_msg("process %d still alive after the step was cancelled", (int)pid);
+			ck_abort_msg("process %d still alive after the step was cancelled",
+			             (int)pid);
 		}
 		usleep(10000);
 	}
@@ -210,7 +211,8 @@ exported_symbols(const char *path, char names[][64], size_t max)
 		for (size_t j = 0; j < sh[i].sh_size / sizeof(Elf64_Sym); j++) {
 			unsigned bind = ELF64_ST_BIND(syms[j].st_info);
 
-			if (syms[j].st_shndx == SHN_UNDEF || (bind != STB_GLOBAL && bind != STB_WEAK))
+			if (syms[j].st_shndx == SHN_UNDEF ||
+			    (bind != STB_GLOBAL && bind != STB_WEAK))
 				continue;
 			ck_assert_uint_lt(n, max);
 			snprintf(names[n++], 64, "%s", data + strtab->sh_offset + syms[j].st_name);
@@ -355,7 +357,8 @@ END_TEST
 
 START_TEST(test_exec_output_logged)
 {
-	struct stagetest *t = exec_shell("echo hello; echo; echo oops >&2; printf 'no newline'", NULL);
+	struct stagetest *t =
+	        exec_shell("echo hello; echo; echo oops >&2; printf 'no newline'", NULL);
 
 	ck_assert_int_eq(stagetest_run(t), GINI_SUCCESS);
 	ck_assert_str_eq(stagetest_log_find(t, GINI_LOG_INFO, "hello"), "hello");
@@ -371,7 +374,7 @@ END_TEST
 START_TEST(test_exec_long_line)
 {
 	struct stagetest *t =
-		exec_shell("head -c 100000 /dev/zero | tr '\\0' x; echo; echo next", NULL);
+	        exec_shell("head -c 100000 /dev/zero | tr '\\0' x; echo; echo next", NULL);
 	const char *line;
 
 	ck_assert_int_eq(stagetest_run(t), GINI_SUCCESS);
@@ -753,8 +756,9 @@ START_TEST(test_exec_describe)
 	stagetest_param_string(t, "capture", "out");
 	create_ok(t);
 	ck_assert_int_eq(stagetest_describe(t), 0);
-	assert_message(t, "would run: /bin/sh -c 'echo $HOME' (cwd '/srv/my data', stdin from 'in', "
-	                  "stdout into 'out')");
+	assert_message(t,
+	               "would run: /bin/sh -c 'echo $HOME' (cwd '/srv/my data', stdin from 'in', "
+	               "stdout into 'out')");
 	/* Describing has no side effects. */
 	ck_assert_ptr_null(stagetest_ctx_get(t, "out"));
 	stagetest_close(t);
@@ -860,7 +864,8 @@ START_TEST(test_log_substitution)
 {
 	struct stagetest *t = open_stage("log");
 
-	stagetest_param_string(t, "message", "hello ${name}, $$HOME costs $5 [${unset}] ${run.id}$");
+	stagetest_param_string(t, "message",
+	                       "hello ${name}, $$HOME costs $5 [${unset}] ${run.id}$");
 	create_ok(t);
 	stagetest_ctx_set(t, "name", "world");
 	stagetest_ctx_set(t, "run.id", "r-7");
@@ -882,8 +887,9 @@ START_TEST(test_log_levels)
 		const char *name;
 		int level;
 	} levels[] = {
-		{ "error", GINI_LOG_ERR },   { "warning", GINI_LOG_WARNING }, { "notice", GINI_LOG_NOTICE },
-		{ "info", GINI_LOG_INFO },   { "debug", GINI_LOG_DEBUG },
+		{ "error", GINI_LOG_ERR },     { "warning", GINI_LOG_WARNING },
+		{ "notice", GINI_LOG_NOTICE }, { "info", GINI_LOG_INFO },
+		{ "debug", GINI_LOG_DEBUG },
 	};
 	struct stagetest *t = open_stage("log");
 
@@ -1229,13 +1235,14 @@ START_TEST(test_check_path_types)
 
 	ck_assert_int_eq(check_path(dir, "dir", "file", NULL, "is a directory, expected file"),
 	                 GINI_FAILURE);
-	ck_assert_int_eq(check_path(dir, "file", "directory", NULL, "is a file, expected directory"),
-	                 GINI_FAILURE);
+	ck_assert_int_eq(
+	        check_path(dir, "file", "directory", NULL, "is a file, expected directory"),
+	        GINI_FAILURE);
 	ck_assert_int_eq(check_path(dir, "file", "symlink", NULL, "is a file, expected symlink"),
 	                 GINI_FAILURE);
 	ck_assert_int_eq(
-		check_path(dir, "link-to-dir", "file", NULL, "is a directory, expected file"),
-		GINI_FAILURE);
+	        check_path(dir, "link-to-dir", "file", NULL, "is a directory, expected file"),
+	        GINI_FAILURE);
 	ck_assert_int_eq(check_path(dir, "missing", NULL, NULL, "No such file or directory"),
 	                 GINI_FAILURE);
 	ck_assert_int_eq(check_path(dir, "dangling", "any", NULL, "No such file or directory"),
@@ -1403,7 +1410,8 @@ plugins_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("descriptor");
-	tcase_add_loop_test(tc, test_descriptor, 0, (int)(sizeof(plugin_names) / sizeof(plugin_names[0])));
+	tcase_add_loop_test(tc, test_descriptor, 0,
+	                    (int)(sizeof(plugin_names) / sizeof(plugin_names[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exec");

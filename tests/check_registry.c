@@ -23,7 +23,7 @@ noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 #define DESC(ident, cat, sum)                                                                      \
 	{                                                                                          \
 		GINI_DESCRIPTOR_HEADER, .id = (ident), .version = "1.0.0", .summary = (sum),       \
-		.category = (cat), .run = noop_run,                                                \
+		                        .category = (cat), .run = noop_run,                        \
 	}
 
 static const struct gini_stage_descriptor descs[] = {
@@ -81,8 +81,9 @@ END_TEST
 START_TEST(replace_hands_back_old)
 {
 	static const struct gini_stage_descriptor v2 = {
-		GINI_DESCRIPTOR_HEADER, .id = "log", .version = "2.0.0",
-		.summary = "Write a log line, better", .category = "notify", .run = noop_run,
+		GINI_DESCRIPTOR_HEADER, .id = "log",
+		.version = "2.0.0",     .summary = "Write a log line, better",
+		.category = "notify",   .run = noop_run,
 	};
 	struct registry *r = filled();
 	struct stage_type *nt = stage_type_new(&v2, NULL, NULL), *old = NULL, *cur;
@@ -152,8 +153,10 @@ START_TEST(id_syntax)
 	ck_assert(!stage_id_valid("-lead"));
 	ck_assert(!stage_id_valid("Exec"));
 	ck_assert(!stage_id_valid("a b"));
-	ck_assert(stage_id_valid("a234567890123456789012345678901234567890123456789012345678901234"));
-	ck_assert(!stage_id_valid("a2345678901234567890123456789012345678901234567890123456789012345"));
+	ck_assert(
+	        stage_id_valid("a234567890123456789012345678901234567890123456789012345678901234"));
+	ck_assert(!stage_id_valid(
+	        "a2345678901234567890123456789012345678901234567890123456789012345"));
 }
 END_TEST
 
@@ -181,7 +184,7 @@ END_TEST
  * removing, and workers account runs. Proves the lock and the reference
  * counts under TSan, and that a type held by a reader is never freed.
  */
-#define STRESS_IDS 32
+#define STRESS_IDS    32
 #define STRESS_ROUNDS 20000
 
 struct stress {
@@ -232,8 +235,8 @@ START_TEST(concurrent_readers_and_writer)
 	for (int i = 0; i < STRESS_IDS; i++) {
 		snprintf(s->ids[i], sizeof(s->ids[i]), "stage-%02d", i);
 		s->descs[i] = (struct gini_stage_descriptor){
-			GINI_DESCRIPTOR_HEADER, .id = s->ids[i], .version = "1.0.0",
-			.summary = "stress", .category = "test", .run = noop_run,
+			GINI_DESCRIPTOR_HEADER, .id = s->ids[i],    .version = "1.0.0",
+			.summary = "stress",    .category = "test", .run = noop_run,
 		};
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(threads); i++)
@@ -270,7 +273,7 @@ START_TEST(many_types_scale)
 {
 	enum { N = 10000 };
 	struct gini_stage_descriptor *d = calloc(N, sizeof(*d));
-	char (*ids)[16] = calloc(N, 16);
+	char(*ids)[16] = calloc(N, 16);
 	struct registry *r = registry_new();
 	struct stage_type **v;
 	size_t n, total, seen = 0;
@@ -282,8 +285,8 @@ START_TEST(many_types_scale)
 		/* Reverse order, so the sorted view has real work to do. */
 		snprintf(ids[i], 16, "t%05d", N - 1 - i);
 		d[i] = (struct gini_stage_descriptor){ GINI_DESCRIPTOR_HEADER, .id = ids[i],
-			                               .version = "1.0.0", .summary = "s",
-			                               .category = "test", .run = noop_run };
+			                               .version = "1.0.0",     .summary = "s",
+			                               .category = "test",     .run = noop_run };
 		t = stage_type_new(&d[i], NULL, NULL);
 		ck_assert_int_eq(registry_add(r, t), 0);
 		stage_type_unref(t);

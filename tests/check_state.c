@@ -240,7 +240,8 @@ START_TEST(damaged_lines_are_skipped)
 	ck_assert_int_eq(v, 42);
 	ck_assert(!state_store_get(st, "neg", &v));
 	ck_assert(!state_store_get(st, "trail", &v));
-	ck_assert_ptr_nonnull(test_log_find("4 lines that are not \"NAME VALUE\": moved aside to "));
+	ck_assert_ptr_nonnull(
+	        test_log_find("4 lines that are not \"NAME VALUE\": moved aside to "));
 	ck_assert_int_eq(read_file(in_dir("schedules.corrupt"), 1 << 20, &aside, NULL), 0);
 	ck_assert_str_eq(aside, damaged);
 	ck_assert_int_eq(state_store_flush(st), 0);

@@ -108,13 +108,13 @@ START_TEST(durations)
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
 		u = UINT64_MAX;
 		ck_assert_msg(parse_duration(ok[i].s, &u) == 0, "'%s' rejected", ok[i].s);
-		ck_assert_msg(u == ok[i].usec, "'%s': %llu, not %llu", ok[i].s, (unsigned long long)u,
-		              (unsigned long long)ok[i].usec);
+		ck_assert_msg(u == ok[i].usec, "'%s': %llu, not %llu", ok[i].s,
+		              (unsigned long long)u, (unsigned long long)ok[i].usec);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		u = 42;
-		ck_assert_msg(parse_duration(bad[i].s, &u) == bad[i].r, "'%s': %d, not %d", bad[i].s,
-		              parse_duration(bad[i].s, &u), bad[i].r);
+		ck_assert_msg(parse_duration(bad[i].s, &u) == bad[i].r, "'%s': %d, not %d",
+		              bad[i].s, parse_duration(bad[i].s, &u), bad[i].r);
 		ck_assert_uint_eq(u, 42); /* untouched on failure */
 	}
 	ck_assert_str_eq(format_duration(90 * USEC_PER_MINUTE, buf, sizeof(buf)), "1h30m");

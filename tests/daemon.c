@@ -116,8 +116,8 @@ daemon_spawn(struct daemon *d, const char *plugin_dir, const char *const *extra)
 	env = calloc(n_env + 3, sizeof(char *));
 	n_env = 0;
 	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "NOTIFY_SOCKET=", 14) != 0 && strncmp(*e, "JOURNAL_STREAM=", 15) != 0 &&
-		    strncmp(*e, "WATCHDOG_", 9) != 0)
+		if (strncmp(*e, "NOTIFY_SOCKET=", 14) != 0 &&
+		    strncmp(*e, "JOURNAL_STREAM=", 15) != 0 && strncmp(*e, "WATCHDOG_", 9) != 0)
 			env[n_env++] = *e;
 	snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", d->notify_path);
 	env[n_env++] = notify_env;
@@ -128,8 +128,8 @@ daemon_spawn(struct daemon *d, const char *plugin_dir, const char *const *extra)
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, d->log,
-	                                 O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, d->log, O_WRONLY | O_CREAT | O_APPEND,
+	                                 0644);
 	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
 	ck_assert_int_eq(posix_spawn(&d->pid, argv[0], &fa, NULL, (char *const *)argv, env), 0);
 	posix_spawn_file_actions_destroy(&fa);

@@ -9,26 +9,10 @@
 #include <stdlib.h>
 
 static Suite *(*const suites[])(void) = {
-	util_suite,
-	registry_suite,
-	loader_suite,
-	plugins_suite,
-	cron_suite,
-	state_suite,
-	executor_suite,
-	config_suite,
-	ginid_suite,
-	control_suite,
-	ops_suite,
-	docs_suite,
-	install_suite,
-	isolation_suite,
-	unit_suite,
-	package_suite,
-	processes_suite,
-	abi_suite,
-	history_suite,
-	health_suite,
+	util_suite,    registry_suite,  loader_suite,  plugins_suite,   cron_suite,
+	state_suite,   executor_suite,  config_suite,  ginid_suite,     control_suite,
+	ops_suite,     docs_suite,      install_suite, isolation_suite, unit_suite,
+	package_suite, processes_suite, abi_suite,     history_suite,   health_suite,
 };
 
 int

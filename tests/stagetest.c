@@ -31,20 +31,17 @@
 #include <unistd.h>
 
 /* Limits of the context, in the spirit of a real host's. */
-#define CTX_KEY_MAX 64
+#define CTX_KEY_MAX   64
 #define CTX_VALUE_MAX ((size_t)4 * 1024 * 1024)
-#define CTX_KEYS_MAX 1024
+#define CTX_KEYS_MAX  1024
 /* The cancel-when-file-exists watcher gives up waiting after this long. */
 #define HANG_GUARD_MS 60000
 
 enum param_type { P_STRING, P_INT, P_BOOL, P_STRV, P_DOUBLE };
 
 static const char *const param_type_names[] = {
-	[P_STRING] = "string",
-	[P_INT] = "integer",
-	[P_BOOL] = "boolean",
-	[P_STRV] = "list of strings",
-	[P_DOUBLE] = "number",
+	[P_STRING] = "string",        [P_INT] = "integer",   [P_BOOL] = "boolean",
+	[P_STRV] = "list of strings", [P_DOUBLE] = "number",
 };
 
 /* One param; owned by the params array. */
@@ -82,9 +79,9 @@ struct gini_handle {
 	struct stagetest *t;
 	enum call_kind kind;
 	struct cancel *cancel;
-	char *message;     /* set_message(), guarded by t->lock */
-	char *type_error;  /* the host's own message for a mistyped param */
-	char **graveyard;  /* context values replaced during the call */
+	char *message;    /* set_message(), guarded by t->lock */
+	char *type_error; /* the host's own message for a mistyped param */
+	char **graveyard; /* context values replaced during the call */
 	size_t n_graveyard;
 };
 
@@ -257,7 +254,8 @@ ctx_set_locked(struct stagetest *t, struct gini_handle *h, const char *key, cons
 			t->ctx_values[i] = copy;
 		} else {
 			free(t->ctx_keys[i]);
-			memmove(t->ctx_keys + i, t->ctx_keys + i + 1, (t->n_ctx - i - 1) * sizeof(char *));
+			memmove(t->ctx_keys + i, t->ctx_keys + i + 1,
+			        (t->n_ctx - i - 1) * sizeof(char *));
 			memmove(t->ctx_values + i, t->ctx_values + i + 1,
 			        (t->n_ctx - i - 1) * sizeof(char *));
 			t->n_ctx--;
@@ -337,8 +335,8 @@ host_ctx_set(struct gini_handle *h, const char *key, const char *value)
 }
 
 static int
-host_ctx_foreach(struct gini_handle *h, int (*fn)(const char *key, const char *value, void *userdata),
-                 void *userdata)
+host_ctx_foreach(struct gini_handle *h,
+                 int (*fn)(const char *key, const char *value, void *userdata), void *userdata)
 {
 	struct stagetest *t = h->t;
 	char **keys, **values;
@@ -416,8 +414,8 @@ type_error(const char *fmt, ...)
 }
 
 static int
-param_typed(const struct gini_params *p, const char *name, enum param_type type,
-            const char *want, struct param **ret)
+param_typed(const struct gini_params *p, const char *name, enum param_type type, const char *want,
+            struct param **ret)
 {
 	struct param *q = param_lookup(p, name);
 

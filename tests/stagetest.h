@@ -41,8 +41,7 @@ void stagetest_param_bool(struct stagetest *t, const char *name, int value);
 void stagetest_param_double(struct stagetest *t, const char *name, double value);
 void stagetest_param_duration(struct stagetest *t, const char *name, const char *text);
 /* A list of strings: the values follow name, ending with NULL. */
-void stagetest_param_strv(struct stagetest *t, const char *name, ...)
-	__attribute__((sentinel));
+void stagetest_param_strv(struct stagetest *t, const char *name, ...) __attribute__((sentinel));
 /*
  * The first param (in the order they were set) that create() never asked
  * for, or NULL when it read them all.

@@ -19,12 +19,9 @@ benchgen_run(const struct gini_host *host, struct gini_handle *h, void *instance
 }
 
 static const struct gini_stage_descriptor benchgen = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "benchgen-000000",
-	.version = "1.0.0",
-	.summary = "Generated bench stage",
-	.category = "bench",
-	.flags = GINI_STAGE_CONCURRENT,
+	GINI_DESCRIPTOR_HEADER, .id = "benchgen-000000",
+	.version = "1.0.0",     .summary = "Generated bench stage",
+	.category = "bench",    .flags = GINI_STAGE_CONCURRENT,
 	.run = benchgen_run,
 };
 

@@ -106,7 +106,7 @@ extern "C" {
 
 #if defined(__GNUC__) || defined(__clang__)
 #define GINI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
-#define GINI_EXPORT __attribute__((visibility("default")))
+#define GINI_EXPORT            __attribute__((visibility("default")))
 #else
 #define GINI_PRINTF(fmt, args)
 #define GINI_EXPORT
@@ -121,11 +121,11 @@ extern "C" {
 #define GINI_SKIPPED 2
 
 /* Log levels, equal to the syslog priorities journald understands. */
-#define GINI_LOG_ERR 3
+#define GINI_LOG_ERR     3
 #define GINI_LOG_WARNING 4
-#define GINI_LOG_NOTICE 5
-#define GINI_LOG_INFO 6
-#define GINI_LOG_DEBUG 7
+#define GINI_LOG_NOTICE  5
+#define GINI_LOG_INFO    6
+#define GINI_LOG_DEBUG   7
 
 /*
  * Descriptor flags.
@@ -137,7 +137,7 @@ extern "C" {
  * threads at once (pipelines with overlap = "parallel"). Without it the host
  * serialises calls to run() per instance.
  */
-#define GINI_STAGE_DRY_RUN UINT32_C(0x1)
+#define GINI_STAGE_DRY_RUN    UINT32_C(0x1)
 #define GINI_STAGE_CONCURRENT UINT32_C(0x2)
 
 /*
@@ -175,7 +175,7 @@ struct gini_host {
 	 */
 	void (*log)(struct gini_handle *h, int level, const char *fmt, ...) GINI_PRINTF(3, 4);
 	void (*logv)(struct gini_handle *h, int level, const char *fmt, va_list ap)
-		GINI_PRINTF(3, 0);
+	        GINI_PRINTF(3, 0);
 
 	/*
 	 * @since 1.0. Any callback, on its thread; does not block. Sets the

@@ -73,7 +73,9 @@ check_path_run(const struct gini_host *host, struct gini_handle *h, void *instan
 {
 	const struct check_path_step *s = instance;
 	static const mode_t type_bits[] = {
-		[TYPE_ANY] = 0, [TYPE_FILE] = S_IFREG, [TYPE_DIRECTORY] = S_IFDIR,
+		[TYPE_ANY] = 0,
+		[TYPE_FILE] = S_IFREG,
+		[TYPE_DIRECTORY] = S_IFDIR,
 		[TYPE_SYMLINK] = S_IFLNK,
 	};
 	struct stat st;

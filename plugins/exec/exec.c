@@ -74,16 +74,16 @@ extern char **environ;
 /* stdout captured into the run context is capped; past that the step fails. */
 #define CAPTURE_MAX ((size_t)1024 * 1024)
 /* Longer log lines are cut, marked, and the rest of the line dropped. */
-#define LOG_LINE_MAX ((size_t)4096)
+#define LOG_LINE_MAX       ((size_t)4096)
 #define KILL_GRACE_DEFAULT (5 * USEC_PER_SEC)
-#define KILL_GRACE_MAX (3600 * USEC_PER_SEC)
+#define KILL_GRACE_MAX     (3600 * USEC_PER_SEC)
 /*
  * After the leader exits we read what it left in the pipes; a background
  * process still writing could keep that going forever, hence a bound.
  */
 #define DRAIN_MAX ((size_t)4 * 1024 * 1024)
 /* Without a pidfd (Linux before 5.3) the loop looks for the exit this often. */
-#define EXIT_POLL_MS 50
+#define EXIT_POLL_MS   50
 #define CTX_ENV_PREFIX "GINI_CTX_"
 /* An env_file is configuration, not data: it is read whole, up to this. */
 #define ENV_FILE_MAX ((size_t)1024 * 1024)
@@ -98,13 +98,13 @@ struct exec_step {
 	const char *shell;         /* NULL in argv mode */
 	const char *const *env;    /* "NAME=VALUE" entries, or NULL */
 	size_t n_env;
-	bool templated;            /* some argv entry has a ${key} or a $$ */
-	const char *env_file;      /* absolute, or NULL */
-	bool env_file_optional;    /* written with a leading '-': may be missing */
-	const char *cwd;           /* absolute, or NULL */
-	const char *stdin_key;     /* context key, or NULL for /dev/null */
-	const char *capture;       /* context key, or NULL to log stdout */
-	uint64_t kill_grace;       /* usec */
+	bool templated;         /* some argv entry has a ${key} or a $$ */
+	const char *env_file;   /* absolute, or NULL */
+	bool env_file_optional; /* written with a leading '-': may be missing */
+	const char *cwd;        /* absolute, or NULL */
+	const char *stdin_key;  /* context key, or NULL for /dev/null */
+	const char *capture;    /* context key, or NULL to log stdout */
+	uint64_t kill_grace;    /* usec */
 };
 
 static uint64_t
@@ -184,17 +184,19 @@ exec_create(const struct gini_host *host, struct gini_handle *h, const struct gi
 		const char *path = env_file[0] == '-' ? env_file + 1 : env_file;
 
 		if (path[0] != '/')
-			params_fail(&pr, -EINVAL,
-			            "param 'env_file': '%.200s' is not an absolute path (a leading '-' "
-			            "makes a missing file no error)",
-			            env_file);
+			params_fail(
+			        &pr, -EINVAL,
+			        "param 'env_file': '%.200s' is not an absolute path (a leading '-' "
+			        "makes a missing file no error)",
+			        env_file);
 	}
 	for (size_t i = 0; i < n_env; i++) {
 		const char *eq = strchr(env[i], '=');
 
 		if (!eq || eq == env[i])
-			params_fail(&pr, -EINVAL, "param 'env': entry %zu, '%.80s', is not NAME=VALUE",
-			            i + 1, env[i]);
+			params_fail(&pr, -EINVAL,
+			            "param 'env': entry %zu, '%.80s', is not NAME=VALUE", i + 1,
+			            env[i]);
 	}
 	if (kill_grace > KILL_GRACE_MAX)
 		params_fail(&pr, -EINVAL, "param 'kill_grace': must be at most 1h");
@@ -361,8 +363,8 @@ envv_put_ctx(const char *key, const char *value, void *userdata)
  * daemon, nor take over sockets passed to it.
  */
 static const char *const service_vars[] = {
-	"NOTIFY_SOCKET=", "WATCHDOG_PID=", "WATCHDOG_USEC=", "LISTEN_FDS=", "LISTEN_PID=",
-	"LISTEN_FDNAMES=",
+	"NOTIFY_SOCKET=", "WATCHDOG_PID=", "WATCHDOG_USEC=",
+	"LISTEN_FDS=",    "LISTEN_PID=",   "LISTEN_FDNAMES=",
 };
 
 static int
@@ -1040,7 +1042,8 @@ expand_argv(const struct gini_host *host, struct gini_handle *h, const struct ex
 
 		r = subst_expand_checked(host, h, s->argv[i], &b, missing);
 		if (r == -ENOKEY)
-			buf_printf(msg, "argv entry %zu: context key '%s' is not set", i + 1, missing);
+			buf_printf(msg, "argv entry %zu: context key '%s' is not set", i + 1,
+			           missing);
 		else if (r < 0)
 			buf_printf(msg, "argv entry %zu: %s", i + 1, strerror(-r));
 		if (r == 0 && !b.data)
@@ -1301,7 +1304,8 @@ exec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 				buf_printf(&msg, "capture '%s': output contains a NUL byte",
 				           s->capture);
 			else if (r == -E2BIG)
-				buf_printf(&msg, "capture '%s': output too large for the run context",
+				buf_printf(&msg,
+				           "capture '%s': output too large for the run context",
 				           s->capture);
 			else
 				buf_printf(&msg, "capture '%s': %s", s->capture, strerror(-r));
@@ -1343,8 +1347,7 @@ exec_describe(const struct gini_host *host, struct gini_handle *h, void *instanc
 	if (expand_argv(host, h, s, &argv, &why) < 0)
 		argv = NULL;
 	r = buf_puts(&b, "would run:");
-	for (const char *const *a = argv ? (const char *const *)argv : s->argv; *a && r == 0;
-	     a++) {
+	for (const char *const *a = argv ? (const char *const *)argv : s->argv; *a && r == 0; a++) {
 		r = buf_putc(&b, ' ');
 		if (r == 0)
 			r = buf_put_quoted(&b, *a);

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #define USEC_PER_MSEC UINT64_C(1000)
-#define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_SEC  UINT64_C(1000000)
 
 /*
  * data is owned by the buffer and freed by buf_done(). It is NULL until the
@@ -94,7 +94,7 @@ buf_putc(struct buf *b, char c)
 }
 
 static inline int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 static inline int
 buf_printf(struct buf *b, const char *fmt, ...)
@@ -135,8 +135,9 @@ buf_put_duration(struct buf *b, uint64_t usec)
 		const char *suffix;
 		uint64_t usec;
 	} units[] = {
-		{ "d", 86400 * USEC_PER_SEC }, { "h", 3600 * USEC_PER_SEC }, { "m", 60 * USEC_PER_SEC },
-		{ "s", USEC_PER_SEC },         { "ms", USEC_PER_MSEC },      { "us", 1 },
+		{ "d", 86400 * USEC_PER_SEC }, { "h", 3600 * USEC_PER_SEC },
+		{ "m", 60 * USEC_PER_SEC },    { "s", USEC_PER_SEC },
+		{ "ms", USEC_PER_MSEC },       { "us", 1 },
 	};
 	int r = 0;
 

@@ -77,8 +77,9 @@ envfile_parse(const char *text, envfile_fn fn, void *userdata, char *err, size_t
 			continue;
 		}
 		if (!envfile_key_char(*p, true)) {
-			snprintf(err, err_size, "%u: not KEY=VALUE (a key is a letter or '_', then "
-			                        "letters, digits or '_')",
+			snprintf(err, err_size,
+			         "%u: not KEY=VALUE (a key is a letter or '_', then "
+			         "letters, digits or '_')",
 			         at);
 			r = -EINVAL;
 			break;
@@ -101,7 +102,8 @@ envfile_parse(const char *text, envfile_fn fn, void *userdata, char *err, size_t
 				const char *end = strchr(p + 1, '\'');
 
 				if (!end) {
-					snprintf(err, err_size, "%u: unterminated single quote", at);
+					snprintf(err, err_size, "%u: unterminated single quote",
+					         at);
 					r = -EINVAL;
 					break;
 				}
@@ -123,7 +125,8 @@ envfile_parse(const char *text, envfile_fn fn, void *userdata, char *err, size_t
 					}
 				}
 				if (r == 0 && *p != '"') {
-					snprintf(err, err_size, "%u: unterminated double quote", at);
+					snprintf(err, err_size, "%u: unterminated double quote",
+					         at);
 					r = -EINVAL;
 					break;
 				}

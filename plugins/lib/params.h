@@ -31,10 +31,12 @@ struct params_reader {
 };
 
 #define PARAMS_READER_INIT(host_, h_, params_)                                                     \
-	{ .host = (host_), .h = (h_), .params = (params_), .error = 0 }
+	{                                                                                          \
+		.host = (host_), .h = (h_), .params = (params_), .error = 0                        \
+	}
 
 static inline int params_fail(struct params_reader *pr, int error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /*
  * Records error with a message, unless an earlier error was recorded (its
@@ -197,7 +199,8 @@ params_mode(struct params_reader *pr, const char *name, unsigned *ret_mode)
 	len = strlen(s);
 	if (len == 0 || len > 6 || strspn(s, "01234567") != len)
 		return params_fail(pr, -EINVAL,
-		                   "param '%s': '%.80s' is not an octal mode like \"0644\"", name, s);
+		                   "param '%s': '%.80s' is not an octal mode like \"0644\"", name,
+		                   s);
 	for (const char *p = s; *p; p++)
 		mode = mode * 8 + (unsigned)(*p - '0');
 	if (mode > 07777)
@@ -216,8 +219,8 @@ params_abs_path(struct params_reader *pr, const char *name, const char **ret)
 	if (r <= 0)
 		return r;
 	if (s[0] != '/')
-		return params_fail(pr, -EINVAL, "param '%s': '%.200s' is not an absolute path", name,
-		                   s);
+		return params_fail(pr, -EINVAL, "param '%s': '%.200s' is not an absolute path",
+		                   name, s);
 	*ret = s;
 	return 1;
 }

@@ -39,7 +39,8 @@ subst_check(const char *tmpl, char *err, size_t err_size)
 			continue;
 		end = strchr(p + 2, '}');
 		if (!end) {
-			snprintf(err, err_size, "unterminated '${' at offset %zu", (size_t)(p - tmpl));
+			snprintf(err, err_size, "unterminated '${' at offset %zu",
+			         (size_t)(p - tmpl));
 			return -EINVAL;
 		}
 		if (!ctx_key_valid(p + 2, (size_t)(end - p - 2))) {

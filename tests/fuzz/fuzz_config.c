@@ -52,12 +52,8 @@ nop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 
 /* A stage without create(): it takes no params. */
 static const struct gini_stage_descriptor noop_stage = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "noop",
-	.version = "1.0.0",
-	.summary = "Does nothing",
-	.category = "test",
-	.run = nop_run,
+	GINI_DESCRIPTOR_HEADER,    .id = "noop",       .version = "1.0.0",
+	.summary = "Does nothing", .category = "test", .run = nop_run,
 };
 
 static struct registry *reg;
@@ -66,8 +62,8 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const struct gini_stage_descriptor *all[] = {
-		fuzz_stage_exec(),  fuzz_stage_log(),        fuzz_stage_sleep(),
-		fuzz_stage_fail(),  fuzz_stage_write(),      fuzz_stage_check_path(),
+		fuzz_stage_exec(),          fuzz_stage_log(),   fuzz_stage_sleep(),
+		fuzz_stage_fail(),          fuzz_stage_write(), fuzz_stage_check_path(),
 		fuzz_stage_check_command(), &noop_stage,
 	};
 

@@ -66,7 +66,8 @@ check_reply(const char *line, size_t len, bool stranger)
 		fuzz_fail("reply without \"v\": 1: %.*s", (int)MIN(len, 200), line);
 	ok = json_object_get(r, "ok");
 	if (!json_is_boolean(ok) && !json_object_get(r, "event"))
-		fuzz_fail("reply with neither \"ok\" nor \"event\": %.*s", (int)MIN(len, 200), line);
+		fuzz_fail("reply with neither \"ok\" nor \"event\": %.*s", (int)MIN(len, 200),
+		          line);
 	if (stranger && json_is_true(ok))
 		fuzz_fail("a stranger got an ok reply: %.*s", (int)MIN(len, 200), line);
 	json_decref(r);
@@ -109,7 +110,8 @@ noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor noop = {
-	GINI_DESCRIPTOR_HEADER, .id = "noop", .version = "1.0.0", .summary = "does nothing",
+	GINI_DESCRIPTOR_HEADER, .id = "noop",
+	.version = "1.0.0",     .summary = "does nothing",
 	.category = "test",     .flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT,
 	.run = noop_run,
 };

@@ -59,8 +59,8 @@ static const char *const zones[] = {
 };
 
 #define STARTS_MAX 4
-#define CHAIN 3
-#define DAY INT64_C(86400)
+#define CHAIN      3
+#define DAY        INT64_C(86400)
 
 static bool
 matches(const struct cron *c, const struct tm *tm)
@@ -128,7 +128,8 @@ fires(const struct cron *c, time_t t, bool strict)
 		for (int i = 0; i < 2; i++) {
 			time_t t2 = (time_t)((int64_t)t + o - cands[i]);
 
-			if (cands[i] != o && cands[i] != LONG_MIN && t2 < t && offset(t2) == cands[i])
+			if (cands[i] != o && cands[i] != LONG_MIN && t2 < t &&
+			    offset(t2) == cands[i])
 				return false;
 		}
 		return true;
@@ -159,8 +160,8 @@ check_next(const struct cron *c, const char *expr, const char *zone, bool real_z
 	spent = cpu_seconds() - t0;
 #ifdef GINI_FUZZ_ENGINE
 	if (spent > 2.0)
-		fuzz_fail("'%s' in %s from %lld: cron_next took %.1fs", expr, zone, (long long)after,
-		          spent);
+		fuzz_fail("'%s' in %s from %lld: cron_next took %.1fs", expr, zone,
+		          (long long)after, spent);
 #else
 	(void)spent;
 #endif
@@ -186,8 +187,8 @@ check_next(const struct cron *c, const char *expr, const char *zone, bool real_z
 		fuzz_fail("'%s' in %s from %lld: next %lld is not later", expr, zone,
 		          (long long)after, (long long)next);
 	if ((int64_t)next - (int64_t)after > 401 * 366 * DAY)
-		fuzz_fail("'%s' in %s from %lld: next %lld is more than 401 years later", expr, zone,
-		          (long long)after, (long long)next);
+		fuzz_fail("'%s' in %s from %lld: next %lld is more than 401 years later", expr,
+		          zone, (long long)after, (long long)next);
 	if (!fires(c, next, false))
 		fuzz_fail("'%s' in %s from %lld: next %lld does not match", expr, zone,
 		          (long long)after, (long long)next);
@@ -206,8 +207,10 @@ check_next(const struct cron *c, const char *expr, const char *zone, bool real_z
 			if (!local(t, &tm))
 				break;
 			if ((matches(c, &tm) || tm.tm_gmtoff != prev) && fires(c, t, true))
-				fuzz_fail("'%s' in %s from %lld: next is %lld, but it fires at %lld",
-				          expr, zone, (long long)after, (long long)next, (long long)t);
+				fuzz_fail(
+				        "'%s' in %s from %lld: next is %lld, but it fires at %lld",
+				        expr, zone, (long long)after, (long long)next,
+				        (long long)t);
 			prev = tm.tm_gmtoff;
 		}
 	}
@@ -226,7 +229,8 @@ check_duration(const char *s)
 		fuzz_fail("duration '%s' parsed to %" PRIu64 ", beyond the cap", s, v);
 	format_duration(v, buf, sizeof(buf));
 	if (parse_duration(buf, &again) < 0 || again != v)
-		fuzz_fail("duration '%s' = %" PRIu64 "us formats as '%s', which does not parse back",
+		fuzz_fail("duration '%s' = %" PRIu64
+		          "us formats as '%s', which does not parse back",
 		          s, v, buf);
 	format_elapsed(v, buf2, sizeof(buf2));
 	format_duration(v, buf2, 5); /* truncation must be safe */
@@ -243,7 +247,8 @@ check_signal(const char *s)
 	signal_to_string(sig, buf, sizeof(buf));
 	again = signal_from_string(buf);
 	if (again != sig)
-		fuzz_fail("signal '%s' = %d formats as '%s', which parses to %d", s, sig, buf, again);
+		fuzz_fail("signal '%s' = %d formats as '%s', which parses to %d", s, sig, buf,
+		          again);
 }
 
 static void

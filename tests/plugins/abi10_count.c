@@ -66,14 +66,10 @@ count_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor abi10_count = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "abi10-count",
-	.version = "1.0.0",
-	.summary = "A plugin built against the ABI 1.0 header",
-	.category = "test",
-	.flags = GINI_STAGE_CONCURRENT,
-	.create = count_create,
-	.destroy = count_destroy,
+	GINI_DESCRIPTOR_HEADER, .id = "abi10-count",
+	.version = "1.0.0",     .summary = "A plugin built against the ABI 1.0 header",
+	.category = "test",     .flags = GINI_STAGE_CONCURRENT,
+	.create = count_create, .destroy = count_destroy,
 	.run = count_run,
 };
 

@@ -73,14 +73,10 @@ ratio_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor abi11_ratio = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "abi11-ratio",
-	.version = "1.1.0",
-	.summary = "A plugin that reads a number with param_double",
-	.category = "test",
-	.flags = GINI_STAGE_CONCURRENT,
-	.create = ratio_create,
-	.destroy = ratio_destroy,
+	GINI_DESCRIPTOR_HEADER, .id = "abi11-ratio",
+	.version = "1.1.0",     .summary = "A plugin that reads a number with param_double",
+	.category = "test",     .flags = GINI_STAGE_CONCURRENT,
+	.create = ratio_create, .destroy = ratio_destroy,
 	.run = ratio_run,
 };
 

@@ -12,12 +12,8 @@ bad_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor bad = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "Bad ID!",
-	.version = "1.0.0",
-	.summary = "Broken on purpose",
-	.category = "test",
-	.run = bad_run,
+	GINI_DESCRIPTOR_HEADER,         .id = "Bad ID!",    .version = "1.0.0",
+	.summary = "Broken on purpose", .category = "test", .run = bad_run,
 };
 
 GINI_STAGE(bad)

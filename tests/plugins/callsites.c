@@ -109,18 +109,12 @@ c_check(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor callsites = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "callsites",
-	.version = "1.0.0",
-	.summary = "Records the process and thread of each callback",
-	.category = "test",
-	.flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT,
-	.load = c_load,
-	.unload = c_unload,
-	.create = c_create,
-	.destroy = c_destroy,
-	.run = c_run,
-	.describe = c_describe,
+	GINI_DESCRIPTOR_HEADER, .id = "callsites",
+	.version = "1.0.0",     .summary = "Records the process and thread of each callback",
+	.category = "test",     .flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT,
+	.load = c_load,         .unload = c_unload,
+	.create = c_create,     .destroy = c_destroy,
+	.run = c_run,           .describe = c_describe,
 	.check = c_check,
 };
 

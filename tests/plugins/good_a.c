@@ -43,14 +43,10 @@ good_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor good_a = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "good-a",
-	.version = "1.0.0",
-	.summary = "A good test plugin",
-	.category = "test",
-	.flags = GINI_STAGE_CONCURRENT,
-	.load = good_load,
-	.unload = good_unload,
+	GINI_DESCRIPTOR_HEADER, .id = "good-a",
+	.version = "1.0.0",     .summary = "A good test plugin",
+	.category = "test",     .flags = GINI_STAGE_CONCURRENT,
+	.load = good_load,      .unload = good_unload,
 	.run = good_run,
 };
 

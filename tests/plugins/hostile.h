@@ -374,16 +374,11 @@ hostile_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor hostile_descriptor = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = HOSTILE_ID,
-	.version = "1.0.0",
-	.summary = "A test plugin that misbehaves on purpose",
-	.category = "test",
-	.flags = GINI_STAGE_CONCURRENT,
-	.load = hostile_load,
-	.unload = hostile_unload,
-	.create = hostile_create,
-	.destroy = hostile_destroy,
+	GINI_DESCRIPTOR_HEADER,   .id = HOSTILE_ID,
+	.version = "1.0.0",       .summary = "A test plugin that misbehaves on purpose",
+	.category = "test",       .flags = GINI_STAGE_CONCURRENT,
+	.load = hostile_load,     .unload = hostile_unload,
+	.create = hostile_create, .destroy = hostile_destroy,
 	.run = hostile_run,
 };
 

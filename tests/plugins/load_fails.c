@@ -21,12 +21,9 @@ never_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor bad = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "load-fails",
-	.version = "1.0.0",
-	.summary = "Broken on purpose",
-	.category = "test",
-	.load = refuse_load,
+	GINI_DESCRIPTOR_HEADER, .id = "load-fails",
+	.version = "1.0.0",     .summary = "Broken on purpose",
+	.category = "test",     .load = refuse_load,
 	.run = never_run,
 };
 

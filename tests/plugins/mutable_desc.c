@@ -23,12 +23,9 @@ mutable_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static struct gini_stage_descriptor mutable_desc = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "mutable-desc",
-	.version = "1.0.0",
-	.summary = "Rewrites its descriptor when it runs",
-	.category = "test",
-	.run = mutable_run,
+	GINI_DESCRIPTOR_HEADER, .id = "mutable-desc",
+	.version = "1.0.0",     .summary = "Rewrites its descriptor when it runs",
+	.category = "test",     .run = mutable_run,
 };
 
 GINI_STAGE(mutable_desc)

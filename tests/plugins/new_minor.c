@@ -12,7 +12,9 @@ bad_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor bad = {
-	.abi_major = GINI_ABI_MAJOR, .abi_minor = 99, .struct_size = sizeof(struct gini_stage_descriptor),
+	.abi_major = GINI_ABI_MAJOR,
+	.abi_minor = 99,
+	.struct_size = sizeof(struct gini_stage_descriptor),
 	.id = "new-minor",
 	.version = "1.0.0",
 	.summary = "Broken on purpose",

@@ -3,11 +3,8 @@
 #include <gini/stage.h>
 
 static const struct gini_stage_descriptor bad = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "no-run",
-	.version = "1.0.0",
-	.summary = "Broken on purpose",
-	.category = "test",
+	GINI_DESCRIPTOR_HEADER,         .id = "no-run",     .version = "1.0.0",
+	.summary = "Broken on purpose", .category = "test",
 };
 
 GINI_STAGE(bad)

@@ -54,14 +54,10 @@ s_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor stubborn = {
-	GINI_DESCRIPTOR_HEADER,
-	.id = "stubborn",
-	.version = "1.0.0",
-	.summary = "Sleeps ignoring cancellation",
-	.category = "test",
-	.flags = GINI_STAGE_CONCURRENT,
-	.create = s_create,
-	.destroy = s_destroy,
+	GINI_DESCRIPTOR_HEADER, .id = "stubborn",
+	.version = "1.0.0",     .summary = "Sleeps ignoring cancellation",
+	.category = "test",     .flags = GINI_STAGE_CONCURRENT,
+	.create = s_create,     .destroy = s_destroy,
 	.run = s_run,
 };
 

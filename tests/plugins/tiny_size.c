@@ -12,7 +12,9 @@ bad_run(const struct gini_host *host, struct gini_handle *h, void *instance)
 }
 
 static const struct gini_stage_descriptor bad = {
-	.abi_major = GINI_ABI_MAJOR, .abi_minor = GINI_ABI_MINOR, .struct_size = 16,
+	.abi_major = GINI_ABI_MAJOR,
+	.abi_minor = GINI_ABI_MINOR,
+	.struct_size = 16,
 	.id = "tiny-size",
 	.version = "1.0.0",
 	.summary = "Broken on purpose",
