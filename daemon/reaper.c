@@ -21,10 +21,23 @@
  * way tini or dumb-init do.
  *
  * Cgroups. Where cgroup v2 is writable (systemd Delegate=yes, or a
- * container's or host's /sys/fs/cgroup), the daemon moves into a cgroup of
- * its own, ginid-PID-N below the one it was started in, and each exec child
- * and isolated worker gets one below that (plugins/lib/proc.h), which is
- * what lets shutdown find and kill every process of every step at once.
+ * container's or host's /sys/fs/cgroup), each exec child and isolated worker
+ * gets a cgroup of its own (plugins/lib/proc.h), which is what lets shutdown
+ * find and kill every process of every step at once. Where those go:
+ *
+ * - In the initial pid namespace (a systemd service, a host), the daemon
+ *   stays in the cgroup it was started in and the step cgroups, WHAT-PID-N
+ *   with PID the daemon's, are made directly below it; the pid in the name
+ *   tells ours from another daemon's, since pids are unique there. Moving a
+ *   process between cgroups waits for an RCU grace period: 13-19 ms on the
+ *   write to cgroup.procs (strace -T), at start and again at exit, which
+ *   was the largest single cost of start-up. Staying is allowed because the
+ *   daemon enables no controller in its cgroup's subtree_control (cgroup
+ *   v2's "no internal processes" rule applies only to cgroups that do).
+ * - In a pid namespace of its own (a container), where another daemon in
+ *   another namespace may share the cgroup and have the same pid, the
+ *   daemon moves into a cgroup of its own, ginid-PID-N, and the step
+ *   cgroups are made below that; at exit it moves back and removes it.
  */
 #include "reaper.h"
 
@@ -33,6 +46,7 @@
 
 #include "../plugins/lib/proc.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -43,10 +57,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The cgroup we started in, and ours below it (fd -1: none). Main thread. */
+/*
+ * The cgroup we started in; ours below it when we moved (own_path[0] != 0);
+ * base_fd: where the step cgroups are (-1: no cgroups). Main thread.
+ */
 static char orig_path[PATH_MAX];
 static char own_path[PATH_MAX];
-static int own_fd = -1;
+static int base_fd = -1;
 
 __attribute__((noreturn)) static void
 init_loop(pid_t daemon)
@@ -88,29 +105,124 @@ reaper_init_pid1(void)
 	init_loop(child);
 }
 
-/* Removes cgroups left by daemons that died without cleaning up. */
-static void
-remove_stale(void)
+/*
+ * The pid in a cgroup name made by proc_cgroup_new() (WHAT-PID-N), or 0 when
+ * name is not one.
+ */
+static pid_t
+cgroup_name_pid(const char *name)
 {
-	char path[PATH_MAX];
+	const char *dash = strchr(name, '-');
+	char *end;
+	long pid;
+
+	if (!dash || dash == name || !isdigit((unsigned char)dash[1]))
+		return 0;
+	pid = strtol(dash + 1, &end, 10);
+	if (*end != '-' || pid <= 0 || pid > INT32_MAX || !isdigit((unsigned char)end[1]))
+		return 0;
+	(void)strtoul(end + 1, &end, 10);
+	return *end ? 0 : (pid_t)pid;
+}
+
+/* True for the cgroups of this daemon's steps among those below base_fd. */
+static bool
+ours(const char *name)
+{
+	return name[0] != '.' && (own_path[0] || cgroup_name_pid(name) == getpid());
+}
+
+/* True in a pid namespace other than the initial one (NSpid has two pids). */
+static bool
+in_pid_namespace(void)
+{
+	char buf[4096], *p;
+
+	if (proc_read_at(AT_FDCWD, "/proc/self/status", buf, sizeof(buf)) < 0)
+		return false;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return false;
+	p += strlen("\nNSpid:");
+	p += strspn(p, " \t");
+	p += strspn(p, "0123456789");
+	return *p == ' ' || *p == '\t';
+}
+
+/*
+ * Removes cgroups left by daemons that died without cleaning up (killed):
+ * the empty ginid-PID-N a daemon moved into, and the empty step cgroups of
+ * a daemon of the initial pid namespace that no longer runs.
+ */
+static void
+remove_stale(int dirfd_)
+{
 	struct dirent *de;
-	DIR *d = opendir(orig_path);
+	DIR *d;
+	int fd = openat(dirfd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (!d)
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
-	while ((de = readdir(d)))
-		if (de->d_type == DT_DIR && strncmp(de->d_name, "ginid-", 6) == 0 &&
-		    (size_t)snprintf(path, sizeof(path), "%s/%s", orig_path, de->d_name) <
-		            sizeof(path)) {
-			int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	while ((de = readdir(d))) {
+		pid_t pid = de->d_type == DT_DIR ? cgroup_name_pid(de->d_name) : 0;
+		bool moved = strncmp(de->d_name, "ginid-", 6) == 0;
+		int sub;
 
-			/* Only empty ones: a live daemon's holds at least itself. */
-			if (fd >= 0 && proc_cgroup_populated(fd) == 0)
-				(void)proc_cgroup_rmdir(path);
-			if (fd >= 0)
-				close(fd);
-		}
+		/* A moved daemon's is never empty while it runs (it is in it). */
+		if (pid <= 0 || pid == getpid() ||
+		    (!moved && (own_path[0] || kill(pid, 0) == 0 || errno != ESRCH)))
+			continue;
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub >= 0 && proc_cgroup_populated(sub) == 0)
+			(void)unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+		if (sub >= 0)
+			close(sub);
+	}
 	closedir(d);
+}
+
+/* Moves into ginid-PID-N below orig_path (retrying when another takes it). */
+static int
+move_to_own(void)
+{
+	int r = 0, fd = -1;
+
+	/* Another daemon's remove_stale() may take our cgroup before we are in it. */
+	for (int tries = 0; tries < 3; tries++) {
+		r = proc_cgroup_new("ginid", own_path, sizeof(own_path), &fd);
+		if (r < 0)
+			break;
+		r = proc_cgroup_attach(fd, getpid());
+		if (r >= 0) {
+			base_fd = fd;
+			return 0;
+		}
+		close(fd);
+		(void)rmdir(own_path);
+		if (r != -ENOENT)
+			break;
+	}
+	own_path[0] = 0;
+	return r < 0 ? r : -ENOENT;
+}
+
+/* Whether step cgroups can be made below orig_path: makes one and removes it. */
+static int
+stay(void)
+{
+	char probe[PATH_MAX];
+	int fd = -1, r = proc_cgroup_new("ginid", probe, sizeof(probe), &fd);
+
+	if (r < 0)
+		return r;
+	close(fd);
+	(void)rmdir(probe);
+	base_fd = open(orig_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return base_fd < 0 ? -errno : 0;
 }
 
 void
@@ -124,33 +236,23 @@ reaper_setup(void)
 		         "ignoring");
 	r = proc_cgroup_self(orig_path, sizeof(orig_path));
 	if (r >= 0) {
+		int fd = open(orig_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
 		what = orig_path;
-		remove_stale();
+		if (fd >= 0) {
+			remove_stale(fd);
+			close(fd);
+		}
+		r = in_pid_namespace() ? move_to_own() : stay();
 	}
-	/* Another daemon's remove_stale() may take our cgroup before we are in it. */
-	for (int tries = 0; r >= 0 && tries < 3; tries++) {
-		r = proc_cgroup_new("ginid", own_path, sizeof(own_path), &own_fd);
-		if (r < 0)
-			break;
-		r = proc_cgroup_attach(own_fd, getpid());
-		if (r >= 0)
-			break;
-		close(own_fd);
-		own_fd = -1;
-		(void)rmdir(own_path);
-		if (r != -ENOENT)
-			break;
-		r = 0;
-	}
-	if (r >= 0 && own_fd < 0)
-		r = -ENOENT;
 	if (r < 0)
 		log_notice("no cgroup for steps (%s: %s): step processes are tracked by process "
 		           "group and process tree only, which misses those whose parent died "
 		           "before they are found",
 		           what, r == -ENOENT && what != orig_path ? "no cgroup v2" : strerror(-r));
 	else
-		log_info("steps run in cgroups of their own below %s", own_path);
+		log_info("steps run in cgroups of their own below %s",
+		         own_path[0] ? own_path : orig_path);
 }
 
 /* The main thread's children: orphans only (see the top of the file). */
@@ -201,9 +303,9 @@ for_each_step_cgroup(int (*fn)(int fd))
 	DIR *d;
 	int fd;
 
-	if (own_fd < 0)
+	if (base_fd < 0)
 		return 0;
-	fd = openat(own_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
 		if (fd >= 0)
@@ -213,7 +315,7 @@ for_each_step_cgroup(int (*fn)(int fd))
 	while ((de = readdir(d))) {
 		int sub;
 
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+		if (de->d_type != DT_DIR || !ours(de->d_name))
 			continue;
 		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sub < 0)
@@ -234,6 +336,37 @@ reaper_kill_all(void)
 	size_t n = for_each_step_cgroup(proc_cgroup_kill);
 
 	return n + proc_tree_signal(getpid(), SIGKILL);
+}
+
+/* Removes the step cgroups still there, once empty (steps remove their own). */
+static void
+remove_ours(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd = base_fd >= 0 ? openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		int sub;
+
+		if (de->d_type != DT_DIR || !ours(de->d_name))
+			continue;
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub >= 0)
+			(void)proc_cgroup_wait_empty(sub, PROC_CGROUP_EMPTY_WAIT_MS);
+		if (sub >= 0)
+			close(sub);
+		if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
+			log_warn("cannot remove cgroup %s/%s: %m, ignoring",
+			         own_path[0] ? own_path : orig_path, de->d_name);
+	}
+	closedir(d);
 }
 
 /* True while the main thread has children (orphans), reaping the dead. */
@@ -271,18 +404,21 @@ reaper_done(uint64_t grace_usec)
 		for (int i = 0; i < 500 && orphans_left(); i++)
 			(void)usleep(10000);
 	}
-	if (own_fd >= 0) {
+	remove_ours();
+	if (own_path[0]) {
 		int fd = open(orig_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		/* Back where we started, so that ours can go. */
 		if (fd >= 0 && proc_cgroup_attach(fd, getpid()) == 0) {
-			(void)proc_cgroup_wait_empty(own_fd, PROC_CGROUP_EMPTY_WAIT_MS);
+			(void)proc_cgroup_wait_empty(base_fd, PROC_CGROUP_EMPTY_WAIT_MS);
 			if (proc_cgroup_rmdir(own_path) < 0)
 				log_warn("cannot remove cgroup %s: %m, ignoring", own_path);
 		}
 		if (fd >= 0)
 			close(fd);
-		close(own_fd);
-		own_fd = -1;
+		own_path[0] = 0;
 	}
+	if (base_fd >= 0)
+		close(base_fd);
+	base_fd = -1;
 }

@@ -15,9 +15,12 @@ void reaper_init_pid1(void);
 
 /*
  * Makes the daemon a child subreaper (orphaned descendants become its
- * children, not init's), and moves it into a cgroup of its own below the
- * one it was started in, where steps get their cgroups; logs one line
- * saying which containment is in effect. Main thread, before the first run.
+ * children, not init's), removes the empty cgroups that killed daemons
+ * left, checks whether steps can get cgroups of their own below the one
+ * the daemon was started in (in a pid namespace of its own, the daemon
+ * first moves into a cgroup of its own there: reaper.c says why), and logs
+ * one line saying which containment is in effect. Main thread, before the
+ * first run.
  */
 void reaper_setup(void);
 
@@ -38,7 +41,7 @@ size_t reaper_kill_all(void);
 
 /*
  * At exit, once no stage runs any more: orphans still running get SIGTERM,
- * and SIGKILL after grace_usec; all are reaped. Then the daemon's cgroup is
- * removed. Main thread.
+ * and SIGKILL after grace_usec; all are reaped. Then the step cgroups still
+ * there are removed. Main thread.
  */
 void reaper_done(uint64_t grace_usec);

@@ -8,12 +8,32 @@
 
 #include <stdlib.h>
 
+/* One per line, so that suites added in parallel merge cleanly. */
+/* clang-format off */
 static Suite *(*const suites[])(void) = {
-	util_suite,    registry_suite,  loader_suite,  plugins_suite,   cron_suite,
-	state_suite,   executor_suite,  config_suite,  ginid_suite,     control_suite,
-	ops_suite,     docs_suite,      install_suite, isolation_suite, unit_suite,
-	package_suite, processes_suite, abi_suite,     history_suite,   health_suite,
+	util_suite,
+	registry_suite,
+	loader_suite,
+	plugins_suite,
+	cron_suite,
+	state_suite,
+	executor_suite,
+	config_suite,
+	ginid_suite,
+	control_suite,
+	ops_suite,
+	docs_suite,
+	install_suite,
+	isolation_suite,
+	unit_suite,
+	package_suite,
+	processes_suite,
+	abi_suite,
+	history_suite,
+	health_suite,
+	cgroups_suite,
 };
+/* clang-format on */
 
 int
 main(void)
