@@ -82,8 +82,11 @@ HARDEN      := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-reco
 endif
 
 # Recursive (=) so pkg-config runs after `make deps` may have installed things.
-PKG_LIBS     = $(shell pkg-config --libs libconfig libelf jansson libsystemd sqlite3 libmicrohttpd \
-                 2>/dev/null)
+PKG_LIBS     = $(shell pkg-config --libs libconfig libelf jansson libsystemd sqlite3 2>/dev/null)
+# libmicrohttpd is dlopen()ed by daemon/http.c when metrics_listen is set
+# (it brings GnuTLS and nine more libraries): compiled against, not linked.
+MHD_SONAME   = $(shell readelf -d "$$(pkg-config --variable=libdir libmicrohttpd 2>/dev/null)/libmicrohttpd.so" \
+                 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 BASE_CFLAGS  = $(WARNFLAGS) $(HARDEN) $(if $(CPPFLAGS),$(CPPFLAGS) )$(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP
@@ -134,6 +137,9 @@ all: $(PROGRAMS) $(PLUGINS) $(TEST_PLUGINS) $(TEST_RUNNER) $(BUILD)/gini.pc
 $(BUILD)/obj/%.o: %.c $(PATHS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(EXE_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/daemon/http.o: EXE_CFLAGS += $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) \
+                                          $(if $(MHD_SONAME),-DGINI_MHD_SONAME='"$(MHD_SONAME)"')
 
 # Rewritten only when the compiled-in settings differ from the last build's,
 # so that its date says when they last changed (as git's GIT-CFLAGS does).

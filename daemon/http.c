@@ -12,6 +12,14 @@
  * another thread. MHD's sockets are non-blocking, so a slow client holds
  * a connection slot, never the loop.
  *
+ * libmicrohttpd is loaded (dlopen) when an endpoint is configured, not
+ * linked: it brings ten libraries (GnuTLS and its own dependencies) whose
+ * pages were 590 kB of the idle daemon's 2887 kB PSS and whose loading and
+ * relocation every start paid, for a feature that is off by default. Its
+ * soname comes from the build (GINI_MHD_SONAME); the functions used are
+ * looked up once and called through pointers of their own prototypes'
+ * types, so the compiler still checks every call against <microhttpd.h>.
+ *
  * Limits: HTTP_CONNS_MAX connections in all, HTTP_CONNS_PER_IP from one
  * address (TCP only), HTTP_IDLE_SEC without progress closes a connection,
  * and a request's headers must fit in HTTP_MEMORY_MAX bytes. Only GET and
@@ -25,6 +33,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -34,6 +43,70 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#ifndef GINI_MHD_SONAME
+#define GINI_MHD_SONAME "libmicrohttpd.so.12"
+#endif
+
+/* The libmicrohttpd functions this file calls, loaded by mhd_load(). */
+#define MHD_FUNCTIONS(X)                                                                           \
+	X(MHD_add_response_header)                                                                 \
+	X(MHD_create_response_from_buffer)                                                         \
+	X(MHD_destroy_response)                                                                    \
+	X(MHD_get_daemon_info)                                                                     \
+	X(MHD_get_timeout)                                                                         \
+	X(MHD_lookup_connection_value)                                                             \
+	X(MHD_queue_response)                                                                      \
+	X(MHD_run)                                                                                 \
+	X(MHD_start_daemon)                                                                        \
+	X(MHD_stop_daemon)
+
+#define MHD_POINTER(f) static __typeof__(f) *p_##f;
+MHD_FUNCTIONS(MHD_POINTER)
+#undef MHD_POINTER
+
+/* From here on, each call goes through the loaded pointer. */
+#define MHD_add_response_header         (*p_MHD_add_response_header)
+#define MHD_create_response_from_buffer (*p_MHD_create_response_from_buffer)
+#define MHD_destroy_response            (*p_MHD_destroy_response)
+#define MHD_get_daemon_info             (*p_MHD_get_daemon_info)
+#define MHD_get_timeout                 (*p_MHD_get_timeout)
+#define MHD_lookup_connection_value     (*p_MHD_lookup_connection_value)
+#define MHD_queue_response              (*p_MHD_queue_response)
+#define MHD_run                         (*p_MHD_run)
+#define MHD_start_daemon                (*p_MHD_start_daemon)
+#define MHD_stop_daemon                 (*p_MHD_stop_daemon)
+
+/*
+ * Loads libmicrohttpd and its functions once (kept loaded: an endpoint
+ * may come back with a reload). 0, or -ENOENT with the reason in err.
+ * Loop thread.
+ */
+static int
+mhd_load(char *err, size_t size)
+{
+	static void *lib;
+	void *l;
+
+	if (lib)
+		return 0;
+	l = dlopen(GINI_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!l) {
+		snprintf(err, size, "cannot load %s (Debian: libmicrohttpd12): %s", GINI_MHD_SONAME,
+		         dlerror());
+		return -ENOENT;
+	}
+#define MHD_LOOKUP(f)                                                                              \
+	if (!(p_##f = (__typeof__(p_##f))dlsym(l, #f))) {                                          \
+		snprintf(err, size, "%s has no %s", GINI_MHD_SONAME, #f);                          \
+		dlclose(l);                                                                        \
+		return -ENOENT;                                                                    \
+	}
+	MHD_FUNCTIONS(MHD_LOOKUP)
+#undef MHD_LOOKUP
+	lib = l;
+	return 0;
+}
 
 #define HTTP_CONNS_MAX    32
 #define HTTP_CONNS_PER_IP 8
@@ -309,6 +382,9 @@ http_new(sd_event *e, const char *listen_s, http_get_fn get, void *userdata, str
 
 	if (http_parse_listen(listen_s, &l, err, sizeof(err)) < 0)
 		return log_err_errno(-EINVAL, "metrics_listen: %s", err);
+	r = mhd_load(err, sizeof(err));
+	if (r < 0)
+		return log_err_errno(r, "metrics_listen %s: %s", listen_s, err);
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return log_err_errno(-ENOMEM, "metrics_listen: out of memory");

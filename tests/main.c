@@ -32,6 +32,7 @@ static Suite *(*const suites[])(void) = {
 	history_suite,
 	health_suite,
 	cgroups_suite,
+	linkage_suite,
 };
 /* clang-format on */
 
