@@ -19,9 +19,7 @@
  */
 #include "config.h"
 
-#include "config_pipeline.h"
-#include "config_reader.h"
-#include "config_source.h"
+#include "config_internal.h"
 #include "history.h"
 #include "http.h"
 #include "log.h"

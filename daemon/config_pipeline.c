@@ -5,10 +5,9 @@
  * struct pipeline_def with a diagnostic for each problem. What needs the
  * registry (stage ids, step params, the DAG) is checked by pipeline.c.
  */
-#include "config_pipeline.h"
+#include "config_internal.h"
 
 #include "config.h"
-#include "config_reader.h"
 #include "context.h"
 #include "params.h"
 #include "util.h"

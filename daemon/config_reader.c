@@ -6,9 +6,8 @@
  * diagnostic with the file and line the user wrote (through the origins of
  * config_source.c), then returns so that reading goes on.
  */
-#include "config_reader.h"
+#include "config_internal.h"
 
-#include "config_source.h"
 #include "diag.h"
 #include "util.h"
 

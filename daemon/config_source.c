@@ -6,7 +6,7 @@
  * that every diagnostic names the file a user wrote. Reads files only with
  * read_file() (regular files, non-blocking open, size cap).
  */
-#include "config_source.h"
+#include "config_internal.h"
 
 #include "config.h"
 #include "diag.h"

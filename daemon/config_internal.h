@@ -2,11 +2,11 @@
 #pragma once
 
 /*
- * Private to the configuration reader (config.c, config_pipeline.c): the
- * state of reading one file and the typed getters. Every getter reports its
- * problems as diagnostics naming the file and line the user wrote. Unless
- * said otherwise a getter returns 1 and sets *ret when the key is present
- * and valid, 0 when it is absent, and -1 when it is invalid (reported).
+ * Private to the configuration reader, the files of one module: config.c
+ * (loading, globals), config_source.c (the text libconfig parses),
+ * config_reader.c (typed getters) and config_pipeline.c (pipelines). One
+ * header for all three so that no file of the module includes the header
+ * of another that includes its own. Other modules use config.h only.
  */
 
 #include <libconfig.h>
@@ -16,7 +16,61 @@
 
 struct diags;
 struct gini_config;
-struct source;
+
+/* ---- config_source.c ---- */
+
+/*
+ * @include, done here rather than by libconfig: libconfig 1.5 (Debian 12)
+ * opens included files itself with a blocking fopen() and has no hook to
+ * replace it, so a FIFO named by an @include would freeze `ginid -t` and a
+ * reload on the event loop. Instead every file is read by read_file() (a
+ * regular file, non-blocking open, size cap) and its @include directives
+ * are replaced by the included text; libconfig parses the result and is
+ * given an include directory under which nothing can ever be opened.
+ * INCLUDE_DEPTH_MAX is libconfig's own nesting limit.
+ */
+#define INCLUDE_GUARD_DIR "/dev/null" /* "/dev/null/x" is always ENOTDIR */
+
+/* A run of lines of the expanded text that came from one file. */
+struct origin {
+	int first;        /* its first line in the expanded text */
+	const char *file; /* borrowed from struct source.files, or the file read */
+	int line;         /* the line of that file it starts at */
+};
+
+/* One file with its @include directives expanded: what libconfig parses. */
+struct source {
+	char *text; /* owned, NUL-terminated */
+	size_t len, cap;
+	int line; /* line of the expanded text being written, from 1 */
+	struct origin *v;
+	size_t n;
+	char **files; /* the included files' paths, owned */
+	size_t n_files;
+};
+
+/* The origin of line (of the expanded text); NULL if unknown. */
+const struct origin *source_origin(const struct source *src, int line);
+/*
+ * Checks a file's text and appends it to src with its @include directives
+ * replaced by the files they name. depth: 0 for a file read on its own.
+ * -1: a problem, reported; the file is not parsed.
+ */
+int source_expand(struct source *src, struct diags *diags, const char *file, const char *text,
+                  size_t len, int depth);
+void source_done(struct source *src);
+/* Why read_file() failed; -EBADFD wants path_type_name() and ")" after it. */
+const char *source_read_error(int r);
+
+/* ---- config_reader.c ---- */
+
+/*
+ * Private to the configuration reader (config.c, config_pipeline.c): the
+ * state of reading one file and the typed getters. Every getter reports its
+ * problems as diagnostics naming the file and line the user wrote. Unless
+ * said otherwise a getter returns 1 and sets *ret when the key is present
+ * and valid, 0 when it is absent, and -1 when it is invalid (reported).
+ */
 
 /* State of reading one file. */
 struct reader {
@@ -72,3 +126,8 @@ int reader_path(struct reader *rd, const config_setting_t *root, const char *key
 /* An enum value (the index in names), with a suggestion on a miss. */
 int reader_enum(struct reader *rd, const config_setting_t *group, const char *key,
                 const char *prefix, const char *const *names, size_t n, int *ret);
+
+/* ---- config_pipeline.c ---- */
+
+/* Reads root's 'pipelines' list, appending to rd->c->pipelines. */
+void config_pipelines_read(struct reader *rd, const config_setting_t *root);
