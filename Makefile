@@ -402,7 +402,8 @@ fuzz-run-%:
 # `make fuzz-coverage`: the line coverage that each working corpus (with the
 # seeds and regression cases) reaches in the sources its harness is for,
 # measured with clang's source-based coverage (llvm-cov) in build-fuzzcov/.
-FUZZ_COV_fuzz_config := daemon/config.c daemon/pipeline.c daemon/params.c daemon/diag.c \
+FUZZ_COV_fuzz_config := daemon/config.c daemon/config_source.c daemon/config_reader.c \
+                        daemon/config_pipeline.c daemon/pipeline.c daemon/params.c daemon/diag.c \
                         $(foreach p,$(PLUGIN_NAMES),plugins/$(p)/$(p).c)
 FUZZ_COV_fuzz_cron   := daemon/cron.c daemon/util.c
 FUZZ_COV_fuzz_elf    := daemon/elfcheck.c daemon/loader.c
