@@ -112,7 +112,9 @@ PLUGIN_LDFLAGS = $(HARDEN) $(LDFLAGS) -shared -Wl,-z,relro -Wl,-z,now $(if $(SAN
 
 # Files with a main(): one program each; the rest is libginid.a.
 MAIN_SRCS    := daemon/ginid.c daemon/ginictl.c daemon/gini-probe.c daemon/gini-worker.c
-DAEMON_SRCS  := $(filter-out $(MAIN_SRCS),$(wildcard daemon/*.c))
+# The child-process supervisor is compiled into the daemon and into the exec
+# stage (plugins never link the daemon): see PLUGIN_LIB_exec.
+DAEMON_SRCS  := $(filter-out $(MAIN_SRCS),$(wildcard daemon/*.c)) plugins/lib/child.c
 DAEMON_OBJS  := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBGINI      := $(BUILD)/libginid.a
 
@@ -160,21 +162,24 @@ $(LIBGINI): $(DAEMON_OBJS)
 $(PROGRAMS): $(BUILD)/%: $(BUILD)/obj/daemon/%.o $(LIBGINI)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
 
+# plugins/NAME/NAME.c builds NAME.so: directory, file stem and stage id agree.
+# PLUGIN_LIB_NAME lists the plugins/lib/*.c compiled into it as well (each
+# plugin gets its own copy, hidden: plugins never link against the daemon).
 # Plugins are installed into the build tree with explicit modes: the loader
 # refuses group- or world-writable files, whatever the user's umask.
-$(BUILD)/stages/%.so: $(BUILD)/obj/plugins/%.pic.o
-	@mkdir -p $(@D)
-	@chmod 0755 $(@D)
-	$(CC) $(PLUGIN_LDFLAGS) -o $@ $<
-	@chmod 0755 $@
-
-# plugins/NAME/NAME.c builds NAME.so: directory, file stem and stage id agree.
+PLUGIN_LIB_exec := child
 define plugin_rule
-$(BUILD)/obj/plugins/$(1).pic.o: plugins/$(1)/$(1).c
+$(BUILD)/stages/$(1).so: $(BUILD)/obj/plugins/$(1)/$(1).pic.o $(PLUGIN_LIB_$(1):%=$(BUILD)/obj/plugins/lib/%.pic.o)
 	@mkdir -p $$(@D)
-	$$(CC) $$(PLUGIN_CFLAGS) -c -o $$@ $$<
+	@chmod 0755 $$(@D)
+	$$(CC) $$(PLUGIN_LDFLAGS) -o $$@ $$^
+	@chmod 0755 $$@
 endef
 $(foreach p,$(PLUGIN_NAMES),$(eval $(call plugin_rule,$(p))))
+
+$(BUILD)/obj/plugins/%.pic.o: plugins/%.c
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/plugins/%.so: $(BUILD)/obj/tests/plugins/%.pic.o
 	@mkdir -p $(@D)
@@ -508,7 +513,7 @@ $(BUILD)/obj/bench/stages/%.pic.o: bench/stages/%.c
 # `make -j2 lint` runs two at once and a second run only redoes what
 # changed. `make scan` runs scan-build (the clang static analyzer on a full
 # clang build into build-scan/).
-LINT_SRCS     = $(filter-out ,$(wildcard daemon/*.c) \
+LINT_SRCS     = $(filter-out ,$(wildcard daemon/*.c plugins/lib/*.c) \
                 $(foreach p,$(PLUGIN_NAMES),plugins/$(p)/$(p).c) \
                 $(wildcard tests/*.c tests/plugins/*.c tests/fuzz/*.c))
 LINT_HEADERS  = $(wildcard include/gini/*.h daemon/*.h plugins/lib/*.h tests/*.h tests/fuzz/*.h)

@@ -31,6 +31,8 @@ Suite *linkage_suite(void);
 Suite *abi_suite(void);
 Suite *history_suite(void);
 Suite *health_suite(void);
+/* The child supervisor's TCases (check_child.c), part of the processes suite. */
+void child_add_tcases(Suite *s);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
