@@ -111,7 +111,11 @@ PLUGIN_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden
 PLUGIN_LDFLAGS = $(HARDEN) $(LDFLAGS) -shared -Wl,-z,relro -Wl,-z,now $(if $(SANITIZE),,-Wl,-z,defs)
 
 # Files with a main(): one program each; the rest is libginid.a.
-MAIN_SRCS    := daemon/ginid.c daemon/ginictl.c daemon/gini-probe.c daemon/gini-worker.c
+MAIN_SRCS    := daemon/ginid.c daemon/ginictl.c
+# The helper programs ginid runs (installed in LIBEXECDIR/gini, built next to
+# ginid, where helper_path() finds them): daemon/helpers/NAME.c builds NAME.
+HELPER_SRCS  := $(wildcard daemon/helpers/*.c)
+HELPERS      := $(HELPER_SRCS:daemon/helpers/%.c=$(BUILD)/%)
 # The child-process supervisor is compiled into the daemon and into the exec
 # stage (plugins never link the daemon): see PLUGIN_LIB_exec.
 DAEMON_SRCS  := $(filter-out $(MAIN_SRCS),$(wildcard daemon/*.c)) plugins/lib/child.c
@@ -127,7 +131,7 @@ TEST_SRCS    := $(wildcard tests/*.c)
 TEST_OBJS    := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_RUNNER  := $(BUILD)/tests/check_gini
 
-PROGRAMS     := $(patsubst daemon/%.c,$(BUILD)/%,$(MAIN_SRCS))
+PROGRAMS     := $(patsubst daemon/%.c,$(BUILD)/%,$(MAIN_SRCS)) $(HELPERS)
 
 .PHONY: all programs check run install uninstall deps clean build-tests
 .DEFAULT_GOAL := all
@@ -159,7 +163,10 @@ $(LIBGINI): $(DAEMON_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(PROGRAMS): $(BUILD)/%: $(BUILD)/obj/daemon/%.o $(LIBGINI)
+$(filter-out $(HELPERS),$(PROGRAMS)): $(BUILD)/%: $(BUILD)/obj/daemon/%.o $(LIBGINI)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
+
+$(HELPERS): $(BUILD)/%: $(BUILD)/obj/daemon/helpers/%.o $(LIBGINI)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
 
 # plugins/NAME/NAME.c builds NAME.so: directory, file stem and stage id agree.
@@ -513,7 +520,7 @@ $(BUILD)/obj/bench/stages/%.pic.o: bench/stages/%.c
 # `make -j2 lint` runs two at once and a second run only redoes what
 # changed. `make scan` runs scan-build (the clang static analyzer on a full
 # clang build into build-scan/).
-LINT_SRCS     = $(filter-out ,$(wildcard daemon/*.c plugins/lib/*.c) \
+LINT_SRCS     = $(filter-out ,$(wildcard daemon/*.c daemon/helpers/*.c plugins/lib/*.c) \
                 $(foreach p,$(PLUGIN_NAMES),plugins/$(p)/$(p).c) \
                 $(wildcard tests/*.c tests/plugins/*.c tests/fuzz/*.c))
 LINT_HEADERS  = $(wildcard include/gini/*.h daemon/*.h plugins/lib/*.h tests/*.h tests/fuzz/*.h)
