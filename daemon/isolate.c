@@ -15,9 +15,8 @@
  * Whatever the worker does, this returns only when it is reaped and
  * everything it started is killed: a crash, a hang past the grace, an exit()
  * from the plugin leave neither zombie nor stray process behind. Where
- * cgroup v2 is usable the worker starts in a cgroup of its own, or is moved
- * into one before it is sent the request (so before any plugin code runs in
- * it), and
+ * cgroup v2 is usable the worker is moved into a cgroup of its own before it
+ * is sent the request (so before any plugin code runs in it), and
  * cgroup.kill ends it and all it started, an exec step's children in their
  * own process groups and sessions included. Without a cgroup, its process
  * group and every descendant a walk of the process tree finds are killed.

@@ -52,7 +52,10 @@ collect(void *userdata, const char *p, size_t n)
 	return 0;
 }
 
-/* The ways to run: with a pidfd or without, in a cgroup (where one can be had) or not. */
+/*
+ * The ways to run: with a pidfd or without, in a cgroup (where one can be
+ * had: clone3 into it, or posix_spawn and a move) or not.
+ */
 struct mode {
 	unsigned flags;
 	const char *cgroup;
@@ -63,6 +66,7 @@ static const struct mode modes[] = {
 	{ CHILD_NO_PIDFD, NULL },
 	{ 0, "childtest" },
 	{ CHILD_NO_PIDFD, "childtest" },
+	{ CHILD_CGROUP_LATE, "childtest" },
 };
 
 /* A shell child with stdout and stderr into one collected pipe. */
@@ -74,7 +78,7 @@ struct run {
 };
 
 static void
-run_start(struct run *r, const struct mode *m, const char *script)
+run_start_in(struct run *r, const struct mode *m, const char *script, int in_fd)
 {
 	const char *argv[] = { "/bin/sh", "-c", script, NULL };
 	struct child_spec spec = {
@@ -88,7 +92,7 @@ run_start(struct run *r, const struct mode *m, const char *script)
 
 	memset(r, 0, sizeof(*r));
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	spec.fds[0] = CHILD_FD_NULL;
+	spec.fds[0] = in_fd;
 	spec.fds[1] = spec.fds[2] = p[1];
 	ck_assert_int_eq(child_spawn(&r->c, &spec), 0);
 	close(p[1]);
@@ -99,6 +103,12 @@ run_start(struct run *r, const struct mode *m, const char *script)
 	r->loop = (struct child_loop){
 		.streams = &r->stream, .n_streams = 1, .in_fd = -1, .cancel_fd = -1
 	};
+}
+
+static void
+run_start(struct run *r, const struct mode *m, const char *script)
+{
+	run_start_in(r, m, script, CHILD_FD_NULL);
 }
 
 static void
@@ -297,8 +307,16 @@ START_TEST(strays_after_exit)
 	struct run r;
 	pid_t stray;
 
-	/* The leader exits at once; what it left behind is killed with it. */
-	run_start(&r, &modes[_i], "setsid sleep 60 >/dev/null 2>&1 & echo $!");
+	int go[2];
+
+	/* The leader exits at once; what it left behind is killed with it. It
+	 * starts that only once told to: after child_spawn() returned, which
+	 * is when CHILD_CGROUP_LATE has moved it into its cgroup. */
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	run_start_in(&r, &modes[_i], "read go; setsid sleep 60 >/dev/null 2>&1 & echo $!", go[0]);
+	close(go[0]);
+	ck_assert_int_eq(write(go[1], "go\n", 3), 3);
+	close(go[1]);
 	ck_assert_int_eq(child_wait(&r.c, &r.loop), 0);
 	ck_assert(!r.loop.killed);
 	ck_assert_ptr_nonnull(r.out.data);

@@ -280,7 +280,8 @@ child_spawn(struct child *c, const struct child_spec *spec)
 	/* A cgroup of its own where we may have one; the process tree where not. */
 	if (spec->cgroup &&
 	    proc_cgroup_new(spec->cgroup, c->cgpath, sizeof(c->cgpath), &c->cgfd) == 0) {
-		r = spawn_into_cgroup(spec, c->cgfd, &c->pid, &c->pidfd);
+		if (!(spec->flags & CHILD_CGROUP_LATE))
+			r = spawn_into_cgroup(spec, c->cgfd, &c->pid, &c->pidfd);
 		if (r < 0 || (r == 1 && !(spec->flags & CHILD_CGROUP_LATE))) {
 			(void)proc_cgroup_free(c->cgfd, c->cgpath);
 			c->cgfd = -1;

@@ -11,7 +11,8 @@
  *
  *	child_spawn()	start it in a process group of its own, or in a cgroup
  *			of its own (clone3 with CLONE_INTO_CGROUP, so not even
- *			its first fork escapes), with a pidfd where the kernel
+ *			its first fork escapes; or posix_spawn and a move into
+ *			it, CHILD_CGROUP_LATE), with a pidfd where the kernel
  *			has one;
  *	child_wait()	one poll() loop until the leader exits: read its output
  *			streams, feed its stdin, watch a cancellation (on
@@ -40,8 +41,13 @@
 #define CHILD_FDS_MAX    4
 
 /* child_spec.flags */
-/* Without clone3, posix_spawn and then move it into the cgroup: for a child
- * that runs nothing of its own before the caller talks to it. */
+/*
+ * posix_spawn, then move it into the cgroup: for a child that runs nothing
+ * of its own before the caller talks to it (gini-worker waits for its
+ * request). Cheaper than clone3 into the cgroup, which, without
+ * CLONE_VM, copies the caller's page tables: posix_spawn shares them until
+ * the exec.
+ */
 #define CHILD_CGROUP_LATE 0x1u
 /* Watch the exit with waitid() naps instead of a pidfd (the path kernels
  * before 5.3 take; tests force it). */
