@@ -400,24 +400,21 @@ START_TEST(fd3_passed)
 }
 END_TEST
 
-/*
- * Part of the processes suite (tests/main.c's table stays as it is): the
- * supervisor is how no process escapes.
- */
-void
-child_add_tcases(Suite *s)
+Suite *
+child_suite(void)
 {
+	Suite *s = suite_create("child");
 	TCase *tc;
 	int n = (int)(sizeof(modes) / sizeof(modes[0]));
 
-	tc = tcase_create("child_output");
+	tc = tcase_create("output");
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, output_collected, 0, n);
 	tcase_add_loop_test(tc, stdin_fed, 0, n);
 	tcase_add_loop_test(tc, fd3_passed, 0, n);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("child_ending");
+	tc = tcase_create("ending");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, deadline_kills, 0, n);
 	tcase_add_loop_test(tc, term_ignored_then_killed, 0, n);
@@ -426,4 +423,5 @@ child_add_tcases(Suite *s)
 	tcase_add_loop_test(tc, strays_after_exit, 0, n);
 	tcase_add_loop_test(tc, exec_failure, 0, n);
 	suite_add_tcase(s, tc);
+	return s;
 }

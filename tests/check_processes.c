@@ -452,7 +452,5 @@ processes_suite(void)
 	tcase_add_test(tc, pid1_forwards_signals);
 	tcase_add_test(tc, no_cgroup_falls_back_to_process_tree);
 	suite_add_tcase(s, tc);
-
-	child_add_tcases(s);
 	return s;
 }
