@@ -3,8 +3,8 @@
  * Out-of-process steps, the daemon's side. An isolated step runs in a
  * gini-worker process started by the child supervisor (plugins/lib/child.c:
  * never a bare fork of this threaded daemon), in a process group of its own,
- * with the signal mask and dispositions reset. Fd 3 is one end of a socketpair carrying one JSON
- * object per line:
+ * with the signal mask and dispositions reset. Fd 3 is one end of a
+ * socketpair carrying one JSON object per line:
  *
  *	daemon -> worker: the request, then {"cancel": true} if it comes to that
  *	worker -> daemon: {"log": LEVEL, "msg": "..."} lines, then
@@ -143,7 +143,9 @@ strv_from_json(json_t *a)
 struct session {
 	const struct isolate_call *call;
 	struct isolate_result *res;
-	int sock;              /* our end of the worker's socket, borrowed from the loop */
+	/* Our end of the worker's socket, the loop's stream: its fd is -1 once
+	 * the loop closed it, and must not be used after (it may be reused). */
+	const struct child_stream *sock;
 	struct buffer in, out; /* what came from the socket and the output pipe */
 	bool done;
 	json_t *set, *unset;
@@ -331,13 +333,14 @@ ask_cancel(struct child *c, void *userdata)
 	struct session *s = userdata;
 
 	(void)c;
-	send_json(s->sock, json_pack("{s:b}", "cancel", 1));
+	if (s->sock->fd >= 0)
+		send_json(s->sock->fd, json_pack("{s:b}", "cancel", 1));
 }
 
 int
 isolate_run(const struct isolate_call *call, bool create_only, struct isolate_result *ret)
 {
-	struct session s = { .call = call, .res = ret, .sock = -1 };
+	struct session s = { .call = call, .res = ret };
 	struct child_stream streams[2] = {
 		{ .fd = -1, .on_data = on_message_data, .userdata = &s },
 		{ .fd = -1, .on_data = on_output_data, .userdata = &s },
@@ -367,6 +370,7 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 	struct child c;
 
 	memset(ret, 0, sizeof(*ret));
+	s.sock = &streams[0];
 	if (call->pipeline && call->step)
 		snprintf(s.tag, sizeof(s.tag),
 		         "run %llu: pipeline '%s': step '%s': ", (unsigned long long)call->run_id,
@@ -393,12 +397,12 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 	}
 	(void)fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
-	s.sock = streams[0].fd = sv[0];
+	streams[0].fd = sv[0];
 	streams[1].fd = out[0];
 	sv[0] = out[0] = -1;
 	if (call->cancel)
 		loop.cancel_fd = cancel_get_fd(call->cancel);
-	send_json(s.sock, request_json(call, create_only));
+	send_json(streams[0].fd, request_json(call, create_only));
 	if (call->timeout_usec)
 		loop.deadline = start + call->timeout_usec;
 	(void)child_wait(&c, &loop);
@@ -411,7 +415,6 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 	 * process that left the group may still hold the other ends). */
 	child_drain(&streams[0], LINE_MAX_BYTES);
 	child_drain(&streams[1], LINE_MAX_BYTES);
-	s.sock = -1;
 
 	if (s.done && WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0 && !loop.killed) {
 		ret->end = ISOLATE_FINISHED;
