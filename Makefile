@@ -111,8 +111,14 @@ PLUGIN_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden
 PLUGIN_LDFLAGS = $(HARDEN) $(LDFLAGS) -shared -Wl,-z,relro -Wl,-z,now $(if $(SANITIZE),,-Wl,-z,defs)
 
 # Files with a main(): one program each; the rest is libginid.a.
-MAIN_SRCS    := daemon/ginid.c daemon/ginictl.c daemon/gini-probe.c daemon/gini-worker.c
-DAEMON_SRCS  := $(filter-out $(MAIN_SRCS),$(wildcard daemon/*.c))
+MAIN_SRCS    := daemon/ginid.c daemon/ginictl.c
+# The helper programs ginid runs (installed in LIBEXECDIR/gini, built next to
+# ginid, where helper_path() finds them): daemon/helpers/NAME.c builds NAME.
+HELPER_SRCS  := $(wildcard daemon/helpers/*.c)
+HELPERS      := $(HELPER_SRCS:daemon/helpers/%.c=$(BUILD)/%)
+# The child-process supervisor is compiled into the daemon and into the exec
+# stage (plugins never link the daemon): see PLUGIN_LIB_exec.
+DAEMON_SRCS  := $(filter-out $(MAIN_SRCS),$(wildcard daemon/*.c)) plugins/lib/child.c
 DAEMON_OBJS  := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBGINI      := $(BUILD)/libginid.a
 
@@ -125,7 +131,7 @@ TEST_SRCS    := $(wildcard tests/*.c)
 TEST_OBJS    := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_RUNNER  := $(BUILD)/tests/check_gini
 
-PROGRAMS     := $(patsubst daemon/%.c,$(BUILD)/%,$(MAIN_SRCS))
+PROGRAMS     := $(patsubst daemon/%.c,$(BUILD)/%,$(MAIN_SRCS)) $(HELPERS)
 
 .PHONY: all programs check run install uninstall deps clean build-tests
 .DEFAULT_GOAL := all
@@ -157,24 +163,30 @@ $(LIBGINI): $(DAEMON_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(PROGRAMS): $(BUILD)/%: $(BUILD)/obj/daemon/%.o $(LIBGINI)
+$(filter-out $(HELPERS),$(PROGRAMS)): $(BUILD)/%: $(BUILD)/obj/daemon/%.o $(LIBGINI)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
 
-# Plugins are installed into the build tree with explicit modes: the loader
-# refuses group- or world-writable files, whatever the user's umask.
-$(BUILD)/stages/%.so: $(BUILD)/obj/plugins/%.pic.o
-	@mkdir -p $(@D)
-	@chmod 0755 $(@D)
-	$(CC) $(PLUGIN_LDFLAGS) -o $@ $<
-	@chmod 0755 $@
+$(HELPERS): $(BUILD)/%: $(BUILD)/obj/daemon/helpers/%.o $(LIBGINI)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
 
 # plugins/NAME/NAME.c builds NAME.so: directory, file stem and stage id agree.
+# PLUGIN_LIB_NAME lists the plugins/lib/*.c compiled into it as well (each
+# plugin gets its own copy, hidden: plugins never link against the daemon).
+# Plugins are installed into the build tree with explicit modes: the loader
+# refuses group- or world-writable files, whatever the user's umask.
+PLUGIN_LIB_exec := child
 define plugin_rule
-$(BUILD)/obj/plugins/$(1).pic.o: plugins/$(1)/$(1).c
+$(BUILD)/stages/$(1).so: $(BUILD)/obj/plugins/$(1)/$(1).pic.o $(PLUGIN_LIB_$(1):%=$(BUILD)/obj/plugins/lib/%.pic.o)
 	@mkdir -p $$(@D)
-	$$(CC) $$(PLUGIN_CFLAGS) -c -o $$@ $$<
+	@chmod 0755 $$(@D)
+	$$(CC) $$(PLUGIN_LDFLAGS) -o $$@ $$^
+	@chmod 0755 $$@
 endef
 $(foreach p,$(PLUGIN_NAMES),$(eval $(call plugin_rule,$(p))))
+
+$(BUILD)/obj/plugins/%.pic.o: plugins/%.c
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/plugins/%.so: $(BUILD)/obj/tests/plugins/%.pic.o
 	@mkdir -p $(@D)
@@ -406,7 +418,7 @@ FUZZ_COV_fuzz_config := daemon/config.c daemon/config_source.c daemon/config_rea
                         daemon/config_pipeline.c daemon/pipeline.c daemon/params.c daemon/diag.c \
                         $(foreach p,$(PLUGIN_NAMES),plugins/$(p)/$(p).c)
 FUZZ_COV_fuzz_cron   := daemon/cron.c daemon/util.c
-FUZZ_COV_fuzz_elf    := daemon/elfcheck.c daemon/loader.c
+FUZZ_COV_fuzz_elf    := daemon/elfcheck.c daemon/loader_desc.c
 .PHONY: fuzz-coverage
 fuzz-coverage:
 	@$(MAKE) --no-print-directory BUILD=build-fuzzcov CC=$(FUZZ_CC) \
@@ -508,7 +520,7 @@ $(BUILD)/obj/bench/stages/%.pic.o: bench/stages/%.c
 # `make -j2 lint` runs two at once and a second run only redoes what
 # changed. `make scan` runs scan-build (the clang static analyzer on a full
 # clang build into build-scan/).
-LINT_SRCS     = $(filter-out ,$(wildcard daemon/*.c) \
+LINT_SRCS     = $(filter-out ,$(wildcard daemon/*.c daemon/helpers/*.c plugins/lib/*.c) \
                 $(foreach p,$(PLUGIN_NAMES),plugins/$(p)/$(p).c) \
                 $(wildcard tests/*.c tests/plugins/*.c tests/fuzz/*.c))
 LINT_HEADERS  = $(wildcard include/gini/*.h daemon/*.h plugins/lib/*.h tests/*.h tests/fuzz/*.h)

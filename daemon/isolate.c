@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Out-of-process steps, the daemon's side. An isolated step runs in a
- * gini-worker process started with posix_spawn (never a bare fork of this
- * threaded daemon), in a process group of its own, with the signal mask and
- * dispositions reset. Fd 3 is one end of a socketpair carrying one JSON
- * object per line:
+ * gini-worker process started by the child supervisor (plugins/lib/child.c:
+ * never a bare fork of this threaded daemon), in a process group of its own,
+ * with the signal mask and dispositions reset. Fd 3 is one end of a
+ * socketpair carrying one JSON object per line:
  *
  *	daemon -> worker: the request, then {"cancel": true} if it comes to that
  *	worker -> daemon: {"log": LEVEL, "msg": "..."} lines, then
@@ -32,23 +32,19 @@
 #include "params.h"
 #include "util.h"
 
-#include "../plugins/lib/proc.h"
+#include "../plugins/lib/child.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define OUTPUT_LINES_MAX 100
 /* Past this, an output line is cut and the rest of it dropped. */
@@ -96,29 +92,24 @@ send_json(int fd, json_t *o)
 }
 
 /*
- * Reads what is there: 1 if something was read, 0 if nothing is there now,
- * -1 at end of file (or past LINE_MAX_BYTES without a newline).
+ * Appends what was read. -1 past LINE_MAX_BYTES without a newline: the
+ * stream is then ended, as at end of file.
  */
 static int
-fill(int fd, struct buffer *b)
+buffer_add(struct buffer *b, const char *p, size_t n)
 {
-	char tmp[65536], *nb;
-	ssize_t n = read(fd, tmp, sizeof(tmp));
+	char *nb;
 
-	if (n == 0)
+	if (b->len + n > LINE_MAX_BYTES)
 		return -1;
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	if (b->len + (size_t)n > LINE_MAX_BYTES)
-		return -1;
-	nb = realloc(b->data, b->len + (size_t)n + 1);
+	nb = realloc(b->data, b->len + n + 1);
 	if (!nb)
-		return 1; /* dropped; the worker's end tells the rest */
+		return 0; /* dropped; the worker's end tells the rest */
 	b->data = nb;
-	memcpy(b->data + b->len, tmp, (size_t)n);
-	b->len += (size_t)n;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
 	b->data[b->len] = 0;
-	return 1;
+	return 0;
 }
 
 /* Takes the next complete line out of b (caller frees), or NULL. */
@@ -152,6 +143,10 @@ strv_from_json(json_t *a)
 struct session {
 	const struct isolate_call *call;
 	struct isolate_result *res;
+	/* Our end of the worker's socket, the loop's stream: its fd is -1 once
+	 * the loop closed it, and must not be used after (it may be reused). */
+	const struct child_stream *sock;
+	struct buffer in, out; /* what came from the socket and the output pipe */
 	bool done;
 	json_t *set, *unset;
 	unsigned output_lines;
@@ -282,31 +277,6 @@ request_json(const struct isolate_call *c, bool create_only)
 	return o;
 }
 
-static int
-spawn_worker(int sock, int out, pid_t *ret_pid)
-{
-	_cleanup_free_ char *path = helper_path("gini-worker");
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	char *argv[] = { path, NULL };
-	int r;
-
-	if (!path)
-		return -ENOMEM;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, out, STDERR_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, sock, 3);
-	spawnattr_init_child(&attr);
-	r = posix_spawn(ret_pid, path, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (r != 0)
-		log_err("cannot start the isolation worker %s: %s", path, strerror(r));
-	return -r;
-}
-
 static void
 apply_ctx_changes(struct run_ctx *ctx, json_t *set, json_t *unset)
 {
@@ -320,145 +290,145 @@ apply_ctx_changes(struct run_ctx *ctx, json_t *set, json_t *unset)
 			(void)ctx_set(ctx, json_string_value(json_array_get(unset, i)), NULL);
 }
 
-/*
- * Kills the worker and everything it started. Its pid is not reaped yet, so
- * the group id is still its own.
- */
-static void
-kill_worker(pid_t pid, int cgfd)
+/* The worker's side of the socket: its messages, line by line. */
+static int
+on_message_data(void *userdata, const char *p, size_t n)
 {
-	if (cgfd >= 0) {
-		(void)proc_cgroup_kill(cgfd);
-	} else {
-		/* Descendants first: once the worker dies they are orphans. */
-		(void)proc_tree_signal(pid, SIGKILL);
+	struct session *s = userdata;
+	char *line;
+
+	if (n && buffer_add(&s->in, p, n) < 0)
+		return -1;
+	while ((line = next_line(&s->in))) {
+		handle_message(s, line);
+		free(line);
 	}
-	(void)kill(-pid, SIGKILL);
+	return 0;
+}
+
+/* What the worker prints: logged line by line, capped. */
+static int
+on_output_data(void *userdata, const char *p, size_t n)
+{
+	struct session *s = userdata;
+
+	if (n && buffer_add(&s->out, p, n) < 0)
+		return -1;
+	flush_output(s, &s->out, n == 0);
+	return 0;
+}
+
+static bool
+call_cancelled(void *userdata)
+{
+	const struct session *s = userdata;
+
+	return cancel_fired(s->call->cancel);
+}
+
+/* Asked first: the process group goes after the grace (child.c). */
+static void
+ask_cancel(struct child *c, void *userdata)
+{
+	struct session *s = userdata;
+
+	(void)c;
+	if (s->sock->fd >= 0)
+		send_json(s->sock->fd, json_pack("{s:b}", "cancel", 1));
 }
 
 int
 isolate_run(const struct isolate_call *call, bool create_only, struct isolate_result *ret)
 {
 	struct session s = { .call = call, .res = ret };
-	struct buffer in = { 0 }, outbuf = { 0 };
-	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, pidfd = -1, cancel_fd = -1, st = 0, r;
-	int cgfd = -1;
-	char cgpath[PATH_MAX];
-	siginfo_t si;
-	bool exited = false, sock_eof = false, out_eof = false, cancel_sent = false, killed = false;
-	uint64_t kill_at = 0, start = now_usec(CLOCK_MONOTONIC);
-	pid_t pid = -1;
-	char *line;
+	struct child_stream streams[2] = {
+		{ .fd = -1, .on_data = on_message_data, .userdata = &s },
+		{ .fd = -1, .on_data = on_output_data, .userdata = &s },
+	};
+	struct child_loop loop = {
+		.streams = streams,
+		.n_streams = 2,
+		.in_fd = -1,
+		.cancel_fd = -1,
+		.cancelled = call->cancel ? call_cancelled : NULL,
+		.on_cancel = ask_cancel,
+		.userdata = &s,
+		.grace_usec = call->kill_grace_usec,
+	};
+	_cleanup_free_ char *path = helper_path("gini-worker");
+	const char *argv[] = { path, NULL };
+	struct child_spec spec = {
+		.path = path,
+		.argv = argv,
+		.n_fds = 4,
+		.cgroup = "worker",
+		/* It runs nothing of the plugin's before it reads the request. */
+		.flags = CHILD_CGROUP_LATE,
+	};
+	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, r;
+	uint64_t start = now_usec(CLOCK_MONOTONIC);
+	struct child c;
 
 	memset(ret, 0, sizeof(*ret));
+	s.sock = &streams[0];
 	if (call->pipeline && call->step)
 		snprintf(s.tag, sizeof(s.tag),
 		         "run %llu: pipeline '%s': step '%s': ", (unsigned long long)call->run_id,
 		         call->pipeline, call->step);
+	if (!path) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto fail;
 	}
-	r = spawn_worker(sv[1], out[1], &pid);
+	spec.fds[0] = CHILD_FD_NULL;
+	spec.fds[1] = spec.fds[2] = out[1];
+	spec.fds[3] = sv[1];
+	r = child_spawn(&c, &spec);
 	close(sv[1]);
 	close(out[1]);
 	sv[1] = out[1] = -1;
-	if (r < 0)
+	if (r < 0) {
+		log_err("cannot start the isolation worker %s: %s", path, strerror(-r));
 		goto fail;
-	/* Before the request: nothing has run in it that could have forked. */
-	if (proc_cgroup_new("worker", cgpath, sizeof(cgpath), &cgfd) == 0 &&
-	    proc_cgroup_attach(cgfd, pid) < 0) {
-		(void)proc_cgroup_free(cgfd, cgpath);
-		cgfd = -1;
 	}
 	(void)fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	streams[0].fd = sv[0];
+	streams[1].fd = out[0];
+	sv[0] = out[0] = -1;
 	if (call->cancel)
-		cancel_fd = cancel_get_fd(call->cancel);
-	send_json(sv[0], request_json(call, create_only));
+		loop.cancel_fd = cancel_get_fd(call->cancel);
+	send_json(streams[0].fd, request_json(call, create_only));
 	if (call->timeout_usec)
-		kill_at = start + call->timeout_usec;
-
-	while (!exited) {
-		struct pollfd p[4] = {
-			{ sock_eof ? -1 : sv[0], POLLIN, 0 },
-			{ out_eof ? -1 : out[0], POLLIN, 0 },
-			{ pidfd, POLLIN, 0 },
-			{ cancel_sent ? -1 : cancel_fd, POLLIN, 0 },
-		};
-		int timeout = pidfd < 0 ? 20 : -1;
-		uint64_t now = now_usec(CLOCK_MONOTONIC);
-
-		if (kill_at) {
-			uint64_t left = kill_at > now ? (kill_at - now + 999) / 1000 : 0;
-
-			timeout = timeout < 0 ? (int)MIN(left, 60000) : MIN(timeout, (int)left);
-		}
-		if (poll(p, 4, timeout) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents && fill(sv[0], &in) < 0)
-			sock_eof = true;
-		while ((line = next_line(&in))) {
-			handle_message(&s, line);
-			free(line);
-		}
-		if (p[1].revents && fill(out[0], &outbuf) < 0)
-			out_eof = true;
-		flush_output(&s, &outbuf, false);
-		now = now_usec(CLOCK_MONOTONIC);
-		if (!cancel_sent && cancel_fired(call->cancel)) {
-			/* Ask first; the process group goes after the grace, counted
-			 * from now, not from before the poll() that saw the cancel. */
-			cancel_sent = true;
-			send_json(sv[0], json_pack("{s:b}", "cancel", 1));
-			if (!kill_at || kill_at > now + call->kill_grace_usec)
-				kill_at = now + call->kill_grace_usec;
-		}
-		if (kill_at && now >= kill_at && !killed) {
-			killed = true;
-			kill_worker(pid, cgfd);
-		}
-		/* Not reaped yet: while the zombie holds its pid, the group id
-		 * cannot be reused, and killing the group below is safe. */
-		si.si_pid = 0;
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-		    si.si_pid == pid)
-			exited = true;
-	}
+		loop.deadline = start + call->timeout_usec;
+	(void)child_wait(&c, &loop);
 	/* Nothing it started outlives it. */
-	kill_worker(pid, cgfd);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (cgfd >= 0 && (r = proc_cgroup_free(cgfd, cgpath)) < 0)
-		log_warn_errno(r, "%scannot remove cgroup %s: %m, ignoring", s.tag, cgpath);
-	cgfd = -1;
+	child_signal(&c, SIGKILL);
+	child_reap(&c);
+	if ((r = child_done(&c)) < 0)
+		log_warn_errno(r, "%scannot remove cgroup %s: %m, ignoring", s.tag, c.cgpath);
 	/* What it wrote just before it ended: what is there now, no more (a
 	 * process that left the group may still hold the other ends). */
-	while (!sock_eof && fill(sv[0], &in) > 0)
-		;
-	while ((line = next_line(&in))) {
-		handle_message(&s, line);
-		free(line);
-	}
-	while (!out_eof && fill(out[0], &outbuf) > 0)
-		flush_output(&s, &outbuf, false);
-	flush_output(&s, &outbuf, true);
+	child_drain(&streams[0], LINE_MAX_BYTES);
+	child_drain(&streams[1], LINE_MAX_BYTES);
 
-	if (s.done && WIFEXITED(st) && WEXITSTATUS(st) == 0 && !killed) {
+	if (s.done && WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0 && !loop.killed) {
 		ret->end = ISOLATE_FINISHED;
 		if (!create_only && ret->rc == 0 && call->ctx)
 			apply_ctx_changes(call->ctx, s.set, s.unset);
-	} else if (killed) {
+	} else if (loop.killed) {
 		ret->end = ISOLATE_KILLED;
-	} else if (WIFSIGNALED(st)) {
+	} else if (WIFSIGNALED(c.status)) {
 		ret->end = ISOLATE_CRASHED;
-		ret->signal = WTERMSIG(st);
-		ret->core = WCOREDUMP(st);
+		ret->signal = WTERMSIG(c.status);
+		ret->core = WCOREDUMP(c.status);
 	} else {
 		ret->end = ISOLATE_EXITED;
-		ret->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		ret->status = WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
 	}
 	r = 0;
 	goto out;
@@ -469,10 +439,8 @@ fail:
 out:
 	json_decref(s.set);
 	json_decref(s.unset);
-	free(in.data);
-	free(outbuf.data);
-	if (pidfd >= 0)
-		close(pidfd);
+	free(s.in.data);
+	free(s.out.data);
 	for (int i = 0; i < 2; i++) {
 		if (sv[i] >= 0)
 			close(sv[i]);

@@ -5,7 +5,8 @@
  * only for index operations and reference taking, never around plugin code,
  * logging or I/O, so readers never wait on a running stage. A type outlives
  * its registry entry for as long as anyone holds a reference; the last
- * reference unloads its plugin (plugin_close), which is why compiled steps
+ * reference unloads its plugin (the release callback the loader gave with
+ * it: the registry does not know the loader), which is why compiled steps
  * and runs keep references rather than pointers.
  *
  * Each configuration generation owns its own registry. A reload builds a new
@@ -14,7 +15,6 @@
  */
 #include "registry.h"
 
-#include "loader.h"
 #include "util.h"
 
 #include <errno.h>
@@ -52,23 +52,27 @@ stage_type_free(struct stage_type *t)
 	free(t->category);
 	strv_free(t->requires_ids);
 	free(t->path);
-	plugin_close(t->plugin);
+	if (t->plugin && t->release)
+		t->release(t->plugin);
 	free(t);
 	return NULL;
 }
 
 struct stage_type *
-stage_type_new(const struct gini_stage_descriptor *desc, struct plugin *plugin, const char *path)
+stage_type_new_plugin(const struct gini_stage_descriptor *desc, struct plugin *plugin,
+                      void (*release)(struct plugin *plugin), const char *path)
 {
 	struct stage_type *t = calloc(1, sizeof(*t));
 	size_t n = 0;
 
 	if (!t) {
-		plugin_close(plugin);
+		if (plugin && release)
+			release(plugin);
 		return NULL;
 	}
 	atomic_init(&t->refs, 1);
 	t->plugin = plugin;
+	t->release = release;
 	t->desc = desc;
 	t->flags = desc->flags;
 	t->id = strdup(desc->id);
@@ -83,6 +87,12 @@ stage_type_new(const struct gini_stage_descriptor *desc, struct plugin *plugin, 
 		if (strv_push(&t->requires_ids, &n, *p) < 0)
 			return stage_type_free(t);
 	return t;
+}
+
+struct stage_type *
+stage_type_new(const struct gini_stage_descriptor *desc, struct plugin *plugin, const char *path)
+{
+	return stage_type_new_plugin(desc, plugin, NULL, path);
 }
 
 struct stage_type *
@@ -357,9 +367,9 @@ registry_check(struct registry *r, char *err, size_t errsize)
 		} else if (hashmap_get(&r->by_id, t->id) != t) {
 			snprintf(err, errsize, "entry '%s' is not found by its own id", t->id);
 			k = -EUCLEAN;
-		} else if (t->plugin && t->desc != plugin_descriptor(t->plugin)) {
-			snprintf(err, errsize,
-			         "entry '%s' does not point at its plugin's descriptor", t->id);
+		} else if (t->plugin && !t->release) {
+			snprintf(err, errsize, "entry '%s' has a plugin but no way to release it",
+			         t->id);
 			k = -EUCLEAN;
 		}
 	}

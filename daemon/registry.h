@@ -51,15 +51,24 @@ struct stage_type {
 	const struct gini_stage_descriptor *desc;
 	/* Owned; NULL for types built into the executable (tests, benches). */
 	struct plugin *plugin;
+	/* Frees plugin with the last reference (the loader's plugin_close()). */
+	void (*release)(struct plugin *plugin);
 	/* File the type came from ("(builtin)" without a plugin). */
 	char *path;
 	struct stage_counters counters;
 };
 
 /*
- * Takes ownership of plugin (closed when the type is freed, also on failure).
- * desc must have been validated. Returns a type with one reference, or NULL.
+ * Takes ownership of plugin: release(plugin) runs when the type is freed,
+ * also on failure here. The registry knows nothing else of plugins: the
+ * loader, which does, passes the callback. desc must have been validated.
+ * Returns a type with one reference, or NULL.
  */
+struct stage_type *stage_type_new_plugin(const struct gini_stage_descriptor *desc,
+                                         struct plugin *plugin,
+                                         void (*release)(struct plugin *plugin), const char *path);
+/* A type without a release callback: for types built into the executable
+ * (tests, benches), whose plugin is NULL. */
 struct stage_type *stage_type_new(const struct gini_stage_descriptor *desc, struct plugin *plugin,
                                   const char *path);
 struct stage_type *stage_type_ref(struct stage_type *t);

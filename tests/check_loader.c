@@ -130,6 +130,13 @@ START_TEST(good_plugins_register)
 	stage_type_unref(t);
 	ck_assert_uint_eq(rep.n_warnings, 0);
 	ck_assert_int_eq(registry_check(reg, err, sizeof(err)), 0);
+	/* Each type reads the host's copy of its plugin's descriptor, and is
+	 * released by the loader's callback. */
+	t = registry_acquire(reg, "good-a");
+	ck_assert_ptr_nonnull(t->plugin);
+	ck_assert_ptr_eq(t->desc, plugin_descriptor(t->plugin));
+	ck_assert(t->release == plugin_close);
+	stage_type_unref(t);
 	loader_report_done(&rep);
 	registry_free(reg);
 }

@@ -312,6 +312,49 @@ START_TEST(many_types_scale)
 }
 END_TEST
 
+/* The loader's callback frees a type's plugin, once, with the last reference. */
+static int released;
+static struct plugin *released_plugin;
+
+static void
+count_release(struct plugin *p)
+{
+	released++;
+	released_plugin = p;
+}
+
+START_TEST(release_callback_frees_plugin)
+{
+	struct plugin *fake = (struct plugin *)&released; /* never dereferenced */
+	struct registry *r = registry_new();
+	struct stage_type *t = stage_type_new_plugin(&descs[0], fake, count_release, "/x/a.so"), *u;
+	char err[256];
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(registry_add(r, t), 0);
+	u = registry_acquire(r, descs[0].id);
+	ck_assert_ptr_eq(u, t);
+	ck_assert_int_eq(registry_check(r, err, sizeof(err)), 0);
+	stage_type_unref(t);
+	ck_assert_int_eq(registry_remove(r, descs[0].id), 0);
+	ck_assert_int_eq(released, 0); /* u still holds it */
+	stage_type_unref(u);
+	ck_assert_int_eq(released, 1);
+	ck_assert_ptr_eq(released_plugin, fake);
+	registry_free(r);
+	ck_assert_int_eq(released, 1);
+
+	/* A plugin without a way to release it is a broken entry. */
+	t = stage_type_new(&descs[1], fake, "/x/b.so");
+	r = registry_new();
+	ck_assert_int_eq(registry_add(r, t), 0);
+	ck_assert_int_eq(registry_check(r, err, sizeof(err)), -EUCLEAN);
+	ck_assert_msg(strstr(err, "no way to release it") != NULL, "%s", err);
+	stage_type_unref(t);
+	registry_free(r);
+}
+END_TEST
+
 Suite *
 registry_suite(void)
 {
@@ -331,6 +374,10 @@ registry_suite(void)
 
 	tc = tcase_create("counters");
 	tcase_add_test(tc, counters_account);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("release");
+	tcase_add_test(tc, release_callback_frees_plugin);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("concurrency");

@@ -33,6 +33,7 @@ static Suite *(*const suites[])(void) = {
 	health_suite,
 	cgroups_suite,
 	linkage_suite,
+	child_suite,
 };
 /* clang-format on */
 

@@ -31,6 +31,7 @@ Suite *linkage_suite(void);
 Suite *abi_suite(void);
 Suite *history_suite(void);
 Suite *health_suite(void);
+Suite *child_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);

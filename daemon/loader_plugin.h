@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <gini/stage.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "loader_file.h"
+
+/* A dlopen()ed plugin file whose descriptor passed validation. */
+struct plugin;
+
+const struct gini_stage_descriptor *plugin_descriptor(const struct plugin *p);
+const char *plugin_path(const struct plugin *p);
+const struct file_key *plugin_key(const struct plugin *p);
+/* Runs the unload hook and dlclose()s. Accepts NULL. */
+void plugin_close(struct plugin *p);
+
+/*
+ * Looks at the sealed copy mfd of path (key: the original file's) after the
+ * ELF check and before dlopen(): 0 lets it be loaded, a negative errno value
+ * and the reason refuse it. The scan probes here (loader_cache.c).
+ */
+typedef int plugin_vet_fn(const char *path, int mfd, const struct file_key *key, void *userdata,
+                          char *reason, size_t size);
+
+/*
+ * Steps 2 to 5 of loading (see loader.c) on the sealed copy mfd of path,
+ * which is what gets mapped; key is the original file's. vet (may be NULL)
+ * runs before dlopen(). Takes ownership of mfd. 0 and *ret, or a negative
+ * errno value and the reason.
+ */
+int plugin_open_sealed(const char *path, int mfd, const struct file_key *key, bool hooks,
+                       plugin_vet_fn *vet, void *userdata, struct plugin **ret, char *reason,
+                       size_t size);
+
+/*
+ * Runs every check on one file and loads it (from a sealed private copy, as
+ * a scan does), without registering: for the probe and worker helpers. With
+ * LOADER_NO_HOOKS the plugin's load hook is not called (nor, later, its
+ * unload hook): only the descriptor is read. With expect, a file whose key
+ * differs is refused before any of it is mapped (-ESTALE). 0 and *ret, or a
+ * negative errno value and the reason.
+ */
+#define LOADER_NO_HOOKS 0x1
+int loader_open_file(const char *path, unsigned flags, const struct file_key *expect,
+                     struct plugin **ret, char *reason, size_t size);
+/*
+ * The same on the sealed copy of path that the daemon handed to its probe
+ * at fd (which is taken over): the file checks were the daemon's, the ELF
+ * check, dlopen and the rest happen here on exactly the bytes it will load.
+ * A descriptor without the write, grow and shrink seals is refused.
+ */
+int loader_open_sealed(int fd, const char *path, unsigned flags, struct plugin **ret, char *reason,
+                       size_t size);
