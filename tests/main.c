@@ -34,6 +34,7 @@ static Suite *(*const suites[])(void) = {
 	cgroups_suite,
 	linkage_suite,
 	child_suite,
+	params_suite,
 };
 /* clang-format on */
 
