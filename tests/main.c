@@ -35,6 +35,7 @@ static Suite *(*const suites[])(void) = {
 	linkage_suite,
 	child_suite,
 	params_suite,
+	config_groups_suite,
 };
 /* clang-format on */
 
