@@ -28,10 +28,8 @@
 #define SCHEMA_VERSION 1
 
 void
-history_run_free(struct history_run *r)
+history_run_done(struct history_run *r)
 {
-	if (!r)
-		return;
 	for (size_t i = 0; i < r->n_steps; i++) {
 		if (!r->steps_packed) {
 			free(r->steps[i].id);
@@ -45,6 +43,14 @@ history_run_free(struct history_run *r)
 	free(r->trigger);
 	free(r->failed_step);
 	free(r->message);
+}
+
+void
+history_run_free(struct history_run *r)
+{
+	if (!r)
+		return;
+	history_run_done(r);
 	free(r);
 }
 

@@ -50,6 +50,9 @@ struct history {
 	uint64_t read_deadline; /* loop thread only */
 };
 
+/* Frees what r holds, not r itself (history_run_free() does both). */
+void history_run_done(struct history_run *r);
+
 /* The writer thread (history_writer.c): owns h->wdb. */
 void *history_writer_main(void *data);
 /* The reader thread (history_reader.c): answers history_submit(). */

@@ -14,6 +14,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -87,13 +88,41 @@ read_run_steps(sqlite3_stmt *st, struct history_run *r)
 static void
 run_clear(struct history_run *r)
 {
-	struct history_run *copy = malloc(sizeof(*copy));
-
-	if (copy) {
-		*copy = *r;
-		history_run_free(copy);
-	}
+	history_run_done(r);
 	*r = (struct history_run){ 0 };
+}
+
+/*
+ * The decimal number at s (digits only, before end), into *ret. Returns the
+ * first character after it, or NULL when there is none or it overflows.
+ * Not sscanf(): that accepts blanks and signs, and cannot report overflow.
+ */
+static const char *
+parse_decimal(const char *s, const char *end, unsigned long long *ret)
+{
+	unsigned long long v = 0;
+	const char *start = s;
+
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (ULLONG_MAX - d) / 10)
+			return NULL;
+		v = v * 10 + d;
+	}
+	if (s == start)
+		return NULL;
+	*ret = v;
+	return s;
+}
+
+/* A whole NUL-terminated field as a decimal number. */
+static bool
+field_decimal(const char *f, unsigned long long *ret)
+{
+	const char *end = f + strlen(f);
+
+	return parse_decimal(f, end, ret) == end;
 }
 
 /* Fills r->steps from an encode_steps() value; stops at a malformed record. */
@@ -116,9 +145,9 @@ decode_steps(struct history_run *r, const char *p, size_t len)
 		line[nl - p] = 0;
 		for (k = 0; k < 8 && q; k++)
 			f[k] = strsep(&q, "\t");
-		if (k < 8 || q || sscanf(f[3], "%llu", &attempts) != 1 ||
-		    sscanf(f[4], "%llu", &dur) != 1 || sscanf(f[5], "%llu", &first) != 1 ||
-		    sscanf(f[6], "%llu", &trunc) != 1 || sscanf(f[7], "%llu", &ml) != 1)
+		if (k < 8 || q || !field_decimal(f[3], &attempts) || !field_decimal(f[4], &dur) ||
+		    !field_decimal(f[5], &first) || !field_decimal(f[6], &trunc) ||
+		    !field_decimal(f[7], &ml))
 			break;
 		p = nl + 1;
 		if (ml > (size_t)(end - p))
@@ -154,9 +183,12 @@ decode_output(struct history_run *r, const char *p, size_t len)
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t idx, n;
+		unsigned long long idx, n;
+		const char *q;
 
-		if (!nl || sscanf(p, "#%zu %zu", &idx, &n) != 2)
+		/* "#INDEX LEN\n" */
+		if (!nl || *p != '#' || !(q = parse_decimal(p + 1, nl, &idx)) || *q != ' ' ||
+		    parse_decimal(q + 1, nl, &n) != nl)
 			break;
 		p = nl + 1;
 		if (n > (size_t)(end - p))

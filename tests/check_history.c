@@ -122,7 +122,7 @@ START_TEST(ids_continue_after_reopen)
 	running->n_steps = 0;
 	history_record(h, running);
 	ck_assert_int_eq(history_flush(h), 0);
-	h = history_free(h);
+	history_free(h);
 
 	test_log_capture_start();
 	h = history_new(dir, &defaults, NULL);
@@ -216,7 +216,7 @@ START_TEST(unusable_files_moved_aside)
 	ck_assert_uint_eq(count_corrupt(dir), 1);
 	history_record(h, ended_run(1, "p", "success", (int64_t)now_usec(CLOCK_REALTIME), NULL));
 	ck_assert_int_eq(history_flush(h), 0);
-	h = history_free(h);
+	history_free(h);
 	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM runs"), 1);
 
 	/* A newer schema: this ginid cannot know what it means. */
@@ -417,12 +417,14 @@ start_daemon(const char *tag, const char *extra)
 static uint64_t
 run_wait(const char *pipeline)
 {
-	char *out = NULL, *err = NULL, *p;
+	char *out = NULL, *err = NULL, *p, *end;
 	unsigned long long id = 0;
 
 	ck_assert_int_eq(ctl(&out, &err, "run", pipeline, "--wait", NULL), 0);
 	p = strstr(out, "\nrun ");
-	ck_assert_msg(p && sscanf(p + 1, "run %llu:", &id) == 1, "%s", out);
+	ck_assert_msg(p, "%s", out);
+	id = strtoull(p + 5, &end, 10);
+	ck_assert_msg(end > p + 5 && *end == ':', "%s", out);
 	free(out);
 	free(err);
 	return id;
