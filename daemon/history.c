@@ -196,6 +196,11 @@ try_open(struct history *h, char *why, size_t size)
 	if (rc != SQLITE_OK)
 		goto sqlfail;
 	h->next_id = (uint64_t)n + 1;
+	/* From here on the writer counts the rows it adds and deletes. */
+	rc = int_query(h->wdb, "SELECT count(*) FROM runs", &n);
+	if (rc != SQLITE_OK)
+		goto sqlfail;
+	h->rows = (uint64_t)n;
 	/* Serialised: the reader thread and start-up summaries share it. */
 	rc = sqlite3_open_v2(h->path, &h->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -415,6 +420,60 @@ history_batches(const struct history *h)
 	n = h->batches;
 	pthread_mutex_unlock((pthread_mutex_t *)&h->lock);
 	return n;
+}
+
+const uint64_t history_write_bucket_usec[HISTORY_WRITE_BUCKETS - 1] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+};
+
+size_t
+history_write_bucket(uint64_t usec)
+{
+	size_t b = 0;
+
+	while (b < HISTORY_WRITE_BUCKETS - 1 && usec > history_write_bucket_usec[b])
+		b++;
+	return b;
+}
+
+/* history.db and its -wal: what the history takes on disk. */
+static uint64_t
+database_bytes(const char *path)
+{
+	char wal[4200];
+	struct stat st;
+	uint64_t n = 0;
+
+	if (stat(path, &st) == 0)
+		n += (uint64_t)st.st_size;
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &st) == 0)
+		n += (uint64_t)st.st_size;
+	return n;
+}
+
+void
+history_stats(const struct history *h, struct history_stats *ret)
+{
+	pthread_mutex_t *lock;
+
+	*ret = (struct history_stats){ 0 };
+	if (!h || h->disabled)
+		return;
+	lock = (pthread_mutex_t *)&h->lock;
+	pthread_mutex_lock(lock);
+	ret->enabled = true;
+	ret->rows = h->rows;
+	ret->writes = h->writes;
+	ret->write_errors = h->write_errors;
+	ret->queue_depth = h->queued - h->written;
+	ret->write_usec_sum = h->write_usec_sum;
+	for (size_t b = 0; b < HISTORY_WRITE_BUCKETS; b++) {
+		ret->write_buckets[b] = h->write_buckets[b];
+		ret->write_count += h->write_buckets[b];
+	}
+	pthread_mutex_unlock(lock);
+	ret->bytes = database_bytes(h->path);
 }
 
 void

@@ -47,11 +47,20 @@ struct history {
 	bool answer_posted;
 	struct loop_msg answer_msg;
 	uint64_t batches;
-	uint64_t read_deadline; /* loop thread only */
+	/* For history_stats(): the writer's counters, updated with written. */
+	uint64_t rows;         /* runs in the database */
+	uint64_t writes;       /* run records committed */
+	uint64_t write_errors; /* transactions rolled back */
+	uint64_t write_usec_sum;
+	uint64_t write_buckets[HISTORY_WRITE_BUCKETS]; /* not cumulative */
+	uint64_t read_deadline;                        /* loop thread only */
 };
 
 /* Frees what r holds, not r itself (history_run_free() does both). */
 void history_run_done(struct history_run *r);
+
+/* The bucket of history_write_bucket_usec a transaction of usec falls in. */
+size_t history_write_bucket(uint64_t usec);
 
 /* The writer thread (history_writer.c): owns h->wdb. */
 void *history_writer_main(void *data);

@@ -37,7 +37,7 @@
 #define RETENTION_WALK_PER_RUN 50
 
 struct wstmts {
-	sqlite3_stmt *run, *del_output, *output, *old, *cut, *del_run, *oldest;
+	sqlite3_stmt *run, *del_output, *output, *old, *cut, *del_run, *oldest, *exists;
 };
 
 /*
@@ -132,8 +132,12 @@ encode_output(const struct history_run *r, size_t *ret_len)
 	return buf;
 }
 
+/*
+ * Writes r: inserts its row, or replaces the one its start wrote. Sets
+ * *ret_added when the row is new (for the row count of history_stats()).
+ */
 static int
-write_run(struct wstmts *w, const struct history_run *r)
+write_run(struct wstmts *w, const struct history_run *r, bool *ret_added)
 {
 	/* Freed at out, not by a cleanup attribute: clang-tidy 14's analyzer
 	 * does not see those, and the blobs are bound without being handed
@@ -150,6 +154,14 @@ write_run(struct wstmts *w, const struct history_run *r)
 			goto out;
 		}
 	}
+	/* A primary key lookup, cheap next to the insert it precedes. */
+	sqlite3_reset(w->exists);
+	sqlite3_bind_int64(w->exists, 1, (sqlite3_int64)r->id);
+	rc = sqlite3_step(w->exists);
+	sqlite3_reset(w->exists);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto out;
+	*ret_added = rc == SQLITE_DONE;
 	sqlite3_reset(w->run);
 	sqlite3_bind_int64(w->run, 1, (sqlite3_int64)r->id);
 	history_bind_text(w->run, 2, r->pipeline);
@@ -262,6 +274,9 @@ prepare_writer(sqlite3 *db, struct wstmts *w)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(db, "SELECT min(started) FROM runs", -1,
 		                        SQLITE_PREPARE_PERSISTENT, &w->oldest, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db, "SELECT 1 FROM runs WHERE id = ?1", -1,
+		                        SQLITE_PREPARE_PERSISTENT, &w->exists, NULL);
 	return rc;
 }
 
@@ -275,6 +290,7 @@ finalize_writer(struct wstmts *w)
 	sqlite3_finalize(w->old);
 	sqlite3_finalize(w->del_run);
 	sqlite3_finalize(w->oldest);
+	sqlite3_finalize(w->exists);
 }
 
 /*
@@ -326,8 +342,9 @@ history_writer_main(void *data)
 	for (;;) {
 		struct item *batch;
 		struct history_limits lim;
-		uint64_t n = 0, now;
-		bool stop, pass;
+		uint64_t n = 0, now, added = 0, wrote = 0, deleted = 0;
+		uint64_t tx_usec = 0;
+		bool stop, pass, tx = false, tx_ok = false;
 
 		pthread_mutex_lock(&h->lock);
 		while (!h->head && !h->stop && !h->limits_changed && !more) {
@@ -358,20 +375,28 @@ history_writer_main(void *data)
 		       (due && (int64_t)now_usec(CLOCK_REALTIME) >= due);
 		more = false;
 		if ((batch || pass) && w.run) {
-			size_t deleted = 0;
+			size_t del = 0;
 
+			tx = true;
 			rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
 			for (struct item *it = batch; rc == SQLITE_OK && it; it = it->next, n++)
-				if (!ended_in_batch(it))
-					rc = write_run(&w, it->run);
+				if (!ended_in_batch(it)) {
+					bool add = false;
+
+					rc = write_run(&w, it->run, &add);
+					added += add;
+					wrote++;
+				}
 			if (rc == SQLITE_OK && pass) {
-				rc = retention(&w, &lim, RETENTION_BATCH, &deleted);
+				rc = retention(&w, &lim, RETENTION_BATCH, &del);
+				deleted = del;
 				since_pass = 0;
 				/* A full pass may have left more: go on at once. */
-				more = deleted == RETENTION_BATCH;
+				more = del == RETENTION_BATCH;
 			}
 			if (rc == SQLITE_OK)
 				rc = sqlite3_exec(h->wdb, "COMMIT", NULL, NULL, NULL);
+			tx_ok = rc == SQLITE_OK;
 			if (rc != SQLITE_OK) {
 				/* A full disk must not become a flood of lines. */
 				if (last_err_usec == 0 || now - last_err_usec > 60 * USEC_PER_SEC) {
@@ -383,6 +408,7 @@ history_writer_main(void *data)
 				sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
 				more = false;
 			}
+			tx_usec = now_usec(CLOCK_MONOTONIC) - now;
 			due = age_due(&w, &lim);
 		}
 		n = 0;
@@ -398,6 +424,16 @@ history_writer_main(void *data)
 		h->written += n;
 		if (n)
 			h->batches++;
+		if (tx && tx_ok) {
+			h->rows = h->rows + added - MIN(deleted, h->rows + added);
+			h->writes += wrote;
+		} else if (tx) {
+			h->write_errors++;
+		}
+		if (tx) {
+			h->write_usec_sum += tx_usec;
+			h->write_buckets[history_write_bucket(tx_usec)]++;
+		}
 		pthread_cond_broadcast(&h->flushed);
 		if (stop && !h->head) {
 			pthread_mutex_unlock(&h->lock);
