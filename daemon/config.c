@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include "cleanup.h"
 #include "config_internal.h"
 #include "history.h"
 #include "http.h"
@@ -311,10 +312,10 @@ cmp_str(const void *a, const void *b)
 static void
 read_include_dir(struct gini_config *c, struct diags *diags, const char *dir, bool defaulted)
 {
-	char **names = NULL;
+	_cleanup_strv_free_ char **names = NULL;
 	size_t n = 0;
 	struct dirent *de;
-	DIR *d = opendir(dir);
+	_cleanup_closedir_ DIR *d = opendir(dir);
 
 	if (!d) {
 		/* The default pipelines.d is optional; a configured one is not. */
@@ -329,7 +330,6 @@ read_include_dir(struct gini_config *c, struct diags *diags, const char *dir, bo
 		if (de->d_name[0] != '.' && l > 5 && streq(de->d_name + l - 5, ".conf"))
 			strv_push(&names, &n, de->d_name);
 	}
-	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
@@ -338,7 +338,6 @@ read_include_dir(struct gini_config *c, struct diags *diags, const char *dir, bo
 		if (path && strv_push(&c->files, &c->n_files, path) >= 0)
 			read_one(c, diags, path, NULL, false);
 	}
-	strv_free(names);
 }
 
 static void

@@ -36,6 +36,7 @@ static Suite *(*const suites[])(void) = {
 	child_suite,
 	params_suite,
 	config_groups_suite,
+	cleanup_suite,
 };
 /* clang-format on */
 
