@@ -415,7 +415,8 @@ fuzz-run-%:
 # seeds and regression cases) reaches in the sources its harness is for,
 # measured with clang's source-based coverage (llvm-cov) in build-fuzzcov/.
 FUZZ_COV_fuzz_config := daemon/config.c daemon/config_source.c daemon/config_reader.c \
-                        daemon/config_pipeline.c daemon/pipeline.c daemon/params.c daemon/diag.c \
+                        daemon/config_pipeline.c daemon/pipeline.c daemon/pipeline_dag.c daemon/params.c \
+                        daemon/diag.c \
                         $(foreach p,$(PLUGIN_NAMES),plugins/$(p)/$(p).c)
 FUZZ_COV_fuzz_cron   := daemon/cron.c daemon/util.c
 FUZZ_COV_fuzz_elf    := daemon/elfcheck.c daemon/loader_desc.c

@@ -9,7 +9,9 @@
  * needs the registry (stage ids, params, the DAG) is checked by pipeline.c.
  * Files are read here, never by libconfig: only regular files, without ever
  * blocking (a reload runs on the event loop), and @include is expanded here
- * too, each line keeping its own file and line for the messages.
+ * too, each line keeping its own file and line for the messages. Names
+ * that start-up would resolve (the control groups) are resolved here, so
+ * that `ginid -t` and a reload report them.
  *
  * This file loads: the main file, the include directories, the global
  * settings with their defaults, the command-line overrides, and freeing.
@@ -19,6 +21,7 @@
  */
 #include "config.h"
 
+#include "cleanup.h"
 #include "config_internal.h"
 #include "history.h"
 #include "http.h"
@@ -28,6 +31,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +129,46 @@ read_metrics_listen(struct reader *rd, const config_setting_t *root)
 	rd->c->metrics_listen = strdup(v);
 }
 
+/*
+ * A group: a name, resolved here so that `ginid -t` and a reload report an
+ * unknown one at its line instead of start-up failing later, or a number,
+ * taken as the gid itself. The name is kept for messages.
+ */
+static int
+read_group(struct reader *rd, const config_setting_t *root, const char *key, char **ret_name,
+           gid_t *ret_gid)
+{
+	config_setting_t *s = config_setting_get_member(root, key);
+	const char *name = reader_string(rd, root, key, "");
+	struct group gr, *res = NULL;
+	char buf[16384], *end;
+	unsigned long n;
+	int r;
+
+	if (!name)
+		return 0;
+	free(*ret_name);
+	*ret_name = strdup(name);
+	n = strtoul(name, &end, 10);
+	if (*name && !*end) {
+		*ret_gid = (gid_t)n;
+		return 1;
+	}
+	r = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+	if (r == 0 && res) {
+		*ret_gid = res->gr_gid;
+		return 1;
+	}
+	/* Not found is 0 and NULL, or one of these, depending on the NSS module. */
+	if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
+		diags_add(rd->diags, reader_file(rd, s), reader_line(rd, s),
+		          "%s '%s': no such group", key, name);
+	else
+		diags_add(rd->diags, reader_file(rd, s), reader_line(rd, s),
+		          "%s '%s': cannot look the group up: %s", key, name, strerror(r));
+	return -1;
+}
+
 static void
 read_globals(struct reader *rd, const config_setting_t *root)
 {
@@ -139,12 +183,9 @@ read_globals(struct reader *rd, const config_setting_t *root)
 	reader_path(rd, root, "control_socket", &c->control_socket);
 	reader_path(rd, root, "state_dir", &c->state_dir);
 	read_metrics_listen(rd, root);
-	s = reader_string(rd, root, "control_group", "");
-	if (s)
-		c->control_group = strdup(s);
-	s = reader_string(rd, root, "control_readonly_group", "");
-	if (s)
-		c->control_readonly_group = strdup(s);
+	read_group(rd, root, "control_group", &c->control_group, &c->control_gid);
+	read_group(rd, root, "control_readonly_group", &c->control_readonly_group,
+	           &c->control_readonly_gid);
 	if (reader_int(rd, root, "control_max_connections_per_uid", "", 1, CONFIG_CONNS_PER_UID_MAX,
 	               &v) > 0)
 		c->control_max_connections_per_uid = (unsigned)v;
@@ -271,10 +312,10 @@ cmp_str(const void *a, const void *b)
 static void
 read_include_dir(struct gini_config *c, struct diags *diags, const char *dir, bool defaulted)
 {
-	char **names = NULL;
+	_cleanup_strv_free_ char **names = NULL;
 	size_t n = 0;
 	struct dirent *de;
-	DIR *d = opendir(dir);
+	_cleanup_closedir_ DIR *d = opendir(dir);
 
 	if (!d) {
 		/* The default pipelines.d is optional; a configured one is not. */
@@ -289,7 +330,6 @@ read_include_dir(struct gini_config *c, struct diags *diags, const char *dir, bo
 		if (de->d_name[0] != '.' && l > 5 && streq(de->d_name + l - 5, ".conf"))
 			strv_push(&names, &n, de->d_name);
 	}
-	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
@@ -298,7 +338,6 @@ read_include_dir(struct gini_config *c, struct diags *diags, const char *dir, bo
 		if (path && strv_push(&c->files, &c->n_files, path) >= 0)
 			read_one(c, diags, path, NULL, false);
 	}
-	strv_free(names);
 }
 
 static void

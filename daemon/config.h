@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cron.h"
 #include "diag.h"
@@ -137,6 +138,8 @@ struct gini_config {
 	char *control_socket;
 	char *control_group;                      /* NULL: root's group */
 	char *control_readonly_group;             /* NULL: none */
+	gid_t control_gid;                        /* control_group resolved, when that is set */
+	gid_t control_readonly_gid;               /* control_readonly_group resolved, likewise */
 	unsigned control_max_connections_per_uid; /* for uids other than root and ours */
 	char *state_dir;
 	char *metrics_listen; /* "ADDR:PORT", "[ADDR6]:PORT" or an absolute path; NULL: off */

@@ -45,7 +45,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stddef.h>
@@ -1985,24 +1984,6 @@ control_connections(struct control *c)
 
 /* The socket. */
 
-static int
-resolve_group(const char *name, gid_t *ret)
-{
-	struct group gr, *res = NULL;
-	char buf[4096];
-	char *end;
-	unsigned long n = strtoul(name, &end, 10);
-
-	if (*name && !*end) {
-		*ret = (gid_t)n;
-		return 0;
-	}
-	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
-		return -ENOENT;
-	*ret = res->gr_gid;
-	return 0;
-}
-
 /* Creates the socket's directory (one level) if missing, refusing odd ones. */
 static int
 prepare_dir(const char *path)
@@ -2084,29 +2065,16 @@ set_socket_group(struct control *c, const char *path)
 
 /*
  * What `ginid -t` can tell about the control socket without creating it:
- * the groups exist, and control_group could be applied (sandbox.c).
+ * control_group could be applied (sandbox.c). config.c resolved the groups.
  */
 int
 control_check(const struct gini_config *cfg, char *err, size_t size)
 {
-	gid_t gid;
 	char why[512];
 
-	if (cfg->control_group) {
-		if (resolve_group(cfg->control_group, &gid) < 0) {
-			snprintf(err, size, "control_group '%s': no such group",
-			         cfg->control_group);
-			return -ENOENT;
-		}
-		if (sandbox_check_chown(gid, why, sizeof(why)) < 0) {
-			snprintf(err, size, "control_group '%s': %s", cfg->control_group, why);
-			return -EPERM;
-		}
-	}
-	if (cfg->control_readonly_group && resolve_group(cfg->control_readonly_group, &gid) < 0) {
-		snprintf(err, size, "control_readonly_group '%s': no such group",
-		         cfg->control_readonly_group);
-		return -ENOENT;
+	if (cfg->control_group && sandbox_check_chown(cfg->control_gid, why, sizeof(why)) < 0) {
+		snprintf(err, size, "control_group '%s': %s", cfg->control_group, why);
+		return -EPERM;
 	}
 	return 0;
 }
@@ -2124,23 +2092,11 @@ control_new(struct manager *m, sd_event *e, struct control **ret)
 	c->m = m;
 	c->e = e;
 	c->fd = -1;
-	if (cfg->control_group) {
-		if (resolve_group(cfg->control_group, &c->group) < 0) {
-			log_err("control_group '%s': no such group", cfg->control_group);
-			r = -ENOENT;
-			goto fail;
-		}
-		c->have_group = true;
-	}
-	if (cfg->control_readonly_group) {
-		if (resolve_group(cfg->control_readonly_group, &c->ro_group) < 0) {
-			log_err("control_readonly_group '%s': no such group",
-			        cfg->control_readonly_group);
-			r = -ENOENT;
-			goto fail;
-		}
-		c->have_ro_group = true;
-	}
+	/* Resolved by config.c: an unknown group never gets this far. */
+	c->group = cfg->control_gid;
+	c->have_group = cfg->control_group != NULL;
+	c->ro_group = cfg->control_readonly_gid;
+	c->have_ro_group = cfg->control_readonly_group != NULL;
 	n = sd_listen_fds(1);
 	if (n > 0) {
 		if (n != 1 ||

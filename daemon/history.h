@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "loop.h"
 
@@ -164,3 +165,32 @@ int history_pipeline_summaries(struct history *h,
                                void *userdata);
 /* Counters for tests and metrics. */
 uint64_t history_batches(const struct history *h);
+
+/* Upper bounds (µs) of the write duration histogram; the last is +Inf. */
+#define HISTORY_WRITE_BUCKETS 12
+extern const uint64_t history_write_bucket_usec[HISTORY_WRITE_BUCKETS - 1];
+
+/* What the history's metrics show (history_stats()). */
+struct history_stats {
+	bool enabled;            /* false: history_disabled(), and all below 0 */
+	uint64_t rows;           /* runs in the database */
+	uint64_t bytes;          /* history.db and its write-ahead log on disk */
+	uint64_t writes;         /* run records committed */
+	uint64_t write_errors;   /* write transactions that failed: runs lost */
+	uint64_t queue_depth;    /* run records queued, not yet written */
+	uint64_t write_usec_sum; /* time spent in write transactions */
+	uint64_t write_count;    /* write transactions, failed ones included */
+	uint64_t write_buckets[HISTORY_WRITE_BUCKETS]; /* per bucket, not cumulative */
+};
+
+/*
+ * Fills *ret. Any thread; takes the history's lock briefly and stat()s the
+ * database files (never waits on the writer). Accepts NULL (disabled).
+ */
+void history_stats(const struct history *h, struct history_stats *ret);
+/*
+ * Appends the gini_history_* metric families (Prometheus text format, with
+ * HELP and TYPE lines) to f: the metrics code calls it with one line.
+ * 0, or -EIO when writing to f failed. Accepts NULL (disabled).
+ */
+int history_metrics(const struct history *h, FILE *f);

@@ -9,6 +9,8 @@
 
 #include "util.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,13 +160,14 @@ output_parse(const char *buf, size_t len,
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		long long ts;
-		int level, off = 0;
+		long level;
+		char *e, *text;
 		size_t n;
 
 		if (!nl)
 			break;
 		n = (size_t)(nl - p);
-		if (n + 1 > scratch_size) {
+		if (n >= scratch_size) {
 			char *s = realloc(scratch, n + 1);
 
 			if (!s)
@@ -174,9 +177,17 @@ output_parse(const char *buf, size_t len,
 		}
 		memcpy(scratch, p, n);
 		scratch[n] = 0;
-		if (sscanf(scratch, "%lld %d%n", &ts, &level, &off) < 2 || scratch[off] != ' ')
+		/* "TS LEVEL TEXT": strtoll() and strtol(), which say where each
+		 * number ends and whether it fits, as sscanf() does not. */
+		errno = 0;
+		ts = strtoll(scratch, &e, 10);
+		if (e == scratch || *e != ' ' || errno)
 			break;
-		fn((int64_t)ts, level, scratch + off + 1, userdata);
+		text = e + 1;
+		level = strtol(text, &e, 10);
+		if (e == text || *e != ' ' || errno || level < INT_MIN || level > INT_MAX)
+			break;
+		fn((int64_t)ts, (int)level, e + 1, userdata);
 		p = nl + 1;
 	}
 	free(scratch);

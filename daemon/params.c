@@ -297,16 +297,24 @@ set_error(const struct gini_params *cp, const char *fmt, ...)
 }
 
 /*
- * Finds name and checks its type. The const is cast away only before the set
- * is frozen, when create() on the main thread is the only reader.
+ * Finds name and checks its type: 0 and *ret, -ENOENT when absent (or no
+ * set at all), -EINVAL when of another type (or no name). The result is returned,
+ * never left in errno: the strv_push() and set_error() on the way may change
+ * errno, and a NULL set or name used to return without setting it, so that
+ * a caller's "return -errno" could report success with *ret unset. The const
+ * is cast away only before the set is frozen, when create() on the main
+ * thread is the only reader.
  */
-static struct param *
-lookup(const struct gini_params *cp, const char *name, enum param_type want, const char *what)
+static int
+lookup(const struct gini_params *cp, const char *name, enum param_type want, const char *what,
+       struct param **ret)
 {
 	struct gini_params *p = (struct gini_params *)cp;
 
-	if (!p || !name)
-		return NULL;
+	if (!name)
+		return -EINVAL;
+	if (!p)
+		return -ENOENT;
 	if (!p->frozen) {
 		bool seen = false;
 
@@ -325,22 +333,22 @@ lookup(const struct gini_params *cp, const char *name, enum param_type want, con
 		if (v->type != want) {
 			set_error(p, "param '%s': expected %s, got %s", name, what,
 			          params_type_name(v->type));
-			errno = EINVAL;
-			return NULL;
+			return -EINVAL;
 		}
-		return v;
+		*ret = v;
+		return 0;
 	}
-	errno = ENOENT;
-	return NULL;
+	return -ENOENT;
 }
 
 int
 params_get_string(const struct gini_params *p, const char *name, const char **ret)
 {
-	struct param *v = lookup(p, name, PARAM_STRING, "a string");
+	struct param *v;
+	int r = lookup(p, name, PARAM_STRING, "a string", &v);
 
-	if (!v)
-		return -errno;
+	if (r < 0)
+		return r;
 	*ret = v->s;
 	return 0;
 }
@@ -348,10 +356,11 @@ params_get_string(const struct gini_params *p, const char *name, const char **re
 int
 params_get_int(const struct gini_params *p, const char *name, int64_t *ret)
 {
-	struct param *v = lookup(p, name, PARAM_INT, "an integer");
+	struct param *v;
+	int r = lookup(p, name, PARAM_INT, "an integer", &v);
 
-	if (!v)
-		return -errno;
+	if (r < 0)
+		return r;
 	*ret = v->i;
 	return 0;
 }
@@ -359,10 +368,11 @@ params_get_int(const struct gini_params *p, const char *name, int64_t *ret)
 int
 params_get_bool(const struct gini_params *p, const char *name, int32_t *ret)
 {
-	struct param *v = lookup(p, name, PARAM_BOOL, "a boolean (true or false)");
+	struct param *v;
+	int r = lookup(p, name, PARAM_BOOL, "a boolean (true or false)", &v);
 
-	if (!v)
-		return -errno;
+	if (r < 0)
+		return r;
 	*ret = v->i ? 1 : 0;
 	return 0;
 }
@@ -371,22 +381,20 @@ params_get_bool(const struct gini_params *p, const char *name, int32_t *ret)
 int
 params_get_double(const struct gini_params *p, const char *name, double *ret)
 {
-	struct param *v = lookup(p, name, PARAM_FLOAT, "a number");
+	struct param *v;
+	int r = lookup(p, name, PARAM_FLOAT, "a number", &v);
 
-	if (!v && errno == EINVAL) {
-		v = lookup(p, name, PARAM_INT, "a number");
-		if (v && !p->frozen) {
+	if (r == -EINVAL && lookup(p, name, PARAM_INT, "a number", &v) == 0) {
+		if (!p->frozen) {
 			/* The float lookup's complaint no longer applies. */
 			free(((struct gini_params *)p)->error);
 			((struct gini_params *)p)->error = NULL;
 		}
-		if (v) {
-			*ret = (double)v->i;
-			return 0;
-		}
+		*ret = (double)v->i;
+		return 0;
 	}
-	if (!v)
-		return -errno;
+	if (r < 0)
+		return r;
 	*ret = v->f;
 	return 0;
 }
@@ -394,29 +402,27 @@ params_get_double(const struct gini_params *p, const char *name, double *ret)
 int
 params_get_duration(const struct gini_params *p, const char *name, uint64_t *ret_usec)
 {
-	struct param *v = lookup(p, name, PARAM_STRING, "a duration");
+	struct param *v;
 	uint64_t d;
+	int r = lookup(p, name, PARAM_STRING, "a duration", &v);
 
 	/* A duration is a string with units, or a bare integer of seconds. */
-	if (!v && errno == EINVAL) {
-		v = lookup(p, name, PARAM_INT, "a duration");
-		if (v && (v->i < 0 || (uint64_t)v->i > UINT64_MAX / USEC_PER_SEC)) {
+	if (r == -EINVAL && lookup(p, name, PARAM_INT, "a duration", &v) == 0) {
+		if (v->i < 0 || (uint64_t)v->i > UINT64_MAX / USEC_PER_SEC) {
 			set_error(p, "param '%s': %lld is not a valid duration", name,
 			          (long long)v->i);
 			return -EINVAL;
 		}
-		if (v) {
-			/* The string lookup's complaint no longer applies. */
-			if (!p->frozen) {
-				free(((struct gini_params *)p)->error);
-				((struct gini_params *)p)->error = NULL;
-			}
-			*ret_usec = (uint64_t)v->i * USEC_PER_SEC;
-			return 0;
+		/* The string lookup's complaint no longer applies. */
+		if (!p->frozen) {
+			free(((struct gini_params *)p)->error);
+			((struct gini_params *)p)->error = NULL;
 		}
+		*ret_usec = (uint64_t)v->i * USEC_PER_SEC;
+		return 0;
 	}
-	if (!v)
-		return -errno;
+	if (r < 0)
+		return r;
 	if (parse_duration(v->s, &d) < 0) {
 		set_error(p,
 		          "param '%s': invalid duration '%s' (use e.g. 500ms, 30s, 5min, 1h 30m, 2 "
@@ -432,12 +438,12 @@ int
 params_get_strv(const struct gini_params *p, const char *name, const char *const **ret,
                 size_t *ret_n)
 {
-	struct param *v = lookup(p, name, PARAM_STRV, "a list of strings");
+	struct param *v;
+	int r = lookup(p, name, PARAM_STRV, "a list of strings", &v);
 
 	/* A single string is a list of one, as everywhere in the config. */
-	if (!v && errno == EINVAL) {
-		v = lookup(p, name, PARAM_STRING, "a list of strings");
-		if (v && !v->strv) {
+	if (r == -EINVAL && (r = lookup(p, name, PARAM_STRING, "a list of strings", &v)) == 0) {
+		if (!v->strv) {
 			if (p->frozen)
 				return -EINVAL; /* create() never asked: cannot happen */
 			v->strv = calloc(2, sizeof(char *));
@@ -448,13 +454,13 @@ params_get_strv(const struct gini_params *p, const char *name, const char *const
 			}
 			v->n = 1;
 		}
-		if (v && !p->frozen) {
+		if (!p->frozen) {
 			free(((struct gini_params *)p)->error);
 			((struct gini_params *)p)->error = NULL;
 		}
 	}
-	if (!v)
-		return -errno;
+	if (r < 0)
+		return r;
 	*ret = (const char *const *)v->strv;
 	if (ret_n)
 		*ret_n = v->n;

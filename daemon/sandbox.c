@@ -15,6 +15,8 @@
  */
 #include "sandbox.h"
 
+#include "cleanup.h"
+
 #include "config.h"
 #include "util.h"
 
@@ -187,8 +189,9 @@ explain(const struct op *o, int errnum, bool killed, char *err, size_t size)
 static int
 probe(const struct op *ops, size_t n, char *err, size_t size)
 {
-	int p[2], status, chown_fd[2] = { -1, -1 };
+	_cleanup_close_pair_ int p[2] = { -1, -1 }, chown_fd[2] = { -1, -1 };
 	struct report rep, last = { -1, 0 };
+	int status;
 	pid_t pid;
 	ssize_t k;
 
@@ -206,17 +209,12 @@ probe(const struct op *ops, size_t n, char *err, size_t size)
 	if (pid < 0) {
 		int e = errno;
 
-		close(p[0]);
-		close(p[1]);
-		if (chown_fd[0] >= 0) {
-			close(chown_fd[0]);
-			close(chown_fd[1]);
-		}
 		snprintf(err, size, "cannot check permissions: fork: %s", strerror(e));
 		return -e;
 	}
 	if (pid == 0) {
-		/* Async-signal-safe calls only from here on. */
+		/* Async-signal-safe calls only from here on (the child leaves
+		 * by _exit(), so no cleanup attribute runs in it). */
 		close(p[0]);
 		for (size_t i = 0; i < n; i++) {
 			rep = (struct report){ (int)i, 0 };
@@ -231,16 +229,13 @@ probe(const struct op *ops, size_t n, char *err, size_t size)
 		}
 		_exit(0);
 	}
-	close(p[1]);
-	if (chown_fd[0] >= 0) {
-		close(chown_fd[0]);
-		close(chown_fd[1]);
-	}
+	/* Our write end closed, the child's alone keeps the pipe open. */
+	p[1] = safe_close(p[1]);
+	close_pairp(&chown_fd);
 	while ((k = read(p[0], &rep, sizeof(rep))) == (ssize_t)sizeof(rep) ||
 	       (k < 0 && errno == EINTR))
 		if (k > 0)
 			last = rep;
-	close(p[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
 			snprintf(err, size, "cannot check permissions: waitpid: %s",

@@ -21,6 +21,7 @@
  */
 #include "state.h"
 
+#include "cleanup.h"
 #include "config.h"
 #include "hashmap.h"
 #include "log.h"
@@ -454,7 +455,7 @@ temporary_pid(const char *entry, const char *const *names, size_t n)
 void
 state_clean_temporaries(const char *dir, const char *const *names, size_t n)
 {
-	DIR *d = opendir(dir);
+	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *de;
 
 	if (!d)
@@ -474,5 +475,4 @@ state_clean_temporaries(const char *dir, const char *const *names, size_t n)
 			log_notice("%s/%s: removed a temporary file left by an interrupted write",
 			           dir, de->d_name);
 	}
-	closedir(d);
 }

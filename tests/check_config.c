@@ -2291,7 +2291,7 @@ START_TEST(valid_config)
 
 	load_main(/* 1 */ "plugin_dirs = [ \"/usr/lib/gini/stages\" ];\n"
 	          /* 2 */ "control_socket = \"/run/gini/test.sock\";\n"
-	          /* 3 */ "control_group = \"gini\";\n"
+	          /* 3 */ "control_group = \"root\";\n"
 	          /* 4 */ "control_readonly_group = \"adm\";\n"
 	          /* 5 */ "state_dir = \"/var/lib/gini-test\";\n"
 	          /* 6 */ "workers = 3;\n"
@@ -2330,7 +2330,7 @@ START_TEST(valid_config)
 	ck_assert_uint_eq(cfg->n_plugin_dirs, 1);
 	ck_assert_str_eq(cfg->plugin_dirs[0], "/usr/lib/gini/stages");
 	ck_assert_str_eq(cfg->control_socket, "/run/gini/test.sock");
-	ck_assert_str_eq(cfg->control_group, "gini");
+	ck_assert_str_eq(cfg->control_group, "root");
 	ck_assert_str_eq(cfg->control_readonly_group, "adm");
 	ck_assert_str_eq(cfg->state_dir, "/var/lib/gini-test");
 	ck_assert_uint_eq(cfg->workers, 3);

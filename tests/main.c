@@ -34,6 +34,9 @@ static Suite *(*const suites[])(void) = {
 	cgroups_suite,
 	linkage_suite,
 	child_suite,
+	params_suite,
+	config_groups_suite,
+	cleanup_suite,
 };
 /* clang-format on */
 

@@ -32,6 +32,9 @@ Suite *abi_suite(void);
 Suite *history_suite(void);
 Suite *health_suite(void);
 Suite *child_suite(void);
+Suite *params_suite(void);
+Suite *config_groups_suite(void);
+Suite *cleanup_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Private to the run history (history.c, history_writer.c,
+ * history_reader.c): the state the three share. history.c opens the
+ * database and owns the struct; the writer thread (history_writer.c) and
+ * the reader thread (history_reader.c) run on it.
+ */
+
+#include "history.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct item {
+	struct item *next;
+	struct history_run *run;
+};
+
+struct history {
+	struct loop *loop; /* NULL: no reader thread */
+	pthread_t reader;
+	bool have_reader;
+	char *path;
+	char *disabled; /* reason, or NULL */
+	uint64_t next_id;
+	sqlite3 *wdb; /* writer thread's */
+	sqlite3 *rdb; /* loop's */
+	pthread_t thread;
+	bool have_thread;
+
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t wake, flushed;
+	struct item *head, **tail;
+	uint64_t queued, written; /* items */
+	bool stop;
+	bool limits_changed; /* the writer passes again at once */
+	struct history_limits lim;
+	struct history_request *rq_head, **rq_tail; /* for the reader */
+	pthread_cond_t rq_wake;
+	/* Answered, for the loop: one message drains them all, so that
+	 * history_free() can answer what the loop never picked up. */
+	struct history_request *answered;
+	bool answer_posted;
+	struct loop_msg answer_msg;
+	uint64_t batches;
+	/* For history_stats(): the writer's counters, updated with written. */
+	uint64_t rows;         /* runs in the database */
+	uint64_t writes;       /* run records committed */
+	uint64_t write_errors; /* transactions rolled back */
+	uint64_t write_usec_sum;
+	uint64_t write_buckets[HISTORY_WRITE_BUCKETS]; /* not cumulative */
+	uint64_t read_deadline;                        /* loop thread only */
+};
+
+/* Frees what r holds, not r itself (history_run_free() does both). */
+void history_run_done(struct history_run *r);
+
+/* The bucket of history_write_bucket_usec a transaction of usec falls in. */
+size_t history_write_bucket(uint64_t usec);
+
+/* The writer thread (history_writer.c): owns h->wdb. */
+void *history_writer_main(void *data);
+/* The reader thread (history_reader.c): answers history_submit(). */
+void *history_reader_main(void *data);
+
+/* Binds s, or NULL, as text that outlives the statement's next step. */
+static inline void
+history_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}

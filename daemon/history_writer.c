@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The run history's writer thread (history.h, history.c): the loop (or
+ * anyone) queues whole run records under a mutex and signals this thread,
+ * which owns the read-write connection. It takes everything queued and
+ * writes it in one transaction; now and then (see RETENTION_EVERY_RUNS),
+ * when the oldest run expires, and at the end, that transaction also deletes
+ * at most RETENTION_BATCH of the oldest runs beyond history_max_runs or older
+ * than history_max_age, so retention is incremental and never turns into a
+ * long delete. The WAL with synchronous=NORMAL makes each commit survive the
+ * death of the process: kill -9 loses at most what was still queued, which
+ * is the runs that had not ended (their "running" rows, if already written,
+ * become "interrupted" at the next start).
+ */
+#include "history_internal.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Runs deleted per pass at most. */
+#define RETENTION_BATCH 500
+/*
+ * A pass finds the count limit with a walk over max_runs ids, so it runs
+ * once every max_runs / RETENTION_WALK_PER_RUN runs written (at most every
+ * RETENTION_EVERY_RUNS), not after every batch; for the age limit the writer
+ * wakes when the oldest run expires, and not otherwise (no idle wake-ups).
+ */
+#define RETENTION_EVERY_RUNS   200
+#define RETENTION_WALK_PER_RUN 50
+
+struct wstmts {
+	sqlite3_stmt *run, *del_output, *output, *old, *cut, *del_run, *oldest, *exists;
+};
+
+/*
+ * A run's steps as one value: per step a line
+ * "ID\tSTAGE\tRESULT\tATTEMPTS\tDURATION_US\tFIRST_SEQ\tTRUNCATED\tMSGLEN\n" and
+ * MSGLEN bytes of message. Ids are identifiers (config.c), never holding a
+ * tab or newline.
+ */
+/* Appends the decimal digits of v at q; returns the end. */
+static char *
+put_u64(char *q, unsigned long long v)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*q++ = tmp[--n];
+	return q;
+}
+
+static char *
+encode_steps(const struct history_run *r, size_t *ret_len)
+{
+	size_t size = 1;
+	char *buf, *q;
+
+	/* Formatted by hand: the writer does this for every step of every run. */
+	for (size_t i = 0; i < r->n_steps; i++) {
+		const struct history_step *s = &r->steps[i];
+
+		size += strlen(s->id) + (s->stage ? strlen(s->stage) : 0) + strlen(s->result) +
+		        (s->message ? strlen(s->message) : 0) + 5 * 21 + 8;
+	}
+	buf = q = malloc(size);
+	if (!buf)
+		return NULL;
+	for (size_t i = 0; i < r->n_steps; i++) {
+		const struct history_step *s = &r->steps[i];
+		size_t ml = s->message ? strlen(s->message) : 0;
+
+		q = stpcpy(q, s->id);
+		*q++ = '\t';
+		q = stpcpy(q, s->stage ? s->stage : "");
+		*q++ = '\t';
+		q = stpcpy(q, s->result);
+		*q++ = '\t';
+		q = put_u64(q, s->attempts);
+		*q++ = '\t';
+		q = put_u64(q, s->duration_usec);
+		*q++ = '\t';
+		q = put_u64(q, s->output_first_seq);
+		*q++ = '\t';
+		*q++ = s->output_truncated ? '1' : '0';
+		*q++ = '\t';
+		q = put_u64(q, ml);
+		*q++ = '\n';
+		if (ml) {
+			memcpy(q, s->message, ml);
+			q += ml;
+		}
+	}
+	*ret_len = (size_t)(q - buf);
+	return buf;
+}
+
+/* The steps' output: per step that has some, "#INDEX LEN\n" and LEN bytes. */
+static char *
+encode_output(const struct history_run *r, size_t *ret_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	bool any = false;
+	FILE *f;
+
+	for (size_t i = 0; i < r->n_steps && !any; i++)
+		any = r->steps[i].output_len > 0;
+	if (!any || !(f = open_memstream(&buf, &len)))
+		return NULL;
+	for (size_t i = 0; i < r->n_steps; i++)
+		if (r->steps[i].output_len) {
+			fprintf(f, "#%zu %zu\n", i, r->steps[i].output_len);
+			fwrite(r->steps[i].output, 1, r->steps[i].output_len, f);
+		}
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	*ret_len = len;
+	return buf;
+}
+
+/*
+ * Writes r: inserts its row, or replaces the one its start wrote. Sets
+ * *ret_added when the row is new (for the row count of history_stats()).
+ */
+static int
+write_run(struct wstmts *w, const struct history_run *r, bool *ret_added)
+{
+	/* Freed at out, not by a cleanup attribute: clang-tidy 14's analyzer
+	 * does not see those, and the blobs are bound without being handed
+	 * over (SQLITE_STATIC), which it would take for a leak. */
+	char *steps = NULL, *output = NULL;
+	size_t steps_len = 0, output_len = 0;
+	int rc;
+
+	if (r->n_steps) {
+		steps = encode_steps(r, &steps_len);
+		output = encode_output(r, &output_len);
+		if (!steps) {
+			rc = SQLITE_NOMEM;
+			goto out;
+		}
+	}
+	/* A primary key lookup, cheap next to the insert it precedes. */
+	sqlite3_reset(w->exists);
+	sqlite3_bind_int64(w->exists, 1, (sqlite3_int64)r->id);
+	rc = sqlite3_step(w->exists);
+	sqlite3_reset(w->exists);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto out;
+	*ret_added = rc == SQLITE_DONE;
+	sqlite3_reset(w->run);
+	sqlite3_bind_int64(w->run, 1, (sqlite3_int64)r->id);
+	history_bind_text(w->run, 2, r->pipeline);
+	sqlite3_bind_int64(w->run, 3, (sqlite3_int64)r->generation);
+	history_bind_text(w->run, 4, r->trigger);
+	sqlite3_bind_int64(w->run, 5, r->started_usec);
+	if (r->ended_usec)
+		sqlite3_bind_int64(w->run, 6, r->ended_usec);
+	else
+		sqlite3_bind_null(w->run, 6);
+	history_bind_text(w->run, 7, r->result);
+	history_bind_text(w->run, 8, r->failed_step);
+	history_bind_text(w->run, 9, r->message);
+	if (steps)
+		sqlite3_bind_blob(w->run, 10, steps, (int)steps_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(w->run, 10);
+	rc = sqlite3_step(w->run);
+	sqlite3_reset(w->run);
+	if (rc != SQLITE_DONE || !output) {
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		goto out;
+	}
+	sqlite3_reset(w->output);
+	sqlite3_bind_int64(w->output, 1, (sqlite3_int64)r->id);
+	sqlite3_bind_blob(w->output, 2, output, (int)output_len, SQLITE_STATIC);
+	rc = sqlite3_step(w->output);
+	sqlite3_reset(w->output);
+	rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+out:
+	free(steps);
+	free(output);
+	return rc;
+}
+
+/* Deletes at most budget of the oldest runs beyond the limits. */
+static int
+retention(struct wstmts *w, const struct history_limits *lim, unsigned budget, size_t *ret_deleted)
+{
+	sqlite3_int64 cut = 0, ids[RETENTION_BATCH];
+	size_t n = 0;
+	int rc;
+
+	sqlite3_reset(w->cut);
+	sqlite3_bind_int64(w->cut, 1, (sqlite3_int64)lim->max_runs);
+	rc = sqlite3_step(w->cut);
+	if (rc == SQLITE_ROW)
+		cut = sqlite3_column_int64(w->cut, 0);
+	else if (rc != SQLITE_DONE)
+		return rc;
+	if (budget > RETENTION_BATCH)
+		budget = RETENTION_BATCH;
+	sqlite3_reset(w->old);
+	sqlite3_bind_int64(w->old, 1, cut);
+	sqlite3_bind_int64(w->old, 2,
+	                   (sqlite3_int64)now_usec(CLOCK_REALTIME) -
+	                           (sqlite3_int64)lim->max_age_usec);
+	sqlite3_bind_int(w->old, 3, (int)budget);
+	while ((rc = sqlite3_step(w->old)) == SQLITE_ROW && n < budget)
+		ids[n++] = sqlite3_column_int64(w->old, 0);
+	sqlite3_reset(w->old);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return rc;
+	*ret_deleted = n;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(w->del_output);
+		sqlite3_bind_int64(w->del_output, 1, ids[i]);
+		rc = sqlite3_step(w->del_output);
+		if (rc != SQLITE_DONE)
+			return rc;
+		sqlite3_reset(w->del_run);
+		sqlite3_bind_int64(w->del_run, 1, ids[i]);
+		rc = sqlite3_step(w->del_run);
+		if (rc != SQLITE_DONE)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+static int
+prepare_writer(sqlite3 *db, struct wstmts *w)
+{
+	int rc;
+
+	rc = sqlite3_prepare_v3(db,
+	                        "INSERT OR REPLACE INTO runs (id, pipeline, generation, trigger, "
+	                        "started, ended, result, failed_step, message, steps) "
+	                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	                        -1, SQLITE_PREPARE_PERSISTENT, &w->run, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db, "DELETE FROM output WHERE run_id = ?1", -1,
+		                        SQLITE_PREPARE_PERSISTENT, &w->del_output, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(
+		        db, "INSERT OR REPLACE INTO output (run_id, data) VALUES (?1, ?2)", -1,
+		        SQLITE_PREPARE_PERSISTENT, &w->output, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db,
+		                        "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1",
+		                        -1, SQLITE_PREPARE_PERSISTENT, &w->cut, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(
+		        db,
+		        "SELECT id FROM runs WHERE id <= ?1 UNION "
+		        "SELECT id FROM runs WHERE started < ?2 ORDER BY 1 LIMIT ?3",
+		        -1, SQLITE_PREPARE_PERSISTENT, &w->old, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db, "DELETE FROM runs WHERE id = ?1", -1,
+		                        SQLITE_PREPARE_PERSISTENT, &w->del_run, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db, "SELECT min(started) FROM runs", -1,
+		                        SQLITE_PREPARE_PERSISTENT, &w->oldest, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db, "SELECT 1 FROM runs WHERE id = ?1", -1,
+		                        SQLITE_PREPARE_PERSISTENT, &w->exists, NULL);
+	return rc;
+}
+
+static void
+finalize_writer(struct wstmts *w)
+{
+	sqlite3_finalize(w->run);
+	sqlite3_finalize(w->del_output);
+	sqlite3_finalize(w->output);
+	sqlite3_finalize(w->cut);
+	sqlite3_finalize(w->old);
+	sqlite3_finalize(w->del_run);
+	sqlite3_finalize(w->oldest);
+	sqlite3_finalize(w->exists);
+}
+
+/*
+ * A "running" row whose run's end is queued right behind it need not be
+ * written: short runs would otherwise cost two rows each. Looks a few items
+ * ahead only; a miss just writes the row.
+ */
+static bool
+ended_in_batch(const struct item *it)
+{
+	unsigned k = 0;
+
+	if (it->run->ended_usec)
+		return false;
+	for (const struct item *j = it->next; j && k < 64; j = j->next, k++)
+		if (j->run->id == it->run->id)
+			return true;
+	return false;
+}
+
+/* When the oldest run passes max_age (CLOCK_REALTIME µs), 0: no run. */
+static int64_t
+age_due(struct wstmts *w, const struct history_limits *lim)
+{
+	int64_t due = 0;
+
+	sqlite3_reset(w->oldest);
+	if (sqlite3_step(w->oldest) == SQLITE_ROW &&
+	    sqlite3_column_type(w->oldest, 0) != SQLITE_NULL)
+		due = sqlite3_column_int64(w->oldest, 0) + (int64_t)lim->max_age_usec;
+	sqlite3_reset(w->oldest);
+	return due;
+}
+
+void *
+history_writer_main(void *data)
+{
+	struct history *h = data;
+	struct wstmts w = { 0 };
+	uint64_t last_err_usec = 0, since_pass = 0;
+	int64_t due = 0;
+	bool more = true; /* a pass at start: the limits may have changed */
+	int rc;
+
+	rc = prepare_writer(h->wdb, &w);
+	if (rc != SQLITE_OK)
+		log_err("history: cannot prepare statements: %s; runs will not be recorded",
+		        sqlite3_errmsg(h->wdb));
+	for (;;) {
+		struct item *batch;
+		struct history_limits lim;
+		uint64_t n = 0, now, added = 0, wrote = 0, deleted = 0;
+		uint64_t tx_usec = 0;
+		bool stop, pass, tx = false, tx_ok = false;
+
+		pthread_mutex_lock(&h->lock);
+		while (!h->head && !h->stop && !h->limits_changed && !more) {
+			struct timespec ts = { .tv_sec = (time_t)(due / (int64_t)USEC_PER_SEC),
+				               .tv_nsec =
+				                       (long)(due % (int64_t)USEC_PER_SEC) * 1000 };
+
+			if (!due)
+				pthread_cond_wait(&h->wake, &h->lock);
+			else if (pthread_cond_timedwait(&h->wake, &h->lock, &ts) == ETIMEDOUT)
+				break;
+		}
+		batch = h->head;
+		h->head = NULL;
+		h->tail = &h->head;
+		stop = h->stop;
+		lim = h->lim;
+		more = more || h->limits_changed;
+		h->limits_changed = false;
+		pthread_mutex_unlock(&h->lock);
+
+		for (struct item *it = batch; it; it = it->next)
+			since_pass++;
+		now = now_usec(CLOCK_MONOTONIC);
+		pass = more || stop ||
+		       since_pass >= MIN(RETENTION_EVERY_RUNS,
+		                         lim.max_runs / RETENTION_WALK_PER_RUN + 1) ||
+		       (due && (int64_t)now_usec(CLOCK_REALTIME) >= due);
+		more = false;
+		if ((batch || pass) && w.run) {
+			size_t del = 0;
+
+			tx = true;
+			rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
+			for (struct item *it = batch; rc == SQLITE_OK && it; it = it->next, n++)
+				if (!ended_in_batch(it)) {
+					bool add = false;
+
+					rc = write_run(&w, it->run, &add);
+					added += add;
+					wrote++;
+				}
+			if (rc == SQLITE_OK && pass) {
+				rc = retention(&w, &lim, RETENTION_BATCH, &del);
+				deleted = del;
+				since_pass = 0;
+				/* A full pass may have left more: go on at once. */
+				more = del == RETENTION_BATCH;
+			}
+			if (rc == SQLITE_OK)
+				rc = sqlite3_exec(h->wdb, "COMMIT", NULL, NULL, NULL);
+			tx_ok = rc == SQLITE_OK;
+			if (rc != SQLITE_OK) {
+				/* A full disk must not become a flood of lines. */
+				if (last_err_usec == 0 || now - last_err_usec > 60 * USEC_PER_SEC) {
+					log_err("history: cannot write %s: %s; these runs are not "
+					        "recorded",
+					        h->path, sqlite3_errmsg(h->wdb));
+					last_err_usec = now;
+				}
+				sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+				more = false;
+			}
+			tx_usec = now_usec(CLOCK_MONOTONIC) - now;
+			due = age_due(&w, &lim);
+		}
+		n = 0;
+		while (batch) {
+			struct item *it = batch;
+
+			batch = it->next;
+			history_run_free(it->run);
+			free(it);
+			n++;
+		}
+		pthread_mutex_lock(&h->lock);
+		h->written += n;
+		if (n)
+			h->batches++;
+		if (tx && tx_ok) {
+			h->rows = h->rows + added - MIN(deleted, h->rows + added);
+			h->writes += wrote;
+		} else if (tx) {
+			h->write_errors++;
+		}
+		if (tx) {
+			h->write_usec_sum += tx_usec;
+			h->write_buckets[history_write_bucket(tx_usec)]++;
+		}
+		pthread_cond_broadcast(&h->flushed);
+		if (stop && !h->head) {
+			pthread_mutex_unlock(&h->lock);
+			break;
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	finalize_writer(&w);
+	return NULL;
+}
