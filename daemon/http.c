@@ -48,22 +48,33 @@
 #define GINI_MHD_SONAME "libmicrohttpd.so.12"
 #endif
 
-/* The libmicrohttpd functions this file calls, loaded by mhd_load(). */
-#define MHD_FUNCTIONS(X)                                                                           \
-	X(MHD_add_response_header)                                                                 \
-	X(MHD_create_response_from_buffer)                                                         \
-	X(MHD_destroy_response)                                                                    \
-	X(MHD_get_daemon_info)                                                                     \
-	X(MHD_get_timeout)                                                                         \
-	X(MHD_lookup_connection_value)                                                             \
-	X(MHD_queue_response)                                                                      \
-	X(MHD_run)                                                                                 \
-	X(MHD_start_daemon)                                                                        \
-	X(MHD_stop_daemon)
+/* The libmicrohttpd functions this file calls, set by mhd_load(). */
+static __typeof__(MHD_add_response_header) *p_MHD_add_response_header;
+static __typeof__(MHD_create_response_from_buffer) *p_MHD_create_response_from_buffer;
+static __typeof__(MHD_destroy_response) *p_MHD_destroy_response;
+static __typeof__(MHD_get_daemon_info) *p_MHD_get_daemon_info;
+static __typeof__(MHD_get_timeout) *p_MHD_get_timeout;
+static __typeof__(MHD_lookup_connection_value) *p_MHD_lookup_connection_value;
+static __typeof__(MHD_queue_response) *p_MHD_queue_response;
+static __typeof__(MHD_run) *p_MHD_run;
+static __typeof__(MHD_start_daemon) *p_MHD_start_daemon;
+static __typeof__(MHD_stop_daemon) *p_MHD_stop_daemon;
 
-#define MHD_POINTER(f) static __typeof__(f) *p_##f;
-MHD_FUNCTIONS(MHD_POINTER)
-#undef MHD_POINTER
+static const struct {
+	const char *name;
+	void **fn;
+} mhd_functions[] = {
+	{ "MHD_add_response_header", (void **)&p_MHD_add_response_header },
+	{ "MHD_create_response_from_buffer", (void **)&p_MHD_create_response_from_buffer },
+	{ "MHD_destroy_response", (void **)&p_MHD_destroy_response },
+	{ "MHD_get_daemon_info", (void **)&p_MHD_get_daemon_info },
+	{ "MHD_get_timeout", (void **)&p_MHD_get_timeout },
+	{ "MHD_lookup_connection_value", (void **)&p_MHD_lookup_connection_value },
+	{ "MHD_queue_response", (void **)&p_MHD_queue_response },
+	{ "MHD_run", (void **)&p_MHD_run },
+	{ "MHD_start_daemon", (void **)&p_MHD_start_daemon },
+	{ "MHD_stop_daemon", (void **)&p_MHD_stop_daemon },
+};
 
 /* From here on, each call goes through the loaded pointer. */
 #define MHD_add_response_header         (*p_MHD_add_response_header)
@@ -96,14 +107,14 @@ mhd_load(char *err, size_t size)
 		         dlerror());
 		return -ENOENT;
 	}
-#define MHD_LOOKUP(f)                                                                              \
-	if (!(p_##f = (__typeof__(p_##f))dlsym(l, #f))) {                                          \
-		snprintf(err, size, "%s has no %s", GINI_MHD_SONAME, #f);                          \
-		dlclose(l);                                                                        \
-		return -ENOENT;                                                                    \
+	for (size_t i = 0; i < ARRAY_SIZE(mhd_functions); i++) {
+		*mhd_functions[i].fn = dlsym(l, mhd_functions[i].name);
+		if (!*mhd_functions[i].fn) {
+			snprintf(err, size, "%s has no %s", GINI_MHD_SONAME, mhd_functions[i].name);
+			dlclose(l);
+			return -ENOENT;
+		}
 	}
-	MHD_FUNCTIONS(MHD_LOOKUP)
-#undef MHD_LOOKUP
 	lib = l;
 	return 0;
 }
