@@ -417,8 +417,10 @@ START_TEST(test_exec_cancel)
 	ck_assert_int_eq(errno, ESRCH);
 	/* Its background child, in the same process group, was killed too. */
 	status = reap_orphan(bg);
-	ck_assert(WIFSIGNALED(status));
-	ck_assert(WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL);
+	if (status != REAPED_BY_PARENT) {
+		ck_assert(WIFSIGNALED(status));
+		ck_assert(WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL);
+	}
 	ck_assert_int_eq(kill(bg, 0), -1);
 	ck_assert_int_eq(errno, ESRCH);
 	stagetest_close(t);
@@ -451,8 +453,10 @@ START_TEST(test_exec_cancel_escalates)
 	ck_assert_int_eq(kill(read_pid(sh_pid), 0), -1);
 	ck_assert_int_eq(errno, ESRCH);
 	status = reap_orphan(read_pid(bg_pid));
-	ck_assert(WIFSIGNALED(status));
-	ck_assert_int_eq(WTERMSIG(status), SIGKILL);
+	if (status != REAPED_BY_PARENT) {
+		ck_assert(WIFSIGNALED(status));
+		ck_assert_int_eq(WTERMSIG(status), SIGKILL);
+	}
 	stagetest_close(t);
 	test_rmtree(dir);
 	free(script);
