@@ -6,7 +6,7 @@
  */
 #include "config.h"
 #include "context.h"
-#include "control.h"
+#include "control_socket.h"
 #include "diag.h"
 #include "executor.h"
 #include "generation.h"
