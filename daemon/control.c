@@ -547,7 +547,7 @@ refuse(struct conn *k, const char *reason)
 int
 control_attach_fd(struct control *c, int fd, const struct ucred *cred)
 {
-	unsigned per_uid = c->m->current->config->control_max_connections_per_uid;
+	unsigned per_uid = manager_generation(c->m)->config->control_max_connections_per_uid;
 	struct conn *k;
 	char reason[256];
 	int r;
@@ -619,7 +619,7 @@ control_connections(struct control *c)
 int
 control_new(struct manager *m, sd_event *e, struct control **ret)
 {
-	const struct gini_config *cfg = m->current->config;
+	const struct gini_config *cfg = manager_generation(m)->config;
 	struct control *c = calloc(1, sizeof(*c));
 	struct control_groups g;
 	int r;

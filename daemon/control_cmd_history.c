@@ -65,7 +65,7 @@ level_name(int level)
 static bool
 history_off(struct conn *k, json_t *id)
 {
-	const char *why = history_disabled(k->c->m->history);
+	const char *why = history_disabled(manager_history(k->c->m));
 
 	if (why)
 		control_reply_error(k, id, PROTO_E_FAILED, NULL, "run history is disabled: %s",
@@ -248,7 +248,7 @@ query_submit(struct conn *k, json_t *id, json_t *args, bool logs, struct history
 	k->query = q;
 	if (k->idle)
 		sd_event_source_set_enabled(k->idle, SD_EVENT_OFF);
-	history_submit(k->c->m->history, rq);
+	history_submit(manager_history(k->c->m), rq);
 }
 
 void

@@ -27,19 +27,22 @@ void
 control_cmd_status(struct conn *k, json_t *id, json_t *args)
 {
 	struct manager *m = k->c->m;
-	struct generation *g = m->current;
+	struct generation *g = manager_generation(m);
+	struct manager_counters n;
+	struct manager_reload_status rs;
 	json_t *r, *reload = json_null(), *refused, *disabled;
 
 	if (!control_args_known(k, id, args, NULL, 0))
 		return;
-	if (m->last_reload_usec) {
+	manager_counters(m, &n);
+	manager_reload_status(m, &rs);
+	if (rs.usec) {
 		json_t *errors = json_array();
 
-		for (size_t i = 0; i < m->n_last_reload_errors; i++)
-			json_array_append_new(errors, jtext(m->last_reload_errors[i]));
-		reload = json_pack("{s:o, s:b, s:o}", "time",
-		                   control_iso_or_null(m->last_reload_usec), "ok",
-		                   m->last_reload_ok, "errors", errors);
+		for (size_t i = 0; i < rs.n_errors; i++)
+			json_array_append_new(errors, jtext(rs.errors[i]));
+		reload = json_pack("{s:o, s:b, s:o}", "time", control_iso_or_null(rs.usec), "ok",
+		                   rs.ok, "errors", errors);
 	}
 	refused = json_array();
 	for (size_t i = 0; i < g->report.n_refusals; i++)
@@ -48,18 +51,17 @@ control_cmd_status(struct conn *k, json_t *id, json_t *args)
 		                                jtext(g->report.refusals[i].path), "reason",
 		                                jtext(g->report.refusals[i].reason), "probed",
 		                                g->report.refusals[i].probed));
-	r = json_pack("{s:s, s:i, s:I, s:f, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, "
-	              "s:o}",
-	              "version", GINI_VERSION, "protocol", PROTO_VERSION, "pid",
-	              (json_int_t)getpid(), "uptime_sec",
-	              (double)((int64_t)now_usec(CLOCK_REALTIME) - m->started_realtime_usec) / 1e6,
-	              "started", control_iso_or_null(m->started_realtime_usec), "generation",
-	              (json_int_t)g->number, "stage_types", (json_int_t)registry_count(g->registry),
-	              "pipelines", (json_int_t)g->n_pipelines, "runs_in_flight",
-	              (json_int_t)m->in_flight, "workers", (json_int_t)executor_threads(m->ex),
-	              "workers_abandoned", (json_int_t)executor_abandoned(m->ex), "last_reload",
-	              reload, "reloads", "ok", (json_int_t)m->reloads_ok, "failed",
-	              (json_int_t)m->reloads_failed, "refused_plugins", refused);
+	r = json_pack(
+	        "{s:s, s:i, s:I, s:f, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, "
+	        "s:o}",
+	        "version", GINI_VERSION, "protocol", PROTO_VERSION, "pid", (json_int_t)getpid(),
+	        "uptime_sec", (double)((int64_t)now_usec(CLOCK_REALTIME) - n.started_usec) / 1e6,
+	        "started", control_iso_or_null(n.started_usec), "generation", (json_int_t)g->number,
+	        "stage_types", (json_int_t)registry_count(g->registry), "pipelines",
+	        (json_int_t)g->n_pipelines, "runs_in_flight", (json_int_t)n.in_flight, "workers",
+	        (json_int_t)n.workers, "workers_abandoned", (json_int_t)n.workers_abandoned,
+	        "last_reload", reload, "reloads", "ok", (json_int_t)n.reloads_ok, "failed",
+	        (json_int_t)n.reloads_failed, "refused_plugins", refused);
 	disabled = json_array();
 	for (size_t i = 0; i < g->n_pipelines; i++)
 		if (manager_disabled(m, g->pipelines[i]->name))
@@ -108,8 +110,8 @@ control_cmd_stages(struct conn *k, json_t *id, json_t *args)
 	    control_arg_int(k, id, args, "offset", 0, LLONG_MAX / 2, &offset) < 0 ||
 	    control_arg_int(k, id, args, "limit", 1, 10000, &limit) < 0)
 		return;
-	if (registry_list(k->c->m->current->registry, &f, (size_t)offset, (size_t)limit, &list, &n,
-	                  &total) < 0) {
+	if (registry_list(manager_generation(k->c->m)->registry, &f, (size_t)offset, (size_t)limit,
+	                  &list, &n, &total) < 0) {
 		control_reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
 		return;
 	}
@@ -157,7 +159,7 @@ void
 control_cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 {
 	struct manager *m = k->c->m;
-	struct generation *g = m->current;
+	struct generation *g = manager_generation(m);
 	json_t *items = json_array();
 
 	if (!control_args_known(k, id, args, NULL, 0)) {
@@ -166,8 +168,11 @@ control_cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 	}
 	for (size_t i = 0; i < g->n_pipelines; i++) {
 		const struct pipeline *p = g->pipelines[i];
-		struct pstate *ps = hashmap_get(&m->pstates, p->name);
-		bool finished = ps && ps->last_status != RUN_RUNNING;
+		struct pipeline_stats st;
+		bool finished;
+
+		(void)manager_pipeline_stats(m, p->name, &st);
+		finished = st.last_status != RUN_RUNNING;
 
 		json_array_append_new(
 		        items,
@@ -179,20 +184,17 @@ control_cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 		                (json_int_t)p->n_steps, "overlap", overlap_to_string(p->overlap),
 		                "on_failure", on_failure_to_string(p->on_failure), "triggers",
 		                triggers_json(&p->triggers), "next",
-		                control_iso_or_null(scheduler_next_fire_usec(m->sched, p->name)),
-		                "last", control_iso_or_null(ps ? ps->last_fire_usec : 0),
-		                "last_result",
-		                finished ? json_string(run_status_to_string(ps->last_status))
+		                control_iso_or_null(manager_next_fire_usec(m, p->name)), "last",
+		                control_iso_or_null(st.last_fire_usec), "last_result",
+		                finished ? json_string(run_status_to_string(st.last_status))
 		                         : json_null(),
 		                "last_run_id",
-		                finished ? json_integer((json_int_t)ps->last_run_id) : json_null(),
-		                "running", (json_int_t)(ps ? ps->running : 0), "queued",
-		                ps && ps->queued, "runs", "success",
-		                (json_int_t)(ps ? ps->runs[RUN_SUCCESS] : 0), "failed",
-		                (json_int_t)(ps ? ps->runs[RUN_FAILED] : 0), "cancelled",
-		                (json_int_t)(ps ? ps->runs[RUN_CANCELLED] : 0), "skipped",
-		                (json_int_t)(ps ? ps->skipped : 0), "enabled",
-		                !manager_disabled(m, p->name)));
+		                finished ? json_integer((json_int_t)st.last_run_id) : json_null(),
+		                "running", (json_int_t)st.running, "queued", st.queued, "runs",
+		                "success", (json_int_t)st.runs[RUN_SUCCESS], "failed",
+		                (json_int_t)st.runs[RUN_FAILED], "cancelled",
+		                (json_int_t)st.runs[RUN_CANCELLED], "skipped",
+		                (json_int_t)st.skipped, "enabled", !manager_disabled(m, p->name)));
 		json_object_set_new(json_array_get(items, json_array_size(items) - 1), "params",
 		                    params_json(p));
 	}

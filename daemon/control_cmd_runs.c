@@ -253,15 +253,16 @@ control_cmd_run(struct conn *k, json_t *id, json_t *args)
 		                    "argument 'pipeline' is required");
 		return;
 	}
-	p = generation_find(m->current, name);
+	p = generation_find(manager_generation(m), name);
 	if (!p) {
-		const char **names = calloc(m->current->n_pipelines + 1, sizeof(char *));
+		struct generation *g = manager_generation(m);
+		const char **names = calloc(g->n_pipelines + 1, sizeof(char *));
 		const char *hint = NULL;
 
-		for (size_t i = 0; names && i < m->current->n_pipelines; i++)
-			names[i] = m->current->pipelines[i]->name;
+		for (size_t i = 0; names && i < g->n_pipelines; i++)
+			names[i] = g->pipelines[i]->name;
 		if (names)
-			hint = closest_match(name, names, m->current->n_pipelines);
+			hint = closest_match(name, names, g->n_pipelines);
 		control_reply_error(k, id, PROTO_E_NOT_FOUND, NULL, "no pipeline '%s'%s%s%s", name,
 		                    hint ? "; did you mean '" : "", hint ? hint : "",
 		                    hint ? "'?" : "");
@@ -355,7 +356,7 @@ control_cmd_reload(struct conn *k, json_t *id, json_t *args)
 
 	if (!control_args_known(k, id, args, NULL, 0))
 		return;
-	if (m->stopping) {
+	if (manager_stopping(m)) {
 		control_reply_error(k, id, PROTO_E_BUSY, NULL, "the daemon is stopping");
 		return;
 	}
@@ -368,14 +369,16 @@ control_cmd_reload(struct conn *k, json_t *id, json_t *args)
 		control_reply_error(k, id, PROTO_E_FAILED, json_pack("{s:o}", "errors", errors),
 		                    "reload failed with %zu error%s; generation %llu keeps running",
 		                    d.n, d.n == 1 ? "" : "s",
-		                    (unsigned long long)m->current->number);
+		                    (unsigned long long)manager_generation(m)->number);
 	} else {
+		struct generation *g = manager_generation(m);
+
 		control_reply_ok(k, id,
 		                 json_pack("{s:I, s:I, s:I, s:I}", "generation",
-		                           (json_int_t)m->current->number, "stage_types",
-		                           (json_int_t)registry_count(m->current->registry),
-		                           "plugins_loaded", (json_int_t)m->current->report.loaded,
-		                           "pipelines", (json_int_t)m->current->n_pipelines));
+		                           (json_int_t)g->number, "stage_types",
+		                           (json_int_t)registry_count(g->registry),
+		                           "plugins_loaded", (json_int_t)g->report.loaded,
+		                           "pipelines", (json_int_t)g->n_pipelines));
 	}
 	diags_done(&d);
 }

@@ -14,14 +14,11 @@
 #include "manager_impl.h"
 
 #include "context.h"
-#include "control.h"
 #include "diag.h"
 #include "generation.h"
 #include "health.h"
 #include "history.h"
-#include "http.h"
 #include "log.h"
-#include "metrics.h"
 #include "notify.h"
 #include "pipeline.h"
 #include "reaper.h"
@@ -67,6 +64,27 @@ manager_pstate(struct manager *m, const char *name)
 		}
 	}
 	return ps;
+}
+
+bool
+manager_pipeline_stats(struct manager *m, const char *name, struct pipeline_stats *ret)
+{
+	struct pstate *ps = hashmap_get(&m->pstates, name);
+
+	*ret = (struct pipeline_stats){ .last_status = RUN_RUNNING };
+	if (!ps) {
+		ret->disabled = manager_disabled(m, name);
+		return false;
+	}
+	ret->running = ps->running;
+	ret->queued = ps->queued != NULL;
+	ret->disabled = ps->disabled;
+	ret->last_fire_usec = ps->last_fire_usec;
+	ret->last_run_id = ps->last_run_id;
+	ret->last_status = ps->last_status;
+	memcpy(ret->runs, ps->runs, sizeof(ret->runs));
+	ret->skipped = ps->skipped;
+	return true;
 }
 
 const struct run *

@@ -17,14 +17,11 @@
 #include "manager_impl.h"
 
 #include "context.h"
-#include "control.h"
 #include "diag.h"
 #include "generation.h"
 #include "health.h"
 #include "history.h"
-#include "http.h"
 #include "log.h"
-#include "metrics.h"
 #include "notify.h"
 #include "pipeline.h"
 #include "reaper.h"
@@ -349,15 +346,14 @@ manager_start(struct manager *m)
 	if (r < 0)
 		log_warn_errno(r, "cannot set up the watchdog: %m, ignoring");
 	open_switches(m);
-	r = control_new(m, m->loop->e, &m->ctl);
-	if (r < 0)
-		return log_err_errno(r, "cannot open the control socket: %m");
-	if (m->current->config->metrics_listen) {
-		r = http_new(m->loop->e, m->current->config->metrics_listen, manager_http_get, m,
-		             &m->http);
-		if (r < 0)
-			return r; /* logged */
-	}
+	return 0;
+}
+
+int
+manager_ready(struct manager *m)
+{
+	int r;
+
 	r = scheduler_new(m, m->loop->e, &m->sched);
 	if (r < 0)
 		return log_err_errno(r, "cannot set up the triggers: %m");
@@ -393,6 +389,72 @@ manager_run(struct manager *m)
 	return r;
 }
 
+bool
+manager_abandoned(struct manager *m)
+{
+	return m->abandon || (m->ex && executor_abandoned(m->ex) > 0);
+}
+
+struct generation *
+manager_generation(struct manager *m)
+{
+	return m->current;
+}
+
+sd_event *
+manager_event(struct manager *m)
+{
+	return m->loop->e;
+}
+
+struct history *
+manager_history(struct manager *m)
+{
+	return m->history;
+}
+
+struct health *
+manager_health_records(struct manager *m)
+{
+	return m->health;
+}
+
+bool
+manager_stopping(struct manager *m)
+{
+	return m->stopping;
+}
+
+void
+manager_counters(struct manager *m, struct manager_counters *ret)
+{
+	*ret = (struct manager_counters){
+		.started_usec = m->started_realtime_usec,
+		.in_flight = m->in_flight,
+		.reloads_ok = m->reloads_ok,
+		.reloads_failed = m->reloads_failed,
+		.workers = executor_threads(m->ex),
+		.workers_abandoned = executor_abandoned(m->ex),
+	};
+}
+
+void
+manager_reload_status(struct manager *m, struct manager_reload_status *ret)
+{
+	*ret = (struct manager_reload_status){
+		.usec = m->last_reload_usec,
+		.ok = m->last_reload_ok,
+		.errors = m->last_reload_errors,
+		.n_errors = m->n_last_reload_errors,
+	};
+}
+
+int64_t
+manager_next_fire_usec(struct manager *m, const char *name)
+{
+	return scheduler_next_fire_usec(m->sched, name);
+}
+
 struct manager *
 manager_free(struct manager *m)
 {
@@ -400,18 +462,16 @@ manager_free(struct manager *m)
 
 	if (!m)
 		return NULL;
-	if (m->abandon || (m->ex && executor_abandoned(m->ex) > 0)) {
+	if (manager_abandoned(m)) {
 		/* What ended is written, whatever happens to the rest. */
 		m->history = history_free(m->history);
 		/* Stage code is still running on some worker: unloading it would
 		 * pull the code from under it. The process is exiting anyway. */
 		return NULL;
 	}
-	control_free(m->ctl);
-	m->ctl = NULL;
-	/* After the control socket: it answers the queries its clients left. */
+	/* After the control socket (its owner frees it first): it answers the
+	 * queries its clients left. */
 	m->history = history_free(m->history);
-	m->http = http_free(m->http);
 	sd_event_source_disable_unref(m->health_timer);
 	m->health_timer = NULL;
 	scheduler_free(m->sched);

@@ -9,14 +9,11 @@
 #include "manager_impl.h"
 
 #include "context.h"
-#include "control.h"
 #include "diag.h"
 #include "generation.h"
 #include "health.h"
 #include "history.h"
-#include "http.h"
 #include "log.h"
-#include "metrics.h"
 #include "notify.h"
 #include "pipeline.h"
 #include "reaper.h"
@@ -126,37 +123,6 @@ json_t *
 manager_health(struct manager *m)
 {
 	return health_now(m, NULL);
-}
-
-/* GET on the metrics endpoint (http.c), on the loop thread. */
-int
-manager_http_get(const char *path, char **ret_body, const char **ret_type, void *userdata)
-{
-	struct manager *m = userdata;
-
-	if (streq(path, "/metrics")) {
-		*ret_type = "text/plain; version=0.0.4; charset=utf-8";
-		*ret_body = metrics_text(m);
-		return *ret_body ? 200 : 500;
-	}
-	if (streq(path, "/health")) {
-		json_t *h = manager_health(m);
-		int status = json_is_true(json_object_get(h, "healthy")) ? 200 : 503;
-
-		*ret_type = "application/json";
-		*ret_body = h ? json_dumps(h, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-		json_decref(h);
-		if (*ret_body && strlen(*ret_body) < SIZE_MAX - 1) {
-			char *b = realloc(*ret_body, strlen(*ret_body) + 2);
-
-			if (b) {
-				strcat(b, "\n");
-				*ret_body = b;
-			}
-		}
-		return *ret_body ? status : 500;
-	}
-	return 404;
 }
 
 static int

@@ -19,7 +19,9 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Label values: backslash, double quote and newline escaped. */
 static void
@@ -63,7 +65,8 @@ static const struct {
 char *
 metrics_text(struct manager *m)
 {
-	struct generation *g = m->current;
+	struct generation *g = manager_generation(m);
+	struct manager_counters c;
 	struct stage_type **list;
 	size_t n;
 	char *buf = NULL;
@@ -75,6 +78,7 @@ metrics_text(struct manager *m)
 
 	if (!f)
 		return NULL;
+	manager_counters(m, &c);
 	if (registry_list(g->registry, NULL, 0, 0, &list, &n, NULL) < 0) {
 		fclose(f);
 		free(buf);
@@ -118,43 +122,45 @@ metrics_text(struct manager *m)
 	registry_list_free(list, n);
 	header(f, "gini_pipeline_runs_total", "counter", "Finished pipeline runs by result.");
 	for (size_t i = 0; i < g->n_pipelines; i++) {
-		struct pstate *ps = hashmap_get(&m->pstates, g->pipelines[i]->name);
+		struct pipeline_stats st;
 
+		(void)manager_pipeline_stats(m, g->pipelines[i]->name, &st);
 		for (size_t r = 0; r < ARRAY_SIZE(results); r++) {
 			fputs("gini_pipeline_runs_total{pipeline=\"", f);
 			label(f, g->pipelines[i]->name);
 			fprintf(f, "\",result=\"%s\"} %llu\n", results[r],
-			        (unsigned long long)(ps ? ps->runs[statuses[r]] : 0));
+			        (unsigned long long)st.runs[statuses[r]]);
 		}
 	}
 	header(f, "gini_pipeline_triggers_skipped_total", "counter",
 	       "Triggers dropped by the overlap policy, by pipeline.");
 	for (size_t i = 0; i < g->n_pipelines; i++) {
-		struct pstate *ps = hashmap_get(&m->pstates, g->pipelines[i]->name);
+		struct pipeline_stats st;
 
+		(void)manager_pipeline_stats(m, g->pipelines[i]->name, &st);
 		fputs("gini_pipeline_triggers_skipped_total{pipeline=\"", f);
 		label(f, g->pipelines[i]->name);
-		fprintf(f, "\"} %llu\n", (unsigned long long)(ps ? ps->skipped : 0));
+		fprintf(f, "\"} %llu\n", (unsigned long long)st.skipped);
 	}
 	header(f, "gini_registry_stage_types", "gauge", "Registered stage types.");
 	fprintf(f, "gini_registry_stage_types %zu\n", registry_count(g->registry));
 	header(f, "gini_pipelines", "gauge", "Pipelines in the live configuration.");
 	fprintf(f, "gini_pipelines %zu\n", g->n_pipelines);
 	header(f, "gini_runs_in_flight", "gauge", "Pipeline runs in flight.");
-	fprintf(f, "gini_runs_in_flight %zu\n", m->in_flight);
+	fprintf(f, "gini_runs_in_flight %zu\n", c.in_flight);
 	header(f, "gini_workers_abandoned", "gauge",
 	       "Worker threads left behind in a step abandoned for ignoring cancellation.");
-	fprintf(f, "gini_workers_abandoned %u\n", executor_abandoned(m->ex));
+	fprintf(f, "gini_workers_abandoned %u\n", c.workers_abandoned);
 	header(f, "gini_reloads_total", "counter", "Configuration reloads by result.");
 	fprintf(f, "gini_reloads_total{result=\"success\"} %llu\n",
-	        (unsigned long long)m->reloads_ok);
+	        (unsigned long long)c.reloads_ok);
 	fprintf(f, "gini_reloads_total{result=\"failure\"} %llu\n",
-	        (unsigned long long)m->reloads_failed);
+	        (unsigned long long)c.reloads_failed);
 	header(f, "gini_generation", "gauge", "Number of the live configuration generation.");
 	fprintf(f, "gini_generation %llu\n", (unsigned long long)g->number);
 	health = manager_health(m);
 	if (health)
-		health_metrics(health, m->health, f);
+		health_metrics(health, manager_health_records(m), f);
 	json_decref(health);
 	/* The history store (history.c) appends its gini_history_* families here,
 	 * once it has numbers of its own to give. */
@@ -163,4 +169,34 @@ metrics_text(struct manager *m)
 		return NULL;
 	}
 	return buf;
+}
+
+int
+metrics_http_get(const char *path, char **ret_body, const char **ret_type, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (streq(path, "/metrics")) {
+		*ret_type = "text/plain; version=0.0.4; charset=utf-8";
+		*ret_body = metrics_text(m);
+		return *ret_body ? 200 : 500;
+	}
+	if (streq(path, "/health")) {
+		json_t *h = manager_health(m);
+		int status = json_is_true(json_object_get(h, "healthy")) ? 200 : 503;
+
+		*ret_type = "application/json";
+		*ret_body = h ? json_dumps(h, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		json_decref(h);
+		if (*ret_body && strlen(*ret_body) < SIZE_MAX - 1) {
+			char *b = realloc(*ret_body, strlen(*ret_body) + 2);
+
+			if (b) {
+				strcat(b, "\n");
+				*ret_body = b;
+			}
+		}
+		return *ret_body ? status : 500;
+	}
+	return 404;
 }
