@@ -35,6 +35,8 @@ Suite *child_suite(void);
 Suite *params_suite(void);
 Suite *config_groups_suite(void);
 Suite *cleanup_suite(void);
+/* check_layout.c: the rules on daemon/ (include cycles), run in the ginid suite. */
+TCase *layout_tcase(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
