@@ -18,7 +18,8 @@ struct control;
 
 /*
  * Opens the control socket (or takes the one systemd passed) and serves it
- * on the loop. Fails if the path belongs to a live daemon. Loop thread.
+ * on the loop. Fails if the path belongs to a live daemon. Every failure is
+ * logged here, with its cause; the caller adds nothing. Loop thread.
  */
 int control_new(struct manager *m, sd_event *e, struct control **ret);
 struct control *control_free(struct control *c);

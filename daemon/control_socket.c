@@ -32,7 +32,7 @@ prepare_dir(const char *path)
 	struct stat st;
 
 	if (!dir)
-		return -ENOMEM;
+		return log_err_errno(-ENOMEM, "control socket %s: %m", path);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return log_err_errno(-errno, "control socket directory %s: %m", dir);
 	if (lstat(dir, &st) < 0)

@@ -364,9 +364,11 @@ start(struct manager *m, struct control **ret_ctl, struct http **ret_http)
 	r = manager_start(m);
 	if (r < 0)
 		return r;
+	/* Each failure is logged once, with its cause, where it happens: a
+	 * second line here only repeated it with a misleading errno text. */
 	r = control_new(m, manager_event(m), ret_ctl);
 	if (r < 0)
-		return log_err_errno(r, "cannot open the control socket: %m");
+		return r;
 	if (listen) {
 		r = http_new(manager_event(m), listen, metrics_http_get, m, ret_http);
 		if (r < 0)

@@ -769,6 +769,24 @@ START_TEST(stale_and_live_sockets)
 	ck_assert(WIFEXITED(stv));
 	ck_assert_int_eq(WEXITSTATUS(stv), 1);
 	ck_assert(daemon_wait_log(&second, "belongs to a running daemon", 1, 100));
+	/* Said once, with its cause: no second line with a misleading errno. */
+	ck_assert_uint_eq(daemon_log_count(&second, "belongs to a running daemon"), 1);
+	ck_assert_uint_eq(daemon_log_count(&second, "cannot open the control socket"), 0);
+	ck_assert_uint_eq(daemon_log_count(&second, "Address already in use"), 0);
+	daemon_done(&second);
+
+	/* Nor for a path that is not a socket: one line, naming it. */
+	ck_assert_int_ne(asprintf(&text, "pipelines = ();\n"), -1);
+	daemon_init(&second, "control3", text);
+	free(text);
+	daemon_write(&second, "ctl.sock", "not a socket\n");
+	daemon_spawn(&second, NULL, NULL);
+	stv = daemon_wait_exit(&second, 10000);
+	ck_assert(WIFEXITED(stv));
+	ck_assert_int_eq(WEXITSTATUS(stv), 1);
+	ck_assert_uint_eq(daemon_log_count(&second, "exists and is not a socket; refusing"), 1);
+	ck_assert_uint_eq(daemon_log_count(&second, "cannot open the control socket"), 0);
+	ck_assert_uint_eq(daemon_log_count(&second, "File exists"), 0);
 	daemon_done(&second);
 	fd = client();
 	json_decref(call(fd, "status", NULL));
