@@ -194,7 +194,13 @@ hold_generation(struct manager *m, struct run *r, struct generation *gen)
 	r->on_release = generation_hold_release;
 }
 
-/* Loop thread: a run's last step finished on some worker. */
+/*
+ * Loop thread: a run's last step finished on some worker. This is where a
+ * run ends, once, for every consumer: the log line, the listeners, the
+ * history record, health and the pipeline's counters; what else reacts to
+ * a run's end (triggering another pipeline) belongs here too, after the
+ * record and before a queued run starts.
+ */
 static void
 run_done_on_loop(void *data)
 {

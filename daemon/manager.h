@@ -9,8 +9,6 @@
 
 #include "config.h"
 #include "executor.h"
-#include "hashmap.h"
-#include "loop.h"
 
 #include <systemd/sd-event.h>
 

@@ -9,7 +9,9 @@
  * (manager_health.c: STATUS=, health, the history record of a run).
  */
 
+#include "hashmap.h"
 #include "history.h"
+#include "loop.h"
 #include "manager.h"
 
 struct scheduler;
