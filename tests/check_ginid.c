@@ -594,6 +594,5 @@ ginid_suite(void)
 	tcase_add_test(tc, plugin_replaced_during_run);
 	suite_add_tcase(s, tc);
 
-	suite_add_tcase(s, layout_tcase());
 	return s;
 }

@@ -8,7 +8,8 @@
  *    back to where it started. A cycle is a sign that one of the modules
  *    owns too much; pass a callback or split the module instead.
  *
- * Every cycle found is printed with its path, not just the first.
+ * Every cycle found is printed with its path, not just the first. The
+ * layout suite (CK_RUN_SUITE=layout) runs it.
  */
 #include "tests.h"
 
@@ -168,11 +169,13 @@ START_TEST(no_include_cycles)
 }
 END_TEST
 
-TCase *
-layout_tcase(void)
+Suite *
+layout_suite(void)
 {
-	TCase *tc = tcase_create("layout");
+	Suite *s = suite_create("layout");
+	TCase *tc = tcase_create("includes");
 
 	tcase_add_test(tc, no_include_cycles);
-	return tc;
+	suite_add_tcase(s, tc);
+	return s;
 }

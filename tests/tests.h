@@ -28,6 +28,7 @@ Suite *package_suite(void);
 Suite *processes_suite(void);
 Suite *cgroups_suite(void);
 Suite *linkage_suite(void);
+Suite *layout_suite(void);
 Suite *abi_suite(void);
 Suite *history_suite(void);
 Suite *health_suite(void);
@@ -35,8 +36,6 @@ Suite *child_suite(void);
 Suite *params_suite(void);
 Suite *config_groups_suite(void);
 Suite *cleanup_suite(void);
-/* check_layout.c: the rules on daemon/ (include cycles), run in the ginid suite. */
-TCase *layout_tcase(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
