@@ -24,6 +24,12 @@
  * root and the daemon's user may do everything; members of control_group
  * likewise; members of control_readonly_group only the read-only commands;
  * anyone else nothing. A refusal is logged with uid and pid.
+ *
+ * This file owns the connections: admission, I/O, the request loop and
+ * authorisation. The socket file is control_socket.c's, the per-uid
+ * accounting control_peer.c's, the commands control_cmd_*.c's; they reach
+ * the manager only through its read API and functions (manager.h), and the
+ * manager does not know this file (ginid.c creates it).
  */
 #include "control.h"
 

@@ -11,7 +11,6 @@
 #include "pipeline.h"
 #include "proto.h"
 #include "registry.h"
-#include "scheduler.h"
 #include "util.h"
 
 #include <errno.h>

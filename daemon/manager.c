@@ -16,7 +16,6 @@
 #include "manager.h"
 #include "manager_impl.h"
 
-#include "context.h"
 #include "diag.h"
 #include "generation.h"
 #include "health.h"

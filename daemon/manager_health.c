@@ -8,18 +8,13 @@
  */
 #include "manager_impl.h"
 
-#include "context.h"
-#include "diag.h"
 #include "generation.h"
 #include "health.h"
 #include "history.h"
 #include "log.h"
 #include "notify.h"
 #include "pipeline.h"
-#include "reaper.h"
 #include "registry.h"
-#include "scheduler.h"
-#include "state.h"
 #include "util.h"
 
 #include <errno.h>
