@@ -7,11 +7,14 @@
 #include "config.h"
 #include "context.h"
 #include "control.h"
+#include "control_socket.h"
 #include "diag.h"
 #include "executor.h"
 #include "generation.h"
+#include "http.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "reaper.h"
 #include "registry.h"
@@ -347,13 +350,42 @@ raise_nofile(void)
 		         (unsigned long long)rl.rlim_max, strerror(errno));
 }
 
+/*
+ * Start-up after the first generation: the manager's loop, workers, history
+ * and signals; what serves it (the control socket, the HTTP endpoint of
+ * metrics_listen); then the triggers and READY=1.
+ */
+static int
+start(struct manager *m, struct control **ret_ctl, struct http **ret_http)
+{
+	const char *listen = manager_generation(m)->config->metrics_listen;
+	int r;
+
+	r = manager_start(m);
+	if (r < 0)
+		return r;
+	/* Each failure is logged once, with its cause, where it happens: a
+	 * second line here only repeated it with a misleading errno text. */
+	r = control_new(m, manager_event(m), ret_ctl);
+	if (r < 0)
+		return r;
+	if (listen) {
+		r = http_new(manager_event(m), listen, metrics_http_get, m, ret_http);
+		if (r < 0)
+			return r; /* logged */
+	}
+	return manager_ready(m);
+}
+
 static int
 run_daemon(const char *config_file, const struct config_overrides *ov)
 {
 	struct manager *m = NULL;
+	struct control *ctl = NULL;
+	struct http *http = NULL;
 	struct diags diags = { 0 };
 	char buf[4096];
-	int r;
+	int r, ret;
 
 	r = manager_new(config_file, ov, &m, &diags);
 	if (r < 0) {
@@ -369,14 +401,16 @@ run_daemon(const char *config_file, const struct config_overrides *ov)
 	}
 	diags_done(&diags);
 	reaper_setup();
-	r = manager_start(m);
-	if (r < 0) {
-		manager_free(m);
-		return EXIT_FAILURE;
+	r = start(m, &ctl, &http);
+	ret = r < 0 ? EXIT_FAILURE : manager_run(m);
+	/* With stage code still running nothing it may use is freed. */
+	if (!manager_abandoned(m)) {
+		/* Before the manager: the history answers the queries its clients left. */
+		control_free(ctl);
+		http_free(http);
 	}
-	r = manager_run(m);
 	manager_free(m);
-	return r;
+	return ret;
 }
 
 int

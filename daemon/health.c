@@ -21,9 +21,9 @@
  */
 #include "health.h"
 
-#include "control.h"
 #include "generation.h"
 #include "hashmap.h"
+#include "jtext.h"
 #include "pipeline.h"
 #include "util.h"
 

@@ -9,18 +9,16 @@
 
 #include "config.h"
 #include "executor.h"
-#include "hashmap.h"
-#include "loop.h"
+
+#include <systemd/sd-event.h>
 
 struct generation;
-struct scheduler;
-struct control;
+struct manager;
 struct diags;
-struct state_store;
 struct active_run;
 struct history;
 struct health;
-struct http;
+struct pstate;
 
 /*
  * Follows one run for someone on the loop thread (a `ginictl run --wait`
@@ -38,66 +36,35 @@ struct run_listener {
 	struct pstate *queued_on;
 };
 
+/* What the manager counts of the daemon (manager_counters()). */
+struct manager_counters {
+	int64_t started_usec; /* CLOCK_REALTIME of the start */
+	size_t in_flight;     /* runs in flight, dry runs included */
+	uint64_t reloads_ok, reloads_failed;
+	unsigned workers, workers_abandoned;
+};
+
+/* The outcome of the last reload (manager_reload_status()). */
+struct manager_reload_status {
+	int64_t usec; /* CLOCK_REALTIME; 0: never reloaded */
+	bool ok;
+	char *const *errors; /* of a refused one (borrowed, until the next reload) */
+	size_t n_errors;
+};
+
 /*
- * What the daemon remembers of a pipeline by name, across reloads: its runs
- * in flight (for the overlap policy), a queued trigger, the last fire and
- * result, and counters. Owned by the manager; loop thread only.
+ * What the manager keeps of a pipeline by name, across reloads (a copy):
+ * its runs in flight, a queued run, the last start and result, counters.
  */
-struct pstate {
-	char *name;
+struct pipeline_stats {
 	unsigned running;
-	char *queued; /* trigger of the one pending run (overlap = queue), or NULL */
-	struct run_listener *queued_listeners;
+	bool queued;
+	bool disabled;
 	int64_t last_fire_usec; /* CLOCK_REALTIME of the last start, 0: never */
 	uint64_t last_run_id;
 	enum run_status last_status; /* RUN_RUNNING: no run finished yet */
 	uint64_t runs[4];            /* finished runs by enum run_status */
-	char **queued_params;        /* of the pending run: key, value, ...; NULL-terminated */
-	bool disabled;               /* `ginictl disable`: triggers are ignored */
-	uint64_t switches;           /* enable/disable count kept in STATE_DIR; odd: disabled */
 	uint64_t skipped;            /* triggers dropped by the overlap policy */
-	uint64_t skipped_unlogged;
-	uint64_t skip_logged_usec;
-};
-
-struct manager {
-	struct loop *loop;
-	struct executor *ex;
-	struct scheduler *sched;
-	struct control *ctl;
-	struct health *health;
-	struct http *http; /* metrics_listen, or NULL */
-	struct generation *current;
-	uint64_t generations; /* number of the last generation built */
-	char *config_file;
-	struct config_overrides ov;
-	char **ov_plugin_dirs;
-	char *ov_control_socket;
-	char *ov_state_dir;
-
-	struct hashmap pstates; /* name -> struct pstate */
-	struct active_run *runs;
-	size_t in_flight;
-
-	struct history *history; /* history.db; never NULL once started */
-
-	int64_t started_realtime_usec;
-	int64_t last_reload_usec; /* 0: never reloaded */
-	bool last_reload_ok;
-	char **last_reload_errors;
-	size_t n_last_reload_errors;
-	uint64_t reloads_ok, reloads_failed;
-
-	struct state_store *switches; /* STATE_DIR/enabled; NULL: not kept (logged) */
-
-	bool stopping;
-	bool abandon; /* exit without unloading: stage code still running */
-	bool killed;  /* shutdown_timeout passed: every step process was killed */
-	int exit_code;
-	sd_event_source *sig_hup, *sig_term, *sig_int, *sig_chld, *shutdown_timer;
-	sd_event_source *health_timer; /* refreshes STATUS= when max_age expires */
-	char *health_status;           /* the health summary in STATUS=, or NULL */
-	bool health_stale;             /* recompute it: a run ended, a reload, a max_age */
 };
 
 /*
@@ -106,10 +73,21 @@ struct manager {
  */
 int manager_new(const char *config_file, const struct config_overrides *ov, struct manager **ret,
                 struct diags *diags);
-/* Starts workers, triggers and signal handling, and tells systemd READY=1. */
+/*
+ * Starts the loop, the workers, the history and signal handling; then the
+ * caller opens what serves the manager (the control socket, the HTTP
+ * endpoint) on manager_event(), and calls manager_ready().
+ */
 int manager_start(struct manager *m);
+/* Starts the triggers and tells systemd READY=1. */
+int manager_ready(struct manager *m);
 /* Runs the loop until shutdown; returns the exit code. */
 int manager_run(struct manager *m);
+/*
+ * True when the daemon exits without unloading (stage code is still
+ * running on a worker): then nothing that the runs may use is freed.
+ */
+bool manager_abandoned(struct manager *m);
 struct manager *manager_free(struct manager *m);
 
 /* Outcome of manager_trigger(). */
@@ -176,7 +154,6 @@ int manager_dry_run(struct manager *m, const char *name, const char *trigger,
 /* Re-reads everything and swaps the new generation in if it is valid;
  * errors go to diags and leave the running one untouched. */
 int manager_reload(struct manager *m, struct diags *diags);
-struct pstate *manager_pstate(struct manager *m, const char *name);
 /*
  * The history record of r (history.h): at its start (no steps, "running")
  * or once it ended (steps in execution order, with their output). For
@@ -187,3 +164,20 @@ struct history_run *manager_run_record(const struct run *r, uint64_t generation,
 const struct run *manager_find_run(struct manager *m, uint64_t id);
 /* The health report of health.h, now (a new reference), or NULL. */
 json_t *manager_health(struct manager *m);
+
+/* The read API. Loop thread; what is returned is borrowed, valid until the
+ * next reload (generation) or for the manager's life (the rest). */
+struct generation *manager_generation(struct manager *m);
+sd_event *manager_event(struct manager *m);
+struct history *manager_history(struct manager *m);
+struct health *manager_health_records(struct manager *m);
+bool manager_stopping(struct manager *m);
+void manager_counters(struct manager *m, struct manager_counters *ret);
+void manager_reload_status(struct manager *m, struct manager_reload_status *ret);
+/*
+ * What the manager keeps of pipeline name; false (and *ret zeroed, its
+ * last_status RUN_RUNNING) when it has nothing yet.
+ */
+bool manager_pipeline_stats(struct manager *m, const char *name, struct pipeline_stats *ret);
+/* The next time a schedule or every fires pipeline name (CLOCK_REALTIME), 0: none. */
+int64_t manager_next_fire_usec(struct manager *m, const char *name);

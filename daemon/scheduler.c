@@ -234,7 +234,7 @@ scheduler_new(struct manager *m, sd_event *ev, struct scheduler **ret)
 {
 	static const char *const state_files[] = { STATE_FILE, "probe-cache" };
 	struct scheduler *s = calloc(1, sizeof(*s));
-	const char *state_dir = m->current->config->state_dir;
+	const char *state_dir = manager_generation(m)->config->state_dir;
 	_cleanup_free_ char *state_path = NULL;
 	int r;
 

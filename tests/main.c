@@ -37,6 +37,7 @@ static Suite *(*const suites[])(void) = {
 	params_suite,
 	config_groups_suite,
 	cleanup_suite,
+	layout_suite,
 };
 /* clang-format on */
 

@@ -28,6 +28,7 @@ Suite *package_suite(void);
 Suite *processes_suite(void);
 Suite *cgroups_suite(void);
 Suite *linkage_suite(void);
+Suite *layout_suite(void);
 Suite *abi_suite(void);
 Suite *history_suite(void);
 Suite *health_suite(void);

@@ -44,13 +44,14 @@
 #include <unistd.h>
 
 static struct manager *m;
+static struct control *ctl;
 
 /* Turns the loop until nothing is left to do right now. */
 static void
 spin(void)
 {
 	for (int i = 0; i < 64; i++)
-		if (sd_event_run(m->loop->e, 0) <= 0)
+		if (sd_event_run(manager_event(m), 0) <= 0)
 			break;
 }
 
@@ -184,10 +185,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	diags_done(&d);
 	/* A stage type for "stages" and "metrics" to list. */
 	t = stage_type_new(&noop, NULL, NULL);
-	if (!t || registry_add(m->current->registry, t) < 0)
+	if (!t || registry_add(manager_generation(m)->registry, t) < 0)
 		fuzz_fail("cannot register the noop stage");
 	stage_type_unref(t);
-	if (manager_start(m) < 0)
+	if (manager_start(m) < 0 || control_new(m, manager_event(m), &ctl) < 0 ||
+	    manager_ready(m) < 0)
 		fuzz_fail("manager_start failed");
 	return 0;
 }
@@ -196,7 +198,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ucred stranger = { .pid = 1, .uid = 4242, .gid = 4242 };
-	size_t chunk, off, before = control_connections(m->ctl), len = 0;
+	size_t chunk, off, before = control_connections(ctl), len = 0;
 	bool is_stranger;
 	char *buf = NULL;
 	int sv[2];
@@ -210,7 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		fuzz_fail("socketpair: %s", strerror(errno));
 	(void)fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	if (control_attach_fd(m->ctl, sv[0], is_stranger ? &stranger : NULL) < 0)
+	if (control_attach_fd(ctl, sv[0], is_stranger ? &stranger : NULL) < 0)
 		fuzz_fail("control_attach_fd failed");
 	for (off = 0; off < size;) {
 		size_t n = MIN(chunk, size - off);
@@ -225,21 +227,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Hang up; the daemon must notice and forget the connection. */
 	shutdown(sv[1], SHUT_WR);
-	for (int i = 0; i < 100 && control_connections(m->ctl) > before; i++) {
+	for (int i = 0; i < 100 && control_connections(ctl) > before; i++) {
 		spin();
 		drain(sv[1], &buf, &len, is_stranger);
-		if (control_connections(m->ctl) > before)
-			(void)sd_event_run(m->loop->e, 1000);
+		if (control_connections(ctl) > before)
+			(void)sd_event_run(manager_event(m), 1000);
 	}
 	close(sv[1]);
 	spin();
-	if (control_connections(m->ctl) > before) {
+	if (control_connections(ctl) > before) {
 		/* A run --wait in flight keeps it until the run ends. */
-		for (int i = 0; i < 1000 && control_connections(m->ctl) > before; i++)
-			(void)sd_event_run(m->loop->e, 1000);
-		if (control_connections(m->ctl) > before)
+		for (int i = 0; i < 1000 && control_connections(ctl) > before; i++)
+			(void)sd_event_run(manager_event(m), 1000);
+		if (control_connections(ctl) > before)
 			fuzz_fail("a closed connection was not freed (%zu open)",
-			          control_connections(m->ctl));
+			          control_connections(ctl));
 	}
 	free(buf);
 	return 0;

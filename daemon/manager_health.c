@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the manager reports of itself: the STATUS= line sent to systemd
+ * (with the health summary, recomputed only when it may have changed, and
+ * a timer for when a max_age runs out), the health report, the history
+ * record of a run, the history's limits and its seed of health at start-up,
+ * and the GET handler of the HTTP endpoint. Loop thread.
+ */
+#include "manager_impl.h"
+
+#include "generation.h"
+#include "health.h"
+#include "history.h"
+#include "log.h"
+#include "notify.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct history_limits
+manager_history_limits(const struct gini_config *c)
+{
+	return (struct history_limits){ .max_runs = c->history_max_runs,
+		                        .max_age_usec = c->history_max_age_usec,
+		                        .output_max = c->history_output_max };
+}
+
+struct history_run *
+manager_run_record(const struct run *r, uint64_t generation, bool ended)
+{
+	const struct pipeline *p = r->pipeline;
+	struct history_run *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->id = r->id;
+	h->pipeline = strdup(p->name);
+	h->generation = generation;
+	h->trigger = strdup(r->trigger);
+	h->started_usec = r->start_realtime_usec;
+	h->result = "running";
+	if (!h->pipeline || !h->trigger)
+		goto fail;
+	if (!ended)
+		return h;
+	h->ended_usec = r->start_realtime_usec + (int64_t)(r->end_usec - r->start_usec);
+	h->result = run_status_to_string(r->status);
+	if (r->failed_step != SIZE_MAX) {
+		h->failed_step = strdup(p->steps[r->failed_step].id);
+		if (r->results[r->failed_step].message)
+			h->message = strdup(r->results[r->failed_step].message);
+	}
+	/* One allocation for the steps and their strings: this runs on the
+	 * loop for every run, and a run may have a thousand steps. */
+	{
+		size_t size = (p->n_steps + 1) * sizeof(*h->steps);
+		char *q;
+
+		for (size_t i = 0; i < p->n_steps; i++)
+			size += strlen(p->steps[i].id) + 1 +
+			        (p->steps[i].stage_id ? strlen(p->steps[i].stage_id) : 0) + 1 +
+			        (r->results[i].message ? strlen(r->results[i].message) + 1 : 0);
+		h->steps = calloc(1, size);
+		if (!h->steps)
+			goto fail;
+		h->steps_packed = true;
+		h->n_steps = p->n_steps;
+		q = (char *)(h->steps + p->n_steps + 1);
+		for (size_t k = 0; k < p->n_steps; k++) {
+			size_t i = p->order[k];
+			struct step_result *res = &r->results[i];
+			struct history_step *s = &h->steps[k];
+
+			s->id = q;
+			q = stpcpy(q, p->steps[i].id) + 1;
+			s->stage = q;
+			q = stpcpy(q, p->steps[i].stage_id ? p->steps[i].stage_id : "") + 1;
+			if (res->message) {
+				s->message = q;
+				q = stpcpy(q, res->message) + 1;
+			}
+			s->result = step_status_to_string(res->status);
+			s->attempts = res->attempts;
+			s->duration_usec = res->attempts ? res->end_usec - res->start_usec : 0;
+			s->output = output_serialize(&res->output, &s->output_len,
+			                             &s->output_first_seq, &s->output_truncated);
+		}
+	}
+	return h;
+fail:
+	history_run_free(h);
+	return NULL;
+}
+
+static json_t *
+health_now(struct manager *m, int64_t *ret_next_usec)
+{
+	struct health_daemon dm = {
+		.started_usec = m->started_realtime_usec,
+		.reload_failed = m->last_reload_usec && !m->last_reload_ok,
+		.reload_errors = m->last_reload_errors,
+		.n_reload_errors = m->n_last_reload_errors,
+	};
+
+	return health_report(m->health, m->current, &dm, (int64_t)now_usec(CLOCK_REALTIME),
+	                     ret_next_usec);
+}
+
+json_t *
+manager_health(struct manager *m)
+{
+	return health_now(m, NULL);
+}
+
+static int
+on_health_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	(void)s;
+	(void)usec;
+	m->health_stale = true;
+	manager_update_status(m);
+	return 0;
+}
+
+/*
+ * The health summary for STATUS=, recomputed only when it may have changed
+ * (health_stale), since STATUS= also changes at every run start; and the
+ * timer for the next time a max_age runs out.
+ */
+static const char *
+health_status(struct manager *m)
+{
+	int64_t next = 0;
+	json_t *h;
+
+	if (m->health_status && !m->health_stale)
+		return m->health_status;
+	h = health_now(m, &next);
+	free(m->health_status);
+	m->health_status = h ? strdup(health_summary(h)) : NULL;
+	m->health_stale = !m->health_status;
+	json_decref(h);
+	/* A pipeline turns unhealthy by age alone at next (CLOCK_REALTIME):
+	 * say so then, a little after, so the check sees it due. */
+	if (m->loop && next > 0) {
+		uint64_t wait = (uint64_t)(next - (int64_t)now_usec(CLOCK_REALTIME)) + USEC_PER_SEC;
+
+		if (m->health_timer) {
+			(void)sd_event_source_set_time_relative(m->health_timer, wait);
+			(void)sd_event_source_set_enabled(m->health_timer, SD_EVENT_ONESHOT);
+		} else {
+			(void)sd_event_add_time_relative(m->loop->e, &m->health_timer,
+			                                 CLOCK_MONOTONIC, wait, USEC_PER_SEC,
+			                                 on_health_timer, m);
+		}
+	} else if (m->health_timer) {
+		(void)sd_event_source_set_enabled(m->health_timer, SD_EVENT_OFF);
+	}
+	return m->health_status ? m->health_status : "health unknown";
+}
+
+/* STATUS=: the generation, counts and the health summary. */
+void
+manager_update_status(struct manager *m)
+{
+	char status[512];
+
+	snprintf(status, sizeof(status),
+	         "generation %llu: %zu pipelines, %zu stage types, %zu runs in flight%s; %s",
+	         (unsigned long long)m->current->number, m->current->n_pipelines,
+	         registry_count(m->current->registry), m->in_flight,
+	         m->last_reload_usec == 0 ? ""
+	         : m->last_reload_ok      ? "; last reload ok"
+	                                  : "; last reload FAILED, see the log",
+	         health_status(m));
+	notify_status(status);
+}
+
+/*
+ * One pipeline's record from the history, handed to health at start-up. A
+ * run that was still going when the daemon died ("interrupted") counts as a
+ * failure, as it did not succeed.
+ */
+void
+manager_seed_health(const struct history_summary *s, void *userdata)
+{
+	enum run_status last = RUN_FAILED;
+
+	if (!s->last_result)
+		last = RUN_RUNNING;
+	else if (streq(s->last_result, run_status_to_string(RUN_SUCCESS)))
+		last = RUN_SUCCESS;
+	else if (streq(s->last_result, run_status_to_string(RUN_CANCELLED)))
+		last = RUN_CANCELLED;
+	(void)health_seed(userdata, s->pipeline, s->last_run_usec, last, s->last_success_usec,
+	                  s->consecutive_failures > UINT_MAX ? UINT_MAX
+	                                                     : (unsigned)s->consecutive_failures);
+}

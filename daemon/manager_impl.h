@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * What the files of the manager share among themselves, and nothing else
+ * includes: the manager is one object on the loop thread, split by concern
+ * into lifecycle (manager.c: start, signals, reload, shutdown), dispatch
+ * (dispatch.c: runs, overlap policy, listeners) and what it reports
+ * (manager_health.c: STATUS=, health, the history record of a run).
+ */
+
+#include "hashmap.h"
+#include "history.h"
+#include "loop.h"
+#include "manager.h"
+
+struct scheduler;
+struct state_store;
+
+/*
+ * What the daemon remembers of a pipeline by name, across reloads: its runs
+ * in flight (for the overlap policy), a queued trigger, the last fire and
+ * result, and counters. Owned by the manager; loop thread only.
+ */
+struct pstate {
+	char *name;
+	unsigned running;
+	char *queued; /* trigger of the one pending run (overlap = queue), or NULL */
+	struct run_listener *queued_listeners;
+	int64_t last_fire_usec; /* CLOCK_REALTIME of the last start, 0: never */
+	uint64_t last_run_id;
+	enum run_status last_status; /* RUN_RUNNING: no run finished yet */
+	uint64_t runs[4];            /* finished runs by enum run_status */
+	char **queued_params;        /* of the pending run: key, value, ...; NULL-terminated */
+	bool disabled;               /* `ginictl disable`: triggers are ignored */
+	uint64_t switches;           /* enable/disable count kept in STATE_DIR; odd: disabled */
+	uint64_t skipped;            /* triggers dropped by the overlap policy */
+	uint64_t skipped_unlogged;
+	uint64_t skip_logged_usec;
+};
+
+/* The manager: owned by its creator (ginid.c); loop thread only. */
+struct manager {
+	struct loop *loop;
+	struct executor *ex;
+	struct scheduler *sched;
+	struct health *health;
+	struct generation *current;
+	uint64_t generations; /* number of the last generation built */
+	char *config_file;
+	struct config_overrides ov;
+	char **ov_plugin_dirs;
+	char *ov_control_socket;
+	char *ov_state_dir;
+
+	struct hashmap pstates; /* name -> struct pstate */
+	struct active_run *runs;
+	size_t in_flight;
+
+	struct history *history; /* history.db; never NULL once started */
+
+	int64_t started_realtime_usec;
+	int64_t last_reload_usec; /* 0: never reloaded */
+	bool last_reload_ok;
+	char **last_reload_errors;
+	size_t n_last_reload_errors;
+	uint64_t reloads_ok, reloads_failed;
+
+	struct state_store *switches; /* STATE_DIR/enabled; NULL: not kept (logged) */
+
+	bool stopping;
+	bool abandon; /* exit without unloading: stage code still running */
+	bool killed;  /* shutdown_timeout passed: every step process was killed */
+	int exit_code;
+	sd_event_source *sig_hup, *sig_term, *sig_int, *sig_chld, *shutdown_timer;
+	sd_event_source *health_timer; /* refreshes STATUS= when max_age expires */
+	char *health_status;           /* the health summary in STATUS=, or NULL */
+	bool health_stale;             /* recompute it: a run ended, a reload, a max_age */
+};
+
+/* The state of pipeline name, made if new (NULL without memory). */
+struct pstate *manager_pstate(struct manager *m, const char *name);
+
+/* A step event on its way from a worker to the loop, for listeners. */
+struct step_msg {
+	struct loop_msg msg;
+	struct active_run *ar;
+	size_t step;
+};
+
+/* A run in flight (or a dry run). Owned by the manager's list, loop thread. */
+struct active_run {
+	struct active_run *next, *prev;
+	struct manager *m;
+	struct run *run;
+	struct generation *gen; /* reference */
+	struct pstate *ps;
+	struct loop_msg done_msg;
+	struct run_listener *listeners;
+	/* One per step, allocated when the run starts with listeners. A
+	 * worker posts a step's message before it counts the step as done,
+	 * so every step message reaches the loop before done_msg. */
+	struct step_msg *step_msgs;
+};
+
+/* dispatch.c */
+
+/* Ends the loop once stopping and no run is left in flight. */
+void manager_maybe_exit(struct manager *m);
+/* Tells listeners of a queued run that will never start. */
+void manager_drop_queued_listeners(struct pstate *ps);
+
+/* manager_health.c */
+
+/* The history store's limits in configuration c. */
+struct history_limits manager_history_limits(const struct gini_config *c);
+/* Sends STATUS=: the generation, counts and the health summary. */
+void manager_update_status(struct manager *m);
+/* history_pipeline_summaries() callback: seeds health (userdata) at start-up. */
+void manager_seed_health(const struct history_summary *s, void *userdata);
