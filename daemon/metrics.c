@@ -11,6 +11,7 @@
 #include "executor.h"
 #include "generation.h"
 #include "health.h"
+#include "history.h"
 #include "manager.h"
 #include "pipeline.h"
 #include "registry.h"
@@ -162,8 +163,8 @@ metrics_text(struct manager *m)
 	if (health)
 		health_metrics(health, manager_health_records(m), f);
 	json_decref(health);
-	/* The history store (history.c) appends its gini_history_* families here,
-	 * once it has numbers of its own to give. */
+	/* The history store's gini_history_* families (history_metrics.c). */
+	(void)history_metrics(manager_history(m), f);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

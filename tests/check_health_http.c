@@ -189,6 +189,11 @@ START_TEST(http_health_and_metrics)
 	ck_assert_ptr_nonnull(strstr(body, "gini_pipeline_healthy{pipeline=\"backup\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(body, "gini_pipeline_runs_total{pipeline=\"backup\",result="
 	                                   "\"failed\"} 1\n"));
+	/* The history store's families, through the same text. */
+	ck_assert_ptr_nonnull(strstr(body, "# TYPE gini_history_rows gauge\n"));
+	ck_assert_ptr_nonnull(
+	        strstr(body, "# TYPE gini_history_write_duration_seconds histogram\n"));
+	ck_assert_ptr_nonnull(strstr(body, "gini_history_enabled 1\n"));
 	free(body);
 	/* HEAD: the headers of GET, no body. */
 	ck_assert_int_eq(get_status("HEAD", "/metrics", &body), 200);
