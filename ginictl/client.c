@@ -55,21 +55,24 @@ ctl_send(struct ctl *c, const char *cmd, json_t *args)
 {
 	json_t *req = json_pack("{s:i, s:s, s:o}", "v", PROTO_VERSION, "cmd", cmd, "args",
 	                        args ? args : json_object());
-	char *text = json_dumps(req, JSON_COMPACT);
-	size_t len = strlen(text), off = 0;
+	char *text = json_dumps(req, JSON_COMPACT), *nt;
+	size_t len, off = 0;
 	int r = 0;
 
 	json_decref(req);
-	{
-		char *nt = text ? realloc(text, len + 2) : NULL;
-
-		if (!nt) {
-			free(text);
-			fprintf(stderr, "ginictl: out of memory\n");
-			return CTL_EXIT_FAILED;
-		}
-		text = nt;
+	/* NULL when out of memory, or when a string in args is not UTF-8. */
+	if (!text) {
+		fprintf(stderr, "ginictl: cannot encode the '%s' request\n", cmd);
+		return CTL_EXIT_FAILED;
 	}
+	len = strlen(text);
+	nt = realloc(text, len + 2);
+	if (!nt) {
+		free(text);
+		fprintf(stderr, "ginictl: out of memory\n");
+		return CTL_EXIT_FAILED;
+	}
+	text = nt;
 	text[len++] = '\n';
 	while (off < len) {
 		ssize_t n = send(c->fd, text + off, len - off, MSG_NOSIGNAL);
