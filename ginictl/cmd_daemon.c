@@ -19,7 +19,7 @@ int
 cmd_status(struct ctl *c, const struct verb *v, int argc, char **argv)
 {
 	json_t *r, *reload;
-	char b1[64], b2[64];
+	char b1[64], b2[64], b3[32];
 	int x = verb_simple_args(c, v, argc, argv);
 
 	if (x)
@@ -36,7 +36,7 @@ cmd_status(struct ctl *c, const struct verb *v, int argc, char **argv)
 	       fmt_int(r, "pid", b1, sizeof(b1)),
 	       format_elapsed((uint64_t)(json_real_value(json_object_get(r, "uptime_sec")) * 1e6),
 	                      b2, sizeof(b2)),
-	       fmt_int(r, "protocol", b1 + 32, 32));
+	       fmt_int(r, "protocol", b3, sizeof(b3)));
 	printf("generation:     %s\n", fmt_int(r, "generation", b1, sizeof(b1)));
 	printf("stage types:    %s\n", fmt_int(r, "stage_types", b1, sizeof(b1)));
 	printf("pipelines:      %s\n", fmt_int(r, "pipelines", b1, sizeof(b1)));
@@ -270,7 +270,7 @@ int
 cmd_reload(struct ctl *c, const struct verb *v, int argc, char **argv)
 {
 	json_t *r;
-	char b[3][32];
+	char b[4][32];
 	int x = verb_simple_args(c, v, argc, argv);
 
 	if (x)
@@ -286,7 +286,7 @@ cmd_reload(struct ctl *c, const struct verb *v, int argc, char **argv)
 		       fmt_int(r, "generation", b[0], sizeof(b[0])),
 		       fmt_int(r, "stage_types", b[1], sizeof(b[1])),
 		       fmt_int(r, "plugins_loaded", b[2], sizeof(b[2])),
-		       fmt_int(r, "pipelines", b[0] + 16, 16));
+		       fmt_int(r, "pipelines", b[3], sizeof(b[3])));
 	json_decref(r);
 	return 0;
 }

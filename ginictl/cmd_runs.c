@@ -69,7 +69,7 @@ cmd_run(struct ctl *c, const struct verb *v, int argc, char **argv)
 	};
 	struct run_opts o = { 0 };
 	json_t *r, *args, *params;
-	char d[32];
+	char d[32], dur[32];
 	int k, x;
 
 	k = verb_getopt(c, v, argc, argv, "h", opts, run_opt, &o);
@@ -144,7 +144,7 @@ cmd_run(struct ctl *c, const struct verb *v, int argc, char **argv)
 		}
 	} else if (o.wait) {
 		printf("run %s: %s in %s%s%s\n", fmt_int(r, "run_id", d, sizeof(d)),
-		       fmt_str(r, "result"), fmt_dur(r, "duration_usec", d + 16, 16),
+		       fmt_str(r, "result"), fmt_dur(r, "duration_usec", dur, sizeof(dur)),
 		       json_is_string(json_object_get(r, "failed_step")) ? ", first failure: step "
 		                                                         : "",
 		       json_is_string(json_object_get(r, "failed_step")) ? fmt_str(r, "failed_step")

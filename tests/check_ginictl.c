@@ -50,6 +50,117 @@ START_TEST(unencodable_request)
 }
 END_TEST
 
+/* ---- output, against a stand-in daemon ---- */
+
+/*
+ * A stand-in for ginid: a listening socket in a fresh directory, and a child
+ * that accepts one connection, reads one request line and answers with the
+ * given reply lines, then exits. Bound before the fork, so ginictl never
+ * finds it missing.
+ */
+struct standin {
+	char *dir;
+	char path[108];
+	pid_t pid;
+};
+
+static void
+standin_start(struct standin *s, const char *reply)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	s->dir = test_tmpdir("ginictl");
+	ck_assert_int_lt(snprintf(s->path, sizeof(s->path), "%s/ctl.sock", s->dir),
+	                 (int)sizeof(s->path));
+	strcpy(sa.sun_path, s->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	s->pid = fork();
+	ck_assert_int_ge(s->pid, 0);
+	if (s->pid == 0) {
+		int conn = accept(fd, NULL, NULL);
+		size_t len = strlen(reply), off = 0;
+		char ch;
+
+		if (conn < 0)
+			_exit(1);
+		while (read(conn, &ch, 1) == 1 && ch != '\n')
+			;
+		while (off < len) {
+			ssize_t n = write(conn, reply + off, len - off);
+
+			if (n <= 0)
+				_exit(1);
+			off += (size_t)n;
+		}
+		close(conn);
+		_exit(0);
+	}
+	close(fd);
+}
+
+/* Runs `ginictl -s STANDIN args...`; returns its stdout; checks its exit status. */
+static char *
+standin_ginictl(struct standin *s, int want_exit, const char *a1, const char *a2, const char *a3)
+{
+	char *argv[] = {
+		test_build_path("ginictl"), "-s", s->path, (char *)a1, (char *)a2, (char *)a3, NULL
+	};
+	char *out = NULL, *err = NULL;
+	int st = run_command(argv, &out, &err, 30000), cst;
+
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == want_exit,
+	              "ginictl %s: status %#x, stderr: %s", a1, st, err);
+	ck_assert_int_eq(waitpid(s->pid, &cst, 0), s->pid);
+	ck_assert_msg(WIFEXITED(cst) && WEXITSTATUS(cst) == 0, "the stand-in failed");
+	free(err);
+	test_rmtree(s->dir);
+	free(s->dir);
+	return out;
+}
+
+/*
+ * Every number in a line printed whole, however long: each cell of one
+ * printf had a part of one buffer whose size overlapped the next part
+ * (issue 14: ginictl.c:751 then), so a run id or a generation of 16 digits
+ * or more ran into the duration or the pipeline count printed beside it.
+ */
+START_TEST(long_numbers)
+{
+	struct standin s;
+	char *out;
+
+	standin_start(&s, "{\"v\": 1, \"ok\": true, \"result\": {\"run_id\": 1234567890123456789, "
+	                  "\"result\": \"success\", \"duration_usec\": 1500000}}\n");
+	out = standin_ginictl(&s, 0, "run", "p", "--wait");
+	ck_assert_msg(strstr(out, "\nrun 1234567890123456789: success in 1.50s\n"), "%s", out);
+	free(out);
+
+	standin_start(&s, "{\"v\": 1, \"ok\": true, \"result\": {\"generation\": "
+	                  "1234567890123456789, \"stage_types\": 7, \"plugins_loaded\": 2, "
+	                  "\"pipelines\": 8765432109876543210}}\n");
+	out = standin_ginictl(&s, 0, "reload", NULL, NULL);
+	ck_assert_str_eq(out, "reloaded: generation 1234567890123456789, 7 stage types (2 plugin "
+	                      "files loaded anew), 8765432109876543210 pipelines\n");
+	free(out);
+
+	standin_start(&s, "{\"v\": 1, \"ok\": true, \"result\": {\"version\": \"0.1.0\", "
+	                  "\"pid\": 1234567890123456789, \"uptime_sec\": 2.5, "
+	                  "\"protocol\": 8765432109876543210}}\n");
+	out = standin_ginictl(&s, 0, "status", NULL, NULL);
+	ck_assert_msg(strncmp(out,
+	                      "ginid 0.1.0 (pid 1234567890123456789), up 2.50s, protocol "
+	                      "8765432109876543210\n",
+	                      strlen("ginid 0.1.0 (pid 1234567890123456789), up 2.50s, protocol "
+	                             "8765432109876543210\n")) == 0,
+	              "%s", out);
+	free(out);
+}
+END_TEST
+
 Suite *
 ginictl_suite(void)
 {
@@ -57,6 +168,9 @@ ginictl_suite(void)
 	TCase *tc = tcase_create("request");
 
 	tcase_add_test(tc, unencodable_request);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("output");
+	tcase_add_test(tc, long_numbers);
 	suite_add_tcase(s, tc);
 	return s;
 }
