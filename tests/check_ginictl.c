@@ -13,6 +13,7 @@
 #include "util.h"
 
 #include "../ginictl/client.h"
+#include "../ginictl/when.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -47,6 +48,26 @@ START_TEST(unencodable_request)
 	ck_assert_int_eq(errno, EAGAIN);
 	client_done(&c);
 	close(sv[1]);
+}
+END_TEST
+
+/* ---- the times of --since and --until ---- */
+
+START_TEST(when)
+{
+	/* 2026-12-01T08:00:00Z */
+	const long long t = 1796112000;
+
+	ck_assert_int_eq(when_parse("2h", 100000), 100000 - 7200);
+	ck_assert_int_eq(when_parse("1h30m", 100000), 100000 - 5400);
+	ck_assert_int_eq(when_parse("2026-12-01T08:00:00Z", 0), t);
+	ck_assert_int_eq(when_parse("2026-12-01T08:00:00.250Z", 0), t);
+	ck_assert_int_eq(when_parse("2026-12-01T09:30:00+01:30", 0), t);
+	ck_assert_int_eq(when_parse("2026-12-01T03:00:00-05:00", 0), t);
+	ck_assert_int_eq(when_parse("2026-12-01T08:00:00+1:00", 0), -1);
+	ck_assert_int_eq(when_parse("2026-12-01T08:00:00+01:0x", 0), -1);
+	ck_assert_int_eq(when_parse("yesterday", 0), -1);
+	ck_assert_int_eq(when_parse("", 0), -1);
 }
 END_TEST
 
@@ -168,6 +189,9 @@ ginictl_suite(void)
 	TCase *tc = tcase_create("request");
 
 	tcase_add_test(tc, unencodable_request);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("when");
+	tcase_add_test(tc, when);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("output");
 	tcase_add_test(tc, long_numbers);
