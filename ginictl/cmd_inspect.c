@@ -17,8 +17,6 @@
 
 #define PROBE_TIMEOUT_MS 5000
 
-/* inspect: the probe helper loads the file, so nothing it does reaches us. */
-
 /* $GINI_PROBE, else where the daemon finds its helpers (util.c). */
 static char *
 probe_path(void)
