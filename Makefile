@@ -123,6 +123,7 @@ PLUGIN_LDFLAGS = $(HARDEN) $(LDFLAGS) -shared -Wl,-z,relro -Wl,-z,now $(if $(SAN
 #   ginictl      ginictl/*.c, and from the daemon only the protocol
 #                (daemon/proto.h), util.c and the probe client, which
 #                `ginictl inspect` runs: never libconfig or libelf
+#                (tests/check_ginictl.c runs ldd on it)
 GINID_SRCS   := daemon/ginid.c
 HELPER_SRCS  := $(wildcard daemon/helpers/*.c)
 HELPERS      := $(HELPER_SRCS:daemon/helpers/%.c=$(BUILD)/%)
@@ -190,11 +191,13 @@ $(LIBGINICTL): $(GINICTL_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-# The daemon library only for the members that ginictl's files call (the
-# probe client and util.c), and --as-needed keeps the libraries that those
-# members do not use out of DT_NEEDED.
+# From the daemon library, the linker takes only the members that ginictl's
+# files call (loader_probe.o, child.o, util.o), and jansson is the only
+# library: a call that drags in a member needing another library fails the
+# link rather than growing the client.
+GINICTL_LIBS  = $(shell pkg-config --libs jansson 2>/dev/null)
 $(GINICTL): $(BUILD)/obj/$(GINICTL_MAIN:.c=.o) $(LIBGINICTL) $(LIBGINI)
-	$(CC) $(EXE_LDFLAGS) -o $@ $^ -Wl,--as-needed $(PKG_LIBS) -ldl -lpthread
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(GINICTL_LIBS)
 
 # plugins/NAME/NAME.c builds NAME.so: directory, file stem and stage id agree.
 # PLUGIN_LIB_NAME lists the plugins/lib/*.c compiled into it as well (each

@@ -7,7 +7,7 @@
 #include "cmds.h"
 
 #include "format.h"
-#include "loader.h"
+#include "loader_probe.h"
 #include "proto.h"
 #include "util.h"
 

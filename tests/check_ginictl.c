@@ -25,6 +25,30 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* ---- what it links ---- */
+
+/*
+ * ginictl is a client: it links the protocol and its own code, not the
+ * daemon's configuration parser (libconfig) or its ELF checks (libelf).
+ * ldd lists what the dynamic loader maps for it, its libraries' libraries
+ * too.
+ */
+START_TEST(links_no_daemon_libraries)
+{
+	char *argv[] = { "/usr/bin/ldd", test_build_path("ginictl"), NULL };
+	char *out = NULL, *err = NULL;
+	int st = run_command(argv, &out, &err, 30000);
+
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ldd: status %#x: %s", st, err);
+	/* The output is what it should be: jansson is there. */
+	ck_assert_msg(strstr(out, "libjansson.so"), "ldd ginictl:\n%s", out);
+	ck_assert_msg(!strstr(out, "libconfig.so"), "ginictl links libconfig:\n%s", out);
+	ck_assert_msg(!strstr(out, "libelf.so"), "ginictl links libelf:\n%s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
 /* ---- the request ---- */
 
 /*
@@ -186,7 +210,11 @@ Suite *
 ginictl_suite(void)
 {
 	Suite *s = suite_create("ginictl");
-	TCase *tc = tcase_create("request");
+	TCase *tc = tcase_create("link");
+
+	tcase_add_test(tc, links_no_daemon_libraries);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("request");
 
 	tcase_add_test(tc, unencodable_request);
 	suite_add_tcase(s, tc);
