@@ -110,15 +110,29 @@ EXE_LDFLAGS  = $(HARDEN) $(LDFLAGS) -pie -Wl,-z,relro -Wl,-z,now
 PLUGIN_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden
 PLUGIN_LDFLAGS = $(HARDEN) $(LDFLAGS) -shared -Wl,-z,relro -Wl,-z,now $(if $(SANITIZE),,-Wl,-z,defs)
 
-# Files with a main(): one program each; the rest is libginid.a.
-MAIN_SRCS    := daemon/ginid.c daemon/ginictl.c
-# The helper programs ginid runs (installed in LIBEXECDIR/gini, built next to
-# ginid, where helper_path() finds them): daemon/helpers/NAME.c builds NAME.
+# The programs and their sources. Each program is its main file, its own
+# files and what it takes from a library:
+#   libginid.a   the daemon's subsystems: every daemon/*.c but the mains (a
+#                wildcard, so a new daemon file joins it without an edit here)
+#                and the child-process supervisor, which is compiled into the
+#                daemon and into the exec stage (plugins never link the
+#                daemon): see PLUGIN_LIB_exec
+#   helpers      the programs ginid runs (installed in LIBEXECDIR/gini, built
+#                next to ginid, where helper_path() finds them):
+#                daemon/helpers/NAME.c builds NAME
+#   ginictl      ginictl/*.c, and from the daemon only the protocol
+#                (daemon/proto.h), util.c and the probe client, which
+#                `ginictl inspect` runs: never libconfig or libelf
+#                (tests/check_ginictl.c runs ldd on it)
+GINID_SRCS   := daemon/ginid.c
 HELPER_SRCS  := $(wildcard daemon/helpers/*.c)
 HELPERS      := $(HELPER_SRCS:daemon/helpers/%.c=$(BUILD)/%)
-# The child-process supervisor is compiled into the daemon and into the exec
-# stage (plugins never link the daemon): see PLUGIN_LIB_exec.
-DAEMON_SRCS  := $(filter-out $(MAIN_SRCS),$(wildcard daemon/*.c)) plugins/lib/child.c
+GINICTL_MAIN := ginictl/ginictl.c
+GINICTL_SRCS := $(filter-out $(GINICTL_MAIN),$(wildcard ginictl/*.c))
+GINICTL_OBJS := $(GINICTL_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBGINICTL   := $(BUILD)/libginictl.a
+PLUGIN_LIB_SRCS := plugins/lib/child.c
+DAEMON_SRCS  := $(filter-out $(GINID_SRCS),$(wildcard daemon/*.c)) $(PLUGIN_LIB_SRCS)
 DAEMON_OBJS  := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBGINI      := $(BUILD)/libginid.a
 
@@ -131,7 +145,9 @@ TEST_SRCS    := $(wildcard tests/*.c)
 TEST_OBJS    := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_RUNNER  := $(BUILD)/tests/check_gini
 
-PROGRAMS     := $(patsubst daemon/%.c,$(BUILD)/%,$(MAIN_SRCS)) $(HELPERS)
+GINID        := $(BUILD)/ginid
+GINICTL      := $(BUILD)/ginictl
+PROGRAMS     := $(GINID) $(HELPERS) $(GINICTL)
 
 .PHONY: all programs check run install uninstall deps clean build-tests
 .DEFAULT_GOAL := all
@@ -163,11 +179,25 @@ $(LIBGINI): $(DAEMON_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(filter-out $(HELPERS),$(PROGRAMS)): $(BUILD)/%: $(BUILD)/obj/daemon/%.o $(LIBGINI)
+$(GINID): $(BUILD)/obj/$(GINID_SRCS:.c=.o) $(LIBGINI)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
 
 $(HELPERS): $(BUILD)/%: $(BUILD)/obj/daemon/helpers/%.o $(LIBGINI)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
+
+# ginictl's own files but its main, also linked into the tests.
+$(LIBGINICTL): $(GINICTL_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# From the daemon library, the linker takes only the members that ginictl's
+# files call (loader_probe.o, child.o, util.o), and jansson is the only
+# library: a call that drags in a member needing another library fails the
+# link rather than growing the client.
+GINICTL_LIBS  = $(shell pkg-config --libs jansson 2>/dev/null)
+$(GINICTL): $(BUILD)/obj/$(GINICTL_MAIN:.c=.o) $(LIBGINICTL) $(LIBGINI)
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(GINICTL_LIBS)
 
 # plugins/NAME/NAME.c builds NAME.so: directory, file stem and stage id agree.
 # PLUGIN_LIB_NAME lists the plugins/lib/*.c compiled into it as well (each
@@ -204,7 +234,7 @@ $(BUILD)/obj/tests/plugins/abi10_%.pic.o: tests/plugins/abi10_%.c tests/abi/gini
 	@mkdir -p $(@D)
 	$(CC) -Itests/abi/gini-1.0 $(PLUGIN_CFLAGS) -c -o $@ $<
 
-$(TEST_RUNNER): $(TEST_OBJS) $(LIBGINI)
+$(TEST_RUNNER): $(TEST_OBJS) $(LIBGINICTL) $(LIBGINI)
 	@mkdir -p $(@D)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -ldl -lpthread
 
@@ -521,10 +551,11 @@ $(BUILD)/obj/bench/stages/%.pic.o: bench/stages/%.c
 # `make -j2 lint` runs two at once and a second run only redoes what
 # changed. `make scan` runs scan-build (the clang static analyzer on a full
 # clang build into build-scan/).
-LINT_SRCS     = $(filter-out ,$(wildcard daemon/*.c daemon/helpers/*.c plugins/lib/*.c) \
+LINT_SRCS     = $(filter-out ,$(wildcard daemon/*.c daemon/helpers/*.c plugins/lib/*.c ginictl/*.c) \
                 $(foreach p,$(PLUGIN_NAMES),plugins/$(p)/$(p).c) \
                 $(wildcard tests/*.c tests/plugins/*.c tests/fuzz/*.c))
-LINT_HEADERS  = $(wildcard include/gini/*.h daemon/*.h plugins/lib/*.h tests/*.h tests/fuzz/*.h)
+LINT_HEADERS  = $(wildcard include/gini/*.h daemon/*.h ginictl/*.h plugins/lib/*.h tests/*.h \
+                tests/fuzz/*.h)
 LINT_CFLAGS   = $(filter-out -MMD -MP -Werror,$(1))
 COMPDB       := $(BUILD)/compile_commands.json
 

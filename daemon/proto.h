@@ -2,7 +2,8 @@
 #pragma once
 
 /*
- * The control protocol, shared by the daemon (control.c) and ginictl.c.
+ * The control protocol, shared by the daemon (control.c) and ginictl
+ * (ginictl/client.c).
  *
  * A Unix stream socket; one JSON object per line ("\n"-terminated, UTF-8)
  * in each direction. A request:

@@ -38,6 +38,7 @@ static Suite *(*const suites[])(void) = {
 	config_groups_suite,
 	cleanup_suite,
 	layout_suite,
+	ginictl_suite,
 };
 /* clang-format on */
 

@@ -36,6 +36,7 @@ Suite *child_suite(void);
 Suite *params_suite(void);
 Suite *config_groups_suite(void);
 Suite *cleanup_suite(void);
+Suite *ginictl_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
