@@ -37,6 +37,10 @@ Suite *params_suite(void);
 Suite *config_groups_suite(void);
 Suite *cleanup_suite(void);
 Suite *ginictl_suite(void);
+/* The configuration suites beside config_suite (tests/check_config_*.c). */
+Suite *config_values_suite(void);
+Suite *config_pipeline_suite(void);
+Suite *config_invalid_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
