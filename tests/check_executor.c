@@ -6,6 +6,7 @@
  * that overlap, never by wall-clock thresholds.
  */
 #include "tests.h"
+#include "test_stages.h"
 
 #include "config.h"
 #include "context.h"
@@ -130,15 +131,6 @@ stubborn_run(const struct gini_host *host, struct gini_handle *h, void *instance
 }
 
 static int
-noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
-
-static int
 desc_describe(const struct gini_host *host, struct gini_handle *h, void *instance)
 {
 	struct inst *in = instance;
@@ -246,7 +238,7 @@ static const struct gini_stage_descriptor meet_desc = {
 static const struct gini_stage_descriptor noop_desc = {
 	GINI_DESCRIPTOR_HEADER,    .id = "noop",       .version = "1.0.0",
 	.summary = "does nothing", .category = "test", .flags = GINI_STAGE_CONCURRENT,
-	.run = noop_run,
+	.run = test_noop_run,
 };
 
 static struct registry *reg;
