@@ -476,6 +476,8 @@ fuzz-coverage-%:
 # $(BUILD)/bench/plugins-N/. Results and how to read them: bench/RESULTS.md.
 BENCH_SRCS   := $(filter-out bench/floor.c,$(wildcard bench/*.c))
 BENCH_OBJS   := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
+# The real-daemon harness the bench shares with the tests.
+BENCH_OBJS   += $(BUILD)/obj/tests/daemon_proc.o
 BENCH_PROG   := $(BUILD)/bench/gini-bench
 BENCH_FLOOR  := $(BUILD)/bench/gini-floor
 BENCH_FLOOR_LIBS := $(BUILD)/bench/gini-floor-libs
