@@ -42,6 +42,7 @@ static Suite *(*const suites[])(void) = {
 	config_values_suite,
 	config_pipeline_suite,
 	config_invalid_suite,
+	ops_exec_suite,
 };
 /* clang-format on */
 
