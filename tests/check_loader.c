@@ -6,6 +6,7 @@
  * with its own reason while the good plugins still register.
  */
 #include "tests.h"
+#include "test_stages.h"
 
 #include "elfcheck.h"
 #include "loader.h"
@@ -523,15 +524,6 @@ START_TEST(missing_directory_is_not_fatal)
 }
 END_TEST
 
-static int
-noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
-
 /*
  * Regression (fuzz_elf): a refusal quoted the plugin's strings as they
  * were, so an id with a newline forged a second log line. Escaped now.
@@ -541,7 +533,7 @@ START_TEST(refusal_reason_escaped)
 	struct gini_stage_descriptor d = {
 		GINI_DESCRIPTOR_HEADER, .id = "x\nplugin /etc/evil.so: loaded\001",
 		.version = "1.0.0",     .summary = "s",
-		.category = "io",       .run = noop_run,
+		.category = "io",       .run = test_noop_run,
 	};
 	char reason[256], tiny[12];
 
