@@ -32,6 +32,7 @@ struct gini_config *ct_cfg;
 struct registry *ct_reg;
 struct generation *ct_gen;
 int ct_live;
+const char *ct_context;
 
 /* ---- builtin stage types ---- */
 
@@ -194,14 +195,18 @@ ct_load_main(const char *text)
 void
 ct_expect_diags(const struct want *w, size_t n, int at_line)
 {
-	char all[32768], buf[2048];
+	char all[32768], buf[2048], where[4200];
 	size_t off = 0;
 
+	if (ct_context)
+		snprintf(where, sizeof(where), "%s", ct_context);
+	else
+		snprintf(where, sizeof(where), "line %d", at_line);
 	all[0] = 0;
 	for (size_t i = 0; i < ct_diags.n && off < sizeof(all); i++)
 		off += (size_t)snprintf(all + off, sizeof(all) - off, "  %s\n",
 		                        diag_format(&ct_diags.v[i], buf, sizeof(buf)));
-	ck_assert_msg(ct_diags.n == n, "(line %d) want %zu diagnostics, got %zu:\n%s", at_line, n,
+	ck_assert_msg(ct_diags.n == n, "(%s) want %zu diagnostics, got %zu:\n%s", where, n,
 	              ct_diags.n, all);
 	for (size_t i = 0; i < n; i++) {
 		const char *file = w[i].file ? ct_at(w[i].file) : NULL;
@@ -209,8 +214,8 @@ ct_expect_diags(const struct want *w, size_t n, int at_line)
 		ck_assert_msg(streq_ptr(ct_diags.v[i].file, file) &&
 		                      ct_diags.v[i].line == w[i].line &&
 		                      streq(ct_diags.v[i].msg, w[i].msg),
-		              "(line %d) diagnostic %zu: want\n  %s:%d: %s\ngot:\n%s", at_line,
-		              i + 1, file ? file : "(no file)", w[i].line, w[i].msg, all);
+		              "(%s) diagnostic %zu: want\n  %s:%d: %s\ngot:\n%s", where, i + 1,
+		              file ? file : "(no file)", w[i].line, w[i].msg, all);
 	}
 	diags_done(&ct_diags);
 }
@@ -294,6 +299,7 @@ ct_setup(void)
 	ct_cfg = NULL;
 	ct_gen = NULL;
 	ct_live = 0;
+	ct_context = NULL;
 	/* The loader logs what it loads; keep the test output to the results. */
 	test_log_capture_start();
 }

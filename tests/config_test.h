@@ -23,6 +23,9 @@ extern struct gini_config *ct_cfg; /* the last load */
 extern struct registry *ct_reg;    /* builtin stage types */
 extern struct generation *ct_gen;  /* the last ct_build() */
 extern int ct_live;                /* instances made by create() and not destroyed */
+/* What failure messages of ct_expect_diags() name instead of the caller\'s line
+ * (a data file); NULL after setup. */
+extern const char *ct_context;
 
 /*
  * The builtin stage types, all of category "test": "noop", "check-path" and
