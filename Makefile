@@ -476,6 +476,8 @@ fuzz-coverage-%:
 # $(BUILD)/bench/plugins-N/. Results and how to read them: bench/RESULTS.md.
 BENCH_SRCS   := $(filter-out bench/floor.c,$(wildcard bench/*.c))
 BENCH_OBJS   := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
+# The real-daemon harness the bench shares with the tests.
+BENCH_OBJS   += $(BUILD)/obj/tests/daemon_proc.o
 BENCH_PROG   := $(BUILD)/bench/gini-bench
 BENCH_FLOOR  := $(BUILD)/bench/gini-floor
 BENCH_FLOOR_LIBS := $(BUILD)/bench/gini-floor-libs
@@ -637,6 +639,7 @@ scan:
 # the daemon cycle covers the daemon. tests/valgrind/gini.supp holds the
 # third-party suppressions, each with its reason.
 VALGRIND_SUITES := util registry loader plugins cron executor config docs
+VALGRIND_SUITES += config_values config_pipeline config_invalid
 VALGRIND      = valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
                 --errors-for-leak-kinds=definite --show-leak-kinds=definite \
                 --keep-debuginfo=yes --num-callers=30 \

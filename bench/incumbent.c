@@ -52,7 +52,7 @@ static const char *const labels[N_CONTENDERS] = {
 struct contender {
 	char *argv[8];
 	char *log, *notify;
-	struct proc p;
+	struct daemon_proc p;
 	struct series start_ms, stop_ms, rss, rss_file, pss, threads, wakeups;
 };
 

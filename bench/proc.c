@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Processes for the daemon cases: spawning ginid the way systemd would
- * (NOTIFY_SOCKET, stdin from /dev/null, output to a log), the floors, and
- * reading what the kernel knows about them from /proc. Waits block in
- * poll() rather than sleeping in steps, so the times taken from them are
- * exact to the wake-up.
+ * Processes for the daemon cases: ginid, the floors and the incumbents,
+ * started, watched and stopped through the real-daemon harness the bench
+ * shares with the tests (tests/daemon_proc.c), with failures recorded by
+ * bench_fail(); what the kernel knows about them from /proc; and the rigs
+ * that put a ginid and a floor side by side. Waits block in poll() rather
+ * than sleeping in steps, so the times taken from them are exact to the
+ * wake-up.
  */
 #include "proc.h"
 
@@ -28,110 +30,45 @@
 
 extern char **environ;
 
-static void
-proc_init(struct proc *p, const char *name, const char *log)
+int
+proc_spawn(struct bench *b, struct daemon_proc *p, const char *name, char *const *argv,
+           const char *log)
 {
-	memset(p, 0, sizeof(*p));
-	p->pid = -1;
-	p->notify_fd = -1;
-	p->name = strdup(name);
-	p->log = strdup(log);
-}
+	int r = daemon_proc_init(p, name, log);
 
-/* The environment minus what systemd would set for another service. */
-static char **
-child_env(const char *notify)
-{
-	size_t n = 0, k = 0;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = calloc(n + 2, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "NOTIFY_SOCKET=", 14) && strncmp(*e, "JOURNAL_STREAM=", 15) &&
-		    strncmp(*e, "WATCHDOG_", 9) && strncmp(*e, "LISTEN_", 7))
-			env[k++] = *e;
-	if (notify)
-		env[k++] = (char *)notify;
-	return env;
-}
-
-static int
-spawn(struct bench *b, struct proc *p, char *const *argv, const char *notify)
-{
-	posix_spawn_file_actions_t fa;
-	char **env = child_env(notify);
-	int r;
-
-	if (!env)
-		return bench_fail(b, "out of memory");
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, p->log, O_WRONLY | O_CREAT | O_APPEND,
-	                                 0644);
-	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-	r = posix_spawn(&p->pid, argv[0], &fa, NULL, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	free(env);
-	if (r != 0) {
-		p->pid = -1;
-		return bench_fail(b, "cannot start %s: %s", argv[0], strerror(r));
-	}
+	if (r >= 0)
+		r = daemon_proc_spawn(p, argv, NULL);
+	if (r < 0)
+		return bench_fail(b, "cannot start %s: %s", argv[0], strerror(-r));
 	return 0;
 }
 
 int
-proc_spawn(struct bench *b, struct proc *p, const char *name, char *const *argv, const char *log)
-{
-	proc_init(p, name, log);
-	return spawn(b, p, argv, NULL);
-}
-
-/* Binds p's notify socket at path; sets *ret_env to NOTIFY_SOCKET=path. */
-static int
-notify_bind(struct bench *b, struct proc *p, const char *path, char **ret_env)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return bench_fail(b, "%s: path too long for a socket", path);
-	p->notify_path = strdup(path);
-	if (!p->notify_path || asprintf(ret_env, "NOTIFY_SOCKET=%s", path) < 0)
-		return bench_fail(b, "out of memory");
-	strcpy(sa.sun_path, path);
-	unlink(path);
-	p->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (p->notify_fd < 0 || bind(p->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return bench_fail(b, "notify socket %s: %s", path, strerror(errno));
-	return 0;
-}
-
-int
-proc_spawn_notify(struct bench *b, struct proc *p, const char *name, char *const *argv,
+proc_spawn_notify(struct bench *b, struct daemon_proc *p, const char *name, char *const *argv,
                   const char *log, const char *notify_path)
 {
-	char *env = NULL;
-	int r;
+	int r = daemon_proc_init(p, name, log);
 
-	proc_init(p, name, log);
-	r = notify_bind(b, p, notify_path, &env);
-	if (r >= 0)
-		r = spawn(b, p, argv, env);
-	free(env);
-	return r;
+	if (r < 0)
+		return bench_fail(b, "out of memory");
+	r = daemon_proc_notify_bind(p, notify_path);
+	if (r == -ENAMETOOLONG)
+		return bench_fail(b, "%s: path too long for a socket", notify_path);
+	if (r < 0)
+		return bench_fail(b, "notify socket %s: %s", notify_path, strerror(-r));
+	r = daemon_proc_spawn(p, argv, NULL);
+	if (r < 0)
+		return bench_fail(b, "cannot start %s: %s", argv[0], strerror(-r));
+	return 0;
 }
 
 int
-proc_ginid(struct bench *b, struct proc *p, const char *dir, const char *conf,
+proc_ginid(struct bench *b, struct daemon_proc *p, const char *dir, const char *conf,
            const char *const *plugin_dirs, size_t n_plugin_dirs)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *argv[40];
+	const char *argv[DAEMON_PROC_ARGV_MAX];
 	char *ginid = NULL, *log = NULL, *state = NULL, *sock = NULL, *notify = NULL;
-	size_t n = 0;
 	int r = -1;
 
 	if (asprintf(&log, "%s/ginid.log", dir) < 0 ||
@@ -146,18 +83,16 @@ proc_ginid(struct bench *b, struct proc *p, const char *dir, const char *conf,
 		goto out;
 	}
 	mkdir(state, 0755);
-	argv[n++] = ginid;
-	argv[n++] = "-c";
-	argv[n++] = conf;
-	for (size_t i = 0; i < n_plugin_dirs && n < 30; i++) {
-		argv[n++] = "--plugin-dir";
-		argv[n++] = plugin_dirs[i];
+	if (daemon_proc_ginid_argv(&(const struct daemon_proc_args){ .ginid = ginid,
+	                                                             .conf = conf,
+	                                                             .plugin_dirs = plugin_dirs,
+	                                                             .n_plugin_dirs = n_plugin_dirs,
+	                                                             .state_dir = state,
+	                                                             .control_socket = sock },
+	                           argv) < 0) {
+		bench_fail(b, "too many plugin directories (%zu)", n_plugin_dirs);
+		goto out;
 	}
-	argv[n++] = "--state-dir";
-	argv[n++] = state;
-	argv[n++] = "--control-socket";
-	argv[n++] = sock;
-	argv[n] = NULL;
 	r = proc_spawn_notify(b, p, "ginid", (char *const *)argv, log, notify);
 out:
 	free(log);
@@ -169,213 +104,55 @@ out:
 }
 
 void
-proc_drain(struct proc *p)
+proc_drain(struct daemon_proc *p)
 {
-	char buf[4096];
-	ssize_t n;
-
-	if (!p || p->notify_fd < 0)
-		return;
-	while ((n = recv(p->notify_fd, buf, sizeof(buf), 0)) > 0) {
-		char *nb = realloc(p->notified, p->notified_len + (size_t)n + 2);
-
-		if (!nb)
-			return;
-		p->notified = nb;
-		memcpy(p->notified + p->notified_len, buf, (size_t)n);
-		p->notified_len += (size_t)n;
-		p->notified[p->notified_len++] = '\n';
-		p->notified[p->notified_len] = 0;
-	}
-}
-
-static bool
-reap(struct proc *p)
-{
-	if (!p->exited && p->pid > 0 && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
-		p->exited = true;
-	return p->exited;
-}
-
-/* The last lines of the process's log, for a failure message. */
-static const char *
-log_tail(const struct proc *p, char *buf, size_t size)
-{
-	int fd = open(p->log, O_RDONLY | O_CLOEXEC);
-	off_t end;
-	ssize_t k;
-
-	buf[0] = 0;
-	if (fd < 0)
-		return buf;
-	end = lseek(fd, 0, SEEK_END);
-	if (end > (off_t)size - 1)
-		lseek(fd, end - (off_t)size + 1, SEEK_SET);
-	else
-		lseek(fd, 0, SEEK_SET);
-	k = read(fd, buf, size - 1);
-	buf[k > 0 ? k : 0] = 0;
-	close(fd);
-	return buf;
+	daemon_proc_drain(p);
 }
 
 int
-proc_wait_notify(struct bench *b, struct proc *p, const char *text, size_t from, int timeout_ms,
-                 uint64_t *ret_ns)
+proc_wait_notify(struct bench *b, struct daemon_proc *p, const char *text, size_t from,
+                 int timeout_ms, uint64_t *ret_ns)
 {
-	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000u;
+	int r = daemon_proc_wait_notify(p, text, from, timeout_ms, ret_ns);
 	char tail[1024];
 
-	for (;;) {
-		struct pollfd pfd = { .fd = p->notify_fd, .events = POLLIN };
-		uint64_t now;
-
-		proc_drain(p);
-		if (p->notified && from <= p->notified_len && strstr(p->notified + from, text)) {
-			if (ret_ns)
-				*ret_ns = mono_ns();
-			return 0;
-		}
-		if (reap(p))
-			return bench_fail(
-			        b, "%s exited (status 0x%x) before '%s'; its log ends:\n%s",
-			        p->name, p->status, text, log_tail(p, tail, sizeof(tail)));
-		now = mono_ns();
-		if (now >= deadline)
-			return bench_fail(b, "%s: no '%s' within %d ms; its log ends:\n%s", p->name,
-			                  text, timeout_ms, log_tail(p, tail, sizeof(tail)));
-		/* Wake at least every 100 ms to notice a death. */
-		poll(&pfd, 1,
-		     (int)((deadline - now) / 1000000u > 100 ? 100
-		                                             : (deadline - now) / 1000000u + 1));
-	}
+	if (r == -ECHILD)
+		return bench_fail(b, "%s exited (status 0x%x) before '%s'; its log ends:\n%s",
+		                  p->name, p->status, text,
+		                  daemon_proc_log_tail(p, tail, sizeof(tail)));
+	if (r < 0)
+		return bench_fail(b, "%s: no '%s' within %d ms; its log ends:\n%s", p->name, text,
+		                  timeout_ms, daemon_proc_log_tail(p, tail, sizeof(tail)));
+	return 0;
 }
 
 int
-proc_wait_fd(struct proc *p, int fd, int timeout_ms)
+proc_wait_fd(struct daemon_proc *p, int fd, int timeout_ms)
 {
-	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000u;
+	int r = daemon_proc_wait_fd(p, fd, timeout_ms);
 
-	for (;;) {
-		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
-			                 { .fd = p ? p->notify_fd : -1, .events = POLLIN } };
-		uint64_t now = mono_ns();
-		int k;
-
-		if (now >= deadline)
-			return 0;
-		k = poll(pfd, 2, (int)((deadline - now) / 1000000u) + 1);
-		if (k < 0 && errno != EINTR)
-			return -1;
-		if (pfd[1].revents)
-			proc_drain(p);
-		if (pfd[0].revents & POLLIN)
-			return 1;
-	}
+	return r < 0 ? -1 : r;
 }
 
 void
-proc_sleep(struct proc *p, uint64_t usec)
+proc_sleep(struct daemon_proc *p, uint64_t usec)
 {
-	uint64_t deadline = mono_ns() + usec * 1000u;
-
-	if (!p || p->notify_fd < 0) {
-		sleep_usec(usec);
-		return;
-	}
-	for (;;) {
-		struct pollfd pfd = { .fd = p->notify_fd, .events = POLLIN };
-		struct timespec ts;
-		uint64_t now = mono_ns();
-
-		if (now >= deadline)
-			return;
-		ts.tv_sec = (time_t)((deadline - now) / 1000000000u);
-		ts.tv_nsec = (long)((deadline - now) % 1000000000u);
-		if (ppoll(&pfd, 1, &ts, NULL) > 0)
-			proc_drain(p);
-	}
+	daemon_proc_sleep(p, usec);
 }
 
 int
-proc_stop(struct proc *p, int timeout_ms)
+proc_stop(struct daemon_proc *p, int timeout_ms)
 {
 	return proc_stop_timed(p, timeout_ms, NULL);
 }
 
 int
-proc_stop_timed(struct proc *p, int timeout_ms, double *ret_ms)
+proc_stop_timed(struct daemon_proc *p, int timeout_ms, double *ret_ms)
 {
-	int pidfd = -1, r = 0;
-	uint64_t t0 = mono_ns(), t_exit = 0;
+	int r = daemon_proc_stop(p, timeout_ms, ret_ms);
 
-	if (p->pid > 0 && !reap(p)) {
-		/* A pidfd turns readable at the exit itself: an exact time. */
-		pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-		kill(p->pid, SIGTERM);
-		for (int waited = 0; !reap(p); waited += 5) {
-			if (waited >= timeout_ms) {
-				kill(p->pid, SIGKILL);
-				waitpid(p->pid, &p->status, 0);
-				p->exited = true;
-				r = -1;
-				break;
-			}
-			if (pidfd >= 0) {
-				struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-
-				proc_drain(p);
-				if (poll(&pfd, 1, 5) > 0 && !t_exit)
-					t_exit = mono_ns();
-			} else {
-				proc_sleep(p, 5000);
-			}
-		}
-		if (pidfd >= 0)
-			close(pidfd);
-		if (ret_ms)
-			*ret_ms = (double)((t_exit ? t_exit : mono_ns()) - t0) / 1e6;
-	}
-	if (p->notify_fd >= 0)
-		close(p->notify_fd);
-	if (p->notify_path)
-		unlink(p->notify_path);
-	free(p->name);
-	free(p->log);
-	free(p->notify_path);
-	free(p->notified);
-	memset(p, 0, sizeof(*p));
-	p->pid = -1;
-	p->notify_fd = -1;
-	return r;
-}
-
-static long long
-status_field(const char *path, const char *field)
-{
-	char buf[4096];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t k;
-	char *at;
-
-	if (fd < 0)
-		return -1;
-	k = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (k <= 0)
-		return -1;
-	buf[k] = 0;
-	at = strstr(buf, field);
-	return at ? strtoll(at + strlen(field), NULL, 10) : -1;
-}
-
-long
-proc_rss_kib(pid_t pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	return (long)status_field(path, "\nVmRSS:");
+	daemon_proc_done(p);
+	return r < 0 ? -1 : 0;
 }
 
 long
@@ -385,7 +162,7 @@ proc_status_kib(pid_t pid, const char *field)
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	snprintf(key, sizeof(key), "\n%s:", field);
-	return (long)status_field(path, key);
+	return (long)daemon_proc_status_field(path, key);
 }
 
 long
@@ -395,7 +172,7 @@ proc_pss_kib(pid_t pid)
 
 	/* smaps_rollup: the sums of smaps, one line per field, Pss among them. */
 	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-	return (long)status_field(path, "\nPss:");
+	return (long)daemon_proc_status_field(path, "\nPss:");
 }
 
 long long
@@ -417,7 +194,7 @@ proc_voluntary_switches(pid_t pid)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(st, sizeof(st), "/proc/%d/task/%s/status", (int)pid, de->d_name);
-		v = status_field(st, "\nvoluntary_ctxt_switches:");
+		v = daemon_proc_status_field(st, "\nvoluntary_ctxt_switches:");
 		if (v > 0)
 			sum += v;
 	}

@@ -6,66 +6,57 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../tests/daemon_proc.h"
+
 struct bench;
 
 /*
- * A process the bench runs and watches: a real ginid, a floor, or an
- * incumbent. A ginid gets NOTIFY_SOCKET pointing at a socket the bench owns,
- * as under systemd; the bench must keep draining it (the kernel queues only
- * a few datagrams, then the daemon's sd_notify() would stall), which every
- * wait below does.
+ * A process the bench runs and watches (a real ginid, a floor, or an
+ * incumbent) is a struct daemon_proc of the harness it shares with the
+ * tests (tests/daemon_proc.h). A ginid gets NOTIFY_SOCKET pointing at a
+ * socket the bench owns, as under systemd; the bench must keep draining it,
+ * which every wait below does. The functions here record failures with
+ * bench_fail() and return -1.
  */
-struct proc {
-	pid_t pid;
-	char *name; /* for messages */
-	char *log;  /* stdout and stderr */
-	int notify_fd;
-	char *notify_path;
-	char *notified; /* every notification so far, newline-separated */
-	size_t notified_len;
-	bool exited;
-	int status;
-};
 
 /*
  * Starts the build's ginid on conf with the given plugin directories, state
  * and control socket in dir, output to dir/ginid.log. Does not wait.
  */
-int proc_ginid(struct bench *b, struct proc *p, const char *dir, const char *conf,
+int proc_ginid(struct bench *b, struct daemon_proc *p, const char *dir, const char *conf,
                const char *const *plugin_dirs, size_t n_plugin_dirs);
 /*
  * Starts argv (argv[0] a path), output to log, with NOTIFY_SOCKET set to a
  * datagram socket the bench binds at notify_path (for an incumbent or a
  * floor that speaks sd_notify). Does not wait.
  */
-int proc_spawn_notify(struct bench *b, struct proc *p, const char *name, char *const *argv,
+int proc_spawn_notify(struct bench *b, struct daemon_proc *p, const char *name, char *const *argv,
                       const char *log, const char *notify_path);
 /* Starts argv (argv[0] a path), output to log. */
-int proc_spawn(struct bench *b, struct proc *p, const char *name, char *const *argv,
+int proc_spawn(struct bench *b, struct daemon_proc *p, const char *name, char *const *argv,
                const char *log);
 /*
  * Waits until a notification containing text arrives past byte offset from
  * of p->notified; *ret_ns (may be NULL) gets when it was received.
  * 0, or -1 (recorded with bench_fail) on timeout or if the process died.
  */
-int proc_wait_notify(struct bench *b, struct proc *p, const char *text, size_t from, int timeout_ms,
-                     uint64_t *ret_ns);
+int proc_wait_notify(struct bench *b, struct daemon_proc *p, const char *text, size_t from,
+                     int timeout_ms, uint64_t *ret_ns);
 /*
  * Waits until fd is readable, draining p's notifications (p may be NULL).
  * 1 readable, 0 timeout, -1 error.
  */
-int proc_wait_fd(struct proc *p, int fd, int timeout_ms);
+int proc_wait_fd(struct daemon_proc *p, int fd, int timeout_ms);
 /* Reads the notifications queued so far, without waiting. */
-void proc_drain(struct proc *p);
+void proc_drain(struct daemon_proc *p);
 /* Sleeps, draining p's notifications meanwhile (p may be NULL). */
-void proc_sleep(struct proc *p, uint64_t usec);
+void proc_sleep(struct daemon_proc *p, uint64_t usec);
 /* SIGTERM, wait up to timeout_ms, then SIGKILL; reaps and frees. */
-int proc_stop(struct proc *p, int timeout_ms);
+int proc_stop(struct daemon_proc *p, int timeout_ms);
 /* The same; *ret_ms (may be NULL) gets the time from SIGTERM to the exit. */
-int proc_stop_timed(struct proc *p, int timeout_ms, double *ret_ms);
+int proc_stop_timed(struct daemon_proc *p, int timeout_ms, double *ret_ms);
 
-/* VmRSS in KiB, or -1. */
-long proc_rss_kib(pid_t pid);
+/* proc_rss_kib(): VmRSS in KiB, or -1 (tests/daemon_proc.h). */
 /* A field of /proc/PID/status ("RssFile", "Threads"; the number before any
  * unit), or -1. */
 long proc_status_kib(pid_t pid, const char *field);
@@ -93,7 +84,7 @@ struct rig {
 	char *dir;
 	char *gini_fifo_path, *floor_fifo_path;
 	int gini_fifo, floor_fifo;
-	struct proc gini, floor, other;
+	struct daemon_proc gini, floor, other;
 };
 
 int rig_init(struct bench *b, struct rig *g, const char *name);

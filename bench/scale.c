@@ -121,7 +121,7 @@ measure_daemon(struct bench *b, const char *work, const char *conf, const char *
                struct daemon_times *ret)
 {
 	const char *dirs[] = { plugins };
-	struct proc p = { .pid = -1, .notify_fd = -1 };
+	struct daemon_proc p = { .pid = -1, .notify_fd = -1 };
 	char *ginictl = NULL, *sock = NULL, *listing = NULL;
 	uint64_t t0, t1;
 	size_t from;

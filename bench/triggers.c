@@ -40,7 +40,7 @@ fifo_drain(int fd)
  * take a CPU from the daemon in the very interval measured.
  */
 static double
-signal_latency(struct bench *b, struct proc *p, int fifo)
+signal_latency(struct bench *b, struct daemon_proc *p, int fifo)
 {
 	uint64_t t0, stamp;
 

@@ -10,6 +10,7 @@
  * loaded and run by a real ginid, and a 1.1 plugin on a 1.0 host table.
  */
 #include "tests.h"
+#include "test_stages.h"
 
 #include "daemon.h"
 #include "host.h"
@@ -199,15 +200,6 @@ END_TEST
 
 /* ---- the host's copy of a descriptor ---- */
 
-static int
-noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
-
 /*
  * A descriptor that claims more bytes than this host knows, and whose
  * object ends right before an unmapped page: the host copies only what it
@@ -227,13 +219,13 @@ START_TEST(copy_reads_no_more_than_the_host_knows)
 	d = (struct gini_stage_descriptor *)(map + page - sizeof(*d));
 	*d = (struct gini_stage_descriptor){
 		GINI_DESCRIPTOR_HEADER,   .id = "edge",       .version = "1.0.0",
-		.summary = "at the edge", .category = "test", .run = noop_run,
+		.summary = "at the edge", .category = "test", .run = test_noop_run,
 	};
 	d->struct_size = DESCRIPTOR_SIZE_MAX;
 	memset(&copy, 0xa5, sizeof(copy));
 	ck_assert_int_eq(descriptor_copy(d, &copy, reason, sizeof(reason)), 0);
 	ck_assert_str_eq(copy.id, "edge");
-	ck_assert_ptr_eq(copy.run, noop_run);
+	ck_assert_ptr_eq(copy.run, test_noop_run);
 	ck_assert_uint_eq(copy.struct_size, DESCRIPTOR_SIZE_MAX);
 
 	/* A header the host refuses: nothing past it is read, *ret untouched. */

@@ -29,22 +29,8 @@
 
 START_TEST(inspect_plugins)
 {
-	static const struct {
-		const char *file;
-		const char *reason;
-	} bad[] = {
-		{ "no_symbol.so", "does not export stage_descriptor" },
-		{ "null_entry.so", "stage_descriptor() returned NULL" },
-		{ "bad_major.so", "ABI major 2 is not supported (host ABI 1.1)" },
-		{ "new_minor.so", "built for ABI 1.99, newer than the host's ABI 1.1" },
-		{ "absurd_size.so", "descriptor size 1048576 is implausible" },
-		{ "tiny_size.so", "descriptor size 16 is implausible" },
-		{ "bad_id.so", "invalid id 'Bad ID!'" },
-		{ "bad_version.so", "invalid version '1.x'" },
-		{ "bad_flags.so", "unknown flags 0x80" },
-		{ "no_run.so", "no run callback" },
-		{ "ctor_marker.so", "does not export stage_descriptor" },
-	};
+	struct test_bad_plugin *bad = NULL;
+	size_t n_bad = test_bad_plugins(&bad);
 	char *out = NULL, *err = NULL, path[4096];
 
 	ctl_no_daemon("/nonexistent/socket");
@@ -68,7 +54,10 @@ START_TEST(inspect_plugins)
 	ck_assert_ptr_nonnull(strstr(out, "callbacks: load run\n"));
 	free(out);
 	free(err);
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+	/* Every fixture of the corpus that inspect refuses, with its own reason. */
+	for (size_t i = 0; i < n_bad; i++) {
+		if (bad[i].load_only)
+			continue;
 		snprintf(path, sizeof(path), "%s/tests/plugins/%s", test_build_dir(), bad[i].file);
 		ck_assert_int_eq(ginictl(&out, &err, "inspect", path, NULL), CTL_EXIT_FAILED);
 		ck_assert_msg(strstr(err, bad[i].reason), "%s: %s", bad[i].file, err);
@@ -84,6 +73,7 @@ START_TEST(inspect_plugins)
 	ck_assert_ptr_nonnull(strstr(out, "\"ok\": false"));
 	free(out);
 	free(err);
+	free(bad);
 }
 END_TEST
 

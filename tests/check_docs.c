@@ -24,9 +24,11 @@
  * names. So "id", "run" or "after" in running prose does not count.
  *
  * Each failure names what is missing, where it was expected, and where the
- * name came from; all of them are printed, not just the first.
+ * name came from; all of them are printed, not just the first. How the
+ * documents are read (roff bold runs, README names, --help options) is
+ * docs_text.c.
  */
-#include "tests.h"
+#include "docs_text.h"
 
 #include "daemon.h"
 
@@ -40,496 +42,16 @@
 #include <sys/wait.h>
 #include <dirent.h>
 
-/* ---- small helpers ---- */
-
-struct strv {
-	char **v;
-	size_t n;
-};
-
-static void
-strv_add(struct strv *s, const char *p, size_t len)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strlen(s->v[i]) == len && !strncmp(s->v[i], p, len))
-			return;
-	s->v = realloc(s->v, (s->n + 1) * sizeof(*s->v));
-	ck_assert_ptr_nonnull(s->v);
-	s->v[s->n] = strndup(p, len);
-	ck_assert_ptr_nonnull(s->v[s->n]);
-	s->n++;
-}
-
-static void
-strv_done(struct strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
-/* A growing string. */
-struct text {
-	char *s;
-	size_t len;
-};
-
-static void
-text_add(struct text *t, const char *p, size_t len)
-{
-	t->s = realloc(t->s, t->len + len + 1);
-	ck_assert_ptr_nonnull(t->s);
-	memcpy(t->s + t->len, p, len);
-	t->len += len;
-	t->s[t->len] = 0;
-}
-
-static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-text_printf(struct text *t, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	text_add(t, buf, n < 0 ? 0 : (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-}
-
-/* Reads a file of the source tree; fails the test if it cannot. */
-static char *
-source_file(const char *rel)
-{
-	char path[4096];
-	struct text t = { 0 };
-	char buf[65536];
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", test_source_dir(), rel);
-	f = fopen(path, "re");
-	ck_assert_msg(f != NULL, "%s: cannot read: %s", rel, strerror(errno));
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		text_add(&t, buf, n);
-	fclose(f);
-	if (!t.s)
-		text_add(&t, "", 0);
-	return t.s;
-}
-
-/* Blanks out C comments (keeping line breaks), leaving string literals alone. */
-static void
-strip_c_comments(char *s)
-{
-	char quote = 0;
-
-	for (char *p = s; *p; p++) {
-		if (quote) {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == quote)
-				quote = 0;
-		} else if (*p == '"' || *p == '\'') {
-			quote = *p;
-		} else if (p[0] == '/' && p[1] == '*') {
-			char *end = strstr(p + 2, "*/");
-			char *stop = end ? end + 2 : p + strlen(p);
-
-			for (; p < stop; p++)
-				if (*p != '\n')
-					*p = ' ';
-			p--;
-		} else if (p[0] == '/' && p[1] == '/') {
-			for (; *p && *p != '\n'; p++)
-				*p = ' ';
-			p--;
-		}
-	}
-}
-
-static bool
-is_ident(char c)
-{
-	return isalnum((unsigned char)c) || c == '_';
-}
-
-/* Characters that continue a name: "check-path", "--dry-run", "GINI_STAGE_X". */
-static bool
-is_name_char(char c)
-{
-	return is_ident(c) || c == '-';
-}
-
-/* name occurs in hay as a whole name (not as a part of a longer one). */
-static bool
-has_name(const char *hay, const char *name)
-{
-	size_t len = strlen(name);
-
-	if (!len)
-		return true;
-	for (const char *p = hay; (p = strstr(p, name)); p++) {
-		bool start_ok = p == hay || !is_name_char(p[-1]);
-		bool end_ok = !is_name_char(p[len]);
-
-		if (start_ok && end_ok)
-			return true;
-	}
-	return false;
-}
-
-/* Runs a built program with one or two arguments; returns its stdout. */
-static char *
-run_help(const char *program, const char *arg1, const char *arg2)
-{
-	char *argv[4] = { test_build_path(program), (char *)arg1, (char *)arg2, NULL };
-	char *out = NULL;
-	int status;
-
-	status = run_command(argv, &out, NULL, 20000);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "%s %s %s: did not exit 0 (wait status 0x%x)", argv[0], arg1,
-	              arg2 ? arg2 : "", (unsigned)status);
-	return out;
-}
-
-/*
- * Option tokens of a --help text: "-c", "--plugin-dir", each preceded by the
- * start of a line, a blank, '[', ',' or '|', and followed by a blank, ']',
- * ',', '|', '=' or the end of the line.
- */
-static void
-help_options(const char *help, struct strv *ret)
-{
-	for (const char *p = help; *p; p++) {
-		const char *s = p, *e;
-
-		if (*p != '-' || (p > help && !strchr(" \t\n[,|", p[-1])))
-			continue;
-		e = s + 1;
-		if (*e == '-')
-			e++;
-		if (!isalnum((unsigned char)*e))
-			continue;
-		while (is_name_char(*e))
-			e++;
-		/* A short option is one letter. */
-		if (s[1] != '-' && e - s != 2)
-			continue;
-		if (*e && !strchr(" \t\n],|=", *e))
-			continue;
-		strv_add(ret, s, (size_t)(e - s));
-		p = e - 1;
-	}
-}
-
-/* ---- roff ---- */
-
-/*
- * Appends the unescaped text of s to out, keeping only what is in bold when
- * bold_only is set; starts in bold if bold is set. Font changes \fB, \fI,
- * \fR, \fP; other escapes are reduced to the character they print (\- is a
- * '-'), or to a blank. Each bold run ends with a newline in out.
- */
-static void
-roff_collect(const char *s, bool bold, bool bold_only, struct text *out)
-{
-	bool was = bold;
-
-	for (const char *p = s; *p; p++) {
-		char c = *p;
-
-		if (c == '\\' && p[1]) {
-			p++;
-			switch (*p) {
-			case 'f':
-				if (p[1] == '(' && p[2] && p[3]) {
-					bold = p[2] == 'B';
-					p += 3;
-				} else if (p[1] == '[') {
-					const char *e = strchr(p, ']');
-
-					bold = p[2] == 'B';
-					p = e ? e : p + strlen(p) - 1;
-				} else if (p[1]) {
-					bold = p[1] == 'B';
-					p++;
-				}
-				if (was && !bold && bold_only)
-					text_add(out, "\n", 1);
-				was = bold;
-				continue;
-			case '-':
-				c = '-';
-				break;
-			case 'e':
-			case '\\':
-				c = '\\';
-				break;
-			case '&':
-			case '%':
-			case ':':
-				continue;
-			case '(':
-				if (p[1] && p[2]) {
-					c = !strncmp(p + 1, "aq", 2)   ? '\''
-					    : !strncmp(p + 1, "dq", 2) ? '"'
-					                               : ' ';
-					p += 2;
-				}
-				break;
-			case '[': {
-				const char *e = strchr(p, ']');
-
-				c = ' ';
-				p = e ? e : p + strlen(p) - 1;
-				break;
-			}
-			case '*':
-				/* Strings: \*x, \*(xx, \*[x]. */
-				if (p[1] == '(' && p[2] && p[3])
-					p += 3;
-				else if (p[1] == '[') {
-					const char *e = strchr(p, ']');
-
-					p = e ? e : p + strlen(p) - 1;
-				} else if (p[1])
-					p++;
-				continue;
-			default:
-				c = *p;
-				break;
-			}
-		}
-		if (!bold_only || bold)
-			text_add(out, &c, 1);
-	}
-	if (bold_only && bold)
-		text_add(out, "\n", 1);
-	else if (!bold_only)
-		text_add(out, " ", 1);
-}
-
-/* Splits a macro line's arguments as roff does: blanks, "quoted args". */
-static size_t
-roff_args(const char *s, char args[][1024], size_t max)
-{
-	size_t n = 0;
-
-	while (*s && n < max) {
-		size_t len = 0;
-
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			break;
-		if (*s == '"') {
-			for (s++; *s; s++) {
-				if (*s == '"' && s[1] == '"') {
-					s++;
-				} else if (*s == '"') {
-					s++;
-					break;
-				}
-				if (len < 1023)
-					args[n][len++] = *s;
-			}
-		} else {
-			for (; *s && *s != ' ' && *s != '\t'; s++)
-				if (len < 1023)
-					args[n][len++] = *s;
-		}
-		args[n][len] = 0;
-		n++;
-	}
-	return n;
-}
-
-/*
- * The text a page sets in bold, one run per line, unescaped. If section is
- * not NULL, only that of the subsection ".SS section" (up to the next .SS or
- * .SH); *ret_found tells whether the subsection exists.
- */
-static char *
-roff_bold(const char *page, const char *section, bool *ret_found)
-{
-	struct text out = { 0 };
-	bool inside = section == NULL, found = false;
-
-	text_add(&out, "", 0);
-	for (const char *line = page; *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		char buf[4096];
-
-		snprintf(buf, sizeof(buf), "%.*s", (int)len, line);
-		line += len + (nl ? 1 : 0);
-		if ((buf[0] == '.' || buf[0] == '\'') && buf[1] == '\\' && buf[2] == '"')
-			continue; /* comment */
-		if (buf[0] == '.' || buf[0] == '\'') {
-			char args[16][1024], macro[8];
-			size_t k = 0, n;
-			const char *a = buf + 1;
-
-			while (*a == ' ' || *a == '\t')
-				a++;
-			while (*a && *a != ' ' && *a != '\t' && k < sizeof(macro) - 1)
-				macro[k++] = *a++;
-			macro[k] = 0;
-			n = roff_args(a, args, 16);
-			if (!strcmp(macro, "SS") || !strcmp(macro, "SH")) {
-				struct text title = { 0 };
-
-				for (size_t i = 0; i < n; i++)
-					roff_collect(args[i], false, false, &title);
-				while (title.len && title.s[title.len - 1] == ' ')
-					title.s[--title.len] = 0;
-				if (section) {
-					inside = !strcmp(macro, "SS") && title.s &&
-					         !strcmp(title.s, section);
-					found = found || inside;
-				}
-				if (inside && title.s)
-					text_printf(&out, "%s\n", title.s);
-				free(title.s);
-				continue;
-			}
-			if (!inside)
-				continue;
-			if (!strcmp(macro, "B")) {
-				for (size_t i = 0; i < n; i++)
-					roff_collect(args[i], true, true, &out);
-			} else if (!strcmp(macro, "BR") || !strcmp(macro, "BI") ||
-			           !strcmp(macro, "RB") || !strcmp(macro, "IB")) {
-				size_t first = macro[0] == 'B' ? 0 : 1;
-
-				for (size_t i = 0; i < n; i++)
-					roff_collect(args[i], i % 2 == first, true, &out);
-			} else {
-				for (size_t i = 0; i < n; i++)
-					roff_collect(args[i], false, true, &out);
-			}
-			continue;
-		}
-		if (inside)
-			roff_collect(buf, false, true, &out);
-	}
-	if (ret_found)
-		*ret_found = found;
-	return out.s;
-}
-
-/* ---- the README ---- */
-
-/* `name`, or `name ...` (a command with arguments), or `name = ...`. */
-static bool
-md_has_code(const char *md, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (const char *p = md; (p = strchr(p, '`')); p++)
-		if (!strncmp(p + 1, name, len) && strchr("` =", p[1 + len]) && p[1 + len])
-			return true;
-	return false;
-}
-
-/*
- * The README's text about one bundled stage: its table row ("| `NAME` |")
- * or its section (a heading naming `NAME` or NAME, up to the next heading).
- * NULL if there is neither.
- */
-static char *
-md_stage_text(const char *md, const char *name)
-{
-	char row[256];
-
-	snprintf(row, sizeof(row), "| `%s` |", name);
-	for (const char *line = md; *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-
-		if (len >= strlen(row) && !strncmp(line, row, strlen(row)))
-			return strndup(line, len);
-		if (line[0] == '#') {
-			char *heading = strndup(line, len);
-			const char *h = heading;
-			bool match;
-
-			while (*h == '#' || *h == ' ')
-				h++;
-			match = !strcmp(h, name) ||
-			        (h[0] == '`' && !strncmp(h + 1, name, strlen(name)) &&
-			         h[1 + strlen(name)] == '`');
-			free(heading);
-			if (match) {
-				const char *end = nl ? nl + 1 : line + len;
-
-				while (*end && *end != '#') {
-					const char *n2 = strchr(end, '\n');
-
-					end = n2 ? n2 + 1 : end + strlen(end);
-				}
-				return strndup(line, (size_t)(end - line));
-			}
-		}
-		line += len + (nl ? 1 : 0);
-	}
-	return NULL;
-}
-
-/* ---- what is missing ---- */
-
-struct missing {
-	struct text t;
-	size_t n;
-};
-
-static void missing_add(struct missing *m, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-
-static void
-missing_add(struct missing *m, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	/* Every line on stderr; the failure message holds the first ones. */
-	fprintf(stderr, "docs: %s\n", buf);
-	if (m->n < 12)
-		text_printf(&m->t, "\n  %s", buf);
-	else if (m->n == 12)
-		text_printf(&m->t, "\n  ... (all of them on stderr)");
-	m->n++;
-}
-
-/* A macro, so that a failure names the line of the test that found it. */
-#define missing_check(m, what)                                                                     \
-	do {                                                                                       \
-		if ((m)->n)                                                                        \
-			ck_abort_msg("%zu undocumented %s:%s", (m)->n, (what), (m)->t.s);          \
-		free((m)->t.s);                                                                    \
-	} while (0)
-
-#define BOLD_HINT "(expected in bold: .B NAME or \\fBNAME\\fR)"
-
 /* ---- the ABI ---- */
 
 /* Adds a member name and, when asked, where its declaration starts. */
 static void
-member_add(struct strv *ret, const char *name, size_t len, const char *decl, const char **ret_decl,
-           size_t max_decl)
+member_add(struct docs_strv *ret, const char *name, size_t len, const char *decl,
+           const char **ret_decl, size_t max_decl)
 {
 	size_t n = ret->n;
 
-	strv_add(ret, name, len);
+	docs_strv_add(ret, name, len);
 	if (ret_decl && ret->n > n && n < max_decl) {
 		while (isspace((unsigned char)*decl))
 			decl++;
@@ -544,7 +66,7 @@ member_add(struct strv *ret, const char *name, size_t len, const char *decl, con
  * where the declaration of each (at most max_decl) starts.
  */
 static void
-struct_members(const char *c, const char *name, struct strv *ret, const char **ret_decl,
+struct_members(const char *c, const char *name, struct docs_strv *ret, const char **ret_decl,
                size_t max_decl)
 {
 	char head[128];
@@ -555,7 +77,7 @@ struct_members(const char *c, const char *name, struct strv *ret, const char **r
 	while ((p = strstr(p, head))) {
 		const char *q = p + strlen(head);
 
-		if ((p == c || !is_ident(p[-1])) && !is_ident(*q)) {
+		if ((p == c || !docs_is_ident(p[-1])) && !docs_is_ident(*q)) {
 			while (isspace((unsigned char)*q))
 				q++;
 			if (*q == '{') {
@@ -603,7 +125,7 @@ struct_members(const char *c, const char *name, struct strv *ret, const char **r
 
 				while (*s == '*' || isspace((unsigned char)*s))
 					s++;
-				for (e = s; is_ident(*e); e++)
+				for (e = s; docs_is_ident(*e); e++)
 					;
 				if (e > s)
 					member_add(ret, s, (size_t)(e - s), d, ret_decl, max_decl);
@@ -620,10 +142,11 @@ struct_members(const char *c, const char *name, struct strv *ret, const char **r
 					for (const char *k = part; k < stop;) {
 						if (*k == '[' || *k == ':')
 							break;
-						if (is_ident(*k) && !isdigit((unsigned char)*k)) {
+						if (docs_is_ident(*k) &&
+						    !isdigit((unsigned char)*k)) {
 							const char *s = k;
 
-							while (k < stop && is_ident(*k))
+							while (k < stop && docs_is_ident(*k))
 								k++;
 							last = s;
 							last_len = (size_t)(k - s);
@@ -644,32 +167,33 @@ struct_members(const char *c, const char *name, struct strv *ret, const char **r
 
 START_TEST(test_abi_documented)
 {
-	char *h = source_file("include/gini/stage.h");
-	char *page = source_file("docs/gini-stage.3");
-	char *bold = roff_bold(page, NULL, NULL);
+	char *h = docs_source_file("include/gini/stage.h");
+	char *page = docs_source_file("docs/gini-stage.3");
+	char *bold = docs_roff_bold(page, NULL, NULL);
 	static const char *const structs[] = { "gini_stage_descriptor", "gini_host" };
-	struct missing m = { 0 };
-	struct strv macros = { 0 };
+	struct docs_missing m = { 0 };
+	struct docs_strv macros = { 0 };
 
-	strip_c_comments(h);
+	docs_strip_c_comments(h);
 	for (size_t i = 0; i < sizeof(structs) / sizeof(structs[0]); i++) {
-		struct strv fields = { 0 };
+		struct docs_strv fields = { 0 };
 
 		struct_members(h, structs[i], &fields, NULL, 0);
 		ck_assert_msg(fields.n >= 8,
 		              "include/gini/stage.h: found only %zu members in struct %s; is the "
 		              "parser in tests/check_docs.c still right?",
 		              fields.n, structs[i]);
-		if (!has_name(bold, structs[i]))
-			missing_add(&m, "docs/gini-stage.3: struct %s is not named " BOLD_HINT,
-			            structs[i]);
+		if (!docs_has_name(bold, structs[i]))
+			docs_missing_add(&m, "docs/gini-stage.3: struct %s is not named " BOLD_HINT,
+			                 structs[i]);
 		for (size_t k = 0; k < fields.n; k++)
-			if (!has_name(bold, fields.v[k]))
-				missing_add(&m,
-				            "docs/gini-stage.3: field '%s' of struct %s "
-				            "(include/gini/stage.h) is not documented " BOLD_HINT,
-				            fields.v[k], structs[i]);
-		strv_done(&fields);
+			if (!docs_has_name(bold, fields.v[k]))
+				docs_missing_add(
+				        &m,
+				        "docs/gini-stage.3: field '%s' of struct %s "
+				        "(include/gini/stage.h) is not documented " BOLD_HINT,
+				        fields.v[k], structs[i]);
+		docs_strv_done(&fields);
 	}
 	/* The public macros, but not the include guard. */
 	for (const char *p = h; (p = strstr(p, "#define")); p++) {
@@ -677,24 +201,25 @@ START_TEST(test_abi_documented)
 
 		while (*s == ' ' || *s == '\t')
 			s++;
-		for (e = s; is_ident(*e); e++)
+		for (e = s; docs_is_ident(*e); e++)
 			;
 		if (e - s > 5 && strncmp(s, "GINI_", 5) == 0 &&
 		    strncmp(s, "GINI_STAGE_H", (size_t)(e - s)) != 0)
-			strv_add(&macros, s, (size_t)(e - s));
+			docs_strv_add(&macros, s, (size_t)(e - s));
 	}
 	ck_assert_msg(macros.n >= 10, "include/gini/stage.h: found only %zu GINI_* macros",
 	              macros.n);
 	for (size_t k = 0; k < macros.n; k++)
-		if (!has_name(bold, macros.v[k]))
-			missing_add(&m,
-			            "docs/gini-stage.3: macro %s (include/gini/stage.h) is not "
-			            "documented " BOLD_HINT,
-			            macros.v[k]);
-	if (!has_name(bold, "stage_descriptor"))
-		missing_add(&m, "docs/gini-stage.3: the entry point stage_descriptor is not "
-		                "documented " BOLD_HINT);
-	strv_done(&macros);
+		if (!docs_has_name(bold, macros.v[k]))
+			docs_missing_add(
+			        &m,
+			        "docs/gini-stage.3: macro %s (include/gini/stage.h) is not "
+			        "documented " BOLD_HINT,
+			        macros.v[k]);
+	if (!docs_has_name(bold, "stage_descriptor"))
+		docs_missing_add(&m, "docs/gini-stage.3: the entry point stage_descriptor is not "
+		                     "documented " BOLD_HINT);
+	docs_strv_done(&macros);
 	free(bold);
 	free(page);
 	free(h);
@@ -730,21 +255,21 @@ number_at(const char *s, unsigned *ret, const char **ret_end)
 
 START_TEST(test_abi_since_tags)
 {
-	char *raw = source_file("include/gini/stage.h");
+	char *raw = docs_source_file("include/gini/stage.h");
 	char *h = strdup(raw);
 	static const char *const structs[] = { "gini_stage_descriptor", "gini_host" };
-	struct missing m = { 0 };
+	struct docs_missing m = { 0 };
 	const char *p;
 	unsigned major, minor;
 
 	ck_assert_ptr_nonnull(h);
-	strip_c_comments(h); /* in place, keeping every offset */
+	docs_strip_c_comments(h); /* in place, keeping every offset */
 	p = strstr(h, "#define GINI_ABI_MAJOR ");
 	ck_assert(p && number_at(p + strlen("#define GINI_ABI_MAJOR "), &major, NULL));
 	p = strstr(h, "#define GINI_ABI_MINOR ");
 	ck_assert(p && number_at(p + strlen("#define GINI_ABI_MINOR "), &minor, NULL));
 	for (size_t i = 0; i < sizeof(structs) / sizeof(structs[0]); i++) {
-		struct strv fields = { 0 };
+		struct docs_strv fields = { 0 };
 		const char *decl[128] = { 0 };
 		const char *body;
 		char head[64];
@@ -775,27 +300,30 @@ START_TEST(test_abi_since_tags)
 			tag = start ? strstr(start, "@since ") : NULL;
 			if (!tag || tag > end || !number_at(tag + 7, &a, &dot) || *dot != '.' ||
 			    !number_at(dot + 1, &b, NULL)) {
-				missing_add(&m,
-				            "include/gini/stage.h: field '%s' of struct %s: the "
-				            "comment above it does not say \"@since MAJOR.MINOR\"",
-				            fields.v[k], structs[i]);
+				docs_missing_add(
+				        &m,
+				        "include/gini/stage.h: field '%s' of struct %s: the "
+				        "comment above it does not say \"@since MAJOR.MINOR\"",
+				        fields.v[k], structs[i]);
 				continue;
 			}
 			if (a != major || b > minor)
-				missing_add(&m,
-				            "include/gini/stage.h: field '%s' of struct %s: @since "
-				            "%u.%u is not a version of this header (ABI %u.%u)",
-				            fields.v[k], structs[i], a, b, major, minor);
+				docs_missing_add(
+				        &m,
+				        "include/gini/stage.h: field '%s' of struct %s: @since "
+				        "%u.%u is not a version of this header (ABI %u.%u)",
+				        fields.v[k], structs[i], a, b, major, minor);
 			else if (b < prev)
-				missing_add(&m,
-				            "include/gini/stage.h: field '%s' of struct %s: @since "
-				            "%u.%u after a field of ABI %u.%u: fields are only "
-				            "appended",
-				            fields.v[k], structs[i], a, b, major, prev);
+				docs_missing_add(
+				        &m,
+				        "include/gini/stage.h: field '%s' of struct %s: @since "
+				        "%u.%u after a field of ABI %u.%u: fields are only "
+				        "appended",
+				        fields.v[k], structs[i], a, b, major, prev);
 			else
 				prev = b;
 		}
-		strv_done(&fields);
+		docs_strv_done(&fields);
 	}
 	free(h);
 	free(raw);
@@ -810,12 +338,12 @@ END_TEST
  * { ... };" of config.c, with the table each came from.
  */
 static void
-config_keys(const char *c, struct strv *keys, struct strv *tables)
+config_keys(const char *c, struct docs_strv *keys, struct docs_strv *tables)
 {
 	for (const char *p = c; (p = strstr(p, "_keys[]")); p++) {
 		const char *start = p, *open, *close;
 
-		while (start > c && is_ident(start[-1]))
+		while (start > c && docs_is_ident(start[-1]))
 			start--;
 		open = strchr(p, '{');
 		close = open ? strchr(open, '}') : NULL;
@@ -828,12 +356,12 @@ config_keys(const char *c, struct strv *keys, struct strv *tables)
 				continue;
 			e = strchr(q + 1, '"');
 			ck_assert_ptr_nonnull(e);
-			strv_add(keys, q + 1, (size_t)(e - q - 1));
+			docs_strv_add(keys, q + 1, (size_t)(e - q - 1));
 			{
 				char tag[256];
 
 				snprintf(tag, sizeof(tag), "%.*s", (int)(p + 5 - start), start);
-				strv_add(tables, tag, strlen(tag));
+				docs_strv_add(tables, tag, strlen(tag));
 			}
 			q = e;
 		}
@@ -843,20 +371,20 @@ config_keys(const char *c, struct strv *keys, struct strv *tables)
 
 START_TEST(test_config_keys_documented)
 {
-	char *c = source_file("daemon/config.c");
+	char *c = docs_source_file("daemon/config.c");
 	/* The pipeline, step and trigger keys are read by config_pipeline.c. */
-	char *cp = source_file("daemon/config_pipeline.c");
-	char *page = source_file("docs/gini.conf.5");
-	char *md = source_file("README.md");
-	char *bold = roff_bold(page, NULL, NULL);
+	char *cp = docs_source_file("daemon/config_pipeline.c");
+	char *page = docs_source_file("docs/gini.conf.5");
+	char *md = docs_source_file("README.md");
+	char *bold = docs_roff_bold(page, NULL, NULL);
 	static const char *const expected[] = { "main_keys", "pipeline_keys", "trigger_keys",
 		                                "step_keys" };
-	struct strv keys = { 0 }, tables = { 0 };
-	struct missing m = { 0 };
+	struct docs_strv keys = { 0 }, tables = { 0 };
+	struct docs_missing m = { 0 };
 
-	strip_c_comments(c);
+	docs_strip_c_comments(c);
 	config_keys(c, &keys, &tables);
-	strip_c_comments(cp);
+	docs_strip_c_comments(cp);
 	config_keys(cp, &keys, &tables);
 	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
 		bool seen = false;
@@ -870,20 +398,21 @@ START_TEST(test_config_keys_documented)
 	}
 	ck_assert_msg(keys.n >= 20, "daemon/config.c: found only %zu config keys", keys.n);
 	for (size_t k = 0; k < keys.n; k++) {
-		if (!has_name(bold, keys.v[k]))
-			missing_add(&m,
-			            "docs/gini.conf.5: config key '%s' (daemon/config.c) is not "
-			            "documented " BOLD_HINT,
-			            keys.v[k]);
-		if (!md_has_code(md, keys.v[k]))
-			missing_add(
+		if (!docs_has_name(bold, keys.v[k]))
+			docs_missing_add(
+			        &m,
+			        "docs/gini.conf.5: config key '%s' (daemon/config.c) is not "
+			        "documented " BOLD_HINT,
+			        keys.v[k]);
+		if (!docs_md_has_code(md, keys.v[k]))
+			docs_missing_add(
 			        &m,
 			        "README.md: config key '%s' (daemon/config.c) is not documented "
 			        "(expected `%s`)",
 			        keys.v[k], keys.v[k]);
 	}
-	strv_done(&keys);
-	strv_done(&tables);
+	docs_strv_done(&keys);
+	docs_strv_done(&tables);
 	free(bold);
 	free(md);
 	free(page);
@@ -902,16 +431,16 @@ END_TEST
  * &d) or host->param_string(params, "name", &s).
  */
 static void
-plugin_params(const char *c, struct strv *ret)
+plugin_params(const char *c, struct docs_strv *ret)
 {
 	for (const char *p = c; *p; p++) {
 		const char *q;
 		int paren = 0;
 
-		if (!(p == c || !is_ident(p[-1])) ||
+		if (!(p == c || !docs_is_ident(p[-1])) ||
 		    (strncmp(p, "param_", 6) != 0 && strncmp(p, "params_", 7) != 0))
 			continue;
-		for (q = p; is_ident(*q); q++)
+		for (q = p; docs_is_ident(*q); q++)
 			;
 		p = q - 1;
 		while (isspace((unsigned char)*q))
@@ -932,7 +461,7 @@ plugin_params(const char *c, struct strv *ret)
 			while (after && isspace((unsigned char)*after))
 				after++;
 			if (after && (*after == ',' || *after == ')'))
-				strv_add(ret, q + 1, (size_t)(e - q - 1));
+				docs_strv_add(ret, q + 1, (size_t)(e - q - 1));
 		}
 	}
 }
@@ -946,10 +475,10 @@ cmp_str(const void *a, const void *b)
 START_TEST(test_stage_params_documented)
 {
 	char dirpath[4096];
-	char *page = source_file("docs/gini.conf.5");
-	char *md = source_file("README.md");
-	struct strv names = { 0 };
-	struct missing m = { 0 };
+	char *page = docs_source_file("docs/gini.conf.5");
+	char *md = docs_source_file("README.md");
+	struct docs_strv names = { 0 };
+	struct docs_missing m = { 0 };
 	struct dirent *de;
 	DIR *d;
 
@@ -965,7 +494,7 @@ START_TEST(test_stage_params_documented)
 		/* plugins/NAME/NAME.c is a plugin; plugins/lib is not. */
 		snprintf(path, sizeof(path), "%s/%s/%s.c", dirpath, de->d_name, de->d_name);
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			strv_add(&names, de->d_name, strlen(de->d_name));
+			docs_strv_add(&names, de->d_name, strlen(de->d_name));
 	}
 	closedir(d);
 	ck_assert_msg(names.n >= 1, "plugins/: no plugins/NAME/NAME.c found");
@@ -975,44 +504,45 @@ START_TEST(test_stage_params_documented)
 		const char *name = names.v[i];
 		char rel[512];
 		char *src, *section, *row;
-		struct strv params = { 0 };
+		struct docs_strv params = { 0 };
 		bool found;
 
 		snprintf(rel, sizeof(rel), "plugins/%s/%s.c", name, name);
-		src = source_file(rel);
-		strip_c_comments(src);
+		src = docs_source_file(rel);
+		docs_strip_c_comments(src);
 		plugin_params(src, &params);
-		section = roff_bold(page, name, &found);
+		section = docs_roff_bold(page, name, &found);
 		if (!found)
-			missing_add(&m,
-			            "docs/gini.conf.5: bundled stage '%s' (%s) has no section "
-			            "\".SS %s\"",
-			            name, rel, name);
-		row = md_stage_text(md, name);
+			docs_missing_add(&m,
+			                 "docs/gini.conf.5: bundled stage '%s' (%s) has no section "
+			                 "\".SS %s\"",
+			                 name, rel, name);
+		row = docs_md_stage_text(md, name);
 		if (!row)
-			missing_add(&m,
-			            "README.md: bundled stage '%s' (%s) has no row \"| `%s` |\" or "
-			            "heading",
-			            name, rel, name);
+			docs_missing_add(
+			        &m,
+			        "README.md: bundled stage '%s' (%s) has no row \"| `%s` |\" or "
+			        "heading",
+			        name, rel, name);
 		for (size_t k = 0; k < params.n; k++) {
-			if (found && !has_name(section, params.v[k]))
-				missing_add(
+			if (found && !docs_has_name(section, params.v[k]))
+				docs_missing_add(
 				        &m,
 				        "docs/gini.conf.5: param '%s' of stage '%s' (%s) is not "
 				        "documented in section \".SS %s\" " BOLD_HINT,
 				        params.v[k], name, rel, name);
-			if (row && !md_has_code(row, params.v[k]))
-				missing_add(&m,
-				            "README.md: param '%s' of stage '%s' (%s) is not "
-				            "documented in its row (expected `%s`)",
-				            params.v[k], name, rel, params.v[k]);
+			if (row && !docs_md_has_code(row, params.v[k]))
+				docs_missing_add(&m,
+				                 "README.md: param '%s' of stage '%s' (%s) is not "
+				                 "documented in its row (expected `%s`)",
+				                 params.v[k], name, rel, params.v[k]);
 		}
-		strv_done(&params);
+		docs_strv_done(&params);
 		free(section);
 		free(row);
 		free(src);
 	}
-	strv_done(&names);
+	docs_strv_done(&names);
 	free(md);
 	free(page);
 	missing_check(&m, "bundled stages or params");
@@ -1022,7 +552,7 @@ END_TEST
 /* The parser above, on a known text: a literal second argument only. */
 START_TEST(test_plugin_params_parser)
 {
-	struct strv p = { 0 };
+	struct docs_strv p = { 0 };
 
 	plugin_params("params_require(&pr, \"message\", params_template(&pr, \"message\", &m));\n"
 	              "params_fail(&pr, -EINVAL, \"param 'x': bad\");\n"
@@ -1034,7 +564,7 @@ START_TEST(test_plugin_params_parser)
 	ck_assert_str_eq(p.v[0], "message");
 	ck_assert_str_eq(p.v[1], "argv");
 	ck_assert_str_eq(p.v[2], "kill_grace");
-	strv_done(&p);
+	docs_strv_done(&p);
 }
 END_TEST
 
@@ -1042,7 +572,7 @@ END_TEST
 
 /* The command names of the "Commands:" section of `ginictl --help`. */
 static void
-ginictl_commands(const char *help, struct strv *ret)
+ginictl_commands(const char *help, struct docs_strv *ret)
 {
 	const char *p = strstr(help, "\nCommands:\n");
 
@@ -1052,10 +582,10 @@ ginictl_commands(const char *help, struct strv *ret)
 
 		while (*s == ' ')
 			s++;
-		for (e = s; is_name_char(*e); e++)
+		for (e = s; docs_is_name_char(*e); e++)
 			;
 		if (e > s)
-			strv_add(ret, s, (size_t)(e - s));
+			docs_strv_add(ret, s, (size_t)(e - s));
 		if (!strchr(p, '\n'))
 			break;
 	}
@@ -1063,49 +593,51 @@ ginictl_commands(const char *help, struct strv *ret)
 
 START_TEST(test_ginictl_documented)
 {
-	char *help = run_help("ginictl", "--help", NULL);
-	char *page = source_file("docs/ginictl.1");
-	char *md = source_file("README.md");
-	char *bold = roff_bold(page, NULL, NULL);
-	struct strv verbs = { 0 }, options = { 0 };
-	struct missing m = { 0 };
+	char *help = docs_run_help("ginictl", "--help", NULL);
+	char *page = docs_source_file("docs/ginictl.1");
+	char *md = docs_source_file("README.md");
+	char *bold = docs_roff_bold(page, NULL, NULL);
+	struct docs_strv verbs = { 0 }, options = { 0 };
+	struct docs_missing m = { 0 };
 
 	ginictl_commands(help, &verbs);
 	ck_assert_msg(verbs.n >= 5, "ginictl --help: found only %zu commands:\n%s", verbs.n, help);
-	help_options(help, &options);
+	docs_help_options(help, &options);
 	for (size_t i = 0; i < options.n; i++)
-		if (!has_name(bold, options.v[i]))
-			missing_add(&m,
-			            "docs/ginictl.1: option %s (ginictl --help) is not "
-			            "documented " BOLD_HINT,
-			            options.v[i]);
-	strv_done(&options);
+		if (!docs_has_name(bold, options.v[i]))
+			docs_missing_add(&m,
+			                 "docs/ginictl.1: option %s (ginictl --help) is not "
+			                 "documented " BOLD_HINT,
+			                 options.v[i]);
+	docs_strv_done(&options);
 	for (size_t i = 0; i < verbs.n; i++) {
-		char *vhelp = run_help("ginictl", verbs.v[i], "--help");
+		char *vhelp = docs_run_help("ginictl", verbs.v[i], "--help");
 		char cmd[256];
 
-		if (!has_name(bold, verbs.v[i]))
-			missing_add(&m,
-			            "docs/ginictl.1: command '%s' (ginictl --help) is not "
-			            "documented " BOLD_HINT,
-			            verbs.v[i]);
+		if (!docs_has_name(bold, verbs.v[i]))
+			docs_missing_add(&m,
+			                 "docs/ginictl.1: command '%s' (ginictl --help) is not "
+			                 "documented " BOLD_HINT,
+			                 verbs.v[i]);
 		snprintf(cmd, sizeof(cmd), "ginictl %s", verbs.v[i]);
-		if (!md_has_code(md, verbs.v[i]) && !has_name(md, cmd))
-			missing_add(&m,
-			            "README.md: command '%s' (ginictl --help) is not documented "
-			            "(expected `%s` or \"ginictl %s\")",
-			            verbs.v[i], verbs.v[i], verbs.v[i]);
-		help_options(vhelp, &options);
+		if (!docs_md_has_code(md, verbs.v[i]) && !docs_has_name(md, cmd))
+			docs_missing_add(
+			        &m,
+			        "README.md: command '%s' (ginictl --help) is not documented "
+			        "(expected `%s` or \"ginictl %s\")",
+			        verbs.v[i], verbs.v[i], verbs.v[i]);
+		docs_help_options(vhelp, &options);
 		for (size_t k = 0; k < options.n; k++)
-			if (!has_name(bold, options.v[k]))
-				missing_add(&m,
-				            "docs/ginictl.1: option %s of command '%s' (ginictl %s "
-				            "--help) is not documented " BOLD_HINT,
-				            options.v[k], verbs.v[i], verbs.v[i]);
-		strv_done(&options);
+			if (!docs_has_name(bold, options.v[k]))
+				docs_missing_add(
+				        &m,
+				        "docs/ginictl.1: option %s of command '%s' (ginictl %s "
+				        "--help) is not documented " BOLD_HINT,
+				        options.v[k], verbs.v[i], verbs.v[i]);
+		docs_strv_done(&options);
 		free(vhelp);
 	}
-	strv_done(&verbs);
+	docs_strv_done(&verbs);
 	free(bold);
 	free(md);
 	free(page);
@@ -1118,24 +650,24 @@ END_TEST
 
 START_TEST(test_ginid_documented)
 {
-	char *help = run_help("ginid", "--help", NULL);
-	char *page = source_file("docs/ginid.8");
-	char *bold = roff_bold(page, NULL, NULL);
-	struct strv options = { 0 };
-	struct missing m = { 0 };
+	char *help = docs_run_help("ginid", "--help", NULL);
+	char *page = docs_source_file("docs/ginid.8");
+	char *bold = docs_roff_bold(page, NULL, NULL);
+	struct docs_strv options = { 0 };
+	struct docs_missing m = { 0 };
 	size_t n_long = 0;
 
-	help_options(help, &options);
+	docs_help_options(help, &options);
 	for (size_t i = 0; i < options.n; i++) {
 		n_long += !strncmp(options.v[i], "--", 2);
-		if (!has_name(bold, options.v[i]))
-			missing_add(&m,
-			            "docs/ginid.8: option %s (ginid --help) is not "
-			            "documented " BOLD_HINT,
-			            options.v[i]);
+		if (!docs_has_name(bold, options.v[i]))
+			docs_missing_add(&m,
+			                 "docs/ginid.8: option %s (ginid --help) is not "
+			                 "documented " BOLD_HINT,
+			                 options.v[i]);
 	}
 	ck_assert_msg(n_long >= 5, "ginid --help: found only %zu long options:\n%s", n_long, help);
-	strv_done(&options);
+	docs_strv_done(&options);
 	free(bold);
 	free(page);
 	free(help);
@@ -1157,7 +689,7 @@ START_TEST(test_pages_exist)
 	};
 
 	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		char *page = source_file(pages[i].file);
+		char *page = docs_source_file(pages[i].file);
 
 		ck_assert_msg(strstr(page, pages[i].th) != NULL, "%s: no \"%s...\" line",
 		              pages[i].file, pages[i].th);
@@ -1173,27 +705,27 @@ END_TEST
 /* The roff reader, on known text. */
 START_TEST(test_roff_bold_reader)
 {
-	char *b = roff_bold(".\\\" comment with \\fBhidden\\fR\n"
-	                    ".TP\n"
-	                    ".BR \\-\\-plugin\\-dir \" DIR\" x\n"
-	                    ".RB [ \\-\\-json ]\n"
-	                    "plain \\fBinline_name\\fR and \\fIitalic\\fP\n"
-	                    ".SS check\\-path\n"
-	                    ".BI \"int run(const struct gini_host *\" host )\n",
-	                    NULL, NULL);
+	char *b = docs_roff_bold(".\\\" comment with \\fBhidden\\fR\n"
+	                         ".TP\n"
+	                         ".BR \\-\\-plugin\\-dir \" DIR\" x\n"
+	                         ".RB [ \\-\\-json ]\n"
+	                         "plain \\fBinline_name\\fR and \\fIitalic\\fP\n"
+	                         ".SS check\\-path\n"
+	                         ".BI \"int run(const struct gini_host *\" host )\n",
+	                         NULL, NULL);
 
-	ck_assert(has_name(b, "--plugin-dir"));
-	ck_assert(has_name(b, "--json"));
-	ck_assert(has_name(b, "inline_name"));
-	ck_assert(has_name(b, "check-path"));
-	ck_assert(has_name(b, "run"));
-	ck_assert(has_name(b, "gini_host"));
-	ck_assert(!has_name(b, "hidden"));
-	ck_assert(!has_name(b, "DIR"));
-	ck_assert(!has_name(b, "plain"));
-	ck_assert(!has_name(b, "italic"));
-	ck_assert(!has_name(b, "host"));
-	ck_assert(!has_name(b, "--plugin"));
+	ck_assert(docs_has_name(b, "--plugin-dir"));
+	ck_assert(docs_has_name(b, "--json"));
+	ck_assert(docs_has_name(b, "inline_name"));
+	ck_assert(docs_has_name(b, "check-path"));
+	ck_assert(docs_has_name(b, "run"));
+	ck_assert(docs_has_name(b, "gini_host"));
+	ck_assert(!docs_has_name(b, "hidden"));
+	ck_assert(!docs_has_name(b, "DIR"));
+	ck_assert(!docs_has_name(b, "plain"));
+	ck_assert(!docs_has_name(b, "italic"));
+	ck_assert(!docs_has_name(b, "host"));
+	ck_assert(!docs_has_name(b, "--plugin"));
 	free(b);
 }
 END_TEST

@@ -2,10 +2,11 @@
 /*
  * The executor, driven through real compiled pipelines: configs parsed by
  * config.c and compiled by pipeline.c against a registry of stage types
- * built into this test. Parallelism is proven by recorded start/end times
- * that overlap, never by wall-clock thresholds.
+ * built into this test (executor_stages.c). Parallelism is proven by
+ * recorded start/end times that overlap, never by wall-clock thresholds.
  */
 #include "tests.h"
+#include "executor_stages.h"
 
 #include "config.h"
 #include "context.h"
@@ -22,233 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* What the test stages saw, in order. */
-#define EVENTS_MAX 4096
-static struct event {
-	char name[32];
-	uint64_t start, end;
-} events[EVENTS_MAX];
-static size_t n_events;
-static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
-
-struct inst {
-	const char *name;
-	int64_t fail_times; /* fail this many attempts, then succeed */
-	uint64_t sleep_usec;
-	const char *set_key, *set_value, *expect_key;
-	int32_t result;  /* GINI_* to return after the work */
-	int64_t returns; /* with has_returns: the value run() returns, as is */
-	bool has_returns;
-	const char *message;
-	atomic_int attempts;
-};
-
-static int
-rec_create(const struct gini_host *host, struct gini_handle *h, const struct gini_params *p,
-           void **ret)
-{
-	struct inst *in = calloc(1, sizeof(*in));
-	const char *result = NULL;
-
-	(void)h;
-	host->param_string(p, "name", &in->name);
-	host->param_int(p, "fail_times", &in->fail_times);
-	host->param_duration(p, "sleep", &in->sleep_usec);
-	host->param_string(p, "set_key", &in->set_key);
-	host->param_string(p, "set_value", &in->set_value);
-	host->param_string(p, "expect_key", &in->expect_key);
-	if (host->param_string(p, "result", &result) == 0)
-		in->result = streq(result, "skip") ? GINI_SKIPPED : GINI_FAILURE;
-	in->has_returns = host->param_int(p, "returns", &in->returns) == 0;
-	host->param_string(p, "message", &in->message);
-	*ret = in;
-	return 0;
-}
-
-static void
-rec_destroy(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	free(instance);
-}
-
-static int
-rec_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	struct inst *in = instance;
-	uint64_t start = now_usec(CLOCK_MONOTONIC);
-	int attempt = atomic_fetch_add(&in->attempts, 1) + 1;
-	int rc = GINI_SUCCESS;
-
-	if (in->sleep_usec && host->sleep(h, in->sleep_usec) < 0) {
-		host->set_message(h, "interrupted");
-		rc = GINI_FAILURE;
-	}
-	if (in->expect_key) {
-		const char *v = host->ctx_get(h, in->expect_key);
-
-		host->set_message(h, "%s=%s", in->expect_key, v ? v : "(unset)");
-	}
-	if (in->set_key)
-		host->ctx_set(h, in->set_key, in->set_value ? in->set_value : "");
-	if (rc == GINI_SUCCESS && attempt <= in->fail_times) {
-		host->set_message(h, "attempt %d fails", attempt);
-		rc = GINI_FAILURE;
-	} else if (rc == GINI_SUCCESS && in->result) {
-		host->set_message(h, "as configured");
-		rc = in->result;
-	} else if (rc == GINI_SUCCESS && in->has_returns) {
-		if (in->message)
-			host->set_message(h, "%s", in->message);
-		rc = (int)in->returns;
-	}
-	pthread_mutex_lock(&events_lock);
-	if (n_events < EVENTS_MAX) {
-		snprintf(events[n_events].name, sizeof(events[0].name), "%s",
-		         in->name ? in->name : "?");
-		events[n_events].start = start;
-		events[n_events].end = now_usec(CLOCK_MONOTONIC);
-		n_events++;
-	}
-	pthread_mutex_unlock(&events_lock);
-	return rc;
-}
-
-/* Ignores cancellation: sleeps its full duration with plain nanosleep. */
-static int
-stubborn_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	struct timespec ts = { 0, 400 * 1000 * 1000 };
-
-	(void)host;
-	(void)h;
-	(void)instance;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-	return GINI_SUCCESS;
-}
-
-static int
-noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
-
-static int
-desc_describe(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	struct inst *in = instance;
-
-	host->set_message(h, "would record %s", in && in->name ? in->name : "?");
-	return 0;
-}
-
-/*
- * "meet": run() waits until describe() of the same instance was called, so
- * it succeeds only if a dry run's describe() does not wait for run(). The
- * wait gives up after a minute (a hang guard, not a measurement).
- */
-static pthread_mutex_t meet_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t meet_cond = PTHREAD_COND_INITIALIZER;
-static bool meet_running, meet_described;
-
-static int
-meet_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	struct timespec until;
-	int k = 0;
-
-	(void)instance;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 60;
-	pthread_mutex_lock(&meet_lock);
-	meet_running = true;
-	pthread_cond_broadcast(&meet_cond);
-	while (!meet_described && k != ETIMEDOUT)
-		k = pthread_cond_timedwait(&meet_cond, &meet_lock, &until);
-	pthread_mutex_unlock(&meet_lock);
-	if (k == ETIMEDOUT) {
-		host->set_message(h, "describe() never came");
-		return GINI_FAILURE;
-	}
-	return GINI_SUCCESS;
-}
-
-static int
-meet_describe(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)instance;
-	pthread_mutex_lock(&meet_lock);
-	meet_described = true;
-	pthread_cond_broadcast(&meet_cond);
-	pthread_mutex_unlock(&meet_lock);
-	host->set_message(h, "would meet");
-	return 0;
-}
-
-/* Healthy unless its instance was configured to fail. */
-static int
-desc_check(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	struct inst *in = instance;
-
-	if (in && in->fail_times) {
-		host->set_message(h, "%s is unhealthy", in->name);
-		return GINI_FAILURE;
-	}
-	return GINI_SUCCESS;
-}
-
-static const struct gini_stage_descriptor dry_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "dry",
-	.version = "1.0.0",     .summary = "describes itself",
-	.category = "test",     .flags = GINI_STAGE_DRY_RUN | GINI_STAGE_CONCURRENT,
-	.create = rec_create,   .destroy = rec_destroy,
-	.run = rec_run,         .describe = desc_describe,
-	.check = desc_check,
-};
-/* Has describe() but does not vouch for it: the generic line is used. */
-static const struct gini_stage_descriptor nodry_desc = {
-	GINI_DESCRIPTOR_HEADER,    .id = "nodry",          .version = "1.0.0",
-	.summary = "unvouched",    .category = "test",     .flags = GINI_STAGE_CONCURRENT,
-	.create = rec_create,      .destroy = rec_destroy, .run = rec_run,
-	.describe = desc_describe,
-};
-
-static const struct gini_stage_descriptor rec_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "rec",
-	.version = "1.0.0",     .summary = "records",
-	.category = "test",     .flags = GINI_STAGE_CONCURRENT,
-	.create = rec_create,   .destroy = rec_destroy,
-	.run = rec_run,
-};
-static const struct gini_stage_descriptor serial_desc = {
-	GINI_DESCRIPTOR_HEADER,      .id = "serial",     .version = "1.0.0",
-	.summary = "not concurrent", .category = "test", .create = rec_create,
-	.destroy = rec_destroy,      .run = rec_run,
-};
-static const struct gini_stage_descriptor stubborn_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "stubborn",
-	.version = "1.0.0",     .summary = "ignores cancellation",
-	.category = "test",     .run = stubborn_run,
-};
-/* Not concurrent: real runs of one instance are serialised, dry runs not. */
-static const struct gini_stage_descriptor meet_desc = {
-	GINI_DESCRIPTOR_HEADER, .id = "meet",
-	.version = "1.0.0",     .summary = "meets describe",
-	.category = "test",     .flags = GINI_STAGE_DRY_RUN,
-	.run = meet_run,        .describe = meet_describe,
-};
-static const struct gini_stage_descriptor noop_desc = {
-	GINI_DESCRIPTOR_HEADER,    .id = "noop",       .version = "1.0.0",
-	.summary = "does nothing", .category = "test", .flags = GINI_STAGE_CONCURRENT,
-	.run = noop_run,
-};
-
 static struct registry *reg;
 static struct gini_config *cfg;
 static struct pipeline *pl;
@@ -260,9 +34,10 @@ static int n_done;
 static void
 setup(void)
 {
-	const struct gini_stage_descriptor *all[] = { &rec_desc,  &serial_desc, &stubborn_desc,
-		                                      &noop_desc, &dry_desc,    &nodry_desc,
-		                                      &meet_desc };
+	const struct gini_stage_descriptor *all[] = { &xt_rec_desc,      &xt_serial_desc,
+		                                      &xt_stubborn_desc, &xt_noop_desc,
+		                                      &xt_dry_desc,      &xt_nodry_desc,
+		                                      &xt_meet_desc };
 
 	reg = registry_new();
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
@@ -271,7 +46,7 @@ setup(void)
 		ck_assert_int_eq(registry_add(reg, t), 0);
 		stage_type_unref(t);
 	}
-	n_events = 0;
+	xt_n_events = 0;
 	n_done = 0;
 }
 
@@ -351,9 +126,9 @@ result(struct run *r, const char *id)
 static const struct event *
 event(const char *name)
 {
-	for (size_t i = 0; i < n_events; i++)
-		if (streq(events[i].name, name))
-			return &events[i];
+	for (size_t i = 0; i < xt_n_events; i++)
+		if (streq(xt_events[i].name, name))
+			return &xt_events[i];
 	ck_abort_msg("no event %s", name);
 	return NULL;
 }
@@ -371,11 +146,11 @@ START_TEST(linear_order_and_context)
 	        "); });");
 	r = run_pipeline(2);
 	ck_assert_int_eq(r->status, RUN_SUCCESS);
-	ck_assert_uint_eq(n_events, 3);
-	ck_assert_str_eq(events[0].name, "a");
-	ck_assert_str_eq(events[1].name, "b");
-	ck_assert_str_eq(events[2].name, "c");
-	ck_assert_uint_le(events[0].end, events[1].start);
+	ck_assert_uint_eq(xt_n_events, 3);
+	ck_assert_str_eq(xt_events[0].name, "a");
+	ck_assert_str_eq(xt_events[1].name, "b");
+	ck_assert_str_eq(xt_events[2].name, "c");
+	ck_assert_uint_le(xt_events[0].end, xt_events[1].start);
 	ck_assert_str_eq(result(r, "c")->message, "k=from-a");
 	ck_assert_str_eq(ctx_get(r->ctx, "k"), "from-a");
 	ck_assert_uint_eq(r->failed_step, SIZE_MAX);
@@ -656,8 +431,8 @@ START_TEST(non_concurrent_stage_serialised)
 	ck_assert_int_eq(executor_submit(ex, r1), 0);
 	ck_assert_int_eq(executor_submit(ex, r2), 0);
 	wait_done(2);
-	ck_assert_uint_eq(n_events, 2);
-	ck_assert_msg(events[0].end <= events[1].start, "serial stage ran concurrently");
+	ck_assert_uint_eq(xt_n_events, 2);
+	ck_assert_msg(xt_events[0].end <= xt_events[1].start, "serial stage ran concurrently");
 	run_free(r1);
 	run_free(r2);
 }
@@ -733,7 +508,7 @@ START_TEST(dry_run_describes_and_checks)
 	r->on_done = on_done;
 	ck_assert_int_eq(executor_submit(ex, r), 0);
 	wait_done(1);
-	ck_assert_uint_eq(n_events, 0); /* run() never called */
+	ck_assert_uint_eq(xt_n_events, 0); /* run() never called */
 	ck_assert_str_eq(result(r, "a")->message, "would record a; check ok");
 	ck_assert_int_eq(result(r, "b")->status, STEP_FAILED);
 	ck_assert_str_eq(result(r, "b")->message, "would record b; check FAILED: b is unhealthy");
@@ -761,15 +536,12 @@ START_TEST(dry_run_overlaps_a_real_run)
 	        "{ id = \"m\"; stage = \"meet\"; }"
 	        "); });");
 	ck_assert(pl->steps[0].serialise);
-	meet_running = meet_described = false;
+	xt_meet_running = xt_meet_described = false;
 	ex = executor_new(2);
 	real = run_new(pl, "test");
 	real->on_done = on_done;
 	ck_assert_int_eq(executor_submit(ex, real), 0);
-	pthread_mutex_lock(&meet_lock);
-	while (!meet_running)
-		pthread_cond_wait(&meet_cond, &meet_lock);
-	pthread_mutex_unlock(&meet_lock);
+	xt_meet_wait_running();
 	dry = run_new(pl, "test");
 	dry->dry_run = true;
 	dry->on_done = on_done;

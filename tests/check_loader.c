@@ -6,6 +6,7 @@
  * with its own reason while the good plugins still register.
  */
 #include "tests.h"
+#include "test_stages.h"
 
 #include "elfcheck.h"
 #include "loader.h"
@@ -142,39 +143,26 @@ START_TEST(good_plugins_register)
 }
 END_TEST
 
-/* Each descriptor-level problem, with its specific reason. */
+/* Each descriptor-level problem, with its specific reason: the reason each
+ * fixture of the corpus states (test_bad_plugins()). */
 START_TEST(bad_descriptors_refused)
 {
-	static const struct {
-		const char *file;
-		const char *reason;
-	} cases[] = {
-		{ "no_symbol.so", "does not export stage_descriptor" },
-		{ "null_entry.so", "stage_descriptor() returned NULL" },
-		{ "bad_major.so", "ABI major 2 is not supported (host ABI 1.1)" },
-		{ "new_minor.so", "built for ABI 1.99, newer than the host's ABI 1.1" },
-		{ "minor_2.so", "built for ABI 1.2, newer than the host's ABI 1.1" },
-		{ "absurd_size.so", "descriptor size 1048576 is implausible" },
-		{ "tiny_size.so", "descriptor size 16 is implausible" },
-		{ "bad_id.so", "invalid id 'Bad ID!'" },
-		{ "bad_version.so", "invalid version '1.x'" },
-		{ "bad_flags.so", "unknown flags 0x80" },
-		{ "no_run.so", "no run callback" },
-		{ "load_fails.so", "load hook failed: license file /nonexistent/license missing" },
-	};
+	struct test_bad_plugin *cases = NULL;
+	size_t n = test_bad_plugins(&cases);
 	struct registry *reg = registry_new();
 	struct loader_report rep = { 0 };
 
 	put("good_a.so", "good_a.so", 0755);
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+	for (size_t i = 0; i < n; i++)
 		put(cases[i].file, cases[i].file, 0755);
 	ck_assert_int_eq(scan(reg, &rep), 0);
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+	for (size_t i = 0; i < n; i++)
 		assert_refused(&rep, cases[i].file, cases[i].reason);
-	ck_assert_uint_eq(rep.n_refusals, ARRAY_SIZE(cases));
+	ck_assert_uint_eq(rep.n_refusals, n);
 	ck_assert_uint_eq(registry_count(reg), 1);
 	loader_report_done(&rep);
 	registry_free(reg);
+	free(cases);
 }
 END_TEST
 
@@ -536,15 +524,6 @@ START_TEST(missing_directory_is_not_fatal)
 }
 END_TEST
 
-static int
-noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
-
 /*
  * Regression (fuzz_elf): a refusal quoted the plugin's strings as they
  * were, so an id with a newline forged a second log line. Escaped now.
@@ -554,7 +533,7 @@ START_TEST(refusal_reason_escaped)
 	struct gini_stage_descriptor d = {
 		GINI_DESCRIPTOR_HEADER, .id = "x\nplugin /etc/evil.so: loaded\001",
 		.version = "1.0.0",     .summary = "s",
-		.category = "io",       .run = noop_run,
+		.category = "io",       .run = test_noop_run,
 	};
 	char reason[256], tiny[12];
 

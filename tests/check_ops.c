@@ -2,7 +2,9 @@
 /*
  * Operator controls against a real daemon: run params (declared, checked,
  * and reaching exec steps only as data), cancelling a run, and disabling a
- * pipeline across reloads and restarts, with who may do it.
+ * pipeline across reloads and restarts, with who may do it. How the exec
+ * stage itself substitutes run context into argv and reads env_file is
+ * check_ops_exec.c.
  */
 #include "tests.h"
 
@@ -43,77 +45,11 @@ start(const char *conf)
 /* ginictl -s SOCKET ARGS... against this file's daemon d (tests/daemon.c). */
 #define ginictl(out, err, ...) daemon_ginictl(&d, out, err, __VA_ARGS__)
 
+/* The control socket of this file's daemon d. */
 static int
 client(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	strcpy(sa.sun_path, d.socket);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect: %s",
-	              strerror(errno));
-	return fd;
-}
-
-/* Sends text; false if the daemon hung up first. */
-static bool
-send_all(int fd, const char *text, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return false;
-		off += (size_t)n;
-	}
-	return true;
-}
-
-/* One reply line, parsed; NULL on EOF or after 10 s. */
-static json_t *
-read_reply(int fd)
-{
-	static char buf[1 << 16];
-	size_t len = 0;
-
-	while (len < sizeof(buf) - 1) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-
-		if (poll(&p, 1, 10000) <= 0 || recv(fd, buf + len, 1, 0) <= 0)
-			return NULL;
-		if (buf[len] == '\n')
-			return json_loadb(buf, len, 0, NULL);
-		len++;
-	}
-	return NULL;
-}
-
-/* The error code of a reply, or "" if it is not an error. */
-static const char *
-error_code(json_t *r)
-{
-	const char *code = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
-
-	return code ? code : "";
-}
-
-static json_t *
-call(int fd, const char *cmd, const char *args)
-{
-	char *line;
-	json_t *r;
-
-	ck_assert_int_ne(asprintf(&line, "{\"v\": 1, \"id\": 7, \"cmd\": \"%s\", \"args\": %s}\n",
-	                          cmd, args ? args : "{}"),
-	                 -1);
-	ck_assert(send_all(fd, line, strlen(line)));
-	free(line);
-	r = read_reply(fd);
-	ck_assert_ptr_nonnull(r);
-	return r;
+	return daemon_connect(&d);
 }
 
 static char *
@@ -253,16 +189,17 @@ START_TEST(params_refused_before_the_run)
 
 	/* A NUL cannot be in a value: the request itself is refused. */
 	fd = client();
-	r = call(fd, "run", "{\"pipeline\": \"p\", \"params\": {\"target\": \"/srv\\u0000/etc\"}}");
-	ck_assert_str_eq(error_code(r), PROTO_E_BAD_REQUEST);
+	r = daemon_call(fd, "run",
+	                "{\"pipeline\": \"p\", \"params\": {\"target\": \"/srv\\u0000/etc\"}}");
+	ck_assert_str_eq(reply_error_code(r), PROTO_E_BAD_REQUEST);
 	json_decref(r);
 	close(fd);
 	fd = client();
-	r = call(fd, "run", "{\"pipeline\": \"p\", \"params\": {\"target\": 5}}");
-	ck_assert_str_eq(error_code(r), PROTO_E_BAD_ARGUMENT);
+	r = daemon_call(fd, "run", "{\"pipeline\": \"p\", \"params\": {\"target\": 5}}");
+	ck_assert_str_eq(reply_error_code(r), PROTO_E_BAD_ARGUMENT);
 	json_decref(r);
-	r = call(fd, "run", "{\"pipeline\": \"p\", \"params\": [\"target=/x\"]}");
-	ck_assert_str_eq(error_code(r), PROTO_E_BAD_ARGUMENT);
+	r = daemon_call(fd, "run", "{\"pipeline\": \"p\", \"params\": [\"target=/x\"]}");
+	ck_assert_str_eq(reply_error_code(r), PROTO_E_BAD_ARGUMENT);
 	json_decref(r);
 	close(fd);
 
@@ -276,10 +213,10 @@ START_TEST(params_refused_before_the_run)
 		memset(line + len, 'a', n);
 		strcpy(line + len + n, "\"}}}\n");
 		fd = client();
-		(void)send_all(fd, line, strlen(line)); /* it hangs up after the reply */
-		r = read_reply(fd);
+		(void)daemon_send_all(fd, line, strlen(line)); /* it hangs up after the reply */
+		r = daemon_read_reply(fd, 10000);
 		ck_assert_ptr_nonnull(r);
-		ck_assert_str_eq(error_code(r), PROTO_E_TOO_LARGE);
+		ck_assert_str_eq(reply_error_code(r), PROTO_E_TOO_LARGE);
 		json_decref(r);
 		close(fd);
 		free(line);
@@ -331,17 +268,18 @@ START_TEST(params_queued_run_joined_only_alike)
 	free(err);
 	/* A client waiting with the same params joins the queued run... */
 	a = client();
-	ck_assert(send_all(a, two, strlen(two)));
+	ck_assert(daemon_send_all(a, two, strlen(two)));
 	/* ...one with other params is not silently folded into it. */
 	b = client();
-	r = call(b, "run", "{\"pipeline\": \"q\", \"wait\": true, \"params\": {\"n\": \"3\"}}");
-	ck_assert_str_eq(error_code(r), PROTO_E_BUSY);
+	r = daemon_call(b, "run",
+	                "{\"pipeline\": \"q\", \"wait\": true, \"params\": {\"n\": \"3\"}}");
+	ck_assert_str_eq(reply_error_code(r), PROTO_E_BUSY);
 	json_decref(r);
 	close(b);
 	test_write_file(daemon_path(&d, "go"), "", 0644);
 	/* a's run is the queued one: its step event, then its result. */
 	do {
-		r = read_reply(a);
+		r = daemon_read_reply(a, 10000);
 		ck_assert_ptr_nonnull(r);
 		if (json_object_get(r, "event")) {
 			json_decref(r);
@@ -406,7 +344,7 @@ START_TEST(params_defaults_for_triggers)
 	/* The listing says what a run may set. */
 	{
 		int fd = client();
-		json_t *r = call(fd, "pipelines", NULL);
+		json_t *r = daemon_call(fd, "pipelines", NULL);
 		char *dump = json_dumps(
 		        json_object_get(
 		                json_array_get(
@@ -462,7 +400,7 @@ START_TEST(cancel_kills_a_child_that_ignores_sigterm)
 	waiter = client();
 	text = "{\"v\": 1, \"id\": 7, \"cmd\": \"run\", \"args\": {\"pipeline\": "
 	       "\"stubborn\", \"wait\": true}}\n";
-	ck_assert(send_all(waiter, text, strlen(text)));
+	ck_assert(daemon_send_all(waiter, text, strlen(text)));
 	ck_assert(wait_file(daemon_path(&d, "pid"), "\n", 10000));
 	text = slurp(daemon_path(&d, "pid"));
 	pid = strtol(text, NULL, 10);
@@ -484,7 +422,7 @@ START_TEST(cancel_kills_a_child_that_ignores_sigterm)
 	free(err);
 
 	/* The step's event, then the run's end. */
-	ev = read_reply(waiter);
+	ev = daemon_read_reply(waiter, 10000);
 	ck_assert_ptr_nonnull(ev);
 	dump = json_dumps(ev, 0);
 	ck_assert_msg(streq(json_string_value(json_object_get(ev, "event")), "step"), "%s", dump);
@@ -500,7 +438,7 @@ START_TEST(cancel_kills_a_child_that_ignores_sigterm)
 	        "%s", dump);
 	free(dump);
 	json_decref(ev);
-	r = read_reply(waiter);
+	r = daemon_read_reply(waiter, 10000);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "result"), "result")),
 	                 "cancelled");
@@ -512,7 +450,7 @@ START_TEST(cancel_kills_a_child_that_ignores_sigterm)
 	ck_assert_int_eq(errno, ESRCH);
 
 	fd = client();
-	r = call(fd, "history", "{\"pipeline\": \"stubborn\"}");
+	r = daemon_call(fd, "history", "{\"pipeline\": \"stubborn\"}");
 	ck_assert_str_eq(
 	        json_string_value(json_object_get(
 	                json_array_get(json_object_get(json_object_get(r, "result"), "items"), 0),
@@ -520,8 +458,8 @@ START_TEST(cancel_kills_a_child_that_ignores_sigterm)
 	        "cancelled");
 	json_decref(r);
 	/* Over: cancelling it again finds nothing. */
-	r = call(fd, "cancel", "{\"run_id\": 1}");
-	ck_assert_str_eq(error_code(r), PROTO_E_NOT_FOUND);
+	r = daemon_call(fd, "cancel", "{\"run_id\": 1}");
+	ck_assert_str_eq(reply_error_code(r), PROTO_E_NOT_FOUND);
 	json_decref(r);
 	close(fd);
 }
@@ -543,7 +481,7 @@ static bool
 listed_enabled(const char *name)
 {
 	int fd = client();
-	json_t *r = call(fd, "pipelines", NULL), *items, *p;
+	json_t *r = daemon_call(fd, "pipelines", NULL), *items, *p;
 	bool enabled = false, found = false;
 	size_t i;
 
@@ -690,15 +628,15 @@ expect_switches_denied(void)
 		{ "run", "{\"pipeline\": \"tick\", \"force\": true}" },
 	};
 	int fd = client();
-	json_t *r = call(fd, "pipelines", NULL);
+	json_t *r = daemon_call(fd, "pipelines", NULL);
 	int rc = 0;
 
 	if (!json_is_true(json_object_get(r, "ok")))
 		rc = 1;
 	json_decref(r);
 	for (size_t i = 0; i < ARRAY_SIZE(cmds) && rc == 0; i++) {
-		r = call(fd, cmds[i][0], cmds[i][1]);
-		if (!streq(error_code(r), PROTO_E_PERMISSION))
+		r = daemon_call(fd, cmds[i][0], cmds[i][1]);
+		if (!streq(reply_error_code(r), PROTO_E_PERMISSION))
 			rc = 2 + (int)i;
 		json_decref(r);
 	}
@@ -721,254 +659,6 @@ START_TEST(read_only_client_refused)
 	free(conf);
 	ck_assert_int_eq(as_user(4242, 4242, ro, 1, expect_switches_denied), 0);
 	ck_assert(listed_enabled("tick"));
-}
-END_TEST
-
-/* ---- exec: ${key} in argv, env_file ---- */
-
-static struct stagetest *
-open_exec(void)
-{
-	return stagetest_open(test_build_path("stages/exec.so"));
-}
-
-static void
-create_ok(struct stagetest *t)
-{
-	int r = stagetest_create(t);
-
-	ck_assert_msg(r == 0, "create: %d (%s)", r, stagetest_message(t));
-	ck_assert_ptr_null(stagetest_param_unread(t));
-}
-
-static void
-create_fails(struct stagetest *t, const char *message)
-{
-	ck_assert_int_lt(stagetest_create(t), 0);
-	ck_assert_str_eq(stagetest_message(t), message);
-}
-
-/* Prints each argument after the script as [ARG]. */
-#define SHOW_ARGS "for a; do printf '[%s]' \"$a\"; done"
-
-START_TEST(exec_argv_substitution_is_whole_element)
-{
-	struct stagetest *t = open_exec();
-	static const char nasty[] = "two words\n*; $(touch INJECTED) `id` '\"";
-
-	stagetest_param_strv(t, "argv", "/bin/sh", "-c", SHOW_ARGS, "sh", "${v}", "pre-${v}-post",
-	                     "$${v}", "x${empty}y", "${empty}", "cost $5", NULL);
-	stagetest_param_string(t, "capture", "out");
-	create_ok(t);
-	stagetest_ctx_set(t, "v", nasty);
-	stagetest_ctx_set(t, "empty", "");
-	ck_assert_int_eq(stagetest_run(t), GINI_SUCCESS);
-	ck_assert_str_eq(stagetest_ctx_get(t, "out"),
-	                 "[two words\n*; $(touch INJECTED) `id` '\"]"
-	                 "[pre-two words\n*; $(touch INJECTED) `id` '\"-post]"
-	                 "[${v}][xy][][cost $5]");
-	ck_assert_int_ne(access("INJECTED", F_OK), 0);
-	/* A dry run shows the arguments as they would be. */
-	ck_assert_int_eq(stagetest_describe(t), 0);
-	ck_assert_msg(strstr(stagetest_message(t), "'pre-two words"), "%s", stagetest_message(t));
-	stagetest_close(t);
-}
-END_TEST
-
-START_TEST(exec_argv_unset_key_fails_the_run)
-{
-	struct stagetest *t = open_exec();
-
-	stagetest_param_strv(t, "argv", "/bin/echo", "a", "--to=${target}", NULL);
-	create_ok(t);
-	ck_assert_int_eq(stagetest_run(t), GINI_FAILURE);
-	ck_assert_str_eq(stagetest_message(t), "argv entry 3: context key 'target' is not set");
-	ck_assert_int_eq(stagetest_describe(t), 0);
-	ck_assert_msg(strstr(stagetest_message(t),
-	                     "unexpanded: argv entry 3: context key 'target' is not set"),
-	              "%s", stagetest_message(t));
-	stagetest_close(t);
-
-	t = open_exec();
-	stagetest_param_strv(t, "argv", "${tool}", "x", NULL);
-	create_fails(t, "param 'argv': the program name (first entry) cannot hold '$': "
-	                "substitution is for arguments only");
-	stagetest_close(t);
-
-	t = open_exec();
-	stagetest_param_strv(t, "argv", "/bin/echo", "${a b}", NULL);
-	create_fails(t, "param 'argv': entry 2: '${a b}' at offset 0: not a valid context key (1 "
-	                "to 64 of A-Z a-z 0-9 _ . -)");
-	stagetest_close(t);
-
-	/* The shell param is shell text: no substitution, as before. */
-	t = open_exec();
-	stagetest_param_string(t, "shell", "printf '%s' \"${X-unset}\"");
-	stagetest_param_string(t, "capture", "out");
-	create_ok(t);
-	ck_assert_int_eq(stagetest_run(t), GINI_SUCCESS);
-	ck_assert_str_eq(stagetest_ctx_get(t, "out"), "unset");
-	stagetest_close(t);
-}
-END_TEST
-
-static char env_dir[4096];
-
-static const char *
-env_path(const char *name)
-{
-	static char buf[4][4200];
-	static unsigned next;
-	char *b = buf[next++ % 4];
-
-	snprintf(b, sizeof(buf[0]), "%s/%s", env_dir, name);
-	return b;
-}
-
-static void
-env_setup(void)
-{
-	char *tmp = test_tmpdir("envfile");
-
-	snprintf(env_dir, sizeof(env_dir), "%s", tmp);
-	free(tmp);
-}
-
-static void
-env_teardown(void)
-{
-	test_rmtree(env_dir);
-}
-
-/* An exec step printing the named variables as [NAME=VALUE] (or [NAME unset]). */
-static struct stagetest *
-env_step(const char *env_file, const char *names)
-{
-	struct stagetest *t = open_exec();
-	char *script;
-
-	ck_assert_int_ne(asprintf(&script,
-	                          "for n in %s; do eval \"v=\\${$n+set}\"; if [ \"$v\" ]; then "
-	                          "eval \"printf '[%%s=%%s]' $n \\\"\\$$n\\\"\"; else printf "
-	                          "'[%%s unset]' $n; fi; done",
-	                          names),
-	                 -1);
-	/* shell, not argv: ${...} is the shell's own here. */
-	stagetest_param_string(t, "shell", script);
-	free(script);
-	stagetest_param_string(t, "env_file", env_file);
-	stagetest_param_string(t, "capture", "out");
-	return t;
-}
-
-START_TEST(exec_env_file_syntax)
-{
-	struct stagetest *t;
-
-	test_write_file(env_path("env"),
-	                "# a comment\n"
-	                "; another comment\n"
-	                "\n"
-	                "   PLAIN=value\n"
-	                "SPACED = padded value   \n"
-	                "EMPTY=\n"
-	                "HASH=a#b\n"
-	                "SINGLE='it''s $HOME \\n'\n"
-	                "DOUBLE=\"say \\\"hi\\\" \\\\ \\$HOME \\n\"\n"
-	                "MULTI=\"line one\n"
-	                "line two\"\n"
-	                "CONT=first \\\n"
-	                "second\n"
-	                "ESC=a\\ b\\\\c\n"
-	                "MIXED=\"x\"'y'z\n"
-	                "CRLF=dos\r\n"
-	                "EQ=a=b=c\n"
-	                "_under_1=ok\n",
-	                0644);
-	t = env_step(env_path("env"), "PLAIN SPACED EMPTY HASH SINGLE DOUBLE MULTI CONT ESC MIXED "
-	                              "CRLF EQ _under_1");
-	create_ok(t);
-	ck_assert_int_eq(stagetest_run(t), GINI_SUCCESS);
-	ck_assert_str_eq(stagetest_ctx_get(t, "out"),
-	                 "[PLAIN=value][SPACED=padded value][EMPTY=][HASH=a#b]"
-	                 "[SINGLE=its $HOME \\n][DOUBLE=say \"hi\" \\ $HOME \\n]"
-	                 "[MULTI=line one\nline two][CONT=first second][ESC=a b\\c]"
-	                 "[MIXED=xyz][CRLF=dos][EQ=a=b=c][_under_1=ok]");
-	stagetest_close(t);
-}
-END_TEST
-
-START_TEST(exec_env_file_errors_and_precedence)
-{
-	static const struct {
-		const char *text;
-		const char *message;
-	} bad[] = {
-		{ "A=1\nnot an assignment\n", ":2: not KEY=VALUE (no '=' after 'not')" },
-		{ "A=1\n\n9LIVES=x\n", ":3: not KEY=VALUE (a key is a letter or '_', then letters, "
-		                       "digits or '_')" },
-		{ "A='open\n", ":1: unterminated single quote" },
-		{ "B=\"open\nstill\n", ":1: unterminated double quote" },
-		{ "export A=1\n", ":1: not KEY=VALUE (no '=' after 'export')" },
-	};
-	struct stagetest *t;
-	char want[8192];
-
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		test_write_file(env_path("bad"), bad[i].text, 0644);
-		t = env_step(env_path("bad"), "A");
-		create_ok(t);
-		ck_assert_int_eq(stagetest_run(t), GINI_FAILURE);
-		snprintf(want, sizeof(want), "env_file %s%s", env_path("bad"), bad[i].message);
-		ck_assert_str_eq(stagetest_message(t), want);
-		stagetest_close(t);
-	}
-
-	/* Missing: an error, unless the name starts with '-'. */
-	t = env_step(env_path("missing"), "A");
-	create_ok(t);
-	ck_assert_int_eq(stagetest_run(t), GINI_FAILURE);
-	snprintf(want, sizeof(want), "env_file %s: No such file or directory", env_path("missing"));
-	ck_assert_str_eq(stagetest_message(t), want);
-	stagetest_close(t);
-	snprintf(want, sizeof(want), "-%s", env_path("missing"));
-	t = env_step(want, "A");
-	create_ok(t);
-	ck_assert_int_eq(stagetest_run(t), GINI_SUCCESS);
-	ck_assert_str_eq(stagetest_ctx_get(t, "out"), "[A unset]");
-	stagetest_close(t);
-
-	/* Not a regular file: refused rather than read (a FIFO would hang). */
-	ck_assert_int_eq(mkfifo(env_path("fifo"), 0644), 0);
-	t = env_step(env_path("fifo"), "A");
-	create_ok(t);
-	ck_assert_int_eq(stagetest_run(t), GINI_FAILURE);
-	snprintf(want, sizeof(want), "env_file %s: not a regular file", env_path("fifo"));
-	ck_assert_str_eq(stagetest_message(t), want);
-	stagetest_close(t);
-
-	t = open_exec();
-	stagetest_param_strv(t, "argv", "/bin/true", NULL);
-	stagetest_param_string(t, "env_file", "relative.env");
-	create_fails(t, "param 'env_file': 'relative.env' is not an absolute path (a leading '-' "
-	                "makes a missing file no error)");
-	stagetest_close(t);
-
-	/* The env param wins over the file, the file over the context; the
-	 * file is read at each run. */
-	test_write_file(env_path("env"), "A=from-file\nB=from-file\nGINI_CTX_K=from-file\n", 0644);
-	t = env_step(env_path("env"), "A B GINI_CTX_K");
-	stagetest_param_strv(t, "env", "B=from-param", NULL);
-	create_ok(t);
-	stagetest_ctx_set(t, "k", "from-context");
-	ck_assert_int_eq(stagetest_run(t), GINI_SUCCESS);
-	ck_assert_str_eq(stagetest_ctx_get(t, "out"),
-	                 "[A=from-file][B=from-param][GINI_CTX_K=from-file]");
-	test_write_file(env_path("env"), "A=edited\n", 0644);
-	ck_assert_int_eq(stagetest_run(t), GINI_SUCCESS);
-	ck_assert_str_eq(stagetest_ctx_get(t, "out"),
-	                 "[A=edited][B=from-param][GINI_CTX_K=from-context]");
-	stagetest_close(t);
 }
 END_TEST
 
@@ -1076,20 +766,9 @@ ops_suite(void)
 	tcase_add_test(tc, cancel_kills_a_child_that_ignores_sigterm);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("exec_argv");
-	tcase_add_test(tc, exec_argv_substitution_is_whole_element);
-	tcase_add_test(tc, exec_argv_unset_key_fails_the_run);
-	suite_add_tcase(s, tc);
-
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, check_warns_about_keys_nothing_sets);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("env_file");
-	tcase_add_checked_fixture(tc, env_setup, env_teardown);
-	tcase_add_test(tc, exec_env_file_syntax);
-	tcase_add_test(tc, exec_env_file_errors_and_precedence);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("switches");

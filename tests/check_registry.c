@@ -2,6 +2,7 @@
 /* The registry: index operations, listing, reference counting, counters,
  * and concurrent use (run under SANITIZE=thread to prove the locking). */
 #include "tests.h"
+#include "test_stages.h"
 
 #include "registry.h"
 #include "util.h"
@@ -11,19 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int
-noop_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
-
 #define DESC(ident, cat, sum)                                                                      \
 	{                                                                                          \
 		GINI_DESCRIPTOR_HEADER, .id = (ident), .version = "1.0.0", .summary = (sum),       \
-		                        .category = (cat), .run = noop_run,                        \
+		                        .category = (cat), .run = test_noop_run,                   \
 	}
 
 static const struct gini_stage_descriptor descs[] = {
@@ -83,7 +75,7 @@ START_TEST(replace_hands_back_old)
 	static const struct gini_stage_descriptor v2 = {
 		GINI_DESCRIPTOR_HEADER, .id = "log",
 		.version = "2.0.0",     .summary = "Write a log line, better",
-		.category = "notify",   .run = noop_run,
+		.category = "notify",   .run = test_noop_run,
 	};
 	struct registry *r = filled();
 	struct stage_type *nt = stage_type_new(&v2, NULL, NULL), *old = NULL, *cur;
@@ -236,7 +228,7 @@ START_TEST(concurrent_readers_and_writer)
 		snprintf(s->ids[i], sizeof(s->ids[i]), "stage-%02d", i);
 		s->descs[i] = (struct gini_stage_descriptor){
 			GINI_DESCRIPTOR_HEADER, .id = s->ids[i],    .version = "1.0.0",
-			.summary = "stress",    .category = "test", .run = noop_run,
+			.summary = "stress",    .category = "test", .run = test_noop_run,
 		};
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(threads); i++)
@@ -284,9 +276,10 @@ START_TEST(many_types_scale)
 
 		/* Reverse order, so the sorted view has real work to do. */
 		snprintf(ids[i], 16, "t%05d", N - 1 - i);
-		d[i] = (struct gini_stage_descriptor){ GINI_DESCRIPTOR_HEADER, .id = ids[i],
-			                               .version = "1.0.0",     .summary = "s",
-			                               .category = "test",     .run = noop_run };
+		d[i] = (struct gini_stage_descriptor){
+			GINI_DESCRIPTOR_HEADER, .id = ids[i],       .version = "1.0.0",
+			.summary = "s",         .category = "test", .run = test_noop_run
+		};
 		t = stage_type_new(&d[i], NULL, NULL);
 		ck_assert_int_eq(registry_add(r, t), 0);
 		stage_type_unref(t);

@@ -2,8 +2,10 @@
 /*
  * Integration-test plumbing: start the real ginid binary on a temporary
  * configuration, collect its sd_notify messages on a socket the test owns,
- * read its log, signal it, and reap it. Waits poll with short sleeps and
- * generous limits: they guard against hangs, they do not measure anything.
+ * read its log, signal it, and reap it, failing the test on a set-up error.
+ * The process handling itself is daemon_proc.c, shared with bench/. Waits
+ * have generous limits: they guard against hangs, they do not measure
+ * anything. Also: running a command with its output captured, and ginictl.
  */
 #include "daemon.h"
 
@@ -11,6 +13,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,24 +31,20 @@
 
 extern char **environ;
 
+/* Sleeps, reading d's notifications meanwhile. */
 static void
-sleep_ms(int ms)
+sleep_ms(struct daemon *d, int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	daemon_proc_sleep(d->notify_fd >= 0 ? &d->proc : NULL, (uint64_t)ms * 1000);
 }
 
 void
 daemon_init(struct daemon *d, const char *tag, const char *conf_text)
 {
 	memset(d, 0, sizeof(*d));
-	d->pid = -1;
-	d->notify_fd = -1;
 	d->dir = test_tmpdir(tag);
+	ck_assert_int_eq(daemon_proc_init(&d->proc, "ginid", daemon_path(d, "ginid.log")), 0);
 	d->conf = path_join(d->dir, "gini.conf");
-	d->log = path_join(d->dir, "ginid.log");
 	d->socket = path_join(d->dir, "ctl.sock");
 	d->notify_path = path_join(d->dir, "notify.sock");
 	ck_assert_int_eq(mkdir(daemon_path(d, "pipelines.d"), 0755), 0);
@@ -70,102 +69,48 @@ daemon_write(const struct daemon *d, const char *name, const char *text)
 	test_write_file(daemon_path(d, name), text, 0644);
 }
 
-static void
-open_notify_socket(struct daemon *d)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	ck_assert_uint_lt(strlen(d->notify_path), sizeof(sa.sun_path));
-	strcpy(sa.sun_path, d->notify_path);
-	unlink(d->notify_path);
-	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	ck_assert_int_ge(d->notify_fd, 0);
-	ck_assert_int_eq(bind(d->notify_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-}
-
 void
 daemon_spawn(struct daemon *d, const char *plugin_dir, const char *const *extra)
 {
-	const char *argv[32];
-	size_t n = 0;
-	posix_spawn_file_actions_t fa;
-	char notify_env[4200], watchdog_env[64];
-	char **env;
-	size_t n_env = 0;
+	const char *plugin_dirs[] = { plugin_dir ? plugin_dir : test_build_path("stages") };
+	const struct daemon_proc_args a = {
+		.ginid = test_build_path("ginid"),
+		.wrap = d->wrap,
+		.conf = d->conf,
+		.plugin_dirs = plugin_dirs,
+		.n_plugin_dirs = 1,
+		.state_dir = daemon_path(d, "state"),
+		.control_socket = d->socket,
+		.extra = extra,
+	};
+	const char *argv[DAEMON_PROC_ARGV_MAX];
+	char watchdog_env[64];
+	const char *env[2] = { NULL, NULL };
+	int r;
 
-	if (d->notify_fd < 0)
-		open_notify_socket(d);
-	for (size_t i = 0; d->wrap && d->wrap[i] && n < 8; i++)
-		argv[n++] = d->wrap[i];
-	argv[n++] = test_build_path("ginid");
-	argv[n++] = "-c";
-	argv[n++] = d->conf;
-	argv[n++] = "--plugin-dir";
-	argv[n++] = plugin_dir ? plugin_dir : test_build_path("stages");
-	argv[n++] = "--state-dir";
-	argv[n++] = daemon_path(d, "state");
-	argv[n++] = "--control-socket";
-	argv[n++] = d->socket;
-	for (size_t i = 0; extra && extra[i] && n < 31; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-
-	/* The environment, with our NOTIFY_SOCKET and without a journal. */
-	while (environ[n_env])
-		n_env++;
-	env = calloc(n_env + 3, sizeof(char *));
-	n_env = 0;
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "NOTIFY_SOCKET=", 14) != 0 &&
-		    strncmp(*e, "JOURNAL_STREAM=", 15) != 0 && strncmp(*e, "WATCHDOG_", 9) != 0)
-			env[n_env++] = *e;
-	snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", d->notify_path);
-	env[n_env++] = notify_env;
+	if (d->notify_fd < 0) {
+		r = daemon_proc_notify_bind(&d->proc, d->notify_path);
+		ck_assert_msg(r == 0, "notify socket %s: %s", d->notify_path, strerror(-r));
+	}
+	ck_assert_int_eq(daemon_proc_ginid_argv(&a, argv), 0);
 	if (d->watchdog_usec) {
 		snprintf(watchdog_env, sizeof(watchdog_env), "WATCHDOG_USEC=%s", d->watchdog_usec);
-		env[n_env++] = watchdog_env;
+		env[0] = watchdog_env;
 	}
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, d->log, O_WRONLY | O_CREAT | O_APPEND,
-	                                 0644);
-	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-	ck_assert_int_eq(posix_spawn(&d->pid, argv[0], &fa, NULL, (char *const *)argv, env), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	free(env);
-	d->exited = false;
-}
-
-static void
-drain_notify(struct daemon *d)
-{
-	char buf[4096];
-	ssize_t n;
-
-	while ((n = recv(d->notify_fd, buf, sizeof(buf) - 1, 0)) > 0) {
-		char *nb = realloc(d->notified, d->notified_len + (size_t)n + 2);
-
-		ck_assert_ptr_nonnull(nb);
-		d->notified = nb;
-		memcpy(d->notified + d->notified_len, buf, (size_t)n);
-		d->notified_len += (size_t)n;
-		d->notified[d->notified_len++] = '\n';
-		d->notified[d->notified_len] = 0;
-	}
+	r = daemon_proc_spawn(&d->proc, (char *const *)argv, env);
+	ck_assert_msg(r == 0, "cannot start %s: %s", argv[0], strerror(-r));
 }
 
 bool
 daemon_wait_notify(struct daemon *d, const char *text, int ms)
 {
-	for (int waited = 0;; waited += 10) {
-		drain_notify(d);
-		if (d->notified && strstr(d->notified, text))
-			return true;
-		if (waited >= ms)
-			return false;
-		sleep_ms(10);
-	}
+	int r = daemon_proc_wait_notify(&d->proc, text, 0, ms, NULL);
+
+	/* A daemon that exited cannot send it any more: say so now. */
+	if (r == -ECHILD)
+		fprintf(stderr, "daemon: ginid %d exited (wait status 0x%x) before '%s'\n",
+		        (int)d->pid, d->status, text);
+	return r == 0;
 }
 
 void
@@ -190,16 +135,11 @@ bool
 daemon_wait_log(struct daemon *d, const char *text, size_t count, int ms)
 {
 	for (int waited = 0;; waited += 10) {
-		/* A unix datagram socket queues only a few messages
-		 * (net.unix.max_dgram_qlen, 10 by default): left unread,
-		 * the daemon's next sd_notify() would block its loop. */
-		if (d->notify_fd >= 0)
-			drain_notify(d);
 		if (daemon_log_count(d, text) >= count)
 			return true;
 		if (waited >= ms)
 			return false;
-		sleep_ms(10);
+		sleep_ms(d, 10);
 	}
 }
 
@@ -212,39 +152,21 @@ daemon_signal(struct daemon *d, int sig)
 int
 daemon_wait_exit(struct daemon *d, int ms)
 {
-	for (int waited = 0;; waited += 10) {
-		pid_t p = waitpid(d->pid, &d->status, WNOHANG);
-
-		if (p == d->pid) {
-			d->exited = true;
-			return d->status;
-		}
-		if (waited >= ms)
-			return -1;
-		sleep_ms(10);
-	}
+	return daemon_proc_wait_exit(&d->proc, ms) ? d->status : -1;
 }
 
 void
 daemon_done(struct daemon *d)
 {
-	if (d->pid > 0 && !d->exited) {
-		kill(d->pid, SIGTERM);
-		if (daemon_wait_exit(d, 10000) < 0) {
-			kill(d->pid, SIGKILL);
-			waitpid(d->pid, &d->status, 0);
-		}
-	}
-	if (d->notify_fd >= 0)
-		close(d->notify_fd);
+	(void)daemon_proc_stop(&d->proc, 10000, NULL);
+	daemon_proc_done(&d->proc);
 	test_rmtree(d->dir);
 	free(d->dir);
 	free(d->conf);
-	free(d->log);
 	free(d->socket);
-	free(d->notify_path);
-	free(d->notified);
 	memset(d, 0, sizeof(*d));
+	d->pid = -1;
+	d->notify_fd = -1;
 }
 
 bool
@@ -258,7 +180,7 @@ wait_file(const char *path, const char *text, int ms)
 			return true;
 		if (waited >= ms)
 			return false;
-		sleep_ms(10);
+		daemon_proc_sleep(NULL, 10000);
 	}
 }
 
@@ -278,20 +200,6 @@ file_count(const char *path, const char *text)
 			n++;
 	}
 	return n;
-}
-
-long
-proc_rss_kib(pid_t pid)
-{
-	char path[64];
-	_cleanup_free_ char *status = NULL;
-	const char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (read_file(path, 1 << 16, &status, NULL) < 0)
-		return -1;
-	p = strstr(status, "VmRSS:");
-	return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
 /* Appends what can be read now; false at end of file. */
@@ -396,4 +304,75 @@ daemon_ginictl(const struct daemon *d, char **ret_out, char **ret_err, ...)
 	st = run_command(argv, ret_out, ret_err, 60000);
 	ck_assert(WIFEXITED(st));
 	return WEXITSTATUS(st);
+}
+
+int
+daemon_connect(const struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_uint_lt(strlen(d->socket), sizeof(sa.sun_path));
+	strcpy(sa.sun_path, d->socket);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect %s: %s",
+	              d->socket, strerror(errno));
+	return fd;
+}
+
+bool
+daemon_send_all(int fd, const char *text, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return false;
+		off += (size_t)n;
+	}
+	return true;
+}
+
+json_t *
+daemon_read_reply(int fd, int ms)
+{
+	static char buf[1 << 16];
+	size_t len = 0;
+
+	while (len < sizeof(buf) - 1) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, ms) <= 0 || recv(fd, buf + len, 1, 0) <= 0)
+			return NULL;
+		if (buf[len] == '\n')
+			return json_loadb(buf, len, 0, NULL);
+		len++;
+	}
+	return NULL;
+}
+
+json_t *
+daemon_call(int fd, const char *cmd, const char *args)
+{
+	char *line;
+	json_t *r;
+
+	ck_assert_int_ne(asprintf(&line, "{\"v\": 1, \"id\": 7, \"cmd\": \"%s\", \"args\": %s}\n",
+	                          cmd, args ? args : "{}"),
+	                 -1);
+	ck_assert(daemon_send_all(fd, line, strlen(line)));
+	free(line);
+	r = daemon_read_reply(fd, 10000);
+	ck_assert_msg(r != NULL, "no reply to '%s'", cmd);
+	return r;
+}
+
+const char *
+reply_error_code(json_t *r)
+{
+	const char *code = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+
+	return code ? code : "";
 }

@@ -5,24 +5,27 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "daemon_proc.h"
+
 /*
  * A real ginid process for integration tests: its own directory under the
  * build tree (config, pipelines.d, state, output files), stderr captured to
  * a file, and a test-owned NOTIFY_SOCKET that collects what it tells
- * "systemd".
+ * "systemd". The process itself is a struct daemon_proc (daemon_proc.h,
+ * shared with bench/), whose fields are also reachable by their own names
+ * (d->pid, d->notified, ...). The functions below fail the test on a
+ * set-up error instead of returning one.
  */
 struct daemon {
-	pid_t pid;
+	union {
+		struct daemon_proc proc;
+		struct {
+			DAEMON_PROC_FIELDS
+		};
+	};
 	char *dir;
-	char *conf;   /* dir/gini.conf */
-	char *log;    /* dir/ginid.log */
-	char *socket; /* dir/ctl.sock (control socket) */
-	int notify_fd;
-	char *notify_path;
-	char *notified; /* every notification so far, newline-separated */
-	size_t notified_len;
-	int status; /* wait status once exited */
-	bool exited;
+	char *conf;                /* dir/gini.conf */
+	char *socket;              /* dir/ctl.sock (control socket) */
 	const char *watchdog_usec; /* WATCHDOG_USEC for the daemon, or NULL */
 	/* A command that execs ginid's command line given after its own
 	 * (NULL-terminated, e.g. the unit sandbox of check_unit.c), or NULL. */
@@ -55,8 +58,6 @@ void daemon_done(struct daemon *d);
 bool wait_file(const char *path, const char *text, int ms);
 /* Counts the lines of a file that contain text (0 if missing). */
 size_t file_count(const char *path, const char *text);
-/* Resident set size of a process in KiB. */
-long proc_rss_kib(pid_t pid);
 
 /*
  * Runs a command (argv[0] a path), capturing stdout and stderr; returns the
@@ -70,3 +71,20 @@ int run_command(char *const *argv, char **ret_out, char **ret_err, int timeout_m
  */
 int daemon_ginictl(const struct daemon *d, char **ret_out, char **ret_err, ...)
         __attribute__((sentinel));
+
+/*
+ * A client of d's control socket, speaking the wire protocol itself (not
+ * through ginictl): daemon_connect() fails the test if it cannot connect;
+ * daemon_send_all() is false if the daemon hung up first;
+ * daemon_read_reply() returns one reply line parsed, or NULL on EOF or
+ * after ms; daemon_call() sends {"v": 1, "id": 7, "cmd": CMD, "args": ARGS}
+ * (ARGS a JSON text, NULL: {}) and returns the reply, failing the test if
+ * there is none within 10 s; reply_error_code() is the error code of a
+ * reply, or "" if it is not an error.
+ */
+struct json_t;
+int daemon_connect(const struct daemon *d);
+bool daemon_send_all(int fd, const char *text, size_t len);
+struct json_t *daemon_read_reply(int fd, int ms);
+struct json_t *daemon_call(int fd, const char *cmd, const char *args);
+const char *reply_error_code(struct json_t *r);

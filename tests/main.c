@@ -39,6 +39,10 @@ static Suite *(*const suites[])(void) = {
 	cleanup_suite,
 	layout_suite,
 	ginictl_suite,
+	config_values_suite,
+	config_pipeline_suite,
+	config_invalid_suite,
+	ops_exec_suite,
 };
 /* clang-format on */
 

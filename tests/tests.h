@@ -37,6 +37,12 @@ Suite *params_suite(void);
 Suite *config_groups_suite(void);
 Suite *cleanup_suite(void);
 Suite *ginictl_suite(void);
+/* The configuration suites beside config_suite (tests/check_config_*.c). */
+Suite *config_values_suite(void);
+Suite *config_pipeline_suite(void);
+Suite *config_invalid_suite(void);
+/* The exec stage's half of the operator controls (tests/check_ops_exec.c). */
+Suite *ops_exec_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
@@ -64,3 +70,20 @@ void test_log_capture_start(void);
 void test_log_capture_stop(void);
 const char *test_log_find(const char *needle);
 size_t test_log_count(const char *needle);
+
+/*
+ * The bad-plugin corpus, as its fixtures describe themselves: each
+ * tests/plugins/NAME.c with a comment line of its own that reads
+ * "expect: REASON" (refused, with REASON, by a scan and by `ginictl
+ * inspect`) or "expect-load: REASON" (refused by a scan only: its load hook
+ * fails, and inspect calls no hook). Adding a broken plugin with its reason
+ * is adding such a file.
+ */
+struct test_bad_plugin {
+	char file[256];   /* NAME.so */
+	char reason[512]; /* what the refusal must contain */
+	bool load_only;   /* expect-load: only a load (which runs the hooks) refuses it */
+};
+/* The fixtures in name order, *ret_v malloc'ed; returns how many (fails the
+ * test if there are none, or a line is malformed). */
+size_t test_bad_plugins(struct test_bad_plugin **ret_v);

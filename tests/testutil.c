@@ -6,11 +6,14 @@
 #include "log.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,5 +160,71 @@ test_log_count(const char *needle)
 		if (strstr(captured[i], needle))
 			n++;
 	pthread_mutex_unlock(&capture_lock);
+	return n;
+}
+
+static int
+is_plugin_source(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return e->d_name[0] != '.' && n > 2 && streq(e->d_name + n - 2, ".c");
+}
+
+/* Reads the expectation line of one fixture into b; false if it has none. */
+static bool
+read_bad_plugin(const char *dir, const char *name, struct test_bad_plugin *b)
+{
+	static const char *const keys[] = { "/* expect: ", "/* expect-load: " };
+	char path[4096 + 256], line[1024];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "re");
+	ck_assert_msg(f, "%s: %s", path, strerror(errno));
+	for (unsigned lineno = 1; !found && fgets(line, sizeof(line), f); lineno++)
+		for (size_t k = 0; k < ARRAY_SIZE(keys) && !found; k++) {
+			size_t klen = strlen(keys[k]), len;
+
+			if (strncmp(line, keys[k], klen) != 0)
+				continue;
+			line[strcspn(line, "\n")] = 0;
+			len = strlen(line);
+			ck_assert_msg(len > klen + 3 && streq(line + len - 3, " */"),
+			              "%s:%u: expected \"%sREASON */\"", path, lineno, keys[k]);
+			snprintf(b->file, sizeof(b->file), "%.*s.so", (int)(strlen(name) - 2),
+			         name);
+			snprintf(b->reason, sizeof(b->reason), "%.*s", (int)(len - klen - 3),
+			         line + klen);
+			b->load_only = k == 1;
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+size_t
+test_bad_plugins(struct test_bad_plugin **ret_v)
+{
+	char dir[4096];
+	struct dirent **names = NULL;
+	struct test_bad_plugin *v;
+	size_t n = 0;
+	int m;
+
+	snprintf(dir, sizeof(dir), "%s/tests/plugins", test_source_dir());
+	m = scandir(dir, &names, is_plugin_source, alphasort);
+	ck_assert_msg(m > 0, "%s: no plugin sources", dir);
+	v = calloc((size_t)m, sizeof(*v));
+	ck_assert_ptr_nonnull(v);
+	for (int i = 0; i < m; i++) {
+		if (read_bad_plugin(dir, names[i]->d_name, &v[n]))
+			n++;
+		free(names[i]);
+	}
+	free(names);
+	ck_assert_msg(n > 0, "%s: no fixture says what it expects", dir);
+	*ret_v = v;
 	return n;
 }

@@ -1,19 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* Bad-plugin corpus: unknown flag bits */
-#include <gini/stage.h>
-
-static int
-bad_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
+/* expect: unknown flags 0x80 */
+#include "../test_stages.h"
 
 static const struct gini_stage_descriptor bad = {
-	GINI_DESCRIPTOR_HEADER,         .id = "bad-flags",  .flags = 0x80,  .version = "1.0.0",
-	.summary = "Broken on purpose", .category = "test", .run = bad_run,
+	GINI_DESCRIPTOR_HEADER,
+	.id = "bad-flags",
+	.flags = 0x80,
+	.version = "1.0.0",
+	.summary = "Broken on purpose",
+	.category = "test",
+	.run = test_noop_run,
 };
 
 GINI_STAGE(bad)

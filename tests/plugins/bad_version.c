@@ -1,19 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Bad-plugin corpus: a version that is not semver */
-#include <gini/stage.h>
-
-static int
-bad_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
+/* expect: invalid version '1.x' */
+#include "../test_stages.h"
 
 static const struct gini_stage_descriptor bad = {
 	GINI_DESCRIPTOR_HEADER,         .id = "bad-version", .version = "1.x",
-	.summary = "Broken on purpose", .category = "test",  .run = bad_run,
+	.summary = "Broken on purpose", .category = "test",  .run = test_noop_run,
 };
 
 GINI_STAGE(bad)

@@ -4,6 +4,7 @@
  * constructor writes the file named by $GINI_TEST_MARKER. The loader's ELF
  * pre-check must refuse it without ever running that constructor.
  */
+/* expect: does not export stage_descriptor */
 #include <gini/stage.h>
 
 #include <fcntl.h>

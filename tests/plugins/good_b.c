@@ -1,15 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A good test plugin that requires good-a, without hooks or create(). */
-#include <gini/stage.h>
-
-static int
-good_b_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
+#include "../test_stages.h"
 
 static const char *const needs[] = { "good-a", NULL };
 
@@ -20,7 +11,7 @@ static const struct gini_stage_descriptor good_b = {
 	.summary = "Another good test plugin",
 	.category = "test",
 	.requires_ids = needs,
-	.run = good_b_run,
+	.run = test_noop_run,
 };
 
 GINI_STAGE(good_b)

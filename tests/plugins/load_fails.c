@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Bad-plugin corpus: the load hook refuses, with a message. */
+/* expect-load: load hook failed: license file /nonexistent/license missing */
 #include <gini/stage.h>
 
 #include <errno.h>

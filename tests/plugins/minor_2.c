@@ -1,15 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Bad-plugin corpus: built for ABI 1.2, one minor past the host's 1.1 */
-#include <gini/stage.h>
-
-static int
-bad_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
+/* expect: built for ABI 1.2, newer than the host's ABI 1.1 */
+#include "../test_stages.h"
 
 static const struct gini_stage_descriptor bad = {
 	.abi_major = GINI_ABI_MAJOR,
@@ -19,7 +11,7 @@ static const struct gini_stage_descriptor bad = {
 	.version = "1.0.0",
 	.summary = "Broken on purpose",
 	.category = "test",
-	.run = bad_run,
+	.run = test_noop_run,
 };
 
 GINI_STAGE(bad)

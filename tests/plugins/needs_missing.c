@@ -1,15 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Bad-plugin corpus: requires a stage type nobody provides */
-#include <gini/stage.h>
-
-static int
-bad_run(const struct gini_host *host, struct gini_handle *h, void *instance)
-{
-	(void)host;
-	(void)h;
-	(void)instance;
-	return GINI_SUCCESS;
-}
+#include "../test_stages.h"
 
 static const struct gini_stage_descriptor bad = {
 	GINI_DESCRIPTOR_HEADER,
@@ -18,7 +9,7 @@ static const struct gini_stage_descriptor bad = {
 	.version = "1.0.0",
 	.summary = "Broken on purpose",
 	.category = "test",
-	.run = bad_run,
+	.run = test_noop_run,
 };
 
 GINI_STAGE(bad)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Bad-plugin corpus: a descriptor without a run callback. */
+/* expect: no run callback */
 #include <gini/stage.h>
 
 static const struct gini_stage_descriptor bad = {
