@@ -20,13 +20,18 @@
  *
  * Entries are keyed by pipeline name and survive reloads, so an unchanged
  * interval keeps its phase across `systemctl reload`.
+ *
+ * The scheduler knows neither the manager nor generations: its owner pushes
+ * the pipelines in (scheduler_apply) and receives firings through a
+ * callback. All it knows of time comes through a struct sched_clock, which
+ * the tests replace with one they move by hand.
  */
 #include "scheduler.h"
 
-#include "generation.h"
+#include "hashmap.h"
 #include "log.h"
-#include "manager.h"
 #include "pipeline.h"
+#include "sched_clock.h"
 #include "state.h"
 #include "util.h"
 
@@ -38,8 +43,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 
 #define NSIG_MAX             65
 #define UNBOUND_LOG_INTERVAL (10 * USEC_PER_SEC)
@@ -54,25 +57,27 @@ struct entry {
 	bool seen;
 	uint64_t every_usec;
 	uint64_t every_due; /* CLOCK_MONOTONIC */
-	sd_event_source *every_src;
+	struct sched_timer *every_src;
 	char *schedule; /* as written, to notice a change */
 	struct cron cron;
 	bool persistent;
+	bool on_start;
 	time_t cron_due;
-	sd_event_source *cron_src;
+	struct sched_timer *cron_src;
 };
 
 struct scheduler {
-	struct manager *m;
-	sd_event *e;
+	struct scheduler_config cfg;
+	struct sched_clock clock;
+	bool own_clock;         /* clock is sched_clock_event_new()'s */
 	struct hashmap entries; /* name -> struct entry */
+	struct entry **order;   /* the entries in the order of the last apply */
+	size_t n_order;
 	char **bound[NSIG_MAX]; /* signal -> pipeline names */
 	size_t n_bound[NSIG_MAX];
 	sd_event_source *sig_src[NSIG_MAX];
 	uint64_t unbound_logged[NSIG_MAX];
 	struct state_store *persist; /* NULL: persistence is off (logged) */
-	int clock_fd;
-	sd_event_source *clock_src;
 	bool stopped;
 };
 
@@ -81,8 +86,8 @@ entry_free(struct entry *e)
 {
 	if (!e)
 		return;
-	sd_event_source_disable_unref(e->every_src);
-	sd_event_source_disable_unref(e->cron_src);
+	e->s->clock.timer_free(e->every_src);
+	e->s->clock.timer_free(e->cron_src);
 	free(e->name);
 	free(e->schedule);
 	free(e);
@@ -101,6 +106,33 @@ persist_get(struct scheduler *s, const char *name, int64_t *ret)
 	return state_store_get(s->persist, name, ret);
 }
 
+/* Time. */
+
+static uint64_t
+now_mono(struct scheduler *s)
+{
+	return s->clock.now(s->clock.userdata, CLOCK_MONOTONIC);
+}
+
+static uint64_t
+now_real(struct scheduler *s)
+{
+	return s->clock.now(s->clock.userdata, CLOCK_REALTIME);
+}
+
+static time_t
+now_sec(struct scheduler *s)
+{
+	return (time_t)(now_real(s) / USEC_PER_SEC);
+}
+
+/* Arms t at usec, unless the scheduler is stopped. */
+static void
+timer_arm(struct scheduler *s, struct sched_timer *t, uint64_t usec)
+{
+	s->clock.timer_set(t, s->stopped ? UINT64_MAX : usec);
+}
+
 /* Firing. */
 
 static void
@@ -108,13 +140,7 @@ fire(struct scheduler *s, const char *name, const char *trigger)
 {
 	if (s->stopped)
 		return;
-	(void)manager_trigger(s->m, name, trigger, NULL);
-}
-
-static int
-s_stopped_enabled(const struct entry *e)
-{
-	return e->s->stopped ? SD_EVENT_OFF : SD_EVENT_ONESHOT;
+	s->cfg.fire(s->cfg.userdata, name, trigger);
 }
 
 static void
@@ -126,48 +152,41 @@ arm_cron(struct entry *e, time_t after)
 	if (r < 0) {
 		log_warn("pipeline '%s': schedule '%s' has no next fire time; disabled", e->name,
 		         e->schedule);
-		sd_event_source_set_enabled(e->cron_src, SD_EVENT_OFF);
+		e->s->clock.timer_set(e->cron_src, UINT64_MAX);
 		return;
 	}
 	e->cron_due = next;
-	sd_event_source_set_time(e->cron_src, (uint64_t)next * USEC_PER_SEC);
-	sd_event_source_set_enabled(e->cron_src, s_stopped_enabled(e));
+	timer_arm(e->s, e->cron_src, (uint64_t)next * USEC_PER_SEC);
 }
 
-static int
-on_cron(sd_event_source *src, uint64_t usec, void *userdata)
+static void
+on_cron(void *userdata)
 {
 	struct entry *e = userdata;
-	time_t now = time(NULL), due = e->cron_due;
+	time_t now = now_sec(e->s), due = e->cron_due;
 
-	(void)src;
-	(void)usec;
 	fire(e->s, e->name, "schedule");
 	if (e->persistent)
 		persist_set(e->s, e->name, (int64_t)due);
 	/* Strictly after the due time, and never into the past (a suspend or
 	 * a stalled loop does not make up every missed fire). */
 	arm_cron(e, MAX(due, now));
-	return 0;
 }
 
-static int
-on_every(sd_event_source *src, uint64_t usec, void *userdata)
+static void
+on_every(void *userdata)
 {
 	struct entry *e = userdata;
-	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	uint64_t now = now_mono(e->s);
 	char trigger[64], d[32];
 
-	(void)usec;
 	snprintf(trigger, sizeof(trigger), "every %s",
 	         format_duration(e->every_usec, d, sizeof(d)));
 	fire(e->s, e->name, trigger);
 	e->every_due += e->every_usec;
 	if (e->every_due <= now)
 		e->every_due = now + e->every_usec; /* late: skip, do not catch up */
-	sd_event_source_set_time(src, e->every_due);
-	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
-	return 0;
+	timer_arm(e->s, e->every_src, e->every_due);
 }
 
 static int
@@ -182,7 +201,7 @@ on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdat
 		return 0;
 	signal_to_string(sig, name, sizeof(name));
 	if (s->n_bound[sig] == 0) {
-		uint64_t now = now_usec(CLOCK_MONOTONIC);
+		uint64_t now = now_mono(s);
 
 		if (s->unbound_logged[sig] == 0 ||
 		    now - s->unbound_logged[sig] >= UNBOUND_LOG_INTERVAL) {
@@ -198,66 +217,53 @@ on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdat
 }
 
 /* The wall clock was set: every cron timer is recomputed from now. */
-static int
-arm_clock_watch(struct scheduler *s)
-{
-	struct itimerspec its = { .it_value = { .tv_sec = INT32_MAX } };
-
-	if (timerfd_settime(s->clock_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) <
-	    0)
-		return -errno;
-	return 0;
-}
-
-static int
-on_clock_change(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+static void
+on_clock_set(void *userdata)
 {
 	struct scheduler *s = userdata;
 	struct entry *e;
-	uint64_t v;
-	time_t now = time(NULL);
+	time_t now = now_sec(s);
 
-	(void)src;
-	(void)revents;
-	if (read(fd, &v, sizeof(v)) < 0 && errno != ECANCELED && errno != EAGAIN)
-		log_warn("clock watch: %s, ignoring", strerror(errno));
-	(void)arm_clock_watch(s);
 	log_info("the system clock was set; recomputing schedules");
 	for (size_t i = 0; hashmap_next(&s->entries, &i, NULL, (void **)&e);)
 		if (e->cron_src)
 			arm_cron(e, now);
-	return 0;
 }
 
 int
-scheduler_new(struct manager *m, sd_event *ev, struct scheduler **ret)
+scheduler_new(const struct scheduler_config *cfg, struct scheduler **ret)
 {
 	static const char *const state_files[] = { STATE_FILE, "probe-cache" };
 	struct scheduler *s = calloc(1, sizeof(*s));
-	const char *state_dir = manager_generation(m)->config->state_dir;
+	const char *state_dir = cfg->state_dir;
 	_cleanup_free_ char *state_path = NULL;
 	int r;
 
 	if (!s)
 		return -ENOMEM;
-	s->m = m;
-	s->e = ev;
-	s->clock_fd = -1;
+	s->cfg = *cfg;
+	s->cfg.state_dir = NULL; /* borrowed for this call only */
 	hashmap_init(&s->entries);
+	if (cfg->clock)
+		s->clock = *cfg->clock;
+	else {
+		r = sched_clock_event_new(cfg->e, &s->clock);
+		if (r < 0) {
+			free(s);
+			return r;
+		}
+		s->own_clock = true;
+	}
 	for (int sig = 1; sig < NSIG_MAX; sig++) {
 		if (sig != SIGUSR1 && sig != SIGUSR2 && (sig < SIGRTMIN || sig > SIGRTMAX))
 			continue;
-		r = sd_event_add_signal(ev, &s->sig_src[sig], sig, on_signal, s);
+		r = sd_event_add_signal(cfg->e, &s->sig_src[sig], sig, on_signal, s);
 		if (r < 0) {
 			scheduler_free(s);
 			return r;
 		}
 	}
-	s->clock_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (s->clock_fd >= 0 && arm_clock_watch(s) >= 0)
-		r = sd_event_add_io(ev, &s->clock_src, s->clock_fd, EPOLLIN, on_clock_change, s);
-	else
-		r = -errno;
+	r = s->clock.watch_set ? s->clock.watch_set(s->clock.userdata, on_clock_set, s) : 0;
 	if (r < 0)
 		log_warn_errno(r, "cannot watch for clock changes: %m, ignoring");
 	if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
@@ -288,15 +294,17 @@ scheduler_free(struct scheduler *s)
 	for (size_t i = 0; hashmap_next(&s->entries, &i, NULL, (void **)&e);)
 		entry_free(e);
 	hashmap_done(&s->entries);
+	free(s->order);
 	/* Writes what is still pending. */
 	s->persist = state_store_free(s->persist);
 	for (int sig = 0; sig < NSIG_MAX; sig++) {
 		sd_event_source_disable_unref(s->sig_src[sig]);
 		strv_free(s->bound[sig]);
 	}
-	sd_event_source_disable_unref(s->clock_src);
-	if (s->clock_fd >= 0)
-		close(s->clock_fd);
+	if (s->clock.unwatch_set)
+		s->clock.unwatch_set(s->clock.userdata);
+	if (s->own_clock)
+		sched_clock_event_free(&s->clock);
 	free(s);
 	return NULL;
 }
@@ -308,16 +316,16 @@ apply_every(struct entry *e, const struct pipeline *p)
 
 	if (every == e->every_usec)
 		return; /* unchanged: keep the phase */
-	e->every_src = sd_event_source_disable_unref(e->every_src);
+	e->every_src = e->s->clock.timer_free(e->every_src);
 	e->every_usec = every;
 	if (!every)
 		return;
-	e->every_due = now_usec(CLOCK_MONOTONIC) + every;
-	if (sd_event_add_time(e->s->e, &e->every_src, CLOCK_MONOTONIC, e->every_due, 1, on_every,
-	                      e) < 0)
+	e->every_due = now_mono(e->s) + every;
+	if (e->s->clock.timer_new(e->s->clock.userdata, CLOCK_MONOTONIC, on_every, e,
+	                          &e->every_src) < 0)
 		log_warn("pipeline '%s': cannot arm its 'every' timer, ignoring", e->name);
 	else
-		sd_event_source_set_enabled(e->every_src, s_stopped_enabled(e));
+		timer_arm(e->s, e->every_src, e->every_due);
 }
 
 static void
@@ -330,29 +338,30 @@ apply_schedule(struct entry *e, const struct pipeline *p, bool starting)
 	if (streq_ptr(sched, e->schedule)) {
 		/* Made persistent by this reload: its record starts now. */
 		if (e->persistent && !starting && !persist_get(e->s, e->name, &last))
-			persist_set(e->s, e->name, (int64_t)time(NULL));
+			persist_set(e->s, e->name, (int64_t)now_sec(e->s));
 		return;
 	}
-	e->cron_src = sd_event_source_disable_unref(e->cron_src);
+	e->cron_src = e->s->clock.timer_free(e->cron_src);
 	free(e->schedule);
 	e->schedule = NULL;
 	if (!sched)
 		return;
 	e->schedule = strdup(sched);
 	e->cron = p->triggers.cron;
-	if (sd_event_add_time(e->s->e, &e->cron_src, CLOCK_REALTIME, UINT64_MAX, 1, on_cron, e) <
+	if (e->s->clock.timer_new(e->s->clock.userdata, CLOCK_REALTIME, on_cron, e, &e->cron_src) <
 	    0) {
 		log_warn("pipeline '%s': cannot arm its schedule timer, ignoring", e->name);
 		return;
 	}
-	arm_cron(e, time(NULL));
+	arm_cron(e, now_sec(e->s));
 	/* A pipeline that becomes persistent later starts its record now. */
 	if (e->persistent && !starting && !persist_get(e->s, e->name, &last))
-		persist_set(e->s, e->name, (int64_t)time(NULL));
+		persist_set(e->s, e->name, (int64_t)now_sec(e->s));
 }
 
 void
-scheduler_apply(struct scheduler *s, struct generation *g, bool starting)
+scheduler_apply(struct scheduler *s, struct pipeline *const *pipelines, size_t n_pipelines,
+                bool starting)
 {
 	struct entry *e;
 	char **names = NULL;
@@ -366,8 +375,13 @@ scheduler_apply(struct scheduler *s, struct generation *g, bool starting)
 	}
 	for (size_t i = 0; hashmap_next(&s->entries, &i, NULL, (void **)&e);)
 		e->seen = false;
-	for (size_t i = 0; i < g->n_pipelines; i++) {
-		const struct pipeline *p = g->pipelines[i];
+	free(s->order);
+	s->n_order = 0;
+	s->order = calloc(n_pipelines ? n_pipelines : 1, sizeof(*s->order));
+	if (!s->order)
+		log_err("out of memory arming the start-up triggers");
+	for (size_t i = 0; i < n_pipelines; i++) {
+		const struct pipeline *p = pipelines[i];
 
 		for (size_t k = 0; k < p->triggers.n_signals; k++) {
 			int sig = p->triggers.signals[k];
@@ -380,7 +394,8 @@ scheduler_apply(struct scheduler *s, struct generation *g, bool starting)
 			e = calloc(1, sizeof(*e));
 			if (!e || !(e->name = strdup(p->name)) ||
 			    hashmap_put(&s->entries, e->name, e) < 0) {
-				entry_free(e);
+				free(e ? e->name : NULL);
+				free(e);
 				log_err("pipeline '%s': out of memory arming its triggers",
 				        p->name);
 				continue;
@@ -388,6 +403,9 @@ scheduler_apply(struct scheduler *s, struct generation *g, bool starting)
 			e->s = s;
 		}
 		e->seen = true;
+		e->on_start = p->triggers.on_start;
+		if (s->order)
+			s->order[s->n_order++] = e;
 		apply_every(e, p);
 		apply_schedule(e, p, starting);
 	}
@@ -401,17 +419,16 @@ scheduler_apply(struct scheduler *s, struct generation *g, bool starting)
 }
 
 void
-scheduler_start(struct scheduler *s, struct generation *g)
+scheduler_start(struct scheduler *s)
 {
-	time_t now = time(NULL);
+	time_t now = now_sec(s);
 
-	for (size_t i = 0; i < g->n_pipelines; i++) {
-		const struct pipeline *p = g->pipelines[i];
-		struct entry *e = hashmap_get(&s->entries, p->name);
+	for (size_t i = 0; i < s->n_order; i++) {
+		struct entry *e = s->order[i];
 
-		if (e && e->schedule && e->persistent) {
+		if (e->schedule && e->persistent) {
 			int64_t last;
-			bool rec = persist_get(s, p->name, &last);
+			bool rec = persist_get(s, e->name, &last);
 			time_t next;
 
 			if (rec && cron_next(&e->cron, (time_t)last, &next) == 0 && next <= now) {
@@ -419,14 +436,14 @@ scheduler_start(struct scheduler *s, struct generation *g)
 
 				snprintf(trigger, sizeof(trigger), "schedule (missed at %s)",
 				         format_iso8601(next, when, sizeof(when)));
-				fire(s, p->name, trigger);
-				persist_set(s, p->name, (int64_t)now);
+				fire(s, e->name, trigger);
+				persist_set(s, e->name, (int64_t)now);
 			} else if (!rec) {
-				persist_set(s, p->name, (int64_t)now);
+				persist_set(s, e->name, (int64_t)now);
 			}
 		}
-		if (p->triggers.on_start)
-			fire(s, p->name, "start");
+		if (e->on_start)
+			fire(s, e->name, "start");
 	}
 }
 
@@ -439,8 +456,10 @@ scheduler_stop(struct scheduler *s)
 	/* Starts writing the last fire times now, in case the exit is abrupt. */
 	state_store_kick(s->persist);
 	for (size_t i = 0; hashmap_next(&s->entries, &i, NULL, (void **)&e);) {
-		sd_event_source_set_enabled(e->every_src, SD_EVENT_OFF);
-		sd_event_source_set_enabled(e->cron_src, SD_EVENT_OFF);
+		if (e->every_src)
+			s->clock.timer_set(e->every_src, UINT64_MAX);
+		if (e->cron_src)
+			s->clock.timer_set(e->cron_src, UINT64_MAX);
 	}
 }
 
@@ -453,9 +472,9 @@ scheduler_next_fire_usec(struct scheduler *s, const char *name)
 	if (!e || s->stopped)
 		return 0;
 	if (e->every_src) {
-		int64_t mono_now = (int64_t)now_usec(CLOCK_MONOTONIC);
+		int64_t mono_now = (int64_t)now_mono(s);
 
-		best = (int64_t)now_usec(CLOCK_REALTIME) + ((int64_t)e->every_due - mono_now);
+		best = (int64_t)now_real(s) + ((int64_t)e->every_due - mono_now);
 	}
 	if (e->cron_src && e->cron_due) {
 		int64_t c = (int64_t)e->cron_due * (int64_t)USEC_PER_SEC;
