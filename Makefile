@@ -448,7 +448,7 @@ FUZZ_COV_fuzz_config := daemon/config.c daemon/config_source.c daemon/config_rea
                         daemon/config_pipeline.c daemon/pipeline.c daemon/pipeline_dag.c daemon/params.c \
                         daemon/diag.c \
                         $(foreach p,$(PLUGIN_NAMES),plugins/$(p)/$(p).c)
-FUZZ_COV_fuzz_cron   := daemon/cron.c daemon/util.c
+FUZZ_COV_fuzz_cron   := daemon/cron.c daemon/cron_next.c daemon/util.c
 FUZZ_COV_fuzz_elf    := daemon/elfcheck.c daemon/loader_desc.c
 .PHONY: fuzz-coverage
 fuzz-coverage:

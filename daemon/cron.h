@@ -9,6 +9,9 @@
 /* The longest expression cron_parse() accepts, in bytes. */
 #define CRON_EXPR_MAX 256
 
+/* The valid bits of struct cron's dow. */
+#define CRON_DOW_MASK ((uint8_t)((1u << 7) - 1))
+
 /*
  * A parsed five-field cron expression (plain value, no pointers; copy it
  * freely). Bit n of a set means value n matches.
@@ -45,6 +48,12 @@ struct cron {
  * (if err is not NULL); *ret is written only on success.
  */
 int cron_parse(const char *expr, struct cron *ret, char *err, size_t errsize);
+
+/*
+ * Whether the expression matches at least one minute of some year
+ * (cron_parse() refuses those that do not).
+ */
+bool cron_can_fire(const struct cron *c);
 
 /*
  * The first time strictly after `after` at which the expression fires, in the

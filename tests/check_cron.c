@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for cron.c: the parser (every accepted form, every message), and
- * cron_next() against hand-computed UTC instants, including daylight-saving
+ * Tests for cron.c and cron_next.c: the parser (every accepted form, every
+ * message), and cron_next() against hand-computed UTC instants, including daylight-saving
  * changes in several zones, and against a brute-force reference that walks
  * instants minute by minute around every offset change of a year.
  *
