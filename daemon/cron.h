@@ -69,3 +69,11 @@ bool cron_can_fire(const struct cron *c);
  * written only on success. Thread-safe (localtime_r() only).
  */
 int cron_next(const struct cron *c, time_t after, time_t *ret);
+
+struct cron_tz;
+/*
+ * The same in zone z (cron_tz.h) instead of the local time zone, with the
+ * same daylight-saving rules; z NULL is local time. Thread-safe: it never
+ * reads or sets TZ.
+ */
+int cron_next_tz(const struct cron *c, const struct cron_tz *z, time_t after, time_t *ret);

@@ -8,7 +8,8 @@
  * runs over wall-clock minutes ("local seconds": the local date and time
  * counted as if they were UTC), which makes the calendar part plain integer
  * arithmetic, and maps each matching wall-clock minute back to instants with
- * localtime_r() alone:
+ * UTC offset queries alone (localtime_r(), or cron_tz.c for a schedule with
+ * a time zone of its own):
  *  - a minute that exists once maps to one instant;
  *  - a minute that does not exist (clocks went forward) maps, for a fixed-time
  *    job, to the first instant after the gap, and for a wildcard job to none;
@@ -27,6 +28,8 @@
  */
 #include "cron.h"
 
+#include "cron_calendar.h"
+#include "cron_tz.h"
 #include "util.h"
 
 #include <errno.h>
@@ -57,20 +60,6 @@
 
 /* The calendar */
 
-static bool
-is_leap(int64_t y)
-{
-	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
-static unsigned
-days_in_month(int64_t y, unsigned m)
-{
-	static const uint8_t days[13] = { 0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	return m == 2 && is_leap(y) ? 29 : days[m];
-}
-
 /*
  * Whether the expression matches at least one minute of some year. With the
  * OR rule it always does (every month has every weekday). With the AND rule
@@ -94,44 +83,6 @@ cron_can_fire(const struct cron *c)
 }
 
 /* Calendar arithmetic on "local seconds" (wall-clock time counted as UTC) */
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = floor_div(y, 400);
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int64_t *ret_y, unsigned *ret_m, unsigned *ret_d)
-{
-	int64_t era;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = floor_div(z, 146097);
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*ret_d = doy - (153 * mp + 2) / 5 + 1;
-	*ret_m = mp < 10 ? mp + 3 : mp - 9;
-	*ret_y = (int64_t)yoe + era * 400 + (*ret_m <= 2);
-}
 
 /* 0 = Sunday; 1970-01-01 was a Thursday. */
 static int
@@ -241,12 +192,15 @@ next_wall(const struct cron *c, int64_t from, int64_t limit, int64_t *ret)
 
 /* Local time zone queries */
 
-/* The UTC offset in force at instant t. */
+/* The UTC offset in force at instant t, in zone z (NULL: local time). */
 static int
-offset_at(int64_t t, long *ret)
+offset_at(const struct cron_tz *z, int64_t t, long *ret)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
+
+	if (z)
+		return cron_tz_offset(z, t, ret);
 
 	if ((int64_t)tt != t || !localtime_r(&tt, &tm))
 		return -ERANGE;
@@ -259,18 +213,18 @@ offset_at(int64_t t, long *ret)
  * lo and hi must differ. Bisection: about 12 steps for an hour.
  */
 static int
-find_transition(int64_t lo, int64_t hi, int64_t *ret)
+find_transition(const struct cron_tz *z, int64_t lo, int64_t hi, int64_t *ret)
 {
 	long olo, o;
 	int r;
 
-	r = offset_at(lo, &olo);
+	r = offset_at(z, lo, &olo);
 	if (r < 0)
 		return r;
 	while (hi - lo > 1) {
 		int64_t mid = lo + (hi - lo) / 2;
 
-		r = offset_at(mid, &o);
+		r = offset_at(z, mid, &o);
 		if (r < 0)
 			return r;
 		if (o == olo)
@@ -302,26 +256,26 @@ struct wall {
  * instants lie well inside that window); each candidate is verified.
  */
 static int
-resolve_wall(int64_t w, struct wall *ret)
+resolve_wall(const struct cron_tz *z, int64_t w, struct wall *ret)
 {
 	long oa, ob, o;
 	int64_t ta, tb;
 	bool va, vb = false;
 	int r;
 
-	r = offset_at(w - DAY, &oa);
+	r = offset_at(z, w - DAY, &oa);
 	if (r >= 0)
-		r = offset_at(w + DAY, &ob);
+		r = offset_at(z, w + DAY, &ob);
 	if (r < 0)
 		return r;
 	ta = w - oa;
 	tb = w - ob;
-	r = offset_at(ta, &o);
+	r = offset_at(z, ta, &o);
 	if (r < 0)
 		return r;
 	va = o == oa;
 	if (ob != oa) {
-		r = offset_at(tb, &o);
+		r = offset_at(z, tb, &o);
 		if (r < 0)
 			return r;
 		vb = o == ob;
@@ -335,9 +289,9 @@ resolve_wall(int64_t w, struct wall *ret)
 		/* Clocks went forward: off(tb) is oa and off(ta) is ob. */
 		int64_t t;
 
-		r = find_transition(tb, ta, &t);
+		r = find_transition(z, tb, ta, &t);
 		if (r >= 0)
-			r = offset_at(t, &o);
+			r = offset_at(z, t, &o);
 		if (r < 0)
 			return r;
 		*ret = (struct wall){ WALL_GAP, t, 0, t + o };
@@ -354,22 +308,23 @@ resolve_wall(int64_t w, struct wall *ret)
  * before everything else. `from` is where phase 1 started.
  */
 static void
-second_pass(const struct cron *c, int64_t after, long o_after, int64_t from, int64_t *best)
+second_pass(const struct cron_tz *z, const struct cron *c, int64_t after, long o_after,
+            int64_t from, int64_t *best)
 {
 	int64_t probe = MIN(*best, after + FALLBACK_LOOKAHEAD);
 	int64_t t, w;
 	long o, o_before, o_check;
 
 	/* Failures only happen at the edge of time_t; the first pass stands. */
-	if (offset_at(probe, &o) < 0 || o >= o_after)
+	if (offset_at(z, probe, &o) < 0 || o >= o_after)
 		return;
-	if (find_transition(after, probe, &t) < 0 || offset_at(t - 1, &o_before) < 0 ||
-	    offset_at(t, &o) < 0 || o >= o_before)
+	if (find_transition(z, after, probe, &t) < 0 || offset_at(z, t - 1, &o_before) < 0 ||
+	    offset_at(z, t, &o) < 0 || o >= o_before)
 		return;
 	/* The wall clock repeats [t + o, t + o_before). */
 	if (!next_wall(c, t + o, MIN(from, t + o_before) - 1, &w))
 		return;
-	if (offset_at(w - o, &o_check) < 0 || o_check != o)
+	if (offset_at(z, w - o, &o_check) < 0 || o_check != o)
 		return;
 	if (w - o > after && w - o < *best)
 		*best = w - o;
@@ -378,9 +333,15 @@ second_pass(const struct cron *c, int64_t after, long o_after, int64_t from, int
 int
 cron_next(const struct cron *c, time_t after, time_t *ret)
 {
+	return cron_next_tz(c, NULL, after, ret);
+}
+
+int
+cron_next_tz(const struct cron *c, const struct cron_tz *z, time_t after, time_t *ret)
+{
 	struct cron m = *c;
-	int64_t today, now_wall, from, limit, best = INT64_MAX;
-	struct tm tm;
+	int64_t now_wall, from, limit, best = INT64_MAX;
+	long o_after;
 	int r;
 
 	m.minute &= MINUTE_MASK;
@@ -390,12 +351,24 @@ cron_next(const struct cron *c, time_t after, time_t *ret)
 	m.dow &= DOW_MASK;
 	if (!cron_can_fire(&m))
 		return -ERANGE;
-	if (!localtime_r(&after, &tm))
-		return -ERANGE;
-	/* A leap second (23:59:60 in a "right/" zone) still belongs to its minute. */
-	today = days_from_civil(tm.tm_year + INT64_C(1900), (unsigned)tm.tm_mon + 1,
-	                        (unsigned)tm.tm_mday);
-	now_wall = today * DAY + tm.tm_hour * 3600 + tm.tm_min * 60 + MIN(tm.tm_sec, 59);
+	if (z) {
+		/* cron_tz refuses zones with leap seconds: the wall clock is plain. */
+		r = cron_tz_offset(z, after, &o_after);
+		if (r < 0)
+			return r;
+		now_wall = (int64_t)after + o_after;
+	} else {
+		struct tm tm;
+		int64_t today;
+
+		if (!localtime_r(&after, &tm))
+			return -ERANGE;
+		/* A leap second (23:59:60 in a "right/" zone) still belongs to its minute. */
+		today = days_from_civil(tm.tm_year + INT64_C(1900), (unsigned)tm.tm_mon + 1,
+		                        (unsigned)tm.tm_mday);
+		now_wall = today * DAY + tm.tm_hour * 3600 + tm.tm_min * 60 + MIN(tm.tm_sec, 59);
+		o_after = tm.tm_gmtoff;
+	}
 	from = floor_div(now_wall, 60) * 60 + 60;
 	limit = from + (SEARCH_YEARS + 1) * 366 * DAY;
 
@@ -414,7 +387,7 @@ cron_next(const struct cron *c, time_t after, time_t *ret)
 
 		if (!next_wall(&m, scan, limit, &w))
 			break;
-		r = resolve_wall(w, &v);
+		r = resolve_wall(z, w, &v);
 		if (r < 0)
 			return r;
 		scan = w + 60;
@@ -430,7 +403,7 @@ cron_next(const struct cron *c, time_t after, time_t *ret)
 				best = v.second;
 			else if (m.fixed_time) {
 				/* Skip the rest of the repeated hour: it fired the first time. */
-				r = find_transition(v.first, v.second, &t);
+				r = find_transition(z, v.first, v.second, &t);
 				if (r < 0)
 					return r;
 				scan = MAX(scan, t + (w - v.first));
@@ -449,7 +422,7 @@ cron_next(const struct cron *c, time_t after, time_t *ret)
 
 	/* Phase 2: the hour about to repeat, for a wildcard job. */
 	if (!m.fixed_time)
-		second_pass(&m, after, tm.tm_gmtoff, from, &best);
+		second_pass(z, &m, after, o_after, from, &best);
 
 	if (best == INT64_MAX || (int64_t)(time_t)best != best)
 		return -ERANGE;
