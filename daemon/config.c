@@ -477,7 +477,7 @@ config_free(struct gini_config *c)
 		free(p->name);
 		free(p->description);
 		free(p->file);
-		free(p->triggers.schedule);
+		trigger_def_done(&p->triggers);
 		param_decls_free(p->params, p->n_params);
 	}
 	free(c->pipelines);
