@@ -307,9 +307,9 @@ open_switches(struct manager *m)
 
 /* The scheduler's way in: a timer, a signal or start-up fires a pipeline. */
 static void
-scheduler_fire(void *userdata, const char *name, const char *trigger)
+scheduler_fire(void *userdata, const char *name, const char *trigger, const char *const *context)
 {
-	(void)manager_trigger(userdata, name, trigger, NULL);
+	(void)manager_trigger_context(userdata, name, trigger, context, NULL);
 }
 
 int

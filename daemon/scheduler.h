@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "triggers.h"
+
 struct pipeline;
 struct sched_clock;
 struct scheduler;
@@ -16,11 +18,16 @@ struct scheduler_config {
 	/* NULL: the event loop's clock (sched_clock.h); tests bring their own. Borrowed. */
 	const struct sched_clock *clock;
 	const char *state_dir; /* where persistent schedules keep their last fire */
+	/* For fixed_random_delay; NULL: /etc/machine-id. */
+	const char *machine_id;
 	/*
 	 * Fires pipeline name; trigger says why ("signal SIGUSR1", "schedule",
-	 * "every 5m", "start"). Loop thread.
+	 * "every 5m", "start", "watch"). context is NULL, or key, value, ...,
+	 * NULL: values the run's context starts with ("gini.changed_paths").
+	 * Loop thread.
 	 */
-	void (*fire)(void *userdata, const char *name, const char *trigger);
+	void (*fire)(void *userdata, const char *name, const char *trigger,
+	             const char *const *context);
 	void *userdata;
 };
 
@@ -37,6 +44,11 @@ void scheduler_apply(struct scheduler *s, struct pipeline *const *pipelines, siz
 /* Fires the start-up triggers: on_start, and persistent schedules missed
  * while the daemon was down. Once, after READY, with what was applied last. */
 void scheduler_start(struct scheduler *s);
+/*
+ * A run of pipeline name ended (AFTER_SUCCESS, AFTER_FAILURE, or AFTER_ANY
+ * for a cancelled run): fires the pipelines waiting for that. Loop thread.
+ */
+void scheduler_run_ended(struct scheduler *s, const char *name, enum after_result result);
 /* Disables every trigger (shutdown). */
 void scheduler_stop(struct scheduler *s);
 /* Next fire of a pipeline's timers (CLOCK_REALTIME usec), for status; 0 if none. */
