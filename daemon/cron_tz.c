@@ -491,3 +491,24 @@ cron_tz_offset(const struct cron_tz *z, int64_t t, long *ret)
 	*ret = z->offsets[lo];
 	return 0;
 }
+
+char *
+cron_tz_format(const struct cron_tz *z, int64_t t, char *buf, size_t size)
+{
+	int64_t y, local, days;
+	unsigned m, d;
+	long off, sod;
+
+	if (cron_tz_offset(z, t, &off) < 0) {
+		snprintf(buf, size, "@%lld", (long long)t);
+		return buf;
+	}
+	local = t + off;
+	days = floor_div(local, DAY);
+	sod = (long)(local - days * DAY);
+	civil_from_days(days, &y, &m, &d);
+	snprintf(buf, size, "%04lld-%02u-%02uT%02ld:%02ld:%02ld%c%02ld:%02ld", (long long)y, m, d,
+	         sod / 3600, sod % 3600 / 60, sod % 60, off < 0 ? '-' : '+', labs(off) / 3600,
+	         labs(off) % 3600 / 60);
+	return buf;
+}

@@ -34,3 +34,8 @@ const char *cron_tz_name(const struct cron_tz *z);
  * instants between years -100000 and 100000).
  */
 int cron_tz_offset(const struct cron_tz *z, int64_t t, long *ret);
+/*
+ * t as ISO 8601 in z's local time with its offset
+ * ("2024-05-02T02:00:00+02:00"), in buf; "@T" if z cannot say.
+ */
+char *cron_tz_format(const struct cron_tz *z, int64_t t, char *buf, size_t size);
