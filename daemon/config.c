@@ -407,6 +407,7 @@ load(const char *file, const char *text, const char *dir, const struct config_te
 			read_include_dir(c, diags, c->include_dirs[i], default_include);
 	}
 	check_duplicates(c, diags);
+	config_triggers_check(c, diags);
 	if (ov && ov->n_plugin_dirs) {
 		strv_free(c->plugin_dirs);
 		c->plugin_dirs = NULL;

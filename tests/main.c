@@ -45,6 +45,7 @@ static Suite *(*const suites[])(void) = {
 	ops_exec_suite,
 	scheduler_suite,
 	cron_tz_suite,
+	triggers_suite,
 };
 /* clang-format on */
 

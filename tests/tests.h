@@ -45,6 +45,7 @@ Suite *config_invalid_suite(void);
 Suite *ops_exec_suite(void);
 Suite *scheduler_suite(void);
 Suite *cron_tz_suite(void);
+Suite *triggers_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
