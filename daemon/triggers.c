@@ -111,3 +111,48 @@ watch_event_from_string(const char *s)
 			return watch_events[i].bit;
 	return 0;
 }
+
+static json_t *
+duration_json(uint64_t usec)
+{
+	char buf[32];
+
+	return usec ? json_string(format_duration(usec, buf, sizeof(buf))) : json_null();
+}
+
+static json_t *
+text_json(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *
+trigger_def_json(const struct trigger_def *t)
+{
+	json_t *sigs = json_array(), *watch = json_null(), *after = json_null();
+	char buf[32];
+
+	for (size_t i = 0; sigs && i < t->n_signals; i++)
+		json_array_append_new(
+		        sigs, json_string(signal_to_string(t->signals[i], buf, sizeof(buf))));
+	if (t->watch_paths) {
+		json_t *paths = json_array(), *events = json_array();
+
+		for (size_t i = 0; paths && i < t->n_watch_paths; i++)
+			json_array_append_new(paths, json_string(t->watch_paths[i]));
+		for (size_t i = 0; events && i < ARRAY_SIZE(watch_events); i++)
+			if (t->watch_events & watch_events[i].bit)
+				json_array_append_new(events, json_string(watch_events[i].name));
+		watch = json_pack("{s:o?, s:o?, s:o}", "paths", paths, "events", events, "settle",
+		                  duration_json(t->watch_settle_usec));
+	}
+	if (t->after_pipeline)
+		after = json_pack("{s:s, s:s}", "pipeline", t->after_pipeline, "result",
+		                  after_result_to_string(t->after_result));
+	return json_pack("{s:o?, s:o, s:o, s:o, s:b, s:b, s:o, s:b, s:o?, s:o?}", "signals", sigs,
+	                 "every", duration_json(t->every_usec), "schedule", text_json(t->schedule),
+	                 "timezone", text_json(t->tz ? cron_tz_name(t->tz) : NULL), "on_start",
+	                 t->on_start, "persistent", t->persistent, "random_delay",
+	                 duration_json(t->random_delay_usec), "fixed_random_delay",
+	                 t->fixed_random_delay, "watch", watch, "after_pipeline", after);
+}

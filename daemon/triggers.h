@@ -7,6 +7,8 @@
 
 #include "cron.h"
 
+#include <jansson.h>
+
 struct cron_tz;
 
 /* At most this many signals may be bound by one pipeline. */
@@ -74,3 +76,10 @@ const char *after_result_to_string(enum after_result r);
 const char *watch_events_to_string(uint32_t events, char *buf, size_t size);
 /* The WATCH_* bit of an event name, or 0. */
 uint32_t watch_event_from_string(const char *s);
+/*
+ * t for the control protocol: signals, every, schedule, timezone,
+ * on_start, persistent, random_delay, fixed_random_delay, watch (paths,
+ * events, settle) and after_pipeline (pipeline, result); absent ones null.
+ * A new reference, or NULL without memory.
+ */
+json_t *trigger_def_json(const struct trigger_def *t);

@@ -264,6 +264,44 @@ START_TEST(test_after_pipeline_runs)
 }
 END_TEST
 
+/* ginictl pipelines shows the new triggers, and --json has them all. */
+START_TEST(test_ginictl_shows_triggers)
+{
+	char *out = NULL, *err = NULL;
+
+	daemon_init(&d, "triggers",
+	            "pipelines = (\n"
+	            "  { name = \"berlin\"; triggers = { schedule = \"0 2 * * *\";\n"
+	            "      timezone = \"Europe/Berlin\"; random_delay = \"5m\"; }; " STEP " },\n"
+	            "  { name = \"w\"; triggers = { watch = { paths = [ \"/srv/in\" ];\n"
+	            "      events = [ \"moved_to\", \"create\" ]; settle = \"3s\"; }; }; " STEP
+	            " },\n"
+	            "  { name = \"after\"; triggers = { after_pipeline = { pipeline = \"w\";\n"
+	            "      result = \"failure\"; }; }; " STEP " },\n"
+	            "  { name = \"tick\"; triggers = { every = \"1h\"; persistent = true; }; " STEP
+	            " }\n"
+	            ");\n");
+	daemon_start(&d);
+	ck_assert_int_eq(daemon_ginictl(&d, &out, &err, "pipelines", NULL), 0);
+	ck_assert_msg(strstr(out, "\"0 2 * * *\" Europe/Berlin ~5m"), "%s", out);
+	ck_assert_msg(strstr(out, "watch /srv/in"), "%s", out);
+	ck_assert_msg(strstr(out, "after w (failure)"), "%s", out);
+	ck_assert_msg(strstr(out, "every 1h persistent"), "%s", out);
+	free(out);
+	free(err);
+	ck_assert_int_eq(daemon_ginictl(&d, &out, &err, "--json", "pipelines", NULL), 0);
+	ck_assert_msg(strstr(out, "\"timezone\": \"Europe/Berlin\"") &&
+	                      strstr(out, "\"random_delay\": \"5m\"") &&
+	                      strstr(out, "\"moved_to\"") && strstr(out, "\"settle\": \"3s\"") &&
+	                      strstr(out, "\"/srv/in\"") &&
+	                      strstr(out, "\"result\": \"failure\"") &&
+	                      strstr(out, "\"fixed_random_delay\": false"),
+	              "%s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
 Suite *
 triggers_suite(void)
 {
@@ -275,6 +313,7 @@ triggers_suite(void)
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_config_watch_events);
 	tcase_add_test(tc, test_config_shows_zone);
+	tcase_add_test(tc, test_ginictl_shows_triggers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("watch");
