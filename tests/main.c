@@ -44,6 +44,7 @@ static Suite *(*const suites[])(void) = {
 	config_invalid_suite,
 	ops_exec_suite,
 	scheduler_suite,
+	scheduler_triggers_suite,
 	cron_tz_suite,
 	triggers_suite,
 };

@@ -44,6 +44,7 @@ Suite *config_invalid_suite(void);
 /* The exec stage's half of the operator controls (tests/check_ops_exec.c). */
 Suite *ops_exec_suite(void);
 Suite *scheduler_suite(void);
+Suite *scheduler_triggers_suite(void);
 Suite *cron_tz_suite(void);
 Suite *triggers_suite(void);
 
