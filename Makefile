@@ -638,7 +638,7 @@ scan:
 # commands of their own (ginid, control, install, isolation) are left out:
 # the daemon cycle covers the daemon. tests/valgrind/gini.supp holds the
 # third-party suppressions, each with its reason.
-VALGRIND_SUITES := util registry loader plugins cron executor config docs
+VALGRIND_SUITES := util registry loader plugins cron cron_next executor config docs
 VALGRIND_SUITES += config_values config_pipeline config_invalid
 VALGRIND      = valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
                 --errors-for-leak-kinds=definite --show-leak-kinds=definite \

@@ -16,6 +16,7 @@ static Suite *(*const suites[])(void) = {
 	loader_suite,
 	plugins_suite,
 	cron_suite,
+	cron_next_suite,
 	state_suite,
 	executor_suite,
 	config_suite,

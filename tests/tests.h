@@ -14,6 +14,7 @@ Suite *registry_suite(void);
 Suite *loader_suite(void);
 Suite *plugins_suite(void);
 Suite *cron_suite(void);
+Suite *cron_next_suite(void);
 Suite *state_suite(void);
 Suite *executor_suite(void);
 Suite *config_suite(void);
