@@ -494,7 +494,10 @@ apply_schedule(struct entry *e, const struct pipeline *p, bool starting, bool de
 	int64_t last;
 
 	e->persistent = p->triggers.persistent;
-	if (streq_ptr(sched, e->schedule) && p->triggers.tz == e->tz) {
+	/* Each reload loads zones anew: the same zone is the same name. */
+	if (streq_ptr(sched, e->schedule) &&
+	    streq_ptr(p->triggers.tz ? cron_tz_name(p->triggers.tz) : NULL,
+	              e->tz ? cron_tz_name(e->tz) : NULL)) {
 		/* Made persistent by this reload: its record starts now. */
 		if (e->persistent && !starting && !persist_get(e->s, e->name, &last))
 			persist_set(e->s, e->name, (int64_t)now_sec(e->s));

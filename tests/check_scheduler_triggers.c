@@ -68,6 +68,31 @@ START_TEST(test_schedule_timezone)
 }
 END_TEST
 
+/* A reload loads the zone anew; the same zone keeps the armed timer. */
+START_TEST(test_reload_same_zone)
+{
+	struct pipeline *p = st_pipe_new("hourly", "0 * * * *", 0, false);
+	struct pipeline *q = st_pipe_new("hourly", "0 * * * *", 0, false);
+	struct scheduler *s;
+	int64_t next;
+
+	st_set_tz("UTC");
+	p->triggers.tz = zone("Europe/Berlin");
+	q->triggers.tz = zone("Europe/Berlin");
+	/* A random delay is drawn when the timer is armed: re-arming shows. */
+	p->triggers.random_delay_usec = q->triggers.random_delay_usec = 30 * USEC_PER_MINUTE;
+	st_start_at(st_utc(2024, 5, 1, 10, 10));
+	s = st_new_scheduler();
+	scheduler_apply(s, &p, 1, true);
+	next = scheduler_next_fire_usec(s, "hourly");
+	scheduler_apply(s, &q, 1, false);
+	ck_assert_int_eq(scheduler_next_fire_usec(s, "hourly"), next);
+	scheduler_free(s);
+	st_pipe_free(p);
+	st_pipe_free(q);
+}
+END_TEST
+
 /* Each firing comes up to random_delay late, a different amount each time. */
 START_TEST(test_random_delay)
 {
@@ -464,6 +489,7 @@ scheduler_triggers_suite(void)
 	tc = tcase_create("timezone");
 	tcase_add_checked_fixture(tc, NULL, st_teardown);
 	tcase_add_test(tc, test_schedule_timezone);
+	tcase_add_test(tc, test_reload_same_zone);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("random_delay");
