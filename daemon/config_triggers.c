@@ -359,24 +359,30 @@ config_triggers_check(struct gini_config *c, struct diags *diags)
 	struct hashmap index; /* name -> index + 1 */
 	_cleanup_free_ unsigned char *state = calloc(c->n_pipelines + 1, 1);
 	_cleanup_free_ const char **names = calloc(c->n_pipelines + 1, sizeof(*names));
+	size_t n_names = 0;
 
 	if (!state || !names)
 		return;
 	hashmap_init(&index);
 	for (size_t i = 0; i < c->n_pipelines; i++) {
-		names[i] = c->pipelines[i].name;
-		if (c->pipelines[i].name)
-			(void)hashmap_put(&index, c->pipelines[i].name, (void *)(uintptr_t)(i + 1));
+		/* A pipeline without a valid name (reported) takes no part. */
+		if (!c->pipelines[i].name) {
+			state[i] = 2;
+			continue;
+		}
+		names[n_names++] = c->pipelines[i].name;
+		(void)hashmap_put(&index, c->pipelines[i].name, (void *)(uintptr_t)(i + 1));
 	}
 	/* Unknown targets. */
 	for (size_t i = 0; i < c->n_pipelines; i++) {
 		const struct pipeline_def *p = &c->pipelines[i];
 		const char *hint;
 
-		if (!p->triggers.after_pipeline || hashmap_get(&index, p->triggers.after_pipeline))
+		if (state[i] || !p->triggers.after_pipeline ||
+		    hashmap_get(&index, p->triggers.after_pipeline))
 			continue;
 		state[i] = 2; /* no cycle through it */
-		hint = closest_match(p->triggers.after_pipeline, names, c->n_pipelines);
+		hint = closest_match(p->triggers.after_pipeline, names, n_names);
 		diags_add(diags, p->file, p->triggers.after_line,
 		          "pipeline '%s': triggers: after_pipeline: unknown pipeline '%s'%s%s%s",
 		          p->name, p->triggers.after_pipeline, hint ? "; did you mean '" : "",

@@ -89,8 +89,10 @@ START_TEST(test_config_errors)
 	        /* 21 */ "  { name = \"backup\"; " STEP " },\n"
 	        /* 22 */ "  { name = \"self\"; triggers = { after_pipeline = { pipeline = "
 	        "\"self\"; }; };\n"
-	        /* 23 */ "    " STEP " }\n"
-	        /* 24 */ ");\n");
+	        /* 23 */ "    " STEP " },\n"
+	        /* 24 */ "  { triggers = { after_pipeline = { pipeline = \"zzz\"; }; }; " STEP
+	        " }\n"
+	        /* 25 */ ");\n");
 	ck_assert_int_ne(ginid_test(&out, &err), 0);
 	assert_diag(err, 3,
 	            "pipeline 'tz': triggers: 'timezone': unknown time zone 'Europe/Nowhere' (no "
@@ -115,6 +117,8 @@ START_TEST(test_config_errors)
 	            "mean 'backup'?");
 	ck_assert_ptr_nonnull(strstr(err, "pipeline 'c': triggers: after_pipeline: 'result'"));
 	assert_diag(err, 22, "pipeline 'self': triggers: after_pipeline: cycle self -> self");
+	/* A pipeline without a name is checked under its number. */
+	assert_diag(err, 24, "pipeline '#13': triggers: after_pipeline: unknown pipeline 'zzz'");
 	free(out);
 	free(err);
 }
