@@ -448,7 +448,7 @@ FUZZ_COV_fuzz_config := daemon/config.c daemon/config_source.c daemon/config_rea
                         daemon/config_pipeline.c daemon/pipeline.c daemon/pipeline_dag.c daemon/params.c \
                         daemon/diag.c \
                         $(foreach p,$(PLUGIN_NAMES),plugins/$(p)/$(p).c)
-FUZZ_COV_fuzz_cron   := daemon/cron.c daemon/util.c
+FUZZ_COV_fuzz_cron   := daemon/cron.c daemon/cron_next.c daemon/util.c
 FUZZ_COV_fuzz_elf    := daemon/elfcheck.c daemon/loader_desc.c
 .PHONY: fuzz-coverage
 fuzz-coverage:
@@ -638,7 +638,7 @@ scan:
 # commands of their own (ginid, control, install, isolation) are left out:
 # the daemon cycle covers the daemon. tests/valgrind/gini.supp holds the
 # third-party suppressions, each with its reason.
-VALGRIND_SUITES := util registry loader plugins cron executor config docs
+VALGRIND_SUITES := util registry loader plugins cron cron_next executor config docs
 VALGRIND_SUITES += config_values config_pipeline config_invalid
 VALGRIND      = valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
                 --errors-for-leak-kinds=definite --show-leak-kinds=definite \

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cron.h"
 #include "diag.h"
+#include "triggers.h"
 
 struct gini_params;
 
@@ -41,20 +41,6 @@ struct isolation {
 	char *user;           /* NULL: the daemon's */
 	char *group;
 	int line; /* of the first of these keys, for messages */
-};
-
-/* At most this many signals may be bound by one pipeline. */
-#define TRIGGER_SIGNALS_MAX 8
-
-struct trigger_def {
-	int signals[TRIGGER_SIGNALS_MAX];
-	size_t n_signals;
-	uint64_t every_usec; /* 0: none */
-	char *schedule;      /* as written, NULL: none */
-	struct cron cron;
-	bool on_start;
-	bool persistent;
-	int line;
 };
 
 struct step_def {

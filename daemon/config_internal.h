@@ -131,3 +131,15 @@ int reader_enum(struct reader *rd, const config_setting_t *group, const char *ke
 
 /* Reads root's 'pipelines' list, appending to rd->c->pipelines. */
 void config_pipelines_read(struct reader *rd, const config_setting_t *root);
+
+/* ---- config_triggers.c ---- */
+
+struct pipeline_def;
+/* Reads the triggers group g of pipeline p. */
+void config_triggers_read(struct reader *rd, const config_setting_t *g, struct pipeline_def *p,
+                          const char *prefix);
+/*
+ * The checks across pipelines, once all are read: every after_pipeline
+ * names a pipeline, and no chain of them is a cycle.
+ */
+void config_triggers_check(struct gini_config *c, struct diags *diags);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The pipelines of the configuration reader (config.c): each pipeline
- * group with its triggers, params, health, isolation and steps, read into
+ * group with its params, health, isolation and steps (its triggers are
+ * config_triggers.c's), read into
  * struct pipeline_def with a diagnostic for each problem. What needs the
  * registry (stage ids, step params, the DAG) is checked by pipeline.c.
  */
@@ -14,14 +15,12 @@
 
 #include <errno.h>
 #include <libconfig.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_RETRY_BACKOFF USEC_PER_SEC
 #define RETRIES_MAX           100
-#define EVERY_MIN             (10 * USEC_PER_MSEC)
 
 static const char *const pipeline_keys[] = {
 	"name",         "description", "triggers", "overlap", "on_failure",
@@ -29,9 +28,6 @@ static const char *const pipeline_keys[] = {
 };
 static const char *const param_keys[] = { "default", "pattern" };
 static const char *const health_keys[] = { "max_age", "max_failures" };
-static const char *const trigger_keys[] = {
-	"signal", "every", "schedule", "on_start", "persistent",
-};
 static const char *const step_keys[] = {
 	"id",      "stage",     "params",     "after",   "timeout", "retries", "retry_backoff",
 	"enabled", "isolation", "memory_max", "cpu_max", "nofile",  "user",    "group",
@@ -70,89 +66,6 @@ const char *
 on_failure_to_string(enum on_failure f)
 {
 	return f == ON_FAILURE_STOP ? "stop" : "continue";
-}
-
-static void
-read_triggers(struct reader *rd, const config_setting_t *g, struct pipeline_def *p,
-              const char *prefix)
-{
-	struct trigger_def *t = &p->triggers;
-	config_setting_t *s;
-	char **sigs = NULL;
-	size_t nsigs = 0;
-	const char *sched;
-	char err[256];
-
-	char tprefix[192];
-
-	t->line = reader_line(rd, g);
-	if (!config_setting_is_group(g)) {
-		diags_add(rd->diags, reader_file(rd, g), reader_line(rd, g),
-		          "%s'triggers': expected a group { ... }, got %s", prefix,
-		          reader_type_name(g));
-		return;
-	}
-	snprintf(tprefix, sizeof(tprefix), "%striggers: ", prefix);
-	prefix = tprefix;
-	reader_check_keys(rd, g, trigger_keys, ARRAY_SIZE(trigger_keys), prefix, NULL, 0);
-	s = config_setting_get_member(g, "signal");
-	if (s && reader_strings(rd, s, "signal", prefix, &sigs, &nsigs) >= 0) {
-		for (size_t i = 0; i < nsigs; i++) {
-			int sig = signal_from_string(sigs[i]);
-
-			if (sig == SIGHUP || sig == SIGTERM || sig == SIGINT) {
-				diags_add(rd->diags, reader_file(rd, s), reader_line(rd, s),
-				          "%s'signal': %s is reserved (SIGHUP reloads, SIGTERM and "
-				          "SIGINT stop); use SIGUSR1, SIGUSR2 or SIGRTMIN+N",
-				          prefix, sigs[i]);
-			} else if (sig < 0) {
-				diags_add(
-				        rd->diags, reader_file(rd, s), reader_line(rd, s),
-				        "%s'signal': unknown signal '%s' (use SIGUSR1, SIGUSR2 or "
-				        "SIGRTMIN+N, N from 0 to %d)",
-				        prefix, sigs[i], SIGRTMAX - SIGRTMIN);
-			} else if (sig != SIGUSR1 && sig != SIGUSR2 &&
-			           (sig < SIGRTMIN || sig > SIGRTMAX)) {
-				diags_add(rd->diags, reader_file(rd, s), reader_line(rd, s),
-				          "%s'signal': %s cannot trigger a pipeline (use SIGUSR1, "
-				          "SIGUSR2 "
-				          "or SIGRTMIN+N, N from 0 to %d)",
-				          prefix, sigs[i], SIGRTMAX - SIGRTMIN);
-			} else if (t->n_signals >= TRIGGER_SIGNALS_MAX) {
-				diags_add(rd->diags, reader_file(rd, s), reader_line(rd, s),
-				          "%s'signal': more than %d signals", prefix,
-				          TRIGGER_SIGNALS_MAX);
-				break;
-			} else {
-				t->signals[t->n_signals++] = sig;
-			}
-		}
-	}
-	strv_free(sigs);
-	if (reader_duration(rd, g, "every", prefix, &t->every_usec) > 0 &&
-	    t->every_usec < EVERY_MIN) {
-		diags_add(rd->diags, reader_file(rd, config_setting_get_member(g, "every")),
-		          reader_line(rd, config_setting_get_member(g, "every")),
-		          "%s'every': interval must be at least 10ms", prefix);
-		t->every_usec = 0;
-	}
-	sched = reader_string(rd, g, "schedule", prefix);
-	if (sched) {
-		if (cron_parse(sched, &t->cron, err, sizeof(err)) < 0)
-			diags_add(rd->diags,
-			          reader_file(rd, config_setting_get_member(g, "schedule")),
-			          reader_line(rd, config_setting_get_member(g, "schedule")),
-			          "%s'schedule': invalid cron expression '%s': %s", prefix, sched,
-			          err);
-		else
-			t->schedule = strdup(sched);
-	}
-	reader_bool(rd, g, "on_start", prefix, &t->on_start);
-	if (reader_bool(rd, g, "persistent", prefix, &t->persistent) > 0 && t->persistent &&
-	    !config_setting_get_member(g, "schedule"))
-		diags_add(rd->diags, reader_file(rd, config_setting_get_member(g, "persistent")),
-		          reader_line(rd, config_setting_get_member(g, "persistent")),
-		          "%s'persistent' needs a 'schedule'", prefix);
 }
 
 /* isolation and the limits of an isolated step. */
@@ -343,12 +256,6 @@ param_decls_free(struct param_decl *v, size_t n)
 }
 
 /* True if something other than a manual `run` starts the pipeline. */
-static bool
-triggers_automatic(const struct trigger_def *t)
-{
-	return t->n_signals || t->every_usec || t->schedule || t->on_start;
-}
-
 /* params = { KEY = { default = "..."; pattern = "..."; }; ... } */
 static void
 read_params(struct reader *rd, const config_setting_t *g, struct pipeline_def *p,
@@ -424,7 +331,7 @@ read_params(struct reader *rd, const config_setting_t *g, struct pipeline_def *p
 				          "%sdefault '%.80s': %s", pprefix, def, err);
 			d->def = strdup(def);
 		} else if (!config_setting_get_member(e, "default") &&
-		           triggers_automatic(&p->triggers)) {
+		           trigger_def_automatic(&p->triggers)) {
 			diags_add(
 			        rd->diags, reader_file(rd, e), reader_line(rd, e),
 			        "%sno 'default', but the pipeline has triggers, which run it with "
@@ -490,7 +397,7 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 	p->description = strdup(desc ? desc : "");
 	s = config_setting_get_member(g, "triggers");
 	if (s)
-		read_triggers(rd, s, p, prefix);
+		config_triggers_read(rd, s, p, prefix);
 	s = config_setting_get_member(g, "params");
 	if (s)
 		read_params(rd, s, p, prefix);

@@ -123,23 +123,6 @@ control_cmd_stages(struct conn *k, json_t *id, json_t *args)
 	                           (json_int_t)offset, "items", items));
 }
 
-static json_t *
-triggers_json(const struct trigger_def *t)
-{
-	json_t *sigs = json_array();
-	char buf[32];
-
-	for (size_t i = 0; i < t->n_signals; i++)
-		json_array_append_new(
-		        sigs, json_string(signal_to_string(t->signals[i], buf, sizeof(buf))));
-	return json_pack("{s:o, s:o, s:o, s:b, s:b}", "signals", sigs, "every",
-	                 t->every_usec
-	                         ? json_string(format_duration(t->every_usec, buf, sizeof(buf)))
-	                         : json_null(),
-	                 "schedule", jtext(t->schedule), "on_start", t->on_start, "persistent",
-	                 t->persistent);
-}
-
 /* The params a pipeline declares: name, default and pattern (or null). */
 static json_t *
 params_json(const struct pipeline *p)
@@ -182,7 +165,7 @@ control_cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 		                "file", jtext(p->file), "line", p->line, "steps",
 		                (json_int_t)p->n_steps, "overlap", overlap_to_string(p->overlap),
 		                "on_failure", on_failure_to_string(p->on_failure), "triggers",
-		                triggers_json(&p->triggers), "next",
+		                trigger_def_json(&p->triggers), "next",
 		                control_iso_or_null(manager_next_fire_usec(m, p->name)), "last",
 		                control_iso_or_null(st.last_fire_usec), "last_result",
 		                finished ? json_string(run_status_to_string(st.last_status))

@@ -9,6 +9,9 @@
 /* The longest expression cron_parse() accepts, in bytes. */
 #define CRON_EXPR_MAX 256
 
+/* The valid bits of struct cron's dow. */
+#define CRON_DOW_MASK ((uint8_t)((1u << 7) - 1))
+
 /*
  * A parsed five-field cron expression (plain value, no pointers; copy it
  * freely). Bit n of a set means value n matches.
@@ -47,6 +50,12 @@ struct cron {
 int cron_parse(const char *expr, struct cron *ret, char *err, size_t errsize);
 
 /*
+ * Whether the expression matches at least one minute of some year
+ * (cron_parse() refuses those that do not).
+ */
+bool cron_can_fire(const struct cron *c);
+
+/*
  * The first time strictly after `after` at which the expression fires, in the
  * local time zone (TZ, as last read by tzset()). Daylight-saving changes:
  *  - a local time that does not exist (clocks go forward): a fixed-time job
@@ -60,3 +69,11 @@ int cron_parse(const char *expr, struct cron *ret, char *err, size_t errsize);
  * written only on success. Thread-safe (localtime_r() only).
  */
 int cron_next(const struct cron *c, time_t after, time_t *ret);
+
+struct cron_tz;
+/*
+ * The same in zone z (cron_tz.h) instead of the local time zone, with the
+ * same daylight-saving rules; z NULL is local time. Thread-safe: it never
+ * reads or sets TZ.
+ */
+int cron_next_tz(const struct cron *c, const struct cron_tz *z, time_t after, time_t *ret);

@@ -19,6 +19,7 @@
 #include "history.h"
 #include "log.h"
 #include "pipeline.h"
+#include "scheduler.h"
 #include "state.h"
 #include "util.h"
 
@@ -225,6 +226,12 @@ run_done_on_loop(void *data)
 		ps->last_run_id = r->id;
 		ps->last_status = r->status;
 		ps->runs[r->status]++;
+		/* after_pipeline triggers (no scheduler for --once). */
+		if (m->sched)
+			scheduler_run_ended(m->sched, r->pipeline->name,
+			                    r->status == RUN_SUCCESS  ? AFTER_SUCCESS
+			                    : r->status == RUN_FAILED ? AFTER_FAILURE
+			                                              : AFTER_ANY);
 	}
 	if (ar->prev)
 		ar->prev->next = ar->next;
@@ -528,7 +535,8 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 }
 
 enum trigger_outcome
-manager_trigger(struct manager *m, const char *name, const char *why, uint64_t *ret_run_id)
+manager_trigger_context(struct manager *m, const char *name, const char *why,
+                        const char *const *context, uint64_t *ret_run_id)
 {
 	struct pipeline *p = generation_find(m->current, name);
 	struct pstate *ps;
@@ -551,7 +559,19 @@ manager_trigger(struct manager *m, const char *name, const char *why, uint64_t *
 		log_err("pipeline '%s': cannot run (trigger: %s): %s", name, why, err);
 		return TRIGGER_FAILED;
 	}
+	for (size_t n = strv_length(params), i = 0; context && context[i] && context[i + 1]; i += 2)
+		if (strv_push(&params, &n, context[i]) < 0 ||
+		    strv_push(&params, &n, context[i + 1]) < 0) {
+			strv_free(params);
+			return TRIGGER_FAILED;
+		}
 	return fire(m, p, why, params, NULL, ret_run_id);
+}
+
+enum trigger_outcome
+manager_trigger(struct manager *m, const char *name, const char *why, uint64_t *ret_run_id)
+{
+	return manager_trigger_context(m, name, why, NULL, ret_run_id);
 }
 
 /* Checks req's params against p; *ret the run's params. */

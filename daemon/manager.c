@@ -116,7 +116,7 @@ manager_reload(struct manager *m, struct diags *diags)
 
 		history_set_limits(m->history, &lim);
 	}
-	scheduler_apply(m->sched, g, false);
+	scheduler_apply(m->sched, g->pipelines, g->n_pipelines, false);
 	log_info("reloaded: generation %llu with %zu stage types (%zu loaded, %zu unchanged) and "
 	         "%zu "
 	         "pipelines",
@@ -305,6 +305,13 @@ open_switches(struct manager *m)
 		log_warn_errno(r, "%s: %m; enable and disable will not outlast a restart", path);
 }
 
+/* The scheduler's way in: a timer, a signal or start-up fires a pipeline. */
+static void
+scheduler_fire(void *userdata, const char *name, const char *trigger, const char *const *context)
+{
+	(void)manager_trigger_context(userdata, name, trigger, context, NULL);
+}
+
 int
 manager_start(struct manager *m)
 {
@@ -353,17 +360,21 @@ manager_ready(struct manager *m)
 {
 	int r;
 
-	r = scheduler_new(m, m->loop->e, &m->sched);
+	r = scheduler_new(&(struct scheduler_config){ .e = m->loop->e,
+	                                              .state_dir = m->current->config->state_dir,
+	                                              .fire = scheduler_fire,
+	                                              .userdata = m },
+	                  &m->sched);
 	if (r < 0)
 		return log_err_errno(r, "cannot set up the triggers: %m");
-	scheduler_apply(m->sched, m->current, true);
+	scheduler_apply(m->sched, m->current->pipelines, m->current->n_pipelines, true);
 	log_info("ginid %s ready: generation 1 with %zu stage types and %zu pipelines, %u workers",
 	         GINI_VERSION, registry_count(m->current->registry), m->current->n_pipelines,
 	         executor_threads(m->ex));
 	log_stage_types(m->current->registry);
 	notify_ready("ready");
 	manager_update_status(m);
-	scheduler_start(m->sched, m->current);
+	scheduler_start(m->sched);
 	return 0;
 }
 

@@ -118,3 +118,11 @@ struct history_limits manager_history_limits(const struct gini_config *c);
 void manager_update_status(struct manager *m);
 /* history_pipeline_summaries() callback: seeds health (userdata) at start-up. */
 void manager_seed_health(const struct history_summary *s, void *userdata);
+
+/*
+ * manager_trigger(), with context (NULL, or key, value, ..., NULL) added to
+ * the values the run's context starts with: how the scheduler's watch
+ * trigger hands over gini.changed_paths. dispatch.c; loop thread.
+ */
+enum trigger_outcome manager_trigger_context(struct manager *m, const char *name, const char *why,
+                                             const char *const *context, uint64_t *ret_run_id);

@@ -69,7 +69,7 @@ pipeline_free(struct pipeline *p)
 	free(p->name);
 	free(p->description);
 	free(p->file);
-	free(p->triggers.schedule);
+	trigger_def_done(&p->triggers);
 	param_decls_free(p->params, p->n_params);
 	free(p);
 	return NULL;
@@ -610,8 +610,10 @@ pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 	p->description = strdup(def->description ? def->description : "");
 	p->file = strdup(def->file);
 	p->line = def->line;
-	p->triggers = def->triggers;
-	p->triggers.schedule = def->triggers.schedule ? strdup(def->triggers.schedule) : NULL;
+	if (trigger_def_copy(&p->triggers, &def->triggers) < 0) {
+		pipeline_free(p);
+		return -ENOMEM;
+	}
 	p->overlap = def->overlap;
 	p->max_parallel = def->max_parallel;
 	p->on_failure = def->on_failure;
@@ -620,8 +622,7 @@ pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 	def->n_params = 0;
 	p->health = def->health;
 	p->steps = calloc(def->n_steps + 1, sizeof(*p->steps));
-	if (!p->name || !p->description || !p->file || !p->steps ||
-	    (def->triggers.schedule && !p->triggers.schedule)) {
+	if (!p->name || !p->description || !p->file || !p->steps) {
 		pipeline_free(p);
 		return -ENOMEM;
 	}

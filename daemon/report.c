@@ -5,7 +5,7 @@
  * Pure output: nothing here changes state.
  */
 #include "report.h"
-
+#include "cron_tz.h"
 #include "executor.h"
 #include "generation.h"
 #include "pipeline.h"
@@ -46,7 +46,7 @@ report_stage_types(FILE *f, struct registry *reg, const struct loader_report *re
 void
 report_triggers(FILE *f, const struct trigger_def *t, time_t now)
 {
-	char buf[64];
+	char buf[128], buf2[32];
 	bool any = false;
 
 	fprintf(f, "    triggers:");
@@ -64,14 +64,36 @@ report_triggers(FILE *f, const struct trigger_def *t, time_t now)
 		time_t next;
 
 		fprintf(f, "%s schedule \"%s\"", any ? "," : "", t->schedule);
-		if (cron_next(&t->cron, now, &next) == 0)
-			fprintf(f, " (next %s)", format_iso8601(next, buf, sizeof(buf)));
-		if (t->persistent)
-			fprintf(f, " persistent");
+		/* In the schedule's own zone, if it has one. */
+		if (cron_next_tz(&t->cron, t->tz, now, &next) == 0)
+			fprintf(f, " (next %s%s%s)",
+			        t->tz ? cron_tz_format(t->tz, next, buf, sizeof(buf))
+			              : format_iso8601(next, buf, sizeof(buf)),
+			        t->tz ? " " : "", t->tz ? cron_tz_name(t->tz) : "");
 		any = true;
 	}
+	if (t->persistent && (t->schedule || t->every_usec))
+		fprintf(f, " persistent");
+	if (t->random_delay_usec)
+		fprintf(f, ", random delay up to %s%s",
+		        format_duration(t->random_delay_usec, buf, sizeof(buf)),
+		        t->fixed_random_delay ? " (fixed)" : "");
 	if (t->on_start) {
 		fprintf(f, "%s on start", any ? "," : "");
+		any = true;
+	}
+	if (t->watch_paths) {
+		fprintf(f, "%s watch", any ? "," : "");
+		for (size_t i = 0; i < t->n_watch_paths; i++)
+			fprintf(f, "%s%s", i ? " " : " ", t->watch_paths[i]);
+		fprintf(f, " (%s, settle %s)",
+		        watch_events_to_string(t->watch_events, buf, sizeof(buf)),
+		        format_duration(t->watch_settle_usec, buf2, sizeof(buf2)));
+		any = true;
+	}
+	if (t->after_pipeline) {
+		fprintf(f, "%s after pipeline '%s' (%s)", any ? "," : "", t->after_pipeline,
+		        after_result_to_string(t->after_result));
 		any = true;
 	}
 	fprintf(f, "%s\n", any ? "" : " none (runs only on request)");

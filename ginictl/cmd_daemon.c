@@ -211,12 +211,31 @@ triggers_text(json_t *t, char *buf, size_t size)
 	for (size_t i = 0; i < json_array_size(sigs); i++)
 		ADD("%s%s", off ? ", " : "", json_string_value(json_array_get(sigs, i)));
 	if (json_is_string(json_object_get(t, "every")))
-		ADD("%severy %s", off ? ", " : "", fmt_str(t, "every"));
+		ADD("%severy %s%s", off ? ", " : "", fmt_str(t, "every"),
+		    json_is_true(json_object_get(t, "persistent")) &&
+		                    !json_is_string(json_object_get(t, "schedule"))
+		            ? " persistent"
+		            : "");
 	if (json_is_string(json_object_get(t, "schedule")))
-		ADD("%s\"%s\"%s", off ? ", " : "", fmt_str(t, "schedule"),
+		ADD("%s\"%s\"%s%s%s", off ? ", " : "", fmt_str(t, "schedule"),
+		    json_is_string(json_object_get(t, "timezone")) ? " " : "",
+		    json_is_string(json_object_get(t, "timezone")) ? fmt_str(t, "timezone") : "",
 		    json_is_true(json_object_get(t, "persistent")) ? " persistent" : "");
+	if (json_is_string(json_object_get(t, "random_delay")))
+		ADD(" ~%s", fmt_str(t, "random_delay"));
 	if (json_is_true(json_object_get(t, "on_start")))
 		ADD("%son start", off ? ", " : "");
+	if (json_is_object(json_object_get(t, "watch"))) {
+		json_t *paths = json_object_get(json_object_get(t, "watch"), "paths");
+
+		ADD("%swatch", off ? ", " : "");
+		for (size_t i = 0; i < json_array_size(paths); i++)
+			ADD(" %s", json_string_value(json_array_get(paths, i)));
+	}
+	if (json_is_object(json_object_get(t, "after_pipeline")))
+		ADD("%safter %s (%s)", off ? ", " : "",
+		    fmt_str(json_object_get(t, "after_pipeline"), "pipeline"),
+		    fmt_str(json_object_get(t, "after_pipeline"), "result"));
 	if (!off)
 		ADD("on request");
 #undef ADD

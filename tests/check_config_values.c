@@ -502,7 +502,7 @@ START_TEST(persistent_needs_schedule)
 	ct_load_main(/* 1 */ "pipelines = (\n"
 	                     /* 2 */ "  { name = \"p\";\n"
 	                     /* 3 */ "    triggers = {\n"
-	                     /* 4 */ "      every = \"1h\";\n"
+	                     /* 4 */ "      on_start = true;\n"
 	                     /* 5 */ "      persistent = true;\n"
 	                     /* 6 */ "    };\n"
 	                     /* 7 */ "    " STEPS " },\n"
@@ -512,7 +512,8 @@ START_TEST(persistent_needs_schedule)
 	                     "persistent = true; };\n"
 	                     /* 10 */ "    " STEPS " }\n"
 	                     /* 11 */ ");\n");
-	expect({ "gini.conf", 5, "pipeline 'p': triggers: 'persistent' needs a 'schedule'" });
+	expect({ "gini.conf", 5,
+	         "pipeline 'p': triggers: 'persistent' needs a 'schedule' or an 'every'" });
 	ck_assert(!ct_def("q")->triggers.persistent);
 	ck_assert(ct_def("r")->triggers.persistent);
 }

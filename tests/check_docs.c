@@ -374,6 +374,8 @@ START_TEST(test_config_keys_documented)
 	char *c = docs_source_file("daemon/config.c");
 	/* The pipeline, step and trigger keys are read by config_pipeline.c. */
 	char *cp = docs_source_file("daemon/config_pipeline.c");
+	/* The trigger keys, with watch and after_pipeline, by config_triggers.c. */
+	char *ct = docs_source_file("daemon/config_triggers.c");
 	char *page = docs_source_file("docs/gini.conf.5");
 	char *md = docs_source_file("README.md");
 	char *bold = docs_roff_bold(page, NULL, NULL);
@@ -386,6 +388,8 @@ START_TEST(test_config_keys_documented)
 	config_keys(c, &keys, &tables);
 	docs_strip_c_comments(cp);
 	config_keys(cp, &keys, &tables);
+	docs_strip_c_comments(ct);
+	config_keys(ct, &keys, &tables);
 	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
 		bool seen = false;
 
@@ -418,6 +422,7 @@ START_TEST(test_config_keys_documented)
 	free(page);
 	free(c);
 	free(cp);
+	free(ct);
 	missing_check(&m, "config keys");
 }
 END_TEST

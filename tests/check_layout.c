@@ -21,16 +21,6 @@
 #define MODULES_MAX 256
 #define EDGES_MAX   64
 
-/*
- * Cycles that others are removing as this is written (issue 14): the
- * scheduler gets callbacks instead of the manager. Each entry is the pair
- * of modules; the test fails once an entry is no longer needed, so the
- * list only shrinks.
- */
-static const char *const pending[][2] = {
-	{ "manager", "scheduler" },
-};
-
 struct module {
 	char name[128];
 	size_t edges[EDGES_MAX];
@@ -100,21 +90,9 @@ read_modules(void)
 	}
 }
 
-/* The entry of pending[] for modules a and b, or SIZE_MAX. */
-static size_t
-pending_index(size_t a, size_t b)
-{
-	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++)
-		if ((!strcmp(mods[a].name, pending[i][0]) &&
-		     !strcmp(mods[b].name, pending[i][1])) ||
-		    (!strcmp(mods[a].name, pending[i][1]) && !strcmp(mods[b].name, pending[i][0])))
-			return i;
-	return SIZE_MAX;
-}
-
 /* Depth-first; an edge back to a module on the path closes a cycle. */
 static size_t
-visit(size_t v, size_t *path, size_t depth, bool *pending_seen)
+visit(size_t v, size_t *path, size_t depth)
 {
 	size_t found = 0;
 
@@ -128,17 +106,13 @@ visit(size_t v, size_t *path, size_t depth, bool *pending_seen)
 
 			while (path[from] != w)
 				from--;
-			if (depth - from == 1 && pending_index(v, w) != SIZE_MAX) {
-				pending_seen[pending_index(v, w)] = true;
-				continue;
-			}
 			fprintf(stderr, "include cycle:");
 			for (size_t i = from; i <= depth; i++)
 				fprintf(stderr, " daemon/%s.c ->", mods[path[i]].name);
 			fprintf(stderr, " daemon/%s.c\n", mods[w].name);
 			found++;
 		} else if (mods[w].color == 0) {
-			found += visit(w, path, depth + 1, pending_seen);
+			found += visit(w, path, depth + 1);
 		}
 	}
 	mods[v].color = 2;
@@ -148,22 +122,13 @@ visit(size_t v, size_t *path, size_t depth, bool *pending_seen)
 START_TEST(no_include_cycles)
 {
 	size_t path[MODULES_MAX], found = 0;
-	bool pending_seen[sizeof(pending) / sizeof(pending[0])] = { false };
 
 	read_modules();
 	ck_assert_uint_gt(n_mods, 10);
 	ck_assert_uint_ne(find_module("control"), SIZE_MAX);
 	for (size_t v = 0; v < n_mods; v++)
 		if (mods[v].color == 0)
-			found += visit(v, path, 0, pending_seen);
-	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++)
-		if (!pending_seen[i]) {
-			fprintf(stderr,
-			        "daemon/%s.c and daemon/%s.c no longer include each other: "
-			        "remove them from pending[] in %s\n",
-			        pending[i][0], pending[i][1], __FILE__);
-			found++;
-		}
+			found += visit(v, path, 0);
 	ck_assert_msg(found == 0, "%zu include cycle(s) between daemon modules, see above", found);
 }
 END_TEST

@@ -16,6 +16,7 @@ static Suite *(*const suites[])(void) = {
 	loader_suite,
 	plugins_suite,
 	cron_suite,
+	cron_next_suite,
 	state_suite,
 	executor_suite,
 	config_suite,
@@ -43,6 +44,10 @@ static Suite *(*const suites[])(void) = {
 	config_pipeline_suite,
 	config_invalid_suite,
 	ops_exec_suite,
+	scheduler_suite,
+	scheduler_triggers_suite,
+	cron_tz_suite,
+	triggers_suite,
 };
 /* clang-format on */
 

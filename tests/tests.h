@@ -14,6 +14,7 @@ Suite *registry_suite(void);
 Suite *loader_suite(void);
 Suite *plugins_suite(void);
 Suite *cron_suite(void);
+Suite *cron_next_suite(void);
 Suite *state_suite(void);
 Suite *executor_suite(void);
 Suite *config_suite(void);
@@ -43,6 +44,10 @@ Suite *config_pipeline_suite(void);
 Suite *config_invalid_suite(void);
 /* The exec stage's half of the operator controls (tests/check_ops_exec.c). */
 Suite *ops_exec_suite(void);
+Suite *scheduler_suite(void);
+Suite *scheduler_triggers_suite(void);
+Suite *cron_tz_suite(void);
+Suite *triggers_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
