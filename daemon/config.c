@@ -407,6 +407,7 @@ load(const char *file, const char *text, const char *dir, const struct config_te
 			read_include_dir(c, diags, c->include_dirs[i], default_include);
 	}
 	check_duplicates(c, diags);
+	config_flow_check(c, diags);
 	if (ov && ov->n_plugin_dirs) {
 		strv_free(c->plugin_dirs);
 		c->plugin_dirs = NULL;
@@ -476,6 +477,7 @@ config_free(struct gini_config *c)
 		free(p->steps);
 		free(p->name);
 		free(p->description);
+		free(p->on_failure_run);
 		free(p->file);
 		free(p->triggers.schedule);
 		param_decls_free(p->params, p->n_params);

@@ -131,3 +131,17 @@ int reader_enum(struct reader *rd, const config_setting_t *group, const char *ke
 
 /* Reads root's 'pipelines' list, appending to rd->c->pipelines. */
 void config_pipelines_read(struct reader *rd, const config_setting_t *root);
+
+/* ---- config_flow.c ---- */
+
+struct pipeline_def;
+struct step_def;
+
+/* A step's `when` (after its `after` was read). */
+void config_flow_step(struct reader *rd, const config_setting_t *g, struct step_def *st,
+                      const char *prefix);
+/* A pipeline's `timeout` and `on_failure_run`. */
+void config_flow_pipeline(struct reader *rd, const config_setting_t *g, struct pipeline_def *p,
+                          const char *prefix);
+/* Once every file is read: what refers to other pipelines. */
+void config_flow_check(struct gini_config *c, struct diags *diags);

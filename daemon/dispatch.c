@@ -126,6 +126,8 @@ manager_maybe_exit(struct manager *m)
 }
 
 static void start_queued(struct manager *m, struct pstate *ps);
+static enum trigger_outcome fire(struct manager *m, struct pipeline *p, const char *trigger,
+                                 char **params, struct run_listener *l, uint64_t *ret_run_id);
 
 static void
 step_on_loop(void *data)
@@ -190,6 +192,64 @@ hold_generation(struct manager *m, struct run *r, struct generation *gen)
 }
 
 /*
+ * on_failure_run: v (taken) is the target pipeline, then the params of
+ * run_failure_params(). Those the target declares are checked as any
+ * param; the others are accepted as they are, for a run started so.
+ */
+static void
+trigger_failure_run(struct manager *m, char **v)
+{
+	struct pipeline *p = generation_find(m->current, v[0]);
+	_cleanup_free_ char *why = NULL;
+	char **params = NULL, err[512];
+	struct pstate *ps;
+	const char *given[6];
+	size_t n = 0, k = 0;
+
+	if (!p) {
+		log_notice("run %s: on_failure_run: pipeline '%s' no longer exists, ignoring", v[2],
+		           v[0]);
+		strv_free(v);
+		return;
+	}
+	for (size_t i = 1; v[i] && v[i + 1]; i += 2)
+		for (size_t j = 0; j < p->n_params; j++)
+			if (streq(p->params[j].name, v[i])) {
+				given[2 * n] = v[i];
+				given[2 * n + 1] = v[i + 1];
+				n++;
+			}
+	if (pipeline_run_params(p, given, n, &params, err, sizeof(err)) < 0) {
+		log_err("run %s: on_failure_run: cannot run pipeline '%s': %s", v[2], v[0], err);
+		strv_free(v);
+		return;
+	}
+	while (params && params[k])
+		k++;
+	for (size_t i = 1; v[i] && v[i + 1]; i += 2) {
+		bool declared = false;
+
+		for (size_t j = 0; j < p->n_params; j++)
+			declared = declared || streq(p->params[j].name, v[i]);
+		if (!declared &&
+		    (strv_push(&params, &k, v[i]) < 0 || strv_push(&params, &k, v[i + 1]) < 0))
+			break;
+	}
+	if (asprintf(&why, "on_failure_run of run %s", v[2]) < 0)
+		why = NULL;
+	ps = manager_pstate(m, p->name);
+	if (!why || !ps || ps->disabled) {
+		if (ps && ps->disabled)
+			log_debug("pipeline '%s': disabled, ignoring its trigger (%s)", p->name,
+			          why);
+		strv_free(params);
+	} else {
+		(void)fire(m, p, why, params, NULL, NULL);
+	}
+	strv_free(v);
+}
+
+/*
  * Loop thread: a run's last step finished on some worker. This is where a
  * run ends, once, for every consumer: the log line, the listeners, the
  * history record, health and the pipeline's counters; what else reacts to
@@ -203,9 +263,13 @@ run_done_on_loop(void *data)
 	struct manager *m = ar->m;
 	struct pstate *ps = ar->ps;
 	struct run *r = ar->run;
+	char **failure_run = NULL;
 
 	if (!r->dry_run)
 		log_run_end(r);
+	/* Built now: the run is freed below. */
+	if (ps && !m->stopping)
+		failure_run = run_failure_params(r);
 	while (ar->listeners) {
 		struct run_listener *l = ar->listeners;
 
@@ -224,6 +288,7 @@ run_done_on_loop(void *data)
 		ps->running--;
 		ps->last_run_id = r->id;
 		ps->last_status = r->status;
+		_Static_assert(ARRAY_SIZE(ps->runs) >= RUN_STATUS_COUNT, "pstate.runs too small");
 		ps->runs[r->status]++;
 	}
 	if (ar->prev)
@@ -245,6 +310,8 @@ run_done_on_loop(void *data)
 	free(ar);
 	if (ps && ps->queued && !m->stopping)
 		start_queued(m, ps);
+	if (failure_run)
+		trigger_failure_run(m, failure_run);
 	manager_update_status(m);
 	manager_maybe_exit(m);
 }

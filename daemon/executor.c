@@ -12,12 +12,15 @@
  * nothing and takes no lock but the run's own (uncontended) one and, for
  * steps with a timeout, the watcher's.
  *
- * A step whose dependency failed is skipped; when the run stops after a
- * failure or is cancelled, steps not started are cancelled. The attempts
- * of a step that runs are executor_step.c's.
+ * A step that becomes ready runs or not by its `when` and by what happened
+ * before it: a "success" step is skipped when a step it depends on
+ * (transitively) failed, and cancelled when the run stops after a failure;
+ * a "failure" step runs only when one of those failed; an "always" step
+ * runs in either case. A cancelled run starts nothing new. The attempts of
+ * a step that runs are executor_step.c's.
  *
  * The watcher (executor_watch.c) fires the cancellation of attempts whose
- * deadline passed. A stage that
+ * deadline passed, and of runs whose pipeline timeout passed. A stage that
  * ignores it is reported as overrunning after a grace period, and a
  * replacement worker is started so the pool keeps its size; the stuck
  * worker retires when the stage finally returns. An in-process step still
@@ -30,8 +33,8 @@
  * code is reported by executor_crash.c.
  *
  * Locks: the queue lock (ex->lock) and each run's lock are never held
- * together, nor the queue lock and the watcher's. No plugin code runs
- * under any of them.
+ * together, nor the queue lock and the watcher's; the watcher's lock comes
+ * before a run's (executor_watch.c). No plugin code runs under any of them.
  */
 #include "executor.h"
 
@@ -126,14 +129,45 @@ finish_run(struct run *r)
 	for (size_t i = 0; i < p->n_steps; i++)
 		if (!step_status_satisfied(r->results[i].status))
 			ok = false;
+	/* From here on the watcher does not touch the run. */
+	if (r->deadline)
+		watch_remove(r->ex->watcher, r->deadline);
 	r->end_usec = now_usec(CLOCK_MONOTONIC);
 	r->failed_step = atomic_load(&r->first_failure);
 	pthread_mutex_lock(&r->ex->lock);
 	r->ex->q_reserved -= p->n_steps;
 	pthread_mutex_unlock(&r->ex->lock);
-	r->status = atomic_load(&r->cancelled) ? RUN_CANCELLED : ok ? RUN_SUCCESS : RUN_FAILED;
+	if (atomic_load(&r->timed_out))
+		r->status = RUN_TIMEOUT;
+	else if (atomic_load(&r->cancelled))
+		r->status = RUN_CANCELLED;
+	else
+		r->status = ok ? RUN_SUCCESS : RUN_FAILED;
 	if (r->on_done)
 		r->on_done(r, r->userdata);
+}
+
+/*
+ * Step i failed (or timed out, or was abandoned): the first such step of
+ * the run is the run's failed step, and failure and always steps find it
+ * in the context. Under the run's lock, so that a step that runs after
+ * any failure sees the first one's keys complete (the context's lock, a
+ * leaf, nests inside).
+ */
+static void
+note_failure(struct run *r, size_t i)
+{
+	const struct step_result *res = &r->results[i];
+
+	pthread_mutex_lock(&r->lock);
+	if (atomic_load(&r->first_failure) == NONE) {
+		atomic_store(&r->first_failure, i);
+		/* A context full to its limits goes without them. */
+		(void)ctx_set(r->ctx, "gini.failed_step", r->pipeline->steps[i].id);
+		(void)ctx_set(r->ctx, "gini.failure_message",
+		              res->message ? res->message : step_status_to_string(res->status));
+	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 /*
@@ -148,16 +182,26 @@ step_run(struct executor *ex, struct run *r, size_t i)
 	struct step_result *res = &r->results[i];
 	size_t cause = atomic_load(&r->cause[i]);
 
+	/* A dry run visits every step: nothing fails in it. */
+	enum step_when when = r->dry_run ? WHEN_ALWAYS : s->when;
+
 	res->start_usec = now_usec(CLOCK_MONOTONIC);
-	if (cause != NONE) {
+	if (when == WHEN_SUCCESS && cause != NONE) {
 		res->status = STEP_SKIPPED;
 		if (asprintf(&res->message, "step '%s' failed", p->steps[cause].id) < 0)
 			res->message = NULL;
-	} else if (atomic_load(&r->stopping)) {
+	} else if (atomic_load(&r->stopping) &&
+	           (when == WHEN_SUCCESS || atomic_load(&r->cancelled))) {
+		/* Failure and always steps outlive a stop after a failure,
+		 * which is what they are for, but not a cancellation. */
 		res->status = STEP_CANCELLED;
-		res->message = strdup(atomic_load(&r->cancelled) ? "run cancelled"
-		                                                 : "not started: the run stopped "
-		                                                   "after a failure");
+		res->message = strdup(atomic_load(&r->timed_out)   ? "run timed out"
+		                      : atomic_load(&r->cancelled) ? "run cancelled"
+		                                                   : "not started: the run stopped "
+		                                                     "after a failure");
+	} else if (when == WHEN_FAILURE && cause == NONE) {
+		res->status = STEP_SKIPPED;
+		res->message = strdup("no step it runs after failed");
 	} else if (!s->enabled) {
 		res->status = STEP_SKIPPED;
 		res->message = strdup("disabled");
@@ -219,9 +263,7 @@ step_finish(struct executor *ex, struct run *r, size_t i)
 
 		atomic_compare_exchange_strong(&r->first_failure, &none, i);
 	} else if (failed) {
-		size_t none = NONE;
-
-		atomic_compare_exchange_strong(&r->first_failure, &none, i);
+		note_failure(r, i);
 		log_err("run %llu: pipeline '%s': step '%s': %s%s%s", (unsigned long long)r->id,
 		        p->name, s->id, step_status_to_string(res->status),
 		        res->message ? ": " : "", res->message ? res->message : "");
@@ -459,6 +501,15 @@ executor_submit(struct executor *ex, struct run *r)
 	roots = malloc((p->n_steps + 1) * sizeof(*roots));
 	if (!roots)
 		return -ENOMEM;
+	if (p->timeout_usec && p->n_steps > 0 && !r->deadline) {
+		r->deadline = calloc(1, sizeof(*r->deadline));
+		if (!r->deadline) {
+			free(roots);
+			return -ENOMEM;
+		}
+		r->deadline->run = r;
+		r->deadline->due = r->start_usec + p->timeout_usec;
+	}
 	pthread_mutex_lock(&ex->lock);
 	if (queue_grow_locked(ex, ex->q_reserved + p->n_steps) < 0) {
 		pthread_mutex_unlock(&ex->lock);
@@ -475,6 +526,9 @@ executor_submit(struct executor *ex, struct run *r)
 	for (size_t i = 0; i < p->n_steps; i++)
 		if (p->steps[i].n_pred == 0)
 			roots[n++] = i;
+	/* The pipeline's timeout cancels the run as `ginictl cancel` does. */
+	if (r->deadline)
+		watch_add(ex->watcher, r->deadline);
 	queue_push(ex, r, roots, n);
 	free(roots);
 	return 0;

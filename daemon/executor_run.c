@@ -14,6 +14,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,10 +39,8 @@ const char *
 run_status_to_string(enum run_status s)
 {
 	static const char *const names[] = {
-		[RUN_RUNNING] = "running",
-		[RUN_SUCCESS] = "success",
-		[RUN_FAILED] = "failed",
-		[RUN_CANCELLED] = "cancelled",
+		[RUN_RUNNING] = "running",     [RUN_SUCCESS] = "success", [RUN_FAILED] = "failed",
+		[RUN_CANCELLED] = "cancelled", [RUN_TIMEOUT] = "timeout",
 	};
 
 	return names[s];
@@ -118,6 +117,7 @@ run_free(struct run *r)
 	free(r->cause);
 	free(r->active);
 	free(r->ready);
+	free(r->deadline);
 	free(r->trigger);
 	ctx_free(r->ctx);
 	pthread_cond_destroy(&r->cond);
@@ -142,8 +142,53 @@ run_cancel(struct run *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
+void
+run_expire(struct run *r)
+{
+	/* A run the operator cancelled first stays "cancelled". */
+	if (!atomic_load(&r->cancelled))
+		atomic_store(&r->timed_out, true);
+	run_cancel(r);
+}
+
 bool
 step_status_satisfied(enum step_status s)
 {
 	return s == STEP_SUCCESS || s == STEP_SKIPPED;
+}
+
+char **
+run_failure_params(const struct run *r)
+{
+	const struct pipeline *p = r->pipeline;
+	_cleanup_free_ char *msg = NULL;
+	char id[32], d[32];
+	char **v = NULL;
+	size_t n = 0;
+
+	if (!p->on_failure_run || (r->status != RUN_FAILED && r->status != RUN_TIMEOUT))
+		return NULL;
+	if (r->status == RUN_TIMEOUT) {
+		if (asprintf(&msg, "the pipeline's timeout (%s) passed",
+		             format_duration(p->timeout_usec, d, sizeof(d))) < 0)
+			msg = NULL;
+	} else if (r->failed_step != NONE) {
+		const struct step_result *res = &r->results[r->failed_step];
+
+		if (asprintf(&msg, "step '%s' %s%s%s", p->steps[r->failed_step].id,
+		             step_status_to_string(res->status), res->message ? ": " : "",
+		             res->message ? res->message : "") < 0)
+			msg = NULL;
+	} else {
+		msg = strdup("failed");
+	}
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)r->id);
+	if (!msg || strv_push(&v, &n, p->on_failure_run) < 0 ||
+	    strv_push(&v, &n, "failed_run") < 0 || strv_push(&v, &n, id) < 0 ||
+	    strv_push(&v, &n, "failed_pipeline") < 0 || strv_push(&v, &n, p->name) < 0 ||
+	    strv_push(&v, &n, "failure_message") < 0 || strv_push(&v, &n, msg) < 0) {
+		strv_free(v);
+		return NULL;
+	}
+	return v;
 }

@@ -33,7 +33,11 @@ enum run_status {
 	RUN_SUCCESS,
 	RUN_FAILED,
 	RUN_CANCELLED,
+	/* Cancelled by its pipeline's timeout: counts as a failure. */
+	RUN_TIMEOUT,
 };
+
+#define RUN_STATUS_COUNT (RUN_TIMEOUT + 1)
 
 const char *step_status_to_string(enum step_status s);
 const char *run_status_to_string(enum run_status s);
@@ -114,8 +118,10 @@ struct run {
 	size_t *ready;           /* per edge: scratch for releasing successors */
 	atomic_size_t remaining; /* steps not yet finished */
 	atomic_size_t first_failure;
-	atomic_bool stopping;  /* start no new step */
-	atomic_bool cancelled; /* run_cancel() was called */
+	atomic_bool stopping;   /* start no new step */
+	atomic_bool cancelled;  /* run_cancel() was called */
+	atomic_bool timed_out;  /* by run_expire(): its pipeline's timeout */
+	struct watch *deadline; /* the pipeline's timeout, watched; owned; or NULL */
 	/* Guards active[] and the retry back-off wait. Leaf lock. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -136,3 +142,13 @@ struct run *run_free(struct run *r);
  * "cancelled"), nothing new starts. Any thread; idempotent.
  */
 void run_cancel(struct run *r);
+/* The run's pipeline timeout passed: run_cancel(), and the run ends
+ * RUN_TIMEOUT. Any thread. */
+void run_expire(struct run *r);
+/*
+ * For on_failure_run: when r failed or timed out and its pipeline names
+ * one, a NULL-terminated list: the pipeline to run, then its params
+ * "failed_run", the run id, "failed_pipeline", r's pipeline,
+ * "failure_message", what went wrong. Else (or without memory) NULL.
+ */
+char **run_failure_params(const struct run *r);

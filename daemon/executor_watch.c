@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The deadline watcher: one thread that fires the cancellation of attempts
- * whose timeout passed.
+ * whose timeout passed, and of whole runs whose pipeline timeout passed.
  * A stage that ignores its cancellation is reported as overrunning after a
  * grace period, and the executor is told (a replacement worker, and for an
  * in-process step, abandoning it: see executor.c).
  *
- * Locks: wt->lock guards the list; a cancel's lock is taken under it. No
- * plugin code runs under either.
+ * Locks: wt->lock guards the list. A run's deadline is fired under it, so
+ * that the run cannot end (its watch_remove() waits for the lock) while it
+ * is being cancelled: the order is wt->lock, then the run's lock, then the
+ * cancel's. No plugin code runs under any of them.
  */
 #include "executor_watch.h"
 
@@ -88,7 +90,11 @@ watcher_main(void *arg)
 			continue;
 		}
 		wt->watches = w->next;
-		if (!w->fired) {
+		if (!w->cancel) {
+			/* A whole run's deadline: it is cancelled, once. */
+			w->fired = true;
+			run_expire((struct run *)w->run);
+		} else if (!w->fired) {
 			/* Deadline: cancel, and give the stage a grace period. */
 			w->fired = true;
 			cancel_fire(w->cancel);

@@ -11,9 +11,10 @@ struct run;
 struct watcher;
 
 /*
- * A deadline being watched: an attempt's, on the stack of the worker
- * running it. Fields other than next and state are set before watch_add()
- * and read by the watcher under its lock.
+ * A deadline being watched: an attempt's (cancel set; lives on the stack
+ * of the worker running it) or a whole run's (cancel NULL: the pipeline's
+ * timeout, see run_expire()). Fields other than next and state are set
+ * before watch_add() and read by the watcher under its lock.
  */
 struct watch {
 	struct watch *next;

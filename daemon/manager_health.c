@@ -202,6 +202,8 @@ manager_seed_health(const struct history_summary *s, void *userdata)
 		last = RUN_SUCCESS;
 	else if (streq(s->last_result, run_status_to_string(RUN_CANCELLED)))
 		last = RUN_CANCELLED;
+	else if (streq(s->last_result, run_status_to_string(RUN_TIMEOUT)))
+		last = RUN_TIMEOUT;
 	(void)health_seed(userdata, s->pipeline, s->last_run_usec, last, s->last_success_usec,
 	                  s->consecutive_failures > UINT_MAX ? UINT_MAX
 	                                                     : (unsigned)s->consecutive_failures);

@@ -30,7 +30,7 @@ struct pstate {
 	int64_t last_fire_usec; /* CLOCK_REALTIME of the last start, 0: never */
 	uint64_t last_run_id;
 	enum run_status last_status; /* RUN_RUNNING: no run finished yet */
-	uint64_t runs[4];            /* finished runs by enum run_status */
+	uint64_t runs[5];            /* finished runs by enum run_status (RUN_STATUS_COUNT) */
 	char **queued_params;        /* of the pending run: key, value, ...; NULL-terminated */
 	bool disabled;               /* `ginictl disable`: triggers are ignored */
 	uint64_t switches;           /* enable/disable count kept in STATE_DIR; odd: disabled */

@@ -43,6 +43,7 @@ static Suite *(*const suites[])(void) = {
 	config_pipeline_suite,
 	config_invalid_suite,
 	ops_exec_suite,
+	failure_suite,
 };
 /* clang-format on */
 

@@ -43,6 +43,7 @@ Suite *config_pipeline_suite(void);
 Suite *config_invalid_suite(void);
 /* The exec stage's half of the operator controls (tests/check_ops_exec.c). */
 Suite *ops_exec_suite(void);
+Suite *failure_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
