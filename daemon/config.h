@@ -130,10 +130,22 @@ struct pipeline_def {
 	uint64_t timeout_usec; /* the whole run's; 0: none */
 	char *on_failure_run;  /* pipeline to trigger when a run fails; owned, or NULL */
 	int on_failure_run_line;
+	char *concurrency_group; /* a key of concurrency_groups; owned, or NULL */
+	int concurrency_group_line;
 	/* Problems config.c found in it: the pipeline is compiled for the
 	 * compiler's own checks, but never loaded. */
 	size_t errors;
 };
+
+/* A concurrency group: at most limit runs of its pipelines at once. */
+struct concurrency_def {
+	char *name; /* owned */
+	unsigned limit;
+	int line;
+};
+
+#define CONCURRENCY_GROUPS_MAX 1024
+#define CONCURRENCY_LIMIT_MAX  10000
 
 /* Plain settings: what the files said, with defaults and overrides applied. */
 struct gini_config {
@@ -167,6 +179,8 @@ struct gini_config {
 	size_t n_isolate_stages;
 	struct pipeline_def *pipelines;
 	size_t n_pipelines;
+	struct concurrency_def *concurrency_groups; /* owned */
+	size_t n_concurrency_groups;
 };
 
 /* Command-line settings that win over the files. NULL: not given. */

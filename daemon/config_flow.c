@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The configuration keys of failure handling: a step's `when`, a
- * pipeline's `timeout` and `on_failure_run`, and the checks across
- * pipelines that they need (the target exists, no chain of on_failure_run
- * comes back to where it started). Part of the configuration reader:
+ * The configuration keys of failure handling and concurrency: a step's
+ * `when`, a pipeline's `timeout`, `on_failure_run` and `concurrency_group`,
+ * the global `concurrency_groups`, and the checks across pipelines that
+ * they need (the target exists, no chain of on_failure_run comes back to
+ * where it started, the group is defined). Part of the configuration reader:
  * config_pipeline.c and config.c call in here, and the executor and the
  * dispatch code act on what it reads.
  */
@@ -55,6 +56,54 @@ config_flow_pipeline(struct reader *rd, const config_setting_t *g, struct pipeli
 		p->on_failure_run_line =
 		        reader_line(rd, config_setting_get_member(g, "on_failure_run"));
 	}
+	v = reader_string(rd, g, "concurrency_group", prefix);
+	if (v) {
+		p->concurrency_group = strdup(v);
+		p->concurrency_group_line =
+		        reader_line(rd, config_setting_get_member(g, "concurrency_group"));
+	}
+}
+
+void
+config_flow_globals(struct reader *rd, const config_setting_t *root)
+{
+	struct gini_config *c = rd->c;
+	config_setting_t *g = config_setting_get_member(root, "concurrency_groups");
+	int n;
+
+	if (!g)
+		return;
+	if (!config_setting_is_group(g)) {
+		diags_add(rd->diags, reader_file(rd, g), reader_line(rd, g),
+		          "'concurrency_groups': expected a group { name = limit; ... }, got %s",
+		          reader_type_name(g));
+		return;
+	}
+	n = config_setting_length(g);
+	if (n > CONCURRENCY_GROUPS_MAX) {
+		diags_add(rd->diags, reader_file(rd, g), reader_line(rd, g),
+		          "'concurrency_groups': more than %d groups", CONCURRENCY_GROUPS_MAX);
+		return;
+	}
+	c->concurrency_groups = calloc((size_t)n + 1, sizeof(*c->concurrency_groups));
+	if (!c->concurrency_groups)
+		return;
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s);
+		struct concurrency_def *d = &c->concurrency_groups[c->n_concurrency_groups];
+		long long v;
+
+		if (reader_int(rd, g, name, "'concurrency_groups': ", 1, CONCURRENCY_LIMIT_MAX,
+		               &v) <= 0)
+			continue;
+		d->name = strdup(name);
+		if (!d->name)
+			continue;
+		d->limit = (unsigned)v;
+		d->line = reader_line(rd, s);
+		c->n_concurrency_groups++;
+	}
 }
 
 /* The pipeline named name, or NULL. */
@@ -99,7 +148,18 @@ config_flow_check(struct gini_config *c, struct diags *diags)
 {
 	for (size_t i = 0; i < c->n_pipelines; i++) {
 		const struct pipeline_def *p = &c->pipelines[i];
+		bool known = false;
 
+		if (p->concurrency_group) {
+			for (size_t k = 0; k < c->n_concurrency_groups && !known; k++)
+				known = streq(c->concurrency_groups[k].name, p->concurrency_group);
+			if (!known)
+				diags_add(diags, p->file, p->concurrency_group_line,
+				          "pipeline '%s': 'concurrency_group': unknown group '%s' "
+				          "(add it "
+				          "to concurrency_groups in %s)",
+				          p->name, p->concurrency_group, c->file);
+		}
 		if (!p->on_failure_run)
 			continue;
 		if (!find_pipeline(c, p->on_failure_run))

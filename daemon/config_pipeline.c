@@ -28,6 +28,7 @@ static const char *const pipeline_keys[] = {
 	"name",         "description", "triggers", "overlap", "on_failure",
 	"max_parallel", "isolation",   "steps",    "params",  "health",
 	"timeout", "on_failure_run",
+	"concurrency_group",
 };
 /* clang-format on */
 static const char *const param_keys[] = { "default", "pattern" };

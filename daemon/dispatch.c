@@ -13,6 +13,7 @@
  */
 #include "manager_impl.h"
 
+#include "concurrency.h"
 #include "context.h"
 #include "generation.h"
 #include "health.h"
@@ -125,10 +126,6 @@ manager_maybe_exit(struct manager *m)
 		sd_event_exit(m->loop->e, m->exit_code);
 }
 
-static void start_queued(struct manager *m, struct pstate *ps);
-static enum trigger_outcome fire(struct manager *m, struct pipeline *p, const char *trigger,
-                                 char **params, struct run_listener *l, uint64_t *ret_run_id);
-
 static void
 step_on_loop(void *data)
 {
@@ -192,64 +189,6 @@ hold_generation(struct manager *m, struct run *r, struct generation *gen)
 }
 
 /*
- * on_failure_run: v (taken) is the target pipeline, then the params of
- * run_failure_params(). Those the target declares are checked as any
- * param; the others are accepted as they are, for a run started so.
- */
-static void
-trigger_failure_run(struct manager *m, char **v)
-{
-	struct pipeline *p = generation_find(m->current, v[0]);
-	_cleanup_free_ char *why = NULL;
-	char **params = NULL, err[512];
-	struct pstate *ps;
-	const char *given[6];
-	size_t n = 0, k = 0;
-
-	if (!p) {
-		log_notice("run %s: on_failure_run: pipeline '%s' no longer exists, ignoring", v[2],
-		           v[0]);
-		strv_free(v);
-		return;
-	}
-	for (size_t i = 1; v[i] && v[i + 1]; i += 2)
-		for (size_t j = 0; j < p->n_params; j++)
-			if (streq(p->params[j].name, v[i])) {
-				given[2 * n] = v[i];
-				given[2 * n + 1] = v[i + 1];
-				n++;
-			}
-	if (pipeline_run_params(p, given, n, &params, err, sizeof(err)) < 0) {
-		log_err("run %s: on_failure_run: cannot run pipeline '%s': %s", v[2], v[0], err);
-		strv_free(v);
-		return;
-	}
-	while (params && params[k])
-		k++;
-	for (size_t i = 1; v[i] && v[i + 1]; i += 2) {
-		bool declared = false;
-
-		for (size_t j = 0; j < p->n_params; j++)
-			declared = declared || streq(p->params[j].name, v[i]);
-		if (!declared &&
-		    (strv_push(&params, &k, v[i]) < 0 || strv_push(&params, &k, v[i + 1]) < 0))
-			break;
-	}
-	if (asprintf(&why, "on_failure_run of run %s", v[2]) < 0)
-		why = NULL;
-	ps = manager_pstate(m, p->name);
-	if (!why || !ps || ps->disabled) {
-		if (ps && ps->disabled)
-			log_debug("pipeline '%s': disabled, ignoring its trigger (%s)", p->name,
-			          why);
-		strv_free(params);
-	} else {
-		(void)fire(m, p, why, params, NULL, NULL);
-	}
-	strv_free(v);
-}
-
-/*
  * Loop thread: a run's last step finished on some worker. This is where a
  * run ends, once, for every consumer: the log line, the listeners, the
  * history record, health and the pipeline's counters; what else reacts to
@@ -264,6 +203,7 @@ run_done_on_loop(void *data)
 	struct pstate *ps = ar->ps;
 	struct run *r = ar->run;
 	char **failure_run = NULL;
+	_cleanup_free_ char *group = NULL;
 
 	if (!r->dry_run)
 		log_run_end(r);
@@ -298,6 +238,11 @@ run_done_on_loop(void *data)
 	if (ar->next)
 		ar->next->prev = ar->prev;
 	m->in_flight--;
+	if (ar->group) {
+		concurrency_release(m->groups, ar->group);
+		/* ar->group goes with the generation. */
+		group = strdup(ar->group);
+	}
 	if (atomic_load(&r->abandoned)) {
 		hold_generation(m, r, ar->gen);
 		run_free(r);
@@ -309,9 +254,11 @@ run_done_on_loop(void *data)
 	free(ar->step_msgs);
 	free(ar);
 	if (ps && ps->queued && !m->stopping)
-		start_queued(m, ps);
+		manager_start_queued(m, ps);
+	if (group && !m->stopping)
+		dispatch_group_waiters(m, group);
 	if (failure_run)
-		trigger_failure_run(m, failure_run);
+		dispatch_failure_run(m, failure_run);
 	manager_update_status(m);
 	manager_maybe_exit(m);
 }
@@ -359,6 +306,8 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	}
 	ar->m = m;
 	ar->ps = ps;
+	/* The caller took the slot of a real run (fire(), start_queued()). */
+	ar->group = dry ? NULL : p->concurrency_group;
 	ar->run = run_new(p, trigger);
 	if (listeners)
 		ar->step_msgs = calloc(p->n_steps + 1, sizeof(*ar->step_msgs));
@@ -455,14 +404,35 @@ manager_drop_queued_listeners(struct pstate *ps)
 	}
 }
 
-static void
-start_queued(struct manager *m, struct pstate *ps)
+static bool start_queued_run(struct manager *m, struct pstate *ps);
+
+/*
+ * Starts the queued run of ps, unless its concurrency group is full: then
+ * it stays queued and waits for a slot (dispatch_group_waiters()).
+ */
+void
+manager_start_queued(struct manager *m, struct pstate *ps)
+{
+	struct pipeline *p = generation_find(m->current, ps->name);
+
+	if (p && !dispatch_group_take(m, p)) {
+		(void)concurrency_wait(m->groups, p->concurrency_group, ps->name);
+		return;
+	}
+	if (!start_queued_run(m, ps) && p && p->concurrency_group)
+		concurrency_release(m->groups, p->concurrency_group);
+}
+
+/* True if the queued run of ps started. */
+static bool
+start_queued_run(struct manager *m, struct pstate *ps)
 {
 	_cleanup_free_ char *trigger = steal_ptr(ps->queued);
 	char **params = steal_ptr(ps->queued_params);
 	struct pipeline *p = generation_find(m->current, ps->name);
 	struct run_listener *listeners = steal_ptr(ps->queued_listeners);
 	char err[512];
+	int r;
 
 	if (!p) {
 		log_info("pipeline '%s': dropping its queued run: the pipeline was removed",
@@ -470,7 +440,7 @@ start_queued(struct manager *m, struct pstate *ps)
 		ps->queued_listeners = listeners;
 		manager_drop_queued_listeners(ps);
 		strv_free(params);
-		return;
+		return false;
 	}
 	/* A reload may have changed the params it declares: check again. */
 	if (params) {
@@ -485,14 +455,16 @@ start_queued(struct manager *m, struct pstate *ps)
 			ps->queued_listeners = listeners;
 			manager_drop_queued_listeners(ps);
 			strv_free(params);
-			return;
+			return false;
 		}
 		strv_free(params);
 		params = checked;
 	}
-	if (start_run(m, p, ps, trigger, false, params, listeners, NULL, &ps->queued_listeners) < 0)
+	r = start_run(m, p, ps, trigger, false, params, listeners, NULL, &ps->queued_listeners);
+	if (r < 0)
 		manager_drop_queued_listeners(ps);
 	strv_free(params);
+	return r >= 0;
 }
 
 void
@@ -525,15 +497,16 @@ strv_equal(char *const *a, char *const *b)
 }
 
 /* Through the overlap policy, with params (owned: taken). */
-static enum trigger_outcome
-fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
-     struct run_listener *l, uint64_t *ret_run_id)
+enum trigger_outcome
+manager_fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
+             struct run_listener *l, uint64_t *ret_run_id)
 {
 	const char *name = p->name;
 	struct run_listener *unstarted;
 	struct pstate *ps;
 	unsigned limit;
 	enum trigger_outcome o;
+	bool full, group_full;
 
 	ps = manager_pstate(m, name);
 	if (!ps) {
@@ -541,7 +514,10 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 		return TRIGGER_FAILED;
 	}
 	limit = p->overlap == OVERLAP_PARALLEL ? p->max_parallel : 1;
-	if (ps->running >= limit) {
+	full = ps->running >= limit;
+	/* A full concurrency group is met with the same overlap policy. */
+	group_full = !full && !dispatch_group_take(m, p);
+	if (full || group_full) {
 		uint64_t now = now_usec(CLOCK_MONOTONIC);
 
 		/* A run joins the queued one only with the same params. */
@@ -554,9 +530,13 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 					return TRIGGER_FAILED;
 				}
 				ps->queued_params = steal_ptr(params);
-				log_info("pipeline '%s': still running; queued one run (trigger: "
-				         "%s)",
-				         name, trigger);
+				if (group_full)
+					(void)concurrency_wait(m->groups, p->concurrency_group,
+					                       name);
+				log_info("pipeline '%s': %s%s%s; queued one run (trigger: %s)",
+				         name, group_full ? "concurrency group '" : "still running",
+				         group_full ? p->concurrency_group : "",
+				         group_full ? "' is full" : "", trigger);
 			}
 			strv_free(params);
 			/* A listener may join the run that is already pending. */
@@ -573,12 +553,15 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 		ps->skipped_unlogged++;
 		if (ps->skip_logged_usec == 0 || now - ps->skip_logged_usec >= SKIP_LOG_INTERVAL) {
 			log_notice("pipeline '%s': %llu trigger%s skipped (overlap = %s, %u "
-			           "running%s); "
+			           "running%s%s%s%s); "
 			           "last trigger: %s",
 			           name, (unsigned long long)ps->skipped_unlogged,
 			           ps->skipped_unlogged == 1 ? "" : "s",
 			           overlap_to_string(p->overlap), ps->running,
-			           ps->queued ? ", one queued" : "", trigger);
+			           ps->queued ? ", one queued" : "",
+			           group_full ? ", concurrency group '" : "",
+			           group_full ? p->concurrency_group : "",
+			           group_full ? "' full" : "", trigger);
 			ps->skipped_unlogged = 0;
 			ps->skip_logged_usec = now;
 		}
@@ -590,6 +573,8 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 	o = start_run(m, p, ps, trigger, false, params, l, ret_run_id, &unstarted) < 0
 	            ? TRIGGER_FAILED
 	            : TRIGGER_STARTED;
+	if (o == TRIGGER_FAILED && p->concurrency_group)
+		concurrency_release(m->groups, p->concurrency_group);
 	strv_free(params);
 	return o;
 }
@@ -618,7 +603,7 @@ manager_trigger(struct manager *m, const char *name, const char *why, uint64_t *
 		log_err("pipeline '%s': cannot run (trigger: %s): %s", name, why, err);
 		return TRIGGER_FAILED;
 	}
-	return fire(m, p, why, params, NULL, ret_run_id);
+	return manager_fire(m, p, why, params, NULL, ret_run_id);
 }
 
 /* Checks req's params against p; *ret the run's params. */
@@ -655,7 +640,7 @@ manager_trigger_listen(struct manager *m, const char *name, const char *why,
 	r = request_params(p, req, &params);
 	if (r < 0)
 		return r == -EINVAL ? TRIGGER_REFUSED : TRIGGER_FAILED;
-	return fire(m, p, why, params, l, ret_run_id);
+	return manager_fire(m, p, why, params, l, ret_run_id);
 }
 
 int

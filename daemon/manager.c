@@ -16,6 +16,7 @@
 #include "manager.h"
 #include "manager_impl.h"
 
+#include "concurrency.h"
 #include "diag.h"
 #include "generation.h"
 #include "health.h"
@@ -240,7 +241,10 @@ manager_new(const char *config_file, const struct config_overrides *ov, struct m
 		return -ENOMEM;
 	hashmap_init(&m->pstates);
 	m->health = health_new();
-	if (!m->health) {
+	m->groups = concurrency_new();
+	if (!m->health || !m->groups) {
+		health_free(m->health);
+		concurrency_free(m->groups);
 		free(m);
 		return -ENOMEM;
 	}
@@ -494,6 +498,7 @@ manager_free(struct manager *m)
 	m->switches = state_store_free(m->switches);
 	hashmap_done(&m->pstates);
 	health_free(m->health);
+	concurrency_free(m->groups);
 	free(m->health_status);
 	strv_free(m->last_reload_errors);
 	notify_done();

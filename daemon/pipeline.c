@@ -69,6 +69,7 @@ pipeline_free(struct pipeline *p)
 	free(p->name);
 	free(p->description);
 	free(p->on_failure_run);
+	free(p->concurrency_group);
 	free(p->file);
 	free(p->triggers.schedule);
 	param_decls_free(p->params, p->n_params);
@@ -622,9 +623,11 @@ pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 	p->health = def->health;
 	p->timeout_usec = def->timeout_usec;
 	p->on_failure_run = def->on_failure_run ? strdup(def->on_failure_run) : NULL;
+	p->concurrency_group = def->concurrency_group ? strdup(def->concurrency_group) : NULL;
 	p->steps = calloc(def->n_steps + 1, sizeof(*p->steps));
 	if (!p->name || !p->description || !p->file || !p->steps ||
 	    (def->on_failure_run && !p->on_failure_run) ||
+	    (def->concurrency_group && !p->concurrency_group) ||
 	    (def->triggers.schedule && !p->triggers.schedule)) {
 		pipeline_free(p);
 		return -ENOMEM;

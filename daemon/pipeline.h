@@ -71,8 +71,9 @@ struct pipeline {
 	unsigned n_levels;
 	struct param_decl *params; /* owned, taken from the pipeline_def */
 	size_t n_params;
-	uint64_t timeout_usec; /* the whole run's; 0: none */
-	char *on_failure_run;  /* owned, or NULL */
+	uint64_t timeout_usec;   /* the whole run's; 0: none */
+	char *on_failure_run;    /* owned, or NULL */
+	char *concurrency_group; /* owned, or NULL */
 };
 
 /*

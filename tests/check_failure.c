@@ -17,6 +17,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -442,6 +443,18 @@ START_TEST(config_errors)
 	assert_config_error("pipelines = ( { name = \"p\"; on_failure_run = \"p\";\n"
 	                    "  steps = ( { id = \"a\"; stage = \"flow\"; } ); } );\n",
 	                    "test.conf:1: pipeline 'p': 'on_failure_run': a cycle: p -> p");
+	assert_config_error("concurrency_groups = { disk = 1; };\n"
+	                    "pipelines = ( { name = \"p\";\n"
+	                    "  concurrency_group = \"net\";\n"
+	                    "  steps = ( { id = \"a\"; stage = \"flow\"; } ); } );\n",
+	                    "test.conf:3: pipeline 'p': 'concurrency_group': unknown group 'net' "
+	                    "(add it to concurrency_groups in test.conf)");
+	assert_config_error("concurrency_groups = {\n  disk = 0; };\n",
+	                    "test.conf:2: 'concurrency_groups': 'disk': 0 is out of range 1-10000");
+	assert_config_error(
+	        "concurrency_groups = [ 1 ];\n",
+	        "test.conf:1: 'concurrency_groups': expected a group { name = limit; ... "
+	        "}, got an array [ ... ]");
 	assert_config_error("pipelines = ( { name = \"p\";\n"
 	                    "  timeout = \"soon\";\n"
 	                    "  steps = ( { id = \"a\"; stage = \"flow\"; } ); } );\n",
@@ -565,6 +578,89 @@ START_TEST(daemon_timeout_and_on_failure_run)
 }
 END_TEST
 
+/*
+ * A concurrency group of 1 with three pipelines firing together (one
+ * signal): with overlap = "queue" they run one after the other, in the
+ * order they fired, and never two at once; with overlap = "skip" one runs
+ * and the other two are dropped and counted.
+ */
+#define GROUP_PIPELINE(name, overlap, sig)                                                         \
+	"  { name = \"" name "\"; concurrency_group = \"" overlap "\"; overlap = \"" overlap       \
+	"\";\n"                                                                                    \
+	"    triggers = { signal = \"" sig "\"; };\n"                                              \
+	"    steps = ( { id = \"s\"; stage = \"exec\"; params = {\n"                               \
+	"      shell = \"echo start " name " >> %1$s/order; sleep 0.2; echo end " name             \
+	" >> %1$s/order\"; }; } ); },\n"
+
+START_TEST(daemon_concurrency_group_of_one)
+{
+	char *text, *out = NULL, *err = NULL;
+
+	start_daemon(
+	        "concurrency_groups = { queue = 1; skip = 1; };\n"
+	        "pipelines = (\n" GROUP_PIPELINE("q1", "queue", "SIGUSR1") GROUP_PIPELINE(
+	                "q2", "queue",
+	                "SIGUSR1") GROUP_PIPELINE("q3", "queue",
+	                                          "SIGUSR1") GROUP_PIPELINE("k1", "skip", "SIGUSR2")
+	                GROUP_PIPELINE("k2", "skip", "SIGUSR2") GROUP_PIPELINE(
+	                        "k3", "skip",
+	                        "SIGUSR2") "  { name = \"unused\"; steps = ( { id = \"s\"; stage = "
+	                                   "\"exec\";\n"
+	                                   "    params = { argv = [ \"/bin/true\" ]; }; } ); }\n"
+	                                   ");\n");
+	daemon_signal(&d, SIGUSR1);
+	ck_assert(daemon_wait_log(&d, "pipeline 'q3': success", 1, 20000));
+	text = slurp(daemon_path(&d, "order"));
+	ck_assert_str_eq(text, "start q1\nend q1\nstart q2\nend q2\nstart q3\nend q3\n");
+	free(text);
+	ck_assert_int_eq(daemon_log_count(&d, "concurrency group 'queue' is full; queued one run"),
+	                 2);
+
+	ck_assert_int_eq(unlink(daemon_path(&d, "order")), 0);
+	daemon_signal(&d, SIGUSR2);
+	ck_assert(daemon_wait_log(&d, "pipeline 'k1': success", 1, 20000));
+	text = slurp(daemon_path(&d, "order"));
+	ck_assert_str_eq(text, "start k1\nend k1\n");
+	free(text);
+	ck_assert(daemon_wait_log(&d,
+	                          "pipeline 'k2': 1 trigger skipped (overlap = skip, 0 running, "
+	                          "concurrency group 'skip' full)",
+	                          1, 1000));
+	ck_assert(daemon_wait_log(&d,
+	                          "pipeline 'k3': 1 trigger skipped (overlap = skip, 0 running, "
+	                          "concurrency group 'skip' full)",
+	                          1, 1000));
+	/* Counted where the overlap policy counts its drops. */
+	ck_assert_int_eq(daemon_ginictl(&d, &out, &err, "--json", "pipelines", NULL), 0);
+	{
+		json_t *doc = json_loads(out, 0, NULL), *items, *it;
+		size_t i;
+		int seen = 0;
+
+		ck_assert_msg(doc != NULL, "%s", out);
+		/* An array, or an object with the array as items. */
+		items = json_is_object(doc) ? json_object_get(doc, "items") : doc;
+		ck_assert_msg(json_is_array(items), "%s", out);
+		json_array_foreach(items, i, it)
+		{
+			const char *name = json_string_value(json_object_get(it, "name"));
+			json_int_t skipped = json_integer_value(json_object_get(it, "skipped"));
+
+			if (streq(name, "k2") || streq(name, "k3")) {
+				ck_assert_int_eq(skipped, 1);
+				seen++;
+			} else if (streq(name, "k1")) {
+				ck_assert_int_eq(skipped, 0);
+			}
+		}
+		ck_assert_int_eq(seen, 2);
+		json_decref(doc);
+	}
+	free(out);
+	free(err);
+}
+END_TEST
+
 Suite *
 failure_suite(void)
 {
@@ -595,6 +691,7 @@ failure_suite(void)
 	tcase_add_checked_fixture(tc, NULL, daemon_teardown);
 	tcase_add_test(tc, daemon_failure_step_sees_the_failure);
 	tcase_add_test(tc, daemon_timeout_and_on_failure_run);
+	tcase_add_test(tc, daemon_concurrency_group_of_one);
 	suite_add_tcase(s, tc);
 	return s;
 }
