@@ -112,10 +112,12 @@ log_run_end(const struct run *r)
 		                step_status_to_string(res->status), res->message ? ": " : "",
 		                res->message ? res->message : "");
 	} else {
+		_cleanup_free_ char *why = r->status == RUN_TIMEOUT ? run_failure_message(r) : NULL;
+
 		log_fields_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING, &f,
-		                "run %llu: pipeline '%s': %s in %s (trigger: %s)",
+		                "run %llu: pipeline '%s': %s in %s (trigger: %s)%s%s",
 		                (unsigned long long)r->id, p->name, run_status_to_string(r->status),
-		                d, r->trigger);
+		                d, r->trigger, why ? ": " : "", why ? why : "");
 	}
 }
 

@@ -157,17 +157,12 @@ step_status_satisfied(enum step_status s)
 	return s == STEP_SUCCESS || s == STEP_SKIPPED;
 }
 
-char **
-run_failure_params(const struct run *r)
+char *
+run_failure_message(const struct run *r)
 {
 	const struct pipeline *p = r->pipeline;
-	_cleanup_free_ char *msg = NULL;
-	char id[32], d[32];
-	char **v = NULL;
-	size_t n = 0;
+	char *msg = NULL, d[32];
 
-	if (!p->on_failure_run || (r->status != RUN_FAILED && r->status != RUN_TIMEOUT))
-		return NULL;
 	if (r->status == RUN_TIMEOUT) {
 		if (asprintf(&msg, "the pipeline's timeout (%s) passed",
 		             format_duration(p->timeout_usec, d, sizeof(d))) < 0)
@@ -182,6 +177,21 @@ run_failure_params(const struct run *r)
 	} else {
 		msg = strdup("failed");
 	}
+	return msg;
+}
+
+char **
+run_failure_params(const struct run *r)
+{
+	const struct pipeline *p = r->pipeline;
+	_cleanup_free_ char *msg = NULL;
+	char id[32];
+	char **v = NULL;
+	size_t n = 0;
+
+	if (!p->on_failure_run || (r->status != RUN_FAILED && r->status != RUN_TIMEOUT))
+		return NULL;
+	msg = run_failure_message(r);
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)r->id);
 	if (!msg || strv_push(&v, &n, p->on_failure_run) < 0 ||
 	    strv_push(&v, &n, "failed_run") < 0 || strv_push(&v, &n, id) < 0 ||

@@ -146,6 +146,12 @@ void run_cancel(struct run *r);
  * RUN_TIMEOUT. Any thread. */
 void run_expire(struct run *r);
 /*
+ * What went wrong in a run that ended failed or timeout: "step 'x' failed:
+ * MESSAGE", "the pipeline's timeout (1h) passed". Allocated; NULL without
+ * memory.
+ */
+char *run_failure_message(const struct run *r);
+/*
  * For on_failure_run: when r failed or timed out and its pipeline names
  * one, a NULL-terminated list: the pipeline to run, then its params
  * "failed_run", the run id, "failed_pipeline", r's pipeline,

@@ -57,6 +57,8 @@ manager_run_record(const struct run *r, uint64_t generation, bool ended)
 		h->failed_step = strdup(p->steps[r->failed_step].id);
 		if (r->results[r->failed_step].message)
 			h->message = strdup(r->results[r->failed_step].message);
+	} else if (r->status == RUN_TIMEOUT) {
+		h->message = run_failure_message(r);
 	}
 	/* One allocation for the steps and their strings: this runs on the
 	 * loop for every run, and a run may have a thousand steps. */

@@ -549,6 +549,8 @@ START_TEST(daemon_timeout_and_on_failure_run)
 	free(out);
 	free(err);
 	ck_assert(daemon_wait_log(&d, "run 1: pipeline 'slow': timeout in", 1, 10000));
+	ck_assert(daemon_wait_log(&d, "(trigger: ginictl", 1, 10000));
+	ck_assert_int_eq(daemon_log_count(&d, "): the pipeline's timeout (300ms) passed"), 1);
 	text = slurp(daemon_path(&d, "pid"));
 	pid = strtol(text, NULL, 10);
 	free(text);
@@ -569,6 +571,12 @@ START_TEST(daemon_timeout_and_on_failure_run)
 	ck_assert(daemon_wait_log(&d, "run 2: pipeline 'notify': success", 1, 10000));
 	ck_assert_int_eq(daemon_ginictl(&d, &out, &err, "history", "--result", "timeout", NULL), 0);
 	ck_assert_msg(strstr(out, "slow") && !strstr(out, "notify"), "%s", out);
+	free(out);
+	free(err);
+	ck_assert_int_eq(
+	        daemon_ginictl(&d, &out, &err, "--json", "history", "--result", "timeout", NULL),
+	        0);
+	ck_assert_msg(strstr(out, "the pipeline's timeout (300ms) passed"), "%s", out);
 	free(out);
 	free(err);
 	ck_assert_int_eq(daemon_ginictl(&d, &out, &err, "health", NULL), 1);
