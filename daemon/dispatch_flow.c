@@ -58,6 +58,20 @@ dispatch_group_waiters(struct manager *m, const char *group)
 }
 
 void
+dispatch_start_waiting(struct manager *m)
+{
+	struct pstate *ps;
+
+	for (size_t i = 0; hashmap_next(&m->pstates, &i, NULL, (void **)&ps);) {
+		struct pipeline *p = generation_find(m->current, ps->name);
+
+		if (ps->queued && p &&
+		    ps->running < (p->overlap == OVERLAP_PARALLEL ? p->max_parallel : 1))
+			manager_start_queued(m, ps);
+	}
+}
+
+void
 dispatch_failure_run(struct manager *m, char **v)
 {
 	struct pipeline *p = generation_find(m->current, v[0]);

@@ -125,6 +125,7 @@ manager_reload(struct manager *m, struct diags *diags)
 	         g->report.reused, g->n_pipelines);
 	/* Runs in flight keep the old generation alive until they end. */
 	generation_unref(old);
+	dispatch_start_waiting(m);
 	record_reload(m, true, NULL);
 	notify_ready("reloaded");
 	manager_update_status(m);

@@ -134,6 +134,12 @@ void dispatch_group_waiters(struct manager *m, const char *group);
  * fires the target with the failed run's id, pipeline and message.
  */
 void dispatch_failure_run(struct manager *m, char **v);
+/*
+ * After a reload: a queued run that waited for a concurrency group may now
+ * be in another group, in none, or under a higher limit; each one that its
+ * own overlap lets start is tried again.
+ */
+void dispatch_start_waiting(struct manager *m);
 
 /* manager_health.c */
 

@@ -669,6 +669,48 @@ START_TEST(daemon_concurrency_group_of_one)
 }
 END_TEST
 
+/*
+ * A run queued for a full group starts at once when a reload takes its
+ * pipeline out of the group, while the run that holds the slot goes on.
+ */
+#define RELOAD_CONF(b_group)                                                                       \
+	"concurrency_groups = { disk = 1; };\n"                                                    \
+	"pipelines = (\n"                                                                          \
+	"  { name = \"a\"; concurrency_group = \"disk\"; steps = ( { id = \"s\"; stage = "         \
+	"\"exec\";\n"                                                                              \
+	"    params = { shell = \"while [ ! -e %1$s/go ]; do sleep 0.02; done\"; }; } ); },\n"     \
+	"  { name = \"b\"; overlap = \"queue\"; " b_group " steps = ( { id = \"s\"; stage = "      \
+	"\"exec\";\n"                                                                              \
+	"    params = { argv = [ \"/bin/true\" ]; }; } ); }\n"                                     \
+	");\n"
+
+START_TEST(daemon_reload_frees_a_waiting_run)
+{
+	char *out = NULL, *err = NULL, *conf;
+
+	start_daemon(RELOAD_CONF("concurrency_group = \"disk\";"));
+	ck_assert_int_eq(daemon_ginictl(&d, &out, &err, "run", "a", NULL), 0);
+	free(out);
+	free(err);
+	ck_assert_int_eq(daemon_ginictl(&d, &out, &err, "run", "b", NULL), 0);
+	free(out);
+	free(err);
+	ck_assert(daemon_wait_log(&d, "pipeline 'b': concurrency group 'disk' is full; queued", 1,
+	                          10000));
+	ck_assert_int_eq(daemon_log_count(&d, "pipeline 'b': started"), 0);
+
+	ck_assert_int_ne(asprintf(&conf, RELOAD_CONF(""), d.dir), -1);
+	daemon_write(&d, "gini.conf", conf);
+	free(conf);
+	daemon_signal(&d, SIGHUP);
+	ck_assert(daemon_wait_log(&d, "pipeline 'b': success", 1, 10000));
+	/* a still holds its slot: it ends only now. */
+	ck_assert_int_eq(daemon_log_count(&d, "pipeline 'a': success"), 0);
+	daemon_write(&d, "go", "");
+	ck_assert(daemon_wait_log(&d, "pipeline 'a': success", 1, 10000));
+}
+END_TEST
+
 Suite *
 failure_suite(void)
 {
@@ -700,6 +742,7 @@ failure_suite(void)
 	tcase_add_test(tc, daemon_failure_step_sees_the_failure);
 	tcase_add_test(tc, daemon_timeout_and_on_failure_run);
 	tcase_add_test(tc, daemon_concurrency_group_of_one);
+	tcase_add_test(tc, daemon_reload_frees_a_waiting_run);
 	suite_add_tcase(s, tc);
 	return s;
 }
