@@ -72,6 +72,7 @@ static const char *const main_keys[] = {
 	"history_max_age",
 	"history_output_max",
 	"metrics_listen",
+	"concurrency_groups",
 };
 static const char *const include_keys[] = { "pipelines" };
 
@@ -212,6 +213,7 @@ read_globals(struct reader *rd, const config_setting_t *root)
 	}
 	reader_duration(rd, root, "shutdown_timeout", "", &c->shutdown_timeout_usec);
 	get_history(rd, root, c);
+	config_flow_globals(rd, root);
 	reader_bool(rd, root, "probe_plugins", "", &c->probe_plugins);
 	if (reader_duration(rd, root, "probe_timeout", "", &c->probe_timeout_usec) > 0 &&
 	    c->probe_timeout_usec < 100 * USEC_PER_MSEC) {
@@ -408,6 +410,7 @@ load(const char *file, const char *text, const char *dir, const struct config_te
 	}
 	check_duplicates(c, diags);
 	config_triggers_check(c, diags);
+	config_flow_check(c, diags);
 	if (ov && ov->n_plugin_dirs) {
 		strv_free(c->plugin_dirs);
 		c->plugin_dirs = NULL;
@@ -477,11 +480,16 @@ config_free(struct gini_config *c)
 		free(p->steps);
 		free(p->name);
 		free(p->description);
+		free(p->on_failure_run);
+		free(p->concurrency_group);
 		free(p->file);
 		trigger_def_done(&p->triggers);
 		param_decls_free(p->params, p->n_params);
 	}
 	free(c->pipelines);
+	for (size_t i = 0; i < c->n_concurrency_groups; i++)
+		free(c->concurrency_groups[i].name);
+	free(c->concurrency_groups);
 	free(c->file);
 	strv_free(c->plugin_dirs);
 	strv_free(c->include_dirs);

@@ -23,6 +23,13 @@ enum on_failure {
 	ON_FAILURE_CONTINUE,
 };
 
+/* When a step runs, given how the steps it comes after ended (executor.c). */
+enum step_when {
+	WHEN_SUCCESS, /* none of them failed: the default */
+	WHEN_FAILURE, /* one of them failed or timed out */
+	WHEN_ALWAYS,  /* in either case */
+};
+
 enum isolation_mode {
 	ISOLATION_NONE,
 	ISOLATION_PROCESS,
@@ -57,6 +64,8 @@ struct step_def {
 	int line;
 	int params_line;
 	struct isolation iso;
+	enum step_when when;
+	int when_line; /* 0: not set */
 };
 
 /*
@@ -104,10 +113,25 @@ struct pipeline_def {
 	size_t n_steps;
 	struct param_decl *params;
 	size_t n_params;
+	uint64_t timeout_usec; /* the whole run's; 0: none */
+	char *on_failure_run;  /* pipeline to trigger when a run fails; owned, or NULL */
+	int on_failure_run_line;
+	char *concurrency_group; /* a key of concurrency_groups; owned, or NULL */
+	int concurrency_group_line;
 	/* Problems config.c found in it: the pipeline is compiled for the
 	 * compiler's own checks, but never loaded. */
 	size_t errors;
 };
+
+/* A concurrency group: at most limit runs of its pipelines at once. */
+struct concurrency_def {
+	char *name; /* owned */
+	unsigned limit;
+	int line;
+};
+
+#define CONCURRENCY_GROUPS_MAX 1024
+#define CONCURRENCY_LIMIT_MAX  10000
 
 /* Plain settings: what the files said, with defaults and overrides applied. */
 struct gini_config {
@@ -141,6 +165,8 @@ struct gini_config {
 	size_t n_isolate_stages;
 	struct pipeline_def *pipelines;
 	size_t n_pipelines;
+	struct concurrency_def *concurrency_groups; /* owned */
+	size_t n_concurrency_groups;
 };
 
 /* Command-line settings that win over the files. NULL: not given. */
@@ -195,6 +221,7 @@ struct gini_config *config_free(struct gini_config *c);
 const char *overlap_to_string(enum overlap o);
 const char *isolation_to_string(enum isolation_mode m);
 const char *on_failure_to_string(enum on_failure f);
+const char *step_when_to_string(enum step_when w);
 /* Pipeline and step names: [A-Za-z0-9_.-]{1,64}. */
 bool config_name_valid(const char *s);
 

@@ -143,3 +143,19 @@ void config_triggers_read(struct reader *rd, const config_setting_t *g, struct p
  * names a pipeline, and no chain of them is a cycle.
  */
 void config_triggers_check(struct gini_config *c, struct diags *diags);
+
+/* ---- config_flow.c ---- */
+
+struct pipeline_def;
+struct step_def;
+
+/* A step's `when` (after its `after` was read). */
+void config_flow_step(struct reader *rd, const config_setting_t *g, struct step_def *st,
+                      const char *prefix);
+/* A pipeline's `timeout`, `on_failure_run` and `concurrency_group`. */
+void config_flow_pipeline(struct reader *rd, const config_setting_t *g, struct pipeline_def *p,
+                          const char *prefix);
+/* The main file's `concurrency_groups`. */
+void config_flow_globals(struct reader *rd, const config_setting_t *root);
+/* Once every file is read: what refers to other pipelines and groups. */
+void config_flow_check(struct gini_config *c, struct diags *diags);

@@ -22,16 +22,23 @@
 #define DEFAULT_RETRY_BACKOFF USEC_PER_SEC
 #define RETRIES_MAX           100
 
+/* clang-format off */
 static const char *const pipeline_keys[] = {
 	"name",         "description", "triggers", "overlap", "on_failure",
 	"max_parallel", "isolation",   "steps",    "params",  "health",
+	"timeout", "on_failure_run",
+	"concurrency_group",
 };
+/* clang-format on */
 static const char *const param_keys[] = { "default", "pattern" };
 static const char *const health_keys[] = { "max_age", "max_failures" };
+/* clang-format off */
 static const char *const step_keys[] = {
 	"id",      "stage",     "params",     "after",   "timeout", "retries", "retry_backoff",
 	"enabled", "isolation", "memory_max", "cpu_max", "nofile",  "user",    "group",
+	"when",
 };
+/* clang-format on */
 static const char *const isolations[] = { "none", "process" };
 
 bool
@@ -218,6 +225,7 @@ read_step(struct reader *rd, const config_setting_t *g, struct pipeline_def *p, 
 	reader_duration(rd, g, "retry_backoff", prefix, &st->retry_backoff_usec);
 	reader_bool(rd, g, "enabled", prefix, &st->enabled);
 	read_isolation(rd, g, &st->iso, prefix);
+	config_flow_step(rd, g, st, prefix);
 }
 
 int
@@ -414,6 +422,7 @@ read_pipeline(struct reader *rd, const config_setting_t *g, size_t index)
 	s = config_setting_get_member(g, "health");
 	if (s)
 		read_health(rd, s, p, prefix);
+	config_flow_pipeline(rd, g, p, prefix);
 	s = config_setting_get_member(g, "steps");
 	if (!s) {
 		diags_add(rd->diags, p->file, p->line, "%sno 'steps'", prefix);

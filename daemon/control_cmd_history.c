@@ -273,8 +273,8 @@ control_cmd_history(struct conn *k, json_t *id, json_t *args)
 	    control_arg_bool(k, id, args, "steps", &steps) < 0)
 		return;
 	if (result) {
-		static const char *const results[] = { "success", "failed", "cancelled",
-			                               "interrupted", "running" };
+		static const char *const results[] = { "success",     "failed",  "cancelled",
+			                               "interrupted", "running", "timeout" };
 		bool known = false;
 
 		for (size_t i = 0; i < ARRAY_SIZE(results) && !known; i++)
@@ -285,7 +285,7 @@ control_cmd_history(struct conn *k, json_t *id, json_t *args)
 			control_reply_error(
 			        k, id, PROTO_E_BAD_ARGUMENT, NULL,
 			        "unknown result '%.64s'%s%s%s (expected success, failed, "
-			        "cancelled, interrupted or running)",
+			        "cancelled, timeout, interrupted or running)",
 			        result, hint ? "; did you mean '" : "", hint ? hint : "",
 			        hint ? "'?" : "");
 			return;

@@ -160,7 +160,7 @@ control_cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 		        items,
 		        json_pack(
 		                "{s:o, s:o, s:o, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, "
-		                "s:b, s:{s:I, s:I, s:I}, s:I, s:b}",
+		                "s:b, s:{s:I, s:I, s:I, s:I}, s:I, s:b}",
 		                "name", jtext(p->name), "description", jtext(p->description),
 		                "file", jtext(p->file), "line", p->line, "steps",
 		                (json_int_t)p->n_steps, "overlap", overlap_to_string(p->overlap),
@@ -175,8 +175,9 @@ control_cmd_pipelines(struct conn *k, json_t *id, json_t *args)
 		                "running", (json_int_t)st.running, "queued", st.queued, "runs",
 		                "success", (json_int_t)st.runs[RUN_SUCCESS], "failed",
 		                (json_int_t)st.runs[RUN_FAILED], "cancelled",
-		                (json_int_t)st.runs[RUN_CANCELLED], "skipped",
-		                (json_int_t)st.skipped, "enabled", !manager_disabled(m, p->name)));
+		                (json_int_t)st.runs[RUN_CANCELLED], "timeout",
+		                (json_int_t)st.runs[RUN_TIMEOUT], "skipped", (json_int_t)st.skipped,
+		                "enabled", !manager_disabled(m, p->name)));
 		json_object_set_new(json_array_get(items, json_array_size(items) - 1), "params",
 		                    params_json(p));
 	}

@@ -13,6 +13,7 @@
  */
 #include "manager_impl.h"
 
+#include "concurrency.h"
 #include "context.h"
 #include "generation.h"
 #include "health.h"
@@ -112,10 +113,12 @@ log_run_end(const struct run *r)
 		                step_status_to_string(res->status), res->message ? ": " : "",
 		                res->message ? res->message : "");
 	} else {
+		_cleanup_free_ char *why = r->status == RUN_TIMEOUT ? run_failure_message(r) : NULL;
+
 		log_fields_full(r->status == RUN_SUCCESS ? LOG_INFO : LOG_WARNING, &f,
-		                "run %llu: pipeline '%s': %s in %s (trigger: %s)",
+		                "run %llu: pipeline '%s': %s in %s (trigger: %s)%s%s",
 		                (unsigned long long)r->id, p->name, run_status_to_string(r->status),
-		                d, r->trigger);
+		                d, r->trigger, why ? ": " : "", why ? why : "");
 	}
 }
 
@@ -125,8 +128,6 @@ manager_maybe_exit(struct manager *m)
 	if (m->stopping && m->in_flight == 0)
 		sd_event_exit(m->loop->e, m->exit_code);
 }
-
-static void start_queued(struct manager *m, struct pstate *ps);
 
 static void
 step_on_loop(void *data)
@@ -204,9 +205,14 @@ run_done_on_loop(void *data)
 	struct manager *m = ar->m;
 	struct pstate *ps = ar->ps;
 	struct run *r = ar->run;
+	char **failure_run = NULL;
+	_cleanup_free_ char *group = NULL;
 
 	if (!r->dry_run)
 		log_run_end(r);
+	/* Built now: the run is freed below. */
+	if (ps && !m->stopping)
+		failure_run = run_failure_params(r);
 	while (ar->listeners) {
 		struct run_listener *l = ar->listeners;
 
@@ -225,6 +231,7 @@ run_done_on_loop(void *data)
 		ps->running--;
 		ps->last_run_id = r->id;
 		ps->last_status = r->status;
+		_Static_assert(ARRAY_SIZE(ps->runs) >= RUN_STATUS_COUNT, "pstate.runs too small");
 		ps->runs[r->status]++;
 		/* after_pipeline triggers (no scheduler for --once). */
 		if (m->sched)
@@ -240,6 +247,11 @@ run_done_on_loop(void *data)
 	if (ar->next)
 		ar->next->prev = ar->prev;
 	m->in_flight--;
+	if (ar->group) {
+		concurrency_release(m->groups, ar->group);
+		/* ar->group goes with the generation. */
+		group = strdup(ar->group);
+	}
 	if (atomic_load(&r->abandoned)) {
 		hold_generation(m, r, ar->gen);
 		run_free(r);
@@ -251,7 +263,11 @@ run_done_on_loop(void *data)
 	free(ar->step_msgs);
 	free(ar);
 	if (ps && ps->queued && !m->stopping)
-		start_queued(m, ps);
+		manager_start_queued(m, ps);
+	if (group && !m->stopping)
+		dispatch_group_waiters(m, group);
+	if (failure_run)
+		dispatch_failure_run(m, failure_run);
 	manager_update_status(m);
 	manager_maybe_exit(m);
 }
@@ -299,6 +315,8 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	}
 	ar->m = m;
 	ar->ps = ps;
+	/* The caller took the slot of a real run (fire(), start_queued()). */
+	ar->group = dry ? NULL : p->concurrency_group;
 	ar->run = run_new(p, trigger);
 	if (listeners)
 		ar->step_msgs = calloc(p->n_steps + 1, sizeof(*ar->step_msgs));
@@ -395,14 +413,35 @@ manager_drop_queued_listeners(struct pstate *ps)
 	}
 }
 
-static void
-start_queued(struct manager *m, struct pstate *ps)
+static bool start_queued_run(struct manager *m, struct pstate *ps);
+
+/*
+ * Starts the queued run of ps, unless its concurrency group is full: then
+ * it stays queued and waits for a slot (dispatch_group_waiters()).
+ */
+void
+manager_start_queued(struct manager *m, struct pstate *ps)
+{
+	struct pipeline *p = generation_find(m->current, ps->name);
+
+	if (p && !dispatch_group_take(m, p)) {
+		(void)concurrency_wait(m->groups, p->concurrency_group, ps->name);
+		return;
+	}
+	if (!start_queued_run(m, ps) && p && p->concurrency_group)
+		concurrency_release(m->groups, p->concurrency_group);
+}
+
+/* True if the queued run of ps started. */
+static bool
+start_queued_run(struct manager *m, struct pstate *ps)
 {
 	_cleanup_free_ char *trigger = steal_ptr(ps->queued);
 	char **params = steal_ptr(ps->queued_params);
 	struct pipeline *p = generation_find(m->current, ps->name);
 	struct run_listener *listeners = steal_ptr(ps->queued_listeners);
 	char err[512];
+	int r;
 
 	if (!p) {
 		log_info("pipeline '%s': dropping its queued run: the pipeline was removed",
@@ -410,7 +449,7 @@ start_queued(struct manager *m, struct pstate *ps)
 		ps->queued_listeners = listeners;
 		manager_drop_queued_listeners(ps);
 		strv_free(params);
-		return;
+		return false;
 	}
 	/* A reload may have changed the params it declares: check again. */
 	if (params) {
@@ -425,14 +464,16 @@ start_queued(struct manager *m, struct pstate *ps)
 			ps->queued_listeners = listeners;
 			manager_drop_queued_listeners(ps);
 			strv_free(params);
-			return;
+			return false;
 		}
 		strv_free(params);
 		params = checked;
 	}
-	if (start_run(m, p, ps, trigger, false, params, listeners, NULL, &ps->queued_listeners) < 0)
+	r = start_run(m, p, ps, trigger, false, params, listeners, NULL, &ps->queued_listeners);
+	if (r < 0)
 		manager_drop_queued_listeners(ps);
 	strv_free(params);
+	return r >= 0;
 }
 
 void
@@ -465,15 +506,16 @@ strv_equal(char *const *a, char *const *b)
 }
 
 /* Through the overlap policy, with params (owned: taken). */
-static enum trigger_outcome
-fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
-     struct run_listener *l, uint64_t *ret_run_id)
+enum trigger_outcome
+manager_fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
+             struct run_listener *l, uint64_t *ret_run_id)
 {
 	const char *name = p->name;
 	struct run_listener *unstarted;
 	struct pstate *ps;
 	unsigned limit;
 	enum trigger_outcome o;
+	bool full, group_full;
 
 	ps = manager_pstate(m, name);
 	if (!ps) {
@@ -481,7 +523,10 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 		return TRIGGER_FAILED;
 	}
 	limit = p->overlap == OVERLAP_PARALLEL ? p->max_parallel : 1;
-	if (ps->running >= limit) {
+	full = ps->running >= limit;
+	/* A full concurrency group is met with the same overlap policy. */
+	group_full = !full && !dispatch_group_take(m, p);
+	if (full || group_full) {
 		uint64_t now = now_usec(CLOCK_MONOTONIC);
 
 		/* A run joins the queued one only with the same params. */
@@ -494,9 +539,13 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 					return TRIGGER_FAILED;
 				}
 				ps->queued_params = steal_ptr(params);
-				log_info("pipeline '%s': still running; queued one run (trigger: "
-				         "%s)",
-				         name, trigger);
+				if (group_full)
+					(void)concurrency_wait(m->groups, p->concurrency_group,
+					                       name);
+				log_info("pipeline '%s': %s%s%s; queued one run (trigger: %s)",
+				         name, group_full ? "concurrency group '" : "still running",
+				         group_full ? p->concurrency_group : "",
+				         group_full ? "' is full" : "", trigger);
 			}
 			strv_free(params);
 			/* A listener may join the run that is already pending. */
@@ -513,12 +562,15 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 		ps->skipped_unlogged++;
 		if (ps->skip_logged_usec == 0 || now - ps->skip_logged_usec >= SKIP_LOG_INTERVAL) {
 			log_notice("pipeline '%s': %llu trigger%s skipped (overlap = %s, %u "
-			           "running%s); "
+			           "running%s%s%s%s); "
 			           "last trigger: %s",
 			           name, (unsigned long long)ps->skipped_unlogged,
 			           ps->skipped_unlogged == 1 ? "" : "s",
 			           overlap_to_string(p->overlap), ps->running,
-			           ps->queued ? ", one queued" : "", trigger);
+			           ps->queued ? ", one queued" : "",
+			           group_full ? ", concurrency group '" : "",
+			           group_full ? p->concurrency_group : "",
+			           group_full ? "' full" : "", trigger);
 			ps->skipped_unlogged = 0;
 			ps->skip_logged_usec = now;
 		}
@@ -530,6 +582,8 @@ fire(struct manager *m, struct pipeline *p, const char *trigger, char **params,
 	o = start_run(m, p, ps, trigger, false, params, l, ret_run_id, &unstarted) < 0
 	            ? TRIGGER_FAILED
 	            : TRIGGER_STARTED;
+	if (o == TRIGGER_FAILED && p->concurrency_group)
+		concurrency_release(m->groups, p->concurrency_group);
 	strv_free(params);
 	return o;
 }
@@ -565,7 +619,7 @@ manager_trigger_context(struct manager *m, const char *name, const char *why,
 			strv_free(params);
 			return TRIGGER_FAILED;
 		}
-	return fire(m, p, why, params, NULL, ret_run_id);
+	return manager_fire(m, p, why, params, NULL, ret_run_id);
 }
 
 enum trigger_outcome
@@ -608,7 +662,7 @@ manager_trigger_listen(struct manager *m, const char *name, const char *why,
 	r = request_params(p, req, &params);
 	if (r < 0)
 		return r == -EINVAL ? TRIGGER_REFUSED : TRIGGER_FAILED;
-	return fire(m, p, why, params, l, ret_run_id);
+	return manager_fire(m, p, why, params, l, ret_run_id);
 }
 
 int

@@ -116,7 +116,7 @@ health_run_end(struct health *h, const char *pipeline, int64_t end_usec, enum ru
 	if (status == RUN_SUCCESS) {
 		ph->last_success_usec = end_usec;
 		ph->failures = 0;
-	} else if (status == RUN_FAILED) {
+	} else if (status == RUN_FAILED || status == RUN_TIMEOUT) {
 		ph->failures++;
 	}
 }
@@ -145,6 +145,8 @@ pipeline_reasons(const struct phealth *ph, const struct health_def *def, int64_t
 
 	if (ph && ph->last_result == RUN_FAILED)
 		json_array_append_new(v, json_string("last run failed"));
+	if (ph && ph->last_result == RUN_TIMEOUT)
+		json_array_append_new(v, json_string("last run timed out"));
 	if (def->max_failures && ph && ph->failures >= def->max_failures) {
 		snprintf(buf, sizeof(buf), "%u failures in a row (max_failures %u)", ph->failures,
 		         def->max_failures);

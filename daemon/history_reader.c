@@ -58,6 +58,9 @@ static_result(const unsigned char *s)
 	for (size_t i = 0; s && i < ARRAY_SIZE(known); i++)
 		if (strcmp((const char *)s, known[i]) == 0)
 			return known[i];
+	/* A run cut short by its pipeline's timeout (executor_run.h). */
+	if (s && strcmp((const char *)s, "timeout") == 0)
+		return "timeout";
 	return "unknown";
 }
 

@@ -16,6 +16,7 @@
 #include "manager.h"
 #include "manager_impl.h"
 
+#include "concurrency.h"
 #include "diag.h"
 #include "generation.h"
 #include "health.h"
@@ -124,6 +125,7 @@ manager_reload(struct manager *m, struct diags *diags)
 	         g->report.reused, g->n_pipelines);
 	/* Runs in flight keep the old generation alive until they end. */
 	generation_unref(old);
+	dispatch_start_waiting(m);
 	record_reload(m, true, NULL);
 	notify_ready("reloaded");
 	manager_update_status(m);
@@ -240,7 +242,10 @@ manager_new(const char *config_file, const struct config_overrides *ov, struct m
 		return -ENOMEM;
 	hashmap_init(&m->pstates);
 	m->health = health_new();
-	if (!m->health) {
+	m->groups = concurrency_new();
+	if (!m->health || !m->groups) {
+		health_free(m->health);
+		concurrency_free(m->groups);
 		free(m);
 		return -ENOMEM;
 	}
@@ -505,6 +510,7 @@ manager_free(struct manager *m)
 	m->switches = state_store_free(m->switches);
 	hashmap_done(&m->pstates);
 	health_free(m->health);
+	concurrency_free(m->groups);
 	free(m->health_status);
 	strv_free(m->last_reload_errors);
 	notify_done();

@@ -63,7 +63,7 @@ struct pipeline_stats {
 	int64_t last_fire_usec; /* CLOCK_REALTIME of the last start, 0: never */
 	uint64_t last_run_id;
 	enum run_status last_status; /* RUN_RUNNING: no run finished yet */
-	uint64_t runs[4];            /* finished runs by enum run_status */
+	uint64_t runs[5];            /* finished runs by enum run_status (RUN_STATUS_COUNT) */
 	uint64_t skipped;            /* triggers dropped by the overlap policy */
 };
 

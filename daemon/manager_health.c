@@ -57,6 +57,8 @@ manager_run_record(const struct run *r, uint64_t generation, bool ended)
 		h->failed_step = strdup(p->steps[r->failed_step].id);
 		if (r->results[r->failed_step].message)
 			h->message = strdup(r->results[r->failed_step].message);
+	} else if (r->status == RUN_TIMEOUT) {
+		h->message = run_failure_message(r);
 	}
 	/* One allocation for the steps and their strings: this runs on the
 	 * loop for every run, and a run may have a thousand steps. */
@@ -202,6 +204,8 @@ manager_seed_health(const struct history_summary *s, void *userdata)
 		last = RUN_SUCCESS;
 	else if (streq(s->last_result, run_status_to_string(RUN_CANCELLED)))
 		last = RUN_CANCELLED;
+	else if (streq(s->last_result, run_status_to_string(RUN_TIMEOUT)))
+		last = RUN_TIMEOUT;
 	(void)health_seed(userdata, s->pipeline, s->last_run_usec, last, s->last_success_usec,
 	                  s->consecutive_failures > UINT_MAX ? UINT_MAX
 	                                                     : (unsigned)s->consecutive_failures);

@@ -30,7 +30,7 @@ struct pstate {
 	int64_t last_fire_usec; /* CLOCK_REALTIME of the last start, 0: never */
 	uint64_t last_run_id;
 	enum run_status last_status; /* RUN_RUNNING: no run finished yet */
-	uint64_t runs[4];            /* finished runs by enum run_status */
+	uint64_t runs[5];            /* finished runs by enum run_status (RUN_STATUS_COUNT) */
 	char **queued_params;        /* of the pending run: key, value, ...; NULL-terminated */
 	bool disabled;               /* `ginictl disable`: triggers are ignored */
 	uint64_t switches;           /* enable/disable count kept in STATE_DIR; odd: disabled */
@@ -39,12 +39,16 @@ struct pstate {
 	uint64_t skip_logged_usec;
 };
 
+struct concurrency;
+
 /* The manager: owned by its creator (ginid.c); loop thread only. */
 struct manager {
 	struct loop *loop;
 	struct executor *ex;
 	struct scheduler *sched;
 	struct health *health;
+	/* concurrency_groups: runs in flight, pipelines waiting for a slot. */
+	struct concurrency *groups;
 	struct generation *current;
 	uint64_t generations; /* number of the last generation built */
 	char *config_file;
@@ -95,6 +99,9 @@ struct active_run {
 	struct run *run;
 	struct generation *gen; /* reference */
 	struct pstate *ps;
+	/* The concurrency group whose slot the run holds (its pipeline's,
+	 * borrowed from gen), or NULL. */
+	const char *group;
 	struct loop_msg done_msg;
 	struct run_listener *listeners;
 	/* One per step, allocated when the run starts with listeners. A
@@ -109,6 +116,30 @@ struct active_run {
 void manager_maybe_exit(struct manager *m);
 /* Tells listeners of a queued run that will never start. */
 void manager_drop_queued_listeners(struct pstate *ps);
+/* Fires p through its overlap policy (and concurrency group), with params
+ * (owned: taken) and a listener l (may be NULL). */
+enum trigger_outcome manager_fire(struct manager *m, struct pipeline *p, const char *trigger,
+                                  char **params, struct run_listener *l, uint64_t *ret_run_id);
+/* Starts the queued run of ps, or leaves it waiting for its group. */
+void manager_start_queued(struct manager *m, struct pstate *ps);
+
+/* dispatch_flow.c */
+
+/* Takes a slot of p's concurrency group, if it has one: false when full. */
+bool dispatch_group_take(struct manager *m, const struct pipeline *p);
+/* A slot of group came free: starts the queued runs that waited longest. */
+void dispatch_group_waiters(struct manager *m, const char *group);
+/*
+ * on_failure_run: v (taken) is run_failure_params() of a run that failed:
+ * fires the target with the failed run's id, pipeline and message.
+ */
+void dispatch_failure_run(struct manager *m, char **v);
+/*
+ * After a reload: a queued run that waited for a concurrency group may now
+ * be in another group, in none, or under a higher limit; each one that its
+ * own overlap lets start is tried again.
+ */
+void dispatch_start_waiting(struct manager *m);
 
 /* manager_health.c */
 

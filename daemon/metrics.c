@@ -73,8 +73,9 @@ metrics_text(struct manager *m)
 	char *buf = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&buf, &size);
-	static const char *const results[] = { "success", "failed", "cancelled" };
-	static const enum run_status statuses[] = { RUN_SUCCESS, RUN_FAILED, RUN_CANCELLED };
+	static const char *const results[] = { "success", "failed", "cancelled", "timeout" };
+	static const enum run_status statuses[] = { RUN_SUCCESS, RUN_FAILED, RUN_CANCELLED,
+		                                    RUN_TIMEOUT };
 	json_t *health;
 
 	if (!f)

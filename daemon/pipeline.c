@@ -68,6 +68,8 @@ pipeline_free(struct pipeline *p)
 	free(p->order);
 	free(p->name);
 	free(p->description);
+	free(p->on_failure_run);
+	free(p->concurrency_group);
 	free(p->file);
 	trigger_def_done(&p->triggers);
 	param_decls_free(p->params, p->n_params);
@@ -621,8 +623,13 @@ pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 	p->n_params = def->n_params;
 	def->n_params = 0;
 	p->health = def->health;
+	p->timeout_usec = def->timeout_usec;
+	p->on_failure_run = def->on_failure_run ? strdup(def->on_failure_run) : NULL;
+	p->concurrency_group = def->concurrency_group ? strdup(def->concurrency_group) : NULL;
 	p->steps = calloc(def->n_steps + 1, sizeof(*p->steps));
-	if (!p->name || !p->description || !p->file || !p->steps) {
+	if (!p->name || !p->description || !p->file || !p->steps ||
+	    (def->on_failure_run && !p->on_failure_run) ||
+	    (def->concurrency_group && !p->concurrency_group)) {
 		pipeline_free(p);
 		return -ENOMEM;
 	}
@@ -645,6 +652,7 @@ pipeline_compile_with(struct pipeline_def *def, struct registry *reg,
 		s->retries = sd->retries;
 		s->retry_backoff_usec = sd->retry_backoff_usec;
 		s->enabled = sd->enabled;
+		s->when = sd->when;
 		s->line = sd->line;
 		s->iso = sd->iso;
 		s->iso.user = sd->iso.user ? strdup(sd->iso.user) : NULL;

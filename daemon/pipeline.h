@@ -46,6 +46,7 @@ struct step {
 	bool set_uid, set_gid;
 	uid_t uid;
 	gid_t gid;
+	enum step_when when;
 };
 
 /*
@@ -70,6 +71,9 @@ struct pipeline {
 	unsigned n_levels;
 	struct param_decl *params; /* owned, taken from the pipeline_def */
 	size_t n_params;
+	uint64_t timeout_usec;   /* the whole run's; 0: none */
+	char *on_failure_run;    /* owned, or NULL */
+	char *concurrency_group; /* owned, or NULL */
 };
 
 /*

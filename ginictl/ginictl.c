@@ -60,8 +60,8 @@ static const struct verb verbs[] = {
 	  "Show recorded runs, newest first",
 	  "\nRuns are kept in STATE_DIR/history.db across restarts.\n"
 	  "  --pipeline P       only runs of pipeline P (as the PIPELINE argument)\n"
-	  "  --result R         only runs that ended R: success, failed, cancelled, interrupted,\n"
-	  "                     or still running\n"
+	  "  --result R         only runs that ended R: success, failed, cancelled, timeout,\n"
+	  "                     interrupted, or still running\n"
 	  "  --since WHEN       only runs started at or after WHEN: a duration ago (2h, 1d) or\n"
 	  "                     ISO 8601 (2026-12-01, 2026-12-01T08:00, ...Z, ...+01:00)\n"
 	  "  --until WHEN       only runs started before WHEN\n"
