@@ -147,39 +147,73 @@ read_line(void)
 	}
 }
 
-/*
- * Anything from the daemon after the request means: stop. In pool mode the
- * thread is stopped through stop_fd once the run is over, without reading
- * anything: what comes later is the next request.
- */
-struct reader {
-	struct cancel *cancel;
-	int stop_fd; /* -1: one-shot, never stopped */
-};
-
+/* Anything from the daemon after the request means: stop (one-shot). */
 static void *
 cancel_reader(void *arg)
 {
-	struct reader *r = arg;
+	struct cancel *c = arg;
 	char b[256];
 
-	for (;;) {
-		struct pollfd p[2] = { { SOCK, POLLIN, 0 }, { r->stop_fd, POLLIN, 0 } };
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents)
-			return NULL;
-		if (p[0].revents)
-			break;
-	}
 	while (recv(SOCK, b, sizeof(b), 0) < 0 && errno == EINTR)
 		;
-	cancel_fire(r->cancel);
+	cancel_fire(c);
 	return NULL;
+}
+
+/*
+ * Pool mode: one reader thread for the worker's life, so a run costs no
+ * thread start. While a run is active, anything on the socket is a cancel
+ * (the daemon sends the next request only after "done", and the whole
+ * request was read before the run began): it is looked at with MSG_PEEK and
+ * left there, for read_request() to skip, so the reader never takes bytes
+ * of a request. Between runs it waits on the condition.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct cancel *active; /* the run's, NULL between runs */
+	uint64_t gen;          /* bumped at each start and end of a run */
+} runs = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0 };
+
+static void *
+pool_reader(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct pollfd p = { SOCK, POLLIN, 0 };
+		uint64_t gen;
+		ssize_t n;
+		char b;
+
+		pthread_mutex_lock(&runs.lock);
+		while (!runs.active)
+			pthread_cond_wait(&runs.cond, &runs.lock);
+		gen = runs.gen;
+		pthread_mutex_unlock(&runs.lock);
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return NULL;
+		pthread_mutex_lock(&runs.lock);
+		if (runs.active && runs.gen == gen) {
+			n = recv(SOCK, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+			/* A cancel, or the daemon gone: then wait for the run's end. */
+			if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
+				cancel_fire(runs.active);
+				while (runs.gen == gen)
+					pthread_cond_wait(&runs.cond, &runs.lock);
+			}
+		}
+		pthread_mutex_unlock(&runs.lock);
+	}
+}
+
+static void
+pool_run_active(struct cancel *c)
+{
+	pthread_mutex_lock(&runs.lock);
+	runs.active = c;
+	runs.gen++;
+	pthread_cond_broadcast(&runs.cond);
+	pthread_mutex_unlock(&runs.lock);
 }
 
 static int
@@ -342,10 +376,7 @@ worker_serve(struct worker *w, json_t *req, const char *mode)
 	struct gini_params *params = params_from_json(json_object_get(req, "params"));
 	struct gini_handle h;
 	struct cancel c;
-	struct reader rd = { .cancel = &c, .stop_fd = -1 };
 	pthread_t reader;
-	bool reading = false;
-	int stop[2] = { -1, -1 };
 	void *instance = NULL;
 	const char *k;
 	json_t *cv;
@@ -397,21 +428,14 @@ worker_serve(struct worker *w, json_t *req, const char *mode)
 		cancel_fire(&c);
 	h.ctx = ctx;
 	h.cancel = &c;
-	if (w->pool && pipe2(stop, O_CLOEXEC) == 0)
-		rd.stop_fd = stop[0];
-	if (pthread_create(&reader, NULL, cancel_reader, &rd) == 0) {
-		if (w->pool)
-			reading = true;
-		else
-			pthread_detach(reader);
-	}
+	if (w->pool)
+		pool_run_active(&c);
+	else if (pthread_create(&reader, NULL, cancel_reader, &c) == 0)
+		pthread_detach(reader);
 	rc = d->run(&host_services, &h, instance);
-	if (reading) {
-		/* Stopped before the result goes: the next request is ours. */
-		while (write(stop[1], "", 1) < 0 && errno == EINTR)
-			;
-		pthread_join(reader, NULL);
-	}
+	/* Ended before the result goes: the next request is not a cancel. */
+	if (w->pool)
+		pool_run_active(NULL);
 	{
 		struct ctx_diff set = { before, json_object() }, unset = { ctx, json_array() };
 
@@ -428,9 +452,6 @@ worker_serve(struct worker *w, json_t *req, const char *mode)
 	}
 	cancel_done(&c);
 out:
-	for (int i = 0; i < 2; i++)
-		if (stop[i] >= 0)
-			close(stop[i]);
 	ctx_free(before);
 	ctx_free(ctx);
 	params_free(params);
@@ -468,6 +489,16 @@ main(int argc, char **argv)
 	}
 	if (worker_setup(&w, req) < 0)
 		goto out;
+	if (w.pool) {
+		pthread_t reader;
+
+		if (pthread_create(&reader, NULL, pool_reader, NULL) != 0) {
+			done(GINI_FAILURE, "cannot start the worker's reader thread",
+			     json_pack("{s:b}", "final", 1));
+			goto out;
+		}
+		pthread_detach(reader);
+	}
 	for (;;) {
 		worker_serve(&w, req, mode);
 		if (!w.pool)
