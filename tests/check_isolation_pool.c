@@ -295,6 +295,36 @@ START_TEST(pool_not_reused_with_leftover)
 }
 END_TEST
 
+/*
+ * A step that honours its cancellation at its timeout still answers, but
+ * its worker is killed, never given back: the daemon has no child left.
+ */
+START_TEST(pool_not_reused_after_cancel)
+{
+	_cleanup_free_ char *out = NULL;
+	char desc[256];
+	size_t n = 0;
+
+	iso_init("{ name = \"p\"; steps = ( { id = \"s\"; stage = \"sleep\"; isolation = "
+	         "\"process\"; worker_pool = 1; timeout = \"200ms\"; params = { duration = "
+	         "\"60s\"; }; } ); }, { name = \"q\"; steps = ( { id = \"s\"; stage = "
+	         "\"sleep\"; isolation = \"process\"; worker_pool = 1; params = { duration = "
+	         "\"1ms\"; }; } ); }",
+	         "sleep", NULL);
+	iso_start();
+	ck_assert_int_eq(ctl(&out, "run", "p", "--wait", NULL), 1);
+	ck_assert_msg(strstr(out, "timed-out"), "%s", out);
+	for (int i = 0; i < 300 && (n = count_procs(d.pid, false, desc, sizeof(desc))); i++)
+		sleep_ms(10);
+	ck_assert_msg(n == 0, "ginid kept a worker:%s", desc);
+	/* The same identity's pool still serves a quick step, and keeps it. */
+	ck_assert_int_eq(ctl(NULL, "run", "q", "--wait", NULL), 0);
+	ck_assert_uint_eq(count_procs(d.pid, false, desc, sizeof(desc)), 1);
+	iso_stop();
+	assert_nothing_left(-1);
+}
+END_TEST
+
 /* Bad values name the file and line. */
 START_TEST(pool_keys_checked)
 {
@@ -319,6 +349,7 @@ isolation_pool_add_tcases(Suite *s)
 	tcase_add_test(tc, pool_not_shared);
 	tcase_add_test(tc, pool_max_runs);
 	tcase_add_test(tc, pool_not_reused_with_leftover);
+	tcase_add_test(tc, pool_not_reused_after_cancel);
 	tcase_add_test(tc, pool_drained_at_reload);
 	tcase_add_test(tc, pool_keys_checked);
 	suite_add_tcase(s, tc);
