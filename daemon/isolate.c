@@ -387,13 +387,14 @@ pool_read(int fd, int (*on_data)(void *, const char *, size_t), struct session *
 	}
 }
 
-/* Whether w exited (it is not reaped): its pidfd, or waitid() without one. */
+/* Whether w exited (it is not reaped): its pidfd as polled, or waitid()
+ * (pidfd_poll NULL, or without a pidfd). */
 static bool
 worker_exited(struct pool_worker *w, const struct pollfd *pidfd_poll)
 {
 	siginfo_t si;
 
-	if (w->c.pidfd >= 0)
+	if (w->c.pidfd >= 0 && pidfd_poll)
 		return pidfd_poll->revents & (POLLIN | POLLHUP | POLLERR);
 	memset(&si, 0, sizeof(si));
 	return waitid(P_PID, (id_t)w->c.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
@@ -417,7 +418,10 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 
 	if (!key)
 		return -ENOMEM;
-	w = isolate_pool_take(key);
+	/* One that died while idle (killed from outside) is not this run's
+	 * failure: it is replaced. */
+	while ((w = isolate_pool_take(key)) && worker_exited(w, NULL))
+		isolate_pool_kill(w);
 	if (!w && (r = isolate_pool_spawn(key, &w)) < 0)
 		return r;
 	sock.fd = w->sock;

@@ -325,6 +325,33 @@ START_TEST(pool_not_reused_after_cancel)
 }
 END_TEST
 
+/* A worker killed from outside while idle is replaced, not blamed. */
+START_TEST(pool_replaces_dead_idle_worker)
+{
+	_cleanup_free_ char *out = NULL;
+	pid_t w[4];
+
+	iso_init(POOLED("hostile-sane", "worker_pool = 1;", ""), "hostile_sane", "log", NULL);
+	iso_start();
+	ck_assert_int_eq(ctl(NULL, "run", "p", "--wait", NULL), 0);
+	ck_assert_uint_eq(worker_pids("hostile-sane", w, ARRAY_SIZE(w)), 1);
+	ck_assert_int_eq(kill(w[0], SIGKILL), 0);
+	for (int i = 0; i < 500; i++) {
+		struct proc p;
+
+		if (!proc_read(w[0], &p) || p.state == 'Z')
+			break;
+		sleep_ms(10);
+	}
+	ck_assert_int_eq(ctl(&out, "run", "p", "--wait", NULL), 0);
+	ck_assert_uint_eq(worker_pids("hostile-sane", w, ARRAY_SIZE(w)), 2);
+	ck_assert(daemon_wait_log(&d, "step 'l': ran in", 2, 5000));
+	ck_assert_uint_eq(ran_in(w[1]), 1);
+	iso_stop();
+	assert_nothing_left(-1);
+}
+END_TEST
+
 /* Bad values name the file and line. */
 START_TEST(pool_keys_checked)
 {
@@ -350,6 +377,7 @@ isolation_pool_add_tcases(Suite *s)
 	tcase_add_test(tc, pool_max_runs);
 	tcase_add_test(tc, pool_not_reused_with_leftover);
 	tcase_add_test(tc, pool_not_reused_after_cancel);
+	tcase_add_test(tc, pool_replaces_dead_idle_worker);
 	tcase_add_test(tc, pool_drained_at_reload);
 	tcase_add_test(tc, pool_keys_checked);
 	suite_add_tcase(s, tc);
