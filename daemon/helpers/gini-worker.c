@@ -436,6 +436,10 @@ worker_serve(struct worker *w, json_t *req, const char *mode)
 	/* Ended before the result goes: the next request is not a cancel. */
 	if (w->pool)
 		pool_run_active(NULL);
+	/* A pooled worker destroys first: a crash in destroy() is this run's,
+	 * as it is in a one-shot worker, which the daemon waits for. */
+	if (w->pool && d->destroy)
+		d->destroy(&host_services, &h, instance);
 	{
 		struct ctx_diff set = { before, json_object() }, unset = { ctx, json_array() };
 
@@ -443,7 +447,7 @@ worker_serve(struct worker *w, json_t *req, const char *mode)
 		(void)ctx_foreach(before, diff_unset, &unset);
 		done(rc, h.message, json_pack("{s:o, s:o}", "set", set.set, "unset", unset.set));
 	}
-	if (d->destroy)
+	if (!w->pool && d->destroy)
 		d->destroy(&host_services, &h, instance);
 	handle_done(&h);
 	if (!w->pool) {
