@@ -18,6 +18,7 @@
 #include "executor.h"
 #include "history.h"
 #include "host.h"
+#include "isolate_pool.h"
 #include "loader.h"
 #include "manager.h"
 #include "pipeline.h"
@@ -524,15 +525,18 @@ out:
  * its own (spawned, plugin loaded and checked, instance created, run,
  * result and context sent back, reaped), through the same executor.
  * Against posix_spawn+waitpid of /bin/true per step, the least a process
- * per step can cost, and against the same steps in-process.
+ * per step can cost, and against the same steps in-process. Then the same
+ * steps with worker_pool = 1: after the first, every step is served by the
+ * one warm worker of the pool (issue 15: <= 50 us/step warm; the cold
+ * spawn <= 1.3x posix_spawn).
  */
 int
 case_isolated(struct bench *b)
 {
 	size_t n = bench_size(b, 2, 30, 100);
 	double min_usec = (double)bench_size(b, 1000, 50000, 200000);
-	struct compiled ci = { 0 }, cp = { 0 };
-	struct row *spawn, *inproc;
+	struct compiled ci = { 0 }, cp = { 0 }, cw = { 0 };
+	struct row *spawn, *inproc, *warm;
 	const char *asan = getenv("ASAN_OPTIONS");
 	char *saved = asan ? strdup(asan) : NULL, *quiet = NULL;
 	struct env e;
@@ -550,11 +554,17 @@ case_isolated(struct bench *b)
 		setenv("ASAN_OPTIONS", quiet, 1);
 	if (env_init(b, &e) < 0 ||
 	    compile_shape(&e, LINEAR, n, NULL, "isolation = \"process\";", &ci) < 0 ||
-	    compile_shape(&e, LINEAR, n, NULL, NULL, &cp) < 0)
+	    compile_shape(&e, LINEAR, n, NULL, NULL, &cp) < 0 ||
+	    compile_shape(&e, LINEAR, n, NULL, "isolation = \"process\"; worker_pool = 1;", &cw) <
+	            0)
 		goto out;
 	snprintf(what, sizeof(what), "linear, %zu isolated no-op steps, 1 worker", n);
 	spawn = bench_row(b, what, "us/step", "posix_spawn+waitpid /bin/true");
+	row_target(spawn, TARGET_RATIO_LE, 1.3, "<= 1.3x (cold spawn)");
 	inproc = bench_row(b, what, "us/step", "the same steps in-process");
+	snprintf(what, sizeof(what), "linear, %zu isolated no-op steps, warm worker_pool = 1", n);
+	warm = bench_row(b, what, "us/step", "the same steps in-process");
+	row_target(warm, TARGET_GINI_LE, 50.0, "<= 50 us/step (warm)");
 
 	for (unsigned rep = 0; rep < b->reps; rep++) {
 		struct executor *ex = executor_new(1);
@@ -567,6 +577,10 @@ case_isolated(struct bench *b)
 		time_runs(b, ex, ci.p, 0, 1, NULL);
 		g = time_runs(b, ex, ci.p, min_usec, 1, NULL);
 		in = time_runs(b, ex, cp.p, min_usec, 3, NULL);
+		time_runs(b, ex, cw.p, 0, 1, NULL); /* spawns the pool's worker */
+		series_add(&warm->gini, time_runs(b, ex, cw.p, min_usec, 1, NULL));
+		series_add(&warm->base, in);
+		isolate_pool_drain();
 		executor_free(ex);
 		if (b->error)
 			goto out;
@@ -581,6 +595,7 @@ case_isolated(struct bench *b)
 out:
 	compiled_done(&ci);
 	compiled_done(&cp);
+	compiled_done(&cw);
 	env_done(&e);
 	if (saved)
 		setenv("ASAN_OPTIONS", saved, 1);

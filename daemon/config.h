@@ -47,7 +47,9 @@ struct isolation {
 	uint64_t nofile;      /* open files, 0: no limit */
 	char *user;           /* NULL: the daemon's */
 	char *group;
-	int line; /* of the first of these keys, for messages */
+	unsigned pool_max_idle; /* worker_pool: idle workers kept, 0: no pool */
+	unsigned pool_max_runs; /* worker_max_runs, 0: the default */
+	int line;               /* of the first of these keys, for messages */
 };
 
 struct step_def {

@@ -37,6 +37,7 @@ static const char *const step_keys[] = {
 	"id",      "stage",     "params",     "after",   "timeout", "retries", "retry_backoff",
 	"enabled", "isolation", "memory_max", "cpu_max", "nofile",  "user",    "group",
 	"when",
+	"worker_pool", "worker_max_runs",
 };
 /* clang-format on */
 static const char *const isolations[] = { "none", "process" };
@@ -106,6 +107,10 @@ read_isolation(struct reader *rd, const config_setting_t *g, struct isolation *i
 	}
 	if (reader_int(rd, g, "nofile", prefix, 3, 1 << 20, &n) > 0)
 		iso->nofile = (uint64_t)n;
+	if (reader_int(rd, g, "worker_pool", prefix, 0, 64, &n) > 0)
+		iso->pool_max_idle = (unsigned)n;
+	if (reader_int(rd, g, "worker_max_runs", prefix, 1, 1000000, &n) > 0)
+		iso->pool_max_runs = (unsigned)n;
 	s = reader_string(rd, g, "user", prefix);
 	if (s)
 		iso->user = strdup(s);

@@ -12,6 +12,7 @@
 #include "executor.h"
 #include "generation.h"
 #include "http.h"
+#include "isolate_pool.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
@@ -292,6 +293,7 @@ run_once(struct generation *g, const char *name, bool dry_run)
 	ret = run->status == RUN_SUCCESS ? EXIT_SUCCESS : EXIT_FAILURE;
 out:
 	/* The run is complete (or was never submitted) before anything goes. */
+	isolate_pool_drain();
 	executor_free(ex);
 	run_free(run);
 	if (od.efd >= 0)

@@ -20,10 +20,18 @@
  * cgroup.kill ends it and all it started, an exec step's children in their
  * own process groups and sessions included. Without a cgroup, its process
  * group and every descendant a walk of the process tree finds are killed.
+ *
+ * With worker_pool (a step's run, never a configuration check), the request
+ * goes instead to a pre-spawned worker of the pool (isolate_pool.c) that
+ * serves requests one after another: a run ends at its "done", not at the
+ * worker's exit. Only a worker that answered without being asked to cancel
+ * goes back to the pool; one that crashed, exited, was cancelled or ran out
+ * of time is killed, with everything it started, as a one-shot worker is.
  */
 #include "isolate.h"
 
 #include "config.h"
+#include "isolate_pool.h"
 #include "context.h"
 #include "host.h"
 #include "loader.h"
@@ -148,6 +156,7 @@ struct session {
 	const struct child_stream *sock;
 	struct buffer in, out; /* what came from the socket and the output pipe */
 	bool done;
+	bool final; /* the worker serves nothing after this (pool mode) */
 	json_t *set, *unset;
 	unsigned output_lines;
 	bool output_cut; /* dropping the rest of an overlong output line */
@@ -184,6 +193,7 @@ handle_message(struct session *s, const char *line)
 		const char *msg = json_string_value(json_object_get(o, "message"));
 
 		s->done = true;
+		s->final = json_is_true(json_object_get(o, "final"));
 		s->res->rc = (int)json_integer_value(v);
 		free(s->res->message);
 		s->res->message = msg ? strdup(msg) : NULL;
@@ -337,6 +347,163 @@ ask_cancel(struct child *c, void *userdata)
 		send_json(s->sock->fd, json_pack("{s:b}", "cancel", 1));
 }
 
+/*
+ * What a pooled worker serves: everything the worker applies once, at its
+ * first request. Steps that differ in any of it never share a worker.
+ */
+static char *
+pool_key(const struct isolate_call *c)
+{
+	const struct isolation *iso = c->iso;
+	char *k;
+
+	if (asprintf(&k, "%s\n%llu:%llu:%lld:%lld\n%s\n%d:%u:%d:%u\n%llu:%llu:%llu", c->plugin,
+	             (unsigned long long)c->key->dev, (unsigned long long)c->key->ino,
+	             (long long)c->key->size, (long long)c->key->mtime_ns, c->stage, c->set_uid,
+	             (unsigned)c->uid, c->set_gid, (unsigned)c->gid,
+	             (unsigned long long)iso->memory_max, (unsigned long long)iso->cpu_max_sec,
+	             (unsigned long long)iso->nofile) < 0)
+		return NULL;
+	return k;
+}
+
+/* Reads what w has written on fd now, without waiting. 0 at end of file. */
+static int
+pool_read(int fd, int (*on_data)(void *, const char *, size_t), struct session *s)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? 1 : 0;
+		if (n == 0)
+			return 0;
+		if (on_data(s, buf, (size_t)n) < 0)
+			return 0;
+	}
+}
+
+/* Whether w exited (it is not reaped): its pidfd as polled, or waitid()
+ * (pidfd_poll NULL, or without a pidfd). */
+static bool
+worker_exited(struct pool_worker *w, const struct pollfd *pidfd_poll)
+{
+	siginfo_t si;
+
+	if (w->c.pidfd >= 0 && pidfd_poll)
+		return pidfd_poll->revents & (POLLIN | POLLHUP | POLLERR);
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)w->c.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == w->c.pid;
+}
+
+/*
+ * One run in a worker of the pool: until its "done", its death, or the
+ * grace after a cancellation (or the deadline) runs out. Then the worker
+ * goes back to the pool, or is killed.
+ */
+static int
+run_pooled(const struct isolate_call *call, struct session *s, struct isolate_result *ret)
+{
+	_cleanup_free_ char *key = pool_key(call);
+	struct pool_worker *w = NULL;
+	struct child_stream sock = { .fd = -1 };
+	uint64_t kill_at = call->timeout_usec ? now_usec(CLOCK_MONOTONIC) + call->timeout_usec : 0;
+	int cancel_fd = call->cancel ? cancel_get_fd(call->cancel) : -1, r;
+	bool cancelling = false, killed = false, dead = false;
+
+	if (!key)
+		return -ENOMEM;
+	/* One that died while idle (killed from outside) is not this run's
+	 * failure: it is replaced. */
+	while ((w = isolate_pool_take(key)) && worker_exited(w, NULL))
+		isolate_pool_kill(w);
+	if (!w && (r = isolate_pool_spawn(key, &w)) < 0)
+		return r;
+	sock.fd = w->sock;
+	s->sock = &sock;
+	send_json(w->sock, request_json(call, false));
+	while (!s->done && !dead) {
+		struct pollfd p[4] = {
+			{ w->sock, POLLIN, 0 },
+			{ w->out, POLLIN, 0 },
+			{ cancelling ? -1 : cancel_fd, POLLIN, 0 },
+			{ w->c.pidfd, POLLIN, 0 },
+		};
+		int t = -1;
+
+		if (!cancelling && call->cancel && cancel_fired(call->cancel)) {
+			cancelling = true;
+			send_json(w->sock, json_pack("{s:b}", "cancel", 1));
+			kill_at = now_usec(CLOCK_MONOTONIC) + call->kill_grace_usec;
+			continue;
+		}
+		if (kill_at) {
+			uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+			if (now >= kill_at) {
+				killed = true;
+				break;
+			}
+			t = (int)MIN((kill_at - now + 999) / 1000, (uint64_t)INT32_MAX);
+		}
+		/* Without a pidfd or a cancellation fd, looked at every 50 ms (as
+		 * child.c does). */
+		if ((w->c.pidfd < 0 || (call->cancel && cancel_fd < 0)) && (t < 0 || t > 50))
+			t = 50;
+		if (poll(p, 4, t) < 0 && errno != EINTR) {
+			killed = true;
+			break;
+		}
+		if (p[1].revents && w->out >= 0)
+			(void)pool_read(w->out, on_output_data, s);
+		/* End of file: it is gone, or going. A process it started may
+		 * still hold the socket: its exit says so then. */
+		if (p[0].revents && pool_read(w->sock, on_message_data, s) == 0)
+			dead = true;
+		if (!s->done && !dead && worker_exited(w, &p[3])) {
+			(void)pool_read(w->sock, on_message_data, s);
+			dead = !s->done;
+		}
+	}
+	if (w->out >= 0)
+		(void)pool_read(w->out, on_output_data, s);
+	flush_output(s, &s->out, true);
+	if (s->done && !s->final && !cancelling && !killed) {
+		ret->end = ISOLATE_FINISHED;
+		if (ret->rc == 0 && call->ctx)
+			apply_ctx_changes(call->ctx, s->set, s->unset);
+		w->runs++;
+		isolate_pool_give(w, call->iso->pool_max_idle,
+		                  call->iso->pool_max_runs ? call->iso->pool_max_runs
+		                                           : ISOLATE_POOL_MAX_RUNS);
+		return 0;
+	}
+	child_signal(&w->c, SIGKILL);
+	child_reap(&w->c);
+	if (s->done && !killed) {
+		/* Cancelled or final, but it answered: not reused. */
+		ret->end = ISOLATE_FINISHED;
+		if (ret->rc == 0 && call->ctx)
+			apply_ctx_changes(call->ctx, s->set, s->unset);
+	} else if (killed) {
+		ret->end = ISOLATE_KILLED;
+	} else if (WIFSIGNALED(w->c.status)) {
+		ret->end = ISOLATE_CRASHED;
+		ret->signal = WTERMSIG(w->c.status);
+		ret->core = WCOREDUMP(w->c.status);
+	} else {
+		ret->end = ISOLATE_EXITED;
+		ret->status = WIFEXITED(w->c.status) ? WEXITSTATUS(w->c.status) : -1;
+	}
+	isolate_pool_kill(w);
+	return 0;
+}
+
 int
 isolate_run(const struct isolate_call *call, bool create_only, struct isolate_result *ret)
 {
@@ -375,6 +542,11 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 		snprintf(s.tag, sizeof(s.tag),
 		         "run %llu: pipeline '%s': step '%s': ", (unsigned long long)call->run_id,
 		         call->pipeline, call->step);
+	if (!create_only && call->iso && call->iso->pool_max_idle) {
+		if ((r = run_pooled(call, &s, ret)) < 0)
+			goto fail;
+		goto out;
+	}
 	if (!path) {
 		r = -ENOMEM;
 		goto fail;

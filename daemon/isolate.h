@@ -59,7 +59,15 @@ struct isolate_result {
  * process group is killed kill_grace_usec later if it has not ended. Any
  * thread; blocks until the worker is gone and reaped. 0, or -errno when the
  * worker could not even be started (then also in ret->end).
+ *
+ * With call->iso->pool_max_idle (and not create_only), a worker of the pool
+ * (isolate_pool.h) serves it instead, and the call returns at its result:
+ * the worker goes back to the pool, or, after a crash, an exit, a
+ * cancellation or the deadline, is killed and reaped first.
  */
+/* worker_max_runs when not set. */
+#define ISOLATE_POOL_MAX_RUNS 100
+
 int isolate_run(const struct isolate_call *call, bool create_only, struct isolate_result *ret);
 void isolate_result_done(struct isolate_result *r);
 /* "crashed with SIGSEGV (core dumped; see coredumpctl)" and the like. */

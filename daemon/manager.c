@@ -21,6 +21,7 @@
 #include "generation.h"
 #include "health.h"
 #include "history.h"
+#include "isolate_pool.h"
 #include "log.h"
 #include "notify.h"
 #include "pipeline.h"
@@ -123,7 +124,9 @@ manager_reload(struct manager *m, struct diags *diags)
 	         "pipelines",
 	         (unsigned long long)g->number, registry_count(g->registry), g->report.loaded,
 	         g->report.reused, g->n_pipelines);
-	/* Runs in flight keep the old generation alive until they end. */
+	/* Runs in flight keep the old generation alive until they end. Pooled
+	 * isolation workers serve the old files: none is reused. */
+	isolate_pool_drain();
 	generation_unref(old);
 	dispatch_start_waiting(m);
 	record_reload(m, true, NULL);
@@ -497,6 +500,7 @@ manager_free(struct manager *m)
 	sd_event_source_disable_unref(m->sig_chld);
 	sd_event_source_disable_unref(m->shutdown_timer);
 	/* All runs are done (the loop only exits then), so workers are idle. */
+	isolate_pool_drain();
 	executor_free(m->ex);
 	m->ex = NULL;
 	loop_free(m->loop);

@@ -520,5 +520,6 @@ isolation_suite(void)
 	suite_add_tcase(s, tc);
 
 	isolation_inproc_add_tcases(s);
+	isolation_pool_add_tcases(s);
 	return s;
 }

@@ -419,3 +419,4 @@ stage_counter(const char *id, const char *counter)
 /* The TCases of the suite's other files, in the order they run. */
 void isolation_probe_add_tcases(Suite *s);
 void isolation_inproc_add_tcases(Suite *s);
+void isolation_pool_add_tcases(Suite *s);

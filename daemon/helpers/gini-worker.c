@@ -13,6 +13,13 @@
  * that forwards each line over the socket, so lines arrive tagged exactly as
  * for an in-process step. A reader thread turns a "cancel" message (or the
  * daemon going away) into the step's cancellation.
+ *
+ * Started with --pool (worker_pool, isolate_pool.c), it serves one request
+ * after another: the first one's limits, identity and plugin are applied
+ * and loaded once, for the worker's life; each request then gets a fresh
+ * instance (create, run, destroy) and context. The daemon sends a request
+ * only after the previous "done", and never one with other limits, identity
+ * or plugin; end of file on the socket ends the worker.
  */
 #include "context.h"
 #include "host.h"
@@ -31,11 +38,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define SOCK        3
 #define REQUEST_MAX (64u << 20)
+
+static json_t *read_line(void);
 
 static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Bytes followed the request in its read: a cancel sent right after it. */
@@ -86,9 +96,20 @@ done(int rc, const char *message, json_t *extra)
 	send_json(o);
 }
 
-/* Reads the request line from the daemon. */
+/* Reads the request line from the daemon; "cancel" lines left over from
+ * the previous request (pool mode) are skipped. */
 static json_t *
 read_request(void)
+{
+	json_t *o;
+
+	while ((o = read_line()) && json_is_true(json_object_get(o, "cancel")))
+		json_decref(o);
+	return o;
+}
+
+static json_t *
+read_line(void)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -126,7 +147,7 @@ read_request(void)
 	}
 }
 
-/* Anything from the daemon after the request means: stop. */
+/* Anything from the daemon after the request means: stop (one-shot). */
 static void *
 cancel_reader(void *arg)
 {
@@ -137,6 +158,62 @@ cancel_reader(void *arg)
 		;
 	cancel_fire(c);
 	return NULL;
+}
+
+/*
+ * Pool mode: one reader thread for the worker's life, so a run costs no
+ * thread start. While a run is active, anything on the socket is a cancel
+ * (the daemon sends the next request only after "done", and the whole
+ * request was read before the run began): it is looked at with MSG_PEEK and
+ * left there, for read_request() to skip, so the reader never takes bytes
+ * of a request. Between runs it waits on the condition.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct cancel *active; /* the run's, NULL between runs */
+	uint64_t gen;          /* bumped at each start and end of a run */
+} runs = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0 };
+
+static void *
+pool_reader(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct pollfd p = { SOCK, POLLIN, 0 };
+		uint64_t gen;
+		ssize_t n;
+		char b;
+
+		pthread_mutex_lock(&runs.lock);
+		while (!runs.active)
+			pthread_cond_wait(&runs.cond, &runs.lock);
+		gen = runs.gen;
+		pthread_mutex_unlock(&runs.lock);
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return NULL;
+		pthread_mutex_lock(&runs.lock);
+		if (runs.active && runs.gen == gen) {
+			n = recv(SOCK, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+			/* A cancel, or the daemon gone: then wait for the run's end. */
+			if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
+				cancel_fire(runs.active);
+				while (runs.gen == gen)
+					pthread_cond_wait(&runs.cond, &runs.lock);
+			}
+		}
+		pthread_mutex_unlock(&runs.lock);
+	}
+}
+
+static void
+pool_run_active(struct cancel *c)
+{
+	pthread_mutex_lock(&runs.lock);
+	runs.active = c;
+	runs.gen++;
+	pthread_cond_broadcast(&runs.cond);
+	pthread_mutex_unlock(&runs.lock);
 }
 
 static int
@@ -238,50 +315,30 @@ strv_json(char **v, size_t n)
 	return a;
 }
 
-int
-main(int argc, char **argv)
-{
-	struct run_ctx *ctx = NULL, *before = NULL;
-	struct gini_params *params = NULL;
+/* What lives as long as the worker: its plugin. */
+struct worker {
+	struct plugin *p;
 	const struct gini_stage_descriptor *d;
-	struct plugin *p = NULL;
-	struct gini_handle h;
-	struct cancel c;
-	pthread_t reader;
-	json_t *req, *key, *cv;
-	struct file_key fk;
-	const char *path, *mode, *k;
-	char err[4096];
-	void *instance = NULL;
-	sigset_t mask;
-	int rc, status = 0;
+	bool pool;
+};
 
-	(void)argv;
-	if (argc != 1 || fcntl(SOCK, F_GETFD) < 0) {
-		fprintf(stderr, "gini-worker runs isolated steps for ginid; it is not meant to be "
-		                "started by hand\n");
-		return 2;
-	}
-	/*
-	 * Plugin code runs as in ginid (see <gini/stage.h>): every signal
-	 * blocked, SIGPIPE ignored. All but SIGXCPU, which is how cpu_max
-	 * ends the step (faults still kill: the kernel forces them through).
-	 */
-	sigfillset(&mask);
-	sigdelset(&mask, SIGXCPU);
-	pthread_sigmask(SIG_SETMASK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	log_set_sink(forward_log, NULL);
-	log_set_level(LOG_DEBUG);
-	req = read_request();
-	if (!req || json_unpack(req, "{s:s, s:s}", "plugin", &path, "mode", &mode) < 0) {
-		status = 3;
-		goto out;
-	}
+/*
+ * The limits and identity of req, then its plugin, once per worker. 0, or
+ * -1 after reporting why.
+ */
+static int
+worker_setup(struct worker *w, json_t *req)
+{
+	struct file_key fk;
+	const char *path;
+	json_t *key;
+	char err[4096];
+
+	/* "final": this worker serves no other request (pool mode). */
 	if (apply_limits(json_object_get(req, "limits"), err, sizeof(err)) < 0 ||
 	    drop_privileges(req, err, sizeof(err)) < 0) {
-		done(GINI_FAILURE, err, NULL);
-		goto out;
+		done(GINI_FAILURE, err, json_pack("{s:b}", "final", 1));
+		return -1;
 	}
 	/*
 	 * The loader's checks again, then dlopen and the load hook, here, on
@@ -289,6 +346,7 @@ main(int argc, char **argv)
 	 * it is mapped, and what is mapped is a sealed copy of those bytes, so
 	 * a file being rewritten in place is refused, never half-run.
 	 */
+	path = json_string_value(json_object_get(req, "plugin"));
 	key = json_object_get(req, "key");
 	fk = (struct file_key){
 		.dev = (uint64_t)json_integer_value(json_object_get(key, "dev")),
@@ -296,14 +354,34 @@ main(int argc, char **argv)
 		.size = (int64_t)json_integer_value(json_object_get(key, "size")),
 		.mtime_ns = (int64_t)json_integer_value(json_object_get(key, "mtime_ns")),
 	};
-	if (loader_open_file(path, 0, &fk, &p, err, sizeof(err)) < 0) {
-		done(GINI_FAILURE, err, NULL);
-		goto out;
+	if (loader_open_file(path, 0, &fk, &w->p, err, sizeof(err)) < 0) {
+		done(GINI_FAILURE, err, json_pack("{s:b}", "final", 1));
+		return -1;
 	}
-	d = plugin_descriptor(p);
-	params = params_from_json(json_object_get(req, "params"));
-	ctx = ctx_new();
-	before = ctx_new();
+	w->d = plugin_descriptor(w->p);
+	return 0;
+}
+
+/*
+ * One request on the loaded plugin: create, run unless mode is "create",
+ * destroy, report. In one-shot mode it does not return after a run: the
+ * reader thread may still block in recv(), so the process exits without
+ * joining it.
+ */
+static void
+worker_serve(struct worker *w, json_t *req, const char *mode)
+{
+	const struct gini_stage_descriptor *d = w->d;
+	struct run_ctx *ctx = ctx_new(), *before = ctx_new();
+	struct gini_params *params = params_from_json(json_object_get(req, "params"));
+	struct gini_handle h;
+	struct cancel c;
+	pthread_t reader;
+	void *instance = NULL;
+	const char *k;
+	json_t *cv;
+	int rc;
+
 	json_object_foreach(json_object_get(req, "ctx"), k, cv)
 	{
 		(void)ctx_set(ctx, k, json_string_value(cv));
@@ -339,6 +417,7 @@ main(int argc, char **argv)
 	} else if (streq(mode, "create")) {
 		done(params->n ? -EINVAL : 0, params->n ? "the stage takes no params" : NULL,
 		     json_pack("{s:o, s:o}", "unused", json_array(), "asked", json_array()));
+		handle_done(&h);
 		goto out;
 	}
 	params_freeze(params);
@@ -349,9 +428,18 @@ main(int argc, char **argv)
 		cancel_fire(&c);
 	h.ctx = ctx;
 	h.cancel = &c;
-	if (pthread_create(&reader, NULL, cancel_reader, &c) == 0)
+	if (w->pool)
+		pool_run_active(&c);
+	else if (pthread_create(&reader, NULL, cancel_reader, &c) == 0)
 		pthread_detach(reader);
 	rc = d->run(&host_services, &h, instance);
+	/* Ended before the result goes: the next request is not a cancel. */
+	if (w->pool)
+		pool_run_active(NULL);
+	/* A pooled worker destroys first: a crash in destroy() is this run's,
+	 * as it is in a one-shot worker, which the daemon waits for. */
+	if (w->pool && d->destroy)
+		d->destroy(&host_services, &h, instance);
 	{
 		struct ctx_diff set = { before, json_object() }, unset = { ctx, json_array() };
 
@@ -359,18 +447,74 @@ main(int argc, char **argv)
 		(void)ctx_foreach(before, diff_unset, &unset);
 		done(rc, h.message, json_pack("{s:o, s:o}", "set", set.set, "unset", unset.set));
 	}
-	if (d->destroy)
+	if (!w->pool && d->destroy)
 		d->destroy(&host_services, &h, instance);
 	handle_done(&h);
-	plugin_close(p);
-	/* The reader thread may still block in recv(): exit without joining. */
-	_exit(0);
+	if (!w->pool) {
+		plugin_close(w->p);
+		_exit(0);
+	}
+	cancel_done(&c);
 out:
-	/* Freed, so that leak checkers see only the plugin's leaks. */
-	plugin_close(p);
 	ctx_free(before);
 	ctx_free(ctx);
 	params_free(params);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct worker w = { .pool = argc == 2 && streq(argv[1], "--pool") };
+	const char *path, *mode;
+	json_t *req;
+	sigset_t mask;
+	int status = 0;
+
+	if ((argc != 1 && !w.pool) || fcntl(SOCK, F_GETFD) < 0) {
+		fprintf(stderr, "gini-worker runs isolated steps for ginid; it is not meant to be "
+		                "started by hand\n");
+		return 2;
+	}
+	/*
+	 * Plugin code runs as in ginid (see <gini/stage.h>): every signal
+	 * blocked, SIGPIPE ignored. All but SIGXCPU, which is how cpu_max
+	 * ends the step (faults still kill: the kernel forces them through).
+	 */
+	sigfillset(&mask);
+	sigdelset(&mask, SIGXCPU);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	log_set_sink(forward_log, NULL);
+	log_set_level(LOG_DEBUG);
+	req = read_request();
+	if (!req || json_unpack(req, "{s:s, s:s}", "plugin", &path, "mode", &mode) < 0) {
+		status = 3;
+		goto out;
+	}
+	if (worker_setup(&w, req) < 0)
+		goto out;
+	if (w.pool) {
+		pthread_t reader;
+
+		if (pthread_create(&reader, NULL, pool_reader, NULL) != 0) {
+			done(GINI_FAILURE, "cannot start the worker's reader thread",
+			     json_pack("{s:b}", "final", 1));
+			goto out;
+		}
+		pthread_detach(reader);
+	}
+	for (;;) {
+		worker_serve(&w, req, mode);
+		if (!w.pool)
+			break;
+		json_decref(req);
+		req = read_request();
+		if (!req || json_unpack(req, "{s:s}", "mode", &mode) < 0)
+			break;
+	}
+out:
+	/* Freed, so that leak checkers see only the plugin's leaks. */
+	plugin_close(w.p);
 	json_decref(req);
 	return status;
 }

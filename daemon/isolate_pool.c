@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pool of pre-spawned isolation workers (worker_pool): gini-worker
+ * processes started with --pool, each serving one key (the plugin file and
+ * its version, the stage type, the user and group, the limits) for up to
+ * worker_max_runs requests. This file owns the processes only: spawning
+ * (through the child supervisor, each in a cgroup of its own, as one-shot
+ * workers are), keeping idle ones per key, handing them out, and ending
+ * them. What a run says to a worker is isolate.c's.
+ *
+ * A worker is kept only after a run that ended with its result: isolate.c
+ * ends one that crashed, exited, was cancelled or timed out instead of
+ * giving it back. One whose cgroup still holds another process after a run
+ * (something the step started and left behind) is ended, not reused; without
+ * cgroups that check cannot be made and leftovers are found only when the
+ * worker ends. A drain (reload, shut-down) ends the idle workers and marks
+ * the ones in use, by epoch, to be ended when they come back.
+ */
+#include "isolate_pool.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pool_worker *idle; /* most recently given back first */
+static uint64_t pool_epoch;
+
+struct pool_worker *
+isolate_pool_take(const char *key)
+{
+	struct pool_worker **p, *w = NULL;
+
+	pthread_mutex_lock(&pool_lock);
+	for (p = &idle; *p; p = &(*p)->next)
+		if (streq((*p)->key, key)) {
+			w = *p;
+			*p = w->next;
+			w->next = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&pool_lock);
+	return w;
+}
+
+int
+isolate_pool_spawn(const char *key, struct pool_worker **ret)
+{
+	_cleanup_free_ char *path = helper_path("gini-worker");
+	const char *argv[] = { path, "--pool", NULL };
+	struct child_spec spec = {
+		.path = path,
+		.argv = argv,
+		.n_fds = 4,
+		.cgroup = "worker",
+		/* It runs nothing of the plugin's before it reads a request. */
+		.flags = CHILD_CGROUP_LATE,
+	};
+	struct pool_worker *w;
+	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, r;
+
+	if (!path)
+		return -ENOMEM;
+	w = calloc(1, sizeof(*w));
+	if (!w || !(w->key = strdup(key))) {
+		free(w);
+		return -ENOMEM;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(out, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	spec.fds[0] = CHILD_FD_NULL;
+	spec.fds[1] = spec.fds[2] = out[1];
+	spec.fds[3] = sv[1];
+	r = child_spawn(&w->c, &spec);
+	close(sv[1]);
+	close(out[1]);
+	if (r < 0) {
+		close(sv[0]);
+		close(out[0]);
+		log_err("cannot start the isolation worker %s: %s", path, strerror(-r));
+		goto fail;
+	}
+	(void)fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
+	w->sock = sv[0];
+	w->out = out[0];
+	pthread_mutex_lock(&pool_lock);
+	w->epoch = pool_epoch;
+	pthread_mutex_unlock(&pool_lock);
+	*ret = w;
+	return 0;
+fail:
+	free(w->key);
+	free(w);
+	return r;
+}
+
+void
+isolate_pool_kill(struct pool_worker *w)
+{
+	int r;
+
+	if (!w)
+		return;
+	child_signal(&w->c, SIGKILL);
+	child_reap(&w->c);
+	if ((r = child_done(&w->c)) < 0)
+		log_warn_errno(r, "cannot remove cgroup %s: %m, ignoring", w->c.cgpath);
+	if (w->sock >= 0)
+		close(w->sock);
+	if (w->out >= 0)
+		close(w->out);
+	free(w->key);
+	free(w);
+}
+
+/* 1 if w's cgroup holds a process other than w itself. */
+static int
+has_others(struct pool_worker *w)
+{
+	char buf[256];
+	FILE *f;
+	int fd, r = 0;
+	long pid;
+
+	if (w->c.cgfd < 0)
+		return 0;
+	fd = openat(w->c.cgfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !(f = fdopen(fd, "r"))) {
+		if (fd >= 0)
+			close(fd);
+		return 1; /* cannot tell: not reused */
+	}
+	while (fgets(buf, sizeof(buf), f))
+		if ((pid = strtol(buf, NULL, 10)) != (long)w->c.pid)
+			r = 1;
+	fclose(f);
+	return r;
+}
+
+void
+isolate_pool_give(struct pool_worker *w, unsigned max_idle, unsigned max_runs)
+{
+	struct pool_worker *p;
+	unsigned n = 0;
+	bool keep;
+
+	if (!w)
+		return;
+	keep = w->runs < max_runs && !has_others(w);
+	pthread_mutex_lock(&pool_lock);
+	for (p = idle; p && keep; p = p->next)
+		if (streq(p->key, w->key))
+			n++;
+	if (keep && n < max_idle && w->epoch == pool_epoch) {
+		w->next = idle;
+		idle = w;
+		w = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	isolate_pool_kill(w);
+}
+
+void
+isolate_pool_drain(void)
+{
+	struct pool_worker *w;
+
+	pthread_mutex_lock(&pool_lock);
+	w = idle;
+	idle = NULL;
+	pool_epoch++;
+	pthread_mutex_unlock(&pool_lock);
+	while (w) {
+		struct pool_worker *next = w->next;
+
+		isolate_pool_kill(w);
+		w = next;
+	}
+}
+
+unsigned
+isolate_pool_idle(void)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&pool_lock);
+	for (struct pool_worker *p = idle; p; p = p->next)
+		n++;
+	pthread_mutex_unlock(&pool_lock);
+	return n;
+}

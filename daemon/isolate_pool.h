@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "../plugins/lib/child.h"
+
+#include <stdint.h>
+
+/*
+ * One pre-spawned gini-worker (--pool) and what it has served. Owned by the
+ * pool while idle, by the one run that took it otherwise.
+ */
+struct pool_worker {
+	struct child c;
+	int sock;      /* our end of its fd 3, non-blocking */
+	int out;       /* its stdout and stderr, non-blocking */
+	char *key;     /* plugin, file, stage, identity and limits it serves */
+	unsigned runs; /* requests it finished */
+	uint64_t epoch;
+	struct pool_worker *next;
+};
+
+/* An idle worker for key (the most recently used), or NULL. Any thread. */
+struct pool_worker *isolate_pool_take(const char *key);
+/* A new worker for key, not yet sent anything. 0, or -errno. Any thread. */
+int isolate_pool_spawn(const char *key, struct pool_worker **ret);
+/*
+ * Gives w back after a run that ended cleanly: it is kept idle unless it has
+ * served max_runs, max_idle workers of its key are idle already, the pool
+ * was drained since it was spawned, or its cgroup holds any other process;
+ * otherwise it is ended as by isolate_pool_kill(). Any thread.
+ */
+void isolate_pool_give(struct pool_worker *w, unsigned max_idle, unsigned max_runs);
+/* Kills everything in w, reaps it, removes its cgroup, frees it. NULL-safe. */
+void isolate_pool_kill(struct pool_worker *w);
+/*
+ * Ends every idle worker; workers in use are ended when given back. At a
+ * reload and at shut-down. Any thread.
+ */
+void isolate_pool_drain(void);
+/* Idle workers now (tests, metrics). */
+unsigned isolate_pool_idle(void);
