@@ -31,6 +31,13 @@
  * /proc/PID/maps shows; dladdr() and backtraces show /proc/self/fd/N, and
  * every log line names the original path.
  *
+ * With a registry cache (loader_regcache.c), a file that passes the file
+ * checks and whose key the cache holds is registered from the cache without
+ * being copied, probed or dlopen()ed; its plugin is loaded, with every check
+ * again, only when a step is bound to it (loader_lazy.c). A file the cache
+ * does not know, or knows under another key, is loaded as above and
+ * recorded.
+ *
  * The steps live in files of their own: the file checks and the sealed copy
  * in loader_file.c, the ELF check in elfcheck.c, dlopen and the hooks in
  * loader_plugin.c, descriptor validation in loader_desc.c, the probe client
@@ -224,6 +231,7 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		_cleanup_free_ char *path = path_join(dir, names[i]);
 		char reason[PATH_MAX + 256];
+		struct gini_stage_descriptor info;
 		struct stage_type *t, *prev;
 		struct plugin *p = NULL;
 		struct file_key key = { 0 };
@@ -242,8 +250,26 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 		if (prev && file_key_equal(plugin_key(prev->plugin), &key)) {
 			/* Unchanged since the last scan: not reopened, not re-initialised. */
 			close(fd);
+			if (opts && opts->registry_cache_path)
+				(void)loader_regcache_lookup(&key, &info); /* still in use */
 			r = register_type(into, prev, rep);
 			rep->reused++;
+			continue;
+		}
+		if (opts && opts->registry_cache_path && loader_regcache_lookup(&key, &info)) {
+			/* Vetted before under this very key: register, load later. */
+			close(fd);
+			p = plugin_new_unloaded(path, &key, opts->probe, opts->probe_timeout_usec,
+			                        opts->cache_path);
+			t = p ? stage_type_new_lazy(&info, p, plugin_close, plugin_load, path)
+			      : NULL;
+			if (!t) {
+				r = -ENOMEM;
+				break;
+			}
+			rep->cached++;
+			r = register_type(into, t, rep);
+			stage_type_unref(t);
 			continue;
 		}
 		if (open_plugin(path, fd, &key, opts, &probed, &p, reason, sizeof(reason)) < 0) {
@@ -253,6 +279,8 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 			continue;
 		}
 		rep->loaded++;
+		if (opts && opts->registry_cache_path)
+			loader_regcache_put(&key, plugin_descriptor(p));
 		t = stage_type_new_plugin(plugin_descriptor(p), p, plugin_close, path);
 		if (!t) {
 			r = -ENOMEM;
@@ -316,9 +344,13 @@ loader_scan_with(char *const *dirs, size_t n_dirs, struct registry *into, struct
 	int r;
 
 	r = index_previous(previous, &prev_by_path, &prev_list, &prev_n);
+	if (opts && opts->registry_cache_path)
+		loader_regcache_begin(opts->registry_cache_path);
 	for (size_t i = 0; i < n_dirs && r >= 0; i++)
 		r = scan_one_dir(dirs[i], into, &prev_by_path, opts, report);
 	loader_cache_flush();
+	if (r >= 0 && opts && opts->registry_cache_path)
+		loader_regcache_flush();
 	if (r >= 0)
 		r = check_requires(into, report);
 	hashmap_done(&prev_by_path);
