@@ -48,6 +48,7 @@ static Suite *(*const suites[])(void) = {
 	scheduler_triggers_suite,
 	cron_tz_suite,
 	triggers_suite,
+	lazy_suite,
 };
 /* clang-format on */
 
