@@ -36,7 +36,9 @@
  * being copied, probed or dlopen()ed; its plugin is loaded, with every check
  * again, only when a step is bound to it (loader_lazy.c). A file the cache
  * does not know, or knows under another key, is loaded as above and
- * recorded.
+ * recorded. At a reload, an unchanged file's type is taken over from the
+ * previous registry if that one loaded it, and registered anew, unloaded,
+ * if not (see lazy_again()).
  *
  * The steps live in files of their own: the file checks and the sealed copy
  * in loader_file.c, the ELF check in elfcheck.c, dlopen and the hooks in
@@ -211,6 +213,32 @@ register_type(struct registry *into, struct stage_type *t, struct loader_report 
 	return refuse(rep, t->path, reason);
 }
 
+/*
+ * A new unloaded type for an unchanged file that the previous generation
+ * never loaded. Not the same object: a step of the new generation may load
+ * it, and the generation that is live must not change under its workers, nor
+ * keep a plugin loaded by a reload that failed. (A type the previous
+ * generation did load is shared, with its counters.)
+ */
+static struct stage_type *
+lazy_again(const struct stage_type *prev, const struct file_key *key,
+           const struct loader_options *opts)
+{
+	const struct gini_stage_descriptor info = {
+		.flags = prev->flags,
+		.id = prev->id,
+		.version = prev->version,
+		.summary = prev->summary,
+		.category = prev->category,
+		.requires_ids = (const char *const *)prev->requires_ids,
+	};
+	struct plugin *p = plugin_new_unloaded(prev->path, key, opts && opts->probe,
+	                                       opts ? opts->probe_timeout_usec : 0,
+	                                       opts ? opts->cache_path : NULL);
+
+	return p ? stage_type_new_lazy(&info, p, plugin_close, plugin_load, prev->path) : NULL;
+}
+
 static int
 scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_path,
              const struct loader_options *opts, struct loader_report *rep)
@@ -252,7 +280,13 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 			close(fd);
 			if (opts && opts->registry_cache_path)
 				(void)loader_regcache_lookup(&key, &info); /* still in use */
-			r = register_type(into, prev, rep);
+			t = prev->desc ? stage_type_ref(prev) : lazy_again(prev, &key, opts);
+			if (!t) {
+				r = -ENOMEM;
+				break;
+			}
+			r = register_type(into, t, rep);
+			stage_type_unref(t);
 			rep->reused++;
 			continue;
 		}

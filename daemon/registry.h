@@ -38,7 +38,9 @@ struct stage_counters {
  * Everything but the counters, refs and a lazy type's desc is immutable after
  * stage_type_new(). A lazy type (registered from the loader's registry
  * cache) has its strings and flags but no desc until stage_type_load()
- * loads its plugin, which the main thread does before a step is bound to it.
+ * loads its plugin, which the main thread does before a step is bound to it,
+ * while compiling a generation that is not live yet: the loader never
+ * shares an unloaded type between generations.
  * The strings are copies, so a plugin that scribbles on its descriptor cannot
  * corrupt the registry's index.
  */

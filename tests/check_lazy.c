@@ -168,18 +168,28 @@ START_TEST(cached_types_load_on_demand)
 	ck_assert_str_eq(text, "load good-a\nunload good-a\nload good-a\n");
 	free(steal_ptr(text));
 
-	/* A reload takes both over, loaded or not. */
+	/* A reload takes both over: the loaded one shared, the other anew, so
+	 * that loading it there changes nothing of the live generation. */
 	gen3 = scan(gen2, false, &rep);
 	ck_assert_uint_eq(rep.reused, 2);
 	ck_assert_uint_eq(rep.loaded + rep.cached, 0);
 	loader_report_done(&rep);
-	again = registry_acquire(gen3, "good-b");
-	ck_assert_ptr_eq(again, b);
+	again = registry_acquire(gen3, "good-a");
+	ck_assert_ptr_eq(again, a);
 	stage_type_unref(again);
+	again = registry_acquire(gen3, "good-b");
+	ck_assert_ptr_ne(again, b);
+	ck_assert_str_eq(again->requires_ids[0], "good-a");
+	ck_assert_int_eq(stage_type_load(again, reason, sizeof(reason)), 0);
+	ck_assert(mapped(getpid(), "good_b.so"));
+	ck_assert_ptr_null(b->desc);
+	stage_type_unref(again);
+	/* The new generation given up (a failed reload): unmapped again. */
+	registry_free(gen3);
+	ck_assert(!mapped(getpid(), "good_b.so"));
 	stage_type_unref(b);
 	stage_type_unref(a);
 	registry_free(gen2);
-	registry_free(gen3);
 	ck_assert(!mapped(getpid(), "good_a.so"));
 	text = hooks_text();
 	ck_assert_str_eq(text, "load good-a\nunload good-a\nload good-a\nunload good-a\n");
