@@ -279,7 +279,7 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 			/* Unchanged since the last scan: not reopened, not re-initialised. */
 			close(fd);
 			if (opts && opts->registry_cache_path)
-				(void)loader_regcache_lookup(&key, &info); /* still in use */
+				(void)loader_regcache_lookup(&key, false, &info); /* in use */
 			t = prev->desc ? stage_type_ref(prev) : lazy_again(prev, &key, opts);
 			if (!t) {
 				r = -ENOMEM;
@@ -290,7 +290,8 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 			rep->reused++;
 			continue;
 		}
-		if (opts && opts->registry_cache_path && loader_regcache_lookup(&key, &info)) {
+		if (opts && opts->registry_cache_path &&
+		    loader_regcache_lookup(&key, opts->probe, &info)) {
 			/* Vetted before under this very key: register, load later. */
 			close(fd);
 			p = plugin_new_unloaded(path, &key, opts->probe, opts->probe_timeout_usec,
@@ -314,7 +315,7 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 		}
 		rep->loaded++;
 		if (opts && opts->registry_cache_path)
-			loader_regcache_put(&key, plugin_descriptor(p));
+			loader_regcache_put(&key, plugin_descriptor(p), opts->probe);
 		t = stage_type_new_plugin(plugin_descriptor(p), p, plugin_close, path);
 		if (!t) {
 			r = -ENOMEM;

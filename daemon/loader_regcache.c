@@ -7,7 +7,10 @@
  *   {"format": "gini-registry-cache", "version": 1, "abi": [MAJOR, MINOR],
  *    "entries": [{"key": "DEV INO SIZE MTIME_NS", "id": ..., "version": ...,
  *                 "summary": ..., "category": ..., "flags": N,
- *                 "requires": [...]}, ...]}
+ *                 "requires": [...], "probed": BOOL}, ...]}
+ *
+ * "probed" says the file passed a probe process too; a scan that probes
+ * does not take an entry that did not.
  *
  * It is only ever trusted whole: a file that does not parse, is of another
  * format, version or host ABI, or holds one entry that does not validate is
@@ -40,7 +43,8 @@ struct reg_entry {
 	char *id, *version, *summary, *category;
 	char **requires_ids; /* NULL-terminated, never NULL */
 	uint32_t flags;
-	bool used; /* by the current scan */
+	bool probed; /* a probe process accepted it */
+	bool used;   /* by the current scan */
 };
 
 static struct hashmap cache;
@@ -90,7 +94,7 @@ loader_regcache_reset(void)
 
 static int
 put_entry(const char *key, const char *id, const char *version, const char *summary,
-          const char *category, uint32_t flags, const char *const *requires_ids)
+          const char *category, uint32_t flags, const char *const *requires_ids, bool probed)
 {
 	struct reg_entry *e = calloc(1, sizeof(*e)), *old = NULL;
 	size_t n = 0;
@@ -104,6 +108,7 @@ put_entry(const char *key, const char *id, const char *version, const char *summ
 	e->category = strdup(category);
 	e->requires_ids = calloc(1, sizeof(char *));
 	e->flags = flags;
+	e->probed = probed;
 	e->used = true;
 	if (!e->key || !e->id || !e->version || !e->summary || !e->category || !e->requires_ids)
 		goto fail;
@@ -132,6 +137,7 @@ parse_entry(json_t *o, const char **why)
 	const char *key = NULL, *id = NULL, *version = NULL, *summary = NULL, *category = NULL;
 	json_int_t flags = -1;
 	json_t *req = NULL, *v;
+	int probed = 0;
 	const char **ids = NULL;
 	unsigned long long dev, ino;
 	long long size, mtime;
@@ -140,9 +146,9 @@ parse_entry(json_t *o, const char **why)
 	int used = 0;
 	bool ok = false;
 
-	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:I, s:o !}", "key", &key, "id", &id,
+	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:b !}", "key", &key, "id", &id,
 	                "version", &version, "summary", &summary, "category", &category, "flags",
-	                &flags, "requires", &req) != 0) {
+	                &flags, "requires", &req, "probed", &probed) != 0) {
 		*why = "an entry lacks a field or has one too many";
 		return false;
 	}
@@ -178,7 +184,7 @@ parse_entry(json_t *o, const char **why)
 		*why = "a key appears twice";
 		goto out;
 	}
-	if (put_entry(key, id, version, summary, category, (uint32_t)flags, ids) < 0) {
+	if (put_entry(key, id, version, summary, category, (uint32_t)flags, ids, probed) < 0) {
 		*why = "out of memory";
 		goto out;
 	}
@@ -251,14 +257,14 @@ loader_regcache_begin(const char *path)
 }
 
 bool
-loader_regcache_lookup(const struct file_key *key, struct gini_stage_descriptor *info)
+loader_regcache_lookup(const struct file_key *key, bool probed, struct gini_stage_descriptor *info)
 {
 	struct reg_entry *e;
 	char k[128];
 
 	format_key(key, k, sizeof(k));
 	e = hashmap_get(&cache, k);
-	if (!e)
+	if (!e || (probed && !e->probed))
 		return false;
 	e->used = true;
 	*info = (struct gini_stage_descriptor){
@@ -273,13 +279,13 @@ loader_regcache_lookup(const struct file_key *key, struct gini_stage_descriptor 
 }
 
 void
-loader_regcache_put(const struct file_key *key, const struct gini_stage_descriptor *d)
+loader_regcache_put(const struct file_key *key, const struct gini_stage_descriptor *d, bool probed)
 {
 	char k[128];
 
 	format_key(key, k, sizeof(k));
 	if (put_entry(k, d->id, d->version ? d->version : "0.0.0", d->summary ? d->summary : "",
-	              d->category ? d->category : "", d->flags, d->requires_ids) == 0)
+	              d->category ? d->category : "", d->flags, d->requires_ids, probed) == 0)
 		dirty = true;
 }
 
@@ -341,10 +347,11 @@ loader_regcache_flush(void)
 		for (char **q = e->requires_ids; *q; q++)
 			json_array_append_new(req, json_string(*q));
 		json_array_append_new(entries,
-		                      json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "key",
+		                      json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:b}", "key",
 		                                e->key, "id", e->id, "version", e->version,
 		                                "summary", e->summary, "category", e->category,
-		                                "flags", (json_int_t)e->flags, "requires", req));
+		                                "flags", (json_int_t)e->flags, "requires", req,
+		                                "probed", e->probed));
 	}
 	doc = json_pack("{s:s, s:i, s:[ii], s:o}", "format", REGCACHE_FORMAT, "version",
 	                REGCACHE_VERSION, "abi", GINI_ABI_MAJOR, GINI_ABI_MINOR, "entries",

@@ -26,6 +26,8 @@
 
 static char *dir, *cache, *hooks;
 static struct daemon d;
+/* Written before the pipelines by write_conf(). */
+static const char *conf_prefix = "";
 
 static void
 setup(void)
@@ -301,6 +303,7 @@ static void
 daemon_teardown(void)
 {
 	daemon_done(&d);
+	conf_prefix = "";
 }
 
 static void
@@ -332,10 +335,10 @@ write_conf(bool with_exec)
 		                 daemon_path(&d, "b.out")),
 		        -1);
 	ck_assert_int_ne(asprintf(&text,
-	                          "pipelines = (\n{ name = \"a\"; triggers = { signal = "
+	                          "%spipelines = (\n{ name = \"a\"; triggers = { signal = "
 	                          "\"SIGUSR1\"; }; steps = ( { id = \"l\"; stage = \"log\"; "
 	                          "params = { message = \"lazy hello\"; }; } ); }%s\n);\n",
-	                          b ? b : ""),
+	                          conf_prefix, b ? b : ""),
 	                 -1);
 	daemon_write(&d, "gini.conf", text);
 }
@@ -422,6 +425,28 @@ START_TEST(daemon_rechecks_a_changed_file)
 }
 END_TEST
 
+/* What a scan without probing recorded is not taken by one that probes. */
+START_TEST(daemon_probing_trusts_only_probed_entries)
+{
+	daemon_init(&d, "lazy", "");
+	stages_dir();
+	conf_prefix = "probe_plugins = false;\n";
+	write_conf(false);
+	start(1);
+	stop();
+	conf_prefix = "";
+	write_conf(false);
+	start(2);
+	/* Probed and loaded in full, as without a cache... */
+	ck_assert(mapped(d.pid, "sleep.so"));
+	stop();
+	/* ...and recorded as probed. */
+	start(3);
+	ck_assert(!mapped(d.pid, "sleep.so"));
+	ck_assert(mapped(d.pid, "log.so"));
+}
+END_TEST
+
 Suite *
 lazy_suite(void)
 {
@@ -438,6 +463,7 @@ lazy_suite(void)
 	tcase_add_checked_fixture(td, NULL, daemon_teardown);
 	tcase_add_test(td, daemon_maps_what_it_uses);
 	tcase_add_test(td, daemon_rechecks_a_changed_file);
+	tcase_add_test(td, daemon_probing_trusts_only_probed_entries);
 	suite_add_tcase(s, td);
 	return s;
 }
