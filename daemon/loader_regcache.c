@@ -340,10 +340,11 @@ loader_regcache_flush(void)
 		return;
 	entries = json_array();
 	for (size_t i = 0; entries && hashmap_next(&cache, &i, NULL, (void **)&e);) {
-		json_t *req = json_array();
+		json_t *req;
 
 		if (!e->used)
 			continue;
+		req = json_array();
 		for (char **q = e->requires_ids; *q; q++)
 			json_array_append_new(req, json_string(*q));
 		json_array_append_new(entries,
