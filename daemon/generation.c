@@ -115,7 +115,7 @@ generation_build(const char *config_file, const struct config_overrides *ov,
 	struct generation *g = calloc(1, sizeof(*g));
 	struct compile_options opts;
 	struct loader_options lopts;
-	_cleanup_free_ char *cache_path = NULL;
+	_cleanup_free_ char *cache_path = NULL, *registry_cache_path = NULL;
 	_cleanup_free_ char **dirs = NULL;
 	size_t n_dirs = 0, errors_before;
 	int r;
@@ -135,10 +135,12 @@ generation_build(const char *config_file, const struct config_overrides *ov,
 		goto fail;
 	}
 	cache_path = path_join(g->config->state_dir, "probe-cache");
+	registry_cache_path = path_join(g->config->state_dir, "registry-cache");
 	lopts = (struct loader_options){
 		.probe = g->config->probe_plugins,
 		.probe_timeout_usec = g->config->probe_timeout_usec,
 		.cache_path = cache_path,
+		.registry_cache_path = registry_cache_path,
 	};
 	errors_before = diags->n;
 	r = readable_plugin_dirs(g->config, diags, &dirs, &n_dirs);

@@ -31,6 +31,15 @@
  * /proc/PID/maps shows; dladdr() and backtraces show /proc/self/fd/N, and
  * every log line names the original path.
  *
+ * With a registry cache (loader_regcache.c), a file that passes the file
+ * checks and whose key the cache holds is registered from the cache without
+ * being copied, probed or dlopen()ed; its plugin is loaded, with every check
+ * again, only when a step is bound to it (loader_lazy.c). A file the cache
+ * does not know, or knows under another key, is loaded as above and
+ * recorded. At a reload, an unchanged file's type is taken over from the
+ * previous registry if that one loaded it, and registered anew, unloaded,
+ * if not (see lazy_again()).
+ *
  * The steps live in files of their own: the file checks and the sealed copy
  * in loader_file.c, the ELF check in elfcheck.c, dlopen and the hooks in
  * loader_plugin.c, descriptor validation in loader_desc.c, the probe client
@@ -204,6 +213,32 @@ register_type(struct registry *into, struct stage_type *t, struct loader_report 
 	return refuse(rep, t->path, reason);
 }
 
+/*
+ * A new unloaded type for an unchanged file that the previous generation
+ * never loaded. Not the same object: a step of the new generation may load
+ * it, and the generation that is live must not change under its workers, nor
+ * keep a plugin loaded by a reload that failed. (A type the previous
+ * generation did load is shared, with its counters.)
+ */
+static struct stage_type *
+lazy_again(const struct stage_type *prev, const struct file_key *key,
+           const struct loader_options *opts)
+{
+	const struct gini_stage_descriptor info = {
+		.flags = prev->flags,
+		.id = prev->id,
+		.version = prev->version,
+		.summary = prev->summary,
+		.category = prev->category,
+		.requires_ids = (const char *const *)prev->requires_ids,
+	};
+	struct plugin *p = plugin_new_unloaded(prev->path, key, opts && opts->probe,
+	                                       opts ? opts->probe_timeout_usec : 0,
+	                                       opts ? opts->cache_path : NULL);
+
+	return p ? stage_type_new_lazy(&info, p, plugin_close, plugin_load, prev->path) : NULL;
+}
+
 static int
 scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_path,
              const struct loader_options *opts, struct loader_report *rep)
@@ -224,6 +259,7 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		_cleanup_free_ char *path = path_join(dir, names[i]);
 		char reason[PATH_MAX + 256];
+		struct gini_stage_descriptor info;
 		struct stage_type *t, *prev;
 		struct plugin *p = NULL;
 		struct file_key key = { 0 };
@@ -242,8 +278,33 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 		if (prev && file_key_equal(plugin_key(prev->plugin), &key)) {
 			/* Unchanged since the last scan: not reopened, not re-initialised. */
 			close(fd);
-			r = register_type(into, prev, rep);
+			if (opts && opts->registry_cache_path)
+				(void)loader_regcache_lookup(&key, false, &info); /* in use */
+			t = prev->desc ? stage_type_ref(prev) : lazy_again(prev, &key, opts);
+			if (!t) {
+				r = -ENOMEM;
+				break;
+			}
+			r = register_type(into, t, rep);
+			stage_type_unref(t);
 			rep->reused++;
+			continue;
+		}
+		if (opts && opts->registry_cache_path &&
+		    loader_regcache_lookup(&key, opts->probe, &info)) {
+			/* Vetted before under this very key: register, load later. */
+			close(fd);
+			p = plugin_new_unloaded(path, &key, opts->probe, opts->probe_timeout_usec,
+			                        opts->cache_path);
+			t = p ? stage_type_new_lazy(&info, p, plugin_close, plugin_load, path)
+			      : NULL;
+			if (!t) {
+				r = -ENOMEM;
+				break;
+			}
+			rep->cached++;
+			r = register_type(into, t, rep);
+			stage_type_unref(t);
 			continue;
 		}
 		if (open_plugin(path, fd, &key, opts, &probed, &p, reason, sizeof(reason)) < 0) {
@@ -253,6 +314,8 @@ scan_one_dir(const char *dir, struct registry *into, struct hashmap *prev_by_pat
 			continue;
 		}
 		rep->loaded++;
+		if (opts && opts->registry_cache_path)
+			loader_regcache_put(&key, plugin_descriptor(p), opts->probe);
 		t = stage_type_new_plugin(plugin_descriptor(p), p, plugin_close, path);
 		if (!t) {
 			r = -ENOMEM;
@@ -316,9 +379,13 @@ loader_scan_with(char *const *dirs, size_t n_dirs, struct registry *into, struct
 	int r;
 
 	r = index_previous(previous, &prev_by_path, &prev_list, &prev_n);
+	if (opts && opts->registry_cache_path)
+		loader_regcache_begin(opts->registry_cache_path);
 	for (size_t i = 0; i < n_dirs && r >= 0; i++)
 		r = scan_one_dir(dirs[i], into, &prev_by_path, opts, report);
 	loader_cache_flush();
+	if (r >= 0 && opts && opts->registry_cache_path)
+		loader_regcache_flush();
 	if (r >= 0)
 		r = check_requires(into, report);
 	hashmap_done(&prev_by_path);

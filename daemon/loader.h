@@ -16,8 +16,10 @@ struct registry;
 #include "loader_cache.h"
 #include "loader_desc.h"
 #include "loader_file.h"
+#include "loader_lazy.h"
 #include "loader_plugin.h"
 #include "loader_probe.h"
+#include "loader_regcache.h"
 
 struct loader_refusal {
 	char *path;
@@ -33,6 +35,7 @@ struct loader_report {
 	size_t n_warnings;
 	size_t loaded; /* files dlopen()ed by this scan */
 	size_t reused; /* unchanged files taken over from the previous registry */
+	size_t cached; /* unchanged files registered from the registry cache, not loaded */
 };
 
 void loader_report_done(struct loader_report *r);
@@ -50,6 +53,12 @@ struct loader_options {
 	bool probe;
 	uint64_t probe_timeout_usec;
 	const char *cache_path; /* NULL: in memory only */
+	/*
+	 * The registry cache (loader_regcache.c), NULL for none: a file whose
+	 * key it holds is registered from it and loaded only when a step needs
+	 * it (stage_type_load()); every other file is loaded and recorded.
+	 */
+	const char *registry_cache_path;
 };
 
 /*

@@ -45,6 +45,10 @@ struct plugin {
 	const struct gini_stage_descriptor *desc;
 	struct gini_stage_descriptor copy;
 	bool hooked; /* load() succeeded: unload() is owed */
+	/* How a lazy plugin is vetted when it is loaded (loader_lazy.c). */
+	bool probe;
+	uint64_t probe_timeout_usec;
+	char *cache_path;
 };
 
 const struct gini_stage_descriptor *
@@ -96,7 +100,54 @@ plugin_close(struct plugin *p)
 		close(p->fd);
 	free(p->dlname);
 	free(p->path);
+	free(p->cache_path);
 	free(p);
+}
+
+struct plugin *
+plugin_new_unloaded(const char *path, const struct file_key *key, bool probe,
+                    uint64_t probe_timeout_usec, const char *cache_path)
+{
+	struct plugin *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->fd = -1;
+	p->key = *key;
+	p->probe = probe;
+	p->probe_timeout_usec = probe_timeout_usec;
+	p->path = strdup(path);
+	p->cache_path = cache_path ? strdup(cache_path) : NULL;
+	if (!p->path || (cache_path && !p->cache_path)) {
+		plugin_close(p);
+		return NULL;
+	}
+	return p;
+}
+
+bool
+plugin_vet_options(const struct plugin *p, uint64_t *ret_timeout_usec, const char **ret_cache_path)
+{
+	*ret_timeout_usec = p->probe_timeout_usec;
+	*ret_cache_path = p->cache_path;
+	return p->probe;
+}
+
+void
+plugin_adopt(struct plugin *into, struct plugin *from)
+{
+	into->dl = from->dl;
+	into->fd = from->fd;
+	free(into->dlname);
+	into->dlname = from->dlname;
+	into->copy = from->copy;
+	into->desc = from->desc ? &into->copy : NULL;
+	into->hooked = from->hooked;
+	from->dl = NULL;
+	from->fd = -1;
+	from->dlname = NULL;
+	from->hooked = false;
+	plugin_close(from);
 }
 
 int

@@ -4,6 +4,7 @@
 #include <gini/stage.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "loader_file.h"
 
@@ -15,6 +16,18 @@ const char *plugin_path(const struct plugin *p);
 const struct file_key *plugin_key(const struct plugin *p);
 /* Runs the unload hook and dlclose()s. Accepts NULL. */
 void plugin_close(struct plugin *p);
+/*
+ * A plugin not loaded yet: the path and key of a file a scan checked, and
+ * how to vet it (probe, its timeout and cache) when plugin_load()
+ * (loader_lazy.c) loads it. plugin_descriptor() is NULL until then.
+ */
+struct plugin *plugin_new_unloaded(const char *path, const struct file_key *key, bool probe,
+                                   uint64_t probe_timeout_usec, const char *cache_path);
+/* Whether to probe p before loading it, and with what timeout and cache. */
+bool plugin_vet_options(const struct plugin *p, uint64_t *ret_timeout_usec,
+                        const char **ret_cache_path);
+/* Moves the loaded plugin from into the unloaded into, and frees from. */
+void plugin_adopt(struct plugin *into, struct plugin *from);
 
 /*
  * Looks at the sealed copy mfd of path (key: the original file's) after the

@@ -368,6 +368,14 @@ create_step(struct pipeline *p, const struct pipeline_def *def, struct step_def 
 		          s->stage_id, hint);
 		return 1;
 	}
+	/* A type registered from the registry cache is loaded now (loader_lazy.c). */
+	r = stage_type_load(s->type, hint, sizeof(hint));
+	if (r < 0) {
+		diags_add(diags, def->file, sd->line,
+		          "pipeline '%s': step '%s': stage '%s': plugin %s: refused: %s", p->name,
+		          s->id, s->type->id, s->type->path, hint);
+		return 1;
+	}
 	/* The step's own choice, else its pipeline's, else the global list. */
 	s->iso.mode = sd->iso.mode_set     ? sd->iso.mode
 	              : def->isolation_set ? def->isolation

@@ -96,6 +96,64 @@ stage_type_new(const struct gini_stage_descriptor *desc, struct plugin *plugin, 
 }
 
 struct stage_type *
+stage_type_new_lazy(const struct gini_stage_descriptor *info, struct plugin *plugin,
+                    void (*release)(struct plugin *plugin),
+                    int (*open)(struct plugin *plugin, const struct gini_stage_descriptor **ret,
+                                char *reason, size_t size),
+                    const char *path)
+{
+	struct stage_type *t = stage_type_new_plugin(info, plugin, release, path);
+
+	if (t) {
+		t->desc = NULL;
+		t->open = open;
+	}
+	return t;
+}
+
+/* Does the loaded descriptor say what the registered type says? */
+static bool
+same_type(const struct stage_type *t, const struct gini_stage_descriptor *d)
+{
+	size_t n = 0;
+
+	if (!streq(t->id, d->id) || !streq(t->version, d->version ? d->version : "0.0.0") ||
+	    !streq(t->summary, d->summary ? d->summary : "") ||
+	    !streq(t->category, d->category ? d->category : "") || t->flags != d->flags)
+		return false;
+	for (const char *const *p = d->requires_ids; p && *p; p++, n++)
+		if (!t->requires_ids[n] || !streq(t->requires_ids[n], *p))
+			return false;
+	return !t->requires_ids[n];
+}
+
+int
+stage_type_load(struct stage_type *t, char *reason, size_t size)
+{
+	const struct gini_stage_descriptor *d = NULL;
+	int r;
+
+	if (t->desc)
+		return 0;
+	if (!t->open || !t->plugin) {
+		snprintf(reason, size, "stage type '%s' has no plugin to load", t->id);
+		return -ENOENT;
+	}
+	r = t->open(t->plugin, &d, reason, size);
+	if (r < 0)
+		return r;
+	if (!same_type(t, d)) {
+		/* The file key was the same, so this should not happen; refuse
+		 * rather than bind a step to something else than was listed. */
+		snprintf(reason, size,
+		         "its descriptor differs from the one registered for it; reload ginid");
+		return -ESTALE;
+	}
+	t->desc = d;
+	return 0;
+}
+
+struct stage_type *
 stage_type_ref(struct stage_type *t)
 {
 	if (t)

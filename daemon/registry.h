@@ -35,7 +35,12 @@ struct stage_counters {
  * A registered stage type. Reference-counted: the registry holds one
  * reference per entry, and every user (a compiled step, a listing) holds its
  * own, so the plugin behind it is unloaded only when the last user is gone.
- * Everything but the counters and refs is immutable after stage_type_new().
+ * Everything but the counters, refs and a lazy type's desc is immutable after
+ * stage_type_new(). A lazy type (registered from the loader's registry
+ * cache) has its strings and flags but no desc until stage_type_load()
+ * loads its plugin, which the main thread does before a step is bound to it,
+ * while compiling a generation that is not live yet: the loader never
+ * shares an unloaded type between generations.
  * The strings are copies, so a plugin that scribbles on its descriptor cannot
  * corrupt the registry's index.
  */
@@ -47,7 +52,8 @@ struct stage_type {
 	char *category;
 	char **requires_ids; /* NULL-terminated, never NULL */
 	uint32_t flags;
-	/* Borrowed from the plugin's image, valid while plugin is loaded. */
+	/* Borrowed from the plugin's image, valid while plugin is loaded; NULL
+	 * until stage_type_load() for a lazy type. */
 	const struct gini_stage_descriptor *desc;
 	/* Owned; NULL for types built into the executable (tests, benches). */
 	struct plugin *plugin;
@@ -56,6 +62,9 @@ struct stage_type {
 	/* File the type came from ("(builtin)" without a plugin). */
 	char *path;
 	struct stage_counters counters;
+	/* Loads a lazy type's plugin (the loader's plugin_load()); NULL otherwise. */
+	int (*open)(struct plugin *plugin, const struct gini_stage_descriptor **ret, char *reason,
+	            size_t size);
 };
 
 /*
@@ -71,6 +80,23 @@ struct stage_type *stage_type_new_plugin(const struct gini_stage_descriptor *des
  * (tests, benches), whose plugin is NULL. */
 struct stage_type *stage_type_new(const struct gini_stage_descriptor *desc, struct plugin *plugin,
                                   const char *path);
+/*
+ * A lazy type: info gives the strings and flags (its callbacks are not
+ * read), plugin is not loaded yet, and open loads it on stage_type_load().
+ */
+struct stage_type *
+stage_type_new_lazy(const struct gini_stage_descriptor *info, struct plugin *plugin,
+                    void (*release)(struct plugin *plugin),
+                    int (*open)(struct plugin *plugin, const struct gini_stage_descriptor **ret,
+                                char *reason, size_t size),
+                    const char *path);
+/*
+ * Makes t->desc usable: 0 at once for a loaded type, else loads its plugin
+ * and checks that what it describes is what was registered. A negative errno
+ * value and the reason if it cannot be loaded (the type stays unloaded and
+ * a later call tries again). Main thread only (a load hook may run).
+ */
+int stage_type_load(struct stage_type *t, char *reason, size_t size);
 struct stage_type *stage_type_ref(struct stage_type *t);
 /* Drops a reference; the last one unloads the plugin. Accepts NULL, returns NULL. */
 struct stage_type *stage_type_unref(struct stage_type *t);

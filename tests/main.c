@@ -49,6 +49,7 @@ static Suite *(*const suites[])(void) = {
 	cron_tz_suite,
 	triggers_suite,
 	failure_suite,
+	lazy_suite,
 };
 /* clang-format on */
 
