@@ -31,6 +31,7 @@ static Suite *(*const suites[])(void) = {
 	processes_suite,
 	abi_suite,
 	history_suite,
+	history_metrics_suite,
 	health_suite,
 	cgroups_suite,
 	linkage_suite,

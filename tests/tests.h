@@ -32,6 +32,7 @@ Suite *linkage_suite(void);
 Suite *layout_suite(void);
 Suite *abi_suite(void);
 Suite *history_suite(void);
+Suite *history_metrics_suite(void);
 Suite *health_suite(void);
 Suite *child_suite(void);
 Suite *params_suite(void);
