@@ -192,7 +192,7 @@ control_socket_open(const struct gini_config *cfg, const struct control_groups *
 	if (r >= 0)
 		r = remove_stale(path, &sa);
 	if (r < 0)
-		return r;
+		return r; /* NOLINT(clang-analyzer-unix.Malloc): _cleanup_free_ frees it */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return log_err_errno(-errno, "control socket %s: %m", path);

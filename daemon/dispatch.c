@@ -266,7 +266,7 @@ run_done_on_loop(void *data)
 		manager_start_queued(m, ps);
 	if (group && !m->stopping)
 		dispatch_group_waiters(m, group);
-	if (failure_run)
+	if (failure_run) /* NOLINT(clang-analyzer-unix.Malloc): _cleanup_free_ frees it */
 		dispatch_failure_run(m, failure_run);
 	manager_update_status(m);
 	manager_maybe_exit(m);

@@ -197,7 +197,7 @@ run_failure_params(const struct run *r)
 	    strv_push(&v, &n, "failed_run") < 0 || strv_push(&v, &n, id) < 0 ||
 	    strv_push(&v, &n, "failed_pipeline") < 0 || strv_push(&v, &n, p->name) < 0 ||
 	    strv_push(&v, &n, "failure_message") < 0 || strv_push(&v, &n, msg) < 0) {
-		strv_free(v);
+		strv_free(v); /* NOLINT(clang-analyzer-unix.Malloc): _cleanup_free_ frees it */
 		return NULL;
 	}
 	return v;

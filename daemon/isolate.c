@@ -343,7 +343,7 @@ ask_cancel(struct child *c, void *userdata)
 	struct session *s = userdata;
 
 	(void)c;
-	if (s->sock->fd >= 0)
+	if (s->sock && s->sock->fd >= 0)
 		send_json(s->sock->fd, json_pack("{s:b}", "cancel", 1));
 }
 
@@ -481,6 +481,7 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 		isolate_pool_give(w, call->iso->pool_max_idle,
 		                  call->iso->pool_max_runs ? call->iso->pool_max_runs
 		                                           : ISOLATE_POOL_MAX_RUNS);
+		s->sock = NULL; /* sock is ours, and ends here */
 		return 0;
 	}
 	child_signal(&w->c, SIGKILL);
@@ -501,6 +502,7 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 		ret->status = WIFEXITED(w->c.status) ? WEXITSTATUS(w->c.status) : -1;
 	}
 	isolate_pool_kill(w);
+	s->sock = NULL;
 	return 0;
 }
 

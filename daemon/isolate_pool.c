@@ -133,7 +133,6 @@ has_others(struct pool_worker *w)
 	char buf[256];
 	FILE *f;
 	int fd, r = 0;
-	long pid;
 
 	if (w->c.cgfd < 0)
 		return 0;
@@ -144,7 +143,7 @@ has_others(struct pool_worker *w)
 		return 1; /* cannot tell: not reused */
 	}
 	while (fgets(buf, sizeof(buf), f))
-		if ((pid = strtol(buf, NULL, 10)) != (long)w->c.pid)
+		if (strtol(buf, NULL, 10) != (long)w->c.pid)
 			r = 1;
 	fclose(f);
 	return r;

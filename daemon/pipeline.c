@@ -62,7 +62,7 @@ pipeline_free(struct pipeline *p)
 	if (!p)
 		return NULL;
 	/* Destroy in reverse order of creation. */
-	for (size_t i = p->n_steps; i-- > 0;)
+	for (size_t i = p->steps ? p->n_steps : 0; i-- > 0;)
 		step_done(&p->steps[i], p->name);
 	free(p->steps);
 	free(p->order);

@@ -196,6 +196,7 @@ target_arm(struct watch *w, struct target *t)
 		if ((errno != ENOENT && errno != ENOTDIR) || streq(dir, "/"))
 			break;
 	}
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_free_ frees dir */
 	log_warn("watch %s: no existing ancestor to watch, ignoring", t->path);
 	return false;
 }
@@ -326,7 +327,7 @@ watch_free(struct watch *w)
 	if (!w)
 		return NULL;
 	sd_event_source_disable_unref(w->src);
-	for (size_t i = 0; i < w->n_targets; i++) {
+	for (size_t i = 0; w->targets && i < w->n_targets; i++) {
 		free(w->targets[i].path);
 		free(w->targets[i].watched_dir);
 	}
