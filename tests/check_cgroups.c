@@ -101,13 +101,15 @@ count_of(const char *dir, pid_t pid)
  */
 START_TEST(daemon_stays_steps_below)
 {
-	_cleanup_free_ char *mine = cgroup_path(getpid()), *theirs = NULL, *step = NULL;
-	_cleanup_free_ char *out = NULL, *err = NULL, *expect = NULL;
+	char *mine = cgroup_path(getpid()), *theirs = NULL, *step = NULL;
+	char *out = NULL, *err = NULL, *expect = NULL;
 	pid_t pid;
 
 	if (!start("{ id = \"a\"; stage = \"exec\"; params = { shell = \"cat /proc/self/cgroup > "
-	           "%1$s/cg\"; }; }"))
+	           "%1$s/cg\"; }; }")) {
+		free(mine);
 		return;
+	}
 	pid = d.pid;
 	theirs = cgroup_path(pid);
 	ck_assert_str_eq(theirs, mine);
@@ -119,6 +121,12 @@ START_TEST(daemon_stays_steps_below)
 	daemon_signal(&d, SIGTERM);
 	ck_assert_int_eq(daemon_wait_exit(&d, 20000), 0);
 	ck_assert_uint_eq(count_of(self_dir, pid), 0);
+	free(expect);
+	free(err);
+	free(out);
+	free(step);
+	free(theirs);
+	free(mine);
 }
 END_TEST
 

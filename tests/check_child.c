@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -283,6 +284,19 @@ START_TEST(term_obeyed)
 }
 END_TEST
 
+/* The pid a script printed at the start of its output. */
+static pid_t
+printed_pid(const char *out)
+{
+	char *end;
+	long pid;
+
+	errno = 0;
+	pid = strtol(out, &end, 10);
+	ck_assert_msg(errno == 0 && end != out && pid > 0 && pid <= INT_MAX, "no pid in '%s'", out);
+	return (pid_t)pid;
+}
+
 START_TEST(grandchild_killed)
 {
 	struct run r;
@@ -295,7 +309,7 @@ START_TEST(grandchild_killed)
 	ck_assert(r.loop.killed);
 	run_finish(&r);
 	ck_assert_ptr_nonnull(r.out.data);
-	grandchild = (pid_t)atoi(r.out.data);
+	grandchild = printed_pid(r.out.data);
 	ck_assert_int_gt(grandchild, 1);
 	ck_assert_msg(ends(grandchild), "grandchild %d still runs", (int)grandchild);
 	free(r.out.data);
@@ -320,7 +334,7 @@ START_TEST(strays_after_exit)
 	ck_assert_int_eq(child_wait(&r.c, &r.loop), 0);
 	ck_assert(!r.loop.killed);
 	ck_assert_ptr_nonnull(r.out.data);
-	stray = (pid_t)atoi(r.out.data);
+	stray = printed_pid(r.out.data);
 	ck_assert_int_gt(stray, 1);
 	if (r.c.cgfd >= 0) {
 		/* In its cgroup, setsid() or not. */

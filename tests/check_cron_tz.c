@@ -95,6 +95,7 @@ END_TEST
 static void
 write_rule_zone(const char *dir, const char *name, const char *rule)
 {
+	static const unsigned char magic[5] = { 'T', 'Z', 'i', 'f', '2' };
 	unsigned char buf[512];
 	size_t n = 0;
 	char path[4096];
@@ -103,7 +104,7 @@ write_rule_zone(const char *dir, const char *name, const char *rule)
 	/* Version 1 header and an empty block with one type, then version 2. */
 	for (int v = 0; v < 2; v++) {
 		memset(buf + n, 0, 44);
-		memcpy(buf + n, "TZif2", 5);
+		memcpy(buf + n, magic, sizeof(magic));
 		buf[n + 39] = 1; /* typecnt */
 		buf[n + 43] = 4; /* charcnt */
 		n += 44;

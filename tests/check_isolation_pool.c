@@ -119,7 +119,7 @@ static const struct {
 
 START_TEST(pool_replaces_failed_worker)
 {
-	_cleanup_free_ char *arm = NULL, *conf = NULL, *out = NULL;
+	char *arm = NULL, *conf = NULL, *out = NULL;
 	pid_t w[4];
 	int fd;
 
@@ -151,8 +151,30 @@ START_TEST(pool_replaces_failed_worker)
 	ck_assert_int_ne(w[0], w[1]);
 	iso_stop();
 	assert_nothing_left(-1);
+	free(out);
+	free(conf);
+	free(arm);
 }
 END_TEST
+
+/* The four pids of the "step 'l': pids A B C D" line at p. */
+static void
+logged_pids(const char *p, long *ret_a, long *ret_b, long *ret_c, long *ret_d)
+{
+	const char *prefix = "step 'l': pids ";
+	long *ret[] = { ret_a, ret_b, ret_c, ret_d };
+
+	ck_assert_int_eq(strncmp(p, prefix, strlen(prefix)), 0);
+	p += strlen(prefix);
+	for (size_t i = 0; i < ARRAY_SIZE(ret); i++) {
+		char *end;
+
+		errno = 0;
+		*ret[i] = strtol(p, &end, 10);
+		ck_assert_msg(errno == 0 && end != p, "no pid %zu in '%.80s'", i + 1, p);
+		p = end;
+	}
+}
 
 /*
  * Two stage types, two limits and (as root) two users: each step keeps its
@@ -163,8 +185,7 @@ START_TEST(pool_not_shared)
 	bool root = geteuid() == 0 && getpwnam("nobody");
 	const char *user = root ? "user = \"nobody\";" : "nofile = 200;";
 	_cleanup_free_ char *conf = NULL;
-	pid_t sane[8], other[4];
-	char line[256];
+	pid_t sane[8], other[4], c_worker;
 
 	ck_assert_int_ne(
 	        asprintf(&conf,
@@ -197,13 +218,13 @@ START_TEST(pool_not_shared)
 
 		ck_assert_int_eq(read_file(d.log, 256u << 20, &log, NULL), 0);
 		p = strstr(log, "step 'l': pids ");
-		int a, b, c, dd, a2, b2, c2, d2;
+		long a, b, c, dd, a2, b2, c2, d2;
 
 		ck_assert_ptr_nonnull(p);
-		ck_assert_int_eq(sscanf(p, "step 'l': pids %d %d %d %d", &a, &b, &c, &dd), 4);
+		logged_pids(p, &a, &b, &c, &dd);
 		p = strstr(p + 1, "step 'l': pids ");
 		ck_assert_ptr_nonnull(p);
-		ck_assert_int_eq(sscanf(p, "step 'l': pids %d %d %d %d", &a2, &b2, &c2, &d2), 4);
+		logged_pids(p, &a2, &b2, &c2, &d2);
 		/* Reused, each by its own step... */
 		ck_assert_int_eq(a, a2);
 		ck_assert_int_eq(b, b2);
@@ -215,11 +236,11 @@ START_TEST(pool_not_shared)
 		ck_assert_int_ne(a, c);
 		ck_assert_int_ne(b, c);
 		ck_assert_int_ne(a, dd);
-		snprintf(line, sizeof(line), "%d", c);
+		c_worker = (pid_t)c;
 		free(log);
 	}
 	iso_stop();
-	ck_assert(group_gone((pid_t)atoi(line)));
+	ck_assert(group_gone(c_worker));
 	assert_nothing_left(-1);
 }
 END_TEST

@@ -54,7 +54,8 @@ read_modules(void)
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 
-		if (len < 3 || strcmp(e->d_name + len - 2, ".c") || len - 2 >= sizeof(mods[0].name))
+		if (len < 3 || strcmp(e->d_name + len - 2, ".c") != 0 ||
+		    len - 2 >= sizeof(mods[0].name))
 			continue;
 		ck_assert_uint_lt(n_mods, MODULES_MAX);
 		memset(&mods[n_mods], 0, sizeof(mods[n_mods]));
@@ -73,7 +74,7 @@ read_modules(void)
 			char *start, *end;
 			size_t j;
 
-			if (strncmp(line, "#include \"", 10))
+			if (strncmp(line, "#include \"", 10) != 0)
 				continue;
 			start = line + 10;
 			end = strstr(start, ".h\"");
@@ -104,7 +105,8 @@ visit(size_t v, size_t *path, size_t depth)
 		if (mods[w].color == 1) {
 			size_t from = depth;
 
-			while (path[from] != w)
+			/* w is on the path (colour 1): this stops there. */
+			while (from > 0 && path[from] != w)
 				from--;
 			fprintf(stderr, "include cycle:");
 			for (size_t i = from; i <= depth; i++)

@@ -195,6 +195,7 @@ START_TEST(cached_types_load_on_demand)
 	ck_assert(!mapped(getpid(), "good_a.so"));
 	text = hooks_text();
 	ck_assert_str_eq(text, "load good-a\nunload good-a\nload good-a\nunload good-a\n");
+	free(steal_ptr(text));
 }
 END_TEST
 

@@ -12,6 +12,7 @@
 #include "scheduler.h"
 #include "util.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +205,27 @@ write_intervals(const char *name, time_t last)
 	test_write_file(path, text, 0644);
 }
 
+/* The value of an intervals file line "NAME VALUE" into *ret; false if line
+ * is not NAME's or holds no number. */
+static bool
+interval_value(const char *line, const char *name, long long *ret)
+{
+	size_t len = strlen(name);
+	const char *start;
+	char *end;
+	long long v;
+
+	if (strncmp(line, name, len) != 0 || line[len] != ' ')
+		return false;
+	start = line + len + 1;
+	errno = 0;
+	v = strtoll(start, &end, 10);
+	if (errno != 0 || end == start)
+		return false;
+	*ret = v;
+	return true;
+}
+
 /* Down across a due time: one catch-up run, then the interval from there. */
 START_TEST(test_persistent_every_catch_up)
 {
@@ -263,10 +285,10 @@ START_TEST(test_persistent_every_countdown)
 		while (fgets(line, sizeof(line), f)) {
 			long long v = 0;
 
-			if (sscanf(line, "hourly %lld", &v) == 1)
-				hourly = v == (long long)(now + 40 * 60);
-			if (sscanf(line, "fresh %lld", &v) == 1)
-				fresh = v == (long long)(now + 3600);
+			if (interval_value(line, "hourly", &v))
+				hourly = v == (long long)now + 40 * 60;
+			if (interval_value(line, "fresh", &v))
+				fresh = v == (long long)now + 3600;
 		}
 		fclose(f);
 		ck_assert(hourly && fresh);
