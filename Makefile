@@ -571,8 +571,10 @@ compdb_entry = {"directory": "$(CURDIR)", "file": "$(1)", "arguments": [$(subst 
 
 .PHONY: lint lint-deps scan compdb
 compdb: $(COMPDB)
+# make expands the whole recipe (and so runs the $(file ...) writes) before
+# it runs its first line: the directory is made during the expansion too.
 $(COMPDB): Makefile
-	@mkdir -p $(@D)
+	@: $(shell mkdir -p $(@D))
 	$(file >$@,[)
 	$(file >>$@,$(call compdb_entry,$(firstword $(LINT_SRCS))))
 	$(foreach f,$(wordlist 2,$(words $(LINT_SRCS)),$(LINT_SRCS)),$(file >>$@,$(comma)$(call compdb_entry,$(f))))
