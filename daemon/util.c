@@ -199,23 +199,6 @@ parse_size(const char *s, uint64_t *ret)
 	return 0;
 }
 
-void
-spawnattr_init_child(posix_spawnattr_t *attr)
-{
-	sigset_t none, all;
-
-	posix_spawnattr_init(attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawnattr_setsigmask(attr, &none);
-	posix_spawnattr_setsigdefault(attr, &all);
-	posix_spawnattr_setpgroup(attr, 0);
-	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-	                                       POSIX_SPAWN_SETPGROUP);
-}
-
 #ifndef GINI_LIBEXEC_DIR
 #define GINI_LIBEXEC_DIR "/usr/libexec/gini"
 #endif

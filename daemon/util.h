@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <spawn.h>
 #include <time.h>
 
 #define USEC_PER_MSEC   UINT64_C(1000)
@@ -67,14 +66,6 @@ int parse_size(const char *s, uint64_t *ret);
  * the installed libexec directory. Returns a malloc'ed path.
  */
 char *helper_path(const char *name);
-
-/*
- * posix_spawn attributes for a helper child of this daemon: signal mask
- * emptied and every disposition reset (the daemon blocks all signals and
- * ignores SIGPIPE), in a process group of its own so that it can be killed
- * whole. The caller destroys attr.
- */
-void spawnattr_init_child(posix_spawnattr_t *attr);
 
 /* Shortest exact rendering ("1h30m", "250ms", "0s"); returns buf. */
 char *format_duration(uint64_t usec, char *buf, size_t size);

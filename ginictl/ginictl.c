@@ -13,7 +13,6 @@
 #include "util.h"
 
 #include <getopt.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -169,25 +168,6 @@ main(int argc, char **argv)
 		        argv[optind], hint ? "; did you mean '" : "", hint ? hint : "",
 		        hint ? "'?" : "");
 		return CTL_EXIT_USAGE;
-	}
-	/* The protocol carries UTF-8 only: jansson would refuse another
-	 * argument, which then went missing from the request without a word.
-	 * inspect talks to no daemon, and a socket path is no argument. */
-	for (int i = optind + 1; v->fn != cmd_inspect && i < argc; i++) {
-		json_t *t;
-
-		if (streq(argv[i - 1], "-s") || streq(argv[i - 1], "--socket") ||
-		    strncmp(argv[i], "--socket=", 9) == 0 || strncmp(argv[i], "-s", 2) == 0)
-			continue;
-		t = json_string(argv[i]);
-		if (!t) {
-			fprintf(stderr, "ginictl %s: argument '", v->name);
-			for (const unsigned char *p = (const unsigned char *)argv[i]; *p; p++)
-				fprintf(stderr, *p < 0x20 || *p >= 0x7f ? "\\x%02x" : "%c", *p);
-			fprintf(stderr, "' is not valid UTF-8\n");
-			return CTL_EXIT_USAGE;
-		}
-		json_decref(t);
 	}
 	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
 		c.width = ws.ws_col;

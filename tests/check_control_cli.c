@@ -394,6 +394,31 @@ START_TEST(arguments_must_be_utf8)
 	ck_assert_int_eq(ginictl(&out, &err, "run", "caf\xc3\xa9", NULL), CTL_EXIT_UNREACHABLE);
 	free(out);
 	free(err);
+	/* A socket path is a file name, never sent: any bytes, in every form. */
+	ck_assert_int_eq(ginictl(&out, &err, "run", "p", "-s", "/nonexistent/\xff", NULL),
+	                 CTL_EXIT_UNREACHABLE);
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginictl(&out, &err, "run", "p", "-s/nonexistent/\xff", NULL),
+	                 CTL_EXIT_UNREACHABLE);
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginictl(&out, &err, "run", "p", "--socket=/nonexistent/\xff", NULL),
+	                 CTL_EXIT_UNREACHABLE);
+	free(out);
+	free(err);
+	/* Regression: an argument that merely began with "-s" was taken for a
+	 * socket path and skipped, then went missing from the request: the
+	 * value of another option, or a name after "--". */
+	ck_assert_int_eq(ginictl(&out, &err, "history", "--pipeline", "-s\xe9", NULL),
+	                 CTL_EXIT_USAGE);
+	ck_assert_str_eq(err, "ginictl history: argument '-s\\xe9' is not valid UTF-8\n");
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginictl(&out, &err, "run", "--", "-s\xe9", NULL), CTL_EXIT_USAGE);
+	ck_assert_str_eq(err, "ginictl run: argument '-s\\xe9' is not valid UTF-8\n");
+	free(out);
+	free(err);
 }
 END_TEST
 
