@@ -600,23 +600,6 @@ START_TEST(corrupt_switches_file_moved_aside)
 }
 END_TEST
 
-static int
-as_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n, int (*fn)(void))
-{
-	pid_t pid = fork();
-	int st;
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (setgroups(n, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-			_exit(99);
-		_exit(fn());
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
-
 /* A read-only client: may list, may not cancel, enable or disable. */
 static int
 expect_switches_denied(void)
@@ -657,29 +640,10 @@ START_TEST(read_only_client_refused)
 	                 -1);
 	start(conf);
 	free(conf);
-	ck_assert_int_eq(as_user(4242, 4242, ro, 1, expect_switches_denied), 0);
+	ck_assert_int_eq(run_as_user(4242, 4242, ro, 1, expect_switches_denied), 0);
 	ck_assert(listed_enabled("tick"));
 }
 END_TEST
-
-/* ginid -t -c DIR/gini.conf; returns its exit status. */
-static int
-ginid_check(char **out, char **err)
-{
-	char *argv[] = { test_build_path("ginid"),
-		         "-t",
-		         "-c",
-		         d.conf,
-		         "--plugin-dir",
-		         test_build_path("stages"),
-		         "--state-dir",
-		         (char *)daemon_path(&d, "state"),
-		         NULL };
-	int st = run_command(argv, out, err, 60000);
-
-	ck_assert(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
 
 START_TEST(check_warns_about_keys_nothing_sets)
 {
@@ -702,7 +666,7 @@ START_TEST(check_warns_about_keys_nothing_sets)
 	        "[ \"/bin/echo\", \"${nobody}\" ]; }; }\n"
 	        /* 9 */ "    ); }\n"
 	        /* 10 */ ");\n");
-	ck_assert_int_eq(ginid_check(&out, &err), 0);
+	ck_assert_int_eq(daemon_check(&d, &out, &err), 0);
 	/* b runs after a, which captures "made"; c does not. */
 	ck_assert_msg(!strstr(err, "'${target}'") && !strstr(err, "'${gini.run}'") &&
 	                      !strstr(err, "literal") && !strstr(err, "step 'b': argv entry 2"),
@@ -732,7 +696,7 @@ START_TEST(check_warns_about_keys_nothing_sets)
 	        /* 5 */ "    steps = ( { id = \"a\"; stage = \"log\"; params = { message = "
 	        "\"x\"; }; } ); }\n"
 	        /* 6 */ ");\n");
-	ck_assert_int_eq(ginid_check(&out, &err), 1);
+	ck_assert_int_eq(daemon_check(&d, &out, &err), 1);
 	snprintf(want, sizeof(want),
 	         "%s:3: pipeline 'p': param 'target': default '/etc': the value does not match the "
 	         "pattern '^/srv'",
