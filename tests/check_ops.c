@@ -29,6 +29,21 @@
 
 static struct daemon d;
 
+/* Writes d's gini.conf from a format (its arguments: the daemon's directory). */
+static void __attribute__((format(printf, 1, 2))) write_conf(const char *fmt, ...)
+{
+	char *conf;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&conf, fmt, ap);
+	va_end(ap);
+	ck_assert_int_ne(n, -1);
+	daemon_write(&d, "gini.conf", conf);
+	free(conf);
+}
+
 static void
 teardown(void)
 {
@@ -86,14 +101,8 @@ slurp(const char *path)
 static void
 start_params(void)
 {
-	char *conf, *dir;
-
 	daemon_init(&d, "ops", "");
-	dir = strdup(d.dir);
-	ck_assert_int_ne(asprintf(&conf, PARAMS_CONF("%s"), dir), -1);
-	daemon_write(&d, "gini.conf", conf);
-	free(conf);
-	free(dir);
+	write_conf(PARAMS_CONF("%s"), d.dir);
 	daemon_start(&d);
 }
 
@@ -246,16 +255,12 @@ START_TEST(params_queued_run_joined_only_alike)
 	static const char two[] =
 	        "{\"v\": 1, \"id\": 7, \"cmd\": \"run\", \"args\": {\"pipeline\": "
 	        "\"q\", \"wait\": true, \"params\": {\"n\": \"2\"}}}\n";
-	char *conf, *dir, *out = NULL, *err = NULL, *text;
+	char *out = NULL, *err = NULL, *text;
 	json_t *r;
 	int a, b;
 
 	daemon_init(&d, "ops", "");
-	dir = strdup(d.dir);
-	ck_assert_int_ne(asprintf(&conf, QUEUE_CONF("%s"), dir), -1);
-	daemon_write(&d, "gini.conf", conf);
-	free(conf);
-	free(dir);
+	write_conf(QUEUE_CONF("%s"), d.dir);
 	daemon_start(&d);
 
 	ck_assert_int_eq(ginictl(&out, &err, "run", "q", "n=1", NULL), 0);
@@ -301,15 +306,11 @@ END_TEST
 /* ginid --once runs with the defaults, as a trigger does. */
 START_TEST(params_defaults_for_once)
 {
-	char *conf, *dir, *out = NULL, *err = NULL, *text;
+	char *out = NULL, *err = NULL, *text;
 	int st;
 
 	daemon_init(&d, "ops", "");
-	dir = strdup(d.dir);
-	ck_assert_int_ne(asprintf(&conf, PARAMS_CONF("%s"), dir), -1);
-	daemon_write(&d, "gini.conf", conf);
-	free(conf);
-	free(dir);
+	write_conf(PARAMS_CONF("%s"), d.dir);
 	{
 		char *argv[] = { test_build_path("ginid"),
 			         "-c",
@@ -383,17 +384,13 @@ END_TEST
 
 START_TEST(cancel_kills_a_child_that_ignores_sigterm)
 {
-	char *conf, *dir, *out = NULL, *err = NULL, *text, *dump;
+	char *out = NULL, *err = NULL, *text, *dump;
 	json_t *r, *ev = NULL;
 	long pid;
 	int waiter, fd;
 
 	daemon_init(&d, "ops", "");
-	dir = strdup(d.dir);
-	ck_assert_int_ne(asprintf(&conf, CANCEL_CONF("%s"), dir), -1);
-	daemon_write(&d, "gini.conf", conf);
-	free(conf);
-	free(dir);
+	write_conf(CANCEL_CONF("%s"), d.dir);
 	daemon_start(&d);
 
 	/* A client follows the run: the first of a fresh daemon, run 1. */
