@@ -15,23 +15,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The start every command without arguments shares: its options, then the
+ * request named after it. Returns the reply, or NULL with *rc the exit
+ * status (0 after --help).
+ */
+static json_t *
+request_simple(struct ctl *c, const struct verb *v, int argc, char **argv, int *rc)
+{
+	int x = verb_simple_args(c, v, argc, argv);
+
+	*rc = x == -2 ? 0 : x;
+	if (x)
+		return NULL;
+	return client_request(c, v->name, NULL, REPLY_TIMEOUT_MS, NULL, rc);
+}
+
+/* --json: the reply as it came. */
+static int
+print_json(json_t *r)
+{
+	fmt_json(r);
+	json_decref(r);
+	return 0;
+}
+
 int
 cmd_status(struct ctl *c, const struct verb *v, int argc, char **argv)
 {
 	json_t *r, *reload;
 	char b1[64], b2[64], b3[32];
-	int x = verb_simple_args(c, v, argc, argv);
+	int x;
 
-	if (x)
-		return x == -2 ? 0 : x;
-	r = client_request(c, "status", NULL, REPLY_TIMEOUT_MS, NULL, &x);
+	r = request_simple(c, v, argc, argv, &x);
 	if (!r)
 		return x;
-	if (c->json) {
-		fmt_json(r);
-		json_decref(r);
-		return 0;
-	}
+	if (c->json)
+		return print_json(r);
 	printf("ginid %s (pid %s), up %s, protocol %s\n", fmt_str(r, "version"),
 	       fmt_int(r, "pid", b1, sizeof(b1)),
 	       format_elapsed((uint64_t)(json_real_value(json_object_get(r, "uptime_sec")) * 1e6),
@@ -248,18 +268,13 @@ cmd_pipelines(struct ctl *c, const struct verb *v, int argc, char **argv)
 		           .ncols = 6,
 		           .right = { [4] = true } };
 	json_t *r, *items;
-	int x = verb_simple_args(c, v, argc, argv);
+	int x;
 
-	if (x)
-		return x == -2 ? 0 : x;
-	r = client_request(c, "pipelines", NULL, REPLY_TIMEOUT_MS, NULL, &x);
+	r = request_simple(c, v, argc, argv, &x);
 	if (!r)
 		return x;
-	if (c->json) {
-		fmt_json(r);
-		json_decref(r);
-		return 0;
-	}
+	if (c->json)
+		return print_json(r);
 	items = json_object_get(r, "items");
 	for (size_t i = 0; i < json_array_size(items); i++) {
 		json_t *p = json_array_get(items, i);
@@ -290,11 +305,9 @@ cmd_reload(struct ctl *c, const struct verb *v, int argc, char **argv)
 {
 	json_t *r;
 	char b[4][32];
-	int x = verb_simple_args(c, v, argc, argv);
+	int x;
 
-	if (x)
-		return x == -2 ? 0 : x;
-	r = client_request(c, "reload", NULL, REPLY_TIMEOUT_MS, NULL, &x);
+	r = request_simple(c, v, argc, argv, &x);
 	if (!r)
 		return x;
 	if (c->json)
@@ -314,12 +327,10 @@ int
 cmd_metrics(struct ctl *c, const struct verb *v, int argc, char **argv)
 {
 	json_t *r;
-	int x = verb_simple_args(c, v, argc, argv);
+	int x;
 
-	if (x)
-		return x == -2 ? 0 : x;
 	c->text_lines = true;
-	r = client_request(c, "metrics", NULL, REPLY_TIMEOUT_MS, NULL, &x);
+	r = request_simple(c, v, argc, argv, &x);
 	if (!r)
 		return x;
 	if (c->json)
@@ -339,11 +350,9 @@ cmd_health(struct ctl *c, const struct verb *v, int argc, char **argv)
 		           .ncols = 7 };
 	json_t *r, *pipelines, *reasons;
 	bool healthy;
-	int x = verb_simple_args(c, v, argc, argv);
+	int x;
 
-	if (x)
-		return x == -2 ? 0 : x;
-	r = client_request(c, "health", NULL, REPLY_TIMEOUT_MS, NULL, &x);
+	r = request_simple(c, v, argc, argv, &x);
 	if (!r)
 		return x;
 	healthy = json_is_true(json_object_get(r, "healthy"));

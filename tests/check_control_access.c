@@ -28,24 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Runs fn in a child with the given uid, gid and supplementary groups. */
-static int
-as_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n, int (*fn)(void))
-{
-	pid_t pid = fork();
-	int st;
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (setgroups(n, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-			_exit(99);
-		_exit(fn());
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
-
 /* Child bodies return 0 when the daemon answered as expected. */
 static int
 expect_status_denied(void)
@@ -124,12 +106,13 @@ START_TEST(who_may_do_what)
 	ck_assert_uint_eq(st.st_mode & 0777, 0666);
 	ck_assert_uint_eq(st.st_gid, 4244);
 	/* ...so the peer credentials decide. */
-	ck_assert_int_eq(as_user(4242, 4242, NULL, 0, expect_status_denied), 0);
+	ck_assert_int_eq(run_as_user(4242, 4242, NULL, 0, expect_status_denied), 0);
 	ck_assert(daemon_wait_log(&ctl_d, "control: permission denied: uid 4242 (pid ", 1, 5000));
-	ck_assert_int_eq(as_user(4242, 4242, ro, 1, expect_read_ok_run_denied), 0);
-	ck_assert_int_eq(as_user(4242, 4242, ctl, 1, expect_all_ok), 0);
-	ck_assert_int_eq(as_user(4242, 4244, NULL, 0, expect_all_ok), 0);
-	ck_assert_int_eq(as_user(4242, 4242, NULL, 0, ginictl_status_exit), CTL_EXIT_PERMISSION);
+	ck_assert_int_eq(run_as_user(4242, 4242, ro, 1, expect_read_ok_run_denied), 0);
+	ck_assert_int_eq(run_as_user(4242, 4242, ctl, 1, expect_all_ok), 0);
+	ck_assert_int_eq(run_as_user(4242, 4244, NULL, 0, expect_all_ok), 0);
+	ck_assert_int_eq(run_as_user(4242, 4242, NULL, 0, ginictl_status_exit),
+	                 CTL_EXIT_PERMISSION);
 	ck_assert_int_eq(kill(ctl_d.pid, 0), 0);
 }
 END_TEST
@@ -148,7 +131,8 @@ START_TEST(socket_mode_and_stranger)
 	ck_assert_uint_eq(st.st_mode & 0777, 0660);
 	ck_assert_uint_eq(st.st_gid, 0);
 	/* The file mode keeps strangers out before the daemon even sees them. */
-	ck_assert_int_eq(as_user(4242, 4242, NULL, 0, ginictl_status_exit), CTL_EXIT_PERMISSION);
+	ck_assert_int_eq(run_as_user(4242, 4242, NULL, 0, ginictl_status_exit),
+	                 CTL_EXIT_PERMISSION);
 }
 END_TEST
 

@@ -6,6 +6,7 @@
  * recorded start/end times that overlap, never by wall-clock thresholds.
  */
 #include "tests.h"
+#include "exec_fixture.h"
 #include "executor_stages.h"
 
 #include "config.h"
@@ -23,14 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct registry *reg;
-static struct gini_config *cfg;
-static struct pipeline *pl;
-static struct executor *ex;
-static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
-static int n_done;
-
 static void
 setup(void)
 {
@@ -39,88 +32,8 @@ setup(void)
 		                                      &xt_dry_desc,      &xt_nodry_desc,
 		                                      &xt_meet_desc };
 
-	reg = registry_new();
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
-		struct stage_type *t = stage_type_new(all[i], NULL, NULL);
-
-		ck_assert_int_eq(registry_add(reg, t), 0);
-		stage_type_unref(t);
-	}
+	xf_setup(all, ARRAY_SIZE(all));
 	xt_n_events = 0;
-	n_done = 0;
-}
-
-static void
-teardown(void)
-{
-	executor_free(ex);
-	ex = NULL;
-	pipeline_free(pl);
-	pl = NULL;
-	config_free(cfg);
-	cfg = NULL;
-	registry_free(reg);
-}
-
-/* Compiles the one pipeline of a config text; fails the test on any error. */
-static struct pipeline *
-compile(const char *text)
-{
-	struct diags d = { 0 };
-	char buf[1024];
-
-	ck_assert_int_eq(config_load_string(text, "test.conf", "/nonexistent", NULL, &cfg, &d), 0);
-	if (d.n == 0)
-		ck_assert_int_eq(pipeline_compile(&cfg->pipelines[0], reg, &pl, &d), 0);
-	ck_assert_msg(d.n == 0, "%s", d.n ? diag_format(&d.v[0], buf, sizeof(buf)) : "");
-	diags_done(&d);
-	return pl;
-}
-
-static void
-on_done(struct run *r, void *userdata)
-{
-	(void)r;
-	(void)userdata;
-	pthread_mutex_lock(&done_lock);
-	n_done++;
-	pthread_cond_broadcast(&done_cond);
-	pthread_mutex_unlock(&done_lock);
-}
-
-static void
-wait_done(int n)
-{
-	pthread_mutex_lock(&done_lock);
-	while (n_done < n)
-		pthread_cond_wait(&done_cond, &done_lock);
-	pthread_mutex_unlock(&done_lock);
-}
-
-static struct run *
-run_pipeline(unsigned workers)
-{
-	struct run *r = run_new(pl, "test");
-	int target;
-
-	if (!ex)
-		ex = executor_new(workers);
-	r->on_done = on_done;
-	pthread_mutex_lock(&done_lock);
-	target = n_done + 1;
-	pthread_mutex_unlock(&done_lock);
-	ck_assert_int_eq(executor_submit(ex, r), 0);
-	wait_done(target);
-	return r;
-}
-
-static const struct step_result *
-result(struct run *r, const char *id)
-{
-	long i = pipeline_find_step(r->pipeline, id);
-
-	ck_assert_msg(i >= 0, "no step %s", id);
-	return &r->results[i];
 }
 
 static const struct event *
@@ -137,21 +50,21 @@ START_TEST(linear_order_and_context)
 {
 	struct run *r;
 
-	compile("pipelines = ({ name = \"p\"; steps = ("
-	        "{ id = \"c\"; stage = \"rec\"; after = [\"b\"]; params = { name = \"c\"; "
-	        "expect_key = \"k\"; }; },"
-	        "{ id = \"a\"; stage = \"rec\"; params = { name = \"a\"; set_key = \"k\"; "
-	        "set_value = \"from-a\"; }; },"
-	        "{ id = \"b\"; stage = \"rec\"; after = [\"a\"]; params = { name = \"b\"; }; }"
-	        "); });");
-	r = run_pipeline(2);
+	xf_compile("pipelines = ({ name = \"p\"; steps = ("
+	           "{ id = \"c\"; stage = \"rec\"; after = [\"b\"]; params = { name = \"c\"; "
+	           "expect_key = \"k\"; }; },"
+	           "{ id = \"a\"; stage = \"rec\"; params = { name = \"a\"; set_key = \"k\"; "
+	           "set_value = \"from-a\"; }; },"
+	           "{ id = \"b\"; stage = \"rec\"; after = [\"a\"]; params = { name = \"b\"; }; }"
+	           "); });");
+	r = xf_run(2);
 	ck_assert_int_eq(r->status, RUN_SUCCESS);
 	ck_assert_uint_eq(xt_n_events, 3);
 	ck_assert_str_eq(xt_events[0].name, "a");
 	ck_assert_str_eq(xt_events[1].name, "b");
 	ck_assert_str_eq(xt_events[2].name, "c");
 	ck_assert_uint_le(xt_events[0].end, xt_events[1].start);
-	ck_assert_str_eq(result(r, "c")->message, "k=from-a");
+	ck_assert_str_eq(xf_result(r, "c")->message, "k=from-a");
 	ck_assert_str_eq(ctx_get(r->ctx, "k"), "from-a");
 	ck_assert_uint_eq(r->failed_step, SIZE_MAX);
 	run_free(r);
@@ -164,13 +77,14 @@ START_TEST(branches_run_in_parallel)
 	const struct event *a, *b;
 	struct run *r;
 
-	compile("pipelines = ({ name = \"p\"; steps = ("
+	xf_compile(
+	        "pipelines = ({ name = \"p\"; steps = ("
 	        "{ id = \"a\"; stage = \"rec\"; params = { name = \"a\"; sleep = \"300ms\"; }; },"
 	        "{ id = \"b\"; stage = \"rec\"; params = { name = \"b\"; sleep = \"300ms\"; }; },"
 	        "{ id = \"j\"; stage = \"rec\"; after = [\"a\", \"b\"]; params = { name = \"j\"; "
 	        "}; }"
 	        "); });");
-	r = run_pipeline(2);
+	r = xf_run(2);
 	ck_assert_int_eq(r->status, RUN_SUCCESS);
 	a = event("a");
 	b = event("b");
@@ -184,19 +98,20 @@ START_TEST(timeout_cancels_step)
 {
 	struct run *r;
 
-	compile("pipelines = ({ name = \"p\"; steps = ("
+	xf_compile(
+	        "pipelines = ({ name = \"p\"; steps = ("
 	        "{ id = \"slow\"; stage = \"rec\"; timeout = \"100ms\"; params = { name = \"s\"; "
 	        "sleep = \"30s\"; }; },"
 	        "{ id = \"next\"; stage = \"rec\"; after = [\"slow\"]; params = { name = \"n\"; }; "
 	        "}"
 	        "); });");
-	r = run_pipeline(1);
+	r = xf_run(1);
 	ck_assert_int_eq(r->status, RUN_FAILED);
-	ck_assert_int_eq(result(r, "slow")->status, STEP_TIMED_OUT);
-	ck_assert_str_eq(result(r, "slow")->message, "timed out after 100ms: interrupted");
-	ck_assert(!result(r, "slow")->overran);
-	ck_assert_int_eq(result(r, "next")->status, STEP_SKIPPED);
-	ck_assert_str_eq(result(r, "next")->message, "step 'slow' failed");
+	ck_assert_int_eq(xf_result(r, "slow")->status, STEP_TIMED_OUT);
+	ck_assert_str_eq(xf_result(r, "slow")->message, "timed out after 100ms: interrupted");
+	ck_assert(!xf_result(r, "slow")->overran);
+	ck_assert_int_eq(xf_result(r, "next")->status, STEP_SKIPPED);
+	ck_assert_str_eq(xf_result(r, "next")->message, "step 'slow' failed");
 	ck_assert_uint_eq(r->failed_step, 0);
 	run_free(r);
 }
@@ -213,36 +128,34 @@ START_TEST(overrun_reported_and_worker_replaced)
 	struct timespec nap = { 0, 10 * 1000 * 1000 };
 
 	test_log_capture_start();
-	compile("pipelines = ({ name = \"p\"; steps = ("
-	        "{ id = \"stuck\"; stage = \"stubborn\"; timeout = \"50ms\"; }"
-	        "); });");
-	ex = executor_new(1);
-	executor_set_overrun_grace(ex, 100 * USEC_PER_MSEC);
-	r = run_pipeline(1);
+	xf_compile("pipelines = ({ name = \"p\"; steps = ("
+	           "{ id = \"stuck\"; stage = \"stubborn\"; timeout = \"50ms\"; }"
+	           "); });");
+	xf.ex = executor_new(1);
+	executor_set_overrun_grace(xf.ex, 100 * USEC_PER_MSEC);
+	r = xf_run(1);
 	ck_assert_int_eq(r->status, RUN_FAILED);
-	ck_assert_int_eq(result(r, "stuck")->status, STEP_ABANDONED);
+	ck_assert_int_eq(xf_result(r, "stuck")->status, STEP_ABANDONED);
 	ck_assert_str_eq(step_status_to_string(STEP_ABANDONED), "abandoned");
-	ck_assert(result(r, "stuck")->overran);
-	ck_assert_ptr_nonnull(strstr(result(r, "stuck")->message,
+	ck_assert(xf_result(r, "stuck")->overran);
+	ck_assert_ptr_nonnull(strstr(xf_result(r, "stuck")->message,
 	                             "timed out after 50ms and still running 100ms later, "
 	                             "ignoring cancellation: abandoned"));
 	ck_assert_ptr_nonnull(test_log_find("step 'stuck': still running 100ms after its timeout; "
 	                                    "the stage ignores cancellation (overrunning), "
 	                                    "abandoning the step"));
 	/* The run ended while the stage still runs (it sleeps 400ms). */
-	ck_assert_uint_eq(executor_abandoned(ex), 1);
+	ck_assert_uint_eq(executor_abandoned(xf.ex), 1);
 	run_free(r);
 	/* The stuck worker holds the run until its stage returns. */
-	while (executor_abandoned(ex) > 0)
+	while (executor_abandoned(xf.ex) > 0)
 		nanosleep(&nap, NULL);
 	ck_assert_ptr_nonnull(test_log_find("step 'stuck': the abandoned stage returned at last"));
 	/* The replacement serves the next run; the stuck worker retired. */
-	pipeline_free(pl);
-	config_free(cfg);
-	compile("pipelines = ({ name = \"p\"; steps = ({ id = \"x\"; stage = \"noop\"; }); });");
-	r = run_pipeline(1);
+	xf_compile("pipelines = ({ name = \"p\"; steps = ({ id = \"x\"; stage = \"noop\"; }); });");
+	r = xf_run(1);
 	ck_assert_int_eq(r->status, RUN_SUCCESS);
-	ck_assert_uint_eq(executor_threads(ex), 1);
+	ck_assert_uint_eq(executor_threads(xf.ex), 1);
 	run_free(r);
 	test_log_capture_stop();
 }
@@ -252,18 +165,18 @@ START_TEST(retries_counted)
 {
 	struct run *r;
 
-	compile("pipelines = ({ name = \"p\"; steps = ("
-	        "{ id = \"flaky\"; stage = \"rec\"; retries = 3; retry_backoff = \"1ms\"; "
-	        "params = { name = \"f\"; fail_times = 2; }; },"
-	        "{ id = \"hopeless\"; stage = \"rec\"; retries = 1; retry_backoff = \"1ms\"; "
-	        "params = { name = \"h\"; fail_times = 5; }; }"
-	        "); on_failure = \"continue\"; });");
-	r = run_pipeline(2);
-	ck_assert_int_eq(result(r, "flaky")->status, STEP_SUCCESS);
-	ck_assert_uint_eq(result(r, "flaky")->attempts, 3);
-	ck_assert_int_eq(result(r, "hopeless")->status, STEP_FAILED);
-	ck_assert_uint_eq(result(r, "hopeless")->attempts, 2);
-	ck_assert_str_eq(result(r, "hopeless")->message, "attempt 2 fails");
+	xf_compile("pipelines = ({ name = \"p\"; steps = ("
+	           "{ id = \"flaky\"; stage = \"rec\"; retries = 3; retry_backoff = \"1ms\"; "
+	           "params = { name = \"f\"; fail_times = 2; }; },"
+	           "{ id = \"hopeless\"; stage = \"rec\"; retries = 1; retry_backoff = \"1ms\"; "
+	           "params = { name = \"h\"; fail_times = 5; }; }"
+	           "); on_failure = \"continue\"; });");
+	r = xf_run(2);
+	ck_assert_int_eq(xf_result(r, "flaky")->status, STEP_SUCCESS);
+	ck_assert_uint_eq(xf_result(r, "flaky")->attempts, 3);
+	ck_assert_int_eq(xf_result(r, "hopeless")->status, STEP_FAILED);
+	ck_assert_uint_eq(xf_result(r, "hopeless")->attempts, 2);
+	ck_assert_str_eq(xf_result(r, "hopeless")->message, "attempt 2 fails");
 	ck_assert_int_eq(r->status, RUN_FAILED);
 	run_free(r);
 }
@@ -286,20 +199,20 @@ START_TEST(on_failure_stop)
 	snprintf(text, sizeof(text),
 	         "pipelines = ({ name = \"p\"; on_failure = \"stop\"; steps = (%s); });",
 	         policy_dag);
-	compile(text);
-	r = run_pipeline(2);
+	xf_compile(text);
+	r = xf_run(2);
 	ck_assert_int_eq(r->status, RUN_FAILED);
-	ck_assert_int_eq(result(r, "bad")->status, STEP_FAILED);
-	ck_assert_int_eq(result(r, "dep")->status, STEP_SKIPPED);
-	ck_assert_str_eq(result(r, "dep")->message, "step 'bad' failed");
-	ck_assert_int_eq(result(r, "dep2")->status, STEP_SKIPPED);
-	ck_assert_str_eq(result(r, "dep2")->message, "step 'bad' failed");
+	ck_assert_int_eq(xf_result(r, "bad")->status, STEP_FAILED);
+	ck_assert_int_eq(xf_result(r, "dep")->status, STEP_SKIPPED);
+	ck_assert_str_eq(xf_result(r, "dep")->message, "step 'bad' failed");
+	ck_assert_int_eq(xf_result(r, "dep2")->status, STEP_SKIPPED);
+	ck_assert_str_eq(xf_result(r, "dep2")->message, "step 'bad' failed");
 	/* The running sibling finished; what would have started after it did not. */
-	ck_assert_int_eq(result(r, "sibling")->status, STEP_SUCCESS);
-	ck_assert_int_eq(result(r, "later")->status, STEP_CANCELLED);
-	ck_assert_str_eq(result(r, "later")->message,
+	ck_assert_int_eq(xf_result(r, "sibling")->status, STEP_SUCCESS);
+	ck_assert_int_eq(xf_result(r, "later")->status, STEP_CANCELLED);
+	ck_assert_str_eq(xf_result(r, "later")->message,
 	                 "not started: the run stopped after a failure");
-	ck_assert_uint_eq(result(r, "later")->attempts, 0);
+	ck_assert_uint_eq(xf_result(r, "later")->attempts, 0);
 	run_free(r);
 }
 END_TEST
@@ -323,17 +236,18 @@ START_TEST(negative_return_is_an_errno)
 	         "message = \"just failed\"; }; }"
 	         "); });",
 	         -ECONNREFUSED, -EACCES);
-	compile(text);
-	r = run_pipeline(2);
+	xf_compile(text);
+	r = xf_run(2);
 	ck_assert_int_eq(r->status, RUN_FAILED);
-	ck_assert_int_eq(result(r, "said")->status, STEP_FAILED);
-	ck_assert_str_eq(result(r, "said")->message, "cannot reach the server: Connection refused");
-	ck_assert_int_eq(result(r, "silent")->status, STEP_FAILED);
-	ck_assert_str_eq(result(r, "silent")->message, "Permission denied");
-	ck_assert_int_eq(result(r, "odd")->status, STEP_FAILED);
-	ck_assert_str_eq(result(r, "odd")->message, "stage returned 7");
-	ck_assert_int_eq(result(r, "plain")->status, STEP_FAILED);
-	ck_assert_str_eq(result(r, "plain")->message, "just failed");
+	ck_assert_int_eq(xf_result(r, "said")->status, STEP_FAILED);
+	ck_assert_str_eq(xf_result(r, "said")->message,
+	                 "cannot reach the server: Connection refused");
+	ck_assert_int_eq(xf_result(r, "silent")->status, STEP_FAILED);
+	ck_assert_str_eq(xf_result(r, "silent")->message, "Permission denied");
+	ck_assert_int_eq(xf_result(r, "odd")->status, STEP_FAILED);
+	ck_assert_str_eq(xf_result(r, "odd")->message, "stage returned 7");
+	ck_assert_int_eq(xf_result(r, "plain")->status, STEP_FAILED);
+	ck_assert_str_eq(xf_result(r, "plain")->message, "just failed");
 	run_free(r);
 }
 END_TEST
@@ -346,13 +260,13 @@ START_TEST(on_failure_continue)
 	snprintf(text, sizeof(text),
 	         "pipelines = ({ name = \"p\"; on_failure = \"continue\"; steps = (%s); });",
 	         policy_dag);
-	compile(text);
-	r = run_pipeline(2);
+	xf_compile(text);
+	r = xf_run(2);
 	ck_assert_int_eq(r->status, RUN_FAILED);
-	ck_assert_int_eq(result(r, "dep")->status, STEP_SKIPPED);
-	ck_assert_int_eq(result(r, "dep2")->status, STEP_SKIPPED);
-	ck_assert_int_eq(result(r, "sibling")->status, STEP_SUCCESS);
-	ck_assert_int_eq(result(r, "later")->status, STEP_SUCCESS);
+	ck_assert_int_eq(xf_result(r, "dep")->status, STEP_SKIPPED);
+	ck_assert_int_eq(xf_result(r, "dep2")->status, STEP_SKIPPED);
+	ck_assert_int_eq(xf_result(r, "sibling")->status, STEP_SUCCESS);
+	ck_assert_int_eq(xf_result(r, "later")->status, STEP_SUCCESS);
 	run_free(r);
 }
 END_TEST
@@ -361,7 +275,8 @@ START_TEST(skipped_and_disabled_satisfy_dependents)
 {
 	struct run *r;
 
-	compile("pipelines = ({ name = \"p\"; steps = ("
+	xf_compile(
+	        "pipelines = ({ name = \"p\"; steps = ("
 	        "{ id = \"maybe\"; stage = \"rec\"; params = { name = \"m\"; result = \"skip\"; }; "
 	        "},"
 	        "{ id = \"off\"; stage = \"no-such-stage\"; enabled = false; },"
@@ -369,13 +284,13 @@ START_TEST(skipped_and_disabled_satisfy_dependents)
 	        "= "
 	        "\"a\"; }; }"
 	        "); });");
-	r = run_pipeline(1);
+	r = xf_run(1);
 	ck_assert_int_eq(r->status, RUN_SUCCESS);
-	ck_assert_int_eq(result(r, "maybe")->status, STEP_SKIPPED);
-	ck_assert_str_eq(result(r, "maybe")->message, "as configured");
-	ck_assert_int_eq(result(r, "off")->status, STEP_SKIPPED);
-	ck_assert_str_eq(result(r, "off")->message, "disabled");
-	ck_assert_int_eq(result(r, "after")->status, STEP_SUCCESS);
+	ck_assert_int_eq(xf_result(r, "maybe")->status, STEP_SKIPPED);
+	ck_assert_str_eq(xf_result(r, "maybe")->message, "as configured");
+	ck_assert_int_eq(xf_result(r, "off")->status, STEP_SKIPPED);
+	ck_assert_str_eq(xf_result(r, "off")->message, "disabled");
+	ck_assert_int_eq(xf_result(r, "after")->status, STEP_SUCCESS);
 	run_free(r);
 }
 END_TEST
@@ -395,22 +310,23 @@ START_TEST(cancel_run)
 	struct run *r;
 	pthread_t t;
 
-	compile("pipelines = ({ name = \"p\"; steps = ("
+	xf_compile(
+	        "pipelines = ({ name = \"p\"; steps = ("
 	        "{ id = \"long\"; stage = \"rec\"; params = { name = \"l\"; sleep = \"30s\"; }; },"
 	        "{ id = \"next\"; stage = \"rec\"; after = [\"long\"]; params = { name = \"n\"; }; "
 	        "}"
 	        "); });");
-	ex = executor_new(1);
-	r = run_new(pl, "test");
-	r->on_done = on_done;
-	ck_assert_int_eq(executor_submit(ex, r), 0);
+	xf.ex = executor_new(1);
+	r = run_new(xf.pl, "test");
+	r->on_done = xf_on_done;
+	ck_assert_int_eq(executor_submit(xf.ex, r), 0);
 	pthread_create(&t, NULL, cancel_soon, r);
-	wait_done(1);
+	xf_wait_done(1);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(r->status, RUN_CANCELLED);
-	ck_assert_int_eq(result(r, "long")->status, STEP_CANCELLED);
-	ck_assert_int_eq(result(r, "next")->status, STEP_CANCELLED);
-	ck_assert_str_eq(result(r, "next")->message, "run cancelled");
+	ck_assert_int_eq(xf_result(r, "long")->status, STEP_CANCELLED);
+	ck_assert_int_eq(xf_result(r, "next")->status, STEP_CANCELLED);
+	ck_assert_str_eq(xf_result(r, "next")->message, "run cancelled");
 	run_free(r);
 }
 END_TEST
@@ -421,16 +337,17 @@ START_TEST(non_concurrent_stage_serialised)
 {
 	struct run *r1, *r2;
 
-	compile("pipelines = ({ name = \"p\"; overlap = \"parallel\"; steps = ("
+	xf_compile(
+	        "pipelines = ({ name = \"p\"; overlap = \"parallel\"; steps = ("
 	        "{ id = \"s\"; stage = \"serial\"; params = { name = \"s\"; sleep = \"150ms\"; }; }"
 	        "); });");
-	ex = executor_new(2);
-	r1 = run_new(pl, "test");
-	r2 = run_new(pl, "test");
-	r1->on_done = r2->on_done = on_done;
-	ck_assert_int_eq(executor_submit(ex, r1), 0);
-	ck_assert_int_eq(executor_submit(ex, r2), 0);
-	wait_done(2);
+	xf.ex = executor_new(2);
+	r1 = run_new(xf.pl, "test");
+	r2 = run_new(xf.pl, "test");
+	r1->on_done = r2->on_done = xf_on_done;
+	ck_assert_int_eq(executor_submit(xf.ex, r1), 0);
+	ck_assert_int_eq(executor_submit(xf.ex, r2), 0);
+	xf_wait_done(2);
 	ck_assert_uint_eq(xt_n_events, 2);
 	ck_assert_msg(xt_events[0].end <= xt_events[1].start, "serial stage ran concurrently");
 	run_free(r1);
@@ -457,7 +374,7 @@ big_pipeline(size_t n, bool linear)
 			                        i ? "," : "", i);
 	}
 	snprintf(text + off, cap - off, "); });");
-	compile(text);
+	xf_compile(text);
 	free(text);
 }
 
@@ -466,21 +383,17 @@ START_TEST(thousand_steps)
 	struct run *r;
 
 	big_pipeline(1000, true);
-	ck_assert_uint_eq(pl->n_levels, 1000);
-	r = run_pipeline(2);
+	ck_assert_uint_eq(xf.pl->n_levels, 1000);
+	r = xf_run(2);
 	ck_assert_int_eq(r->status, RUN_SUCCESS);
 	for (size_t i = 1; i < 1000; i++)
 		ck_assert_uint_le(r->results[i - 1].end_usec, r->results[i].start_usec);
 	run_free(r);
-	pipeline_free(pl);
-	config_free(cfg);
-	pl = NULL;
-	cfg = NULL;
 
 	big_pipeline(1000, false);
-	ck_assert_uint_eq(pl->n_levels, 1);
+	ck_assert_uint_eq(xf.pl->n_levels, 1);
 	for (int k = 0; k < 3; k++) {
-		r = run_pipeline(2);
+		r = xf_run(2);
 		ck_assert_int_eq(r->status, RUN_SUCCESS);
 		for (size_t i = 0; i < 1000; i++)
 			ck_assert_int_eq(r->results[i].status, STEP_SUCCESS);
@@ -495,28 +408,29 @@ START_TEST(dry_run_describes_and_checks)
 {
 	struct run *r = NULL;
 
-	compile("pipelines = ({ name = \"p\"; steps = ("
-	        "{ id = \"a\"; stage = \"dry\"; params = { name = \"a\"; }; },"
-	        "{ id = \"b\"; stage = \"dry\"; after = \"a\"; params = { name = \"b\"; "
-	        "fail_times = 1; }; },"
-	        "{ id = \"c\"; stage = \"nodry\"; after = \"b\"; params = { name = \"c\"; }; },"
-	        "{ id = \"d\"; stage = \"rec\"; enabled = false; }"
-	        "); });");
-	ex = executor_new(2);
-	r = run_new(pl, "test");
+	xf_compile("pipelines = ({ name = \"p\"; steps = ("
+	           "{ id = \"a\"; stage = \"dry\"; params = { name = \"a\"; }; },"
+	           "{ id = \"b\"; stage = \"dry\"; after = \"a\"; params = { name = \"b\"; "
+	           "fail_times = 1; }; },"
+	           "{ id = \"c\"; stage = \"nodry\"; after = \"b\"; params = { name = \"c\"; }; },"
+	           "{ id = \"d\"; stage = \"rec\"; enabled = false; }"
+	           "); });");
+	xf.ex = executor_new(2);
+	r = run_new(xf.pl, "test");
 	r->dry_run = true;
-	r->on_done = on_done;
-	ck_assert_int_eq(executor_submit(ex, r), 0);
-	wait_done(1);
+	r->on_done = xf_on_done;
+	ck_assert_int_eq(executor_submit(xf.ex, r), 0);
+	xf_wait_done(1);
 	ck_assert_uint_eq(xt_n_events, 0); /* run() never called */
-	ck_assert_str_eq(result(r, "a")->message, "would record a; check ok");
-	ck_assert_int_eq(result(r, "b")->status, STEP_FAILED);
-	ck_assert_str_eq(result(r, "b")->message, "would record b; check FAILED: b is unhealthy");
+	ck_assert_str_eq(xf_result(r, "a")->message, "would record a; check ok");
+	ck_assert_int_eq(xf_result(r, "b")->status, STEP_FAILED);
+	ck_assert_str_eq(xf_result(r, "b")->message,
+	                 "would record b; check FAILED: b is unhealthy");
 	/* Visited although its dependency's check failed. */
-	ck_assert_int_eq(result(r, "c")->status, STEP_SUCCESS);
-	ck_assert_str_eq(result(r, "c")->message,
+	ck_assert_int_eq(xf_result(r, "c")->status, STEP_SUCCESS);
+	ck_assert_str_eq(xf_result(r, "c")->message,
 	                 "would run stage 'nodry' (it cannot describe itself)");
-	ck_assert_int_eq(result(r, "d")->status, STEP_SKIPPED);
+	ck_assert_int_eq(xf_result(r, "d")->status, STEP_SKIPPED);
 	ck_assert_int_eq(r->status, RUN_FAILED);
 	ck_assert_uint_eq(r->failed_step, 1);
 	run_free(r);
@@ -532,23 +446,23 @@ START_TEST(dry_run_overlaps_a_real_run)
 {
 	struct run *real, *dry;
 
-	compile("pipelines = ({ name = \"p\"; overlap = \"parallel\"; steps = ("
-	        "{ id = \"m\"; stage = \"meet\"; }"
-	        "); });");
-	ck_assert(pl->steps[0].serialise);
+	xf_compile("pipelines = ({ name = \"p\"; overlap = \"parallel\"; steps = ("
+	           "{ id = \"m\"; stage = \"meet\"; }"
+	           "); });");
+	ck_assert(xf.pl->steps[0].serialise);
 	xt_meet_running = xt_meet_described = false;
-	ex = executor_new(2);
-	real = run_new(pl, "test");
-	real->on_done = on_done;
-	ck_assert_int_eq(executor_submit(ex, real), 0);
+	xf.ex = executor_new(2);
+	real = run_new(xf.pl, "test");
+	real->on_done = xf_on_done;
+	ck_assert_int_eq(executor_submit(xf.ex, real), 0);
 	xt_meet_wait_running();
-	dry = run_new(pl, "test");
+	dry = run_new(xf.pl, "test");
 	dry->dry_run = true;
-	dry->on_done = on_done;
-	ck_assert_int_eq(executor_submit(ex, dry), 0);
-	wait_done(2);
-	ck_assert_str_eq(result(dry, "m")->message, "would meet");
-	ck_assert_int_eq(result(real, "m")->status, STEP_SUCCESS);
+	dry->on_done = xf_on_done;
+	ck_assert_int_eq(executor_submit(xf.ex, dry), 0);
+	xf_wait_done(2);
+	ck_assert_str_eq(xf_result(dry, "m")->message, "would meet");
+	ck_assert_int_eq(xf_result(real, "m")->status, STEP_SUCCESS);
 	run_free(dry);
 	run_free(real);
 }
@@ -561,7 +475,7 @@ executor_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("order");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, xf_teardown);
 	tcase_add_test(tc, linear_order_and_context);
 	tcase_add_test(tc, branches_run_in_parallel);
 	tcase_add_test(tc, thousand_steps);
@@ -571,14 +485,14 @@ executor_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timeouts");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, xf_teardown);
 	tcase_add_test(tc, timeout_cancels_step);
 	tcase_add_test(tc, overrun_reported_and_worker_replaced);
 	tcase_add_test(tc, cancel_run);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("policies");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, xf_teardown);
 	tcase_add_test(tc, retries_counted);
 	tcase_add_test(tc, on_failure_stop);
 	tcase_add_test(tc, on_failure_continue);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "context.h"
 #include "daemon.h"
+#include "exec_fixture.h"
 #include "executor.h"
 #include "pipeline.h"
 #include "registry.h"
@@ -90,88 +91,18 @@ static const struct gini_stage_descriptor flow_desc = {
 	.run = flow_run,
 };
 
-static struct registry *reg;
-static struct gini_config *cfg;
-static struct pipeline *pl;
-static struct executor *ex;
-static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
-static int n_done;
-
 static void
 setup(void)
 {
-	struct stage_type *t = stage_type_new(&flow_desc, NULL, NULL);
+	const struct gini_stage_descriptor *all[] = { &flow_desc };
 
-	reg = registry_new();
-	ck_assert_int_eq(registry_add(reg, t), 0);
-	stage_type_unref(t);
-	n_done = 0;
-}
-
-static void
-teardown(void)
-{
-	ex = executor_free(ex);
-	pl = pipeline_free(pl);
-	cfg = config_free(cfg);
-	registry_free(reg);
-}
-
-static void
-compile(const char *text)
-{
-	struct diags d = { 0 };
-	char buf[1024];
-
-	ck_assert_int_eq(config_load_string(text, "test.conf", "/nonexistent", NULL, &cfg, &d), 0);
-	if (d.n == 0)
-		ck_assert_int_eq(pipeline_compile(&cfg->pipelines[0], reg, &pl, &d), 0);
-	ck_assert_msg(d.n == 0, "%s", d.n ? diag_format(&d.v[0], buf, sizeof(buf)) : "");
-	diags_done(&d);
-}
-
-static void
-on_done(struct run *r, void *userdata)
-{
-	(void)r;
-	(void)userdata;
-	pthread_mutex_lock(&done_lock);
-	n_done++;
-	pthread_cond_broadcast(&done_cond);
-	pthread_mutex_unlock(&done_lock);
-}
-
-static struct run *
-run_it(void)
-{
-	struct run *r = run_new(pl, "test");
-
-	if (!ex)
-		ex = executor_new(2);
-	r->on_done = on_done;
-	ck_assert_int_eq(executor_submit(ex, r), 0);
-	pthread_mutex_lock(&done_lock);
-	while (n_done < 1)
-		pthread_cond_wait(&done_cond, &done_lock);
-	n_done = 0;
-	pthread_mutex_unlock(&done_lock);
-	return r;
-}
-
-static const struct step_result *
-result(struct run *r, const char *id)
-{
-	long i = pipeline_find_step(r->pipeline, id);
-
-	ck_assert_msg(i >= 0, "no step %s", id);
-	return &r->results[i];
+	xf_setup(all, ARRAY_SIZE(all));
 }
 
 static void
 assert_step(struct run *r, const char *id, enum step_status want)
 {
-	const struct step_result *res = result(r, id);
+	const struct step_result *res = xf_result(r, id);
 
 	ck_assert_msg(res->status == want, "step %s: %s (%s), expected %s", id,
 	              step_status_to_string(res->status), res->message ? res->message : "",
@@ -201,7 +132,7 @@ compile_diamond(const char *fail, const char *extra)
 	         "); } );\n",
 	         extra, FAIL("a"), FAIL("b"), FAIL("c"), FAIL("d"));
 #undef FAIL
-	compile(text);
+	xf_compile(text);
 }
 
 START_TEST(diamond_failure_in_b)
@@ -209,22 +140,22 @@ START_TEST(diamond_failure_in_b)
 	struct run *r;
 
 	compile_diamond("b", "");
-	r = run_it();
+	r = xf_run(2);
 	assert_step(r, "a", STEP_SUCCESS);
 	assert_step(r, "b", STEP_FAILED);
 	/* c may have been released before b failed, or not: the run stops. */
-	ck_assert(result(r, "c")->status == STEP_SUCCESS ||
-	          result(r, "c")->status == STEP_CANCELLED);
+	ck_assert(xf_result(r, "c")->status == STEP_SUCCESS ||
+	          xf_result(r, "c")->status == STEP_CANCELLED);
 	assert_step(r, "d", STEP_SKIPPED);
 	assert_step(r, "notify", STEP_SUCCESS);
 	assert_step(r, "cleanup", STEP_SUCCESS);
-	ck_assert_str_eq(result(r, "notify")->message,
+	ck_assert_str_eq(xf_result(r, "notify")->message,
 	                 "failed_step=b failure_message=broken on purpose");
-	ck_assert_str_eq(result(r, "cleanup")->message,
+	ck_assert_str_eq(xf_result(r, "cleanup")->message,
 	                 "failed_step=b failure_message=broken on purpose");
 	/* The failure steps succeeded; the run still failed, at b. */
 	ck_assert_int_eq(r->status, RUN_FAILED);
-	ck_assert_str_eq(pl->steps[r->failed_step].id, "b");
+	ck_assert_str_eq(xf.pl->steps[r->failed_step].id, "b");
 	run_free(r);
 }
 END_TEST
@@ -234,15 +165,15 @@ START_TEST(diamond_failure_in_a)
 	struct run *r;
 
 	compile_diamond("a", "");
-	r = run_it();
+	r = xf_run(2);
 	assert_step(r, "a", STEP_FAILED);
 	assert_step(r, "b", STEP_SKIPPED);
 	assert_step(r, "c", STEP_SKIPPED);
 	assert_step(r, "d", STEP_SKIPPED);
-	ck_assert_str_eq(result(r, "d")->message, "step 'a' failed");
+	ck_assert_str_eq(xf_result(r, "d")->message, "step 'a' failed");
 	assert_step(r, "notify", STEP_SUCCESS);
 	assert_step(r, "cleanup", STEP_SUCCESS);
-	ck_assert_str_eq(result(r, "notify")->message,
+	ck_assert_str_eq(xf_result(r, "notify")->message,
 	                 "failed_step=a failure_message=broken on purpose");
 	ck_assert_int_eq(r->status, RUN_FAILED);
 	run_free(r);
@@ -254,15 +185,15 @@ START_TEST(diamond_no_failure)
 	struct run *r;
 
 	compile_diamond("", "");
-	r = run_it();
+	r = xf_run(2);
 	assert_step(r, "a", STEP_SUCCESS);
 	assert_step(r, "b", STEP_SUCCESS);
 	assert_step(r, "c", STEP_SUCCESS);
 	assert_step(r, "d", STEP_SUCCESS);
 	assert_step(r, "notify", STEP_SKIPPED);
-	ck_assert_str_eq(result(r, "notify")->message, "no step it runs after failed");
+	ck_assert_str_eq(xf_result(r, "notify")->message, "no step it runs after failed");
 	assert_step(r, "cleanup", STEP_SUCCESS);
-	ck_assert_str_eq(result(r, "cleanup")->message,
+	ck_assert_str_eq(xf_result(r, "cleanup")->message,
 	                 "failed_step=(unset) failure_message=(unset)");
 	ck_assert_int_eq(r->status, RUN_SUCCESS);
 	run_free(r);
@@ -275,7 +206,7 @@ START_TEST(diamond_failure_in_b_continue)
 	struct run *r;
 
 	compile_diamond("b", "on_failure = \"continue\";");
-	r = run_it();
+	r = xf_run(2);
 	assert_step(r, "c", STEP_SUCCESS);
 	assert_step(r, "d", STEP_SKIPPED);
 	assert_step(r, "notify", STEP_SUCCESS);
@@ -290,13 +221,14 @@ START_TEST(failure_step_on_another_branch_is_skipped)
 {
 	struct run *r;
 
-	compile("pipelines = ( { name = \"p\"; on_failure = \"continue\"; steps = (\n"
+	xf_compile(
+	        "pipelines = ( { name = \"p\"; on_failure = \"continue\"; steps = (\n"
 	        "  { id = \"bad\"; stage = \"flow\"; params = { result = \"fail\"; }; },\n"
 	        "  { id = \"good\"; stage = \"flow\"; },\n"
 	        "  { id = \"on_good\"; stage = \"flow\"; after = \"good\"; when = \"failure\"; },\n"
 	        "  { id = \"on_bad\"; stage = \"flow\"; after = \"bad\"; when = \"failure\"; }\n"
 	        "); } );\n");
-	r = run_it();
+	r = xf_run(2);
 	assert_step(r, "on_good", STEP_SKIPPED);
 	assert_step(r, "on_bad", STEP_SUCCESS);
 	ck_assert_int_eq(r->status, RUN_FAILED);
@@ -308,22 +240,23 @@ START_TEST(failing_always_step_is_recorded)
 {
 	struct run *r;
 
-	compile("pipelines = ( { name = \"p\"; steps = (\n"
+	xf_compile(
+	        "pipelines = ( { name = \"p\"; steps = (\n"
 	        "  { id = \"work\"; stage = \"flow\"; },\n"
 	        "  { id = \"cleanup\"; stage = \"flow\"; after = \"work\"; when = \"always\";\n"
 	        "    params = { result = \"fail\"; }; },\n"
 	        "  { id = \"notify\"; stage = \"flow\"; after = \"cleanup\"; when = \"failure\";\n"
 	        "    params = { report = true; }; }\n"
 	        "); } );\n");
-	r = run_it();
+	r = xf_run(2);
 	assert_step(r, "work", STEP_SUCCESS);
 	assert_step(r, "cleanup", STEP_FAILED);
-	ck_assert_str_eq(result(r, "cleanup")->message, "broken on purpose");
+	ck_assert_str_eq(xf_result(r, "cleanup")->message, "broken on purpose");
 	assert_step(r, "notify", STEP_SUCCESS);
-	ck_assert_str_eq(result(r, "notify")->message,
+	ck_assert_str_eq(xf_result(r, "notify")->message,
 	                 "failed_step=cleanup failure_message=broken on purpose");
 	ck_assert_int_eq(r->status, RUN_FAILED);
-	ck_assert_str_eq(pl->steps[r->failed_step].id, "cleanup");
+	ck_assert_str_eq(xf.pl->steps[r->failed_step].id, "cleanup");
 	run_free(r);
 }
 END_TEST
@@ -332,16 +265,16 @@ START_TEST(failure_step_after_a_timeout)
 {
 	struct run *r;
 
-	compile("pipelines = ( { name = \"p\"; steps = (\n"
-	        "  { id = \"slow\"; stage = \"flow\"; timeout = \"50ms\"; params = { sleep = "
-	        "\"1h\"; }; },\n"
-	        "  { id = \"notify\"; stage = \"flow\"; after = \"slow\"; when = \"failure\";\n"
-	        "    params = { report = true; }; }\n"
-	        "); } );\n");
-	r = run_it();
+	xf_compile("pipelines = ( { name = \"p\"; steps = (\n"
+	           "  { id = \"slow\"; stage = \"flow\"; timeout = \"50ms\"; params = { sleep = "
+	           "\"1h\"; }; },\n"
+	           "  { id = \"notify\"; stage = \"flow\"; after = \"slow\"; when = \"failure\";\n"
+	           "    params = { report = true; }; }\n"
+	           "); } );\n");
+	r = xf_run(2);
 	assert_step(r, "slow", STEP_TIMED_OUT);
 	assert_step(r, "notify", STEP_SUCCESS);
-	ck_assert_str_eq(result(r, "notify")->message,
+	ck_assert_str_eq(xf_result(r, "notify")->message,
 	                 "failed_step=slow failure_message=timed out after 50ms: interrupted");
 	run_free(r);
 }
@@ -357,16 +290,17 @@ START_TEST(pipeline_timeout_cancels_the_run)
 	struct run *r;
 	char **v;
 
-	compile("pipelines = ( { name = \"p\"; timeout = \"100ms\"; on_failure_run = \"p2\";\n"
+	xf_compile(
+	        "pipelines = ( { name = \"p\"; timeout = \"100ms\"; on_failure_run = \"p2\";\n"
 	        "  steps = (\n"
 	        "  { id = \"slow\"; stage = \"flow\"; params = { sleep = \"1h\"; }; },\n"
 	        "  { id = \"next\"; stage = \"flow\"; after = \"slow\"; },\n"
 	        "  { id = \"cleanup\"; stage = \"flow\"; after = \"slow\"; when = \"always\"; }\n"
 	        "); }, { name = \"p2\"; steps = ( { id = \"x\"; stage = \"flow\"; } ); } );\n");
-	r = run_it();
+	r = xf_run(2);
 	assert_step(r, "slow", STEP_CANCELLED);
 	assert_step(r, "next", STEP_CANCELLED);
-	ck_assert_str_eq(result(r, "next")->message, "run timed out");
+	ck_assert_str_eq(xf_result(r, "next")->message, "run timed out");
 	assert_step(r, "cleanup", STEP_CANCELLED);
 	ck_assert_int_eq(r->status, RUN_TIMEOUT);
 	ck_assert_str_eq(run_status_to_string(r->status), "timeout");
@@ -390,10 +324,10 @@ START_TEST(pipeline_timeout_not_reached)
 {
 	struct run *r;
 
-	compile("pipelines = ( { name = \"p\"; timeout = \"1h\"; steps = (\n"
-	        "  { id = \"a\"; stage = \"flow\"; }\n"
-	        "); } );\n");
-	r = run_it();
+	xf_compile("pipelines = ( { name = \"p\"; timeout = \"1h\"; steps = (\n"
+	           "  { id = \"a\"; stage = \"flow\"; }\n"
+	           "); } );\n");
+	r = xf_run(2);
 	ck_assert_int_eq(r->status, RUN_SUCCESS);
 	ck_assert_ptr_null(run_failure_params(r));
 	run_free(r);
@@ -717,7 +651,7 @@ failure_suite(void)
 	Suite *s = suite_create("failure");
 	TCase *tc = tcase_create("when");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, xf_teardown);
 	tcase_add_test(tc, diamond_failure_in_b);
 	tcase_add_test(tc, diamond_failure_in_a);
 	tcase_add_test(tc, diamond_no_failure);
@@ -728,7 +662,7 @@ failure_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timeout");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, xf_teardown);
 	tcase_add_test(tc, pipeline_timeout_cancels_the_run);
 	tcase_add_test(tc, pipeline_timeout_not_reached);
 	suite_add_tcase(s, tc);

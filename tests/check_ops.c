@@ -29,6 +29,21 @@
 
 static struct daemon d;
 
+/* Writes d's gini.conf from a format (its arguments: the daemon's directory). */
+static void __attribute__((format(printf, 1, 2))) write_conf(const char *fmt, ...)
+{
+	char *conf;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&conf, fmt, ap);
+	va_end(ap);
+	ck_assert_int_ne(n, -1);
+	daemon_write(&d, "gini.conf", conf);
+	free(conf);
+}
+
 static void
 teardown(void)
 {
@@ -86,14 +101,8 @@ slurp(const char *path)
 static void
 start_params(void)
 {
-	char *conf, *dir;
-
 	daemon_init(&d, "ops", "");
-	dir = strdup(d.dir);
-	ck_assert_int_ne(asprintf(&conf, PARAMS_CONF("%s"), dir), -1);
-	daemon_write(&d, "gini.conf", conf);
-	free(conf);
-	free(dir);
+	write_conf(PARAMS_CONF("%s"), d.dir);
 	daemon_start(&d);
 }
 
@@ -246,16 +255,12 @@ START_TEST(params_queued_run_joined_only_alike)
 	static const char two[] =
 	        "{\"v\": 1, \"id\": 7, \"cmd\": \"run\", \"args\": {\"pipeline\": "
 	        "\"q\", \"wait\": true, \"params\": {\"n\": \"2\"}}}\n";
-	char *conf, *dir, *out = NULL, *err = NULL, *text;
+	char *out = NULL, *err = NULL, *text;
 	json_t *r;
 	int a, b;
 
 	daemon_init(&d, "ops", "");
-	dir = strdup(d.dir);
-	ck_assert_int_ne(asprintf(&conf, QUEUE_CONF("%s"), dir), -1);
-	daemon_write(&d, "gini.conf", conf);
-	free(conf);
-	free(dir);
+	write_conf(QUEUE_CONF("%s"), d.dir);
 	daemon_start(&d);
 
 	ck_assert_int_eq(ginictl(&out, &err, "run", "q", "n=1", NULL), 0);
@@ -301,15 +306,11 @@ END_TEST
 /* ginid --once runs with the defaults, as a trigger does. */
 START_TEST(params_defaults_for_once)
 {
-	char *conf, *dir, *out = NULL, *err = NULL, *text;
+	char *out = NULL, *err = NULL, *text;
 	int st;
 
 	daemon_init(&d, "ops", "");
-	dir = strdup(d.dir);
-	ck_assert_int_ne(asprintf(&conf, PARAMS_CONF("%s"), dir), -1);
-	daemon_write(&d, "gini.conf", conf);
-	free(conf);
-	free(dir);
+	write_conf(PARAMS_CONF("%s"), d.dir);
 	{
 		char *argv[] = { test_build_path("ginid"),
 			         "-c",
@@ -383,17 +384,13 @@ END_TEST
 
 START_TEST(cancel_kills_a_child_that_ignores_sigterm)
 {
-	char *conf, *dir, *out = NULL, *err = NULL, *text, *dump;
+	char *out = NULL, *err = NULL, *text, *dump;
 	json_t *r, *ev = NULL;
 	long pid;
 	int waiter, fd;
 
 	daemon_init(&d, "ops", "");
-	dir = strdup(d.dir);
-	ck_assert_int_ne(asprintf(&conf, CANCEL_CONF("%s"), dir), -1);
-	daemon_write(&d, "gini.conf", conf);
-	free(conf);
-	free(dir);
+	write_conf(CANCEL_CONF("%s"), d.dir);
 	daemon_start(&d);
 
 	/* A client follows the run: the first of a fresh daemon, run 1. */
@@ -600,23 +597,6 @@ START_TEST(corrupt_switches_file_moved_aside)
 }
 END_TEST
 
-static int
-as_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n, int (*fn)(void))
-{
-	pid_t pid = fork();
-	int st;
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (setgroups(n, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-			_exit(99);
-		_exit(fn());
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
-
 /* A read-only client: may list, may not cancel, enable or disable. */
 static int
 expect_switches_denied(void)
@@ -657,29 +637,10 @@ START_TEST(read_only_client_refused)
 	                 -1);
 	start(conf);
 	free(conf);
-	ck_assert_int_eq(as_user(4242, 4242, ro, 1, expect_switches_denied), 0);
+	ck_assert_int_eq(run_as_user(4242, 4242, ro, 1, expect_switches_denied), 0);
 	ck_assert(listed_enabled("tick"));
 }
 END_TEST
-
-/* ginid -t -c DIR/gini.conf; returns its exit status. */
-static int
-ginid_check(char **out, char **err)
-{
-	char *argv[] = { test_build_path("ginid"),
-		         "-t",
-		         "-c",
-		         d.conf,
-		         "--plugin-dir",
-		         test_build_path("stages"),
-		         "--state-dir",
-		         (char *)daemon_path(&d, "state"),
-		         NULL };
-	int st = run_command(argv, out, err, 60000);
-
-	ck_assert(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
 
 START_TEST(check_warns_about_keys_nothing_sets)
 {
@@ -702,7 +663,7 @@ START_TEST(check_warns_about_keys_nothing_sets)
 	        "[ \"/bin/echo\", \"${nobody}\" ]; }; }\n"
 	        /* 9 */ "    ); }\n"
 	        /* 10 */ ");\n");
-	ck_assert_int_eq(ginid_check(&out, &err), 0);
+	ck_assert_int_eq(daemon_check(&d, &out, &err), 0);
 	/* b runs after a, which captures "made"; c does not. */
 	ck_assert_msg(!strstr(err, "'${target}'") && !strstr(err, "'${gini.run}'") &&
 	                      !strstr(err, "literal") && !strstr(err, "step 'b': argv entry 2"),
@@ -732,7 +693,7 @@ START_TEST(check_warns_about_keys_nothing_sets)
 	        /* 5 */ "    steps = ( { id = \"a\"; stage = \"log\"; params = { message = "
 	        "\"x\"; }; } ); }\n"
 	        /* 6 */ ");\n");
-	ck_assert_int_eq(ginid_check(&out, &err), 1);
+	ck_assert_int_eq(daemon_check(&d, &out, &err), 1);
 	snprintf(want, sizeof(want),
 	         "%s:3: pipeline 'p': param 'target': default '/etc': the value does not match the "
 	         "pattern '^/srv'",

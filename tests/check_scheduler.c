@@ -132,66 +132,52 @@ struct dst_case {
 	const char *wild;   /* a wildcard job that matches inside it */
 };
 
+/*
+ * One day of the two jobs from day (UTC): the fixed job fires once, at
+ * fixed_at; the wildcard job every 10 real minutes, 24 * 6 times (neither
+ * the skipped hour is waited for nor the repeated one left out).
+ */
+static void
+check_dst_day(const struct dst_case *c, struct pipeline **p, time_t day, time_t fixed_at,
+              const char *season)
+{
+	size_t n_fixed = 0, n_wild = 0;
+	time_t wild_last = 0;
+	struct scheduler *s;
+
+	st_start_at(day);
+	s = st_new_scheduler();
+	scheduler_apply(s, p, 2, true);
+	st_advance_to((uint64_t)(day + 86400) * USEC_PER_SEC);
+	for (size_t i = 0; i < st_n_fires; i++) {
+		if (strcmp(st_fires[i].name, "fixed") == 0) {
+			ck_assert_msg(st_fires[i].at == fixed_at, "%s: fixed fired at %lld in %s",
+			              c->tz, (long long)st_fires[i].at, season);
+			n_fixed++;
+			continue;
+		}
+		if (wild_last)
+			ck_assert_msg(st_fires[i].at - wild_last == 600, "%s: wild %lld then %lld",
+			              c->tz, (long long)wild_last, (long long)st_fires[i].at);
+		wild_last = st_fires[i].at;
+		n_wild++;
+	}
+	ck_assert_msg(n_fixed == 1, "%s: fixed fired %zu times in %s", c->tz, n_fixed, season);
+	ck_assert_msg(n_wild == 24 * 6, "%s: wild fired %zu times in %s", c->tz, n_wild, season);
+	scheduler_free(s);
+}
+
 static void
 check_dst(const struct dst_case *c)
 {
 	struct pipeline *p[2] = { st_pipe_new("fixed", c->fixed, 0, false),
 		                  st_pipe_new("wild", c->wild, 0, false) };
-	struct scheduler *s;
-	size_t n_fixed = 0, n_wild = 0;
-	time_t wild_last = 0;
 
 	st_set_tz(c->tz);
-	/* Spring forward. */
-	st_start_at(c->spring_day);
-	s = st_new_scheduler();
-	scheduler_apply(s, p, 2, true);
-	st_advance_to((uint64_t)(c->spring_day + 86400) * USEC_PER_SEC);
-	for (size_t i = 0; i < st_n_fires; i++) {
-		if (strcmp(st_fires[i].name, "fixed") == 0) {
-			ck_assert_msg(st_fires[i].at == c->spring_gap, "%s: fixed fired at %lld",
-			              c->tz, (long long)st_fires[i].at);
-			n_fixed++;
-		} else {
-			/* Every 10 real minutes: the gap is skipped, not waited for. */
-			if (wild_last)
-				ck_assert_msg(st_fires[i].at - wild_last == 600,
-				              "%s: wild %lld then %lld", c->tz,
-				              (long long)wild_last, (long long)st_fires[i].at);
-			wild_last = st_fires[i].at;
-			n_wild++;
-		}
-	}
-	ck_assert_msg(n_fixed == 1, "%s: fixed fired %zu times in spring", c->tz, n_fixed);
-	/* 24 real hours are 25 of wall clock, one of them skipped. */
-	ck_assert_msg(n_wild == 24 * 6, "%s: wild fired %zu times in spring", c->tz, n_wild);
-	scheduler_free(s);
-
-	/* Fall back. */
-	st_start_at(c->fall_day);
-	s = st_new_scheduler();
-	scheduler_apply(s, p, 2, true);
-	st_advance_to((uint64_t)(c->fall_day + 86400) * USEC_PER_SEC);
-	n_fixed = n_wild = 0;
-	wild_last = 0;
-	for (size_t i = 0; i < st_n_fires; i++) {
-		if (strcmp(st_fires[i].name, "fixed") == 0) {
-			ck_assert_msg(st_fires[i].at == c->fall_first, "%s: fixed fired at %lld",
-			              c->tz, (long long)st_fires[i].at);
-			n_fixed++;
-		} else {
-			if (wild_last)
-				ck_assert_msg(st_fires[i].at - wild_last == 600,
-				              "%s: wild %lld then %lld", c->tz,
-				              (long long)wild_last, (long long)st_fires[i].at);
-			wild_last = st_fires[i].at;
-			n_wild++;
-		}
-	}
-	ck_assert_msg(n_fixed == 1, "%s: fixed fired %zu times in autumn", c->tz, n_fixed);
-	/* 24 real hours are 23 of wall clock, one of them repeated and fired twice. */
-	ck_assert_msg(n_wild == 24 * 6, "%s: wild fired %zu times in autumn", c->tz, n_wild);
-	scheduler_free(s);
+	/* Spring forward: 24 real hours are 25 of wall clock, one skipped. */
+	check_dst_day(c, p, c->spring_day, c->spring_gap, "spring");
+	/* Fall back: 24 real hours are 23 of wall clock, one repeated. */
+	check_dst_day(c, p, c->fall_day, c->fall_first, "autumn");
 	st_pipe_free(p[0]);
 	st_pipe_free(p[1]);
 }

@@ -28,25 +28,6 @@ teardown(void)
 	daemon_done(&d);
 }
 
-/* `ginid -t` on d's configuration: its exit status, output and errors. */
-static int
-ginid_test(char **out, char **err)
-{
-	char *argv[] = { test_build_path("ginid"),
-		         "-t",
-		         "-c",
-		         d.conf,
-		         "--plugin-dir",
-		         test_build_path("stages"),
-		         "--state-dir",
-		         (char *)daemon_path(&d, "state"),
-		         NULL };
-	int st = run_command(argv, out, err, 60000);
-
-	ck_assert(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
-
 static void
 assert_diag(const char *err, int line, const char *msg)
 {
@@ -93,7 +74,7 @@ START_TEST(test_config_errors)
 	        /* 24 */ "  { triggers = { after_pipeline = { pipeline = \"zzz\"; }; }; " STEP
 	        " }\n"
 	        /* 25 */ ");\n");
-	ck_assert_int_ne(ginid_test(&out, &err), 0);
+	ck_assert_int_ne(daemon_check(&d, &out, &err), 0);
 	assert_diag(err, 3,
 	            "pipeline 'tz': triggers: 'timezone': unknown time zone 'Europe/Nowhere' (no "
 	            "/usr/share/zoneinfo/Europe/Nowhere)");
@@ -134,7 +115,7 @@ START_TEST(test_config_watch_events)
 	            /* 2 */ "  { name = \"w\"; triggers = { watch = { paths = [ \"/tmp\" ];\n"
 	            /* 3 */ "      events = [ \"create\", \"clsoe_write\" ]; }; }; " STEP " }\n"
 	            /* 4 */ ");\n");
-	ck_assert_int_ne(ginid_test(&out, &err), 0);
+	ck_assert_int_ne(daemon_check(&d, &out, &err), 0);
 	assert_diag(err, 3,
 	            "pipeline 'w': triggers: watch: 'events': unknown event 'clsoe_write'; did you "
 	            "mean 'close_write'? (known: create, close_write, moved_to, delete, "
@@ -164,7 +145,7 @@ START_TEST(test_config_shows_zone)
 	            " }\n"
 	            ");\n");
 	setenv("TZ", "Asia/Tokyo", 1);
-	ck_assert_int_eq(ginid_test(&out, &err), 0);
+	ck_assert_int_eq(daemon_check(&d, &out, &err), 0);
 	unsetenv("TZ");
 	ck_assert_msg(strstr(out, "T02:00:00+01:00 Europe/Berlin)") ||
 	                      strstr(out, "T02:00:00+02:00 Europe/Berlin)"),

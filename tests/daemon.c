@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -302,6 +303,41 @@ daemon_ginictl(const struct daemon *d, char **ret_out, char **ret_err, ...)
 	va_end(ap);
 	argv[n] = NULL;
 	st = run_command(argv, ret_out, ret_err, 60000);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+int
+daemon_check(const struct daemon *d, char **ret_out, char **ret_err)
+{
+	char *argv[] = { test_build_path("ginid"),
+		         "-t",
+		         "-c",
+		         d->conf,
+		         "--plugin-dir",
+		         test_build_path("stages"),
+		         "--state-dir",
+		         (char *)daemon_path(d, "state"),
+		         NULL };
+	int st = run_command(argv, ret_out, ret_err, 60000);
+
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+int
+run_as_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n, int (*fn)(void))
+{
+	pid_t pid = fork();
+	int st;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (setgroups(n, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+			_exit(99);
+		_exit(fn());
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
 	return WEXITSTATUS(st);
 }

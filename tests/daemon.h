@@ -72,6 +72,13 @@ int run_command(char *const *argv, char **ret_out, char **ret_err, int timeout_m
 int daemon_ginictl(const struct daemon *d, char **ret_out, char **ret_err, ...)
         __attribute__((sentinel));
 
+/* `ginid -t` on d's configuration, with the bundled stages and d's state
+ * directory: output and errors as run_command's; returns the exit status. */
+int daemon_check(const struct daemon *d, char **ret_out, char **ret_err);
+/* Runs fn in a child with uid, gid and the supplementary groups; returns
+ * fn's value (99 when the identity could not be taken). */
+int run_as_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n, int (*fn)(void));
+
 /*
  * A client of d's control socket, speaking the wire protocol itself (not
  * through ginictl): daemon_connect() fails the test if it cannot connect;
