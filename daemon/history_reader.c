@@ -322,15 +322,17 @@ history_pipeline_summaries(struct history *h,
 	if (!h || h->disabled)
 		return -ENODEV;
 	/* Per pipeline: its last ended run, its last success, and the ended
-	 * runs after that success. */
+	 * runs after that success that failed or timed out, as live health
+	 * counts them (health_run_end(): a cancelled run is no failure). A run
+	 * marked interrupted at start never ended and is in neither. */
 	rc = sqlite3_prepare_v2(
 	        h->rdb,
 	        "WITH p AS (SELECT pipeline, max(id) AS last_id, "
 	        "  max(CASE WHEN result = 'success' THEN id END) AS ok_id "
 	        "  FROM runs WHERE ended IS NOT NULL GROUP BY pipeline) "
 	        "SELECT p.pipeline, p.last_id, l.started, l.result, o.ended, "
-	        "  (SELECT count(*) FROM runs c WHERE c.pipeline = p.pipeline AND c.ended IS NOT "
-	        "NULL "
+	        "  (SELECT count(*) FROM runs c WHERE c.pipeline = p.pipeline "
+	        "   AND c.ended IS NOT NULL AND c.result IN ('failed', 'timeout') "
 	        "   AND c.id > coalesce(p.ok_id, 0)) "
 	        "FROM p JOIN runs l ON l.id = p.last_id LEFT JOIN runs o ON o.id = p.ok_id",
 	        -1, &st, NULL);

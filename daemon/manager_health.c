@@ -189,9 +189,10 @@ manager_update_status(struct manager *m)
 }
 
 /*
- * One pipeline's record from the history, handed to health at start-up. A
- * run that was still going when the daemon died ("interrupted") counts as a
- * failure, as it did not succeed.
+ * One pipeline's record from the history, handed to health at start-up: its
+ * last ended run (a run that was still going when the daemon died is marked
+ * "interrupted", never ended, and is not in the record) and its failures in
+ * a row, counted as health_run_end() counts them.
  */
 void
 manager_seed_health(const struct history_summary *s, void *userdata)

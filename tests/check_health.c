@@ -432,13 +432,38 @@ START_TEST(ginictl_health_and_status)
 }
 END_TEST
 
+/* backup's failures in a row, as ginictl --json health reports them. */
+static long long
+backup_failures(const char **last_result)
+{
+	static char result[32];
+	char *out, *err;
+	long long n;
+	json_t *j;
+
+	ginictl(&out, &err, "--json", "health", NULL);
+	j = json_loads(out, 0, NULL);
+	ck_assert_msg(j, "%s", out);
+	n = json_integer_value(json_object_get(pipeline_of(j, "backup"), "consecutive_failures"));
+	snprintf(result, sizeof(result), "%s",
+	         json_string_value(json_object_get(pipeline_of(j, "backup"), "last_result"))
+	                 ?: "(none)");
+	*last_result = result;
+	json_decref(j);
+	free(out);
+	free(err);
+	return n;
+}
+
 /*
  * What health knows comes back from the run history after a restart: the
- * failures in a row go on counting, and the pipeline stays unhealthy.
+ * failures in a row go on counting, and the pipeline stays unhealthy. A
+ * cancelled run counts as no failure, before the restart and after it.
  */
 START_TEST(health_survives_restart)
 {
-	char *out, *err;
+	char *out, *err, run[32];
+	const char *last;
 	json_t *j;
 
 	hl_start(NULL);
@@ -448,6 +473,20 @@ START_TEST(health_survives_restart)
 		free(out);
 		free(err);
 	}
+	/* A third run, cancelled while it sleeps. */
+	daemon_write(&hl_d, "slow", "");
+	ck_assert_int_eq(ginictl(&out, &err, "run", "backup", NULL), 0);
+	ck_assert_int_eq(sscanf(out, "started run %31s", run), 1);
+	free(out);
+	free(err);
+	ck_assert_int_eq(ginictl(&out, &err, "cancel", run, NULL), 0);
+	free(out);
+	free(err);
+	for (int i = 0; i < 300 && backup_failures(&last) == 2 && strcmp(last, "cancelled"); i++)
+		usleep(20000);
+	ck_assert_int_eq(backup_failures(&last), 2);
+	ck_assert_str_eq(last, "cancelled");
+	ck_assert_int_eq(unlink(daemon_path(&hl_d, "slow")), 0);
 	daemon_signal(&hl_d, SIGTERM);
 	ck_assert_int_eq(daemon_wait_exit(&hl_d, 30000), 0);
 	free(hl_d.notified);
@@ -457,13 +496,14 @@ START_TEST(health_survives_restart)
 	daemon_spawn(&hl_d, NULL, NULL);
 	ck_assert(daemon_wait_notify(&hl_d, "READY=1", 30000));
 
-	ck_assert(daemon_wait_notify(&hl_d, "; 2 pipelines, 1 unhealthy: backup (last run failed",
-	                             5000));
+	ck_assert(daemon_wait_notify(
+	        &hl_d, "; 2 pipelines, 1 unhealthy: backup (2 failures in a row", 5000));
 	ck_assert_int_eq(ginictl(&out, &err, "--json", "health", NULL), CTL_EXIT_FAILED);
 	j = json_loads(out, 0, NULL);
 	ck_assert_ptr_nonnull(j);
-	ck_assert_str_eq(reasons_of(j, "backup"),
-	                 "last run failed; 2 failures in a row (max_failures 2)");
+	ck_assert_str_eq(reasons_of(j, "backup"), "2 failures in a row (max_failures 2)");
+	ck_assert_int_eq(backup_failures(&last), 2);
+	ck_assert_str_eq(last, "cancelled");
 	json_decref(j);
 	free(out);
 	free(err);

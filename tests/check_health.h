@@ -19,7 +19,9 @@ extern struct daemon hl_d;
 	"pipelines = (\n"                                                                          \
 	"  { name = \"backup\"; health = { max_failures = 2; };\n"                                 \
 	"    steps = ( { id = \"f\"; stage = \"exec\";\n"                                          \
-	"                params = { argv = [ \"/bin/sh\", \"-c\", \"test -e %1$s/ok\" ]; }; } ); " \
+	"                params = { argv = [ \"/bin/sh\", \"-c\",\n"                               \
+	"                  \"if [ -e %1$s/slow ]; then sleep 60; fi; test -e %1$s/ok\" ]; }; } "   \
+	"); "                                                                                      \
 	"},\n"                                                                                     \
 	"  { name = \"fine\"; steps = ( { id = \"a\"; stage = \"log\"; params = { message = "      \
 	"\"a\"; }; } ); }\n"                                                                       \

@@ -221,13 +221,17 @@ START_TEST(pipeline_summaries)
 	history_record(h, ended_run(3, "b", "success", t + 20, NULL));
 	history_record(h, ended_run(4, "a", "failed", t + 30, NULL));
 	history_record(h, ended_run(5, "a", "cancelled", t + 40, NULL));
+	history_record(h, ended_run(6, "a", "timeout", t + 50, NULL));
+	history_record(h, ended_run(7, "a", "cancelled", t + 60, NULL));
 	ck_assert_int_eq(history_flush(h), 0);
 	ck_assert_int_eq(history_pipeline_summaries(h, on_summary, &x), 0);
 	ck_assert_int_eq(x.n, 2);
-	ck_assert_uint_eq(x.a.last_run_id, 5);
+	ck_assert_uint_eq(x.a.last_run_id, 7);
 	ck_assert_str_eq(x.a.last_result, "cancelled");
-	ck_assert_int_eq(x.a.last_run_usec, t + 40);
+	ck_assert_int_eq(x.a.last_run_usec, t + 60);
 	ck_assert_int_eq(x.a.last_success_usec, t + 10 + 1000);
+	/* Since the success: a failure and a timeout count, as live health
+	 * counts them; the cancelled runs do not. */
 	ck_assert_uint_eq(x.a.consecutive_failures, 2);
 	history_free(h);
 	test_rmtree(dir);
