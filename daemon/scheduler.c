@@ -68,7 +68,8 @@ struct entry {
 	char *name;
 	bool seen;
 	uint64_t every_usec;
-	uint64_t every_due; /* CLOCK_MONOTONIC, without the random delay */
+	char every_trigger[48]; /* "every 5m": made once, not on the timer's path */
+	uint64_t every_due;     /* CLOCK_MONOTONIC, without the random delay */
 	uint64_t every_delay;
 	struct sched_timer *every_src;
 	int64_t every_missed; /* a persistent interval that fell due while down: when */
@@ -276,11 +277,8 @@ on_every(void *userdata)
 {
 	struct entry *e = userdata;
 	uint64_t now = now_mono(e->s);
-	char trigger[64], d[32];
 
-	snprintf(trigger, sizeof(trigger), "every %s",
-	         format_duration(e->every_usec, d, sizeof(d)));
-	fire(e->s, e->name, trigger);
+	fire(e->s, e->name, e->every_trigger);
 	if (e->persistent)
 		state_store_set(e->s->persist_every, e->name, (int64_t)now_sec(e->s));
 	e->every_due += e->every_usec;
@@ -469,6 +467,12 @@ apply_every(struct entry *e, const struct pipeline *p, bool starting, bool delay
 	e->every_missed = 0;
 	if (!every)
 		return;
+	{
+		char d[32];
+
+		snprintf(e->every_trigger, sizeof(e->every_trigger), "every %s",
+		         format_duration(every, d, sizeof(d)));
+	}
 	e->every_due = now_mono(s) + every;
 	if (persistent && starting) {
 		if (!state_store_get(s->persist_every, e->name, &last))
