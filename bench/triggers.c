@@ -78,7 +78,10 @@ case_trigger(struct bench *b)
 		goto out;
 	if (asprintf(&conf,
 	             "# case 4: one pipeline on SIGUSR1 whose first step stamps its start.\n"
+	             "# parallel: a signal that comes before the loop has seen the last\n"
+	             "# run end (a loaded machine) starts a run rather than being skipped.\n"
 	             "pipelines = ({ name = \"latency\"; triggers = { signal = \"SIGUSR1\"; };\n"
+	             "  overlap = \"parallel\";\n"
 	             "  steps = ({ id = \"stamp\"; stage = \"noop\"; params = { stamp = \"%s\"; }; "
 	             "}); });\n",
 	             g.gini_fifo_path) < 0)
