@@ -101,6 +101,8 @@ struct scheduler {
 	char **bound[NSIG_MAX]; /* signal -> pipeline names */
 	size_t n_bound[NSIG_MAX];
 	sd_event_source *sig_src[NSIG_MAX];
+	/* "signal SIGUSR1": made once, not on the signal's path to its run. */
+	char sig_trigger[NSIG_MAX][32];
 	uint64_t unbound_logged[NSIG_MAX];
 	struct state_store *persist; /* NULL: persistence is off (logged) */
 	struct state_store *persist_every;
@@ -306,25 +308,25 @@ on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdat
 {
 	struct scheduler *s = userdata;
 	int sig = (int)si->ssi_signo;
-	char name[16], trigger[32];
 
 	(void)src;
 	if (sig <= 0 || sig >= NSIG_MAX)
 		return 0;
-	signal_to_string(sig, name, sizeof(name));
 	if (s->n_bound[sig] == 0) {
 		uint64_t now = now_mono(s);
 
 		if (s->unbound_logged[sig] == 0 ||
 		    now - s->unbound_logged[sig] >= UNBOUND_LOG_INTERVAL) {
-			log_notice("received %s, which no pipeline is bound to; ignoring", name);
+			char name[16];
+
+			log_notice("received %s, which no pipeline is bound to; ignoring",
+			           signal_to_string(sig, name, sizeof(name)));
 			s->unbound_logged[sig] = now;
 		}
 		return 0;
 	}
-	snprintf(trigger, sizeof(trigger), "signal %s", name);
 	for (size_t i = 0; i < s->n_bound[sig]; i++)
-		fire(s, s->bound[sig][i], trigger);
+		fire(s, s->bound[sig][i], s->sig_trigger[sig]);
 	return 0;
 }
 
@@ -369,8 +371,12 @@ scheduler_new(const struct scheduler_config *cfg, struct scheduler **ret)
 		s->own_clock = true;
 	}
 	for (int sig = 1; sig < NSIG_MAX; sig++) {
+		char name[16];
+
 		if (sig != SIGUSR1 && sig != SIGUSR2 && (sig < SIGRTMIN || sig > SIGRTMAX))
 			continue;
+		snprintf(s->sig_trigger[sig], sizeof(s->sig_trigger[sig]), "signal %s",
+		         signal_to_string(sig, name, sizeof(name)));
 		r = sd_event_add_signal(cfg->e, &s->sig_src[sig], sig, on_signal, s);
 		if (r < 0) {
 			scheduler_free(s);
