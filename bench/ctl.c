@@ -252,6 +252,7 @@ case_control(struct bench *b)
 	rows.p99 = bench_row(b, what, "us", "echo server, same load");
 	snprintf(what, sizeof(what), "status requests served, %u clients", clients);
 	rows.rate = bench_row(b, what, "req/s", "echo server, same load");
+	row_target(rows.rate, TARGET_RATIO_GE, 1.0 / 3, ">= 1/3 of the echo server");
 	snprintf(what, sizeof(what), "ginictl status p50, under that load");
 	rows.cli50 = bench_row(b, what, "ms", "ginictl --version, same load");
 	snprintf(what, sizeof(what), "ginictl status p99, under that load");

@@ -440,7 +440,7 @@ case_fanout(struct bench *b)
 	const char *spin = b->smoke ? "spin = \"100us\";" : "spin = \"1ms\";";
 	double min_usec = (double)bench_size(b, 1000, 50000, 200000);
 	unsigned cpu_workers = MIN(b->cores, 4u);
-	struct row *fan[3], *dia[3], *cpu = NULL;
+	struct row *fan[3], *dia[3], *cpu = NULL, *fan21;
 	struct compiled cf = { 0 }, cd = { 0 }, cc = { 0 };
 	struct env e;
 	char what[128];
@@ -457,6 +457,10 @@ case_fanout(struct bench *b)
 		if (workers[i] == 2)
 			row_target(fan[i], TARGET_GINI_LE, 2.0, "<= 2 us/step");
 	}
+	/* Contention: the same steps on two workers against one (issue 15). */
+	snprintf(what, sizeof(what), "fan-out, %zu no-op steps, per step: 2 workers", n);
+	fan21 = bench_row(b, what, "us/step", "1 worker");
+	row_target(fan21, TARGET_RATIO_LE, 1.2, "<= 1.2x");
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(what, sizeof(what), "diamond 1->%zu->1, %u worker%s", width, workers[i],
 		         workers[i] > 1 ? "s" : "");
@@ -478,14 +482,18 @@ case_fanout(struct bench *b)
 
 		for (size_t i = 0; i < 3; i++) {
 			struct executor *ex = executor_new(workers[i]);
+			double t;
 
 			if (!ex) {
 				bench_fail(b, "cannot start the executor");
 				goto out;
 			}
 			time_runs(b, ex, cf.p, 0, 1, NULL);
-			series_add(&fan[i]->gini, time_runs(b, ex, cf.p, min_usec, 3, NULL));
+			t = time_runs(b, ex, cf.p, min_usec, 3, NULL);
+			series_add(&fan[i]->gini, t);
 			series_add(&fan[i]->base, floor_fan);
+			if (workers[i] <= 2)
+				series_add(workers[i] == 2 ? &fan21->gini : &fan21->base, t);
 			series_add(&dia[i]->gini, time_runs(b, ex, cd.p, min_usec, 3, NULL));
 			series_add(&dia[i]->base, floor_dia);
 			executor_free(ex);

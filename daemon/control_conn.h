@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <systemd/sd-event.h>
 
 #include "jtext.h"
@@ -24,6 +25,7 @@
 struct conn;
 struct query;
 struct peer;
+struct status_cache;
 
 struct ratelimit {
 	uint64_t begin_usec; /* start of the current interval, 0: none yet */
@@ -50,7 +52,9 @@ struct conn {
 	struct conn *next, *prev;
 	struct control *c;
 	int fd;
-	sd_event_source *io;
+	sd_event_source *io; /* edge-triggered: see conn_update_events */
+	uint32_t events;     /* the mask io was last given */
+	bool rd_more;        /* the last read filled the input buffer */
 	sd_event_source *idle;
 	struct ucred cred;
 	gid_t *groups;
@@ -61,7 +65,7 @@ struct conn {
 	char *in;
 	size_t in_len;
 	char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
 	bool closing;         /* close once out is flushed */
 	struct waiting *wait; /* requests wait behind a `run --wait` */
 	struct query *query;  /* ...and behind a history query */
@@ -84,12 +88,16 @@ struct control {
 	sd_event_source *resume_src; /* re-enables accepting after EMFILE */
 	bool accept_paused;
 	struct ratelimit accept_rl;
+	uid_t euid;                  /* the daemon's, which has full access */
+	struct status_cache *status; /* the last status reply (control_cmd_query.c) */
 };
 
 /* The transport (control.c). Loop thread. */
 
 /* Queues msg (taken) as one reply line on k; on failure k is closing. */
 void control_conn_send(struct conn *k, json_t *msg);
+/* The same for a line already serialised, in n pieces (the newline is added). */
+void control_conn_send_text(struct conn *k, const struct iovec *iov, size_t n);
 /* Handles the complete request lines k holds, as far as allowed. */
 void control_conn_process(struct conn *k);
 /* Outside k's own I/O callback: writes what is pending (may free k). */
@@ -113,6 +121,9 @@ int control_arg_string(struct conn *k, json_t *id, json_t *args, const char *nam
 int control_arg_int(struct conn *k, json_t *id, json_t *args, const char *name, long long lo,
                     long long hi, long long *ret);
 int control_arg_bool(struct conn *k, json_t *id, json_t *args, const char *name, bool *ret);
+
+/* Frees the status command's cache (control_cmd_query.c); accepts NULL. */
+void control_status_cache_free(struct status_cache *sc);
 
 /* The command handlers: each replies (or waits) on k. */
 

@@ -42,6 +42,7 @@
 #include "executor_crash.h"
 #include "executor_step.h"
 #include "executor_watch.h"
+#include "lat_thread.h"
 #include "log.h"
 #include "pipeline.h"
 #include "registry.h"
@@ -347,6 +348,7 @@ worker_main(void *arg)
 	struct executor *ex = arg;
 	struct crash_stack cs;
 
+	thread_role("ginid-worker", false);
 	crash_thread_init(&cs);
 	pthread_mutex_lock(&ex->lock);
 	for (;;) {

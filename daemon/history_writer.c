@@ -14,6 +14,7 @@
  */
 #include "history_internal.h"
 
+#include "lat_thread.h"
 #include "log.h"
 #include "util.h"
 
@@ -335,6 +336,7 @@ history_writer_main(void *data)
 	bool more = true; /* a pass at start: the limits may have changed */
 	int rc;
 
+	thread_role("ginid-history", true);
 	rc = prepare_writer(h->wdb, &w);
 	if (rc != SQLITE_OK)
 		log_err("history: cannot prepare statements: %s; runs will not be recorded",

@@ -68,7 +68,8 @@ struct entry {
 	char *name;
 	bool seen;
 	uint64_t every_usec;
-	uint64_t every_due; /* CLOCK_MONOTONIC, without the random delay */
+	char every_trigger[48]; /* "every 5m": made once, not on the timer's path */
+	uint64_t every_due;     /* CLOCK_MONOTONIC, without the random delay */
 	uint64_t every_delay;
 	struct sched_timer *every_src;
 	int64_t every_missed; /* a persistent interval that fell due while down: when */
@@ -100,6 +101,8 @@ struct scheduler {
 	char **bound[NSIG_MAX]; /* signal -> pipeline names */
 	size_t n_bound[NSIG_MAX];
 	sd_event_source *sig_src[NSIG_MAX];
+	/* "signal SIGUSR1": made once, not on the signal's path to its run. */
+	char sig_trigger[NSIG_MAX][32];
 	uint64_t unbound_logged[NSIG_MAX];
 	struct state_store *persist; /* NULL: persistence is off (logged) */
 	struct state_store *persist_every;
@@ -276,11 +279,8 @@ on_every(void *userdata)
 {
 	struct entry *e = userdata;
 	uint64_t now = now_mono(e->s);
-	char trigger[64], d[32];
 
-	snprintf(trigger, sizeof(trigger), "every %s",
-	         format_duration(e->every_usec, d, sizeof(d)));
-	fire(e->s, e->name, trigger);
+	fire(e->s, e->name, e->every_trigger);
 	if (e->persistent)
 		state_store_set(e->s->persist_every, e->name, (int64_t)now_sec(e->s));
 	e->every_due += e->every_usec;
@@ -308,25 +308,25 @@ on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdat
 {
 	struct scheduler *s = userdata;
 	int sig = (int)si->ssi_signo;
-	char name[16], trigger[32];
 
 	(void)src;
 	if (sig <= 0 || sig >= NSIG_MAX)
 		return 0;
-	signal_to_string(sig, name, sizeof(name));
 	if (s->n_bound[sig] == 0) {
 		uint64_t now = now_mono(s);
 
 		if (s->unbound_logged[sig] == 0 ||
 		    now - s->unbound_logged[sig] >= UNBOUND_LOG_INTERVAL) {
-			log_notice("received %s, which no pipeline is bound to; ignoring", name);
+			char name[16];
+
+			log_notice("received %s, which no pipeline is bound to; ignoring",
+			           signal_to_string(sig, name, sizeof(name)));
 			s->unbound_logged[sig] = now;
 		}
 		return 0;
 	}
-	snprintf(trigger, sizeof(trigger), "signal %s", name);
 	for (size_t i = 0; i < s->n_bound[sig]; i++)
-		fire(s, s->bound[sig][i], trigger);
+		fire(s, s->bound[sig][i], s->sig_trigger[sig]);
 	return 0;
 }
 
@@ -371,8 +371,12 @@ scheduler_new(const struct scheduler_config *cfg, struct scheduler **ret)
 		s->own_clock = true;
 	}
 	for (int sig = 1; sig < NSIG_MAX; sig++) {
+		char name[16];
+
 		if (sig != SIGUSR1 && sig != SIGUSR2 && (sig < SIGRTMIN || sig > SIGRTMAX))
 			continue;
+		snprintf(s->sig_trigger[sig], sizeof(s->sig_trigger[sig]), "signal %s",
+		         signal_to_string(sig, name, sizeof(name)));
 		r = sd_event_add_signal(cfg->e, &s->sig_src[sig], sig, on_signal, s);
 		if (r < 0) {
 			scheduler_free(s);
@@ -469,6 +473,12 @@ apply_every(struct entry *e, const struct pipeline *p, bool starting, bool delay
 	e->every_missed = 0;
 	if (!every)
 		return;
+	{
+		char d[32];
+
+		snprintf(e->every_trigger, sizeof(e->every_trigger), "every %s",
+		         format_duration(every, d, sizeof(d)));
+	}
 	e->every_due = now_mono(s) + every;
 	if (persistent && starting) {
 		if (!state_store_get(s->persist_every, e->name, &last))

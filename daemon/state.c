@@ -24,6 +24,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "hashmap.h"
+#include "lat_thread.h"
 #include "log.h"
 #include "util.h"
 
@@ -235,6 +236,7 @@ writer_main(void *userdata)
 {
 	struct state_store *st = userdata;
 
+	thread_role("ginid-state", true);
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		struct hashmap batch;

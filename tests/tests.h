@@ -51,6 +51,7 @@ Suite *cron_tz_suite(void);
 Suite *triggers_suite(void);
 Suite *failure_suite(void);
 Suite *lazy_suite(void);
+Suite *lat_threads_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
