@@ -248,22 +248,10 @@ int
 loader_open_file(const char *path, unsigned flags, const struct file_key *expect,
                  struct plugin **ret, char *reason, size_t size)
 {
-	_cleanup_free_ char *dir = path_dirname(path);
-	struct loader_dir d;
 	struct file_key key = { 0 };
 	int fd = -1, r;
 
-	if (!dir) {
-		snprintf(reason, size, "out of memory");
-		return -ENOMEM;
-	}
-	r = loader_dir_open(&d, dir);
-	if (r < 0) {
-		snprintf(reason, size, "directory %s: %s", dir, strerror(-r));
-		return r;
-	}
-	r = loader_file_check(&d, path, &fd, &key, reason, size);
-	loader_dir_done(&d);
+	r = loader_file_check_path(path, &fd, &key, reason, size);
 	if (r < 0)
 		return r;
 	/* Before anything is mapped: a different file runs none of its code. */
