@@ -55,7 +55,9 @@ load(struct plugin *p, char *reason, size_t size)
 	close(fd);
 	if (r < 0)
 		return r;
-	r = plugin_open_sealed(path, r, &key, true,
+	/* The key is the one whose file passed the ELF check when the cache
+	 * recorded it (and was checked again above): libelf is not needed. */
+	r = plugin_open_sealed(path, r, &key, true, true,
 	                       plugin_vet_options(p, &timeout, &cache_path) ? vet_probe : NULL, p,
 	                       &q, reason, size);
 	loader_cache_flush();

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Start-up (bench/RESULTS.md, "Start-up and memory"): GINI_DEBUG_STARTUP=1
- * prints each phase once, up to READY=1.
+ * Start-up costs that must stay cut (bench/RESULTS.md, "Start-up and
+ * memory"): libelf is loaded for the ELF checks of a scan and unloaded after
+ * it, and a start whose registry cache knows every file never loads it at
+ * all, while a cache miss still refuses every bad plugin with its reason;
+ * GINI_DEBUG_STARTUP=1 prints each phase once, up to READY=1.
  */
 #include "tests.h"
 
 #include "daemon.h"
+#include "elfcheck.h"
+#include "loader.h"
+#include "registry.h"
 #include "util.h"
 
 #include <signal.h>
@@ -17,11 +23,67 @@
 
 static struct daemon d;
 
+static bool
+maps_contain(pid_t pid, const char *what)
+{
+	_cleanup_free_ char *maps = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	ck_assert_int_eq(read_file(path, 64u << 20, &maps, NULL), 0);
+	return strstr(maps, what) != NULL;
+}
+
+/*
+ * A scan without any cache checks every file: each bad fixture is refused
+ * with the reason it states (the ELF ones by libelf, loaded for the scan),
+ * and libelf is gone from the process once the scan is over.
+ */
+START_TEST(cold_scan_refuses_then_unloads_libelf)
+{
+	_cleanup_free_ char *dir = test_tmpdir("startup-scan");
+	struct test_bad_plugin *cases = NULL;
+	size_t n = test_bad_plugins(&cases);
+	struct registry *reg = registry_new();
+	struct loader_report rep = { 0 };
+	char *dirs[] = { dir };
+	char src[4096], dst[4096 + 256];
+
+	ck_assert(!elf_check_loaded());
+	for (size_t i = 0; i < n; i++) {
+		snprintf(src, sizeof(src), "%s/tests/plugins/%s", test_build_dir(), cases[i].file);
+		snprintf(dst, sizeof(dst), "%s/%s", dir, cases[i].file);
+		test_copy_file(src, dst, 0755);
+	}
+	snprintf(src, sizeof(src), "%s/tests/plugins/good_a.so", test_build_dir());
+	snprintf(dst, sizeof(dst), "%s/good_a.so", dir);
+	test_copy_file(src, dst, 0755);
+	ck_assert_int_eq(loader_scan(dirs, 1, reg, NULL, &rep), 0);
+	ck_assert_uint_eq(registry_count(reg), 1);
+	ck_assert_uint_eq(rep.n_refusals, n);
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < rep.n_refusals && !found; k++)
+			found = strstr(rep.refusals[k].path, cases[i].file) &&
+			        strstr(rep.refusals[k].reason, cases[i].reason);
+		ck_assert_msg(found, "%s: not refused with \"%s\"", cases[i].file, cases[i].reason);
+	}
+	ck_assert(!elf_check_loaded());
+	ck_assert_msg(!maps_contain(getpid(), "/libelf"), "libelf still mapped after the scan");
+	loader_report_done(&rep);
+	registry_free(reg);
+	test_rmtree(dir);
+	free(cases);
+}
+END_TEST
+
 static void
 daemon_teardown(void)
 {
 	daemon_done(&d);
 	unsetenv("GINI_DEBUG_STARTUP");
+	unsetenv("LD_DEBUG");
 }
 
 static void
@@ -30,6 +92,46 @@ start(size_t nth)
 	daemon_spawn(&d, NULL, NULL);
 	ck_assert(daemon_wait_log(&d, "ready: generation 1", nth, 10000));
 }
+
+static void
+stop(void)
+{
+	daemon_signal(&d, SIGTERM);
+	ck_assert_int_eq(daemon_wait_exit(&d, 10000), 0);
+}
+
+/*
+ * The first start checks every bundled stage (libelf loaded, then unloaded
+ * before READY=1); the second registers them from the cache and loads the
+ * one a step uses without libelf. Neither maps it once ready, and the
+ * pipeline still runs. The dynamic loader says what it loads (LD_DEBUG=files,
+ * on the daemon's standard error): the second start says nothing of libelf.
+ */
+START_TEST(warm_daemon_never_loads_libelf)
+{
+	size_t cold;
+
+	setenv("LD_DEBUG", "files", 1);
+	daemon_init(&d, "startup",
+	            "pipelines = ( { name = \"a\"; triggers = { signal = \"SIGUSR1\"; }; "
+	            "steps = ( { id = \"l\"; stage = \"log\"; params = { message = \"warm "
+	            "hello\"; }; } ); } );\n");
+	start(1);
+	cold = daemon_log_count(&d, "file=libelf.so");
+	ck_assert_uint_ge(cold, 1);
+	ck_assert(!maps_contain(d.pid, "/libelf"));
+	ck_assert(!maps_contain(d.pid, "/libz.so"));
+	stop();
+
+	start(2);
+	ck_assert_uint_eq(daemon_log_count(&d, "file=libelf.so"), cold);
+	ck_assert(!maps_contain(d.pid, "/libelf"));
+	ck_assert(maps_contain(d.pid, "/memfd:gini:log.so"));
+	ck_assert(!maps_contain(d.pid, "/memfd:gini:exec.so"));
+	daemon_signal(&d, SIGUSR1);
+	ck_assert(daemon_wait_log(&d, "warm hello", 1, 5000));
+}
+END_TEST
 
 /* GINI_DEBUG_STARTUP=1: each phase once, in order, up to READY=1; a reload
  * prints none. */
@@ -74,10 +176,14 @@ Suite *
 startup_suite(void)
 {
 	Suite *s = suite_create("startup");
+	TCase *tc = tcase_create("libelf");
 	TCase *td = tcase_create("daemon");
 
+	tcase_add_test(tc, cold_scan_refuses_then_unloads_libelf);
+	suite_add_tcase(s, tc);
 	tcase_set_timeout(td, 60);
 	tcase_add_checked_fixture(td, NULL, daemon_teardown);
+	tcase_add_test(td, warm_daemon_never_loads_libelf);
 	tcase_add_test(td, debug_startup_prints_phases);
 	suite_add_tcase(s, td);
 	return s;
