@@ -4,7 +4,8 @@
  * memory"): libelf is loaded for the ELF checks of a scan and unloaded after
  * it, and a start whose registry cache knows every file never loads it at
  * all, while a cache miss still refuses every bad plugin with its reason;
- * GINI_DEBUG_STARTUP=1 prints each phase once, up to READY=1.
+ * GINI_DEBUG_STARTUP=1 prints each phase once, up to READY=1; a state
+ * store makes its writer thread when it first has something to write.
  */
 #include "tests.h"
 
@@ -12,8 +13,10 @@
 #include "elfcheck.h"
 #include "loader.h"
 #include "registry.h"
+#include "state.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +78,63 @@ START_TEST(cold_scan_refuses_then_unloads_libelf)
 	registry_free(reg);
 	test_rmtree(dir);
 	free(cases);
+}
+END_TEST
+
+/* The threads of this process. */
+static size_t
+threads(void)
+{
+	DIR *task = opendir("/proc/self/task");
+	struct dirent *de;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(task);
+	while ((de = readdir(task)))
+		n += de->d_name[0] != '.';
+	closedir(task);
+	return n;
+}
+
+/*
+ * A store that nothing is written to costs no thread (the daemon opens
+ * three at start); the first change starts the writer, which writes it, and
+ * a flush with nothing to write returns at once.
+ */
+START_TEST(state_store_starts_its_writer_on_first_change)
+{
+	_cleanup_free_ char *dir = test_tmpdir("startup-state"), *path = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct state_store *st = NULL;
+	size_t before = threads(), with_writer;
+	int64_t v;
+
+	ck_assert_int_ne(asprintf(&path, "%s/s", dir), -1);
+	ck_assert_int_eq(state_store_new(path, "# test", 0, &st), 0);
+	ck_assert_uint_eq(threads(), before);
+	ck_assert_int_eq(state_store_flush(st), 0);
+	state_store_kick(st);
+	ck_assert_uint_eq(threads(), before);
+	ck_assert_uint_eq(state_store_writes(st), 0);
+
+	state_store_set(st, "p", 42);
+	/* One more at least: ThreadSanitizer's runtime adds one of its own. */
+	with_writer = threads();
+	ck_assert_uint_gt(with_writer, before);
+	ck_assert_int_eq(state_store_flush(st), 0);
+	ck_assert_int_eq(read_file(path, 1 << 16, &text, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(text, "p 42\n"));
+	st = state_store_free(st);
+	before = with_writer - 1;
+	ck_assert_uint_eq(threads(), before);
+
+	/* What was written is read back, again without a thread. */
+	ck_assert_int_eq(state_store_new(path, "# test", 0, &st), 0);
+	ck_assert(state_store_get(st, "p", &v));
+	ck_assert_int_eq(v, 42);
+	ck_assert_uint_eq(threads(), before);
+	state_store_free(st);
+	test_rmtree(dir);
 }
 END_TEST
 
@@ -176,10 +236,11 @@ Suite *
 startup_suite(void)
 {
 	Suite *s = suite_create("startup");
-	TCase *tc = tcase_create("libelf");
+	TCase *tc = tcase_create("in-process");
 	TCase *td = tcase_create("daemon");
 
 	tcase_add_test(tc, cold_scan_refuses_then_unloads_libelf);
+	tcase_add_test(tc, state_store_starts_its_writer_on_first_change);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(td, 60);
 	tcase_add_checked_fixture(td, NULL, daemon_teardown);
