@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -382,6 +383,12 @@ start(struct manager *m, struct control **ret_ctl, struct http **ret_http)
 	}
 	r = manager_ready(m);
 	startup_trace_done("READY=1 sent");
+	/* Start-up's temporaries (the configuration text, the scan's lists,
+	 * libconfig's tree) leave free chunks at the top of the heap that an
+	 * idle daemon would keep: 72 of the heap's 468 kB in the bench's
+	 * configuration. After READY=1, so that nobody waits for it. */
+	if (r >= 0)
+		(void)malloc_trim(0);
 	return r;
 }
 
