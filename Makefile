@@ -82,7 +82,11 @@ HARDEN      := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-reco
 endif
 
 # Recursive (=) so pkg-config runs after `make deps` may have installed things.
-PKG_LIBS     = $(shell pkg-config --libs libconfig libelf jansson libsystemd sqlite3 2>/dev/null)
+PKG_LIBS     = $(shell pkg-config --libs libconfig jansson libsystemd sqlite3 2>/dev/null)
+# libelf (and the libz it brings) is dlopen()ed by daemon/elfcheck.c for the
+# ELF checks of a scan or a load, and unloaded after: compiled against, not linked.
+LIBELF_SONAME = $(shell readelf -d "$$(pkg-config --variable=libdir libelf 2>/dev/null)/libelf.so" \
+                  2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 # libmicrohttpd is dlopen()ed by daemon/http.c when metrics_listen is set
 # (it brings GnuTLS and nine more libraries): compiled against, not linked.
 MHD_SONAME   = $(shell readelf -d "$$(pkg-config --variable=libdir libmicrohttpd 2>/dev/null)/libmicrohttpd.so" \
@@ -159,6 +163,9 @@ all: $(PROGRAMS) $(PLUGINS) $(TEST_PLUGINS) $(TEST_RUNNER) $(BUILD)/gini.pc
 $(BUILD)/obj/%.o: %.c $(PATHS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(EXE_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/daemon/elfcheck.o: EXE_CFLAGS += $(shell pkg-config --cflags libelf 2>/dev/null) \
+                                              $(if $(LIBELF_SONAME),-DGINI_LIBELF_SONAME='"$(LIBELF_SONAME)"')
 
 $(BUILD)/obj/daemon/http.o: EXE_CFLAGS += $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) \
                                           $(if $(MHD_SONAME),-DGINI_MHD_SONAME='"$(MHD_SONAME)"')

@@ -6,9 +6,23 @@
  * directory never has its constructors run. Every input here is untrusted:
  * libelf bounds-checks section data against the file size, and we check
  * every count and index it hands back.
+ *
+ * libelf is loaded (dlopen) for the checks, not linked, and unloaded by
+ * elf_check_release() once a scan or a single load is over: a start with a
+ * warm registry cache checks no file (loader_regcache.c), so libelf and the
+ * libz it brings were pages and relocations every start paid for nothing.
+ * Its soname comes from the build (GINI_LIBELF_SONAME); the functions are
+ * called through pointers of their own prototypes' types, as in http.c, so
+ * the compiler still checks every call against <libelf.h> and <gelf.h>. One
+ * mutex covers the handle and every check, so callers on any thread are
+ * safe (in ginid they are all on the loop thread).
  */
 #include "elfcheck.h"
 
+#include "log.h"
+#include "util.h"
+
+#include <dlfcn.h>
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -17,6 +31,104 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#ifndef GINI_LIBELF_SONAME
+#define GINI_LIBELF_SONAME "libelf.so.1"
+#endif
+
+/* The libelf functions this file calls, set by libelf_load(). */
+static __typeof__(elf_begin) *p_elf_begin;
+static __typeof__(elf_end) *p_elf_end;
+static __typeof__(elf_errmsg) *p_elf_errmsg;
+static __typeof__(elf_getdata) *p_elf_getdata;
+static __typeof__(elf_kind) *p_elf_kind;
+static __typeof__(elf_nextscn) *p_elf_nextscn;
+static __typeof__(elf_strptr) *p_elf_strptr;
+static __typeof__(elf_version) *p_elf_version;
+static __typeof__(gelf_getehdr) *p_gelf_getehdr;
+static __typeof__(gelf_getshdr) *p_gelf_getshdr;
+static __typeof__(gelf_getsym) *p_gelf_getsym;
+
+static const struct {
+	const char *name;
+	void **fn;
+} libelf_functions[] = {
+	{ "elf_begin", (void **)&p_elf_begin },       { "elf_end", (void **)&p_elf_end },
+	{ "elf_errmsg", (void **)&p_elf_errmsg },     { "elf_getdata", (void **)&p_elf_getdata },
+	{ "elf_kind", (void **)&p_elf_kind },         { "elf_nextscn", (void **)&p_elf_nextscn },
+	{ "elf_strptr", (void **)&p_elf_strptr },     { "elf_version", (void **)&p_elf_version },
+	{ "gelf_getehdr", (void **)&p_gelf_getehdr }, { "gelf_getshdr", (void **)&p_gelf_getshdr },
+	{ "gelf_getsym", (void **)&p_gelf_getsym },
+};
+
+/* From here on, each call goes through the loaded pointer. */
+#define elf_begin    (*p_elf_begin)
+#define elf_end      (*p_elf_end)
+#define elf_errmsg   (*p_elf_errmsg)
+#define elf_getdata  (*p_elf_getdata)
+#define elf_kind     (*p_elf_kind)
+#define elf_nextscn  (*p_elf_nextscn)
+#define elf_strptr   (*p_elf_strptr)
+#define elf_version  (*p_elf_version)
+#define gelf_getehdr (*p_gelf_getehdr)
+#define gelf_getshdr (*p_gelf_getshdr)
+#define gelf_getsym  (*p_gelf_getsym)
+
+static pthread_mutex_t libelf_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *libelf; /* under libelf_lock */
+
+/* Loads libelf if it is not loaded. 0, or -ENOENT and the reason. Locked. */
+static int
+libelf_load_locked(char *reason, size_t size)
+{
+	void *l;
+
+	if (libelf)
+		return 0;
+	l = dlopen(GINI_LIBELF_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!l) {
+		snprintf(reason, size, "cannot load %s for the ELF check (Debian: libelf1): %s",
+		         GINI_LIBELF_SONAME, dlerror());
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(libelf_functions); i++) {
+		*libelf_functions[i].fn = dlsym(l, libelf_functions[i].name);
+		if (!*libelf_functions[i].fn) {
+			snprintf(reason, size, "%s has no %s", GINI_LIBELF_SONAME,
+			         libelf_functions[i].name);
+			dlclose(l);
+			return -ENOENT;
+		}
+	}
+	/* Each load starts a fresh library: tell it the version again. */
+	(void)elf_version(EV_CURRENT);
+	libelf = l;
+	log_debug("loaded %s for the ELF checks", GINI_LIBELF_SONAME);
+	return 0;
+}
+
+void
+elf_check_release(void)
+{
+	pthread_mutex_lock(&libelf_lock);
+	if (libelf) {
+		dlclose(libelf);
+		log_debug("unloaded %s", GINI_LIBELF_SONAME);
+	}
+	libelf = NULL;
+	pthread_mutex_unlock(&libelf_lock);
+}
+
+bool
+elf_check_loaded(void)
+{
+	bool loaded;
+
+	pthread_mutex_lock(&libelf_lock);
+	loaded = libelf != NULL;
+	pthread_mutex_unlock(&libelf_lock);
+	return loaded;
+}
 
 #if defined(__x86_64__)
 #define HOST_MACHINE EM_X86_64
@@ -39,14 +151,6 @@
 #else
 #define HOST_CLASS ELFCLASS32
 #endif
-
-static pthread_once_t libelf_once = PTHREAD_ONCE_INIT;
-
-static void
-libelf_init(void)
-{
-	(void)elf_version(EV_CURRENT);
-}
 
 static const char *
 elf_type_name(unsigned type)
@@ -133,15 +237,14 @@ check_symbols(Elf *e, const char *symbol, char *reason, size_t size)
 	return -ENOEXEC;
 }
 
-int
-elf_check_export(int fd, const char *symbol, char *reason, size_t size)
+static int
+check_export_locked(int fd, const char *symbol, char *reason, size_t size)
 {
 	GElf_Ehdr ehdr;
 	struct stat st;
 	Elf *e;
 	int r;
 
-	pthread_once(&libelf_once, libelf_init);
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e) {
 		snprintf(reason, size, "cannot read as ELF: %s", elf_errmsg(-1));
@@ -190,5 +293,18 @@ elf_check_export(int fd, const char *symbol, char *reason, size_t size)
 	}
 	r = check_symbols(e, symbol, reason, size);
 	elf_end(e);
+	return r;
+}
+
+int
+elf_check_export(int fd, const char *symbol, char *reason, size_t size)
+{
+	int r;
+
+	pthread_mutex_lock(&libelf_lock);
+	r = libelf_load_locked(reason, size);
+	if (r >= 0)
+		r = check_export_locked(fd, symbol, reason, size);
+	pthread_mutex_unlock(&libelf_lock);
 	return r;
 }

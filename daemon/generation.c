@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "registry.h"
+#include "startup_trace.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -129,6 +130,7 @@ generation_build(const char *config_file, const struct config_overrides *ov,
 	r = config_load(config_file, ov, &g->config, diags);
 	if (r < 0)
 		goto fail;
+	startup_trace("configuration read");
 	g->registry = registry_new();
 	if (!g->registry) {
 		r = -ENOMEM;
@@ -150,6 +152,7 @@ generation_build(const char *config_file, const struct config_overrides *ov,
 	                     &lopts, &g->report);
 	if (r < 0)
 		goto fail;
+	startup_trace("plugin scan");
 	if (diags->n == errors_before && registry_count(g->registry) == 0 &&
 	    g->config->n_pipelines > 0)
 		plugin_dirs_error(g->config, diags,

@@ -50,6 +50,7 @@
  */
 #include "loader.h"
 
+#include "elfcheck.h"
 #include "hashmap.h"
 #include "log.h"
 #include "registry.h"
@@ -95,8 +96,8 @@ open_plugin(const char *path, int fd, const struct file_key *key, const struct l
 	close(fd);
 	if (mfd < 0)
 		return mfd;
-	r = plugin_open_sealed(path, mfd, key, true, opts && opts->probe ? vet_probe : NULL, &v,
-	                       ret, reason, size);
+	r = plugin_open_sealed(path, mfd, key, true, false, opts && opts->probe ? vet_probe : NULL,
+	                       &v, ret, reason, size);
 	*ret_probed = v.probed;
 	return r;
 }
@@ -384,6 +385,8 @@ loader_scan_with(char *const *dirs, size_t n_dirs, struct registry *into, struct
 	for (size_t i = 0; i < n_dirs && r >= 0; i++)
 		r = scan_one_dir(dirs[i], into, &prev_by_path, opts, report);
 	loader_cache_flush();
+	/* The scan's checks are over: libelf goes until the next cache miss. */
+	elf_check_release();
 	if (r >= 0 && opts && opts->registry_cache_path)
 		loader_regcache_flush();
 	if (r >= 0)

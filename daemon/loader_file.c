@@ -167,6 +167,29 @@ loader_file_check(const struct loader_dir *d, const char *path, int *ret_fd,
 	return 0;
 }
 
+int
+loader_file_check_path(const char *path, int *ret_fd, struct file_key *ret_key, char *reason,
+                       size_t size)
+{
+	_cleanup_free_ char *dir = path_dirname(path);
+	struct loader_dir d;
+	int r;
+
+	if (!dir) {
+		snprintf(reason, size, "out of memory");
+		return -ENOMEM;
+	}
+	r = loader_dir_open(&d, dir);
+	if (r < 0) {
+		loader_dir_done(&d);
+		snprintf(reason, size, "directory %s: %s", dir, strerror(-r));
+		return r;
+	}
+	r = loader_file_check(&d, path, ret_fd, ret_key, reason, size);
+	loader_dir_done(&d);
+	return r;
+}
+
 /*
  * Copies the file open at fd, which loader_file_check() described as key, into a
  * new memfd and seals it; returns the memfd. The copy is refused when the

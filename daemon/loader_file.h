@@ -41,6 +41,13 @@ void loader_dir_done(struct loader_dir *d);
 int loader_file_check(const struct loader_dir *d, const char *path, int *ret_fd,
                       struct file_key *ret_key, char *reason, size_t size);
 /*
+ * loader_file_check() for one file outside a scan: opens and checks the
+ * file's directory, then the file. A directory that cannot be opened is
+ * "directory DIR: ERROR" in reason.
+ */
+int loader_file_check_path(const char *path, int *ret_fd, struct file_key *ret_key, char *reason,
+                           size_t size);
+/*
  * Copies the file open at fd, which loader_file_check() described as key,
  * into a new memfd named "gini:NAME.so" and seals it (write, grow, shrink,
  * seal); returns the memfd. -EAGAIN when the file changed meanwhile.

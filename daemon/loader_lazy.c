@@ -36,25 +36,13 @@ static int
 load(struct plugin *p, char *reason, size_t size)
 {
 	const char *path = plugin_path(p);
-	_cleanup_free_ char *dir = path_dirname(path);
 	struct plugin *q = NULL;
-	struct loader_dir d;
 	struct file_key key = { 0 };
 	const char *cache_path;
 	uint64_t timeout;
 	int fd = -1, r;
 
-	if (!dir) {
-		snprintf(reason, size, "out of memory");
-		return -ENOMEM;
-	}
-	r = loader_dir_open(&d, dir);
-	if (r < 0) {
-		snprintf(reason, size, "directory %s: %s", dir, strerror(-r));
-		return r;
-	}
-	r = loader_file_check(&d, path, &fd, &key, reason, size);
-	loader_dir_done(&d);
+	r = loader_file_check_path(path, &fd, &key, reason, size);
 	if (r < 0)
 		return r;
 	if (!file_key_equal(&key, plugin_key(p))) {
@@ -67,7 +55,9 @@ load(struct plugin *p, char *reason, size_t size)
 	close(fd);
 	if (r < 0)
 		return r;
-	r = plugin_open_sealed(path, r, &key, true,
+	/* The key is the one whose file passed the ELF check when the cache
+	 * recorded it (and was checked again above): libelf is not needed. */
+	r = plugin_open_sealed(path, r, &key, true, true,
 	                       plugin_vet_options(p, &timeout, &cache_path) ? vet_probe : NULL, p,
 	                       &q, reason, size);
 	loader_cache_flush();

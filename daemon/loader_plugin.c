@@ -152,14 +152,14 @@ plugin_adopt(struct plugin *into, struct plugin *from)
 
 int
 plugin_open_sealed(const char *path, int mfd, const struct file_key *key, bool hooks,
-                   plugin_vet_fn *vet, void *userdata, struct plugin **ret, char *reason,
-                   size_t size)
+                   bool elf_vetted, plugin_vet_fn *vet, void *userdata, struct plugin **ret,
+                   char *reason, size_t size)
 {
 	const struct gini_stage_descriptor *(*entry)(void);
 	struct plugin *p;
 	int r;
 
-	r = elf_check_export(mfd, "stage_descriptor", reason, size);
+	r = elf_vetted ? 0 : elf_check_export(mfd, "stage_descriptor", reason, size);
 	if (r < 0) {
 		close(mfd);
 		return r;
@@ -248,22 +248,10 @@ int
 loader_open_file(const char *path, unsigned flags, const struct file_key *expect,
                  struct plugin **ret, char *reason, size_t size)
 {
-	_cleanup_free_ char *dir = path_dirname(path);
-	struct loader_dir d;
 	struct file_key key = { 0 };
 	int fd = -1, r;
 
-	if (!dir) {
-		snprintf(reason, size, "out of memory");
-		return -ENOMEM;
-	}
-	r = loader_dir_open(&d, dir);
-	if (r < 0) {
-		snprintf(reason, size, "directory %s: %s", dir, strerror(-r));
-		return r;
-	}
-	r = loader_file_check(&d, path, &fd, &key, reason, size);
-	loader_dir_done(&d);
+	r = loader_file_check_path(path, &fd, &key, reason, size);
 	if (r < 0)
 		return r;
 	/* Before anything is mapped: a different file runs none of its code. */
@@ -277,8 +265,10 @@ loader_open_file(const char *path, unsigned flags, const struct file_key *expect
 	close(fd);
 	if (r < 0)
 		return r;
-	return plugin_open_sealed(path, r, &key, !(flags & LOADER_NO_HOOKS), NULL, NULL, ret,
-	                          reason, size);
+	r = plugin_open_sealed(path, r, &key, !(flags & LOADER_NO_HOOKS), false, NULL, NULL, ret,
+	                       reason, size);
+	elf_check_release();
+	return r;
 }
 
 int
@@ -288,7 +278,7 @@ loader_open_sealed(int fd, const char *path, unsigned flags, struct plugin **ret
 	const int need = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
 	struct file_key key = { 0 };
 	struct stat st;
-	int seals = fcntl(fd, F_GET_SEALS);
+	int seals = fcntl(fd, F_GET_SEALS), r;
 
 	if (seals < 0 || (seals & need) != need || fstat(fd, &st) < 0) {
 		snprintf(reason, size, "descriptor %d is not a sealed copy of a plugin", fd);
@@ -298,6 +288,8 @@ loader_open_sealed(int fd, const char *path, unsigned flags, struct plugin **ret
 	key.dev = st.st_dev;
 	key.ino = st.st_ino;
 	key.size = st.st_size;
-	return plugin_open_sealed(path, fd, &key, !(flags & LOADER_NO_HOOKS), NULL, NULL, ret,
-	                          reason, size);
+	r = plugin_open_sealed(path, fd, &key, !(flags & LOADER_NO_HOOKS), false, NULL, NULL, ret,
+	                       reason, size);
+	elf_check_release();
+	return r;
 }

@@ -39,13 +39,14 @@ typedef int plugin_vet_fn(const char *path, int mfd, const struct file_key *key,
 
 /*
  * Steps 2 to 5 of loading (see loader.c) on the sealed copy mfd of path,
- * which is what gets mapped; key is the original file's. vet (may be NULL)
- * runs before dlopen(). Takes ownership of mfd. 0 and *ret, or a negative
- * errno value and the reason.
+ * which is what gets mapped; key is the original file's. elf_vetted skips
+ * the ELF check: only for a key whose file passed it before (the registry
+ * cache's, loader_lazy.c). vet (may be NULL) runs before dlopen(). Takes
+ * ownership of mfd. 0 and *ret, or a negative errno value and the reason.
  */
 int plugin_open_sealed(const char *path, int mfd, const struct file_key *key, bool hooks,
-                       plugin_vet_fn *vet, void *userdata, struct plugin **ret, char *reason,
-                       size_t size);
+                       bool elf_vetted, plugin_vet_fn *vet, void *userdata, struct plugin **ret,
+                       char *reason, size_t size);
 
 /*
  * Runs every check on one file and loads it (from a sealed private copy, as

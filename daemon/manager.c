@@ -28,6 +28,7 @@
 #include "reaper.h"
 #include "registry.h"
 #include "scheduler.h"
+#include "startup_trace.h"
 #include "state.h"
 #include "util.h"
 
@@ -328,10 +329,12 @@ manager_start(struct manager *m)
 	r = loop_new(&m->loop);
 	if (r < 0)
 		return log_err_errno(r, "cannot create the event loop: %m");
+	startup_trace("event loop");
 	m->ex = executor_new(m->current->config->workers);
 	if (!m->ex)
 		return log_err_errno(-ENOMEM, "cannot start %u worker threads",
 		                     m->current->config->workers);
+	startup_trace("worker threads started");
 	{
 		struct history_limits lim = manager_history_limits(m->current->config);
 
@@ -343,6 +346,7 @@ manager_start(struct manager *m)
 		/* So does what health knows: no pipeline looks new after a restart. */
 		(void)history_pipeline_summaries(m->history, manager_seed_health, m->health);
 	}
+	startup_trace("run history opened");
 	r = sd_event_add_signal(m->loop->e, &m->sig_hup, SIGHUP, on_sighup, m);
 	if (r >= 0)
 		r = sd_event_add_signal(m->loop->e, &m->sig_term, SIGTERM, on_stop_signal, m);
@@ -360,6 +364,7 @@ manager_start(struct manager *m)
 	if (r < 0)
 		log_warn_errno(r, "cannot set up the watchdog: %m, ignoring");
 	open_switches(m);
+	startup_trace("signals, state files");
 	return 0;
 }
 
@@ -376,6 +381,7 @@ manager_ready(struct manager *m)
 	if (r < 0)
 		return log_err_errno(r, "cannot set up the triggers: %m");
 	scheduler_apply(m->sched, m->current->pipelines, m->current->n_pipelines, true);
+	startup_trace("triggers set up");
 	log_info("ginid %s ready: generation 1 with %zu stage types and %zu pipelines, %u workers",
 	         GINI_VERSION, registry_count(m->current->registry), m->current->n_pipelines,
 	         executor_threads(m->ex));

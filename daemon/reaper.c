@@ -210,16 +210,26 @@ move_to_own(void)
 	return r < 0 ? r : -ENOENT;
 }
 
-/* Whether step cgroups can be made below orig_path: makes one and removes it. */
+/*
+ * Whether step cgroups can be made below orig_path: makes one and removes
+ * it. Named ginid-PID-0, which proc_cgroup_new() never uses (it counts from
+ * 1), and made here rather than with proc_cgroup_new(), which would read
+ * /proc/self/mountinfo and /proc/self/cgroup again to find orig_path: the
+ * kernel formats every mount for each read, the largest cost of this
+ * function on a host with many mounts.
+ */
 static int
 stay(void)
 {
 	char probe[PATH_MAX];
-	int fd = -1, r = proc_cgroup_new("ginid", probe, sizeof(probe), &fd);
 
-	if (r < 0)
-		return r;
-	close(fd);
+	if ((size_t)snprintf(probe, sizeof(probe), "%s/ginid-%d-0", orig_path, (int)getpid()) >=
+	    sizeof(probe))
+		return -ENAMETOOLONG;
+	/* Left by an earlier process with our pid: ours by name, empty. */
+	if (mkdir(probe, 0755) < 0 &&
+	    (errno != EEXIST || rmdir(probe) < 0 || mkdir(probe, 0755) < 0))
+		return -errno;
 	(void)rmdir(probe);
 	base_fd = open(orig_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return base_fd < 0 ? -errno : 0;

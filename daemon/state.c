@@ -6,7 +6,8 @@
  * A state store keeps "NAME VALUE" records (the last fire time of each
  * persistent schedule) for the loop thread, which reads and sets them in
  * memory only. Every set also lands, coalesced by name, in a pending map
- * under a mutex; a writer thread of the store's own takes the whole pending
+ * under a mutex; a writer thread of the store's own (started by the first
+ * change, see writer_start_locked()) takes the whole pending
  * map at once, merges it into its copy of the file and rewrites the file
  * with write_file_atomic() (temporary, fsync, rename, fsync of the
  * directory), at most once per interval, and after a short settling delay so
@@ -67,7 +68,8 @@ struct state_store {
 	uint64_t last_write_usec; /* writer thread only */
 	bool warned;              /* writer thread only */
 	pthread_t thread;
-	bool thread_started;
+	bool thread_started; /* lock */
+	bool start_failed;   /* lock */
 };
 
 static struct record *
@@ -285,14 +287,46 @@ writer_main(void *userdata)
 	return NULL;
 }
 
+/*
+ * The writer thread is started the first time there is something to write,
+ * not with the store: a daemon has three stores, and most of them are never
+ * written in a run (no persistent schedule fired, no `ginictl disable`), so
+ * three threads made at every start, before READY=1, mostly slept until the
+ * exit. 0, or -errno when the thread cannot be made (logged once). Locked.
+ */
+static int
+writer_start_locked(struct state_store *st)
+{
+	sigset_t all, old;
+	int r;
+
+	if (st->thread_started)
+		return 0;
+	/* Signals are for the loop thread; the writer takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&st->thread, NULL, writer_main, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		if (!st->start_failed)
+			log_err("%s: cannot start its writer thread: %s; changes are kept in "
+			        "memory "
+			        "only",
+			        st->path, strerror(r));
+		st->start_failed = true;
+		return -r;
+	}
+	st->thread_started = true;
+	return 0;
+}
+
 int
 state_store_new(const char *path, const char *header, uint64_t interval_usec,
                 struct state_store **ret)
 {
 	struct state_store *st = calloc(1, sizeof(*st));
 	pthread_condattr_t ca;
-	sigset_t all, old;
-	int r;
+	int r = 0;
 
 	if (!st)
 		return -ENOMEM;
@@ -316,16 +350,15 @@ state_store_new(const char *path, const char *header, uint64_t interval_usec,
 		return -ENOMEM;
 	}
 	load(st);
-	/* Signals are for the loop thread; the writer takes none. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	r = pthread_create(&st->thread, NULL, writer_main, st);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0) {
+	/* A damaged file's rest is written out again soon (move_aside()). */
+	pthread_mutex_lock(&st->lock);
+	if (st->pending.n > 0)
+		r = writer_start_locked(st);
+	pthread_mutex_unlock(&st->lock);
+	if (r < 0) {
 		state_store_free(st);
-		return -r;
+		return r;
 	}
-	st->thread_started = true;
 	*ret = st;
 	return 0;
 }
@@ -387,6 +420,7 @@ state_store_set(struct state_store *st, const char *name, int64_t value)
 	if (records_raise(&st->pending, name, value) < 0)
 		log_err("%s: out of memory recording '%s'", st->path, name);
 	st->seq_set++;
+	(void)writer_start_locked(st);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -398,6 +432,9 @@ state_store_kick(struct state_store *st)
 	pthread_mutex_lock(&st->lock);
 	st->kick = true;
 	pthread_cond_signal(&st->wake);
+	/* Nothing pending and no writer: nothing to write now. */
+	if (st->pending.n > 0)
+		(void)writer_start_locked(st);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -413,9 +450,11 @@ state_store_flush(struct state_store *st)
 	target = st->seq_set;
 	st->kick = true;
 	pthread_cond_signal(&st->wake);
-	while (st->seq_written < target)
+	r = st->seq_written < target ? writer_start_locked(st) : 0;
+	while (r >= 0 && st->seq_written < target)
 		pthread_cond_wait(&st->written, &st->lock);
-	r = st->last_error;
+	if (r >= 0)
+		r = st->last_error;
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }

@@ -41,6 +41,20 @@ START_TEST(ginid_loads_http_on_demand)
 }
 END_TEST
 
+/* libelf (and libz with it) is dlopen()ed for the ELF checks of a scan only. */
+START_TEST(programs_load_libelf_on_demand)
+{
+	static const char *const progs[] = { "ginid", "gini-probe", "gini-worker" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
+		_cleanup_free_ char *out = needed(progs[i]);
+
+		ck_assert_msg(!strstr(out, "libelf"), "%s links libelf:\n%s", progs[i], out);
+		ck_assert_msg(!strstr(out, "libz.so"), "%s links libz:\n%s", progs[i], out);
+	}
+}
+END_TEST
+
 Suite *
 linkage_suite(void)
 {
@@ -48,6 +62,7 @@ linkage_suite(void)
 	TCase *tc = tcase_create("linkage");
 
 	tcase_add_test(tc, ginid_loads_http_on_demand);
+	tcase_add_test(tc, programs_load_libelf_on_demand);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -52,6 +52,7 @@ static Suite *(*const suites[])(void) = {
 	failure_suite,
 	lazy_suite,
 	lat_threads_suite,
+	startup_suite,
 };
 /* clang-format on */
 

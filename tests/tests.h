@@ -52,6 +52,7 @@ Suite *triggers_suite(void);
 Suite *failure_suite(void);
 Suite *lazy_suite(void);
 Suite *lat_threads_suite(void);
+Suite *startup_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */
 const char *test_build_dir(void);
