@@ -25,20 +25,20 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 void
 history_run_done(struct history_run *r)
 {
 	for (size_t i = 0; i < r->n_steps; i++) {
-		if (!r->steps_packed) {
-			free(r->steps[i].id);
-			free(r->steps[i].stage);
-			free(r->steps[i].message);
-		}
+		free(r->steps[i].id);
+		free(r->steps[i].stage);
+		free(r->steps[i].message);
 		free(r->steps[i].output);
 	}
 	free(r->steps);
+	free(r->steps_data);
+	free(r->output_data);
 	free(r->pipeline);
 	free(r->trigger);
 	free(r->failed_step);
@@ -67,10 +67,10 @@ static const char *const schema_v1[] = {
 	" message TEXT)",
 	"CREATE INDEX runs_pipeline ON runs (pipeline, id)",
 	"CREATE INDEX runs_started ON runs (started)",
-	/* The steps of a run, in execution order, in one value (encode_steps):
-	 * one row per run keeps a 1000-step run one insert. */
+	/* The steps of a run, in execution order, in one value
+	 * (history_codec.c): one row per run keeps a 1000-step run one insert. */
 	"ALTER TABLE runs ADD COLUMN steps BLOB",
-	/* Their output, apart, so listing runs never reads it (encode_output). */
+	/* Their output, apart, so listing runs never reads it. */
 	"CREATE TABLE output (run_id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
 };
 
@@ -98,7 +98,13 @@ migrate(sqlite3 *db, int from, char **ret_err)
 		return rc;
 	if (from < 1)
 		rc = exec_all(db, schema_v1, ARRAY_SIZE(schema_v1), ret_err);
-	/* Later versions: if (rc == SQLITE_OK && from < 2) rc = ...; */
+	/*
+	 * Version 2 changes no table: runs.steps may from now on hold the
+	 * compact encoding (history_codec.c), which an older ginid would
+	 * misread; the rows written before stay as they are, and are read as
+	 * before. Nothing to rewrite, so the migration costs no start-up time.
+	 */
+	/* Later versions: if (rc == SQLITE_OK && from < 3) rc = ...; */
 	if (rc == SQLITE_OK) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
 		rc = sqlite3_exec(db, sql, NULL, NULL, ret_err);
@@ -269,6 +275,7 @@ history_new(const char *dir, const struct history_limits *lim, struct loop *loop
 	if (!h)
 		return NULL;
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->names_lock, NULL);
 	pthread_cond_init(&h->wake, NULL);
 	pthread_cond_init(&h->flushed, NULL);
 	pthread_cond_init(&h->rq_wake, NULL);
@@ -370,6 +377,8 @@ history_free(struct history *h)
 	pthread_cond_destroy(&h->flushed);
 	pthread_cond_destroy(&h->rq_wake);
 	pthread_mutex_destroy(&h->lock);
+	history_names_done(h);
+	pthread_mutex_destroy(&h->names_lock);
 	free(h->disabled);
 	free(h->path);
 	free(h);

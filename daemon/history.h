@@ -58,14 +58,57 @@ struct history_run {
 	const char *result;   /* "running", "success", "failed", "cancelled", "interrupted" */
 	char *failed_step;    /* NULL: none */
 	char *message;        /* the failed step's message, or NULL */
+	/* In execution order. Recorded with steps_data holding their names
+	 * encoded (history_encoder_init() and _finish() alone), they give only
+	 * their values, with id and stage NULL. */
 	struct history_step *steps;
 	size_t n_steps;
-	/* The steps' id, stage and message live in the steps block itself
-	 * (one allocation per run, see manager_run_record); their output not. */
-	bool steps_packed;
+	/* The steps encoded (struct history_encoder), as the database keeps
+	 * them, or their names alone (above). Owned. */
+	char *steps_data;
+	size_t steps_data_len;
+	char *output_data;
+	size_t output_data_len;
 };
 
 void history_run_free(struct history_run *r);
+
+/* A growing buffer of the encoder's. */
+struct history_buf {
+	char *data;
+	size_t len, cap;
+};
+
+/*
+ * Encodes a run's steps into the form the database keeps (history_codec.c),
+ * for the writer to store as is: whoever records a run feeds it the steps
+ * one at a time, in execution order, with borrowed strings, so no copy of
+ * them is made. The steps' ids and stages are the same for every run of a
+ * pipeline in one generation: history_encoder_init() takes them from h's
+ * cache when key (the pipeline) and generation were seen before, and
+ * otherwise asks name() for each (k in execution order) and keeps the
+ * result. Runs of one (key, generation) must have the same steps; h NULL:
+ * no cache. history_encoder_finish() hands the buffers to r (steps_data,
+ * output_data): 0, or -ENOMEM (and the encoder is emptied). Any one thread
+ * per encoder; the cache has a lock of its own.
+ */
+struct history_encoder {
+	struct history_buf steps, output;
+	size_t n;
+	bool nomem;
+};
+
+typedef void (*history_step_name_fn)(void *userdata, size_t k, const char **ret_id,
+                                     const char **ret_stage);
+
+void history_encoder_init(struct history_encoder *e, struct history *h, const void *key,
+                          uint64_t generation, size_t n_steps, history_step_name_fn name,
+                          void *userdata);
+/* The values of the next step (its id and stage are not read). s and what
+ * it points to are borrowed, for the call only. */
+void history_encoder_add(struct history_encoder *e, const struct history_step *s);
+int history_encoder_finish(struct history_encoder *e, struct history_run *r);
+void history_encoder_done(struct history_encoder *e);
 
 /*
  * Opens (or creates, migrates, or replaces) dir/history.db and starts the

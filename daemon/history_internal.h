@@ -3,7 +3,7 @@
 
 /*
  * Private to the run history (history.c, history_writer.c,
- * history_reader.c): the state the three share. history.c opens the
+ * history_reader.c, history_codec.c): the state they share. history.c opens the
  * database and owns the struct; the writer thread (history_writer.c) and
  * the reader thread (history_reader.c) run on it.
  */
@@ -19,6 +19,17 @@ struct item {
 	struct item *next;
 	struct history_run *run;
 };
+
+/* A names section of history_codec.c's encoding, kept for its pipeline. */
+struct history_names {
+	const void *key; /* the pipeline; compared, never dereferenced */
+	uint64_t generation;
+	size_t n;
+	char *data; /* NULL: a free slot */
+	size_t len;
+};
+
+#define HISTORY_NAMES_CACHED 16
 
 struct history {
 	struct loop *loop; /* NULL: no reader thread */
@@ -54,10 +65,28 @@ struct history {
 	uint64_t write_usec_sum;
 	uint64_t write_buckets[HISTORY_WRITE_BUCKETS]; /* not cumulative */
 	uint64_t read_deadline;                        /* loop thread only */
+	/* The encoders' cache of names sections (history_codec.c); a leaf
+	 * lock of its own, never held with lock. */
+	pthread_mutex_t names_lock;
+	struct history_names names[HISTORY_NAMES_CACHED];
+	size_t names_next; /* the slot replaced next */
 };
 
 /* Frees what r holds, not r itself (history_run_free() does both). */
 void history_run_done(struct history_run *r);
+
+/* history_codec.c: r->steps into r->steps_data (after the names already
+ * there, if any) and r->output_data; frees r->steps. */
+int history_encode_run(struct history_run *r);
+/* Fills r->steps from a steps blob (either version); stops at a malformed
+ * record. 0 or -ENOMEM. */
+int history_decode_steps(struct history_run *r, const char *p, size_t len);
+/* Frees the encoders' cache of names. */
+void history_names_done(struct history *h);
+/* Hands each of r's steps its part of an output blob. */
+void history_decode_output(struct history_run *r, const char *p, size_t len);
+/* A result as one of the static strings it may be, or "unknown". */
+const char *history_static_result(const char *s);
 
 /* The bucket of history_write_bucket_usec a transaction of usec falls in. */
 size_t history_write_bucket(uint64_t usec);

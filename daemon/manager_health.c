@@ -33,8 +33,18 @@ manager_history_limits(const struct gini_config *c)
 		                        .output_max = c->history_output_max };
 }
 
+/* Step k of p in execution order: its id and stage (history_encoder). */
+static void
+step_name(void *userdata, size_t k, const char **ret_id, const char **ret_stage)
+{
+	const struct pipeline *p = userdata;
+
+	*ret_id = p->steps[p->order[k]].id;
+	*ret_stage = p->steps[p->order[k]].stage_id;
+}
+
 struct history_run *
-manager_run_record(const struct run *r, uint64_t generation, bool ended)
+manager_run_record(struct history *hist, const struct run *r, uint64_t generation, bool ended)
 {
 	const struct pipeline *p = r->pipeline;
 	struct history_run *h = calloc(1, sizeof(*h));
@@ -60,40 +70,39 @@ manager_run_record(const struct run *r, uint64_t generation, bool ended)
 	} else if (r->status == RUN_TIMEOUT) {
 		h->message = run_failure_message(r);
 	}
-	/* One allocation for the steps and their strings: this runs on the
-	 * loop for every run, and a run may have a thousand steps. */
+	/*
+	 * This runs on the loop for every run, and a run may have a thousand
+	 * steps: the steps' names come encoded from the history's cache, and
+	 * of each step only its values are taken (no string copied but a
+	 * message, no output serialised where there is none); the writer
+	 * thread encodes them (history_codec.c).
+	 */
 	{
-		size_t size = (p->n_steps + 1) * sizeof(*h->steps);
-		char *q;
+		struct history_encoder e;
 
-		for (size_t i = 0; i < p->n_steps; i++)
-			size += strlen(p->steps[i].id) + 1 +
-			        (p->steps[i].stage_id ? strlen(p->steps[i].stage_id) : 0) + 1 +
-			        (r->results[i].message ? strlen(r->results[i].message) + 1 : 0);
-		h->steps = calloc(1, size);
+		history_encoder_init(&e, hist, p, generation, p->n_steps, step_name, (void *)p);
+		if (history_encoder_finish(&e, h) < 0)
+			goto fail;
+		h->steps = malloc(p->n_steps * sizeof(*h->steps));
 		if (!h->steps)
 			goto fail;
-		h->steps_packed = true;
-		h->n_steps = p->n_steps;
-		q = (char *)(h->steps + p->n_steps + 1);
 		for (size_t k = 0; k < p->n_steps; k++) {
-			size_t i = p->order[k];
-			struct step_result *res = &r->results[i];
+			struct step_result *res = &r->results[p->order[k]];
 			struct history_step *s = &h->steps[k];
 
-			s->id = q;
-			q = stpcpy(q, p->steps[i].id) + 1;
-			s->stage = q;
-			q = stpcpy(q, p->steps[i].stage_id ? p->steps[i].stage_id : "") + 1;
-			if (res->message) {
-				s->message = q;
-				q = stpcpy(q, res->message) + 1;
-			}
-			s->result = step_status_to_string(res->status);
-			s->attempts = res->attempts;
-			s->duration_usec = res->attempts ? res->end_usec - res->start_usec : 0;
-			s->output = output_serialize(&res->output, &s->output_len,
-			                             &s->output_first_seq, &s->output_truncated);
+			*s = (struct history_step){
+				.result = step_status_to_string(res->status),
+				.attempts = res->attempts,
+				.duration_usec =
+				        res->attempts ? res->end_usec - res->start_usec : 0,
+			};
+			h->n_steps = k + 1;
+			if (res->message && !(s->message = strdup(res->message)))
+				goto fail;
+			if (atomic_load_explicit(&res->output.any, memory_order_acquire))
+				s->output = output_serialize(&res->output, &s->output_len,
+				                             &s->output_first_seq,
+				                             &s->output_truncated);
 		}
 	}
 	return h;

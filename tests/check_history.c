@@ -185,7 +185,7 @@ START_TEST(unusable_files_moved_aside)
 	ck_assert_uint_eq(count_corrupt(dir), 2);
 	ck_assert_uint_eq(history_next_id(h), 1);
 	history_free(h);
-	ck_assert_int_eq(db_int(dir, "PRAGMA user_version"), 1);
+	ck_assert_int_eq(db_int(dir, "PRAGMA user_version"), 2);
 	free(path);
 	test_rmtree(dir);
 	free(dir);
@@ -705,5 +705,6 @@ history_suite(void)
 	tcase_add_test(tc, clients_leaving_mid_query);
 	tcase_add_test(tc, read_only_state_dir);
 	suite_add_tcase(s, tc);
+	history_format_tcase(s);
 	return s;
 }
