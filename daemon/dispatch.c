@@ -318,6 +318,8 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	ar->ps = ps;
 	/* The caller took the slot of a real run (fire(), start_queued()). */
 	ar->group = dry ? NULL : p->concurrency_group;
+	/* The first run waits for the history: its id follows the last one's. */
+	manager_history_sync(m);
 	ar->run = run_new(p, trigger);
 	if (listeners)
 		ar->step_msgs = calloc(p->n_steps + 1, sizeof(*ar->step_msgs));

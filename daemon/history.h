@@ -115,8 +115,26 @@ void history_encoder_done(struct history_encoder *e);
  * writer, and with a loop the reader for history_submit(). Never fails but
  * for memory: a history that cannot be kept is returned disabled. Runs left
  * "running" by a killed daemon become "interrupted". At start-up.
+ *
+ * With a loop, the database is opened on the writer thread after this
+ * returns, so that start-up never waits for SQLite: runs recorded before
+ * are queued, and what needs the database open waits for it (bounded by
+ * HISTORY_OPEN_WAIT_USEC, after which the history is disabled for good):
+ * history_disabled(), history_next_id(), history_pipeline_summaries(),
+ * history_flush*() and history_stats(). Without a loop it is open (or
+ * disabled) on return.
  */
 struct history *history_new(const char *dir, const struct history_limits *lim, struct loop *loop);
+/*
+ * Waits (bounded) until the database is open or known unusable; true when
+ * runs are recorded. Any thread; at once after the first time.
+ */
+bool history_wait_open(struct history *h);
+/*
+ * Calls fn(userdata) on the loop once the database is open or known
+ * unusable (at once, posted, if it is already). Loop thread; once.
+ */
+void history_when_open(struct history *h, void (*fn)(void *userdata), void *userdata);
 /*
  * Writes what is queued, stops the threads, closes. Requests the loop has
  * not seen answered are answered here (-ECANCELED if never read): call it
@@ -124,9 +142,10 @@ struct history *history_new(const char *dir, const struct history_limits *lim, s
  */
 struct history *history_free(struct history *h);
 /* Why the history is off ("cannot open ...: ..."), or NULL when it is on. */
-const char *history_disabled(const struct history *h);
-/* The first run id this daemon may use: one past every id recorded. */
-uint64_t history_next_id(const struct history *h);
+const char *history_disabled(struct history *h);
+/* The first run id this daemon may use: one past every id recorded (1 if
+ * the history is off). */
+uint64_t history_next_id(struct history *h);
 void history_set_limits(struct history *h, const struct history_limits *lim);
 size_t history_output_max(const struct history *h);
 /*
@@ -202,7 +221,11 @@ struct history_summary {
 	uint64_t consecutive_failures; /* ended runs since the last success that did not succeed */
 };
 
-/* Calls fn once per pipeline with recorded runs. Loop thread. 0 or -errno. */
+/*
+ * Calls fn once per pipeline that had ended runs when the database was
+ * opened, with what they were then (read by history_open(), so the start
+ * path does not wait for the query). Loop thread. 0 or -ENODEV.
+ */
 int history_pipeline_summaries(struct history *h,
                                void (*fn)(const struct history_summary *s, void *userdata),
                                void *userdata);

@@ -9,6 +9,7 @@
  */
 
 #include "history.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -31,19 +32,31 @@ struct history_names {
 
 #define HISTORY_NAMES_CACHED 16
 
+/* How long the first one to need the database waits for it to open. */
+#define HISTORY_OPEN_WAIT_USEC (15 * USEC_PER_SEC)
+
 struct history {
-	struct loop *loop; /* NULL: no reader thread */
+	struct loop *loop; /* NULL: no reader thread, and opened in history_new() */
 	pthread_t reader;
 	bool have_reader;
 	char *path;
+	/* Filled by history_open(), fixed once open_done is set (below). */
 	char *disabled; /* reason, or NULL */
 	uint64_t next_id;
-	sqlite3 *wdb; /* writer thread's */
-	sqlite3 *rdb; /* loop's */
+	sqlite3 *wdb;                      /* writer thread's */
+	sqlite3 *rdb;                      /* the reader's */
+	struct history_summary *summaries; /* their pipeline strings owned */
+	size_t n_summaries;
 	pthread_t thread;
 	bool have_thread;
 
 	pthread_mutex_t lock; /* guards everything below */
+	bool open_done;       /* history_open() finished: the fields above are set */
+	bool gave_up;         /* history_wait_open() timed out: never used */
+	pthread_cond_t opened;
+	void (*on_open)(void *userdata); /* history_when_open() */
+	void *on_open_data;
+	struct loop_msg open_msg;
 	pthread_cond_t wake, flushed;
 	struct item *head, **tail;
 	uint64_t queued, written; /* items */
@@ -91,6 +104,8 @@ const char *history_static_result(const char *s);
 /* The bucket of history_write_bucket_usec a transaction of usec falls in. */
 size_t history_write_bucket(uint64_t usec);
 
+/* history.c: opens the database, on the writer thread when there is a loop. */
+void history_open(struct history *h);
 /* The writer thread (history_writer.c): owns h->wdb. */
 void *history_writer_main(void *data);
 /* The reader thread (history_reader.c): answers history_submit(). */

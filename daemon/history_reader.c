@@ -6,7 +6,6 @@
  * the disk. WAL readers see the last commit and never wait for the writer;
  * a progress handler cuts a query off after READ_BUDGET_USEC so one query
  * cannot hold up those behind it (history_codec.c decodes what it reads).
- * Here too: the start-up summaries for health.
  */
 #include "history_internal.h"
 
@@ -100,7 +99,7 @@ history_query(struct history *h, const struct history_filter *f,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (!h || h->disabled)
+	if (!history_wait_open(h))
 		return -ENODEV;
 	read_begin(h);
 	/* The pipeline index serves the most common filter; ids order the rest. */
@@ -147,7 +146,7 @@ history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
 	int rc;
 
 	*ret = NULL;
-	if (!h || h->disabled)
+	if (!history_wait_open(h))
 		return -ENODEV;
 	read_begin(h);
 	rc = sqlite3_prepare_v2(
@@ -182,50 +181,6 @@ history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
 	}
 	*ret = r;
 	return read_error(h, SQLITE_OK, err, err_size);
-}
-
-int
-history_pipeline_summaries(struct history *h,
-                           void (*fn)(const struct history_summary *s, void *userdata),
-                           void *userdata)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!h || h->disabled)
-		return -ENODEV;
-	/* Per pipeline: its last ended run, its last success, and the ended
-	 * runs after that success that failed or timed out, as live health
-	 * counts them (health_run_end(): a cancelled run is no failure). A run
-	 * marked interrupted at start never ended and is in neither. */
-	rc = sqlite3_prepare_v2(
-	        h->rdb,
-	        "WITH p AS (SELECT pipeline, max(id) AS last_id, "
-	        "  max(CASE WHEN result = 'success' THEN id END) AS ok_id "
-	        "  FROM runs WHERE ended IS NOT NULL GROUP BY pipeline) "
-	        "SELECT p.pipeline, p.last_id, l.started, l.result, o.ended, "
-	        "  (SELECT count(*) FROM runs c WHERE c.pipeline = p.pipeline "
-	        "   AND c.ended IS NOT NULL AND c.result IN ('failed', 'timeout') "
-	        "   AND c.id > coalesce(p.ok_id, 0)) "
-	        "FROM p JOIN runs l ON l.id = p.last_id LEFT JOIN runs o ON o.id = p.ok_id",
-	        -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return -EIO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct history_summary s = {
-			.pipeline = (const char *)sqlite3_column_text(st, 0),
-			.last_run_id = (uint64_t)sqlite3_column_int64(st, 1),
-			.last_run_usec = sqlite3_column_int64(st, 2),
-			.last_result =
-			        history_static_result((const char *)sqlite3_column_text(st, 3)),
-			.last_success_usec = sqlite3_column_int64(st, 4),
-			.consecutive_failures = (uint64_t)sqlite3_column_int64(st, 5),
-		};
-
-		fn(&s, userdata);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 /* The reader thread and its requests. */
@@ -316,6 +271,11 @@ answer(struct history *h, struct history_request *rq)
 {
 	int r;
 
+	/* The database may still be opening: the first query waits for it. */
+	if (!history_wait_open(h)) {
+		rq->r = -ENODEV;
+		return;
+	}
 	(void)history_flush_timeout(h, READER_FLUSH_WAIT_USEC);
 	if (rq->get)
 		r = history_get(h, rq->id, &rq->run, rq->err, sizeof(rq->err));
@@ -356,7 +316,7 @@ history_submit(struct history *h, struct history_request *rq)
 {
 	rq->next = NULL;
 	rq->r = 0;
-	if (!h || h->disabled || !h->have_reader) {
+	if (!h || !h->have_reader) {
 		rq->r = -ENODEV;
 		/* Still later, on the loop, as promised. */
 		if (h && h->loop) {

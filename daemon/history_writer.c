@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The run history's writer thread (history.h, history.c): the loop (or
- * anyone) queues whole run records under a mutex and signals this thread,
- * which owns the read-write connection. It takes everything queued and
+ * The run history's writer thread (history.h, history.c): it opens the
+ * database first when the daemon has a loop (history_open(), off the start
+ * path); then the loop (or anyone) queues whole run records under a mutex
+ * and signals this thread, which owns the read-write connection. It takes everything queued and
  * writes it in one transaction; now and then (see RETENTION_EVERY_RUNS),
  * when the oldest run expires, and at the end, that transaction also deletes
  * at most RETENTION_BATCH of the oldest runs beyond history_max_runs or older
@@ -228,9 +229,34 @@ history_writer_main(void *data)
 	uint64_t last_err_usec = 0, since_pass = 0;
 	int64_t due = 0;
 	bool more = true; /* a pass at start: the limits may have changed */
+	bool usable;
 	int rc;
 
 	thread_role("ginid-history", true);
+	pthread_mutex_lock(&h->lock);
+	usable = h->open_done;
+	pthread_mutex_unlock(&h->lock);
+	/* Opened here when there is a loop: start-up does not wait for it. */
+	if (!usable)
+		history_open(h);
+	pthread_mutex_lock(&h->lock);
+	usable = h->open_done && !h->gave_up && !h->disabled;
+	if (!usable) {
+		/* What was queued before it failed goes, unwritten. */
+		while (h->head) {
+			struct item *it = h->head;
+
+			h->head = it->next;
+			history_run_free(it->run);
+			free(it);
+			h->written++;
+		}
+		h->tail = &h->head;
+		pthread_cond_broadcast(&h->flushed);
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (!usable)
+		return NULL;
 	rc = prepare_writer(h->wdb, &w);
 	if (rc != SQLITE_OK)
 		log_err("history: cannot prepare statements: %s; runs will not be recorded",

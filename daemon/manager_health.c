@@ -125,9 +125,32 @@ health_now(struct manager *m, int64_t *ret_next_usec)
 	                     ret_next_usec);
 }
 
+void
+manager_history_sync(struct manager *m)
+{
+	if (m->history_synced)
+		return;
+	m->history_synced = true;
+	/* Ids go on from the last recorded run, across restarts. */
+	executor_set_next_run_id(history_next_id(m->history));
+	/* So does what health knows: no pipeline looks new after a restart. */
+	(void)history_pipeline_summaries(m->history, manager_seed_health, m->health);
+	m->health_stale = true;
+}
+
+void
+manager_history_opened(void *userdata)
+{
+	struct manager *m = userdata;
+
+	manager_history_sync(m);
+	manager_update_status(m);
+}
+
 json_t *
 manager_health(struct manager *m)
 {
+	manager_history_sync(m);
 	return health_now(m, NULL);
 }
 
@@ -154,6 +177,9 @@ health_status(struct manager *m)
 	int64_t next = 0;
 	json_t *h;
 
+	/* Not before the history is read (manager_history_opened() comes). */
+	if (!m->history_synced)
+		return "health: reading the run history";
 	if (m->health_status && !m->health_stale)
 		return m->health_status;
 	h = health_now(m, &next);
