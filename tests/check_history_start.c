@@ -5,7 +5,8 @@
  * changes. A real ginid: an on_start run, dispatched as early as can be,
  * still takes the id after the last recorded one; health and STATUS= after
  * a restart know the last failures; a corrupt database is moved aside as
- * before. Part of the history suite (check_history.c).
+ * before. And the writer thread, at a lower priority, still keeps up under
+ * load. Part of the history suite (check_history.c).
  */
 #include "tests.h"
 
@@ -14,13 +15,17 @@
 #include "daemon.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define START_CONF                                                                                 \
 	"pipelines = (\n"                                                                          \
@@ -155,6 +160,84 @@ START_TEST(start_with_corrupt_database)
 }
 END_TEST
 
+/* Whether a thread of this process runs at niceness nice. */
+static bool
+task_with_nice(long nice)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	bool found = false;
+
+	ck_assert_ptr_nonnull(d);
+	while (!found && (e = readdir(d))) {
+		char path[300], buf[1024], *p;
+		long v = 0;
+		FILE *f;
+		int field = 0;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
+			/* After the name: state is field 3, nice field 19. */
+			for (char *t = strtok(p + 1, " "); t; t = strtok(NULL, " "))
+				if (++field == 17) {
+					v = strtol(t, NULL, 10);
+					found = v == nice;
+					break;
+				}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+static atomic_bool spin_stop;
+
+static void *
+spin(void *data)
+{
+	volatile unsigned long n = 0;
+
+	(void)data;
+	while (!atomic_load(&spin_stop))
+		n++;
+	return NULL;
+}
+
+/* The writer yields to the runs (niceness 10), yet under a steady load
+ * that takes every core it records every run. */
+START_TEST(writer_yields_but_keeps_up)
+{
+	char *dir = test_tmpdir("history-nice");
+	int64_t now = (int64_t)now_usec(CLOCK_REALTIME);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t busy[16];
+	size_t n = (size_t)(cores > 0 && cores < 8 ? cores * 2 : 16);
+	struct history *h;
+
+	atomic_store(&spin_stop, false);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(pthread_create(&busy[i], NULL, spin, NULL), 0);
+	h = history_new(dir, &defaults, NULL);
+	ck_assert_ptr_null(history_disabled(h));
+	for (uint64_t i = 1; i <= 300; i++)
+		history_record(h, ended_run(i, "p", "success", now, "under load"));
+	ck_assert_int_eq(history_flush(h), 0);
+	ck_assert(task_with_nice(10));
+	atomic_store(&spin_stop, true);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(busy[i], NULL);
+	history_free(h);
+	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM runs"), 300);
+	test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 void
 history_start_tcase(Suite *s)
 {
@@ -163,5 +246,6 @@ history_start_tcase(Suite *s)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, restart_keeps_ids_and_health);
 	tcase_add_test(tc, start_with_corrupt_database);
+	tcase_add_test(tc, writer_yields_but_keeps_up);
 	suite_add_tcase(s, tc);
 }
