@@ -64,7 +64,7 @@ struct history_run {
 	struct history_step *steps;
 	size_t n_steps;
 	/* The steps encoded (struct history_encoder), as the database keeps
-	 * them, or their names alone (above). Owned. */
+	 * them (and steps NULL), or their names alone (above). Owned. */
 	char *steps_data;
 	size_t steps_data_len;
 	char *output_data;
@@ -104,6 +104,9 @@ typedef void (*history_step_name_fn)(void *userdata, size_t k, const char **ret_
 void history_encoder_init(struct history_encoder *e, struct history *h, const void *key,
                           uint64_t generation, size_t n_steps, history_step_name_fn name,
                           void *userdata);
+/* The next step, one that succeeded at its first attempt and said
+ * nothing (most of them): its duration is all there is to encode. */
+void history_encoder_add_ok(struct history_encoder *e, uint64_t duration_usec);
 /* The values of the next step (its id and stage are not read). s and what
  * it points to are borrowed, for the call only. */
 void history_encoder_add(struct history_encoder *e, const struct history_step *s);

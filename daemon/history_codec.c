@@ -164,6 +164,30 @@ history_names_done(struct history *h)
 		free(h->names[i].data);
 		h->names[i] = (struct history_names){ 0 };
 	}
+	free(h->spare_data);
+	h->spare_data = NULL;
+}
+
+void
+history_run_recycle(struct history *h, struct history_run *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_steps; i++) {
+		free(r->steps[i].id);
+		free(r->steps[i].stage);
+		free(r->steps[i].message);
+		free(r->steps[i].output);
+	}
+	pthread_mutex_lock(&h->names_lock);
+	if (!h->spare_data && r->steps_data && r->steps_data_len) {
+		h->spare_data = r->steps_data;
+		h->spare_data_cap = r->steps_data_len;
+		r->steps_data = NULL;
+	}
+	pthread_mutex_unlock(&h->names_lock);
+	r->n_steps = 0;
+	history_run_free(r);
 }
 
 void
@@ -178,6 +202,16 @@ history_encoder_init(struct history_encoder *e, struct history *h, const void *k
 	q = stpcpy(head, STEPS_V2_MAGIC);
 	q = put_u64(q, n_steps);
 	*q++ = '\n';
+	/* The buffer of a run already written, if it is large enough. */
+	if (h) {
+		pthread_mutex_lock(&h->names_lock);
+		if (h->spare_data && h->spare_data_cap >= (size_t)(q - head) + n_steps * 16) {
+			e->steps = (struct history_buf){ .data = h->spare_data,
+				                         .cap = h->spare_data_cap };
+			h->spare_data = NULL;
+		}
+		pthread_mutex_unlock(&h->names_lock);
+	}
 	/* A step that said nothing takes its id and a few bytes. */
 	if (!buf_reserve(&e->steps, (size_t)(q - head) + n_steps * 16)) {
 		e->nomem = true;
@@ -208,6 +242,21 @@ history_encoder_init(struct history_encoder *e, struct history *h, const void *k
 	}
 	pthread_mutex_unlock(&h->names_lock);
 	e->nomem = !ok;
+}
+
+void
+history_encoder_add_ok(struct history_encoder *e, uint64_t duration_usec)
+{
+	char *q;
+
+	if (e->nomem || !buf_reserve(&e->steps, 22)) {
+		e->nomem = true;
+		return;
+	}
+	q = put_u64(e->steps.data + e->steps.len, duration_usec);
+	*q++ = '\n';
+	e->steps.len = (size_t)(q - e->steps.data);
+	e->n++;
 }
 
 /* This runs on the loop for every step of every run: no call it can avoid. */
@@ -326,6 +375,7 @@ history_encode_run(struct history_run *r)
 	struct history_encoder e;
 	int k;
 
+	/* Once: write_run() calls it for each record it writes. */
 	if (r->steps_data) {
 		/* The names are encoded already: the values follow them. */
 		e = (struct history_encoder){ .steps = { .data = r->steps_data,
@@ -338,16 +388,6 @@ history_encode_run(struct history_run *r)
 	for (size_t i = 0; i < r->n_steps; i++)
 		history_encoder_add(&e, &r->steps[i]);
 	k = history_encoder_finish(&e, r);
-	/* Encoded once: the steps go. */
-	for (size_t i = 0; i < r->n_steps; i++) {
-		free(r->steps[i].id);
-		free(r->steps[i].stage);
-		free(r->steps[i].message);
-		free(r->steps[i].output);
-	}
-	free(r->steps);
-	r->steps = NULL;
-	r->n_steps = 0;
 	return k;
 }
 

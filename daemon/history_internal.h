@@ -83,19 +83,26 @@ struct history {
 	pthread_mutex_t names_lock;
 	struct history_names names[HISTORY_NAMES_CACHED];
 	size_t names_next; /* the slot replaced next */
+	/* Under names_lock too: the steps buffer of a run just written, for
+	 * the next record (history_run_recycle()): freed, a large one goes back
+	 * to the kernel, and the next record pays the page faults again. */
+	char *spare_data;
+	size_t spare_data_cap;
 };
 
 /* Frees what r holds, not r itself (history_run_free() does both). */
 void history_run_done(struct history_run *r);
 
 /* history_codec.c: r->steps into r->steps_data (after the names already
- * there, if any) and r->output_data; frees r->steps. */
+ * there, if any) and r->output_data. Once per record. */
 int history_encode_run(struct history_run *r);
 /* Fills r->steps from a steps blob (either version); stops at a malformed
  * record. 0 or -ENOMEM. */
 int history_decode_steps(struct history_run *r, const char *p, size_t len);
-/* Frees the encoders' cache of names. */
+/* Frees the encoders' cache of names, and the spare buffers. */
 void history_names_done(struct history *h);
+/* Frees r, keeping its buffers for the next record. Writer thread. */
+void history_run_recycle(struct history *h, struct history_run *r);
 /* Hands each of r's steps its part of an output blob. */
 void history_decode_output(struct history_run *r, const char *p, size_t len);
 /* A result as one of the static strings it may be, or "unknown". */

@@ -338,7 +338,7 @@ history_writer_main(void *data)
 			struct item *it = batch;
 
 			batch = it->next;
-			history_run_free(it->run);
+			history_run_recycle(h, it->run);
 			free(it);
 			n++;
 		}

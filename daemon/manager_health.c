@@ -73,37 +73,39 @@ manager_run_record(struct history *hist, const struct run *r, uint64_t generatio
 	/*
 	 * This runs on the loop for every run, and a run may have a thousand
 	 * steps: the steps' names come encoded from the history's cache, and
-	 * of each step only its values are taken (no string copied but a
-	 * message, no output serialised where there is none); the writer
-	 * thread encodes them (history_codec.c).
+	 * a step that succeeded at once and said nothing (most) costs its
+	 * duration's digits. No string is copied, no output serialised where
+	 * there is none, and the record stays small (a few bytes a step): the
+	 * writer stores it as is.
 	 */
 	{
 		struct history_encoder e;
 
 		history_encoder_init(&e, hist, p, generation, p->n_steps, step_name, (void *)p);
-		if (history_encoder_finish(&e, h) < 0)
-			goto fail;
-		h->steps = malloc(p->n_steps * sizeof(*h->steps));
-		if (!h->steps)
-			goto fail;
 		for (size_t k = 0; k < p->n_steps; k++) {
 			struct step_result *res = &r->results[p->order[k]];
-			struct history_step *s = &h->steps[k];
+			uint64_t dur = res->attempts ? res->end_usec - res->start_usec : 0;
+			struct history_step s;
 
-			*s = (struct history_step){
+			if (res->status == STEP_SUCCESS && res->attempts == 1 && !res->message &&
+			    !atomic_load_explicit(&res->output.any, memory_order_acquire)) {
+				history_encoder_add_ok(&e, dur);
+				continue;
+			}
+			/* Borrowed strings, for the call only. */
+			s = (struct history_step){
 				.result = step_status_to_string(res->status),
 				.attempts = res->attempts,
-				.duration_usec =
-				        res->attempts ? res->end_usec - res->start_usec : 0,
+				.duration_usec = dur,
+				.message = res->message,
 			};
-			h->n_steps = k + 1;
-			if (res->message && !(s->message = strdup(res->message)))
-				goto fail;
-			if (atomic_load_explicit(&res->output.any, memory_order_acquire))
-				s->output = output_serialize(&res->output, &s->output_len,
-				                             &s->output_first_seq,
-				                             &s->output_truncated);
+			s.output = output_serialize(&res->output, &s.output_len,
+			                            &s.output_first_seq, &s.output_truncated);
+			history_encoder_add(&e, &s);
+			free(s.output);
 		}
+		if (history_encoder_finish(&e, h) < 0)
+			goto fail;
 	}
 	return h;
 fail:

@@ -127,6 +127,62 @@ START_TEST(steps_round_trip)
 }
 END_TEST
 
+static void
+two_names(void *userdata, size_t k, const char **ret_id, const char **ret_stage)
+{
+	(void)userdata;
+	*ret_id = k == 0 ? "quick" : "slow";
+	*ret_stage = "exec";
+}
+
+/* The loop's short cut for a step that succeeded at once and said nothing
+ * reads back as such a step, next to one encoded in full. */
+START_TEST(quiet_step_short_cut)
+{
+	char *dir = test_tmpdir("history-quiet");
+	struct history *h = history_new(dir, &defaults, NULL);
+	struct history_run *r = calloc(1, sizeof(*r));
+	struct history_run *got = NULL;
+	struct history_encoder e;
+	char err[128];
+
+	ck_assert_ptr_nonnull(r);
+	*r = (struct history_run){ .id = 1,
+		                   .pipeline = strdup("p"),
+		                   .trigger = strdup("t"),
+		                   .started_usec = (int64_t)now_usec(CLOCK_REALTIME),
+		                   .result = "failed" };
+	r->ended_usec = r->started_usec + 10;
+	history_encoder_init(&e, h, r, 1, 2, two_names, NULL);
+	history_encoder_add_ok(&e, 12);
+	history_encoder_add(&e, &(struct history_step){ .result = "failed",
+	                                                .attempts = 2,
+	                                                .duration_usec = 345,
+	                                                .message = (char *)"no" });
+	ck_assert_int_eq(history_encoder_finish(&e, r), 0);
+	history_record(h, r);
+	ck_assert_int_eq(history_flush(h), 0);
+	ck_assert_int_eq(history_get(h, 1, &got, err, sizeof(err)), 0);
+	ck_assert_uint_eq(got->n_steps, 2);
+	ck_assert_str_eq(got->steps[0].id, "quick");
+	ck_assert_str_eq(got->steps[0].stage, "exec");
+	ck_assert_str_eq(got->steps[0].result, "success");
+	ck_assert_uint_eq(got->steps[0].attempts, 1);
+	ck_assert_uint_eq(got->steps[0].duration_usec, 12);
+	ck_assert_ptr_null(got->steps[0].message);
+	ck_assert_str_eq(got->steps[1].id, "slow");
+	ck_assert_str_eq(got->steps[1].stage, "exec");
+	ck_assert_str_eq(got->steps[1].result, "failed");
+	ck_assert_uint_eq(got->steps[1].attempts, 2);
+	ck_assert_uint_eq(got->steps[1].duration_usec, 345);
+	ck_assert_str_eq(got->steps[1].message, "no");
+	history_run_free(got);
+	history_free(h);
+	test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* Schema 1, as the first ginid with a history wrote it. */
 static const char *const schema_v1 =
         "CREATE TABLE runs (id INTEGER PRIMARY KEY, pipeline TEXT NOT NULL,"
@@ -351,6 +407,7 @@ history_format_tcase(Suite *s)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, steps_round_trip);
+	tcase_add_test(tc, quiet_step_short_cut);
 	tcase_add_test(tc, old_database_still_reads);
 	tcase_add_test(tc, old_database_through_ginictl);
 	tcase_add_test(tc, names_follow_a_reload);
