@@ -58,13 +58,12 @@ struct history_run {
 	const char *result;   /* "running", "success", "failed", "cancelled", "interrupted" */
 	char *failed_step;    /* NULL: none */
 	char *message;        /* the failed step's message, or NULL */
-	/* In execution order. Recorded with steps_data holding their names
-	 * encoded (history_encoder_init() and _finish() alone), they give only
-	 * their values, with id and stage NULL. */
+	/* In execution order; the writer encodes them. */
 	struct history_step *steps;
 	size_t n_steps;
-	/* The steps encoded (struct history_encoder), as the database keeps
-	 * them (and steps NULL), or their names alone (above). Owned. */
+	/* Or the steps encoded already (struct history_encoder), as the
+	 * database keeps them, with steps NULL: the writer stores them as is.
+	 * Owned. */
 	char *steps_data;
 	size_t steps_data_len;
 	char *output_data;

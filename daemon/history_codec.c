@@ -373,22 +373,11 @@ int
 history_encode_run(struct history_run *r)
 {
 	struct history_encoder e;
-	int k;
 
-	/* Once: write_run() calls it for each record it writes. */
-	if (r->steps_data) {
-		/* The names are encoded already: the values follow them. */
-		e = (struct history_encoder){ .steps = { .data = r->steps_data,
-			                                 .len = r->steps_data_len,
-			                                 .cap = r->steps_data_len } };
-		r->steps_data = NULL;
-	} else {
-		history_encoder_init(&e, NULL, NULL, 0, r->n_steps, run_step_name, r);
-	}
+	history_encoder_init(&e, NULL, NULL, 0, r->n_steps, run_step_name, r);
 	for (size_t i = 0; i < r->n_steps; i++)
 		history_encoder_add(&e, &r->steps[i]);
-	k = history_encoder_finish(&e, r);
-	return k;
+	return history_encoder_finish(&e, r);
 }
 
 const char *

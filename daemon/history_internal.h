@@ -93,8 +93,7 @@ struct history {
 /* Frees what r holds, not r itself (history_run_free() does both). */
 void history_run_done(struct history_run *r);
 
-/* history_codec.c: r->steps into r->steps_data (after the names already
- * there, if any) and r->output_data. Once per record. */
+/* history_codec.c: r->steps into r->steps_data and r->output_data. */
 int history_encode_run(struct history_run *r);
 /* Fills r->steps from a steps blob (either version); stops at a malformed
  * record. 0 or -ENOMEM. */

@@ -51,10 +51,9 @@ write_run(struct wstmts *w, struct history_run *r, bool *ret_added)
 {
 	int rc;
 
-	/* Encoded here, off the loop: a run recorded by the manager comes
-	 * with its steps' names encoded and their values to add, one from
-	 * elsewhere (tests, the bench) with its steps. */
-	if (r->n_steps && history_encode_run(r) < 0)
+	/* A run recorded by the manager comes encoded (manager_run_record());
+	 * one from elsewhere (tests, the bench) with its steps. */
+	if (r->n_steps && !r->steps_data && history_encode_run(r) < 0)
 		return SQLITE_NOMEM;
 	/* A primary key lookup, cheap next to the insert it precedes. */
 	sqlite3_reset(w->exists);
