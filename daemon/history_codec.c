@@ -59,7 +59,7 @@ buf_grow(struct history_buf *b, size_t more)
 static inline bool
 buf_reserve(struct history_buf *b, size_t more)
 {
-	return b->cap - b->len >= more || buf_grow(b, more);
+	return (b->data && b->cap - b->len >= more) || buf_grow(b, more);
 }
 
 /* Appends the decimal digits of v at q; returns the end. */

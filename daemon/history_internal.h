@@ -51,8 +51,6 @@ struct history {
 	bool have_thread;
 
 	pthread_mutex_t lock; /* guards everything below */
-	bool open_done;       /* history_open() finished: the fields above are set */
-	bool gave_up;         /* history_wait_open() timed out: never used */
 	pthread_cond_t opened;
 	void (*on_open)(void *userdata); /* history_when_open() */
 	void *on_open_data;
@@ -62,6 +60,8 @@ struct history {
 	uint64_t queued, written; /* items */
 	bool stop;
 	bool limits_changed; /* the writer passes again at once */
+	bool open_done;      /* history_open() finished: the fields above are set */
+	bool gave_up;        /* history_wait_open() timed out: never used */
 	struct history_limits lim;
 	struct history_request *rq_head, **rq_tail; /* for the reader */
 	pthread_cond_t rq_wake;

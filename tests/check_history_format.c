@@ -24,21 +24,20 @@
 
 /* Steps that exercise every field and default of the encoding. */
 static const struct {
-	const char *id, *stage, *result, *message;
-	unsigned attempts;
+	const char *id, *stage, *result, *message, *output;
 	uint64_t duration, first_seq;
+	unsigned attempts;
 	bool truncated;
-	const char *output;
 } cases[] = {
-	{ "a", "exec", "success", NULL, 1, 7, 0, false, NULL },
-	{ "b", "exec", "success", NULL, 1, 0, 0, false, NULL }, /* all defaults */
-	{ "c", "log", "failed", "it broke\nbadly\ttoo", 3, 1234567, 0, false, NULL },
-	{ "d", "", "skipped", NULL, 0, 0, 0, false, NULL }, /* no stage */
-	{ "e", "", "success", NULL, 1, 5, 0, false, NULL }, /* none, again */
-	{ "f", "exec", "timed-out", NULL, 2, 99, 41, true, "1700000000000000 6 tail\n" },
-	{ "g", "exec", "success", NULL, 1, 18446744073709551615ULL, 7, false,
-	  "1700000000000001 3 x\n" },
-	{ "h", "noop", "success", "", 1, 1, 0, false, NULL }, /* empty message */
+	{ "a", "exec", "success", NULL, NULL, 7, 0, 1, false },
+	{ "b", "exec", "success", NULL, NULL, 0, 0, 1, false }, /* all defaults */
+	{ "c", "log", "failed", "it broke\nbadly\ttoo", NULL, 1234567, 0, 3, false },
+	{ "d", "", "skipped", NULL, NULL, 0, 0, 0, false }, /* no stage */
+	{ "e", "", "success", NULL, NULL, 5, 0, 1, false }, /* none, again */
+	{ "f", "exec", "timed-out", NULL, "1700000000000000 6 tail\n", 99, 41, 2, true },
+	{ "g", "exec", "success", NULL, "1700000000000001 3 x\n", 18446744073709551615ULL, 7, 1,
+	  false },
+	{ "h", "noop", "success", "", NULL, 1, 0, 1, false }, /* empty message */
 };
 
 static struct history_run *
@@ -347,12 +346,15 @@ first_step(struct daemon *d, long long id, size_t *ret_n)
 	ck_assert_int_eq(daemon_ginictl(d, &out, &err, "--json", "history", NULL), 0);
 	j = json_loads(out, 0, NULL);
 	ck_assert_ptr_nonnull(j);
-	json_array_foreach(j, i, run) if (json_integer_value(json_object_get(run, "id")) == id)
+	json_array_foreach(j, i, run)
 	{
 		json_t *steps = json_object_get(run, "steps");
 
+		if (json_integer_value(json_object_get(run, "id")) != id)
+			continue;
 		*ret_n = json_array_size(steps);
 		ret = strdup(json_string_value(json_object_get(json_array_get(steps, 0), "id")));
+		break;
 	}
 	ck_assert_ptr_nonnull(ret);
 	json_decref(j);
