@@ -205,13 +205,13 @@ run_once(struct executor *ex, const struct pipeline *p, struct waiter *w, struct
 		return -1;
 	}
 	if (h)
-		history_record(h, manager_run_record(r, 1, false));
+		history_record(h, manager_run_record(h, r, 1, false));
 	pthread_mutex_lock(&w->lock);
 	while (!w->done)
 		pthread_cond_wait(&w->cond, &w->lock);
 	pthread_mutex_unlock(&w->lock);
 	if (h)
-		history_record(h, manager_run_record(r, 1, true));
+		history_record(h, manager_run_record(h, r, 1, true));
 	ok = r->status == RUN_SUCCESS;
 	run_free(r);
 	return ok ? 0 : -1;

@@ -223,7 +223,8 @@ run_done_on_loop(void *data)
 			l->on_done(l, r);
 	}
 	if (ps) {
-		history_record(m->history, manager_run_record(r, ar->gen->number, true));
+		history_record(m->history,
+		               manager_run_record(m->history, r, ar->gen->number, true));
 		health_run_end(m->health, r->pipeline->name,
 		               r->start_realtime_usec + (int64_t)(r->end_usec - r->start_usec),
 		               r->status);
@@ -317,6 +318,8 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	ar->ps = ps;
 	/* The caller took the slot of a real run (fire(), start_queued()). */
 	ar->group = dry ? NULL : p->concurrency_group;
+	/* The first run waits for the history: its id follows the last one's. */
+	manager_history_sync(m);
 	ar->run = run_new(p, trigger);
 	if (listeners)
 		ar->step_msgs = calloc(p->n_steps + 1, sizeof(*ar->step_msgs));
@@ -384,7 +387,8 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	}
 	/* A "running" row, so that a run cut short by kill -9 is not forgotten. */
 	if (!dry)
-		history_record(m->history, manager_run_record(ar->run, ar->gen->number, false));
+		history_record(m->history,
+		               manager_run_record(m->history, ar->run, ar->gen->number, false));
 	/* Logged once it is on its way: the log line is not on the trigger's path. */
 	log_fields_full(dry ? LOG_DEBUG : LOG_INFO,
 	                &(struct log_fields){ .pipeline = p->name,

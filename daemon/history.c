@@ -17,6 +17,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -25,20 +26,20 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 void
 history_run_done(struct history_run *r)
 {
 	for (size_t i = 0; i < r->n_steps; i++) {
-		if (!r->steps_packed) {
-			free(r->steps[i].id);
-			free(r->steps[i].stage);
-			free(r->steps[i].message);
-		}
+		free(r->steps[i].id);
+		free(r->steps[i].stage);
+		free(r->steps[i].message);
 		free(r->steps[i].output);
 	}
 	free(r->steps);
+	free(r->steps_data);
+	free(r->output_data);
 	free(r->pipeline);
 	free(r->trigger);
 	free(r->failed_step);
@@ -67,10 +68,10 @@ static const char *const schema_v1[] = {
 	" message TEXT)",
 	"CREATE INDEX runs_pipeline ON runs (pipeline, id)",
 	"CREATE INDEX runs_started ON runs (started)",
-	/* The steps of a run, in execution order, in one value (encode_steps):
-	 * one row per run keeps a 1000-step run one insert. */
+	/* The steps of a run, in execution order, in one value
+	 * (history_codec.c): one row per run keeps a 1000-step run one insert. */
 	"ALTER TABLE runs ADD COLUMN steps BLOB",
-	/* Their output, apart, so listing runs never reads it (encode_output). */
+	/* Their output, apart, so listing runs never reads it. */
 	"CREATE TABLE output (run_id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
 };
 
@@ -98,7 +99,13 @@ migrate(sqlite3 *db, int from, char **ret_err)
 		return rc;
 	if (from < 1)
 		rc = exec_all(db, schema_v1, ARRAY_SIZE(schema_v1), ret_err);
-	/* Later versions: if (rc == SQLITE_OK && from < 2) rc = ...; */
+	/*
+	 * Version 2 changes no table: runs.steps may from now on hold the
+	 * compact encoding (history_codec.c), which an older ginid would
+	 * misread; the rows written before stay as they are, and are read as
+	 * before. Nothing to rewrite, so the migration costs no start-up time.
+	 */
+	/* Later versions: if (rc == SQLITE_OK && from < 3) rc = ...; */
 	if (rc == SQLITE_OK) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
 		rc = sqlite3_exec(db, sql, NULL, NULL, ret_err);
@@ -259,33 +266,91 @@ move_aside(const char *path, char *ret_new, size_t size)
 	return 0;
 }
 
-struct history *
-history_new(const char *dir, const struct history_limits *lim, struct loop *loop)
+/*
+ * Per pipeline: its last ended run, its last success, and the ended runs
+ * after that success that failed or timed out, as live health counts them
+ * (health_run_end(): a cancelled run is no failure; a run marked
+ * interrupted at start never ended and is in neither), into h->summaries.
+ * On the database's opening.
+ */
+static int
+read_summaries(struct history *h)
 {
-	struct history *h = calloc(1, sizeof(*h));
-	char why[512] = "", moved[4200];
-	enum open_outcome o;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
 
-	if (!h)
-		return NULL;
-	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->wake, NULL);
-	pthread_cond_init(&h->flushed, NULL);
-	pthread_cond_init(&h->rq_wake, NULL);
-	h->tail = &h->head;
-	h->rq_tail = &h->rq_head;
-	h->loop = loop;
-	h->lim = *lim;
-	h->next_id = 1;
-	h->path = path_join(dir, "history.db");
-	if (!h->path)
-		return history_free(h);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+	rc = sqlite3_prepare_v2(
+	        h->wdb,
+	        "WITH p AS (SELECT pipeline, max(id) AS last_id, "
+	        "  max(CASE WHEN result = 'success' THEN id END) AS ok_id "
+	        "  FROM runs WHERE ended IS NOT NULL GROUP BY pipeline) "
+	        "SELECT p.pipeline, p.last_id, l.started, l.result, o.ended, "
+	        "  (SELECT count(*) FROM runs c WHERE c.pipeline = p.pipeline "
+	        "   AND c.ended IS NOT NULL AND c.result IN ('failed', 'timeout') "
+	        "   AND c.id > coalesce(p.ok_id, 0)) "
+	        "FROM p JOIN runs l ON l.id = p.last_id LEFT JOIN runs o ON o.id = p.ok_id",
+	        -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct history_summary *s;
+		char *name;
+
+		if (h->n_summaries == cap) {
+			size_t c = cap ? cap * 2 : 16;
+			struct history_summary *v = realloc(h->summaries, c * sizeof(*v));
+
+			if (!v)
+				break;
+			h->summaries = v;
+			cap = c;
+		}
+		name = strdup((const char *)sqlite3_column_text(st, 0));
+		if (!name)
+			break;
+		s = &h->summaries[h->n_summaries++];
+		*s = (struct history_summary){
+			.pipeline = name,
+			.last_run_id = (uint64_t)sqlite3_column_int64(st, 1),
+			.last_run_usec = sqlite3_column_int64(st, 2),
+			.last_result =
+			        history_static_result((const char *)sqlite3_column_text(st, 3)),
+			.last_success_usec = sqlite3_column_int64(st, 4),
+			.consecutive_failures = (uint64_t)sqlite3_column_int64(st, 5),
+		};
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/*
+ * Opens (or creates, migrates, or replaces) the database and reads what
+ * the daemon needs of it at start-up, then says so (h->opened, on_open).
+ * On the writer thread when there is a loop, so that start-up does not
+ * wait for SQLite; else in history_new(). Until open_done is set under the
+ * lock, what it fills (wdb, rdb, disabled, next_id, rows, summaries) is
+ * this thread's alone; after, it does not change.
+ */
+void
+history_open(struct history *h)
+{
+	char why[512] = "", moved[4200], *dir = NULL;
+	enum open_outcome o;
+	void (*cb)(void *) = NULL;
+
+	if (h->path && (dir = strdup(h->path)))
+		dirname(dir);
+	if (!dir) {
+		snprintf(why, sizeof(why), "%s", strerror(ENOMEM));
+		o = OPEN_FAIL;
+	} else if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		snprintf(why, sizeof(why), "cannot create %s: %s", dir, strerror(errno));
 		o = OPEN_FAIL;
 	} else {
 		o = try_open(h, why, sizeof(why));
 	}
+	free(dir);
 	if (o == OPEN_BAD) {
 		int r = move_aside(h->path, moved, sizeof(moved));
 
@@ -300,31 +365,124 @@ history_new(const char *dir, const struct history_limits *lim, struct loop *loop
 			o = try_open(h, why, sizeof(why));
 		}
 	}
+	if (o == OPEN_OK && read_summaries(h) != SQLITE_OK)
+		log_warn("history: cannot read the pipelines' last runs: %s; health starts "
+		         "afresh, ignoring",
+		         sqlite3_errmsg(h->wdb));
 	if (o != OPEN_OK) {
-		if (asprintf(&h->disabled, "cannot open %s: %s", h->path, why) < 0)
+		if (asprintf(&h->disabled, "cannot open %s: %s", h->path ? h->path : "", why) < 0)
 			h->disabled = NULL;
 		log_err("history: %s; run history is disabled",
 		        h->disabled ? h->disabled : "cannot open the database");
 		if (!h->disabled)
 			h->disabled = strdup("cannot open the database");
-		return h;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (h->gave_up && o == OPEN_OK) {
+		/* Too late: the daemon went on without it (history_wait_open). */
+		sqlite3_close(h->rdb);
+		sqlite3_close(h->wdb);
+		h->wdb = h->rdb = NULL;
+	}
+	h->open_done = true;
+	pthread_cond_broadcast(&h->opened);
+	cb = h->on_open;
+	pthread_mutex_unlock(&h->lock);
+	if (cb)
+		loop_post(h->loop, &h->open_msg, cb, h->on_open_data);
+}
+
+/* Usable: open, and neither disabled nor given up on. h->lock held. */
+static bool
+usable_locked(const struct history *h)
+{
+	return h->open_done && !h->gave_up && !h->disabled;
+}
+
+bool
+history_wait_open(struct history *h)
+{
+	uint64_t until = now_usec(CLOCK_REALTIME) + HISTORY_OPEN_WAIT_USEC;
+	struct timespec ts = { .tv_sec = (time_t)(until / USEC_PER_SEC),
+		               .tv_nsec = (long)(until % USEC_PER_SEC) * 1000 };
+	bool ok;
+
+	if (!h)
+		return false;
+	pthread_mutex_lock(&h->lock);
+	while (!h->open_done && !h->gave_up)
+		if (pthread_cond_timedwait(&h->opened, &h->lock, &ts) == ETIMEDOUT &&
+		    !h->open_done) {
+			h->gave_up = true;
+			log_err("history: %s took more than %llu s to open; run history is "
+			        "disabled",
+			        h->path,
+			        (unsigned long long)(HISTORY_OPEN_WAIT_USEC / USEC_PER_SEC));
+		}
+	ok = usable_locked(h);
+	pthread_mutex_unlock(&h->lock);
+	return ok;
+}
+
+void
+history_when_open(struct history *h, void (*fn)(void *userdata), void *userdata)
+{
+	bool now;
+
+	pthread_mutex_lock(&h->lock);
+	h->on_open = fn;
+	h->on_open_data = userdata;
+	now = h->open_done || h->gave_up;
+	pthread_mutex_unlock(&h->lock);
+	if (now)
+		loop_post(h->loop, &h->open_msg, fn, userdata);
+}
+
+struct history *
+history_new(const char *dir, const struct history_limits *lim, struct loop *loop)
+{
+	struct history *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->names_lock, NULL);
+	pthread_cond_init(&h->wake, NULL);
+	pthread_cond_init(&h->flushed, NULL);
+	pthread_cond_init(&h->rq_wake, NULL);
+	pthread_cond_init(&h->opened, NULL);
+	h->tail = &h->head;
+	h->rq_tail = &h->rq_head;
+	h->loop = loop;
+	h->lim = *lim;
+	h->next_id = 1;
+	h->path = path_join(dir, "history.db");
+	if (!h->path)
+		return history_free(h);
+	/* Without a loop (tests, the bench, tools) the caller waits for it. */
+	if (!loop) {
+		history_open(h);
+		if (h->disabled)
+			return h;
 	}
 	if (pthread_create(&h->thread, NULL, history_writer_main, h) != 0) {
 		log_err("history: cannot start the writer thread; run history is disabled");
-		h->disabled = strdup("cannot start the writer thread");
-		sqlite3_close(h->wdb);
-		sqlite3_close(h->rdb);
-		h->wdb = h->rdb = NULL;
+		pthread_mutex_lock(&h->lock);
+		if (!h->open_done) {
+			h->disabled = strdup("cannot start the writer thread");
+			h->open_done = true;
+		} else {
+			h->gave_up = true;
+		}
+		pthread_mutex_unlock(&h->lock);
 		return h;
 	}
 	h->have_thread = true;
 	if (loop) {
-		if (pthread_create(&h->reader, NULL, history_reader_main, h) != 0) {
-			log_err("history: cannot start the reader thread; run history is disabled");
-			h->disabled = strdup("cannot start the reader thread");
-			return h;
-		}
-		h->have_reader = true;
+		if (pthread_create(&h->reader, NULL, history_reader_main, h) != 0)
+			log_err("history: cannot start the reader thread; queries are refused");
+		else
+			h->have_reader = true;
 	}
 	return h;
 }
@@ -369,7 +527,13 @@ history_free(struct history *h)
 	pthread_cond_destroy(&h->wake);
 	pthread_cond_destroy(&h->flushed);
 	pthread_cond_destroy(&h->rq_wake);
+	pthread_cond_destroy(&h->opened);
 	pthread_mutex_destroy(&h->lock);
+	for (size_t i = 0; i < h->n_summaries; i++)
+		free((char *)h->summaries[i].pipeline);
+	free(h->summaries);
+	history_names_done(h);
+	pthread_mutex_destroy(&h->names_lock);
 	free(h->disabled);
 	free(h->path);
 	free(h);
@@ -377,15 +541,36 @@ history_free(struct history *h)
 }
 
 const char *
-history_disabled(const struct history *h)
+history_disabled(struct history *h)
 {
-	return h ? h->disabled : "not opened";
+	const char *why;
+
+	if (!h)
+		return "not opened";
+	if (history_wait_open(h))
+		return NULL;
+	pthread_mutex_lock(&h->lock);
+	why = h->gave_up ? "the database took too long to open" : h->disabled;
+	pthread_mutex_unlock(&h->lock);
+	return why;
 }
 
 uint64_t
-history_next_id(const struct history *h)
+history_next_id(struct history *h)
 {
-	return h ? h->next_id : 1;
+	return history_wait_open(h) ? h->next_id : 1;
+}
+
+int
+history_pipeline_summaries(struct history *h,
+                           void (*fn)(const struct history_summary *s, void *userdata),
+                           void *userdata)
+{
+	if (!history_wait_open(h))
+		return -ENODEV;
+	for (size_t i = 0; i < h->n_summaries; i++)
+		fn(&h->summaries[i], userdata);
+	return 0;
 }
 
 void
@@ -403,10 +588,11 @@ history_output_max(const struct history *h)
 {
 	size_t n;
 
-	if (!h || h->disabled)
+	if (!h)
 		return 0;
+	/* Before the database is open, as if it will be. */
 	pthread_mutex_lock((pthread_mutex_t *)&h->lock);
-	n = h->lim.output_max;
+	n = h->gave_up || (h->open_done && h->disabled) ? 0 : h->lim.output_max;
 	pthread_mutex_unlock((pthread_mutex_t *)&h->lock);
 	return n;
 }
@@ -458,7 +644,7 @@ history_stats(const struct history *h, struct history_stats *ret)
 	pthread_mutex_t *lock;
 
 	*ret = (struct history_stats){ 0 };
-	if (!h || h->disabled)
+	if (!history_wait_open((struct history *)h))
 		return;
 	lock = (pthread_mutex_t *)&h->lock;
 	pthread_mutex_lock(lock);
@@ -481,12 +667,19 @@ history_record(struct history *h, struct history_run *r)
 {
 	struct item *it;
 
-	if (!h || h->disabled || !(it = calloc(1, sizeof(*it)))) {
+	if (!h || !(it = calloc(1, sizeof(*it)))) {
 		history_run_free(r);
 		return;
 	}
 	it->run = r;
 	pthread_mutex_lock(&h->lock);
+	/* Before the database is open, queued for when it is. */
+	if (h->gave_up || (h->open_done && h->disabled)) {
+		pthread_mutex_unlock(&h->lock);
+		history_run_free(r);
+		free(it);
+		return;
+	}
 	*h->tail = it;
 	h->tail = &it->next;
 	h->queued++;
@@ -497,7 +690,7 @@ history_record(struct history *h, struct history_run *r)
 int
 history_flush(struct history *h)
 {
-	if (!h || h->disabled)
+	if (!history_wait_open(h))
 		return -ENODEV;
 	pthread_mutex_lock(&h->lock);
 	{
@@ -518,7 +711,7 @@ history_flush_timeout(struct history *h, uint64_t usec)
 		               .tv_nsec = (long)(until % USEC_PER_SEC) * 1000 };
 	int r = 0;
 
-	if (!h || h->disabled)
+	if (!history_wait_open(h))
 		return -ENODEV;
 	pthread_mutex_lock(&h->lock);
 	{

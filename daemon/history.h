@@ -58,22 +58,85 @@ struct history_run {
 	const char *result;   /* "running", "success", "failed", "cancelled", "interrupted" */
 	char *failed_step;    /* NULL: none */
 	char *message;        /* the failed step's message, or NULL */
+	/* In execution order; the writer encodes them. */
 	struct history_step *steps;
 	size_t n_steps;
-	/* The steps' id, stage and message live in the steps block itself
-	 * (one allocation per run, see manager_run_record); their output not. */
-	bool steps_packed;
+	/* Or the steps encoded already (struct history_encoder), as the
+	 * database keeps them, with steps NULL: the writer stores them as is.
+	 * Owned. */
+	char *steps_data;
+	size_t steps_data_len;
+	char *output_data;
+	size_t output_data_len;
 };
 
 void history_run_free(struct history_run *r);
+
+/* A growing buffer of the encoder's. */
+struct history_buf {
+	char *data;
+	size_t len, cap;
+};
+
+/*
+ * Encodes a run's steps into the form the database keeps (history_codec.c),
+ * for the writer to store as is: whoever records a run feeds it the steps
+ * one at a time, in execution order, with borrowed strings, so no copy of
+ * them is made. The steps' ids and stages are the same for every run of a
+ * pipeline in one generation: history_encoder_init() takes them from h's
+ * cache when key (the pipeline) and generation were seen before, and
+ * otherwise asks name() for each (k in execution order) and keeps the
+ * result. Runs of one (key, generation) must have the same steps; h NULL:
+ * no cache. history_encoder_finish() hands the buffers to r (steps_data,
+ * output_data): 0, or -ENOMEM (and the encoder is emptied). Any one thread
+ * per encoder; the cache has a lock of its own.
+ */
+struct history_encoder {
+	struct history_buf steps, output;
+	size_t n;
+	bool nomem;
+};
+
+typedef void (*history_step_name_fn)(void *userdata, size_t k, const char **ret_id,
+                                     const char **ret_stage);
+
+void history_encoder_init(struct history_encoder *e, struct history *h, const void *key,
+                          uint64_t generation, size_t n_steps, history_step_name_fn name,
+                          void *userdata);
+/* The next step, one that succeeded at its first attempt and said
+ * nothing (most of them): its duration is all there is to encode. */
+void history_encoder_add_ok(struct history_encoder *e, uint64_t duration_usec);
+/* The values of the next step (its id and stage are not read). s and what
+ * it points to are borrowed, for the call only. */
+void history_encoder_add(struct history_encoder *e, const struct history_step *s);
+int history_encoder_finish(struct history_encoder *e, struct history_run *r);
+void history_encoder_done(struct history_encoder *e);
 
 /*
  * Opens (or creates, migrates, or replaces) dir/history.db and starts the
  * writer, and with a loop the reader for history_submit(). Never fails but
  * for memory: a history that cannot be kept is returned disabled. Runs left
  * "running" by a killed daemon become "interrupted". At start-up.
+ *
+ * With a loop, the database is opened on the writer thread after this
+ * returns, so that start-up never waits for SQLite: runs recorded before
+ * are queued, and what needs the database open waits for it (bounded by
+ * HISTORY_OPEN_WAIT_USEC, after which the history is disabled for good):
+ * history_disabled(), history_next_id(), history_pipeline_summaries(),
+ * history_flush*() and history_stats(). Without a loop it is open (or
+ * disabled) on return.
  */
 struct history *history_new(const char *dir, const struct history_limits *lim, struct loop *loop);
+/*
+ * Waits (bounded) until the database is open or known unusable; true when
+ * runs are recorded. Any thread; at once after the first time.
+ */
+bool history_wait_open(struct history *h);
+/*
+ * Calls fn(userdata) on the loop once the database is open or known
+ * unusable (at once, posted, if it is already). Loop thread; once.
+ */
+void history_when_open(struct history *h, void (*fn)(void *userdata), void *userdata);
 /*
  * Writes what is queued, stops the threads, closes. Requests the loop has
  * not seen answered are answered here (-ECANCELED if never read): call it
@@ -81,9 +144,10 @@ struct history *history_new(const char *dir, const struct history_limits *lim, s
  */
 struct history *history_free(struct history *h);
 /* Why the history is off ("cannot open ...: ..."), or NULL when it is on. */
-const char *history_disabled(const struct history *h);
-/* The first run id this daemon may use: one past every id recorded. */
-uint64_t history_next_id(const struct history *h);
+const char *history_disabled(struct history *h);
+/* The first run id this daemon may use: one past every id recorded (1 if
+ * the history is off). */
+uint64_t history_next_id(struct history *h);
 void history_set_limits(struct history *h, const struct history_limits *lim);
 size_t history_output_max(const struct history *h);
 /*
@@ -159,7 +223,11 @@ struct history_summary {
 	uint64_t consecutive_failures; /* ended runs since the last success that did not succeed */
 };
 
-/* Calls fn once per pipeline with recorded runs. Loop thread. 0 or -errno. */
+/*
+ * Calls fn once per pipeline that had ended runs when the database was
+ * opened, with what they were then (read by history_open(), so the start
+ * path does not wait for the query). Loop thread. 0 or -ENODEV.
+ */
 int history_pipeline_summaries(struct history *h,
                                void (*fn)(const struct history_summary *s, void *userdata),
                                void *userdata);

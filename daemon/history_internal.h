@@ -3,12 +3,13 @@
 
 /*
  * Private to the run history (history.c, history_writer.c,
- * history_reader.c): the state the three share. history.c opens the
+ * history_reader.c, history_codec.c): the state they share. history.c opens the
  * database and owns the struct; the writer thread (history_writer.c) and
  * the reader thread (history_reader.c) run on it.
  */
 
 #include "history.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -20,24 +21,47 @@ struct item {
 	struct history_run *run;
 };
 
+/* A names section of history_codec.c's encoding, kept for its pipeline. */
+struct history_names {
+	const void *key; /* the pipeline; compared, never dereferenced */
+	uint64_t generation;
+	size_t n;
+	char *data; /* NULL: a free slot */
+	size_t len;
+};
+
+#define HISTORY_NAMES_CACHED 16
+
+/* How long the first one to need the database waits for it to open. */
+#define HISTORY_OPEN_WAIT_USEC (15 * USEC_PER_SEC)
+
 struct history {
-	struct loop *loop; /* NULL: no reader thread */
+	struct loop *loop; /* NULL: no reader thread, and opened in history_new() */
 	pthread_t reader;
 	bool have_reader;
 	char *path;
+	/* Filled by history_open(), fixed once open_done is set (below). */
 	char *disabled; /* reason, or NULL */
 	uint64_t next_id;
-	sqlite3 *wdb; /* writer thread's */
-	sqlite3 *rdb; /* loop's */
+	sqlite3 *wdb;                      /* writer thread's */
+	sqlite3 *rdb;                      /* the reader's */
+	struct history_summary *summaries; /* their pipeline strings owned */
+	size_t n_summaries;
 	pthread_t thread;
 	bool have_thread;
 
 	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t opened;
+	void (*on_open)(void *userdata); /* history_when_open() */
+	void *on_open_data;
+	struct loop_msg open_msg;
 	pthread_cond_t wake, flushed;
 	struct item *head, **tail;
 	uint64_t queued, written; /* items */
 	bool stop;
 	bool limits_changed; /* the writer passes again at once */
+	bool open_done;      /* history_open() finished: the fields above are set */
+	bool gave_up;        /* history_wait_open() timed out: never used */
 	struct history_limits lim;
 	struct history_request *rq_head, **rq_tail; /* for the reader */
 	pthread_cond_t rq_wake;
@@ -54,14 +78,40 @@ struct history {
 	uint64_t write_usec_sum;
 	uint64_t write_buckets[HISTORY_WRITE_BUCKETS]; /* not cumulative */
 	uint64_t read_deadline;                        /* loop thread only */
+	/* The encoders' cache of names sections (history_codec.c); a leaf
+	 * lock of its own, never held with lock. */
+	pthread_mutex_t names_lock;
+	struct history_names names[HISTORY_NAMES_CACHED];
+	size_t names_next; /* the slot replaced next */
+	/* Under names_lock too: the steps buffer of a run just written, for
+	 * the next record (history_run_recycle()): freed, a large one goes back
+	 * to the kernel, and the next record pays the page faults again. */
+	char *spare_data;
+	size_t spare_data_cap;
 };
 
 /* Frees what r holds, not r itself (history_run_free() does both). */
 void history_run_done(struct history_run *r);
 
+/* history_codec.c: r->steps into r->steps_data and r->output_data. */
+int history_encode_run(struct history_run *r);
+/* Fills r->steps from a steps blob (either version); stops at a malformed
+ * record. 0 or -ENOMEM. */
+int history_decode_steps(struct history_run *r, const char *p, size_t len);
+/* Frees the encoders' cache of names, and the spare buffers. */
+void history_names_done(struct history *h);
+/* Frees r, keeping its buffers for the next record. Writer thread. */
+void history_run_recycle(struct history *h, struct history_run *r);
+/* Hands each of r's steps its part of an output blob. */
+void history_decode_output(struct history_run *r, const char *p, size_t len);
+/* A result as one of the static strings it may be, or "unknown". */
+const char *history_static_result(const char *s);
+
 /* The bucket of history_write_bucket_usec a transaction of usec falls in. */
 size_t history_write_bucket(uint64_t usec);
 
+/* history.c: opens the database, on the writer thread when there is a loop. */
+void history_open(struct history *h);
 /* The writer thread (history_writer.c): owns h->wdb. */
 void *history_writer_main(void *data);
 /* The reader thread (history_reader.c): answers history_submit(). */

@@ -5,8 +5,7 @@
  * (history_submit) and posts each answer back, so the loop never waits on
  * the disk. WAL readers see the last commit and never wait for the writer;
  * a progress handler cuts a query off after READ_BUDGET_USEC so one query
- * cannot hold up those behind it. Here too: decoding the steps and output
- * that history_writer.c encodes, and the start-up summaries for health.
+ * cannot hold up those behind it (history_codec.c decodes what it reads).
  */
 #include "history_internal.h"
 
@@ -48,22 +47,6 @@ col_strdup(sqlite3_stmt *st, int i)
 	return s ? strdup((const char *)s) : NULL;
 }
 
-static const char *
-static_result(const unsigned char *s)
-{
-	static const char *const known[] = { "running",   "success",     "failed",
-		                             "cancelled", "interrupted", "pending",
-		                             "skipped",   "timed-out",   "abandoned" };
-
-	for (size_t i = 0; s && i < ARRAY_SIZE(known); i++)
-		if (strcmp((const char *)s, known[i]) == 0)
-			return known[i];
-	/* A run cut short by its pipeline's timeout (executor_run.h). */
-	if (s && strcmp((const char *)s, "timeout") == 0)
-		return "timeout";
-	return "unknown";
-}
-
 static void
 read_run_row(sqlite3_stmt *st, struct history_run *r)
 {
@@ -73,19 +56,20 @@ read_run_row(sqlite3_stmt *st, struct history_run *r)
 	r->trigger = col_strdup(st, 3);
 	r->started_usec = sqlite3_column_int64(st, 4);
 	r->ended_usec = sqlite3_column_int64(st, 5);
-	r->result = static_result(sqlite3_column_text(st, 6));
+	r->result = history_static_result((const char *)sqlite3_column_text(st, 6));
 	r->failed_step = col_strdup(st, 7);
 	r->message = col_strdup(st, 8);
 }
-
-static int decode_steps(struct history_run *r, const char *p, size_t len);
 
 static int
 read_run_steps(sqlite3_stmt *st, struct history_run *r)
 {
 	if (sqlite3_column_type(st, 9) == SQLITE_NULL)
 		return SQLITE_OK;
-	return decode_steps(r, sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9));
+	return history_decode_steps(r, sqlite3_column_blob(st, 9),
+	                            (size_t)sqlite3_column_bytes(st, 9)) < 0
+	               ? SQLITE_NOMEM
+	               : SQLITE_OK;
 }
 
 static void
@@ -93,119 +77,6 @@ run_clear(struct history_run *r)
 {
 	history_run_done(r);
 	*r = (struct history_run){ 0 };
-}
-
-/*
- * The decimal number at s (digits only, before end), into *ret. Returns the
- * first character after it, or NULL when there is none or it overflows.
- * Not sscanf(): that accepts blanks and signs, and cannot report overflow.
- */
-static const char *
-parse_decimal(const char *s, const char *end, unsigned long long *ret)
-{
-	unsigned long long v = 0;
-	const char *start = s;
-
-	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (v > (ULLONG_MAX - d) / 10)
-			return NULL;
-		v = v * 10 + d;
-	}
-	if (s == start)
-		return NULL;
-	*ret = v;
-	return s;
-}
-
-/* A whole NUL-terminated field as a decimal number. */
-static bool
-field_decimal(const char *f, unsigned long long *ret)
-{
-	const char *end = f + strlen(f);
-
-	return parse_decimal(f, end, ret) == end;
-}
-
-/* Fills r->steps from an encode_steps() value; stops at a malformed record. */
-static int
-decode_steps(struct history_run *r, const char *p, size_t len)
-{
-	const char *end = p + len;
-	size_t cap = 0;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		char line[1024], *f[8], *q = line;
-		unsigned long long attempts, dur, first, trunc, ml;
-		struct history_step *s;
-		size_t k;
-
-		if (!nl || (size_t)(nl - p) >= sizeof(line))
-			break;
-		memcpy(line, p, (size_t)(nl - p));
-		line[nl - p] = 0;
-		for (k = 0; k < 8 && q; k++)
-			f[k] = strsep(&q, "\t");
-		if (k < 8 || q || !field_decimal(f[3], &attempts) || !field_decimal(f[4], &dur) ||
-		    !field_decimal(f[5], &first) || !field_decimal(f[6], &trunc) ||
-		    !field_decimal(f[7], &ml))
-			break;
-		p = nl + 1;
-		if (ml > (size_t)(end - p))
-			break;
-		if (r->n_steps == cap) {
-			size_t c = cap ? cap * 2 : 8;
-			struct history_step *v = realloc(r->steps, c * sizeof(*v));
-
-			if (!v)
-				return SQLITE_NOMEM;
-			r->steps = v;
-			cap = c;
-		}
-		s = &r->steps[r->n_steps++];
-		*s = (struct history_step){ .id = strdup(f[0]),
-			                    .stage = strdup(f[1]),
-			                    .result = static_result((const unsigned char *)f[2]),
-			                    .attempts = (unsigned)attempts,
-			                    .duration_usec = dur,
-			                    .output_first_seq = first,
-			                    .output_truncated = trunc != 0,
-			                    .message = ml ? strndup(p, ml) : NULL };
-		p += ml;
-	}
-	return SQLITE_OK;
-}
-
-/* Hands each step its part of an encode_output() value. */
-static void
-decode_output(struct history_run *r, const char *p, size_t len)
-{
-	const char *end = p + len;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		unsigned long long idx, n;
-		const char *q;
-
-		/* "#INDEX LEN\n" */
-		if (!nl || *p != '#' || !(q = parse_decimal(p + 1, nl, &idx)) || *q != ' ' ||
-		    parse_decimal(q + 1, nl, &n) != nl)
-			break;
-		p = nl + 1;
-		if (n > (size_t)(end - p))
-			break;
-		if (idx < r->n_steps && !r->steps[idx].output) {
-			r->steps[idx].output = malloc(n + 1);
-			if (r->steps[idx].output) {
-				memcpy(r->steps[idx].output, p, n);
-				r->steps[idx].output[n] = 0;
-				r->steps[idx].output_len = n;
-			}
-		}
-		p += n;
-	}
 }
 
 static int
@@ -228,7 +99,7 @@ history_query(struct history *h, const struct history_filter *f,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (!h || h->disabled)
+	if (!history_wait_open(h))
 		return -ENODEV;
 	read_begin(h);
 	/* The pipeline index serves the most common filter; ids order the rest. */
@@ -275,7 +146,7 @@ history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
 	int rc;
 
 	*ret = NULL;
-	if (!h || h->disabled)
+	if (!history_wait_open(h))
 		return -ENODEV;
 	read_begin(h);
 	rc = sqlite3_prepare_v2(
@@ -301,7 +172,8 @@ history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
 	read_run_row(st, r);
 	rc = read_run_steps(st, r);
 	if (rc == SQLITE_OK && sqlite3_column_type(st, 10) != SQLITE_NULL)
-		decode_output(r, sqlite3_column_blob(st, 10), (size_t)sqlite3_column_bytes(st, 10));
+		history_decode_output(r, sqlite3_column_blob(st, 10),
+		                      (size_t)sqlite3_column_bytes(st, 10));
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK) {
 		history_run_free(r);
@@ -309,49 +181,6 @@ history_get(struct history *h, uint64_t id, struct history_run **ret, char *err,
 	}
 	*ret = r;
 	return read_error(h, SQLITE_OK, err, err_size);
-}
-
-int
-history_pipeline_summaries(struct history *h,
-                           void (*fn)(const struct history_summary *s, void *userdata),
-                           void *userdata)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!h || h->disabled)
-		return -ENODEV;
-	/* Per pipeline: its last ended run, its last success, and the ended
-	 * runs after that success that failed or timed out, as live health
-	 * counts them (health_run_end(): a cancelled run is no failure). A run
-	 * marked interrupted at start never ended and is in neither. */
-	rc = sqlite3_prepare_v2(
-	        h->rdb,
-	        "WITH p AS (SELECT pipeline, max(id) AS last_id, "
-	        "  max(CASE WHEN result = 'success' THEN id END) AS ok_id "
-	        "  FROM runs WHERE ended IS NOT NULL GROUP BY pipeline) "
-	        "SELECT p.pipeline, p.last_id, l.started, l.result, o.ended, "
-	        "  (SELECT count(*) FROM runs c WHERE c.pipeline = p.pipeline "
-	        "   AND c.ended IS NOT NULL AND c.result IN ('failed', 'timeout') "
-	        "   AND c.id > coalesce(p.ok_id, 0)) "
-	        "FROM p JOIN runs l ON l.id = p.last_id LEFT JOIN runs o ON o.id = p.ok_id",
-	        -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return -EIO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct history_summary s = {
-			.pipeline = (const char *)sqlite3_column_text(st, 0),
-			.last_run_id = (uint64_t)sqlite3_column_int64(st, 1),
-			.last_run_usec = sqlite3_column_int64(st, 2),
-			.last_result = static_result(sqlite3_column_text(st, 3)),
-			.last_success_usec = sqlite3_column_int64(st, 4),
-			.consecutive_failures = (uint64_t)sqlite3_column_int64(st, 5),
-		};
-
-		fn(&s, userdata);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 /* The reader thread and its requests. */
@@ -442,6 +271,11 @@ answer(struct history *h, struct history_request *rq)
 {
 	int r;
 
+	/* The database may still be opening: the first query waits for it. */
+	if (!history_wait_open(h)) {
+		rq->r = -ENODEV;
+		return;
+	}
 	(void)history_flush_timeout(h, READER_FLUSH_WAIT_USEC);
 	if (rq->get)
 		r = history_get(h, rq->id, &rq->run, rq->err, sizeof(rq->err));
@@ -482,7 +316,7 @@ history_submit(struct history *h, struct history_request *rq)
 {
 	rq->next = NULL;
 	rq->r = 0;
-	if (!h || h->disabled || !h->have_reader) {
+	if (!h || !h->have_reader) {
 		rq->r = -ENODEV;
 		/* Still later, on the loop, as promised. */
 		if (h && h->loop) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The run history's writer thread (history.h, history.c): the loop (or
- * anyone) queues whole run records under a mutex and signals this thread,
- * which owns the read-write connection. It takes everything queued and
+ * The run history's writer thread (history.h, history.c): it opens the
+ * database first when the daemon has a loop (history_open(), off the start
+ * path); then the loop (or anyone) queues whole run records under a mutex
+ * and signals this thread, which owns the read-write connection. It takes everything queued and
  * writes it in one transaction; now and then (see RETENTION_EVERY_RUNS),
  * when the oldest run expires, and at the end, that transaction also deletes
  * at most RETENTION_BATCH of the oldest runs beyond history_max_runs or older
@@ -42,126 +43,25 @@ struct wstmts {
 };
 
 /*
- * A run's steps as one value: per step a line
- * "ID\tSTAGE\tRESULT\tATTEMPTS\tDURATION_US\tFIRST_SEQ\tTRUNCATED\tMSGLEN\n" and
- * MSGLEN bytes of message. Ids are identifiers (config.c), never holding a
- * tab or newline.
- */
-/* Appends the decimal digits of v at q; returns the end. */
-static char *
-put_u64(char *q, unsigned long long v)
-{
-	char tmp[24];
-	size_t n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) > 0);
-	while (n > 0)
-		*q++ = tmp[--n];
-	return q;
-}
-
-static char *
-encode_steps(const struct history_run *r, size_t *ret_len)
-{
-	size_t size = 1;
-	char *buf, *q;
-
-	/* Formatted by hand: the writer does this for every step of every run. */
-	for (size_t i = 0; i < r->n_steps; i++) {
-		const struct history_step *s = &r->steps[i];
-
-		size += strlen(s->id) + (s->stage ? strlen(s->stage) : 0) + strlen(s->result) +
-		        (s->message ? strlen(s->message) : 0) + 5 * 21 + 8;
-	}
-	buf = q = malloc(size);
-	if (!buf)
-		return NULL;
-	for (size_t i = 0; i < r->n_steps; i++) {
-		const struct history_step *s = &r->steps[i];
-		size_t ml = s->message ? strlen(s->message) : 0;
-
-		q = stpcpy(q, s->id);
-		*q++ = '\t';
-		q = stpcpy(q, s->stage ? s->stage : "");
-		*q++ = '\t';
-		q = stpcpy(q, s->result);
-		*q++ = '\t';
-		q = put_u64(q, s->attempts);
-		*q++ = '\t';
-		q = put_u64(q, s->duration_usec);
-		*q++ = '\t';
-		q = put_u64(q, s->output_first_seq);
-		*q++ = '\t';
-		*q++ = s->output_truncated ? '1' : '0';
-		*q++ = '\t';
-		q = put_u64(q, ml);
-		*q++ = '\n';
-		if (ml) {
-			memcpy(q, s->message, ml);
-			q += ml;
-		}
-	}
-	*ret_len = (size_t)(q - buf);
-	return buf;
-}
-
-/* The steps' output: per step that has some, "#INDEX LEN\n" and LEN bytes. */
-static char *
-encode_output(const struct history_run *r, size_t *ret_len)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	bool any = false;
-	FILE *f;
-
-	for (size_t i = 0; i < r->n_steps && !any; i++)
-		any = r->steps[i].output_len > 0;
-	if (!any || !(f = open_memstream(&buf, &len)))
-		return NULL;
-	for (size_t i = 0; i < r->n_steps; i++)
-		if (r->steps[i].output_len) {
-			fprintf(f, "#%zu %zu\n", i, r->steps[i].output_len);
-			fwrite(r->steps[i].output, 1, r->steps[i].output_len, f);
-		}
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	*ret_len = len;
-	return buf;
-}
-
-/*
  * Writes r: inserts its row, or replaces the one its start wrote. Sets
  * *ret_added when the row is new (for the row count of history_stats()).
  */
 static int
-write_run(struct wstmts *w, const struct history_run *r, bool *ret_added)
+write_run(struct wstmts *w, struct history_run *r, bool *ret_added)
 {
-	/* Freed at out, not by a cleanup attribute: clang-tidy 14's analyzer
-	 * does not see those, and the blobs are bound without being handed
-	 * over (SQLITE_STATIC), which it would take for a leak. */
-	char *steps = NULL, *output = NULL;
-	size_t steps_len = 0, output_len = 0;
 	int rc;
 
-	if (r->n_steps) {
-		steps = encode_steps(r, &steps_len);
-		output = encode_output(r, &output_len);
-		if (!steps) {
-			rc = SQLITE_NOMEM;
-			goto out;
-		}
-	}
+	/* A run recorded by the manager comes encoded (manager_run_record());
+	 * one from elsewhere (tests, the bench) with its steps. */
+	if (r->n_steps && !r->steps_data && history_encode_run(r) < 0)
+		return SQLITE_NOMEM;
 	/* A primary key lookup, cheap next to the insert it precedes. */
 	sqlite3_reset(w->exists);
 	sqlite3_bind_int64(w->exists, 1, (sqlite3_int64)r->id);
 	rc = sqlite3_step(w->exists);
 	sqlite3_reset(w->exists);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		goto out;
+		return rc;
 	*ret_added = rc == SQLITE_DONE;
 	sqlite3_reset(w->run);
 	sqlite3_bind_int64(w->run, 1, (sqlite3_int64)r->id);
@@ -176,26 +76,20 @@ write_run(struct wstmts *w, const struct history_run *r, bool *ret_added)
 	history_bind_text(w->run, 7, r->result);
 	history_bind_text(w->run, 8, r->failed_step);
 	history_bind_text(w->run, 9, r->message);
-	if (steps)
-		sqlite3_bind_blob(w->run, 10, steps, (int)steps_len, SQLITE_STATIC);
+	if (r->steps_data)
+		sqlite3_bind_blob(w->run, 10, r->steps_data, (int)r->steps_data_len, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(w->run, 10);
 	rc = sqlite3_step(w->run);
 	sqlite3_reset(w->run);
-	if (rc != SQLITE_DONE || !output) {
-		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-		goto out;
-	}
+	if (rc != SQLITE_DONE || !r->output_data_len)
+		return rc == SQLITE_DONE ? SQLITE_OK : rc;
 	sqlite3_reset(w->output);
 	sqlite3_bind_int64(w->output, 1, (sqlite3_int64)r->id);
-	sqlite3_bind_blob(w->output, 2, output, (int)output_len, SQLITE_STATIC);
+	sqlite3_bind_blob(w->output, 2, r->output_data, (int)r->output_data_len, SQLITE_STATIC);
 	rc = sqlite3_step(w->output);
 	sqlite3_reset(w->output);
-	rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-out:
-	free(steps);
-	free(output);
-	return rc;
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* Deletes at most budget of the oldest runs beyond the limits. */
@@ -334,9 +228,34 @@ history_writer_main(void *data)
 	uint64_t last_err_usec = 0, since_pass = 0;
 	int64_t due = 0;
 	bool more = true; /* a pass at start: the limits may have changed */
+	bool usable;
 	int rc;
 
 	thread_role("ginid-history", true);
+	pthread_mutex_lock(&h->lock);
+	usable = h->open_done;
+	pthread_mutex_unlock(&h->lock);
+	/* Opened here when there is a loop: start-up does not wait for it. */
+	if (!usable)
+		history_open(h);
+	pthread_mutex_lock(&h->lock);
+	usable = h->open_done && !h->gave_up && !h->disabled;
+	if (!usable) {
+		/* What was queued before it failed goes, unwritten. */
+		while (h->head) {
+			struct item *it = h->head;
+
+			h->head = it->next;
+			history_run_free(it->run);
+			free(it);
+			h->written++;
+		}
+		h->tail = &h->head;
+		pthread_cond_broadcast(&h->flushed);
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (!usable)
+		return NULL;
 	rc = prepare_writer(h->wdb, &w);
 	if (rc != SQLITE_OK)
 		log_err("history: cannot prepare statements: %s; runs will not be recorded",
@@ -418,7 +337,7 @@ history_writer_main(void *data)
 			struct item *it = batch;
 
 			batch = it->next;
-			history_run_free(it->run);
+			history_run_recycle(h, it->run);
 			free(it);
 			n++;
 		}

@@ -338,13 +338,12 @@ manager_start(struct manager *m)
 	{
 		struct history_limits lim = manager_history_limits(m->current->config);
 
+		/* Opened on its writer thread: READY=1 does not wait for SQLite.
+		 * What needs it waits for it (manager_history_sync()). */
 		m->history = history_new(m->current->config->state_dir, &lim, m->loop);
 		if (!m->history)
 			return log_err_errno(-ENOMEM, "cannot set up the run history: %m");
-		/* Ids go on from the last recorded run, across restarts. */
-		executor_set_next_run_id(history_next_id(m->history));
-		/* So does what health knows: no pipeline looks new after a restart. */
-		(void)history_pipeline_summaries(m->history, manager_seed_health, m->health);
+		history_when_open(m->history, manager_history_opened, m);
 	}
 	startup_trace("run history opened");
 	r = sd_event_add_signal(m->loop->e, &m->sig_hup, SIGHUP, on_sighup, m);

@@ -156,10 +156,12 @@ int manager_dry_run(struct manager *m, const char *name, const char *trigger,
 int manager_reload(struct manager *m, struct diags *diags);
 /*
  * The history record of r (history.h): at its start (no steps, "running")
- * or once it ended (steps in execution order, with their output). For
+ * or once it ended (steps in execution order, with their output), encoded
+ * with the names of its steps from h's cache (h may be NULL). For
  * history_record(); NULL without memory. The thread that owns r.
  */
-struct history_run *manager_run_record(const struct run *r, uint64_t generation, bool ended);
+struct history_run *manager_run_record(struct history *h, const struct run *r, uint64_t generation,
+                                       bool ended);
 /* The run in flight with this id (not a dry run), or NULL. Loop thread. */
 const struct run *manager_find_run(struct manager *m, uint64_t id);
 /* The health report of health.h, now (a new reference), or NULL. */

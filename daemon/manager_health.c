@@ -33,8 +33,18 @@ manager_history_limits(const struct gini_config *c)
 		                        .output_max = c->history_output_max };
 }
 
+/* Step k of p in execution order: its id and stage (history_encoder). */
+static void
+step_name(void *userdata, size_t k, const char **ret_id, const char **ret_stage)
+{
+	const struct pipeline *p = userdata;
+
+	*ret_id = p->steps[p->order[k]].id;
+	*ret_stage = p->steps[p->order[k]].stage_id;
+}
+
 struct history_run *
-manager_run_record(const struct run *r, uint64_t generation, bool ended)
+manager_run_record(struct history *hist, const struct run *r, uint64_t generation, bool ended)
 {
 	const struct pipeline *p = r->pipeline;
 	struct history_run *h = calloc(1, sizeof(*h));
@@ -60,41 +70,42 @@ manager_run_record(const struct run *r, uint64_t generation, bool ended)
 	} else if (r->status == RUN_TIMEOUT) {
 		h->message = run_failure_message(r);
 	}
-	/* One allocation for the steps and their strings: this runs on the
-	 * loop for every run, and a run may have a thousand steps. */
+	/*
+	 * This runs on the loop for every run, and a run may have a thousand
+	 * steps: the steps' names come encoded from the history's cache, and
+	 * a step that succeeded at once and said nothing (most) costs its
+	 * duration's digits. No string is copied, no output serialised where
+	 * there is none, and the record stays small (a few bytes a step): the
+	 * writer stores it as is.
+	 */
 	{
-		size_t size = (p->n_steps + 1) * sizeof(*h->steps);
-		char *q;
+		struct history_encoder e;
 
-		for (size_t i = 0; i < p->n_steps; i++)
-			size += strlen(p->steps[i].id) + 1 +
-			        (p->steps[i].stage_id ? strlen(p->steps[i].stage_id) : 0) + 1 +
-			        (r->results[i].message ? strlen(r->results[i].message) + 1 : 0);
-		h->steps = calloc(1, size);
-		if (!h->steps)
-			goto fail;
-		h->steps_packed = true;
-		h->n_steps = p->n_steps;
-		q = (char *)(h->steps + p->n_steps + 1);
+		history_encoder_init(&e, hist, p, generation, p->n_steps, step_name, (void *)p);
 		for (size_t k = 0; k < p->n_steps; k++) {
-			size_t i = p->order[k];
-			struct step_result *res = &r->results[i];
-			struct history_step *s = &h->steps[k];
+			struct step_result *res = &r->results[p->order[k]];
+			uint64_t dur = res->attempts ? res->end_usec - res->start_usec : 0;
+			struct history_step s;
 
-			s->id = q;
-			q = stpcpy(q, p->steps[i].id) + 1;
-			s->stage = q;
-			q = stpcpy(q, p->steps[i].stage_id ? p->steps[i].stage_id : "") + 1;
-			if (res->message) {
-				s->message = q;
-				q = stpcpy(q, res->message) + 1;
+			if (res->status == STEP_SUCCESS && res->attempts == 1 && !res->message &&
+			    !atomic_load_explicit(&res->output.any, memory_order_acquire)) {
+				history_encoder_add_ok(&e, dur);
+				continue;
 			}
-			s->result = step_status_to_string(res->status);
-			s->attempts = res->attempts;
-			s->duration_usec = res->attempts ? res->end_usec - res->start_usec : 0;
-			s->output = output_serialize(&res->output, &s->output_len,
-			                             &s->output_first_seq, &s->output_truncated);
+			/* Borrowed strings, for the call only. */
+			s = (struct history_step){
+				.result = step_status_to_string(res->status),
+				.attempts = res->attempts,
+				.duration_usec = dur,
+				.message = res->message,
+			};
+			s.output = output_serialize(&res->output, &s.output_len,
+			                            &s.output_first_seq, &s.output_truncated);
+			history_encoder_add(&e, &s);
+			free(s.output);
 		}
+		if (history_encoder_finish(&e, h) < 0)
+			goto fail;
 	}
 	return h;
 fail:
@@ -116,9 +127,32 @@ health_now(struct manager *m, int64_t *ret_next_usec)
 	                     ret_next_usec);
 }
 
+void
+manager_history_sync(struct manager *m)
+{
+	if (m->history_synced)
+		return;
+	m->history_synced = true;
+	/* Ids go on from the last recorded run, across restarts. */
+	executor_set_next_run_id(history_next_id(m->history));
+	/* So does what health knows: no pipeline looks new after a restart. */
+	(void)history_pipeline_summaries(m->history, manager_seed_health, m->health);
+	m->health_stale = true;
+}
+
+void
+manager_history_opened(void *userdata)
+{
+	struct manager *m = userdata;
+
+	manager_history_sync(m);
+	manager_update_status(m);
+}
+
 json_t *
 manager_health(struct manager *m)
 {
+	manager_history_sync(m);
 	return health_now(m, NULL);
 }
 
@@ -145,6 +179,9 @@ health_status(struct manager *m)
 	int64_t next = 0;
 	json_t *h;
 
+	/* Not before the history is read (manager_history_opened() comes). */
+	if (!m->history_synced)
+		return "health: reading the run history";
 	if (m->health_status && !m->health_stale)
 		return m->health_status;
 	h = health_now(m, &next);

@@ -80,6 +80,7 @@ struct manager {
 	sd_event_source *health_timer; /* refreshes STATUS= when max_age expires */
 	char *health_status;           /* the health summary in STATUS=, or NULL */
 	bool health_stale;             /* recompute it: a run ended, a reload, a max_age */
+	bool history_synced;           /* manager_history_sync() done */
 };
 
 /* The state of pipeline name, made if new (NULL without memory). */
@@ -149,6 +150,14 @@ struct history_limits manager_history_limits(const struct gini_config *c);
 void manager_update_status(struct manager *m);
 /* history_pipeline_summaries() callback: seeds health (userdata) at start-up. */
 void manager_seed_health(const struct history_summary *s, void *userdata);
+/*
+ * Once, before the first run id is taken or health is reported: waits
+ * (bounded) for the history to open, then run ids go on from its last run
+ * and health from its summaries. Loop thread.
+ */
+void manager_history_sync(struct manager *m);
+/* history_when_open() callback (userdata: m): syncs and updates STATUS=. */
+void manager_history_opened(void *userdata);
 
 /*
  * manager_trigger(), with context (NULL, or key, value, ..., NULL) added to

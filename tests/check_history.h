@@ -58,3 +58,8 @@ db_int(const char *dir, const char *sql)
 	free(path);
 	return v;
 }
+
+/* The history suite's TCase "format" (check_history_format.c). */
+void history_format_tcase(Suite *s);
+/* The history suite's TCase "start" (check_history_start.c). */
+void history_start_tcase(Suite *s);
