@@ -42,7 +42,7 @@
 #include "executor_crash.h"
 #include "executor_step.h"
 #include "executor_watch.h"
-#include "lat_thread.h"
+#include "thread_role.h"
 #include "log.h"
 #include "pipeline.h"
 #include "registry.h"

@@ -15,7 +15,7 @@
  */
 #include "history_internal.h"
 
-#include "lat_thread.h"
+#include "thread_role.h"
 #include "log.h"
 #include "util.h"
 

@@ -12,9 +12,13 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 static int
@@ -96,4 +100,56 @@ loop_post(struct loop *l, struct loop_msg *msg, void (*fn)(void *data), void *da
 	l->tail = &msg->next;
 	pthread_mutex_unlock(&l->lock);
 	(void)eventfd_write(l->efd, 1);
+}
+
+struct signals {
+	void (*fn)(int sig, void *userdata);
+	void *userdata;
+};
+
+static int
+on_signals(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct signals *w = userdata;
+	struct signalfd_siginfo si[16];
+	ssize_t n;
+
+	(void)src;
+	(void)revents;
+	while ((n = read(fd, si, sizeof(si))) > 0)
+		for (size_t i = 0; i < (size_t)n / sizeof(si[0]); i++)
+			w->fn((int)si[i].ssi_signo, w->userdata);
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		log_warn("reading signals: %s", strerror(errno));
+	return 0;
+}
+
+int
+loop_add_signals(sd_event *e, sd_event_source **ret, const sigset_t *mask,
+                 void (*fn)(int sig, void *userdata), void *userdata)
+{
+	struct signals *w = malloc(sizeof(*w));
+	sd_event_source *src = NULL;
+	int fd, r;
+
+	if (!w)
+		return -ENOMEM;
+	*w = (struct signals){ fn, userdata };
+	fd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		free(w);
+		return r;
+	}
+	r = sd_event_add_io(e, &src, fd, EPOLLIN, on_signals, w);
+	if (r < 0) {
+		close(fd);
+		free(w);
+		return r;
+	}
+	/* The source owns the signalfd and w from here on. */
+	(void)sd_event_source_set_io_fd_own(src, true);
+	(void)sd_event_source_set_destroy_callback(src, free);
+	*ret = src;
+	return 0;
 }

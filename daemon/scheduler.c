@@ -37,6 +37,7 @@
 #include "cron_tz.h"
 #include "hashmap.h"
 #include "log.h"
+#include "loop.h"
 #include "pipeline.h"
 #include "sched_clock.h"
 #include "state.h"
@@ -100,7 +101,7 @@ struct scheduler {
 	size_t n_order;
 	char **bound[NSIG_MAX]; /* signal -> pipeline names */
 	size_t n_bound[NSIG_MAX];
-	sd_event_source *sig_src[NSIG_MAX];
+	sd_event_source *sig_src; /* one signalfd for all the signals watched */
 	/* "signal SIGUSR1": made once, not on the signal's path to its run. */
 	char sig_trigger[NSIG_MAX][32];
 	uint64_t unbound_logged[NSIG_MAX];
@@ -303,15 +304,13 @@ on_watch_burst(void *data, const char *changed, size_t dropped)
 	fire_ctx(e->s, e->name, "watch", ctx);
 }
 
-static int
-on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+static void
+on_signal(int sig, void *userdata)
 {
 	struct scheduler *s = userdata;
-	int sig = (int)si->ssi_signo;
 
-	(void)src;
 	if (sig <= 0 || sig >= NSIG_MAX)
-		return 0;
+		return;
 	if (s->n_bound[sig] == 0) {
 		uint64_t now = now_mono(s);
 
@@ -323,11 +322,29 @@ on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdat
 			           signal_to_string(sig, name, sizeof(name)));
 			s->unbound_logged[sig] = now;
 		}
-		return 0;
+		return;
 	}
 	for (size_t i = 0; i < s->n_bound[sig]; i++)
 		fire(s, s->bound[sig][i], s->sig_trigger[sig]);
-	return 0;
+}
+
+/* SIGUSR1, SIGUSR2 and the real-time signals, watched all the time. */
+static int
+watch_signals(struct scheduler *s)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	for (int sig = 1; sig < NSIG_MAX; sig++) {
+		char name[16];
+
+		if (sig != SIGUSR1 && sig != SIGUSR2 && (sig < SIGRTMIN || sig > SIGRTMAX))
+			continue;
+		snprintf(s->sig_trigger[sig], sizeof(s->sig_trigger[sig]), "signal %s",
+		         signal_to_string(sig, name, sizeof(name)));
+		sigaddset(&mask, sig);
+	}
+	return loop_add_signals(s->cfg.e, &s->sig_src, &mask, on_signal, s);
 }
 
 /* The wall clock was set: every cron timer is recomputed from now. */
@@ -370,18 +387,10 @@ scheduler_new(const struct scheduler_config *cfg, struct scheduler **ret)
 		}
 		s->own_clock = true;
 	}
-	for (int sig = 1; sig < NSIG_MAX; sig++) {
-		char name[16];
-
-		if (sig != SIGUSR1 && sig != SIGUSR2 && (sig < SIGRTMIN || sig > SIGRTMAX))
-			continue;
-		snprintf(s->sig_trigger[sig], sizeof(s->sig_trigger[sig]), "signal %s",
-		         signal_to_string(sig, name, sizeof(name)));
-		r = sd_event_add_signal(cfg->e, &s->sig_src[sig], sig, on_signal, s);
-		if (r < 0) {
-			scheduler_free(s);
-			return r;
-		}
+	r = watch_signals(s);
+	if (r < 0) {
+		scheduler_free(s);
+		return r;
 	}
 	r = s->clock.watch_set ? s->clock.watch_set(s->clock.userdata, on_clock_set, s) : 0;
 	if (r < 0)
@@ -422,10 +431,9 @@ scheduler_free(struct scheduler *s)
 	/* Writes what is still pending. */
 	s->persist = state_store_free(s->persist);
 	s->persist_every = state_store_free(s->persist_every);
-	for (int sig = 0; sig < NSIG_MAX; sig++) {
-		sd_event_source_disable_unref(s->sig_src[sig]);
+	sd_event_source_disable_unref(s->sig_src);
+	for (int sig = 0; sig < NSIG_MAX; sig++)
 		strv_free(s->bound[sig]);
-	}
 	if (s->clock.unwatch_set)
 		s->clock.unwatch_set(s->clock.userdata);
 	if (s->own_clock)

@@ -25,7 +25,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "hashmap.h"
-#include "lat_thread.h"
+#include "thread_role.h"
 #include "log.h"
 #include "util.h"
 

@@ -618,7 +618,7 @@ control_suite(void)
 	suite_add_tcase(s, tc);
 
 	control_access_tcases(s);
-	control_lat_tcases(s);
+	control_fast_tcases(s);
 	control_cli_tcases(s);
 	return s;
 }

@@ -55,5 +55,5 @@ void ctl_assert_schema(json_t *o, const char *const *spec);
 /* The TCases of check_control_access.c and check_control_cli.c. */
 void control_access_tcases(Suite *s);
 void control_cli_tcases(Suite *s);
-/* The TCase of check_lat_control.c. */
-void control_lat_tcases(Suite *s);
+/* The TCase of check_control_fast.c. */
+void control_fast_tcases(Suite *s);

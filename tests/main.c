@@ -51,7 +51,7 @@ static Suite *(*const suites[])(void) = {
 	triggers_suite,
 	failure_suite,
 	lazy_suite,
-	lat_threads_suite,
+	threads_suite,
 	startup_suite,
 };
 /* clang-format on */

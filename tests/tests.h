@@ -51,7 +51,7 @@ Suite *cron_tz_suite(void);
 Suite *triggers_suite(void);
 Suite *failure_suite(void);
 Suite *lazy_suite(void);
-Suite *lat_threads_suite(void);
+Suite *threads_suite(void);
 Suite *startup_suite(void);
 
 /* Absolute path of the build directory (build/, build-thread/, ...). */

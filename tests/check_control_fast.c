@@ -190,7 +190,7 @@ START_TEST(half_closed_client)
 END_TEST
 
 void
-control_lat_tcases(Suite *s)
+control_fast_tcases(Suite *s)
 {
 	TCase *tc = tcase_create("fast paths");
 

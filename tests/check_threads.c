@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The roles of a real ginid's threads (lat_thread.c), read from /proc: the
+ * The roles of a real ginid's threads (thread_role.c), read from /proc: the
  * workers are named and keep the daemon's priority, the history and state
  * writers are named and run THREAD_BACKGROUND_NICE lower, and the main
  * thread keeps the process's name.
@@ -8,7 +8,7 @@
 #include "tests.h"
 
 #include "daemon.h"
-#include "lat_thread.h"
+#include "thread_role.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -117,9 +117,9 @@ START_TEST(background_threads_run_lower)
 END_TEST
 
 Suite *
-lat_threads_suite(void)
+threads_suite(void)
 {
-	Suite *s = suite_create("lat_threads");
+	Suite *s = suite_create("threads");
 	TCase *tc = tcase_create("roles");
 
 	tcase_add_test(tc, background_threads_run_lower);

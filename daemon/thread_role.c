@@ -10,7 +10,7 @@
  * SQLite commit in about 1% of its wake-ups, bench/RESULTS.md). Each thread
  * also gets a name, which top -H, ps -L, perf and /proc show.
  */
-#include "lat_thread.h"
+#include "thread_role.h"
 
 #include <errno.h>
 #include <sys/prctl.h>
