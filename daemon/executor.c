@@ -75,6 +75,8 @@ struct executor {
 	unsigned live;    /* threads not retired */
 	unsigned surplus; /* workers to retire: replacements for overrunning ones */
 	unsigned idle;
+	unsigned want; /* workers to start with the first run */
+	bool started;  /* the workers and the watcher run */
 	bool stop;
 
 	struct watcher *watcher;
@@ -433,14 +435,37 @@ executor_new(unsigned workers)
 		free(ex);
 		return NULL;
 	}
-	pthread_mutex_lock(&ex->lock);
-	for (unsigned i = 0; i < MAX(workers, 1); i++)
-		if (spawn_worker_locked(ex) < 0)
-			break;
-	pthread_mutex_unlock(&ex->lock);
-	if (ex->n_threads == 0)
-		return executor_free(ex);
+	ex->want = MAX(workers, 1);
 	return ex;
+}
+
+/*
+ * The workers and the deadline watcher start with the first run, not with
+ * the executor: no thread is created before READY=1, and a daemon that has
+ * run nothing yet has none of them. Called under ex->lock. At least one
+ * worker must start (a shortfall is logged); the watcher too.
+ */
+static int
+start_threads_locked(struct executor *ex)
+{
+	int r = 0;
+
+	if (ex->started)
+		return 0;
+	for (unsigned i = 0; i < ex->want; i++) {
+		r = spawn_worker_locked(ex);
+		if (r < 0)
+			break;
+	}
+	if (ex->live == 0)
+		return r < 0 ? r : -EAGAIN;
+	if (ex->live < ex->want)
+		log_warn_errno(r, "started %u of %u workers: %m", ex->live, ex->want);
+	r = watcher_start(ex->watcher);
+	if (r < 0)
+		return r;
+	ex->started = true;
+	return 0;
 }
 
 struct executor *
@@ -482,7 +507,7 @@ executor_threads(struct executor *ex)
 	unsigned n;
 
 	pthread_mutex_lock(&ex->lock);
-	n = ex->live - ex->surplus;
+	n = ex->started ? ex->live - ex->surplus : ex->want;
 	pthread_mutex_unlock(&ex->lock);
 	return n;
 }
@@ -492,6 +517,7 @@ executor_submit(struct executor *ex, struct run *r)
 {
 	const struct pipeline *p = r->pipeline;
 	size_t *roots, n = 0;
+	int k;
 
 	r->ex = ex;
 	r->status = RUN_RUNNING;
@@ -513,10 +539,13 @@ executor_submit(struct executor *ex, struct run *r)
 		r->deadline->due = r->start_usec + p->timeout_usec;
 	}
 	pthread_mutex_lock(&ex->lock);
-	if (queue_grow_locked(ex, ex->q_reserved + p->n_steps) < 0) {
+	k = start_threads_locked(ex);
+	if (k == 0 && queue_grow_locked(ex, ex->q_reserved + p->n_steps) < 0)
+		k = -ENOMEM;
+	if (k < 0) {
 		pthread_mutex_unlock(&ex->lock);
 		free(roots);
-		return -ENOMEM;
+		return k;
 	}
 	ex->q_reserved += p->n_steps;
 	pthread_mutex_unlock(&ex->lock);

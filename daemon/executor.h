@@ -9,7 +9,10 @@
 
 #include "executor_run.h"
 
-/* Workers and the timeout watcher. Signals stay blocked in all of them. */
+/*
+ * Workers and the timeout watcher. Signals stay blocked in all of them.
+ * Their threads start with the first executor_submit(), not here.
+ */
 struct executor *executor_new(unsigned workers);
 /*
  * Stops and joins every thread. All submitted runs must have completed
@@ -19,7 +22,10 @@ struct executor *executor_free(struct executor *ex);
 /* How long a stage may ignore cancellation before it is reported as
  * overrunning and its worker replaced (default 5 s). */
 void executor_set_overrun_grace(struct executor *ex, uint64_t usec);
+/* Queues r; starts the threads first if none runs yet. 0 or a negative
+ * errno (-EAGAIN: not one worker could be started). */
 int executor_submit(struct executor *ex, struct run *r);
+/* The workers: those running, or before the first run those to start. */
 unsigned executor_threads(struct executor *ex);
 /*
  * Worker threads stuck in an abandoned step (their stage ignored its

@@ -29,6 +29,7 @@ struct watcher {
 	pthread_cond_t cond;
 	struct watch *watches; /* sorted by due */
 	pthread_t thread;
+	bool started; /* the thread runs: watcher_start() */
 	bool stop;
 	uint64_t grace;
 	watcher_overrun_fn on_overrun;
@@ -139,8 +140,6 @@ watcher_new(watcher_overrun_fn on_overrun, void *data)
 {
 	struct watcher *wt = calloc(1, sizeof(*wt));
 	pthread_condattr_t attr;
-	sigset_t all, old;
-	int k;
 
 	if (!wt)
 		return NULL;
@@ -152,17 +151,25 @@ watcher_new(watcher_overrun_fn on_overrun, void *data)
 	wt->grace = 5 * USEC_PER_SEC;
 	wt->on_overrun = on_overrun;
 	wt->data = data;
+	return wt;
+}
+
+int
+watcher_start(struct watcher *wt)
+{
+	sigset_t all, old;
+	int k;
+
+	if (wt->started)
+		return 0;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	k = pthread_create(&wt->thread, NULL, watcher_main, wt);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (k != 0) {
-		pthread_cond_destroy(&wt->cond);
-		pthread_mutex_destroy(&wt->lock);
-		free(wt);
-		return NULL;
-	}
-	return wt;
+	if (k != 0)
+		return -k;
+	wt->started = true;
+	return 0;
 }
 
 struct watcher *
@@ -174,7 +181,8 @@ watcher_free(struct watcher *wt)
 	wt->stop = true;
 	pthread_cond_signal(&wt->cond);
 	pthread_mutex_unlock(&wt->lock);
-	pthread_join(wt->thread, NULL);
+	if (wt->started)
+		pthread_join(wt->thread, NULL);
 	pthread_cond_destroy(&wt->cond);
 	pthread_mutex_destroy(&wt->lock);
 	free(wt);

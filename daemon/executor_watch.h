@@ -41,9 +41,12 @@ enum { WATCH_RUNNING, WATCH_RETURNED, WATCH_ABANDONED };
 typedef void (*watcher_overrun_fn)(void *data, struct run *r, size_t step, bool abandon,
                                    uint64_t now);
 
-/* Starts the watcher thread, with every signal blocked. NULL on failure. */
+/* A watcher, its thread not started yet (watcher_start()). NULL on failure. */
 struct watcher *watcher_new(watcher_overrun_fn on_overrun, void *data);
-/* Stops and joins the thread; no callback runs afterwards. */
+/* Starts its thread (every signal blocked), once: the executor does at its
+ * first run, so an idle daemon has none. 0 or a negative errno. */
+int watcher_start(struct watcher *wt);
+/* Stops and joins the thread, if started; no callback runs afterwards. */
 struct watcher *watcher_free(struct watcher *wt);
 void watcher_set_grace(struct watcher *wt, uint64_t usec);
 uint64_t watcher_grace(struct watcher *wt);

@@ -89,7 +89,7 @@ START_TEST(background_threads_run_lower)
 	char tid[32];
 	int nice = 0, workers = 0, history = 0;
 
-	daemon_init(&d, "lat-threads",
+	daemon_init(&d, "threads",
 	            "workers = 3;\n"
 	            "pipelines = ({ name = \"p\"; steps = ({ id = \"a\"; stage = \"log\"; "
 	            "params = { message = \"hello\"; }; }); });\n");
@@ -97,6 +97,20 @@ START_TEST(background_threads_run_lower)
 	snprintf(tid, sizeof(tid), "%d", (int)d.pid);
 	ck_assert(read_task(d.pid, tid, &main_thread));
 	ck_assert_str_eq(main_thread.comm, "ginid");
+	/* The workers start with the first run: an idle daemon has none, and
+	 * ginictl status still reports the 3 configured. */
+	ck_assert_int_eq(count_named(d.pid, "ginid-worker", &nice), 0);
+	{
+		char *out = NULL, *err = NULL;
+
+		ck_assert_int_eq(daemon_ginictl(&d, &out, &err, "status", NULL), 0);
+		ck_assert_msg(strstr(out, "workers:        3"), "%s", out);
+		free(out);
+		free(err);
+		ck_assert_int_eq(daemon_ginictl(&d, &out, &err, "run", "p", "--wait", NULL), 0);
+		free(out);
+		free(err);
+	}
 	/* The threads name themselves as they start: wait for them. */
 	for (int i = 0; i < 500 && (workers < 3 || history < 1); i++) {
 		workers = count_named(d.pid, "ginid-worker", &nice);
