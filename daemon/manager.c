@@ -334,7 +334,7 @@ manager_start(struct manager *m)
 	if (!m->ex)
 		return log_err_errno(-ENOMEM, "cannot start %u worker threads",
 		                     m->current->config->workers);
-	startup_trace("worker threads started");
+	startup_trace("executor made (its threads start with the first run)");
 	{
 		struct history_limits lim = manager_history_limits(m->current->config);
 

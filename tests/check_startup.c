@@ -202,7 +202,7 @@ START_TEST(debug_startup_prints_phases)
 		"configuration read",
 		"plugin scan",
 		"first generation built",
-		"worker threads started",
+		"executor made (its threads start with the first run)",
 		"control socket listening",
 		"READY=1 sent",
 	};
