@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,6 +355,42 @@ START_TEST(strays_after_exit)
 }
 END_TEST
 
+/*
+ * Spawned into a cgroup (not moved: clone3, sharing our memory until its
+ * exec where it can), the child is in it from its first instruction, and
+ * the caller's signal mask is as it was.
+ */
+START_TEST(in_cgroup_from_start)
+{
+	const struct mode *m = &modes[_i];
+	sigset_t before, after;
+	struct run r;
+	const char *leaf;
+
+	sigemptyset(&before);
+	sigaddset(&before, SIGUSR2);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &before, NULL), 0);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, NULL, &before), 0);
+	run_start(&r, m, "exec cat /proc/self/cgroup");
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, NULL, &after), 0);
+	ck_assert(sigismember(&after, SIGUSR2) && !sigismember(&after, SIGUSR1));
+	ck_assert_int_eq(child_wait(&r.c, &r.loop), 0);
+	leaf = strrchr(r.c.cgpath, '/');
+	if (r.c.cgfd >= 0 && !(m->flags & CHILD_CGROUP_LATE)) {
+		char line[PATH_MAX + 8];
+
+		child_drain(&r.stream, 1 << 20);
+		ck_assert_ptr_nonnull(r.out.data);
+		snprintf(line, sizeof(line), "%s\n", leaf);
+		ck_assert_msg(strstr(r.out.data, "0::/") && strstr(r.out.data, line),
+		              "not in %s from the start: %s", r.c.cgpath, r.out.data);
+	}
+	run_finish(&r);
+	ck_assert(WIFEXITED(r.c.status) && WEXITSTATUS(r.c.status) == 0);
+	free(r.out.data);
+}
+END_TEST
+
 START_TEST(exec_failure)
 {
 	const char *argv[] = { "/nonexistent/program", NULL };
@@ -436,6 +473,7 @@ child_suite(void)
 	tcase_add_loop_test(tc, grandchild_killed, 0, n);
 	tcase_add_loop_test(tc, strays_after_exit, 0, n);
 	tcase_add_loop_test(tc, exec_failure, 0, n);
+	tcase_add_loop_test(tc, in_cgroup_from_start, 0, n);
 	suite_add_tcase(s, tc);
 	return s;
 }
