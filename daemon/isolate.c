@@ -86,16 +86,20 @@ send_all(int fd, const char *s, size_t len)
 	}
 }
 
+/* One line, in one send(): the worker wakes once for it, not twice. */
 static void
 send_json(int fd, json_t *o)
 {
 	char *text = json_dumps(o, JSON_COMPACT);
+	size_t len;
 
 	json_decref(o);
 	if (!text)
 		return;
-	send_all(fd, text, strlen(text));
-	send_all(fd, "\n", 1);
+	/* The terminating NUL becomes the newline. */
+	len = strlen(text);
+	text[len] = '\n';
+	send_all(fd, text, len + 1);
 	free(text);
 }
 
@@ -255,6 +259,23 @@ put_ctx(const char *k, const char *v, void *userdata)
 {
 	json_object_set_new(userdata, k, json_string(v));
 	return 0;
+}
+
+/*
+ * The request for one more run in a pooled worker: what differs between
+ * runs. Its plugin, identity and limits are the first request's (the pool
+ * key makes them the same).
+ */
+static json_t *
+request_json_next(const struct isolate_call *c)
+{
+	json_t *ctx = json_object();
+
+	if (c->ctx)
+		(void)ctx_foreach(c->ctx, put_ctx, ctx);
+	return json_pack("{s:s, s:o, s:o, s:s?, s:s?, s:I}", "mode", "run", "params",
+	                 params_to_json(c->params), "ctx", ctx, "pipeline", c->pipeline, "step",
+	                 c->step, "run_id", (json_int_t)c->run_id);
 }
 
 static json_t *
@@ -426,7 +447,7 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 		return r;
 	sock.fd = w->sock;
 	s->sock = &sock;
-	send_json(w->sock, request_json(call, false));
+	send_json(w->sock, w->runs ? request_json_next(call) : request_json(call, false));
 	while (!s->done && !dead) {
 		struct pollfd p[4] = {
 			{ w->sock, POLLIN, 0 },

@@ -13,6 +13,7 @@ struct pool_worker {
 	struct child c;
 	int sock;      /* our end of its fd 3, non-blocking */
 	int out;       /* its stdout and stderr, non-blocking */
+	int procs;     /* its cgroup's cgroup.procs, read after each run; -1: none */
 	char *key;     /* plugin, file, stage, identity and limits it serves */
 	unsigned runs; /* requests it finished */
 	uint64_t epoch;
