@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -373,6 +374,37 @@ spawn_into_cgroup(const struct child_spec *spec, int cgfd, pid_t *ret_pid, int *
 	return 0;
 }
 
+/*
+ * The cgroup2 mount, read from /proc/self/mountinfo once per process: it
+ * does not move, and reading it costs 70 us with 22 mounts (more with
+ * many), a tenth of a posix_spawn. Our own cgroup within it is read at
+ * each spawn (15 us), so a process moved between cgroups still puts its
+ * children below the one it is in.
+ */
+static pthread_once_t mount_once = PTHREAD_ONCE_INIT;
+static char cg_mnt[PATH_MAX], cg_root[PATH_MAX];
+static int cg_mount_r;
+
+static void
+read_mount(void)
+{
+	cg_mount_r = proc_cgroup2_mount(cg_mnt, sizeof(cg_mnt), cg_root, sizeof(cg_root));
+}
+
+/* proc_cgroup_new() with the mount read once. */
+static int
+cgroup_new(const char *prefix, char *ret_path, size_t size, int *ret_fd)
+{
+	char self[PATH_MAX];
+	int r;
+
+	(void)pthread_once(&mount_once, read_mount);
+	if (cg_mount_r < 0)
+		return cg_mount_r;
+	r = proc_cgroup_self_in(cg_mnt, cg_root, self, sizeof(self));
+	return r < 0 ? r : proc_cgroup_new_below(self, prefix, ret_path, size, ret_fd);
+}
+
 int
 child_spawn(struct child *c, const struct child_spec *spec)
 {
@@ -383,8 +415,7 @@ child_spawn(struct child *c, const struct child_spec *spec)
 	if (spec->n_fds > CHILD_FDS_MAX)
 		return -EINVAL;
 	/* A cgroup of its own where we may have one; the process tree where not. */
-	if (spec->cgroup &&
-	    proc_cgroup_new(spec->cgroup, c->cgpath, sizeof(c->cgpath), &c->cgfd) == 0) {
+	if (spec->cgroup && cgroup_new(spec->cgroup, c->cgpath, sizeof(c->cgpath), &c->cgfd) == 0) {
 		if (!(spec->flags & CHILD_CGROUP_LATE))
 			r = spawn_into_cgroup(spec, c->cgfd, &c->pid, &c->pidfd);
 		if (r < 0 || (r == 1 && !(spec->flags & CHILD_CGROUP_LATE))) {
