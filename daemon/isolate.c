@@ -545,13 +545,13 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 		.userdata = &s,
 		.grace_usec = call->kill_grace_usec,
 	};
-	_cleanup_free_ char *path = helper_path("gini-worker");
-	const char *argv[] = { path, NULL };
+	/* Found only for a one-shot worker: readlink() and access() each time. */
+	_cleanup_free_ char *path = NULL;
+	const char *argv[] = { NULL, NULL };
 	/* Started in its cgroup (clone3), not moved there (CHILD_CGROUP_LATE):
 	 * a move waits for an RCU grace period, 12-16 ms when none happened
 	 * just before, which is how isolated steps usually come. */
 	struct child_spec spec = {
-		.path = path,
 		.argv = argv,
 		.n_fds = 4,
 		.cgroup = "worker",
@@ -571,10 +571,12 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 			goto fail;
 		goto out;
 	}
+	path = helper_path("gini-worker");
 	if (!path) {
 		r = -ENOMEM;
 		goto fail;
 	}
+	argv[0] = spec.path = path;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0) {
 		r = -errno;
