@@ -56,7 +56,13 @@ extern char **environ;
  * the child's code would write into this process's sanitizer state.
  * Elsewhere clone3() copies our page tables, as fork() does.
  */
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CHILD_SANITIZED 1
+#endif
+#endif
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) &&      \
+        !defined(CHILD_SANITIZED)
 #define CHILD_CLONE_VM 1
 /* The child's stack, for child_exec() and the system calls it makes. */
 #define CHILD_STACK_SIZE (64u * 1024)
@@ -314,13 +320,9 @@ clone_into(const struct child_spec *spec, struct clone_args *args, int err_fd)
 		munmap(stack, CHILD_STACK_SIZE);
 		if (pid >= 0)
 			return pid;
+		/* Refused that way (a seccomp filter?): try as before. */
 		args->flags &= ~(uint64_t)(CLONE_VM | CLONE_VFORK);
 		args->stack = args->stack_size = 0;
-		/* Refused with a stack (a seccomp filter?): try without. */
-		if (pid != -ENOSYS) {
-			errno = (int)-pid;
-			return -1;
-		}
 	}
 #endif
 	pid = syscall(SYS_clone3, args, sizeof(*args));
