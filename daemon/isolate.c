@@ -278,6 +278,19 @@ request_json_next(const struct isolate_call *c)
 	                 c->step, "run_id", (json_int_t)c->run_id);
 }
 
+/*
+ * The daemon's sealed copy of the plugin, for the worker's descriptor 4,
+ * or -1: then the worker reads the file (checking it is the same version).
+ * Mapping the copy the daemon checked spares the worker the path checks,
+ * its own copy and the seals: about 100 us of a cold step (200 -> 92-115
+ * us for loader_open_file() against loader_open_sealed(), noop.so).
+ */
+static int
+loaded_fd(const struct isolate_call *c)
+{
+	return c->loaded ? plugin_fd(c->loaded) : -1;
+}
+
 static json_t *
 request_json(const struct isolate_call *c, bool create_only)
 {
@@ -305,6 +318,8 @@ request_json(const struct isolate_call *c, bool create_only)
 		json_object_set_new(o, "uid", json_integer((json_int_t)c->uid));
 	if (o && c->set_gid)
 		json_object_set_new(o, "gid", json_integer((json_int_t)c->gid));
+	if (o && loaded_fd(c) >= 0)
+		json_object_set_new(o, "sealed", json_true());
 	return o;
 }
 
@@ -443,7 +458,7 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 	 * failure: it is replaced. */
 	while ((w = isolate_pool_take(key)) && worker_exited(w, NULL))
 		isolate_pool_kill(w);
-	if (!w && (r = isolate_pool_spawn(key, &w)) < 0)
+	if (!w && (r = isolate_pool_spawn(key, loaded_fd(call), &w)) < 0)
 		return r;
 	sock.fd = w->sock;
 	s->sock = &sock;
@@ -585,6 +600,10 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 	spec.fds[0] = CHILD_FD_NULL;
 	spec.fds[1] = spec.fds[2] = out[1];
 	spec.fds[3] = sv[1];
+	if (loaded_fd(call) >= 0) {
+		spec.fds[4] = loaded_fd(call);
+		spec.n_fds = 5;
+	}
 	r = child_spawn(&c, &spec);
 	close(sv[1]);
 	close(out[1]);

@@ -53,7 +53,7 @@ isolate_pool_take(const char *key)
 }
 
 int
-isolate_pool_spawn(const char *key, struct pool_worker **ret)
+isolate_pool_spawn(const char *key, int plugin_fd, struct pool_worker **ret)
 {
 	_cleanup_free_ char *path = helper_path("gini-worker");
 	const char *argv[] = { path, "--pool", NULL };
@@ -85,6 +85,10 @@ isolate_pool_spawn(const char *key, struct pool_worker **ret)
 	spec.fds[0] = CHILD_FD_NULL;
 	spec.fds[1] = spec.fds[2] = out[1];
 	spec.fds[3] = sv[1];
+	if (plugin_fd >= 0) {
+		spec.fds[4] = plugin_fd;
+		spec.n_fds = 5;
+	}
 	r = child_spawn(&w->c, &spec);
 	close(sv[1]);
 	close(out[1]);

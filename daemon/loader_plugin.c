@@ -69,6 +69,12 @@ plugin_key(const struct plugin *p)
 	return &p->key;
 }
 
+int
+plugin_fd(const struct plugin *p)
+{
+	return p->fd;
+}
+
 void
 plugin_close(struct plugin *p)
 {

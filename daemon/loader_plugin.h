@@ -14,6 +14,8 @@ struct plugin;
 const struct gini_stage_descriptor *plugin_descriptor(const struct plugin *p);
 const char *plugin_path(const struct plugin *p);
 const struct file_key *plugin_key(const struct plugin *p);
+/* The sealed copy that is mapped (borrowed: p's), -1 while not loaded. */
+int plugin_fd(const struct plugin *p);
 /* Runs the unload hook and dlclose()s. Accepts NULL. */
 void plugin_close(struct plugin *p);
 /*

@@ -356,6 +356,32 @@ START_TEST(bundled_stages_isolated)
 }
 END_TEST
 
+/*
+ * An isolated step maps the daemon's own sealed copy of its plugin (the
+ * worker's descriptor 4), not the file: overwritten in place since ginid
+ * loaded it, the file is not what runs until a reload, as for an
+ * in-process step, instead of the step failing.
+ */
+START_TEST(isolated_step_runs_daemons_copy)
+{
+	_cleanup_free_ char *out = NULL;
+	char src[4096];
+
+	iso_init("{ name = \"v\"; steps = ( { id = \"s\"; stage = \"versioned\"; isolation = "
+	         "\"process\"; }, { id = \"l\"; stage = \"log\"; after = \"s\"; params = { "
+	         "message = \"ran ${version}\"; }; } ); }",
+	         "log", NULL);
+	add_plugin("versioned_v1", "versioned");
+	iso_start();
+	snprintf(src, sizeof(src), "%s/tests/plugins/versioned_v2.so", test_build_dir());
+	overwrite_in_place(src, daemon_path(&d, "stages/versioned.so"));
+	ck_assert_int_eq(ctl(&out, "run", "v", "--wait", NULL), 0);
+	ck_assert(daemon_wait_log(&d, "step 'l': ran 1.0.0", 1, 10000));
+	ck_assert_uint_eq(file_count(hooks, "start 2.0.0"), 0);
+	assert_nothing_left(-1);
+}
+END_TEST
+
 /* SIGTERM while an isolated step ignores its cancellation: the daemon stops
  * in time, and the worker's group is killed. */
 START_TEST(shutdown_kills_hung_worker)
@@ -576,6 +602,7 @@ isolation_suite(void)
 	tcase_add_test(tc, create_failures_at_config_load);
 	tcase_add_test(tc, worker_links_little);
 	tcase_add_test(tc, bundled_stages_isolated);
+	tcase_add_test(tc, isolated_step_runs_daemons_copy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

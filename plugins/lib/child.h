@@ -38,7 +38,7 @@
 /* Values of child_spec.fds[] besides a descriptor of ours to dup there. */
 #define CHILD_FD_NULL    (-1) /* /dev/null (read-only for 0, write-only above) */
 #define CHILD_FD_INHERIT (-2) /* left as it is in the caller */
-#define CHILD_FDS_MAX    4
+#define CHILD_FDS_MAX    5
 
 /* child_spec.flags */
 /*
