@@ -382,6 +382,33 @@ START_TEST(isolated_step_runs_daemons_copy)
 }
 END_TEST
 
+/*
+ * The worker skips the ELF check of the daemon's copy, which passed it in
+ * the daemon: it loads no libelf (each load costs a cold step ~270 us).
+ * The daemon logs each load of libelf at debug level, and so would the
+ * worker, whose lines it forwards: a run adds none.
+ */
+START_TEST(isolated_step_loads_no_libelf)
+{
+	_cleanup_free_ char *conf = NULL, *with_debug = NULL;
+	size_t loads;
+
+	iso_init("{ name = \"p\"; steps = ( { id = \"s\"; stage = \"hostile-sane\"; "
+	         "isolation = \"process\"; params = { tag = \"S\"; }; } ); }",
+	         "hostile_sane", NULL);
+	ck_assert_int_eq(read_file(daemon_path(&d, "gini.conf"), 1 << 20, &conf, NULL), 0);
+	ck_assert_int_ne(asprintf(&with_debug, "log_level = \"debug\";\n%s", conf), -1);
+	daemon_write(&d, "gini.conf", with_debug);
+	iso_start();
+	loads = daemon_log_count(&d, "for the ELF checks");
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(ctl(NULL, "run", "p", "--wait", NULL), 0);
+	ck_assert(daemon_wait_log(&d, "pipeline 'p': success", 2, 5000));
+	ck_assert_uint_eq(daemon_log_count(&d, "for the ELF checks"), loads);
+	assert_nothing_left(-1);
+}
+END_TEST
+
 /* SIGTERM while an isolated step ignores its cancellation: the daemon stops
  * in time, and the worker's group is killed. */
 START_TEST(shutdown_kills_hung_worker)
@@ -603,6 +630,7 @@ isolation_suite(void)
 	tcase_add_test(tc, worker_links_little);
 	tcase_add_test(tc, bundled_stages_isolated);
 	tcase_add_test(tc, isolated_step_runs_daemons_copy);
+	tcase_add_test(tc, isolated_step_loads_no_libelf);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

@@ -384,9 +384,11 @@ worker_setup(struct worker *w, json_t *req)
 	 */
 	path = json_string_value(json_object_get(req, "plugin"));
 	/* The daemon's own sealed copy, on descriptor 4: the very bytes it
-	 * checked and loaded, so there is no file to check again. */
+	 * checked (the ELF check included) and loaded, so there is no file to
+	 * check again, and libelf need not be loaded here. */
 	if (json_is_true(json_object_get(req, "sealed"))) {
-		if (loader_open_sealed(PLUGIN_FD, path, 0, &w->p, err, sizeof(err)) < 0) {
+		if (loader_open_sealed(PLUGIN_FD, path, LOADER_ELF_VETTED, &w->p, err,
+		                       sizeof(err)) < 0) {
 			done(GINI_FAILURE, err, json_pack("{s:b}", "final", 1));
 			return -1;
 		}
