@@ -189,8 +189,10 @@ $(LIBGINI): $(DAEMON_OBJS)
 $(GINID): $(BUILD)/obj/$(GINID_SRCS:.c=.o) $(LIBGINI)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
 
+# --as-needed (gcc's default, but not with -fsanitize): a helper starts for
+# every isolated step or probe, and links only the libraries it calls.
 $(HELPERS): $(BUILD)/%: $(BUILD)/obj/daemon/helpers/%.o $(LIBGINI)
-	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lpthread
+	$(CC) $(EXE_LDFLAGS) -o $@ $^ -Wl,--as-needed $(PKG_LIBS) -ldl -lpthread
 
 # ginictl's own files but its main, also linked into the tests.
 $(LIBGINICTL): $(GINICTL_OBJS)

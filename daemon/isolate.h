@@ -9,12 +9,16 @@ struct cancel;
 struct file_key;
 struct gini_params;
 struct isolation;
+struct plugin;
 struct run_ctx;
 
 /* What an isolated call needs; everything is borrowed. */
 struct isolate_call {
 	const char *plugin;         /* the plugin file, loaded anew by the worker */
 	const struct file_key *key; /* the version the daemon loaded */
+	/* The daemon's copy of it, whose sealed memfd the worker maps instead
+	 * of reading the file again; NULL (or not loaded): it reads plugin. */
+	const struct plugin *loaded;
 	const char *stage;
 	const struct gini_params *params;
 	const struct isolation *iso; /* limits; NULL: none */

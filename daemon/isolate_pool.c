@@ -53,17 +53,18 @@ isolate_pool_take(const char *key)
 }
 
 int
-isolate_pool_spawn(const char *key, struct pool_worker **ret)
+isolate_pool_spawn(const char *key, int plugin_fd, struct pool_worker **ret)
 {
 	_cleanup_free_ char *path = helper_path("gini-worker");
 	const char *argv[] = { path, "--pool", NULL };
+	/* Started in its cgroup (clone3), not moved there (CHILD_CGROUP_LATE):
+	 * a move waits for an RCU grace period, 12-16 ms when none happened
+	 * just before, which is how isolated steps usually come. */
 	struct child_spec spec = {
 		.path = path,
 		.argv = argv,
 		.n_fds = 4,
 		.cgroup = "worker",
-		/* It runs nothing of the plugin's before it reads a request. */
-		.flags = CHILD_CGROUP_LATE,
 	};
 	struct pool_worker *w;
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, r;
@@ -75,6 +76,7 @@ isolate_pool_spawn(const char *key, struct pool_worker **ret)
 		free(w);
 		return -ENOMEM;
 	}
+	w->procs = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -83,6 +85,10 @@ isolate_pool_spawn(const char *key, struct pool_worker **ret)
 	spec.fds[0] = CHILD_FD_NULL;
 	spec.fds[1] = spec.fds[2] = out[1];
 	spec.fds[3] = sv[1];
+	if (plugin_fd >= 0) {
+		spec.fds[4] = plugin_fd;
+		spec.n_fds = 5;
+	}
 	r = child_spawn(&w->c, &spec);
 	close(sv[1]);
 	close(out[1]);
@@ -96,6 +102,9 @@ isolate_pool_spawn(const char *key, struct pool_worker **ret)
 	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
 	w->sock = sv[0];
 	w->out = out[0];
+	/* Kept open: each run's leftover check is then one pread(). */
+	if (w->c.cgfd >= 0)
+		w->procs = openat(w->c.cgfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
 	pthread_mutex_lock(&pool_lock);
 	w->epoch = pool_epoch;
 	pthread_mutex_unlock(&pool_lock);
@@ -122,31 +131,41 @@ isolate_pool_kill(struct pool_worker *w)
 		close(w->sock);
 	if (w->out >= 0)
 		close(w->out);
+	if (w->procs >= 0)
+		close(w->procs);
 	free(w->key);
 	free(w);
 }
 
-/* 1 if w's cgroup holds a process other than w itself. */
+/*
+ * 1 if w's cgroup holds a process other than w itself (or we cannot tell),
+ * read through the descriptor kept since the spawn: cgroup.procs is made
+ * anew at each read from offset 0.
+ */
 static int
 has_others(struct pool_worker *w)
 {
-	char buf[256];
-	FILE *f;
-	int fd, r = 0;
+	char buf[4096], *p, *end;
+	ssize_t n;
 
 	if (w->c.cgfd < 0)
 		return 0;
-	fd = openat(w->c.cgfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !(f = fdopen(fd, "r"))) {
-		if (fd >= 0)
-			close(fd);
-		return 1; /* cannot tell: not reused */
+	if (w->procs < 0)
+		return 1;
+	while ((n = pread(w->procs, buf, sizeof(buf) - 1, 0)) < 0 && errno == EINTR)
+		;
+	/* A full buffer holds more than one pid anyway. */
+	if (n < 0 || (size_t)n == sizeof(buf) - 1)
+		return 1;
+	buf[n] = 0;
+	for (p = buf;; p = end) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			return 0;
+		if (pid != (long)w->c.pid)
+			return 1;
 	}
-	while (fgets(buf, sizeof(buf), f))
-		if (strtol(buf, NULL, 10) != (long)w->c.pid)
-			r = 1;
-	fclose(f);
-	return r;
 }
 
 void

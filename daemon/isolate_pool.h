@@ -13,6 +13,7 @@ struct pool_worker {
 	struct child c;
 	int sock;      /* our end of its fd 3, non-blocking */
 	int out;       /* its stdout and stderr, non-blocking */
+	int procs;     /* its cgroup's cgroup.procs, read after each run; -1: none */
 	char *key;     /* plugin, file, stage, identity and limits it serves */
 	unsigned runs; /* requests it finished */
 	uint64_t epoch;
@@ -21,8 +22,12 @@ struct pool_worker {
 
 /* An idle worker for key (the most recently used), or NULL. Any thread. */
 struct pool_worker *isolate_pool_take(const char *key);
-/* A new worker for key, not yet sent anything. 0, or -errno. Any thread. */
-int isolate_pool_spawn(const char *key, struct pool_worker **ret);
+/*
+ * A new worker for key, not yet sent anything; plugin_fd (borrowed; -1:
+ * none) is its descriptor 4, the daemon's sealed copy of the plugin. 0, or
+ * -errno. Any thread.
+ */
+int isolate_pool_spawn(const char *key, int plugin_fd, struct pool_worker **ret);
 /*
  * Gives w back after a run that ended cleanly: it is kept idle unless it has
  * served max_runs, max_idle workers of its key are idle already, the pool

@@ -69,6 +69,12 @@ plugin_key(const struct plugin *p)
 	return &p->key;
 }
 
+int
+plugin_fd(const struct plugin *p)
+{
+	return p->fd;
+}
+
 void
 plugin_close(struct plugin *p)
 {
@@ -288,8 +294,8 @@ loader_open_sealed(int fd, const char *path, unsigned flags, struct plugin **ret
 	key.dev = st.st_dev;
 	key.ino = st.st_ino;
 	key.size = st.st_size;
-	r = plugin_open_sealed(path, fd, &key, !(flags & LOADER_NO_HOOKS), false, NULL, NULL, ret,
-	                       reason, size);
+	r = plugin_open_sealed(path, fd, &key, !(flags & LOADER_NO_HOOKS),
+	                       flags & LOADER_ELF_VETTED, NULL, NULL, ret, reason, size);
 	elf_check_release();
 	return r;
 }

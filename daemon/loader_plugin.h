@@ -14,6 +14,8 @@ struct plugin;
 const struct gini_stage_descriptor *plugin_descriptor(const struct plugin *p);
 const char *plugin_path(const struct plugin *p);
 const struct file_key *plugin_key(const struct plugin *p);
+/* The sealed copy that is mapped (borrowed: p's), -1 while not loaded. */
+int plugin_fd(const struct plugin *p);
 /* Runs the unload hook and dlclose()s. Accepts NULL. */
 void plugin_close(struct plugin *p);
 /*
@@ -63,7 +65,10 @@ int loader_open_file(const char *path, unsigned flags, const struct file_key *ex
  * The same on the sealed copy of path that the daemon handed to its probe
  * at fd (which is taken over): the file checks were the daemon's, the ELF
  * check, dlopen and the rest happen here on exactly the bytes it will load.
+ * With LOADER_ELF_VETTED the ELF check is skipped too: fd is the copy the
+ * daemon itself loaded, after that check (an isolated step's worker).
  * A descriptor without the write, grow and shrink seals is refused.
  */
+#define LOADER_ELF_VETTED 0x2
 int loader_open_sealed(int fd, const char *path, unsigned flags, struct plugin **ret, char *reason,
                        size_t size);

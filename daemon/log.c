@@ -3,15 +3,18 @@
  * Logging. Every line goes to stderr in one write(2), so lines from several
  * threads never interleave, with a local timestamp and the level name.
  * Under systemd (JOURNAL_STREAM names our stderr) each line goes to the
- * journal's native socket instead, through sd_journal_sendv(), with
+ * journal's native socket instead (log_journal.c), with
  * PRIORITY and the GINI_PIPELINE, GINI_RUN, GINI_STEP, GINI_STAGE and
  * GINI_GENERATION fields of what it is about (`journalctl -u ginid
  * GINI_PIPELINE=backup`); should that fail, the line goes to stderr with a
  * "<N>" priority prefix, which journald turns into the entry's level. The
  * fields come from the caller (log_fields_full()) or from the thread
  * (log_set_fields(): a worker running a step). The level and the journal
- * flag are written once at start-up and read racily afterwards, which is
- * why they are atomics.
+ * sender are written once at start-up and read racily afterwards, which is
+ * why they are atomics. The journal code, and libsystemd with it, is in a
+ * file of its own that only a program calling log_open() links (ginid):
+ * gini-worker, started for every isolated step, logs through a sink and
+ * would pay for loading libsystemd at each start.
  */
 #include "log.h"
 
@@ -21,14 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
 static atomic_int max_level = LOG_INFO;
-static atomic_bool to_journal;
+/* The journal's sender (log_journal.c), set by log_open() when stderr is
+ * the journal; NULL: stderr. */
+static _Atomic(log_journal_fn) journal;
 static log_sink_fn sink;
 static _Thread_local const struct log_fields *thread_fields;
 static void *sink_userdata;
@@ -39,42 +41,16 @@ static const char *const level_names[] = {
 	[LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
 };
 
-/* JOURNAL_STREAM is "DEVICE:INODE" of the stream journald handed us. */
-static bool
-parse_journal_stream(const char *s, unsigned long long *ret_dev, unsigned long long *ret_ino)
-{
-	unsigned long long dev, ino;
-	char *end;
-
-	errno = 0;
-	dev = strtoull(s, &end, 10);
-	if (errno || end == s || *end != ':')
-		return false;
-	s = end + 1;
-	ino = strtoull(s, &end, 10);
-	if (errno || end == s || *end)
-		return false;
-	*ret_dev = dev;
-	*ret_ino = ino;
-	return true;
-}
-
 void
-log_open(void)
+log_set_journal(log_journal_fn fn)
 {
-	const char *e = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
-	struct stat st;
-
-	if (e && parse_journal_stream(e, &dev, &ino) && fstat(STDERR_FILENO, &st) == 0 &&
-	    st.st_dev == dev && st.st_ino == ino)
-		atomic_store(&to_journal, true);
+	atomic_store(&journal, fn);
 }
 
 int
 log_to_journal(void)
 {
-	return atomic_load_explicit(&to_journal, memory_order_relaxed);
+	return atomic_load_explicit(&journal, memory_order_relaxed) != NULL;
 }
 
 void
@@ -126,55 +102,12 @@ log_set_fields(const struct log_fields *f)
 	return old;
 }
 
-/* The native journal protocol; 0, or negative errno (then use stderr). */
-static int
-journal_send(int level, const struct log_fields *f, const char *msg)
-{
-	char prio[16], run[48], gen[48], *p = NULL, *step = NULL, *stage = NULL;
-	struct iovec iov[8];
-	int n = 0, r = -ENOMEM;
-
-	snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
-	iov[n++] = (struct iovec){ (void *)msg, strlen(msg) };
-	iov[n++] = (struct iovec){ prio, strlen(prio) };
-	iov[n++] = (struct iovec){ (void *)"SYSLOG_IDENTIFIER=ginid", 23 };
-	if (f && f->pipeline) {
-		if (asprintf(&p, "GINI_PIPELINE=%s", f->pipeline) < 0)
-			goto out;
-		iov[n++] = (struct iovec){ p, strlen(p) };
-	}
-	if (f && f->run) {
-		snprintf(run, sizeof(run), "GINI_RUN=%llu", (unsigned long long)f->run);
-		iov[n++] = (struct iovec){ run, strlen(run) };
-	}
-	if (f && f->step) {
-		if (asprintf(&step, "GINI_STEP=%s", f->step) < 0)
-			goto out;
-		iov[n++] = (struct iovec){ step, strlen(step) };
-	}
-	if (f && f->stage) {
-		if (asprintf(&stage, "GINI_STAGE=%s", f->stage) < 0)
-			goto out;
-		iov[n++] = (struct iovec){ stage, strlen(stage) };
-	}
-	if (f && f->generation) {
-		snprintf(gen, sizeof(gen), "GINI_GENERATION=%llu",
-		         (unsigned long long)f->generation);
-		iov[n++] = (struct iovec){ gen, strlen(gen) };
-	}
-	r = sd_journal_sendv(iov, n);
-out:
-	free(p);
-	free(step);
-	free(stage);
-	return r;
-}
-
 static void
 log_write(int level, const struct log_fields *f, const char *fmt, va_list ap)
 {
 	char msg[4096], line[4200];
 	int saved = errno, n;
+	log_journal_fn send;
 
 	if (level > log_get_level())
 		return;
@@ -188,12 +121,12 @@ log_write(int level, const struct log_fields *f, const char *fmt, va_list ap)
 		errno = saved;
 		return;
 	}
-	if (atomic_load_explicit(&to_journal, memory_order_relaxed)) {
+	if ((send = atomic_load_explicit(&journal, memory_order_relaxed))) {
 		char full[4096 + 16];
 
 		/* MESSAGE= and the text, in one buffer for the iovec. */
 		snprintf(full, sizeof(full), "MESSAGE=%s", msg);
-		if (journal_send(level, f ? f : thread_fields, full) >= 0) {
+		if (send(level, f ? f : thread_fields, full) >= 0) {
 			errno = saved;
 			return;
 		}

@@ -9,6 +9,7 @@
  * Levels are syslog priorities (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO,
  * LOG_DEBUG) so journald keeps them.
  */
+/* Sends lines to the journal when stderr is the journal (log_journal.c). */
 void log_open(void);
 /* Whether lines go to the journal (native protocol, or a "<N>" prefix on
  * stderr if that fails). Async-signal-safe. */
@@ -17,6 +18,12 @@ void log_set_level(int level);
 int log_get_level(void);
 int log_level_from_string(const char *s);
 const char *log_level_to_string(int level);
+
+struct log_fields;
+/* How log_open() hands log.c the journal's sender: 0, or negative errno
+ * (the line then goes to stderr). */
+typedef int (*log_journal_fn)(int level, const struct log_fields *f, const char *msg);
+void log_set_journal(log_journal_fn fn);
 
 /*
  * Replace the output (stderr) by fn, for tests; NULL restores stderr. The

@@ -47,11 +47,13 @@ struct gini_params {
 /*
  * Copies a libconfig group of scalars and lists of strings. On a value of
  * another shape, returns -EINVAL with the reason in err and the line in
- * *ret_line.
+ * *ret_line. In params_setting.c.
  */
 int params_from_setting(const config_setting_t *group, struct gini_params **ret, char *err,
                         size_t errsize, int *ret_line);
 struct gini_params *params_new_empty(void);
+/* A new param of that name, zero-filled but for the name; NULL: no memory. */
+struct param *params_append(struct gini_params *p, const char *name);
 /* Adds a param (for tests, benches and the isolation protocol). */
 int params_add_string(struct gini_params *p, const char *name, const char *value);
 struct gini_params *params_free(struct gini_params *p);

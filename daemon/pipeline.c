@@ -264,6 +264,7 @@ pipeline_isolate_call(const struct pipeline *p, const struct step *s, struct iso
 	*call = (struct isolate_call){
 		.plugin = plugin_path(s->type->plugin),
 		.key = plugin_key(s->type->plugin),
+		.loaded = s->type->plugin,
 		.stage = s->type->id,
 		.params = s->params,
 		.iso = &s->iso,

@@ -16,11 +16,13 @@
 #include "tests.h"
 
 #include "../plugins/lib/child.h"
+#include "../plugins/lib/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,6 +356,92 @@ START_TEST(strays_after_exit)
 }
 END_TEST
 
+/*
+ * Spawned into a cgroup (not moved: clone3, sharing our memory until its
+ * exec where it can), the child is in it from its first instruction, and
+ * the caller's signal mask is as it was.
+ */
+START_TEST(in_cgroup_from_start)
+{
+	const struct mode *m = &modes[_i];
+	sigset_t before, after;
+	struct run r;
+	const char *leaf;
+
+	sigemptyset(&before);
+	sigaddset(&before, SIGUSR2);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &before, NULL), 0);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, NULL, &before), 0);
+	run_start(&r, m, "exec cat /proc/self/cgroup");
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, NULL, &after), 0);
+	ck_assert(sigismember(&after, SIGUSR2) && !sigismember(&after, SIGUSR1));
+	ck_assert_int_eq(child_wait(&r.c, &r.loop), 0);
+	leaf = strrchr(r.c.cgpath, '/');
+	if (r.c.cgfd >= 0 && !(m->flags & CHILD_CGROUP_LATE)) {
+		char line[PATH_MAX + 8];
+
+		child_drain(&r.stream, 1 << 20);
+		ck_assert_ptr_nonnull(r.out.data);
+		snprintf(line, sizeof(line), "%s\n", leaf);
+		ck_assert_msg(strstr(r.out.data, "0::/") && strstr(r.out.data, line),
+		              "not in %s from the start: %s", r.c.cgpath, r.out.data);
+	}
+	run_finish(&r);
+	ck_assert(WIFEXITED(r.c.status) && WEXITSTATUS(r.c.status) == 0);
+	free(r.out.data);
+}
+END_TEST
+
+/* Writes pid to the cgroup.procs at path. */
+static void
+move_to(const char *path, const char *pid)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, pid, strlen(pid)), (ssize_t)strlen(pid));
+	close(fd);
+}
+
+/*
+ * The cgroup mount is read once per process, our own cgroup at each spawn:
+ * after this process moves into another cgroup, its children are made
+ * below that one.
+ */
+START_TEST(cgroup_follows_a_move)
+{
+	const struct mode *m = &modes[2]; /* clone3 into a cgroup */
+	char self[PATH_MAX], moved[PATH_MAX + 32], back[64], line[PATH_MAX + 64];
+	struct run r;
+	bool cgroups;
+
+	run_start(&r, m, "exit 0");
+	cgroups = r.c.cgfd >= 0;
+	ck_assert_int_eq(child_wait(&r.c, &r.loop), 0);
+	run_finish(&r);
+	if (!cgroups || proc_cgroup_self(self, sizeof(self)) < 0) {
+		printf("skipped: cgroup_follows_a_move needs a writable cgroup v2\n");
+		return;
+	}
+	snprintf(moved, sizeof(moved), "%s/childmove-%d", self, (int)getpid());
+	ck_assert_int_eq(mkdir(moved, 0755), 0);
+	snprintf(back, sizeof(back), "%d", (int)getpid());
+	snprintf(line, sizeof(line), "%s/cgroup.procs", moved);
+	move_to(line, back);
+	run_start(&r, m, "exec cat /proc/self/cgroup");
+	ck_assert_int_eq(child_wait(&r.c, &r.loop), 0);
+	child_drain(&r.stream, 1 << 20);
+	snprintf(line, sizeof(line), "/childmove-%d/childtest-", (int)getpid());
+	ck_assert_msg(r.out.data && strstr(r.out.data, line), "not below %s: %s", moved,
+	              r.out.data ? r.out.data : "");
+	run_finish(&r);
+	free(r.out.data);
+	snprintf(line, sizeof(line), "%s/cgroup.procs", self);
+	move_to(line, back);
+	ck_assert_int_eq(rmdir(moved), 0);
+}
+END_TEST
+
 START_TEST(exec_failure)
 {
 	const char *argv[] = { "/nonexistent/program", NULL };
@@ -436,6 +524,8 @@ child_suite(void)
 	tcase_add_loop_test(tc, grandchild_killed, 0, n);
 	tcase_add_loop_test(tc, strays_after_exit, 0, n);
 	tcase_add_loop_test(tc, exec_failure, 0, n);
+	tcase_add_loop_test(tc, in_cgroup_from_start, 0, n);
+	tcase_add_test(tc, cgroup_follows_a_move);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -290,6 +290,125 @@ START_TEST(dry_run_of_isolated_step)
 }
 END_TEST
 
+/*
+ * gini-worker starts for every isolated step, so it links only what it
+ * uses: not libsystemd (the journal is ginid's, log_journal.c), libconfig
+ * (params_setting.c) or SQLite, each of which costs exec time at every
+ * start (bench/RESULTS.md, "Isolated steps (this session)").
+ */
+START_TEST(worker_links_little)
+{
+	_cleanup_free_ char *prog = strdup(test_build_path("gini-worker")), *out = NULL,
+	                    *err = NULL;
+	char *argv[] = { "/usr/bin/readelf", "-d", "-W", prog, NULL };
+	int st = run_command(argv, &out, &err, 30000);
+
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "readelf %s: %s", prog,
+	              err ? err : "");
+	ck_assert_msg(out && strstr(out, "(NEEDED)") && strstr(out, "libjansson"), "%s", out);
+	ck_assert_msg(!strstr(out, "libsystemd"), "gini-worker links libsystemd:\n%s", out);
+	ck_assert_msg(!strstr(out, "libconfig"), "gini-worker links libconfig:\n%s", out);
+	ck_assert_msg(!strstr(out, "libsqlite3"), "gini-worker links SQLite:\n%s", out);
+}
+END_TEST
+
+/*
+ * Every bundled stage runs isolated in that worker: params of every type
+ * arrive, the context goes both ways, the exec stage's child is run and
+ * reaped, a failure comes back with its message, and nothing is left.
+ */
+START_TEST(bundled_stages_isolated)
+{
+	_cleanup_free_ char *conf = NULL, *out = NULL, *written = NULL, *path = NULL;
+
+	iso_init("{ name = \"boom\"; steps = ( { id = \"f\"; stage = \"fail\"; isolation = "
+	         "\"process\"; params = { message = \"iso-fail\"; }; } ); }",
+	         "log", "sleep", "exec", "write", "check-path", "check-command", "fail", NULL);
+	path = strdup(daemon_path(&d, "written"));
+	ck_assert_int_ne(
+	        asprintf(&conf,
+	                 "pipelines = ( { name = \"all\"; isolation = \"process\"; steps = ("
+	                 "{ id = \"l\"; stage = \"log\"; params = { message = \"iso-log\"; "
+	                 "level = \"notice\"; }; },"
+	                 "{ id = \"s\"; stage = \"sleep\"; after = \"l\"; params = { duration "
+	                 "= \"1ms\"; }; },"
+	                 "{ id = \"e\"; stage = \"exec\"; after = \"s\"; params = { argv = [ "
+	                 "\"/bin/echo\", \"from-exec\" ]; capture = \"said\"; }; },"
+	                 "{ id = \"w\"; stage = \"write\"; after = \"e\"; params = { path = "
+	                 "\"%s\"; template = \"said ${said}\"; mode = \"0640\"; }; },"
+	                 "{ id = \"p\"; stage = \"check-path\"; after = \"w\"; params = { "
+	                 "path = \"%s\"; type = \"file\"; }; },"
+	                 "{ id = \"c\"; stage = \"check-command\"; after = \"p\"; params = "
+	                 "{ command = \"true\"; }; } ); } );\n",
+	                 path, path),
+	        -1);
+	daemon_write(&d, "pipelines.d/all.conf", conf);
+	iso_start();
+	ck_assert_int_eq(ctl(&out, "run", "all", "--wait", NULL), 0);
+	ck_assert_int_eq(read_file(path, 4096, &written, NULL), 0);
+	ck_assert_msg(strstr(written, "said from-exec"), "%s: %s", path, written);
+	ck_assert(daemon_wait_log(&d, "iso-log", 1, 5000));
+	free(out);
+	out = NULL;
+	ck_assert_int_eq(ctl(&out, "run", "boom", "--wait", NULL), 1);
+	ck_assert_msg(strstr(out, "iso-fail"), "%s", out);
+	assert_nothing_left(-1);
+}
+END_TEST
+
+/*
+ * An isolated step maps the daemon's own sealed copy of its plugin (the
+ * worker's descriptor 4), not the file: overwritten in place since ginid
+ * loaded it, the file is not what runs until a reload, as for an
+ * in-process step, instead of the step failing.
+ */
+START_TEST(isolated_step_runs_daemons_copy)
+{
+	_cleanup_free_ char *out = NULL;
+	char src[4096];
+
+	iso_init("{ name = \"v\"; steps = ( { id = \"s\"; stage = \"versioned\"; isolation = "
+	         "\"process\"; }, { id = \"l\"; stage = \"log\"; after = \"s\"; params = { "
+	         "message = \"ran ${version}\"; }; } ); }",
+	         "log", NULL);
+	add_plugin("versioned_v1", "versioned");
+	iso_start();
+	snprintf(src, sizeof(src), "%s/tests/plugins/versioned_v2.so", test_build_dir());
+	overwrite_in_place(src, daemon_path(&d, "stages/versioned.so"));
+	ck_assert_int_eq(ctl(&out, "run", "v", "--wait", NULL), 0);
+	ck_assert(daemon_wait_log(&d, "step 'l': ran 1.0.0", 1, 10000));
+	ck_assert_uint_eq(file_count(hooks, "start 2.0.0"), 0);
+	assert_nothing_left(-1);
+}
+END_TEST
+
+/*
+ * The worker skips the ELF check of the daemon's copy, which passed it in
+ * the daemon: it loads no libelf (each load costs a cold step ~270 us).
+ * The daemon logs each load of libelf at debug level, and so would the
+ * worker, whose lines it forwards: a run adds none.
+ */
+START_TEST(isolated_step_loads_no_libelf)
+{
+	_cleanup_free_ char *conf = NULL, *with_debug = NULL;
+	size_t loads;
+
+	iso_init("{ name = \"p\"; steps = ( { id = \"s\"; stage = \"hostile-sane\"; "
+	         "isolation = \"process\"; params = { tag = \"S\"; }; } ); }",
+	         "hostile_sane", NULL);
+	ck_assert_int_eq(read_file(daemon_path(&d, "gini.conf"), 1 << 20, &conf, NULL), 0);
+	ck_assert_int_ne(asprintf(&with_debug, "log_level = \"debug\";\n%s", conf), -1);
+	daemon_write(&d, "gini.conf", with_debug);
+	iso_start();
+	loads = daemon_log_count(&d, "for the ELF checks");
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(ctl(NULL, "run", "p", "--wait", NULL), 0);
+	ck_assert(daemon_wait_log(&d, "pipeline 'p': success", 2, 5000));
+	ck_assert_uint_eq(daemon_log_count(&d, "for the ELF checks"), loads);
+	assert_nothing_left(-1);
+}
+END_TEST
+
 /* SIGTERM while an isolated step ignores its cancellation: the daemon stops
  * in time, and the worker's group is killed. */
 START_TEST(shutdown_kills_hung_worker)
@@ -508,6 +627,10 @@ isolation_suite(void)
 	tcase_add_test(tc, dry_run_of_isolated_step);
 	tcase_add_test(tc, shutdown_kills_hung_worker);
 	tcase_add_test(tc, create_failures_at_config_load);
+	tcase_add_test(tc, worker_links_little);
+	tcase_add_test(tc, bundled_stages_isolated);
+	tcase_add_test(tc, isolated_step_runs_daemons_copy);
+	tcase_add_test(tc, isolated_step_loads_no_libelf);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

@@ -101,6 +101,26 @@ add_plugin(const char *name, const char *as)
 	test_copy_file(from, to, 0755);
 }
 
+/* Overwrites path in place, as cp does: O_TRUNC, then the bytes of from. */
+static inline void
+overwrite_in_place(const char *from, const char *path)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t size = 0, off = 0;
+	int fd;
+
+	ck_assert_int_eq(read_file(from, 64u << 20, &data, &size), 0);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	while (off < size) {
+		ssize_t n = write(fd, data + off, size - off);
+
+		ck_assert_int_gt(n, 0);
+		off += (size_t)n;
+	}
+	ck_assert_int_eq(close(fd), 0);
+}
+
 /*
  * A daemon directory whose gini.conf holds pipelines (the inside of
  * "pipelines = ( ... );"), with probe_timeout = "1s" to keep the hangs

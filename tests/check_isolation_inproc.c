@@ -9,26 +9,6 @@
 
 /* --- in-process steps: plugin files, crashes, abandoned workers --- */
 
-/* Overwrites path in place, as cp does: O_TRUNC, then the bytes of from. */
-static void
-overwrite_in_place(const char *from, const char *path)
-{
-	_cleanup_free_ char *data = NULL;
-	size_t size = 0, off = 0;
-	int fd;
-
-	ck_assert_int_eq(read_file(from, 64u << 20, &data, &size), 0);
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	while (off < size) {
-		ssize_t n = write(fd, data + off, size - off);
-
-		ck_assert_int_gt(n, 0);
-		off += (size_t)n;
-	}
-	ck_assert_int_eq(close(fd), 0);
-}
-
 /*
  * Issue 16 item 3: a plugin overwritten in place (cp, not mv) while a step
  * of it runs, then SIGHUP, crashed the daemon, and the run in flight ran

@@ -346,6 +346,33 @@ START_TEST(pool_not_reused_after_cancel)
 }
 END_TEST
 
+/*
+ * The cancellation reaches a step in a worker that served a run before
+ * (its watch is armed per run): the step stops at its timeout and answers,
+ * it is not killed after the grace.
+ */
+START_TEST(pool_cancel_reaches_reused_worker)
+{
+	_cleanup_free_ char *out = NULL;
+	char desc[256];
+
+	iso_init("{ name = \"q\"; steps = ( { id = \"s\"; stage = \"sleep\"; isolation = "
+	         "\"process\"; worker_pool = 1; params = { duration = \"1ms\"; }; } ); }, "
+	         "{ name = \"p\"; steps = ( { id = \"s\"; stage = \"sleep\"; isolation = "
+	         "\"process\"; worker_pool = 1; timeout = \"200ms\"; "
+	         "params = { duration = \"60s\"; }; } ); }",
+	         "sleep", NULL);
+	iso_start();
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(ctl(NULL, "run", "q", "--wait", NULL), 0);
+	ck_assert_uint_eq(count_procs(d.pid, false, desc, sizeof(desc)), 1);
+	ck_assert_int_eq(ctl(&out, "run", "p", "--wait", NULL), 1);
+	ck_assert_msg(strstr(out, "timed-out") && !strstr(out, "killed"), "%s", out);
+	iso_stop();
+	assert_nothing_left(-1);
+}
+END_TEST
+
 /* A worker killed from outside while idle is replaced, not blamed. */
 START_TEST(pool_replaces_dead_idle_worker)
 {
@@ -398,6 +425,7 @@ isolation_pool_add_tcases(Suite *s)
 	tcase_add_test(tc, pool_max_runs);
 	tcase_add_test(tc, pool_not_reused_with_leftover);
 	tcase_add_test(tc, pool_not_reused_after_cancel);
+	tcase_add_test(tc, pool_cancel_reaches_reused_worker);
 	tcase_add_test(tc, pool_replaces_dead_idle_worker);
 	tcase_add_test(tc, pool_drained_at_reload);
 	tcase_add_test(tc, pool_keys_checked);

@@ -38,11 +38,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define SOCK        3
+#define PLUGIN_FD   4 /* with "sealed": the daemon's copy of the plugin */
 #define REQUEST_MAX (64u << 20)
 
 static json_t *read_line(void);
@@ -162,58 +162,94 @@ cancel_reader(void *arg)
 
 /*
  * Pool mode: one reader thread for the worker's life, so a run costs no
- * thread start. While a run is active, anything on the socket is a cancel
- * (the daemon sends the next request only after "done", and the whole
- * request was read before the run began): it is looked at with MSG_PEEK and
- * left there, for read_request() to skip, so the reader never takes bytes
- * of a request. Between runs it waits on the condition.
+ * thread start, and no wake-up either unless a cancel comes. While a run
+ * is active, anything on the socket is a cancel (the daemon sends the next
+ * request only after "done", and the whole request was read before the run
+ * began), or the daemon going away. The socket has O_ASYNC set for the
+ * run only, with the reader as its owner: the kernel then sends the reader
+ * SIGIO (blocked in every thread; it takes it with sigwaitinfo()) when
+ * anything arrives. The reader looks with MSG_PEEK and leaves the bytes
+ * there, for read_request() to skip, so it never takes bytes of a request;
+ * a SIGIO that comes between runs, or late, finds no run or nothing to
+ * read, and is ignored.
  */
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct cancel *active; /* the run's, NULL between runs */
-	uint64_t gen;          /* bumped at each start and end of a run */
+	int ready;             /* the reader owns the socket's SIGIO (1), or -errno */
 } runs = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0 };
+static int sock_flags; /* SOCK's file status flags, without O_ASYNC */
+
+/* Whether the daemon sent something, or went away. Never blocks. */
+static bool
+sock_readable(void)
+{
+	char b;
+
+	return recv(SOCK, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+	       (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
 
 static void *
 pool_reader(void *arg)
 {
-	(void)arg;
-	for (;;) {
-		struct pollfd p = { SOCK, POLLIN, 0 };
-		uint64_t gen;
-		ssize_t n;
-		char b;
+	struct f_owner_ex owner = { F_OWNER_TID, gettid() };
+	int r = fcntl(SOCK, F_SETOWN_EX, &owner) < 0 ? -errno : 1;
+	sigset_t io;
 
+	(void)arg;
+	sigemptyset(&io);
+	sigaddset(&io, SIGIO);
+	pthread_mutex_lock(&runs.lock);
+	runs.ready = r;
+	pthread_cond_broadcast(&runs.cond);
+	pthread_mutex_unlock(&runs.lock);
+	if (r < 0)
+		return NULL;
+	for (;;) {
+		if (sigwaitinfo(&io, NULL) < 0)
+			continue;
 		pthread_mutex_lock(&runs.lock);
-		while (!runs.active)
-			pthread_cond_wait(&runs.cond, &runs.lock);
-		gen = runs.gen;
-		pthread_mutex_unlock(&runs.lock);
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
-			return NULL;
-		pthread_mutex_lock(&runs.lock);
-		if (runs.active && runs.gen == gen) {
-			n = recv(SOCK, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-			/* A cancel, or the daemon gone: then wait for the run's end. */
-			if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
-				cancel_fire(runs.active);
-				while (runs.gen == gen)
-					pthread_cond_wait(&runs.cond, &runs.lock);
-			}
-		}
+		if (runs.active && sock_readable())
+			cancel_fire(runs.active);
 		pthread_mutex_unlock(&runs.lock);
 	}
 }
 
+/* Starts the reader and waits until it owns the socket's SIGIO. 0, or -errno. */
+static int
+pool_reader_start(void)
+{
+	pthread_t reader;
+	int r;
+
+	sock_flags = fcntl(SOCK, F_GETFL);
+	if (sock_flags < 0)
+		return -errno;
+	r = pthread_create(&reader, NULL, pool_reader, NULL);
+	if (r != 0)
+		return -r;
+	pthread_detach(reader);
+	pthread_mutex_lock(&runs.lock);
+	while (!runs.ready)
+		pthread_cond_wait(&runs.cond, &runs.lock);
+	r = runs.ready < 0 ? runs.ready : 0;
+	pthread_mutex_unlock(&runs.lock);
+	return r;
+}
+
+/* The run of c begins (the reader watches for its cancel), or ends (NULL). */
 static void
 pool_run_active(struct cancel *c)
 {
 	pthread_mutex_lock(&runs.lock);
 	runs.active = c;
-	runs.gen++;
-	pthread_cond_broadcast(&runs.cond);
 	pthread_mutex_unlock(&runs.lock);
+	(void)fcntl(SOCK, F_SETFL, c ? sock_flags | O_ASYNC : sock_flags);
+	/* What came before SIGIO was on: a cancel right after the request. */
+	if (c && sock_readable())
+		cancel_fire(c);
 }
 
 static int
@@ -347,6 +383,18 @@ worker_setup(struct worker *w, json_t *req)
 	 * a file being rewritten in place is refused, never half-run.
 	 */
 	path = json_string_value(json_object_get(req, "plugin"));
+	/* The daemon's own sealed copy, on descriptor 4: the very bytes it
+	 * checked (the ELF check included) and loaded, so there is no file to
+	 * check again, and libelf need not be loaded here. */
+	if (json_is_true(json_object_get(req, "sealed"))) {
+		if (loader_open_sealed(PLUGIN_FD, path, LOADER_ELF_VETTED, &w->p, err,
+		                       sizeof(err)) < 0) {
+			done(GINI_FAILURE, err, json_pack("{s:b}", "final", 1));
+			return -1;
+		}
+		w->d = plugin_descriptor(w->p);
+		return 0;
+	}
 	key = json_object_get(req, "key");
 	fk = (struct file_key){
 		.dev = (uint64_t)json_integer_value(json_object_get(key, "dev")),
@@ -480,6 +528,8 @@ main(int argc, char **argv)
 	 * blocked, SIGPIPE ignored. All but SIGXCPU, which is how cpu_max
 	 * ends the step (faults still kill: the kernel forces them through).
 	 */
+	/* Ours alone: nothing the plugin starts inherits it. */
+	(void)fcntl(PLUGIN_FD, F_SETFD, FD_CLOEXEC);
 	sigfillset(&mask);
 	sigdelset(&mask, SIGXCPU);
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
@@ -493,15 +543,10 @@ main(int argc, char **argv)
 	}
 	if (worker_setup(&w, req) < 0)
 		goto out;
-	if (w.pool) {
-		pthread_t reader;
-
-		if (pthread_create(&reader, NULL, pool_reader, NULL) != 0) {
-			done(GINI_FAILURE, "cannot start the worker's reader thread",
-			     json_pack("{s:b}", "final", 1));
-			goto out;
-		}
-		pthread_detach(reader);
+	if (w.pool && pool_reader_start() < 0) {
+		done(GINI_FAILURE, "cannot start the worker's reader thread",
+		     json_pack("{s:b}", "final", 1));
+		goto out;
 	}
 	for (;;) {
 		worker_serve(&w, req, mode);

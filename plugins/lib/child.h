@@ -38,15 +38,16 @@
 /* Values of child_spec.fds[] besides a descriptor of ours to dup there. */
 #define CHILD_FD_NULL    (-1) /* /dev/null (read-only for 0, write-only above) */
 #define CHILD_FD_INHERIT (-2) /* left as it is in the caller */
-#define CHILD_FDS_MAX    4
+#define CHILD_FDS_MAX    5
 
 /* child_spec.flags */
 /*
- * posix_spawn, then move it into the cgroup: for a child that runs nothing
- * of its own before the caller talks to it (gini-worker waits for its
- * request). Cheaper than clone3 into the cgroup, which, without
- * CLONE_VM, copies the caller's page tables: posix_spawn shares them until
- * the exec.
+ * posix_spawn, then move it into the cgroup: only for a child that runs
+ * nothing of its own before the caller talks to it. Not cheaper: the write
+ * to cgroup.procs waits for an RCU grace period (12-16 ms measured) unless
+ * another move happened just before, whereas clone3 into the cgroup shares
+ * the caller's memory until the exec, as posix_spawn does, where child.c
+ * can (x86-64, no sanitizer), and copies its page tables elsewhere.
  */
 #define CHILD_CGROUP_LATE 0x1u
 /* Watch the exit with waitid() naps instead of a pidfd (the path kernels
