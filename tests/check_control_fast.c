@@ -108,11 +108,12 @@ static void
 pipeline_requests(int fd, const char *req, size_t n)
 {
 	size_t one = strlen(req), total = n * one, sent = 0, replies = 0;
-	char *blob = malloc(total), buf[1 << 16];
+	char *blob = malloc(total + 1), *end, buf[1 << 16];
 
 	ck_assert_ptr_nonnull(blob);
+	end = blob;
 	for (size_t i = 0; i < n; i++)
-		memcpy(blob + i * one, req, one);
+		end = stpcpy(end, req);
 	while (replies < n) {
 		struct pollfd p = { .fd = fd, .events = POLLIN | (sent < total ? POLLOUT : 0) };
 		ssize_t k;

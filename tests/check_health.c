@@ -482,7 +482,8 @@ START_TEST(health_survives_restart)
 	ck_assert_int_eq(ginictl(&out, &err, "cancel", run, NULL), 0);
 	free(out);
 	free(err);
-	for (int i = 0; i < 300 && backup_failures(&last) == 2 && strcmp(last, "cancelled"); i++)
+	for (int i = 0; i < 300 && backup_failures(&last) == 2 && strcmp(last, "cancelled") != 0;
+	     i++)
 		usleep(20000);
 	ck_assert_int_eq(backup_failures(&last), 2);
 	ck_assert_str_eq(last, "cancelled");

@@ -319,7 +319,8 @@ END_TEST
  */
 START_TEST(bundled_stages_isolated)
 {
-	_cleanup_free_ char *conf = NULL, *out = NULL, *written = NULL, *path = NULL;
+	_cleanup_free_ char *conf = NULL, *out = NULL, *written = NULL;
+	char *path;
 
 	iso_init("{ name = \"boom\"; steps = ( { id = \"f\"; stage = \"fail\"; isolation = "
 	         "\"process\"; params = { message = \"iso-fail\"; }; } ); }",
@@ -353,6 +354,7 @@ START_TEST(bundled_stages_isolated)
 	ck_assert_int_eq(ctl(&out, "run", "boom", "--wait", NULL), 1);
 	ck_assert_msg(strstr(out, "iso-fail"), "%s", out);
 	assert_nothing_left(-1);
+	free(path);
 }
 END_TEST
 

@@ -52,7 +52,7 @@ read_task(pid_t pid, const char *tid, struct thread_info *ret)
 	for (p++; *p && field < 19; p++)
 		if (*p == ' ')
 			field++;
-	ret->nice = atoi(p);
+	ret->nice = (int)strtol(p, NULL, 10);
 	return true;
 }
 
