@@ -310,8 +310,7 @@ writer_start_locked(struct state_store *st)
 	if (r != 0) {
 		if (!st->start_failed)
 			log_err("%s: cannot start its writer thread: %s; changes are kept in "
-			        "memory "
-			        "only",
+			        "memory only",
 			        st->path, strerror(r));
 		st->start_failed = true;
 		return -r;
