@@ -558,8 +558,8 @@ static int
 flood(int report, int hold)
 {
 	static char req[FLOOD_BATCH * 32];
-	size_t len = 0, denied = 0, lines = 0;
-	char buf[65536];
+	size_t len = 0, denied = 0, lines = 0, ll = 0;
+	char buf[65536], line[1024];
 	int fd = ctl_client();
 
 	(void)hold;
@@ -575,17 +575,26 @@ flood(int report, int hold)
 				return 2;
 			off += (size_t)n;
 		}
-		/* Counts reply lines (and the refusals among them) up to this batch. */
+		/* Counts reply lines (and the refusals among them) up to this
+		 * batch, line by line: a reply may be split between two reads,
+		 * its "permission_denied" too. */
 		while (got < FLOOD_BATCH) {
-			ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+			ssize_t n = recv(fd, buf, sizeof(buf), 0);
 
 			if (n <= 0)
 				return 3;
-			buf[n] = '\0';
-			for (char *p = buf; (p = memchr(p, '\n', (size_t)(buf + n - p))); p++)
+			for (ssize_t i = 0; i < n; i++) {
+				if (buf[i] != '\n') {
+					if (ll < sizeof(line) - 1)
+						line[ll++] = buf[i];
+					continue;
+				}
+				line[ll] = '\0';
+				if (strstr(line, "permission_denied"))
+					denied++;
+				ll = 0;
 				got++;
-			for (char *p = buf; (p = strstr(p, "permission_denied")); p++)
-				denied++;
+			}
 		}
 		lines += got;
 	}
