@@ -417,7 +417,7 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	/* Its id follows the last recorded one: until the history is read,
 	 * it waits, and the loop goes on (dispatch_park.c); behind the runs
 	 * that waited before it. */
-	if (!manager_history_sync(m) || m->parked)
+	if (!m->history_synced || m->parked)
 		return dispatch_park(m, p, ps, trigger, dry, params, listeners, ret_unstarted);
 	return dispatch_launch(m, m->current, p, ps, trigger, dry, params, listeners, ret_run_id,
 	                       ret_unstarted);

@@ -7,9 +7,9 @@
  * yet. The loop thread never waits for the database (another process may
  * hold a lock on it, or a crash left a long recovery): such a run is
  * parked here, after its overlap policy and with its concurrency slot,
- * and starts when manager_history_sync() finds the history read (or given
- * up on), in the order the runs came. Stopping drops them as it drops
- * queued runs. Loop thread only.
+ * and starts when the manager hears that the history is read (or given up
+ * on: manager_history_opened()), in the order the runs came. Stopping
+ * drops them as it drops queued runs. Loop thread only.
  */
 #include "manager_impl.h"
 

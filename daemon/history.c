@@ -8,8 +8,9 @@
  * Schema versions are PRAGMA user_version; migrate() brings an older file up
  * step by step. A file that is not a database, fails quick_check, or carries
  * a newer version is renamed history.db.corrupt-TIMESTAMP (with its -wal and
- * -shm) and a fresh one created. Lock order: h->lock only (a leaf); the
- * reader waits for the writer (history_flush_timeout) without holding it.
+ * -shm) and a fresh one created. Lock order: h->lock, then the loop's own
+ * (loop_post() of the open's message); the reader waits for the writer
+ * (history_flush_timeout) without holding it.
  */
 #include "history_internal.h"
 
@@ -340,7 +341,7 @@ history_open(struct history *h)
 {
 	char why[512] = "", moved[4200], *dir = NULL;
 	enum open_outcome o;
-	bool report, quiet;
+	bool quiet;
 
 	h->open_deadline = now_usec(CLOCK_MONOTONIC) + HISTORY_OPEN_WAIT_USEC;
 	if (h->path && (dir = strdup(h->path)))
@@ -394,11 +395,12 @@ history_open(struct history *h)
 		h->wdb = h->rdb = NULL;
 	}
 	h->open_done = true;
-	pthread_cond_broadcast(&h->opened);
-	report = h->on_open != NULL;
-	pthread_mutex_unlock(&h->lock);
-	if (report)
+	/* The loop hears of it before anyone waiting for it does (under the
+	 * lock): an answer the reader posts after this comes after it. */
+	if (h->on_open)
 		loop_post(h->loop, &h->open_msg, history_report_open, h);
+	pthread_cond_broadcast(&h->opened);
+	pthread_mutex_unlock(&h->lock);
 }
 
 struct history *

@@ -132,15 +132,18 @@ void history_encoder_done(struct history_encoder *e);
  */
 struct history *history_new(const char *dir, const struct history_limits *lim, struct loop *loop);
 /*
- * Waits (bounded) until the database is open or known unusable; true when
- * runs are recorded. Any thread; at once after the first time.
+ * Waits until the database is open or known unusable; true when runs are
+ * recorded. Bounded: with a loop, by history_when_open()'s timer, else by
+ * HISTORY_OPEN_WAIT_USEC. Any thread but the loop's (unless
+ * history_opening() is false); at once after the first time.
  */
 bool history_wait_open(struct history *h);
 /*
  * Calls fn(userdata) on the loop, once, when the database is open or known
  * unusable (posted at once if it is already), or when it has taken
  * HISTORY_OPEN_WAIT_USEC: then the history is given up on (disabled, with
- * one error) without anyone having waited for it. Loop thread; once.
+ * one error) without anyone having waited for it. fn runs before any
+ * history_submit() answer that waited for the open. Loop thread; once.
  */
 void history_when_open(struct history *h, void (*fn)(void *userdata), void *userdata);
 /*

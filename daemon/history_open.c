@@ -8,7 +8,7 @@
  * reader, tests, tools without a loop) wait, bounded (history_wait_open()).
  * An open that finds the database locked by another process waits here
  * for the lock (history_open_busy()), as long as nobody gave up on it.
- * Lock order: h->lock only, as in history.c.
+ * Lock order: h->lock, then the loop's (loop_post()), as in history.c.
  */
 #include "history_internal.h"
 
@@ -97,8 +97,10 @@ history_wait_open(struct history *h)
 	if (!h)
 		return false;
 	pthread_mutex_lock(&h->lock);
+	/* With a loop, its timer gives up (history_when_open()), and the
+	 * manager hears of it before a waiting reader answers. */
 	while (!h->open_done && !h->gave_up && !h->stop)
-		if (pthread_cond_timedwait(&h->opened, &h->lock, &ts) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&h->opened, &h->lock, &ts) == ETIMEDOUT && !h->loop)
 			give_up_locked(h);
 	ok = usable_locked(h);
 	pthread_mutex_unlock(&h->lock);

@@ -181,7 +181,9 @@ json_t *manager_health(struct manager *m);
 /*
  * True once the run history is read (or known unusable): run ids follow
  * the last recorded one and health knows the runs before this start. Until
- * then runs wait (TRIGGER_PARKED). Loop thread; never waits.
+ * then runs wait (TRIGGER_PARKED). Loop thread; never waits. It turns true
+ * in a loop callback of its own, before any history_submit() answer that
+ * waited for the open.
  */
 bool manager_history_ready(struct manager *m);
 

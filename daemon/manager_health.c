@@ -136,13 +136,20 @@ health_now(struct manager *m, int64_t *ret_next_usec)
 	                     ret_next_usec);
 }
 
-bool
+/*
+ * Once the history is open (or known unusable, or given up on): run ids go
+ * on from its last run, health from its summaries, and the parked runs
+ * start. Never waits: false while the history is still opening. From
+ * manager_history_opened() only: starting runs calls back listeners, which
+ * must not happen inside another manager call.
+ */
+static bool
 manager_history_sync(struct manager *m)
 {
 	if (m->history_synced)
 		return true;
 	/* The loop never waits for the database (a lock held by another
-	 * process, a long recovery): what needs it is told when it is open. */
+	 * process, a long recovery): it is told when it is open. */
 	if (history_opening(m->history))
 		return false;
 	m->history_synced = true;
@@ -168,7 +175,7 @@ manager_history_opened(void *userdata)
 bool
 manager_history_ready(struct manager *m)
 {
-	return manager_history_sync(m);
+	return m->history_synced;
 }
 
 json_t *
@@ -177,7 +184,6 @@ manager_health(struct manager *m)
 	json_t *h;
 
 	/* Until the history is read, from what is known, and says so. */
-	(void)manager_history_sync(m);
 	h = health_now(m, NULL);
 	if (h)
 		json_object_set_new(h, "history", json_string(history_state(m)));

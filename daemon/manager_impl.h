@@ -85,7 +85,7 @@ struct manager {
 	sd_event_source *health_timer; /* refreshes STATUS= when max_age expires */
 	char *health_status;           /* the health summary in STATUS=, or NULL */
 	bool health_stale;             /* recompute it: a run ended, a reload, a max_age */
-	bool history_synced;           /* manager_history_sync() done */
+	bool history_synced;           /* the history is read (manager_health.c) */
 };
 
 /*
@@ -200,14 +200,10 @@ void manager_update_status(struct manager *m);
 /* history_pipeline_summaries() callback: seeds health (userdata) at start-up. */
 void manager_seed_health(const struct history_summary *s, void *userdata);
 /*
- * Once the history is open (or known unusable, or given up on): run ids go
- * on from its last run, health from its summaries, and the parked runs
- * start. Never waits: false while the history is still opening. Loop
- * thread; called when it says so (manager_history_opened()) and by what
- * would find out sooner (a run start, a health request).
+ * history_when_open() callback (userdata: m): run ids go on from the last
+ * recorded one, health from the summaries, the parked runs start, and
+ * STATUS= is updated.
  */
-bool manager_history_sync(struct manager *m);
-/* history_when_open() callback (userdata: m): syncs and updates STATUS=. */
 void manager_history_opened(void *userdata);
 
 /*

@@ -8,7 +8,8 @@
  * (on_start, a signal, `ginictl run`, `run --wait`) and start once the lock
  * is gone, in the order they came and with ids after the last recorded
  * one; `ginictl run` and `ginictl health` answer once the history is read;
- * SIGTERM drops the waiting runs and exits without waiting for the lock. Part of the history
+ * SIGTERM drops the waiting runs and exits without waiting for the lock; a
+ * lock held too long turns the history off, with one error. Part of the history
  * suite (check_history.c).
  */
 #include "tests.h"
@@ -311,6 +312,30 @@ START_TEST(stop_drops_waiting_runs)
 }
 END_TEST
 
+/* A lock held past the 15 s an open may take: the history is off with one
+ * error, and the waiting runs start as they would without it. */
+START_TEST(lock_held_too_long)
+{
+	struct daemon d;
+	char *state;
+	sqlite3 *db;
+
+	daemon_init(&d, "history-open-late", OPEN_CONF);
+	state = strdup(daemon_path(&d, "state"));
+	seed_history(state);
+	db = lock_history(state);
+	daemon_start(&d);
+	ck_assert(daemon_wait_log(&d, WAITS("boot"), 1, 30000));
+	ck_assert(daemon_wait_log(&d, "run 1: pipeline 'boot': success", 1, 60000));
+	ck_assert_uint_eq(daemon_log_count(&d, "run history is disabled"), 1);
+	ck_assert_uint_eq(daemon_log_count(&d, "database is locked"), 1);
+	unlock_history(db);
+	ck_assert_int_eq(db_int(state, "SELECT max(id) FROM runs"), RECORDED);
+	daemon_done(&d);
+	free(state);
+}
+END_TEST
+
 void
 history_open_tcase(Suite *s)
 {
@@ -319,5 +344,6 @@ history_open_tcase(Suite *s)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, runs_wait_for_a_locked_history);
 	tcase_add_test(tc, stop_drops_waiting_runs);
+	tcase_add_test(tc, lock_held_too_long);
 	suite_add_tcase(s, tc);
 }
