@@ -22,17 +22,24 @@
 #include <unistd.h>
 #define HISTORY_LIMIT_MAX 10000
 
+enum query_kind {
+	QUERY_HISTORY,
+	QUERY_LOGS,
+	QUERY_HEALTH, /* no query: answered once the database is open */
+};
+
 /*
- * A history or logs request answered by the history's reader thread. The
- * connection waits for it, as for a `run --wait`, so replies keep their
- * order; a connection that closes first leaves it orphaned (conn NULL) and
- * the answer is dropped.
+ * A history or logs request answered by the history's reader thread, or a
+ * health request waiting for the history to be read. The connection waits
+ * for it, as for a `run --wait`, so replies keep their order; a connection
+ * that closes first leaves it orphaned (conn NULL) and the answer is
+ * dropped.
  */
 struct query {
 	struct conn *conn; /* NULL: the client went away */
 	json_t *id;
 	json_t *args; /* logs: step and from */
-	bool logs;
+	enum query_kind kind;
 };
 
 /* ISO 8601 with milliseconds, UTC: "2026-12-03T10:15:00.123Z". */
@@ -61,11 +68,13 @@ level_name(int level)
 	return level >= 0 && level < (int)ARRAY_SIZE(names) ? names[level] : "info";
 }
 
-/* Replies "history is disabled" when it is; true if so. */
+/* Replies "history is disabled" when it is; true if so. Never waits: while
+ * the database opens, the reader finds out (-ENODEV) and this says why. */
 static bool
 history_off(struct conn *k, json_t *id)
 {
-	const char *why = history_disabled(manager_history(k->c->m));
+	struct history *h = manager_history(k->c->m);
+	const char *why = history_opening(h) ? NULL : history_disabled(h);
 
 	if (why)
 		control_reply_error(k, id, PROTO_E_FAILED, NULL, "run history is disabled: %s",
@@ -199,14 +208,22 @@ query_done(struct history_request *rq)
 	struct query *q = rq->userdata;
 	struct conn *k = q->conn;
 
-	if (k) {
+	if (k && q->kind == QUERY_HEALTH) {
+		json_t *h = manager_health(k->c->m);
+
+		if (h)
+			control_reply_ok(k, q->id, h);
+		else
+			control_reply_error(k, q->id, PROTO_E_FAILED, NULL, "out of memory");
+	} else if (k && !(rq->r == -ENODEV && history_off(k, q->id))) {
+		/* (history_off() replied if the open failed or was given up on.) */
 		if (rq->r < 0) {
 			query_error(k, q->id, rq->r, rq->err);
-		} else if (q->logs && !rq->run) {
+		} else if (q->kind == QUERY_LOGS && !rq->run) {
 			control_reply_error(k, q->id, PROTO_E_NOT_FOUND, NULL,
 			                    "no run %llu in the history",
 			                    (unsigned long long)rq->id);
-		} else if (q->logs) {
+		} else if (q->kind == QUERY_LOGS) {
 			reply_stored_logs(k, q->id, q->args, rq->run);
 		} else {
 			json_t *items = json_array();
@@ -215,6 +232,8 @@ query_done(struct history_request *rq)
 				json_array_append_new(items, history_item(rq->runs[i]));
 			control_reply_ok(k, q->id, json_pack("{s:o}", "items", items));
 		}
+	}
+	if (k) {
 		k->query = NULL;
 		if (k->idle)
 			sd_event_source_set_enabled(k->idle, SD_EVENT_ONESHOT);
@@ -230,7 +249,8 @@ query_done(struct history_request *rq)
 
 /* Hands rq to the reader; the connection waits for the answer. */
 static void
-query_submit(struct conn *k, json_t *id, json_t *args, bool logs, struct history_request *rq)
+query_submit(struct conn *k, json_t *id, json_t *args, enum query_kind kind,
+             struct history_request *rq)
 {
 	struct query *q = calloc(1, sizeof(*q));
 
@@ -242,7 +262,7 @@ query_submit(struct conn *k, json_t *id, json_t *args, bool logs, struct history
 	q->conn = k;
 	q->id = id ? json_incref(id) : NULL;
 	q->args = json_incref(args);
-	q->logs = logs;
+	q->kind = kind;
 	rq->done = query_done;
 	rq->userdata = q;
 	k->query = q;
@@ -304,7 +324,7 @@ control_cmd_history(struct conn *k, json_t *id, json_t *args)
 	rq->filter.since_usec = since * (int64_t)USEC_PER_SEC;
 	rq->filter.until_usec = until * (int64_t)USEC_PER_SEC;
 	rq->filter.with_steps = steps;
-	query_submit(k, id, args, false, rq);
+	query_submit(k, id, args, QUERY_HISTORY, rq);
 }
 
 /*
@@ -350,7 +370,7 @@ control_cmd_logs(struct conn *k, json_t *id, json_t *args)
 		}
 		rq->get = true;
 		rq->id = (uint64_t)run_id;
-		query_submit(k, id, args, true, rq);
+		query_submit(k, id, args, QUERY_LOGS, rq);
 		return;
 	}
 	steps = json_array();
@@ -387,6 +407,21 @@ control_cmd_logs(struct conn *k, json_t *id, json_t *args)
 	                           "result", "running", "running", 1, "started",
 	                           iso_ms_or_null(live->start_realtime_usec), "ended", json_null(),
 	                           "steps", steps));
+}
+
+void
+control_health_when_read(struct conn *k, json_t *id)
+{
+	struct history_request *rq = calloc(1, sizeof(*rq));
+
+	if (!rq) {
+		control_reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
+		return;
+	}
+	/* The reader answers it once the database is open (or given up on):
+	 * it waits for that, so the loop does not have to. */
+	rq->open_only = true;
+	query_submit(k, id, NULL, QUERY_HEALTH, rq);
 }
 
 void

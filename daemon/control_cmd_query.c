@@ -346,6 +346,10 @@ control_cmd_health(struct conn *k, json_t *id, json_t *args)
 
 	if (!control_args_known(k, id, args, NULL, 0))
 		return;
+	if (!manager_history_ready(k->c->m)) {
+		control_health_when_read(k, id);
+		return;
+	}
 	h = manager_health(k->c->m);
 	if (!h) {
 		control_reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");

@@ -80,6 +80,40 @@ dry_run_json(const struct run *r)
 	                 run_status_to_string(r->status), "levels", levels);
 }
 
+/* The reply is sent: requests that queued up behind it go on. */
+static void
+wait_end(struct conn *k, struct waiting *w)
+{
+	json_decref(w->id);
+	free(w);
+	k->wait = NULL;
+	if (k->idle)
+		sd_event_source_set_enabled(k->idle, SD_EVENT_ONESHOT);
+	control_conn_process(k);
+	control_conn_kick(k);
+}
+
+/*
+ * A run without --wait that waited for the history started: the reply is
+ * the one it would have had at once, with its id. The run goes on alone.
+ */
+static void
+wait_on_start(struct run_listener *l, const struct run *r)
+{
+	struct waiting *w = (struct waiting *)l;
+	struct conn *k = w->conn;
+
+	manager_detach(k->c->m, l);
+	w->run_id = r->id;
+	/* Started at once after all: control_cmd_run() replies. */
+	if (w->in_request)
+		return;
+	control_reply_ok(
+	        k, w->id,
+	        json_pack("{s:I, s:s}", "run_id", (json_int_t)r->id, "outcome", "started"));
+	wait_end(k, w);
+}
+
 static void
 wait_on_done(struct run_listener *l, const struct run *r)
 {
@@ -109,14 +143,7 @@ wait_on_done(struct run_listener *l, const struct run *r)
 		        "the queued run was dropped (the daemon is stopping or the pipeline was "
 		        "removed)");
 	}
-	json_decref(w->id);
-	free(w);
-	k->wait = NULL;
-	if (k->idle)
-		sd_event_source_set_enabled(k->idle, SD_EVENT_ONESHOT);
-	/* Requests that queued up behind the wait. */
-	control_conn_process(k);
-	control_conn_kick(k);
+	wait_end(k, w);
 }
 
 /*
@@ -270,8 +297,9 @@ control_cmd_run(struct conn *k, json_t *id, json_t *args)
 		return;
 	}
 	snprintf(trigger, sizeof(trigger), "ginictl (uid %u)", (unsigned)k->cred.uid);
-	/* A dry run is answered when its steps were described and checked. */
-	if (wait || dry) {
+	/* A dry run is answered when its steps were described and checked; a
+	 * run while the history is being read, once it starts (with its id). */
+	if (wait || dry || !manager_history_ready(m)) {
 		w = calloc(1, sizeof(*w));
 		if (!w) {
 			control_reply_error(k, id, PROTO_E_FAILED, NULL, "out of memory");
@@ -280,8 +308,10 @@ control_cmd_run(struct conn *k, json_t *id, json_t *args)
 		w->conn = k;
 		w->id = id ? json_incref(id) : NULL;
 		w->dry = dry;
+		w->start_only = !wait && !dry;
 		w->l.on_step = wait ? wait_on_step : NULL;
 		w->l.on_done = wait_on_done;
+		w->l.on_start = w->start_only ? wait_on_start : NULL;
 	}
 	if (dry) {
 		int r = manager_dry_run(m, name, trigger, &req, &w->l, &run_id);
@@ -302,10 +332,23 @@ control_cmd_run(struct conn *k, json_t *id, json_t *args)
 		free(w);
 		return;
 	}
+	if (w)
+		w->in_request = true;
 	o = manager_trigger_listen(m, name, trigger, &req, w ? &w->l : NULL, &run_id);
+	if (w)
+		w->in_request = false;
+	/* Not parked after all (started, queued behind a run, or refused):
+	 * replied now, as without a history to wait for. */
+	if (w && w->start_only && o != TRIGGER_PARKED) {
+		manager_detach(m, &w->l);
+		json_decref(w->id);
+		free(w);
+		w = NULL;
+	}
 	switch (o) {
 	case TRIGGER_STARTED:
 	case TRIGGER_QUEUED:
+	case TRIGGER_PARKED:
 		if (w) {
 			w->run_id = run_id;
 			k->wait = w;

@@ -40,6 +40,10 @@ struct waiting {
 	json_t *id;
 	uint64_t run_id;
 	bool dry;
+	/* A run without --wait that came while the history was being read:
+	 * the reply waits for its start (and its id) only. */
+	bool start_only;
+	bool in_request; /* control_cmd_run() is still on the stack */
 };
 
 enum access {
@@ -136,6 +140,9 @@ void control_cmd_health(struct conn *k, json_t *id, json_t *args);
 /* control_cmd_history.c */
 void control_cmd_history(struct conn *k, json_t *id, json_t *args);
 void control_cmd_logs(struct conn *k, json_t *id, json_t *args);
+/* Replies health on k once the run history is read: before, health would
+ * not know the runs from before this start. The connection waits. */
+void control_health_when_read(struct conn *k, json_t *id);
 /* control_cmd_runs.c */
 void control_cmd_run(struct conn *k, json_t *id, json_t *args);
 void control_cmd_reload(struct conn *k, json_t *id, json_t *args);

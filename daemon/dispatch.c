@@ -73,8 +73,9 @@ manager_pipeline_stats(struct manager *m, const char *name, struct pipeline_stat
 		ret->disabled = manager_disabled(m, name);
 		return false;
 	}
-	ret->running = ps->running;
-	ret->queued = ps->queued != NULL;
+	/* A run waiting for the history has no id yet: queued, not running. */
+	ret->running = ps->running - ps->parked;
+	ret->queued = ps->queued != NULL || ps->parked > 0;
 	ret->disabled = ps->disabled;
 	ret->last_fire_usec = ps->last_fire_usec;
 	ret->last_run_id = ps->last_run_id;
@@ -293,18 +294,15 @@ attach(struct active_run *ar, struct run_listener *listeners)
 		l->next = ar->listeners;
 		l->ar = ar;
 		l->queued_on = NULL;
+		l->parked_on = NULL;
 		ar->listeners = l;
 	}
 }
 
-/*
- * Starts a run with listeners (a list). On failure the listeners come back,
- * detached, in *ret_unstarted.
- */
-static int
-start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *trigger, bool dry,
-          char *const *params, struct run_listener *listeners, uint64_t *ret_run_id,
-          struct run_listener **ret_unstarted)
+int
+dispatch_launch(struct manager *m, struct generation *gen, struct pipeline *p, struct pstate *ps,
+                const char *trigger, bool dry, char *const *params, struct run_listener *listeners,
+                uint64_t *ret_run_id, struct run_listener **ret_unstarted)
 {
 	struct active_run *ar = calloc(1, sizeof(*ar));
 	int r = 0;
@@ -318,8 +316,6 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	ar->ps = ps;
 	/* The caller took the slot of a real run (fire(), start_queued()). */
 	ar->group = dry ? NULL : p->concurrency_group;
-	/* The first run waits for the history: its id follows the last one's. */
-	manager_history_sync(m);
 	ar->run = run_new(p, trigger);
 	if (listeners)
 		ar->step_msgs = calloc(p->n_steps + 1, sizeof(*ar->step_msgs));
@@ -338,7 +334,7 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 		ar->step_msgs[i].step = i;
 	}
 	attach(ar, listeners);
-	ar->gen = generation_ref(m->current);
+	ar->gen = generation_ref(gen);
 	ar->run->generation = ar->gen->number;
 	ar->run->dry_run = dry;
 	ar->run->on_done = run_done;
@@ -397,24 +393,57 @@ start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *
 	                "run %llu: pipeline '%s': %s (trigger: %s)",
 	                (unsigned long long)ar->run->id, p->name,
 	                dry ? "dry run started" : "started", trigger);
+	/* Those waiting for the start only (a `ginictl run` that came while
+	 * the history was being read) may let go of the run here. */
+	for (struct run_listener *l = ar->listeners, *next; l; l = next) {
+		next = l->next;
+		if (l->on_start)
+			l->on_start(l, ar->run);
+	}
 	manager_update_status(m);
 	return 0;
+}
+
+/*
+ * Starts a run with listeners (a list): 0, or 1 when it waits for the
+ * history to be read (parked: no id yet). On failure the listeners come
+ * back, detached, in *ret_unstarted.
+ */
+static int
+start_run(struct manager *m, struct pipeline *p, struct pstate *ps, const char *trigger, bool dry,
+          char *const *params, struct run_listener *listeners, uint64_t *ret_run_id,
+          struct run_listener **ret_unstarted)
+{
+	/* Its id follows the last recorded one: until the history is read,
+	 * it waits, and the loop goes on (dispatch_park.c); behind the runs
+	 * that waited before it. */
+	if (!m->history_synced || m->parked)
+		return dispatch_park(m, p, ps, trigger, dry, params, listeners, ret_unstarted);
+	return dispatch_launch(m, m->current, p, ps, trigger, dry, params, listeners, ret_run_id,
+	                       ret_unstarted);
+}
+
+void
+manager_drop_listeners(struct run_listener **list)
+{
+	while (*list) {
+		struct run_listener *l = *list;
+		struct run none = { .status = RUN_CANCELLED };
+
+		*list = l->next;
+		l->next = NULL;
+		l->queued_on = NULL;
+		l->parked_on = NULL;
+		if (l->on_done)
+			l->on_done(l, &none);
+	}
 }
 
 /* Tells listeners of a queued run that will never start. */
 void
 manager_drop_queued_listeners(struct pstate *ps)
 {
-	while (ps->queued_listeners) {
-		struct run_listener *l = ps->queued_listeners;
-		struct run none = { .status = RUN_CANCELLED };
-
-		ps->queued_listeners = l->next;
-		l->next = NULL;
-		l->queued_on = NULL;
-		if (l->on_done)
-			l->on_done(l, &none);
-	}
+	manager_drop_listeners(&ps->queued_listeners);
 }
 
 static bool start_queued_run(struct manager *m, struct pstate *ps);
@@ -490,6 +519,8 @@ manager_detach(struct manager *m, struct run_listener *l)
 		pp = &l->ar->listeners;
 	else if (l->queued_on)
 		pp = &l->queued_on->queued_listeners;
+	else if (l->parked_on)
+		pp = &l->parked_on->listeners;
 	for (; pp && *pp; pp = &(*pp)->next)
 		if (*pp == l) {
 			*pp = l->next;
@@ -498,6 +529,7 @@ manager_detach(struct manager *m, struct run_listener *l)
 	l->next = NULL;
 	l->ar = NULL;
 	l->queued_on = NULL;
+	l->parked_on = NULL;
 }
 
 static bool
@@ -520,6 +552,7 @@ manager_fire(struct manager *m, struct pipeline *p, const char *trigger, char **
 	unsigned limit;
 	enum trigger_outcome o;
 	bool full, group_full;
+	int r;
 
 	ps = manager_pstate(m, name);
 	if (!ps) {
@@ -583,9 +616,8 @@ manager_fire(struct manager *m, struct pipeline *p, const char *trigger, char **
 	if (l)
 		l->next = NULL;
 	/* On failure the caller still owns its listener (left detached). */
-	o = start_run(m, p, ps, trigger, false, params, l, ret_run_id, &unstarted) < 0
-	            ? TRIGGER_FAILED
-	            : TRIGGER_STARTED;
+	r = start_run(m, p, ps, trigger, false, params, l, ret_run_id, &unstarted);
+	o = r < 0 ? TRIGGER_FAILED : r > 0 ? TRIGGER_PARKED : TRIGGER_STARTED;
 	if (o == TRIGGER_FAILED && p->concurrency_group)
 		concurrency_release(m->groups, p->concurrency_group);
 	strv_free(params);

@@ -8,8 +8,9 @@
  * Schema versions are PRAGMA user_version; migrate() brings an older file up
  * step by step. A file that is not a database, fails quick_check, or carries
  * a newer version is renamed history.db.corrupt-TIMESTAMP (with its -wal and
- * -shm) and a fresh one created. Lock order: h->lock only (a leaf); the
- * reader waits for the writer (history_flush_timeout) without holding it.
+ * -shm) and a fresh one created. Lock order: h->lock, then the loop's own
+ * (loop_post() of the open's message); the reader waits for the writer
+ * (history_flush_timeout) without holding it.
  */
 #include "history_internal.h"
 
@@ -158,7 +159,7 @@ try_open(struct history *h, char *why, size_t size)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(h->wdb, 1);
-	sqlite3_busy_timeout(h->wdb, 5000);
+	sqlite3_busy_handler(h->wdb, history_open_busy, h);
 	rc = sqlite3_exec(h->wdb, "PRAGMA journal_mode = WAL", NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(h->wdb, "PRAGMA synchronous = NORMAL", NULL, NULL, &err);
@@ -208,6 +209,9 @@ try_open(struct history *h, char *why, size_t size)
 	if (rc != SQLITE_OK)
 		goto sqlfail;
 	h->rows = (uint64_t)n;
+	/* Open: the writer's transactions wait for another process's lock
+	 * for 5 s at most (a batch that fails is counted and logged). */
+	sqlite3_busy_timeout(h->wdb, 5000);
 	/* Serialised: the reader thread and start-up summaries share it. */
 	rc = sqlite3_open_v2(h->path, &h->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -337,8 +341,9 @@ history_open(struct history *h)
 {
 	char why[512] = "", moved[4200], *dir = NULL;
 	enum open_outcome o;
-	void (*cb)(void *) = NULL;
+	bool quiet;
 
+	h->open_deadline = now_usec(CLOCK_MONOTONIC) + HISTORY_OPEN_WAIT_USEC;
 	if (h->path && (dir = strdup(h->path)))
 		dirname(dir);
 	if (!dir) {
@@ -370,10 +375,15 @@ history_open(struct history *h)
 		         "afresh, ignoring",
 		         sqlite3_errmsg(h->wdb));
 	if (o != OPEN_OK) {
+		/* Given up on (the loop said why) or stopping: nothing to add. */
+		pthread_mutex_lock(&h->lock);
+		quiet = h->gave_up || h->stop;
+		pthread_mutex_unlock(&h->lock);
 		if (asprintf(&h->disabled, "cannot open %s: %s", h->path ? h->path : "", why) < 0)
 			h->disabled = NULL;
-		log_err("history: %s; run history is disabled",
-		        h->disabled ? h->disabled : "cannot open the database");
+		if (!quiet)
+			log_err("history: %s; run history is disabled",
+			        h->disabled ? h->disabled : "cannot open the database");
 		if (!h->disabled)
 			h->disabled = strdup("cannot open the database");
 	}
@@ -385,57 +395,12 @@ history_open(struct history *h)
 		h->wdb = h->rdb = NULL;
 	}
 	h->open_done = true;
+	/* The loop hears of it before anyone waiting for it does (under the
+	 * lock): an answer the reader posts after this comes after it. */
+	if (h->on_open)
+		loop_post(h->loop, &h->open_msg, history_report_open, h);
 	pthread_cond_broadcast(&h->opened);
-	cb = h->on_open;
 	pthread_mutex_unlock(&h->lock);
-	if (cb)
-		loop_post(h->loop, &h->open_msg, cb, h->on_open_data);
-}
-
-/* Usable: open, and neither disabled nor given up on. h->lock held. */
-static bool
-usable_locked(const struct history *h)
-{
-	return h->open_done && !h->gave_up && !h->disabled;
-}
-
-bool
-history_wait_open(struct history *h)
-{
-	uint64_t until = now_usec(CLOCK_REALTIME) + HISTORY_OPEN_WAIT_USEC;
-	struct timespec ts = { .tv_sec = (time_t)(until / USEC_PER_SEC),
-		               .tv_nsec = (long)(until % USEC_PER_SEC) * 1000 };
-	bool ok;
-
-	if (!h)
-		return false;
-	pthread_mutex_lock(&h->lock);
-	while (!h->open_done && !h->gave_up)
-		if (pthread_cond_timedwait(&h->opened, &h->lock, &ts) == ETIMEDOUT &&
-		    !h->open_done) {
-			h->gave_up = true;
-			log_err("history: %s took more than %llu s to open; run history is "
-			        "disabled",
-			        h->path,
-			        (unsigned long long)(HISTORY_OPEN_WAIT_USEC / USEC_PER_SEC));
-		}
-	ok = usable_locked(h);
-	pthread_mutex_unlock(&h->lock);
-	return ok;
-}
-
-void
-history_when_open(struct history *h, void (*fn)(void *userdata), void *userdata)
-{
-	bool now;
-
-	pthread_mutex_lock(&h->lock);
-	h->on_open = fn;
-	h->on_open_data = userdata;
-	now = h->open_done || h->gave_up;
-	pthread_mutex_unlock(&h->lock);
-	if (now)
-		loop_post(h->loop, &h->open_msg, fn, userdata);
 }
 
 struct history *
@@ -496,7 +461,10 @@ history_free(struct history *h)
 	h->stop = true;
 	pthread_cond_signal(&h->wake);
 	pthread_cond_signal(&h->rq_wake);
+	/* A reader waiting for the open (history_wait_open()) stops too. */
+	pthread_cond_broadcast(&h->opened);
 	pthread_mutex_unlock(&h->lock);
+	h->open_timer = sd_event_source_disable_unref(h->open_timer);
 	if (h->have_reader)
 		pthread_join(h->reader, NULL);
 	if (h->have_thread)
@@ -644,12 +612,18 @@ history_stats(const struct history *h, struct history_stats *ret)
 	pthread_mutex_t *lock;
 
 	*ret = (struct history_stats){ 0 };
-	if (!history_wait_open((struct history *)h))
+	if (!h)
 		return;
 	lock = (pthread_mutex_t *)&h->lock;
 	pthread_mutex_lock(lock);
+	/* While it opens, as if it will be: the loop must not wait for it. */
+	if (h->gave_up || (h->open_done && h->disabled)) {
+		pthread_mutex_unlock(lock);
+		return;
+	}
 	ret->enabled = true;
-	ret->rows = h->rows;
+	/* history_open() counts them before it sets open_done. */
+	ret->rows = h->open_done ? h->rows : 0;
 	ret->writes = h->writes;
 	ret->write_errors = h->write_errors;
 	ret->queue_depth = h->queued - h->written;

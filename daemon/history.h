@@ -122,21 +122,36 @@ void history_encoder_done(struct history_encoder *e);
  * returns, so that start-up never waits for SQLite: runs recorded before
  * are queued, and what needs the database open waits for it (bounded by
  * HISTORY_OPEN_WAIT_USEC, after which the history is disabled for good):
- * history_disabled(), history_next_id(), history_pipeline_summaries(),
- * history_flush*() and history_stats(). Without a loop it is open (or
- * disabled) on return.
+ * history_disabled(), history_next_id(), history_pipeline_summaries() and
+ * history_flush*(). The loop thread never calls them before
+ * history_opening() is false: it learns the end of the open from
+ * history_when_open(). Without a loop it is open (or disabled) on return;
+ * an open that finds the database locked by another process waits for it,
+ * up to HISTORY_OPEN_WAIT_USEC (with a loop, until history_when_open()'s
+ * timer gives up or the history is freed).
  */
 struct history *history_new(const char *dir, const struct history_limits *lim, struct loop *loop);
 /*
- * Waits (bounded) until the database is open or known unusable; true when
- * runs are recorded. Any thread; at once after the first time.
+ * Waits until the database is open or known unusable; true when runs are
+ * recorded. Bounded: with a loop, by history_when_open()'s timer, else by
+ * HISTORY_OPEN_WAIT_USEC. Any thread but the loop's (unless
+ * history_opening() is false); at once after the first time.
  */
 bool history_wait_open(struct history *h);
 /*
- * Calls fn(userdata) on the loop once the database is open or known
- * unusable (at once, posted, if it is already). Loop thread; once.
+ * Calls fn(userdata) on the loop, once, when the database is open or known
+ * unusable (posted at once if it is already), or when it has taken
+ * HISTORY_OPEN_WAIT_USEC: then the history is given up on (disabled, with
+ * one error) without anyone having waited for it. fn runs before any
+ * history_submit() answer that waited for the open. Loop thread; once.
  */
 void history_when_open(struct history *h, void (*fn)(void *userdata), void *userdata);
+/*
+ * True while the database is still opening (neither open nor known
+ * unusable nor given up on): what needs it would wait. Any thread; never
+ * waits. False for NULL.
+ */
+bool history_opening(struct history *h);
 /*
  * Writes what is queued, stops the threads, closes. Requests the loop has
  * not seen answered are answered here (-ECANCELED if never read): call it
@@ -195,7 +210,8 @@ int history_get(struct history *h, uint64_t id, struct history_run **ret, char *
  * history_request_free() once it is done with rq.
  */
 struct history_request {
-	bool get; /* one run by id, with its output; else a list */
+	bool get;       /* one run by id, with its output; else a list */
+	bool open_only; /* no query: answered once the database is open or known unusable */
 	uint64_t id;
 	struct history_filter filter; /* its strings owned by the request */
 	void (*done)(struct history_request *rq);
@@ -253,7 +269,8 @@ struct history_stats {
 
 /*
  * Fills *ret. Any thread; takes the history's lock briefly and stat()s the
- * database files (never waits on the writer). Accepts NULL (disabled).
+ * database files (never waits on the writer, nor for the open: while the
+ * database opens it is enabled, with no rows yet). Accepts NULL (disabled).
  */
 void history_stats(const struct history *h, struct history_stats *ret);
 /*

@@ -34,6 +34,8 @@ struct history_names {
 
 /* How long the first one to need the database waits for it to open. */
 #define HISTORY_OPEN_WAIT_USEC (15 * USEC_PER_SEC)
+/* How often an open that finds the database locked tries again. */
+#define HISTORY_OPEN_RETRY_USEC (20 * USEC_PER_MSEC)
 
 struct history {
 	struct loop *loop; /* NULL: no reader thread, and opened in history_new() */
@@ -49,6 +51,14 @@ struct history {
 	size_t n_summaries;
 	pthread_t thread;
 	bool have_thread;
+	/* history_open()'s thread: without a loop, when a locked database is
+	 * given up on (CLOCK_MONOTONIC). */
+	uint64_t open_deadline;
+	/* Loop thread only: history_when_open()'s timer, and whether on_open
+	 * was called (by the open's message or by the timer, whichever came
+	 * first). */
+	sd_event_source *open_timer;
+	bool open_reported;
 
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t opened;
@@ -61,7 +71,8 @@ struct history {
 	bool stop;
 	bool limits_changed; /* the writer passes again at once */
 	bool open_done;      /* history_open() finished: the fields above are set */
-	bool gave_up;        /* history_wait_open() timed out: never used */
+	bool gave_up;        /* the open took too long (history_wait_open(), the
+	                      * timer of history_when_open()): never used */
 	struct history_limits lim;
 	struct history_request *rq_head, **rq_tail; /* for the reader */
 	pthread_cond_t rq_wake;
@@ -112,6 +123,10 @@ size_t history_write_bucket(uint64_t usec);
 
 /* history.c: opens the database, on the writer thread when there is a loop. */
 void history_open(struct history *h);
+/* history_open.c: SQLite's busy handler (data: h) while the database opens. */
+int history_open_busy(void *data, int count);
+/* history_open.c: the open ended; calls on_open once (data: h). Loop thread. */
+void history_report_open(void *data);
 /* The writer thread (history_writer.c): owns h->wdb. */
 void *history_writer_main(void *data);
 /* The reader thread (history_reader.c): answers history_submit(). */

@@ -276,6 +276,8 @@ answer(struct history *h, struct history_request *rq)
 		rq->r = -ENODEV;
 		return;
 	}
+	if (rq->open_only)
+		return;
 	(void)history_flush_timeout(h, READER_FLUSH_WAIT_USEC);
 	if (rq->get)
 		r = history_get(h, rq->id, &rq->run, rq->err, sizeof(rq->err));

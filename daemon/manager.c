@@ -224,6 +224,7 @@ on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *user
 			manager_drop_queued_listeners(ps);
 		}
 	}
+	dispatch_drop_parked(m);
 	if (m->in_flight > 0) {
 		r = sd_event_add_time_relative(m->loop->e, &m->shutdown_timer, CLOCK_MONOTONIC,
 		                               m->current->config->shutdown_timeout_usec, 0,
@@ -338,8 +339,9 @@ manager_start(struct manager *m)
 	{
 		struct history_limits lim = manager_history_limits(m->current->config);
 
-		/* Opened on its writer thread: READY=1 does not wait for SQLite.
-		 * What needs it waits for it (manager_history_sync()). */
+		/* Opened on its writer thread: READY=1 does not wait for SQLite,
+		 * nor does the loop: runs wait for it (dispatch_park.c) until
+		 * manager_history_opened(). */
 		m->history = history_new(m->current->config->state_dir, &lim, m->loop);
 		if (!m->history)
 			return log_err_errno(-ENOMEM, "cannot set up the run history: %m");
@@ -492,6 +494,8 @@ manager_free(struct manager *m)
 		 * pull the code from under it. The process is exiting anyway. */
 		return NULL;
 	}
+	/* Runs that never got to start (the loop ended without a stop). */
+	dispatch_drop_parked(m);
 	/* After the control socket (its owner frees it first): it answers the
 	 * queries its clients left. */
 	m->history = history_free(m->history);

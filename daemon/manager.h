@@ -19,6 +19,7 @@ struct active_run;
 struct history;
 struct health;
 struct pstate;
+struct parked_run;
 
 /*
  * Follows one run for someone on the loop thread (a `ginictl run --wait`
@@ -31,9 +32,13 @@ struct run_listener {
 	void (*on_step)(struct run_listener *l, const struct run *r, size_t step);
 	/* The run finished; the listener is detached before this is called. */
 	void (*on_done)(struct run_listener *l, const struct run *r);
+	/* The run started (may be NULL): it has its id now. Called when the
+	 * run is on its way; the listener may detach itself. */
+	void (*on_start)(struct run_listener *l, const struct run *r);
 	/* Manager-owned: where the listener is attached. */
 	struct active_run *ar;
 	struct pstate *queued_on;
+	struct parked_run *parked_on;
 };
 
 /* What the manager counts of the daemon (manager_counters()). */
@@ -100,6 +105,7 @@ enum trigger_outcome {
 	TRIGGER_FAILED,   /* out of memory */
 	TRIGGER_DISABLED, /* `ginictl disable`d, and not forced */
 	TRIGGER_REFUSED,  /* bad params: the reason is in err */
+	TRIGGER_PARKED,   /* starts once the run history is read (no id yet): on_start */
 };
 
 /* What a manual run asks for besides its pipeline. */
@@ -122,9 +128,11 @@ enum trigger_outcome manager_trigger(struct manager *m, const char *name, const 
 /*
  * A manual run: the same with req's params (checked before anything
  * starts: TRIGGER_REFUSED) and a listener attached to the started (or
- * queued) run; on TRIGGER_SKIPPED and worse it is not attached. A run that
- * finds one queued joins it only if their params are the same. req may be
- * NULL (no params, not forced).
+ * queued, or parked) run; on TRIGGER_SKIPPED and worse it is not attached.
+ * A run that finds one queued joins it only if their params are the same.
+ * req may be NULL (no params, not forced). Until manager_history_ready(),
+ * a run that gets through its policy is parked (TRIGGER_PARKED): it starts
+ * once the history is read, and l->on_start tells when.
  */
 enum trigger_outcome manager_trigger_listen(struct manager *m, const char *name,
                                             const char *trigger, const struct run_request *req,
@@ -164,8 +172,20 @@ struct history_run *manager_run_record(struct history *h, const struct run *r, u
                                        bool ended);
 /* The run in flight with this id (not a dry run), or NULL. Loop thread. */
 const struct run *manager_find_run(struct manager *m, uint64_t id);
-/* The health report of health.h, now (a new reference), or NULL. */
+/*
+ * The health report of health.h, now (a new reference), or NULL. Its
+ * "history" says whether the run history is "open", "disabled" or still
+ * "opening": then the report knows nothing of the runs before this start.
+ */
 json_t *manager_health(struct manager *m);
+/*
+ * True once the run history is read (or known unusable): run ids follow
+ * the last recorded one and health knows the runs before this start. Until
+ * then runs wait (TRIGGER_PARKED). Loop thread; never waits. It turns true
+ * in a loop callback of its own, before any history_submit() answer that
+ * waited for the open.
+ */
+bool manager_history_ready(struct manager *m);
 
 /* The read API. Loop thread; what is returned is borrowed, valid until the
  * next reload (generation) or for the manager's life (the rest). */

@@ -113,6 +113,15 @@ fail:
 	return NULL;
 }
 
+/* "open", "disabled" or "opening": what health knows of the runs before. */
+static const char *
+history_state(struct manager *m)
+{
+	if (!m->history_synced)
+		return "opening";
+	return history_disabled(m->history) ? "disabled" : "open";
+}
+
 static json_t *
 health_now(struct manager *m, int64_t *ret_next_usec)
 {
@@ -127,17 +136,31 @@ health_now(struct manager *m, int64_t *ret_next_usec)
 	                     ret_next_usec);
 }
 
-void
+/*
+ * Once the history is open (or known unusable, or given up on): run ids go
+ * on from its last run, health from its summaries, and the parked runs
+ * start. Never waits: false while the history is still opening. From
+ * manager_history_opened() only: starting runs calls back listeners, which
+ * must not happen inside another manager call.
+ */
+static bool
 manager_history_sync(struct manager *m)
 {
 	if (m->history_synced)
-		return;
+		return true;
+	/* The loop never waits for the database (a lock held by another
+	 * process, a long recovery): it is told when it is open. */
+	if (history_opening(m->history))
+		return false;
 	m->history_synced = true;
 	/* Ids go on from the last recorded run, across restarts. */
 	executor_set_next_run_id(history_next_id(m->history));
 	/* So does what health knows: no pipeline looks new after a restart. */
 	(void)history_pipeline_summaries(m->history, manager_seed_health, m->health);
 	m->health_stale = true;
+	/* Then the runs that waited for it, in the order they came. */
+	dispatch_unpark(m);
+	return true;
 }
 
 void
@@ -145,15 +168,26 @@ manager_history_opened(void *userdata)
 {
 	struct manager *m = userdata;
 
-	manager_history_sync(m);
+	(void)manager_history_sync(m);
 	manager_update_status(m);
+}
+
+bool
+manager_history_ready(struct manager *m)
+{
+	return m->history_synced;
 }
 
 json_t *
 manager_health(struct manager *m)
 {
-	manager_history_sync(m);
-	return health_now(m, NULL);
+	json_t *h;
+
+	/* Until the history is read, from what is known, and says so. */
+	h = health_now(m, NULL);
+	if (h)
+		json_object_set_new(h, "history", json_string(history_state(m)));
+	return h;
 }
 
 static int
@@ -181,7 +215,8 @@ health_status(struct manager *m)
 
 	/* Not before the history is read (manager_history_opened() comes). */
 	if (!m->history_synced)
-		return "health: reading the run history";
+		return m->n_parked ? "health: reading the run history; runs wait for it"
+		                   : "health: reading the run history";
 	if (m->health_status && !m->health_stale)
 		return m->health_status;
 	h = health_now(m, &next);

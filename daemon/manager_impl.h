@@ -33,6 +33,7 @@ struct pstate {
 	uint64_t runs[5];            /* finished runs by enum run_status (RUN_STATUS_COUNT) */
 	char **queued_params;        /* of the pending run: key, value, ...; NULL-terminated */
 	bool disabled;               /* `ginictl disable`: triggers are ignored */
+	unsigned parked;             /* of running: waiting for the history (dispatch_park.c) */
 	uint64_t switches;           /* enable/disable count kept in STATE_DIR; odd: disabled */
 	uint64_t skipped;            /* triggers dropped by the overlap policy */
 	uint64_t skipped_unlogged;
@@ -60,6 +61,10 @@ struct manager {
 	struct hashmap pstates; /* name -> struct pstate */
 	struct active_run *runs;
 	size_t in_flight;
+	/* Runs triggered before the history was read, in the order they came
+	 * (dispatch_park.c); not in flight yet. */
+	struct parked_run *parked, **parked_tail;
+	size_t n_parked;
 
 	struct history *history; /* history.db; never NULL once started */
 
@@ -80,7 +85,25 @@ struct manager {
 	sd_event_source *health_timer; /* refreshes STATUS= when max_age expires */
 	char *health_status;           /* the health summary in STATUS=, or NULL */
 	bool health_stale;             /* recompute it: a run ended, a reload, a max_age */
-	bool history_synced;           /* manager_history_sync() done */
+	bool history_synced;           /* the history is read (manager_health.c) */
+};
+
+/*
+ * A run triggered while the history is still opening: its id must follow
+ * the last recorded one, which is not known yet. It has been through its
+ * overlap policy and holds its concurrency slot, and counts as running for
+ * its pipeline (ps->running and ps->parked); it starts with the generation
+ * it was triggered in. Owned by the manager's list; loop thread.
+ */
+struct parked_run {
+	struct parked_run *next;
+	struct generation *gen; /* reference */
+	struct pipeline *p;     /* gen's */
+	struct pstate *ps;      /* NULL: a dry run */
+	char *trigger;
+	char **params; /* key, value, ..., NULL; or NULL */
+	bool dry;
+	struct run_listener *listeners;
 };
 
 /* The state of pipeline name, made if new (NULL without memory). */
@@ -117,12 +140,38 @@ struct active_run {
 void manager_maybe_exit(struct manager *m);
 /* Tells listeners of a queued run that will never start. */
 void manager_drop_queued_listeners(struct pstate *ps);
+/* The same for a list of listeners (detached and emptied). */
+void manager_drop_listeners(struct run_listener **list);
+/*
+ * Starts a run of p (of gen) now: what start_run() does once the history
+ * is read. ps NULL for a dry run. On failure the listeners come back,
+ * detached, in *ret_unstarted.
+ */
+int dispatch_launch(struct manager *m, struct generation *gen, struct pipeline *p,
+                    struct pstate *ps, const char *trigger, bool dry, char *const *params,
+                    struct run_listener *listeners, uint64_t *ret_run_id,
+                    struct run_listener **ret_unstarted);
 /* Fires p through its overlap policy (and concurrency group), with params
  * (owned: taken) and a listener l (may be NULL). */
 enum trigger_outcome manager_fire(struct manager *m, struct pipeline *p, const char *trigger,
                                   char **params, struct run_listener *l, uint64_t *ret_run_id);
 /* Starts the queued run of ps, or leaves it waiting for its group. */
 void manager_start_queued(struct manager *m, struct pstate *ps);
+
+/* dispatch_park.c */
+
+/*
+ * Parks a run until the history is read (struct parked_run): 1, or
+ * -ENOMEM with the listeners back, detached, in *ret_unstarted. Takes a
+ * copy of trigger and params.
+ */
+int dispatch_park(struct manager *m, struct pipeline *p, struct pstate *ps, const char *trigger,
+                  bool dry, char *const *params, struct run_listener *listeners,
+                  struct run_listener **ret_unstarted);
+/* The history is read: starts the parked runs in the order they came. */
+void dispatch_unpark(struct manager *m);
+/* Stopping: drops the parked runs, telling their listeners, as queued ones. */
+void dispatch_drop_parked(struct manager *m);
 
 /* dispatch_flow.c */
 
@@ -151,12 +200,10 @@ void manager_update_status(struct manager *m);
 /* history_pipeline_summaries() callback: seeds health (userdata) at start-up. */
 void manager_seed_health(const struct history_summary *s, void *userdata);
 /*
- * Once, before the first run id is taken or health is reported: waits
- * (bounded) for the history to open, then run ids go on from its last run
- * and health from its summaries. Loop thread.
+ * history_when_open() callback (userdata: m): run ids go on from the last
+ * recorded one, health from the summaries, the parked runs start, and
+ * STATUS= is updated.
  */
-void manager_history_sync(struct manager *m);
-/* history_when_open() callback (userdata: m): syncs and updates STATUS=. */
 void manager_history_opened(void *userdata);
 
 /*

@@ -712,5 +712,6 @@ history_suite(void)
 	suite_add_tcase(s, tc);
 	history_format_tcase(s);
 	history_start_tcase(s);
+	history_open_tcase(s);
 	return s;
 }

@@ -63,3 +63,5 @@ db_int(const char *dir, const char *sql)
 void history_format_tcase(Suite *s);
 /* The history suite's TCase "start" (check_history_start.c). */
 void history_start_tcase(Suite *s);
+/* The history suite's TCase "open" (check_history_open.c). */
+void history_open_tcase(Suite *s);
