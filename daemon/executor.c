@@ -257,7 +257,10 @@ step_finish(struct executor *ex, struct run *r, size_t i)
 	size_t *ready = r->ready + s->succ_offset;
 	bool failed;
 
-	res->end_usec = now_usec(CLOCK_MONOTONIC);
+	/* An executed step has its end from its last attempt: one clock
+	 * read per step fewer on the dispatch path. */
+	if (!res->end_usec)
+		res->end_usec = now_usec(CLOCK_MONOTONIC);
 	failed = res->status == STEP_FAILED || res->status == STEP_TIMED_OUT ||
 	         res->status == STEP_ABANDONED;
 	/* A dry run visits every step: a failed check stops nothing. */

@@ -142,7 +142,8 @@ step_execute(struct watcher *wt, struct run *r, size_t i)
 		struct gini_handle h;
 		int st = WATCH_RUNNING;
 		struct cancel c;
-		uint64_t t0 = now_usec(CLOCK_MONOTONIC), t1;
+		/* The first attempt starts when the step does (step_run()). */
+		uint64_t t0 = attempt == 1 ? res->start_usec : now_usec(CLOCK_MONOTONIC), t1;
 		char *msg;
 		int rc;
 
@@ -191,6 +192,8 @@ step_execute(struct watcher *wt, struct run *r, size_t i)
 			return true;
 		}
 		t1 = now_usec(CLOCK_MONOTONIC);
+		/* The step ends with its last attempt, unless a backoff follows. */
+		res->end_usec = t1;
 		if (s->timeout_usec)
 			watch_remove(wt, &w);
 		pthread_mutex_lock(&r->lock);
@@ -248,6 +251,7 @@ step_execute(struct watcher *wt, struct run *r, size_t i)
 			if (backoff(r, wait))
 				continue;
 			res->status = STEP_CANCELLED;
+			res->end_usec = 0; /* it ends now, after the backoff */
 		}
 		break;
 	}

@@ -17,7 +17,9 @@
  *
  * Everything here runs on the loop thread; the report is built afresh for
  * each question, so the time-based rules need no timer of their own (the
- * caller gets the next time one changes, to refresh STATUS=).
+ * caller gets the next time one changes, to refresh STATUS=). The STATUS=
+ * line needs only the summary, which health_summary_line() writes without
+ * building the report: it is redone after every run that ends.
  */
 #include "health.h"
 
@@ -133,24 +135,44 @@ iso_or_null(int64_t usec)
 }
 
 /*
- * The reasons (a JSON array of strings) why pipeline p is unhealthy at now,
- * empty if it is healthy; *next is lowered to when max_age will make it so.
+ * Where reasons go: into a JSON array for the report, or, for the summary
+ * line alone, only counted, the first one kept in first.
  */
-static json_t *
-pipeline_reasons(const struct phealth *ph, const struct health_def *def, int64_t started,
-                 int64_t now, int64_t *next)
+struct reasons {
+	json_t *all; /* NULL: count only */
+	char *first;
+	size_t size;
+	size_t n;
+};
+
+static void
+reason_add(struct reasons *rs, const char *text)
 {
-	json_t *v = json_array();
+	if (rs->all)
+		json_array_append_new(rs->all, jtext(text));
+	else if (rs->n == 0 && rs->size)
+		snprintf(rs->first, rs->size, "%s", text);
+	rs->n++;
+}
+
+/*
+ * The reasons why pipeline p is unhealthy at now (none if it is healthy);
+ * *next is lowered to when max_age will make it so.
+ */
+static void
+pipeline_reasons(const struct phealth *ph, const struct health_def *def, int64_t started,
+                 int64_t now, int64_t *next, struct reasons *rs)
+{
 	char buf[256], d1[32], d2[32];
 
 	if (ph && ph->last_result == RUN_FAILED)
-		json_array_append_new(v, json_string("last run failed"));
+		reason_add(rs, "last run failed");
 	if (ph && ph->last_result == RUN_TIMEOUT)
-		json_array_append_new(v, json_string("last run timed out"));
+		reason_add(rs, "last run timed out");
 	if (def->max_failures && ph && ph->failures >= def->max_failures) {
 		snprintf(buf, sizeof(buf), "%u failures in a row (max_failures %u)", ph->failures,
 		         def->max_failures);
-		json_array_append_new(v, json_string(buf));
+		reason_add(rs, buf);
 	}
 	if (def->max_age_usec) {
 		int64_t since = ph && ph->last_success_usec ? ph->last_success_usec : started;
@@ -161,12 +183,11 @@ pipeline_reasons(const struct phealth *ph, const struct health_def *def, int64_t
 			format_elapsed(def->max_age_usec, d2, sizeof(d2));
 			snprintf(buf, sizeof(buf), "no success %s %s (max_age %s)",
 			         ph && ph->last_success_usec ? "for" : "since start-up,", d1, d2);
-			json_array_append_new(v, json_string(buf));
+			reason_add(rs, buf);
 		} else if (next && (*next == 0 || due < *next)) {
 			*next = due;
 		}
 	}
-	return v;
 }
 
 /* Whether a step of the configuration names stage id (stem, stem_len). */
@@ -183,10 +204,9 @@ stage_named(const struct gini_config *c, const char *stem, size_t stem_len)
 	return false;
 }
 
-static json_t *
-daemon_reasons(const struct generation *g, const struct health_daemon *dm)
+static void
+daemon_reasons(const struct generation *g, const struct health_daemon *dm, struct reasons *rs)
 {
-	json_t *v = json_array();
 	char buf[1024];
 
 	if (dm->reload_failed) {
@@ -194,7 +214,7 @@ daemon_reasons(const struct generation *g, const struct health_daemon *dm)
 		         dm->n_reload_errors ? ": " : "",
 		         dm->n_reload_errors ? dm->reload_errors[0] : "",
 		         dm->n_reload_errors > 1 ? " (and more, see ginictl status)" : "");
-		json_array_append_new(v, jtext(buf));
+		reason_add(rs, buf);
 	}
 	for (size_t i = 0; i < g->report.n_refusals; i++) {
 		const char *path = g->report.refusals[i].path;
@@ -207,37 +227,73 @@ daemon_reasons(const struct generation *g, const struct health_daemon *dm)
 		    stage_named(g->config, base, len - 3)) {
 			snprintf(buf, sizeof(buf), "plugin %s, which a step needs, was refused: %s",
 			         path, g->report.refusals[i].reason);
-			json_array_append_new(v, jtext(buf));
+			reason_add(rs, buf);
 		}
 	}
-	return v;
+}
+
+bool
+health_summary_line(struct health *h, const struct generation *g, const struct health_daemon *dm,
+                    int64_t now_usec, int64_t *ret_next_usec, char *buf, size_t size)
+{
+	/* The first three unhealthy pipelines are named, with their first reason. */
+	char why[3][256], daemon_why[1024];
+	const char *names[3];
+	struct reasons drs = { .first = daemon_why, .size = sizeof(daemon_why) };
+	size_t unhealthy = 0, off;
+	int64_t next = 0;
+
+	for (size_t i = 0; i < g->n_pipelines; i++) {
+		const struct pipeline *p = g->pipelines[i];
+		struct reasons rs = { .first = unhealthy < 3 ? why[unhealthy] : NULL,
+			              .size = unhealthy < 3 ? sizeof(why[0]) : 0 };
+
+		pipeline_reasons(hashmap_get(&h->by_name, p->name), &p->health, dm->started_usec,
+		                 now_usec, &next, &rs);
+		if (rs.n == 0)
+			continue;
+		if (unhealthy < 3)
+			names[unhealthy] = p->name;
+		unhealthy++;
+	}
+	daemon_reasons(g, dm, &drs);
+	off = (size_t)snprintf(buf, size, "%zu pipeline%s", g->n_pipelines,
+	                       g->n_pipelines == 1 ? "" : "s");
+	if (unhealthy == 0 && off < size)
+		off += (size_t)snprintf(buf + off, size - off, ", all healthy");
+	else if (off < size)
+		off += (size_t)snprintf(buf + off, size - off, ", %zu unhealthy: ", unhealthy);
+	for (size_t i = 0; i < unhealthy && i < 3 && off < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%s (%s)", i ? ", " : "", names[i],
+		                        why[i]);
+	if (unhealthy > 3 && off < size)
+		off += (size_t)snprintf(buf + off, size - off, ", ...");
+	if (drs.n && off < size)
+		snprintf(buf + off, size - off, "; daemon unhealthy: %s", daemon_why);
+	if (ret_next_usec)
+		*ret_next_usec = next;
+	return unhealthy == 0 && drs.n == 0;
 }
 
 json_t *
 health_report(struct health *h, const struct generation *g, const struct health_daemon *dm,
               int64_t now_usec, int64_t *ret_next_usec)
 {
-	json_t *report, *pipelines, *reasons;
-	size_t unhealthy = 0, off;
-	int64_t next = 0;
+	struct reasons drs = { .all = json_array() };
+	json_t *report, *pipelines = json_array();
 	char summary[512];
+	bool healthy;
 
-	pipelines = json_array();
-	reasons = daemon_reasons(g, dm);
-	off = (size_t)snprintf(summary, sizeof(summary), "%zu pipeline%s", g->n_pipelines,
-	                       g->n_pipelines == 1 ? "" : "s");
 	for (size_t i = 0; i < g->n_pipelines; i++) {
 		const struct pipeline *p = g->pipelines[i];
 		const struct phealth *ph = hashmap_get(&h->by_name, p->name);
-		json_t *why = pipeline_reasons(ph, &p->health, dm->started_usec, now_usec, &next);
-		bool ok = json_array_size(why) == 0;
+		struct reasons rs = { .all = json_array() };
 
-		if (!ok)
-			unhealthy++;
+		pipeline_reasons(ph, &p->health, dm->started_usec, now_usec, NULL, &rs);
 		json_array_append_new(
 		        pipelines,
 		        json_pack("{s:s, s:b, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "name", p->name,
-		                  "healthy", ok, "reasons", why, "last_run",
+		                  "healthy", rs.n == 0, "reasons", rs.all, "last_run",
 		                  iso_or_null(ph ? ph->last_run_usec : 0), "last_result",
 		                  ph && ph->last_result != RUN_RUNNING
 		                          ? json_string(run_status_to_string(ph->last_result))
@@ -254,39 +310,10 @@ health_report(struct health *h, const struct generation *g, const struct health_
 		                          ? json_integer((json_int_t)p->health.max_failures)
 		                          : json_null()));
 	}
-	if (unhealthy == 0) {
-		off += (size_t)snprintf(summary + off, sizeof(summary) - off, ", all healthy");
-	} else {
-		size_t shown = 0;
-
-		off += (size_t)snprintf(summary + off, sizeof(summary) - off,
-		                        ", %zu unhealthy: ", unhealthy);
-		for (size_t i = 0; i < json_array_size(pipelines) && off < sizeof(summary); i++) {
-			json_t *e = json_array_get(pipelines, i);
-
-			if (json_is_true(json_object_get(e, "healthy")))
-				continue;
-			if (shown == 3) {
-				off += (size_t)snprintf(summary + off, sizeof(summary) - off,
-				                        ", ...");
-				break;
-			}
-			off += (size_t)snprintf(summary + off, sizeof(summary) - off, "%s%s (%s)",
-			                        shown ? ", " : "",
-			                        json_string_value(json_object_get(e, "name")),
-			                        json_string_value(json_array_get(
-			                                json_object_get(e, "reasons"), 0)));
-			shown++;
-		}
-	}
-	if (json_array_size(reasons) && off < sizeof(summary))
-		snprintf(summary + off, sizeof(summary) - off, "; daemon unhealthy: %s",
-		         json_string_value(json_array_get(reasons, 0)));
-	report = json_pack("{s:b, s:o, s:o, s:o}", "healthy",
-	                   unhealthy == 0 && json_array_size(reasons) == 0, "summary",
-	                   jtext(summary), "reasons", reasons, "pipelines", pipelines);
-	if (report && ret_next_usec)
-		*ret_next_usec = next;
+	daemon_reasons(g, dm, &drs);
+	healthy = health_summary_line(h, g, dm, now_usec, ret_next_usec, summary, sizeof(summary));
+	report = json_pack("{s:b, s:o, s:o, s:o}", "healthy", healthy, "summary", jtext(summary),
+	                   "reasons", drs.all, "pipelines", pipelines);
 	return report;
 }
 

@@ -57,6 +57,16 @@ struct health_daemon {
 json_t *health_report(struct health *h, const struct generation *g, const struct health_daemon *dm,
                       int64_t now_usec, int64_t *ret_next_usec);
 
+/*
+ * The report's summary alone, e.g. "3 pipelines, 1 unhealthy: backup (last
+ * run failed)", written to buf without building the report (for STATUS=,
+ * after every run); *ret_next_usec as for health_report(). Returns whether
+ * the daemon and its pipelines are healthy.
+ */
+bool health_summary_line(struct health *h, const struct generation *g,
+                         const struct health_daemon *dm, int64_t now_usec, int64_t *ret_next_usec,
+                         char *buf, size_t size);
+
 /* The report's summary, e.g. "1 unhealthy: backup (last run failed)". */
 const char *health_summary(const json_t *report);
 

@@ -190,6 +190,27 @@ loader_file_check_path(const char *path, int *ret_fd, struct file_key *ret_key, 
 	return r;
 }
 
+int
+loader_file_seal_path(const char *path, const struct file_key *expect, const char *since,
+                      struct file_key *ret_key, char *reason, size_t size)
+{
+	int fd = -1, r;
+
+	r = loader_file_check_path(path, &fd, ret_key, reason, size);
+	if (r < 0)
+		return r;
+	/* Before anything is mapped: a different file runs none of its code. */
+	if (expect && !file_key_equal(expect, ret_key)) {
+		close(fd);
+		snprintf(reason, size, "the plugin file changed since ginid %s; reload ginid",
+		         since);
+		return -ESTALE;
+	}
+	r = loader_file_seal(fd, path, ret_key, reason, size);
+	close(fd);
+	return r;
+}
+
 /*
  * Copies the file open at fd, which loader_file_check() described as key, into a
  * new memfd and seals it; returns the memfd. The copy is refused when the

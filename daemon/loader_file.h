@@ -54,3 +54,12 @@ int loader_file_check_path(const char *path, int *ret_fd, struct file_key *ret_k
  */
 int loader_file_seal(int fd, const char *path, const struct file_key *key, char *reason,
                      size_t size);
+/*
+ * The checks of loader_file_check_path(), then the sealed copy of
+ * loader_file_seal(), for one file outside a scan: returns the memfd and the
+ * file's key in ret_key. With expect, a file whose key differs is refused
+ * with -ESTALE before anything is copied ("the plugin file changed since
+ * ginid SINCE; reload ginid").
+ */
+int loader_file_seal_path(const char *path, const struct file_key *expect, const char *since,
+                          struct file_key *ret_key, char *reason, size_t size);

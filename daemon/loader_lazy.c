@@ -40,19 +40,9 @@ load(struct plugin *p, char *reason, size_t size)
 	struct file_key key = { 0 };
 	const char *cache_path;
 	uint64_t timeout;
-	int fd = -1, r;
+	int r;
 
-	r = loader_file_check_path(path, &fd, &key, reason, size);
-	if (r < 0)
-		return r;
-	if (!file_key_equal(&key, plugin_key(p))) {
-		close(fd);
-		snprintf(reason, size,
-		         "the plugin file changed since ginid scanned it; reload ginid");
-		return -ESTALE;
-	}
-	r = loader_file_seal(fd, path, &key, reason, size);
-	close(fd);
+	r = loader_file_seal_path(path, plugin_key(p), "scanned it", &key, reason, size);
 	if (r < 0)
 		return r;
 	/* The key is the one whose file passed the ELF check when the cache

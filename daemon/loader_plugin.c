@@ -255,20 +255,9 @@ loader_open_file(const char *path, unsigned flags, const struct file_key *expect
                  struct plugin **ret, char *reason, size_t size)
 {
 	struct file_key key = { 0 };
-	int fd = -1, r;
+	int r;
 
-	r = loader_file_check_path(path, &fd, &key, reason, size);
-	if (r < 0)
-		return r;
-	/* Before anything is mapped: a different file runs none of its code. */
-	if (expect && !file_key_equal(expect, &key)) {
-		close(fd);
-		snprintf(reason, size,
-		         "the plugin file changed since ginid loaded it; reload ginid");
-		return -ESTALE;
-	}
-	r = loader_file_seal(fd, path, &key, reason, size);
-	close(fd);
+	r = loader_file_seal_path(path, expect, "loaded it", &key, reason, size);
 	if (r < 0)
 		return r;
 	r = plugin_open_sealed(path, r, &key, !(flags & LOADER_NO_HOOKS), false, NULL, NULL, ret,

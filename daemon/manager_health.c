@@ -122,15 +122,22 @@ history_state(struct manager *m)
 	return history_disabled(m->history) ? "disabled" : "open";
 }
 
-static json_t *
-health_now(struct manager *m, int64_t *ret_next_usec)
+/* What health needs to know of the daemon itself. */
+static struct health_daemon
+health_daemon_of(const struct manager *m)
 {
-	struct health_daemon dm = {
+	return (struct health_daemon){
 		.started_usec = m->started_realtime_usec,
 		.reload_failed = m->last_reload_usec && !m->last_reload_ok,
 		.reload_errors = m->last_reload_errors,
 		.n_reload_errors = m->n_last_reload_errors,
 	};
+}
+
+static json_t *
+health_now(struct manager *m, int64_t *ret_next_usec)
+{
+	struct health_daemon dm = health_daemon_of(m);
 
 	return health_report(m->health, m->current, &dm, (int64_t)now_usec(CLOCK_REALTIME),
 	                     ret_next_usec);
@@ -210,8 +217,9 @@ on_health_timer(sd_event_source *s, uint64_t usec, void *userdata)
 static const char *
 health_status(struct manager *m)
 {
+	struct health_daemon dm = health_daemon_of(m);
 	int64_t next = 0;
-	json_t *h;
+	char line[512];
 
 	/* Not before the history is read (manager_history_opened() comes). */
 	if (!m->history_synced)
@@ -219,11 +227,11 @@ health_status(struct manager *m)
 		                   : "health: reading the run history";
 	if (m->health_status && !m->health_stale)
 		return m->health_status;
-	h = health_now(m, &next);
+	(void)health_summary_line(m->health, m->current, &dm, (int64_t)now_usec(CLOCK_REALTIME),
+	                          &next, line, sizeof(line));
 	free(m->health_status);
-	m->health_status = h ? strdup(health_summary(h)) : NULL;
+	m->health_status = strdup(line);
 	m->health_stale = !m->health_status;
-	json_decref(h);
 	/* A pipeline turns unhealthy by age alone at next (CLOCK_REALTIME):
 	 * say so then, a little after, so the check sees it due. */
 	if (m->loop && next > 0) {
@@ -249,6 +257,9 @@ manager_update_status(struct manager *m)
 {
 	char status[512];
 
+	/* Without a service manager to tell, there is nothing to build. */
+	if (!notify_wanted())
+		return;
 	snprintf(status, sizeof(status),
 	         "generation %llu: %zu pipelines, %zu stage types, %zu runs in flight%s; %s",
 	         (unsigned long long)m->current->number, m->current->n_pipelines,

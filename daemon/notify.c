@@ -53,6 +53,14 @@ notify_open(void)
 	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 }
 
+bool
+notify_wanted(void)
+{
+	if (notify_fd == -2)
+		notify_open();
+	return notify_fd >= 0;
+}
+
 /* Returns 0, or -EAGAIN when the receiver's queue is full. */
 static int
 send_message(const char *msg)

@@ -174,6 +174,10 @@ START_TEST(retries_counted)
 	r = xf_run(2);
 	ck_assert_int_eq(xf_result(r, "flaky")->status, STEP_SUCCESS);
 	ck_assert_uint_eq(xf_result(r, "flaky")->attempts, 3);
+	/* A retried step lasts from its first attempt to the end of its last,
+	 * backoffs (1 ms, then 2 ms) included. */
+	ck_assert_uint_ge(xf_result(r, "flaky")->end_usec - xf_result(r, "flaky")->start_usec,
+	                  3 * USEC_PER_MSEC);
 	ck_assert_int_eq(xf_result(r, "hopeless")->status, STEP_FAILED);
 	ck_assert_uint_eq(xf_result(r, "hopeless")->attempts, 2);
 	ck_assert_str_eq(xf_result(r, "hopeless")->message, "attempt 2 fails");

@@ -189,6 +189,64 @@ reasons_of(json_t *report, const char *name)
 	return buf;
 }
 
+/* The STATUS= line is written without the report; it must say the same. */
+START_TEST(summary_line_as_the_report)
+{
+	static char *names[] = { "a", "b", "c", "d", "e" };
+	struct pipeline p[5] = { 0 }, *pp[5];
+	struct generation g = { .pipelines = pp, .n_pipelines = 5 };
+	struct health *h = health_new();
+	struct health_daemon dm = { .started_usec = 1000 * HOUR };
+	const char *want[] = {
+		"5 pipelines, all healthy",
+		"5 pipelines, 1 unhealthy: b (last run failed)",
+		"5 pipelines, 3 unhealthy: a (last run timed out), b (last run failed), d (last "
+		"run "
+		"failed)",
+		"5 pipelines, 4 unhealthy: a (last run timed out), b (last run failed), d (last "
+		"run "
+		"failed), ...",
+		"5 pipelines, 4 unhealthy: a (last run timed out), b (last run failed), d (last "
+		"run "
+		"failed), ...; daemon unhealthy: last reload failed: t.conf:1: bad",
+	};
+	char *errors[] = { "t.conf:1: bad" };
+
+	for (size_t i = 0; i < 5; i++) {
+		p[i].name = names[i];
+		pp[i] = &p[i];
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(want); k++) {
+		char line[512];
+		json_t *r;
+		bool ok;
+
+		if (k == 1)
+			health_run_end(h, "b", dm.started_usec + HOUR, RUN_FAILED);
+		if (k == 2) {
+			health_run_end(h, "a", dm.started_usec + HOUR, RUN_TIMEOUT);
+			health_run_end(h, "d", dm.started_usec + HOUR, RUN_FAILED);
+		}
+		if (k == 3)
+			health_run_end(h, "e", dm.started_usec + HOUR, RUN_FAILED);
+		if (k == 4) {
+			dm.reload_failed = true;
+			dm.reload_errors = errors;
+			dm.n_reload_errors = 1;
+		}
+		ok = health_summary_line(h, &g, &dm, dm.started_usec + 2 * HOUR, NULL, line,
+		                         sizeof(line));
+		r = health_report(h, &g, &dm, dm.started_usec + 2 * HOUR, NULL);
+		ck_assert_str_eq(line, want[k]);
+		ck_assert_str_eq(health_summary(r), want[k]);
+		ck_assert_int_eq(ok, k == 0);
+		ck_assert_int_eq(json_is_true(json_object_get(r, "healthy")), k == 0);
+		json_decref(r);
+	}
+	health_free(h);
+}
+END_TEST
+
 START_TEST(rules)
 {
 	struct fake f;
@@ -595,6 +653,7 @@ health_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("rules");
 	tcase_add_test(tc, rules);
+	tcase_add_test(tc, summary_line_as_the_report);
 	tcase_add_test(tc, seed);
 	tcase_add_test(tc, daemon_reasons);
 	suite_add_tcase(s, tc);

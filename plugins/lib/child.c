@@ -463,9 +463,10 @@ child_signal(struct child *c, int sig)
 		}
 		return;
 	}
-	/* Descendants first: once the leader dies they are orphans. */
-	(void)proc_tree_signal(c->pid, sig);
-	(void)kill(-c->pid, sig);
+	/* The leader's group at once, then the descendants outside it: a
+	 * shell dies of the signal, rather than seeing a child it waits for die
+	 * of it and exiting 0 before its own turn comes. */
+	(void)proc_tree_signal_from(c->pid, true, sig);
 }
 
 static bool

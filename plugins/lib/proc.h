@@ -427,11 +427,14 @@ proc_tree_collect(pid_t pid, pid_t *v, size_t n, size_t max, int depth)
 }
 
 /*
- * Sends sig to every descendant of pid (not to pid). A stopped process gets
- * SIGCONT after SIGTERM, so it can act on it. Returns how many it found.
+ * Sends sig to every descendant of pid (not to pid), and first, when group is
+ * true, to pid's process group, pid included, in one kill(). The
+ * descendants are collected before anything is signalled: once pid dies
+ * they are orphans, out of the walk's reach. A stopped process gets SIGCONT
+ * after SIGTERM, so it can act on it. Returns how many descendants it found.
  */
 static inline size_t
-proc_tree_signal(pid_t pid, int sig)
+proc_tree_signal_from(pid_t pid, bool group, int sig)
 {
 	pid_t *v = malloc(PROC_TREE_MAX * sizeof(*v));
 	size_t n;
@@ -439,6 +442,8 @@ proc_tree_signal(pid_t pid, int sig)
 	if (!v)
 		return 0;
 	n = proc_tree_collect(pid, v, 0, PROC_TREE_MAX, 0);
+	if (group)
+		(void)kill(-pid, sig);
 	for (size_t i = 0; i < n; i++) {
 		(void)kill(v[i], sig);
 		if (sig == SIGTERM)
@@ -446,4 +451,11 @@ proc_tree_signal(pid_t pid, int sig)
 	}
 	free(v);
 	return n;
+}
+
+/* Sends sig to every descendant of pid (not to pid); see above. */
+static inline size_t
+proc_tree_signal(pid_t pid, int sig)
+{
+	return proc_tree_signal_from(pid, false, sig);
 }
