@@ -403,7 +403,11 @@ pool_key(const struct isolate_call *c)
 	return k;
 }
 
-/* Reads what w has written on fd now, without waiting. 0 at end of file. */
+/*
+ * Reads what w has written on fd now, without waiting; the socket only up
+ * to its "done" (nothing follows it in a run: one more read would only
+ * meet EAGAIN). 0 at end of file.
+ */
 static int
 pool_read(int fd, int (*on_data)(void *, const char *, size_t), struct session *s)
 {
@@ -420,6 +424,8 @@ pool_read(int fd, int (*on_data)(void *, const char *, size_t), struct session *
 			return 0;
 		if (on_data(s, buf, (size_t)n) < 0)
 			return 0;
+		if (on_data == on_message_data && s->done)
+			return 1;
 	}
 }
 

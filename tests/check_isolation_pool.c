@@ -400,6 +400,51 @@ START_TEST(pool_replaces_dead_idle_worker)
 }
 END_TEST
 
+/* How many times the thread tid of pid went to sleep of its own accord. */
+static long
+voluntary_switches(pid_t pid, pid_t tid)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[96];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	ck_assert_int_eq(read_file(path, 1 << 16, &text, NULL), 0);
+	p = strstr(text, "\nvoluntary_ctxt_switches:");
+	ck_assert_ptr_nonnull(p);
+	return strtol(p + strlen("\nvoluntary_ctxt_switches:"), NULL, 10);
+}
+
+/*
+ * A warm worker's main thread sleeps once per run, waiting for the
+ * request, and is not woken again when the daemon reads its answer (a
+ * sleeper in recv() on a unix socket is, each time the peer reads: that was
+ * a second wake-up per step, on the other CPU). Counted, not timed; a
+ * request that arrives before it sleeps costs none.
+ */
+START_TEST(pool_worker_wakes_once_per_run)
+{
+	enum { RUNS = 20 };
+	pid_t w[4];
+	long before, after;
+
+	iso_init(POOLED("hostile-sane", "worker_pool = 1;", ""), "hostile_sane", "log", NULL);
+	iso_start();
+	ck_assert_int_eq(ctl(NULL, "run", "p", "--wait", NULL), 0);
+	ck_assert_uint_eq(worker_pids("hostile-sane", w, ARRAY_SIZE(w)), 1);
+	before = voluntary_switches(w[0], w[0]);
+	for (int i = 0; i < RUNS; i++)
+		ck_assert_int_eq(ctl(NULL, "run", "p", "--wait", NULL), 0);
+	after = voluntary_switches(w[0], w[0]);
+	ck_assert_uint_eq(worker_pids("hostile-sane", w, ARRAY_SIZE(w)), 1);
+	ck_assert_msg(after - before <= RUNS + RUNS / 4,
+	              "the worker slept %ld times in %d runs (once each expected)", after - before,
+	              RUNS);
+	iso_stop();
+	assert_nothing_left(-1);
+}
+END_TEST
+
 /* Bad values name the file and line. */
 START_TEST(pool_keys_checked)
 {
@@ -427,6 +472,7 @@ isolation_pool_add_tcases(Suite *s)
 	tcase_add_test(tc, pool_not_reused_after_cancel);
 	tcase_add_test(tc, pool_cancel_reaches_reused_worker);
 	tcase_add_test(tc, pool_replaces_dead_idle_worker);
+	tcase_add_test(tc, pool_worker_wakes_once_per_run);
 	tcase_add_test(tc, pool_drained_at_reload);
 	tcase_add_test(tc, pool_keys_checked);
 	suite_add_tcase(s, tc);

@@ -33,6 +33,7 @@
 #include <grp.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +124,21 @@ read_line(void)
 			return NULL;
 		}
 		buf = nb;
-		n = recv(SOCK, buf + len, 65536, 0);
+		/*
+		 * Slept in poll(), not in recv(): a recv() sleeper is woken each
+		 * time the daemon reads from its end (the write space coming
+		 * back, which a unix socket announces to every sleeper on it),
+		 * so each "done" would wake us once for nothing, on the other
+		 * CPU. poll() for POLLIN alone is woken only by data or the end.
+		 */
+		if (poll(&(struct pollfd){ .fd = SOCK, .events = POLLIN }, 1, -1) < 0 &&
+		    errno != EINTR) {
+			free(buf);
+			return NULL;
+		}
+		n = recv(SOCK, buf + len, 65536, MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			continue;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
