@@ -10,6 +10,10 @@
  *	worker -> daemon: {"log": LEVEL, "msg": "..."} lines, then
  *	                  {"done": RC, "message": ..., "set": {...}, "unset": [...]}
  *
+ * but for a warm step's messages, binary frames (isolate_frame.h) among
+ * those lines: a pooled worker's requests after its first (FRAME_RUN) and
+ * every run's answer (FRAME_DONE), 10,000 instructions each in JSON.
+ *
  * What the worker prints on stdout or stderr is logged here as a warning,
  * capped, so a plugin that writes garbage cannot corrupt the protocol.
  * Whatever the worker does, this returns only when it is reaped and
@@ -31,6 +35,7 @@
 #include "isolate.h"
 
 #include "config.h"
+#include "isolate_frame.h"
 #include "isolate_pool.h"
 #include "context.h"
 #include "host.h"
@@ -162,6 +167,9 @@ struct session {
 	bool done;
 	bool final; /* the worker serves nothing after this (pool mode) */
 	json_t *set, *unset;
+	/* With a FRAME_DONE: the rest of its payload, the context's changes. */
+	char *changes;
+	size_t changes_len;
 	unsigned output_lines;
 	bool output_cut; /* dropping the rest of an overlong output line */
 	char tag[512];
@@ -209,6 +217,30 @@ handle_message(struct session *s, const char *line)
 		}
 	}
 	json_decref(o);
+}
+
+/* A binary frame from the worker (payload p, n bytes): only FRAME_DONE. */
+static void
+handle_frame(struct session *s, const char *p, size_t n)
+{
+	struct frame_reader r = { p, n, false };
+	uint8_t kind = frame_get_u8(&r);
+	int32_t rc = (int32_t)frame_get_u32(&r);
+	const char *msg = frame_get_str(&r);
+
+	if (kind != FRAME_DONE || s->done || r.bad) {
+		log_warn("%sworker sent a malformed or unexpected frame, ignoring", s->tag);
+		return;
+	}
+	s->done = true;
+	s->res->rc = rc;
+	free(s->res->message);
+	s->res->message = msg ? strdup(msg) : NULL;
+	free(s->changes); /* read if they are applied */
+	s->changes = r.left ? malloc(r.left) : NULL;
+	s->changes_len = s->changes ? r.left : 0;
+	if (s->changes)
+		memcpy(s->changes, r.p, r.left);
 }
 
 static void
@@ -262,20 +294,25 @@ put_ctx(const char *k, const char *v, void *userdata)
 }
 
 /*
- * The request for one more run in a pooled worker: what differs between
- * runs. Its plugin, identity and limits are the first request's (the pool
- * key makes them the same).
+ * The request for one more run in a pooled worker, a FRAME_RUN: what
+ * differs between runs. Its plugin, identity and limits are the first
+ * request's (the pool key makes them the same). Sent in one send().
  */
-static json_t *
-request_json_next(const struct isolate_call *c)
+static void
+send_request_next(int fd, const struct isolate_call *c)
 {
-	json_t *ctx = json_object();
+	struct frame f = { 0 };
 
-	if (c->ctx)
-		(void)ctx_foreach(c->ctx, put_ctx, ctx);
-	return json_pack("{s:s, s:o, s:o, s:s?, s:s?, s:I}", "mode", "run", "params",
-	                 params_to_json(c->params), "ctx", ctx, "pipeline", c->pipeline, "step",
-	                 c->step, "run_id", (json_int_t)c->run_id);
+	frame_begin(&f, FRAME_RUN);
+	frame_put_u64(&f, c->run_id);
+	frame_put_str(&f, c->pipeline);
+	frame_put_str(&f, c->step);
+	frame_put_params(&f, c->params);
+	frame_put_ctx(&f, c->ctx);
+	/* Out of memory: nothing is sent; the run ends as a hung one. */
+	if (frame_end(&f) == 0)
+		send_all(fd, f.data, f.len);
+	frame_done(&f);
 }
 
 /*
@@ -336,18 +373,53 @@ apply_ctx_changes(struct run_ctx *ctx, json_t *set, json_t *unset)
 			(void)ctx_set(ctx, json_string_value(json_array_get(unset, i)), NULL);
 }
 
-/* The worker's side of the socket: its messages, line by line. */
+static void
+apply_changes(struct session *s, struct run_ctx *ctx)
+{
+	if (s->changes)
+		frame_apply_changes(s->changes, s->changes_len, ctx);
+	else
+		apply_ctx_changes(ctx, s->set, s->unset);
+}
+
+/*
+ * The worker's side of the socket: its messages, JSON lines and binary
+ * frames, each handled where it lies in the buffer, and what is left of
+ * an incomplete one kept for the next read.
+ */
 static int
 on_message_data(void *userdata, const char *p, size_t n)
 {
 	struct session *s = userdata;
-	char *line;
+	size_t off = 0;
 
 	if (n && buffer_add(&s->in, p, n) < 0)
 		return -1;
-	while ((line = next_line(&s->in))) {
-		handle_message(s, line);
-		free(line);
+	while (off < s->in.len) {
+		char *m = s->in.data + off, *nl;
+		size_t left = s->in.len - off;
+
+		if (*m == FRAME_MAGIC) {
+			ssize_t len = frame_size(m, left, LINE_MAX_BYTES);
+
+			if (len < 0)
+				return -1; /* as an overlong line: the stream ends */
+			if (len == 0)
+				break;
+			handle_frame(s, m + FRAME_HEADER, (size_t)len - FRAME_HEADER);
+			off += (size_t)len;
+			continue;
+		}
+		if (!(nl = memchr(m, '\n', left)))
+			break;
+		*nl = 0;
+		handle_message(s, m);
+		off += (size_t)(nl - m) + 1;
+	}
+	if (off) {
+		memmove(s->in.data, s->in.data + off, s->in.len - off);
+		s->in.len -= off;
+		s->in.data[s->in.len] = 0;
 	}
 	return 0;
 }
@@ -468,7 +540,10 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 		return r;
 	sock.fd = w->sock;
 	s->sock = &sock;
-	send_json(w->sock, w->runs ? request_json_next(call) : request_json(call, false));
+	if (w->runs)
+		send_request_next(w->sock, call);
+	else
+		send_json(w->sock, request_json(call, false));
 	while (!s->done && !dead) {
 		struct pollfd p[4] = {
 			{ w->sock, POLLIN, 0 },
@@ -518,7 +593,7 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 	if (s->done && !s->final && !cancelling && !killed) {
 		ret->end = ISOLATE_FINISHED;
 		if (ret->rc == 0 && call->ctx)
-			apply_ctx_changes(call->ctx, s->set, s->unset);
+			apply_changes(s, call->ctx);
 		w->runs++;
 		isolate_pool_give(w, call->iso->pool_max_idle,
 		                  call->iso->pool_max_runs ? call->iso->pool_max_runs
@@ -532,7 +607,7 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 		/* Cancelled or final, but it answered: not reused. */
 		ret->end = ISOLATE_FINISHED;
 		if (ret->rc == 0 && call->ctx)
-			apply_ctx_changes(call->ctx, s->set, s->unset);
+			apply_changes(s, call->ctx);
 	} else if (killed) {
 		ret->end = ISOLATE_KILLED;
 	} else if (WIFSIGNALED(w->c.status)) {
@@ -642,7 +717,7 @@ isolate_run(const struct isolate_call *call, bool create_only, struct isolate_re
 	if (s.done && WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0 && !loop.killed) {
 		ret->end = ISOLATE_FINISHED;
 		if (!create_only && ret->rc == 0 && call->ctx)
-			apply_ctx_changes(call->ctx, s.set, s.unset);
+			apply_changes(&s, call->ctx);
 	} else if (loop.killed) {
 		ret->end = ISOLATE_KILLED;
 	} else if (WIFSIGNALED(c.status)) {
@@ -662,6 +737,7 @@ fail:
 out:
 	json_decref(s.set);
 	json_decref(s.unset);
+	free(s.changes);
 	free(s.in.data);
 	free(s.out.data);
 	for (int i = 0; i < 2; i++) {

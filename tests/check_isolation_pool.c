@@ -400,6 +400,42 @@ START_TEST(pool_replaces_dead_idle_worker)
 }
 END_TEST
 
+/*
+ * The context both ways through a warm worker, run after run (the runs
+ * after the first go in binary frames): in-process -> pooled -> in-process,
+ * a removal included, and params of several types.
+ */
+START_TEST(pool_passes_context)
+{
+	char line[256];
+	pid_t w[4];
+
+	iso_init("{ name = \"mix\"; steps = ("
+	         "{ id = \"a\"; stage = \"hostile-sane\"; params = { tag = \"A\"; output = "
+	         "\"k1\"; }; },"
+	         "{ id = \"b\"; stage = \"hostile-sane\"; after = \"a\"; isolation = \"process\"; "
+	         "worker_pool = 1; params = { input = \"k1\"; tag = \"B\"; output = \"k2\"; "
+	         "unset = \"pid.A\"; epipe = true; bytes = 12; }; },"
+	         "{ id = \"c\"; stage = \"hostile-sane\"; after = \"b\"; params = { input = "
+	         "\"k2\"; tag = \"C\"; output = \"k3\"; }; },"
+	         "{ id = \"l\"; stage = \"log\"; after = \"c\"; params = { message = \"k3=${k3} "
+	         "pidA=${pid.A} pidB=${pid.B} epipe=${epipe}\"; }; } ); }",
+	         "hostile_sane", "log", NULL);
+	iso_start();
+	for (int i = 0; i < 3; i++) {
+		_cleanup_free_ char *out = NULL;
+
+		ck_assert_int_eq(ctl(&out, "run", "mix", "--wait", NULL), 0);
+		ck_assert_msg(strstr(out, "k3 = 'ABC'"), "%s", out);
+	}
+	ck_assert_uint_eq(worker_pids("hostile-sane", w, ARRAY_SIZE(w)), 1);
+	snprintf(line, sizeof(line), "k3=ABC pidA= pidB=%d epipe=EPIPE", (int)w[0]);
+	ck_assert_msg(daemon_wait_log(&d, line, 3, 5000), "no 3 x '%s' in the log", line);
+	iso_stop();
+	assert_nothing_left(-1);
+}
+END_TEST
+
 /* How many times the thread tid of pid went to sleep of its own accord. */
 static long
 voluntary_switches(pid_t pid, pid_t tid)
@@ -473,6 +509,7 @@ isolation_pool_add_tcases(Suite *s)
 	tcase_add_test(tc, pool_cancel_reaches_reused_worker);
 	tcase_add_test(tc, pool_replaces_dead_idle_worker);
 	tcase_add_test(tc, pool_worker_wakes_once_per_run);
+	tcase_add_test(tc, pool_passes_context);
 	tcase_add_test(tc, pool_drained_at_reload);
 	tcase_add_test(tc, pool_keys_checked);
 	suite_add_tcase(s, tc);
