@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -507,20 +508,6 @@ pool_read(int fd, int (*on_data)(void *, const char *, size_t), struct session *
 	}
 }
 
-/* Whether w exited (it is not reaped): its pidfd as polled, or waitid()
- * (pidfd_poll NULL, or without a pidfd). */
-static bool
-worker_exited(struct pool_worker *w, const struct pollfd *pidfd_poll)
-{
-	siginfo_t si;
-
-	if (w->c.pidfd >= 0 && pidfd_poll)
-		return pidfd_poll->revents & (POLLIN | POLLHUP | POLLERR);
-	memset(&si, 0, sizeof(si));
-	return waitid(P_PID, (id_t)w->c.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-	       si.si_pid == w->c.pid;
-}
-
 /*
  * One run in a worker of the pool: until its "done", its death, or the
  * grace after a cancellation (or the deadline) runs out. Then the worker
@@ -533,16 +520,20 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 	struct pool_worker *w = NULL;
 	struct child_stream sock = { .fd = -1 };
 	uint64_t kill_at = call->timeout_usec ? now_usec(CLOCK_MONOTONIC) + call->timeout_usec : 0;
-	int cancel_fd = call->cancel ? cancel_get_fd(call->cancel) : -1, r;
+	int cancel_fd = -1, r;
 	bool cancelling = false, killed = false, dead = false;
 
 	pool_key(call, &key);
 	/* One that died while idle (killed from outside) is not this run's
 	 * failure: it is replaced. */
-	while ((w = isolate_pool_take(&key)) && worker_exited(w, NULL))
+	while ((w = isolate_pool_take(&key)) && isolate_pool_exited(w, NULL))
 		isolate_pool_kill(w);
 	if (!w && (r = isolate_pool_spawn(&key, loaded_fd(call), &w)) < 0)
 		return r;
+	/* The worker's eventfd, not one made and closed per step. */
+	if (call->cancel)
+		cancel_fd = w->efd >= 0 ? cancel_lend_fd(call->cancel, w->efd)
+		                        : cancel_get_fd(call->cancel);
 	sock.fd = w->sock;
 	s->sock = &sock;
 	if (w->runs)
@@ -587,7 +578,7 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 		 * still hold the socket: its exit says so then. */
 		if (p[0].revents && pool_read(w->sock, on_message_data, s) == 0)
 			dead = true;
-		if (!s->done && !dead && worker_exited(w, &p[3])) {
+		if (!s->done && !dead && isolate_pool_exited(w, &p[3])) {
 			(void)pool_read(w->sock, on_message_data, s);
 			dead = !s->done;
 		}
@@ -595,6 +586,12 @@ run_pooled(const struct isolate_call *call, struct session *s, struct isolate_re
 	if (w->out >= 0)
 		(void)pool_read(w->out, on_output_data, s);
 	flush_output(s, &s->out, true);
+	if (call->cancel) {
+		cancel_return_fd(call->cancel);
+		/* A cancel too late for this run must not wake the next. */
+		if (cancel_fired(call->cancel) && w->efd >= 0)
+			(void)eventfd_read(w->efd, &(eventfd_t){ 0 });
+	}
 	if (s->done && !s->final && !cancelling && !killed) {
 		ret->end = ISOLATE_FINISHED;
 		if (ret->rc == 0 && call->ctx)

@@ -23,12 +23,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -91,6 +94,7 @@ isolate_pool_spawn(const struct pool_key *key, int plugin_fd, struct pool_worker
 	w->key.plugin = w->strings;
 	w->key.stage = w->strings + strlen(w->strings) + 1;
 	w->procs = -1;
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -125,9 +129,23 @@ isolate_pool_spawn(const struct pool_key *key, int plugin_fd, struct pool_worker
 	*ret = w;
 	return 0;
 fail:
+	if (w->efd >= 0)
+		close(w->efd);
 	free(w->strings);
 	free(w);
 	return r;
+}
+
+bool
+isolate_pool_exited(struct pool_worker *w, const struct pollfd *pidfd_poll)
+{
+	siginfo_t si;
+
+	if (w->c.pidfd >= 0 && pidfd_poll)
+		return pidfd_poll->revents & (POLLIN | POLLHUP | POLLERR);
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)w->c.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == w->c.pid;
 }
 
 void
@@ -147,6 +165,8 @@ isolate_pool_kill(struct pool_worker *w)
 		close(w->out);
 	if (w->procs >= 0)
 		close(w->procs);
+	if (w->efd >= 0)
+		close(w->efd);
 	free(w->strings);
 	free(w);
 }

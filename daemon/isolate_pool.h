@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct pollfd;
+
 /*
  * What a pooled worker serves: everything it applies once, at its first
  * request. Steps that differ in any of it never share a worker. Compared
@@ -32,6 +34,7 @@ struct pool_worker {
 	int sock;            /* our end of its fd 3, non-blocking */
 	int out;             /* its stdout and stderr, non-blocking */
 	int procs;           /* its cgroup's cgroup.procs, read after each run; -1: none */
+	int efd;             /* lent to each run's cancel (cancel_lend_fd()); -1: none */
 	struct pool_key key; /* what it serves; its strings point into strings */
 	char *strings;
 	unsigned runs; /* requests it finished */
@@ -54,6 +57,9 @@ int isolate_pool_spawn(const struct pool_key *key, int plugin_fd, struct pool_wo
  * otherwise it is ended as by isolate_pool_kill(). Any thread.
  */
 void isolate_pool_give(struct pool_worker *w, unsigned max_idle, unsigned max_runs);
+/* Whether w exited (it is not reaped): its pidfd as polled (pidfd_poll),
+ * or waitid() (pidfd_poll NULL, or without a pidfd). Any thread. */
+bool isolate_pool_exited(struct pool_worker *w, const struct pollfd *pidfd_poll);
 /* Kills everything in w, reaps it, removes its cgroup, frees it. NULL-safe. */
 void isolate_pool_kill(struct pool_worker *w);
 /*

@@ -14,6 +14,10 @@
  */
 #include "check_isolation.h"
 
+#include "host.h"
+
+#include <sys/eventfd.h>
+
 /* A pooled step of stage STAGE tagged A with KEYS, then a log step that
  * prints the pid that ran it. */
 #define POOLED(stage, keys, params)                                                                \
@@ -436,6 +440,65 @@ START_TEST(pool_passes_context)
 }
 END_TEST
 
+/* Whether the eventfd fd has a count to read; reads it. */
+static bool
+efd_readable(int fd)
+{
+	eventfd_t v;
+
+	return eventfd_read(fd, &v) == 0 && v > 0;
+}
+
+/*
+ * A pooled worker's eventfd, lent to each run's cancel in turn: it is what
+ * cancel_get_fd() returns, it is written when the cancel fires (at once if
+ * it had), it is not the cancel's to close, and once taken back a cancel
+ * firing later leaves it alone.
+ */
+START_TEST(cancel_fd_lent)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct cancel c;
+
+	ck_assert_int_ge(fd, 0);
+	cancel_init(&c, 0);
+	ck_assert_int_eq(cancel_lend_fd(&c, fd), fd);
+	ck_assert_int_eq(cancel_get_fd(&c), fd);
+	ck_assert(!efd_readable(fd));
+	cancel_fire(&c);
+	ck_assert(efd_readable(fd));
+	cancel_return_fd(&c);
+	cancel_done(&c);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), FD_CLOEXEC); /* still open */
+
+	/* Fired before the loan: written at once. */
+	cancel_init(&c, 0);
+	cancel_fire(&c);
+	ck_assert_int_eq(cancel_lend_fd(&c, fd), fd);
+	ck_assert(efd_readable(fd));
+	cancel_return_fd(&c);
+	cancel_done(&c);
+
+	/* Taken back, then fired: not written; the cancel's own fd is
+	 * another. */
+	cancel_init(&c, 0);
+	(void)cancel_lend_fd(&c, fd);
+	cancel_return_fd(&c);
+	cancel_fire(&c);
+	ck_assert(!efd_readable(fd));
+	ck_assert_int_ne(cancel_get_fd(&c), fd);
+	cancel_done(&c);
+
+	/* A cancel with an fd of its own keeps it. */
+	cancel_init(&c, 0);
+	ck_assert_int_ge(cancel_get_fd(&c), 0);
+	ck_assert_int_ne(cancel_lend_fd(&c, fd), fd);
+	cancel_return_fd(&c);
+	cancel_done(&c);
+	ck_assert_int_eq(close(fd), 0);
+}
+END_TEST
+
 /* How many times the thread tid of pid went to sleep of its own accord. */
 static long
 voluntary_switches(pid_t pid, pid_t tid)
@@ -512,5 +575,9 @@ isolation_pool_add_tcases(Suite *s)
 	tcase_add_test(tc, pool_passes_context);
 	tcase_add_test(tc, pool_drained_at_reload);
 	tcase_add_test(tc, pool_keys_checked);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cancel_fd");
+	tcase_add_test(tc, cancel_fd_lent);
 	suite_add_tcase(s, tc);
 }
