@@ -30,6 +30,7 @@ cancel_init(struct cancel *c, uint64_t deadline)
 	atomic_init(&c->fired, false);
 	c->deadline = deadline;
 	c->efd = -1;
+	c->efd_lent = false;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -40,7 +41,7 @@ cancel_init(struct cancel *c, uint64_t deadline)
 void
 cancel_done(struct cancel *c)
 {
-	if (c->efd >= 0)
+	if (c->efd >= 0 && !c->efd_lent)
 		close(c->efd);
 	c->efd = -1;
 	pthread_cond_destroy(&c->cond);
@@ -215,6 +216,32 @@ cancel_get_fd(struct cancel *c)
 	fd = c->efd >= 0 ? c->efd : -errno;
 	pthread_mutex_unlock(&c->lock);
 	return fd;
+}
+
+int
+cancel_lend_fd(struct cancel *c, int fd)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->efd < 0) {
+		c->efd = fd;
+		c->efd_lent = true;
+		if (atomic_load(&c->fired))
+			(void)eventfd_write(fd, 1);
+	}
+	fd = c->efd;
+	pthread_mutex_unlock(&c->lock);
+	return fd;
+}
+
+void
+cancel_return_fd(struct cancel *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->efd_lent) {
+		c->efd = -1;
+		c->efd_lent = false;
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 static int

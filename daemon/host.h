@@ -21,6 +21,7 @@ struct cancel {
 	pthread_mutex_t lock; /* guards efd and the sleepers' wait */
 	pthread_cond_t cond;
 	int efd;
+	bool efd_lent; /* efd is cancel_lend_fd()'s, not ours to close */
 };
 
 void cancel_init(struct cancel *c, uint64_t deadline);
@@ -28,6 +29,16 @@ void cancel_done(struct cancel *c);
 void cancel_fire(struct cancel *c);
 /* An eventfd that becomes readable when c fires (made on first use), or -errno. */
 int cancel_get_fd(struct cancel *c);
+/*
+ * Lends c the eventfd fd (borrowed, non-blocking, unread) to be the one
+ * cancel_get_fd() returns, unless c has one already: a waiter on many
+ * cancels in turn keeps one descriptor instead of making one per cancel.
+ * Written at once if c fired. Returns c's eventfd now. Before cancel_done(),
+ * cancel_return_fd() takes it back; after it, fd holds a count to read if
+ * and only if c fired (and may hold one even then).
+ */
+int cancel_lend_fd(struct cancel *c, int fd);
+void cancel_return_fd(struct cancel *c);
 static inline bool
 cancel_fired(struct cancel *c)
 {

@@ -23,26 +23,40 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pool_worker *idle; /* most recently given back first */
 static uint64_t pool_epoch;
 
+static bool
+key_equal(const struct pool_key *a, const struct pool_key *b)
+{
+	return streq(a->plugin, b->plugin) && streq(a->stage, b->stage) && a->dev == b->dev &&
+	       a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns &&
+	       a->set_uid == b->set_uid && a->set_gid == b->set_gid &&
+	       (!a->set_uid || a->uid == b->uid) && (!a->set_gid || a->gid == b->gid) &&
+	       a->memory_max == b->memory_max && a->cpu_max_sec == b->cpu_max_sec &&
+	       a->nofile == b->nofile;
+}
+
 struct pool_worker *
-isolate_pool_take(const char *key)
+isolate_pool_take(const struct pool_key *key)
 {
 	struct pool_worker **p, *w = NULL;
 
 	pthread_mutex_lock(&pool_lock);
 	for (p = &idle; *p; p = &(*p)->next)
-		if (streq((*p)->key, key)) {
+		if (key_equal(&(*p)->key, key)) {
 			w = *p;
 			*p = w->next;
 			w->next = NULL;
@@ -53,7 +67,7 @@ isolate_pool_take(const char *key)
 }
 
 int
-isolate_pool_spawn(const char *key, int plugin_fd, struct pool_worker **ret)
+isolate_pool_spawn(const struct pool_key *key, int plugin_fd, struct pool_worker **ret)
 {
 	_cleanup_free_ char *path = helper_path("gini-worker");
 	const char *argv[] = { path, "--pool", NULL };
@@ -72,11 +86,15 @@ isolate_pool_spawn(const char *key, int plugin_fd, struct pool_worker **ret)
 	if (!path)
 		return -ENOMEM;
 	w = calloc(1, sizeof(*w));
-	if (!w || !(w->key = strdup(key))) {
+	if (!w || asprintf(&w->strings, "%s%c%s", key->plugin, 0, key->stage) < 0) {
 		free(w);
 		return -ENOMEM;
 	}
+	w->key = *key;
+	w->key.plugin = w->strings;
+	w->key.stage = w->strings + strlen(w->strings) + 1;
 	w->procs = -1;
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -111,9 +129,23 @@ isolate_pool_spawn(const char *key, int plugin_fd, struct pool_worker **ret)
 	*ret = w;
 	return 0;
 fail:
-	free(w->key);
+	if (w->efd >= 0)
+		close(w->efd);
+	free(w->strings);
 	free(w);
 	return r;
+}
+
+bool
+isolate_pool_exited(struct pool_worker *w, const struct pollfd *pidfd_poll)
+{
+	siginfo_t si;
+
+	if (w->c.pidfd >= 0 && pidfd_poll)
+		return pidfd_poll->revents & (POLLIN | POLLHUP | POLLERR);
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)w->c.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == w->c.pid;
 }
 
 void
@@ -133,7 +165,9 @@ isolate_pool_kill(struct pool_worker *w)
 		close(w->out);
 	if (w->procs >= 0)
 		close(w->procs);
-	free(w->key);
+	if (w->efd >= 0)
+		close(w->efd);
+	free(w->strings);
 	free(w);
 }
 
@@ -180,7 +214,7 @@ isolate_pool_give(struct pool_worker *w, unsigned max_idle, unsigned max_runs)
 	keep = w->runs < max_runs && !has_others(w);
 	pthread_mutex_lock(&pool_lock);
 	for (p = idle; p && keep; p = p->next)
-		if (streq(p->key, w->key))
+		if (key_equal(&p->key, &w->key))
 			n++;
 	if (keep && n < max_idle && w->epoch == pool_epoch) {
 		w->next = idle;

@@ -619,6 +619,7 @@ isolation_suite(void)
 	TCase *tc;
 
 	isolation_probe_add_tcases(s);
+	isolation_frame_add_tcases(s);
 
 	tc = tcase_create("steps");
 	tcase_add_checked_fixture(tc, setup, teardown);

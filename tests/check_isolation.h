@@ -2,7 +2,8 @@
 /*
  * The isolation suite's harness, shared by its files (check_isolation.c:
  * isolated steps and their limits; check_isolation_probe.c: probing at
- * load; check_isolation_inproc.c: in-process plugins): one real ginid per
+ * load; check_isolation_inproc.c: in-process plugins; check_isolation_frame.c:
+ * the protocol's binary frames, without a daemon): one real ginid per
  * test with the hostile corpus (tests/plugins/hostile.h) in its plugin
  * directory, ginictl, and the /proc checks that nothing is left behind.
  * Each file that includes it has its own copy of the state below (Check
@@ -440,3 +441,4 @@ stage_counter(const char *id, const char *counter)
 void isolation_probe_add_tcases(Suite *s);
 void isolation_inproc_add_tcases(Suite *s);
 void isolation_pool_add_tcases(Suite *s);
+void isolation_frame_add_tcases(Suite *s);

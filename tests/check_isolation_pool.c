@@ -14,6 +14,10 @@
  */
 #include "check_isolation.h"
 
+#include "host.h"
+
+#include <sys/eventfd.h>
+
 /* A pooled step of stage STAGE tagged A with KEYS, then a log step that
  * prints the pid that ran it. */
 #define POOLED(stage, keys, params)                                                                \
@@ -400,6 +404,146 @@ START_TEST(pool_replaces_dead_idle_worker)
 }
 END_TEST
 
+/*
+ * The context both ways through a warm worker, run after run (the runs
+ * after the first go in binary frames): in-process -> pooled -> in-process,
+ * a removal included, and params of several types.
+ */
+START_TEST(pool_passes_context)
+{
+	char line[256];
+	pid_t w[4];
+
+	iso_init("{ name = \"mix\"; steps = ("
+	         "{ id = \"a\"; stage = \"hostile-sane\"; params = { tag = \"A\"; output = "
+	         "\"k1\"; }; },"
+	         "{ id = \"b\"; stage = \"hostile-sane\"; after = \"a\"; isolation = \"process\"; "
+	         "worker_pool = 1; params = { input = \"k1\"; tag = \"B\"; output = \"k2\"; "
+	         "unset = \"pid.A\"; epipe = true; bytes = 12; }; },"
+	         "{ id = \"c\"; stage = \"hostile-sane\"; after = \"b\"; params = { input = "
+	         "\"k2\"; tag = \"C\"; output = \"k3\"; }; },"
+	         "{ id = \"l\"; stage = \"log\"; after = \"c\"; params = { message = \"k3=${k3} "
+	         "pidA=${pid.A} pidB=${pid.B} epipe=${epipe}\"; }; } ); }",
+	         "hostile_sane", "log", NULL);
+	iso_start();
+	for (int i = 0; i < 3; i++) {
+		_cleanup_free_ char *out = NULL;
+
+		ck_assert_int_eq(ctl(&out, "run", "mix", "--wait", NULL), 0);
+		ck_assert_msg(strstr(out, "k3 = 'ABC'"), "%s", out);
+	}
+	ck_assert_uint_eq(worker_pids("hostile-sane", w, ARRAY_SIZE(w)), 1);
+	snprintf(line, sizeof(line), "k3=ABC pidA= pidB=%d epipe=EPIPE", (int)w[0]);
+	ck_assert_msg(daemon_wait_log(&d, line, 3, 5000), "no 3 x '%s' in the log", line);
+	iso_stop();
+	assert_nothing_left(-1);
+}
+END_TEST
+
+/* Whether the eventfd fd has a count to read; reads it. */
+static bool
+efd_readable(int fd)
+{
+	eventfd_t v;
+
+	return eventfd_read(fd, &v) == 0 && v > 0;
+}
+
+/*
+ * A pooled worker's eventfd, lent to each run's cancel in turn: it is what
+ * cancel_get_fd() returns, it is written when the cancel fires (at once if
+ * it had), it is not the cancel's to close, and once taken back a cancel
+ * firing later leaves it alone.
+ */
+START_TEST(cancel_fd_lent)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct cancel c;
+
+	ck_assert_int_ge(fd, 0);
+	cancel_init(&c, 0);
+	ck_assert_int_eq(cancel_lend_fd(&c, fd), fd);
+	ck_assert_int_eq(cancel_get_fd(&c), fd);
+	ck_assert(!efd_readable(fd));
+	cancel_fire(&c);
+	ck_assert(efd_readable(fd));
+	cancel_return_fd(&c);
+	cancel_done(&c);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), FD_CLOEXEC); /* still open */
+
+	/* Fired before the loan: written at once. */
+	cancel_init(&c, 0);
+	cancel_fire(&c);
+	ck_assert_int_eq(cancel_lend_fd(&c, fd), fd);
+	ck_assert(efd_readable(fd));
+	cancel_return_fd(&c);
+	cancel_done(&c);
+
+	/* Taken back, then fired: not written; the cancel's own fd is
+	 * another. */
+	cancel_init(&c, 0);
+	(void)cancel_lend_fd(&c, fd);
+	cancel_return_fd(&c);
+	cancel_fire(&c);
+	ck_assert(!efd_readable(fd));
+	ck_assert_int_ne(cancel_get_fd(&c), fd);
+	cancel_done(&c);
+
+	/* A cancel with an fd of its own keeps it. */
+	cancel_init(&c, 0);
+	ck_assert_int_ge(cancel_get_fd(&c), 0);
+	ck_assert_int_ne(cancel_lend_fd(&c, fd), fd);
+	cancel_return_fd(&c);
+	cancel_done(&c);
+	ck_assert_int_eq(close(fd), 0);
+}
+END_TEST
+
+/* How many times the thread tid of pid went to sleep of its own accord. */
+static long
+voluntary_switches(pid_t pid, pid_t tid)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[96];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	ck_assert_int_eq(read_file(path, 1 << 16, &text, NULL), 0);
+	p = strstr(text, "\nvoluntary_ctxt_switches:");
+	ck_assert_ptr_nonnull(p);
+	return strtol(p + strlen("\nvoluntary_ctxt_switches:"), NULL, 10);
+}
+
+/*
+ * A warm worker's main thread sleeps once per run, waiting for the
+ * request, and is not woken again when the daemon reads its answer (a
+ * sleeper in recv() on a unix socket is, each time the peer reads: that was
+ * a second wake-up per step, on the other CPU). Counted, not timed; a
+ * request that arrives before it sleeps costs none.
+ */
+START_TEST(pool_worker_wakes_once_per_run)
+{
+	enum { RUNS = 20 };
+	pid_t w[4];
+	long before, after;
+
+	iso_init(POOLED("hostile-sane", "worker_pool = 1;", ""), "hostile_sane", "log", NULL);
+	iso_start();
+	ck_assert_int_eq(ctl(NULL, "run", "p", "--wait", NULL), 0);
+	ck_assert_uint_eq(worker_pids("hostile-sane", w, ARRAY_SIZE(w)), 1);
+	before = voluntary_switches(w[0], w[0]);
+	for (int i = 0; i < RUNS; i++)
+		ck_assert_int_eq(ctl(NULL, "run", "p", "--wait", NULL), 0);
+	after = voluntary_switches(w[0], w[0]);
+	ck_assert_uint_eq(worker_pids("hostile-sane", w, ARRAY_SIZE(w)), 1);
+	ck_assert_msg(after - before <= RUNS + RUNS / 4,
+	              "the worker slept %ld times in %d runs (once each expected)", after - before,
+	              RUNS);
+	iso_stop();
+	assert_nothing_left(-1);
+}
+END_TEST
+
 /* Bad values name the file and line. */
 START_TEST(pool_keys_checked)
 {
@@ -427,7 +571,13 @@ isolation_pool_add_tcases(Suite *s)
 	tcase_add_test(tc, pool_not_reused_after_cancel);
 	tcase_add_test(tc, pool_cancel_reaches_reused_worker);
 	tcase_add_test(tc, pool_replaces_dead_idle_worker);
+	tcase_add_test(tc, pool_worker_wakes_once_per_run);
+	tcase_add_test(tc, pool_passes_context);
 	tcase_add_test(tc, pool_drained_at_reload);
 	tcase_add_test(tc, pool_keys_checked);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cancel_fd");
+	tcase_add_test(tc, cancel_fd_lent);
 	suite_add_tcase(s, tc);
 }

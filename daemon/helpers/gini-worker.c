@@ -23,6 +23,7 @@
  */
 #include "context.h"
 #include "host.h"
+#include "isolate_frame.h"
 #include "loader.h"
 #include "log.h"
 #include "params.h"
@@ -33,6 +34,7 @@
 #include <grp.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,27 +47,19 @@
 #define PLUGIN_FD   4 /* with "sealed": the daemon's copy of the plugin */
 #define REQUEST_MAX (64u << 20)
 
-static json_t *read_line(void);
-
 static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Bytes followed the request in its read: a cancel sent right after it. */
 static bool cancel_early;
 
 static void
-send_json(json_t *o)
+send_bytes(const char *p, size_t len)
 {
-	char *text = json_dumps(o, JSON_COMPACT);
-	size_t len, off = 0;
+	size_t off = 0;
 
-	json_decref(o);
-	if (!text)
-		return;
-	len = strlen(text);
-	text[len] = '\n';
 	/* Lines from the plugin's threads must not interleave. */
 	pthread_mutex_lock(&send_lock);
-	while (off < len + 1) {
-		ssize_t n = send(SOCK, text + off, len + 1 - off, MSG_NOSIGNAL);
+	while (off < len) {
+		ssize_t n = send(SOCK, p + off, len - off, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -74,6 +68,20 @@ send_json(json_t *o)
 		off += (size_t)n;
 	}
 	pthread_mutex_unlock(&send_lock);
+}
+
+static void
+send_json(json_t *o)
+{
+	char *text = json_dumps(o, JSON_COMPACT);
+	size_t len;
+
+	json_decref(o);
+	if (!text)
+		return;
+	len = strlen(text);
+	text[len] = '\n';
+	send_bytes(text, len + 1);
 	free(text);
 }
 
@@ -96,55 +104,104 @@ done(int rc, const char *message, json_t *extra)
 	send_json(o);
 }
 
-/* Reads the request line from the daemon; "cancel" lines left over from
- * the previous request (pool mode) are skipped. */
-static json_t *
-read_request(void)
-{
-	json_t *o;
+/*
+ * A message from the daemon: a JSON line (json), or a binary frame (the
+ * payload in frame, frame_len bytes). Owned by whoever read it.
+ */
+struct message {
+	json_t *json;
+	char *frame;
+	size_t frame_len;
+};
 
-	while ((o = read_line()) && json_is_true(json_object_get(o, "cancel")))
-		json_decref(o);
-	return o;
+static void
+message_done(struct message *m)
+{
+	json_decref(m->json);
+	free(m->frame);
+	*m = (struct message){ 0 };
 }
 
-static json_t *
-read_line(void)
+/*
+ * Reads one message. Whatever came after it in the same read can only be
+ * a cancel sent right after it: noted in cancel_early, and dropped. 0, or
+ * -1 at the end, on a malformed line or frame, or one past REQUEST_MAX.
+ */
+static int
+read_message(struct message *ret)
 {
-	char *buf = NULL;
+	/* Kept between requests: a 64 KiB buffer allocated and freed per
+	 * request cost a heap trim each time. */
+	static char *buf;
+	static size_t cap;
 	size_t len = 0;
 
+	*ret = (struct message){ 0 };
 	for (;;) {
-		char *nl, *nb = realloc(buf, len + 65536 + 1);
-		ssize_t n;
+		ssize_t n, size;
+		char *nl;
 
-		if (!nb) {
-			free(buf);
-			return NULL;
+		if (cap - len < 65536 + 1) {
+			char *nb = realloc(buf, len + 65536 + 1);
+
+			if (!nb)
+				return -1;
+			buf = nb;
+			cap = len + 65536 + 1;
 		}
-		buf = nb;
-		n = recv(SOCK, buf + len, 65536, 0);
-		if (n < 0 && errno == EINTR)
+		/*
+		 * Slept in poll(), not in recv(): a recv() sleeper is woken each
+		 * time the daemon reads from its end (the write space coming
+		 * back, which a unix socket announces to every sleeper on it),
+		 * so each answer would wake us once for nothing, on the other
+		 * CPU. poll() for POLLIN alone is woken only by data or the end.
+		 */
+		if (poll(&(struct pollfd){ .fd = SOCK, .events = POLLIN }, 1, -1) < 0 &&
+		    errno != EINTR)
+			return -1;
+		n = recv(SOCK, buf + len, 65536, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (n <= 0) {
-			free(buf);
-			return NULL;
-		}
+		if (n <= 0)
+			return -1;
 		len += (size_t)n;
 		buf[len] = 0;
+		if (buf[0] == FRAME_MAGIC) {
+			size = frame_size(buf, len, REQUEST_MAX);
+			if (size < 0)
+				return -1;
+			if (size == 0)
+				continue;
+			ret->frame_len = (size_t)size - FRAME_HEADER;
+			ret->frame = malloc(ret->frame_len ? ret->frame_len : 1);
+			if (!ret->frame)
+				return -1;
+			memcpy(ret->frame, buf + FRAME_HEADER, ret->frame_len);
+			cancel_early = (size_t)size < len;
+			return 0;
+		}
 		nl = memchr(buf, '\n', len);
 		if (nl) {
-			json_t *o = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
-
+			ret->json = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
 			cancel_early = (size_t)(nl - buf) + 1 < len;
-			free(buf);
-			return o;
+			return ret->json ? 0 : -1;
 		}
-		if (len > REQUEST_MAX) {
-			free(buf);
-			return NULL;
-		}
+		if (len > REQUEST_MAX)
+			return -1;
 	}
+}
+
+/* Reads the next request from the daemon; "cancel" lines left over from
+ * the previous request (pool mode) are skipped. */
+static int
+read_request(struct message *ret)
+{
+	int r;
+
+	while ((r = read_message(ret)) == 0 && ret->json &&
+	       json_is_true(json_object_get(ret->json, "cancel")))
+		message_done(ret);
+	return r;
 }
 
 /* Anything from the daemon after the request means: stop (one-shot). */
@@ -314,31 +371,67 @@ drop_privileges(json_t *req, char *err, size_t size)
 	return 0;
 }
 
+/* The changes of a run's context, written into its FRAME_DONE. */
 struct ctx_diff {
-	struct run_ctx *before;
-	json_t *set;
+	struct run_ctx *other;
+	struct frame *f;
+	uint32_t n;
 };
 
+/* Set: in the context now, with a value it did not have before. */
 static int
 diff_set(const char *k, const char *v, void *userdata)
 {
 	struct ctx_diff *d = userdata;
-	const char *old = ctx_get(d->before, k);
+	const char *old = ctx_get(d->other, k);
 
-	if (!old || strcmp(old, v) != 0)
-		json_object_set_new(d->set, k, json_string(v));
+	if (!old || strcmp(old, v) != 0) {
+		frame_put_str(d->f, k);
+		frame_put_str(d->f, v);
+		d->n++;
+	}
 	return 0;
 }
 
+/* Unset: there before, not now. */
 static int
 diff_unset(const char *k, const char *v, void *userdata)
 {
 	struct ctx_diff *d = userdata;
 
 	(void)v;
-	if (!ctx_get(d->before, k))
-		json_array_append_new(d->set, json_string(k));
+	if (!ctx_get(d->other, k)) {
+		frame_put_str(d->f, k);
+		d->n++;
+	}
 	return 0;
+}
+
+/* A run's answer, a FRAME_DONE: rc, message, then what it changed. */
+static void
+done_frame(int rc, const char *message, struct run_ctx *ctx, struct run_ctx *before)
+{
+	struct frame f = { 0 };
+	struct ctx_diff set = { before, &f, 0 }, unset = { ctx, &f, 0 };
+	size_t at;
+
+	frame_begin(&f, FRAME_DONE);
+	frame_put_u32(&f, (uint32_t)rc);
+	frame_put_str(&f, message);
+	at = frame_mark(&f);
+	(void)ctx_foreach(ctx, diff_set, &set);
+	frame_patch_u32(&f, at, set.n);
+	at = frame_mark(&f);
+	(void)ctx_foreach(before, diff_unset, &unset);
+	frame_patch_u32(&f, at, unset.n);
+	if (frame_end(&f) < 0) {
+		/* Still an answer, if a poorer one. */
+		frame_done(&f);
+		done(rc, message ? message : "out of memory for the context's changes", NULL);
+		return;
+	}
+	send_bytes(f.data, f.len);
+	frame_done(&f);
 }
 
 static json_t *
@@ -410,6 +503,61 @@ worker_setup(struct worker *w, json_t *req)
 	return 0;
 }
 
+/* One request, from its JSON or its FRAME_RUN. */
+struct request {
+	const char *mode;            /* "run" or "create" */
+	const char *pipeline, *step; /* borrowed from the message */
+	uint64_t run_id;
+	/* Owned; NULL in a malformed request (answered as such). */
+	struct gini_params *params;
+	struct run_ctx *ctx, *before;
+};
+
+static void
+request_done(struct request *rq)
+{
+	params_free(rq->params);
+	ctx_free(rq->ctx);
+	ctx_free(rq->before);
+	*rq = (struct request){ 0 };
+}
+
+/* 0, or -1 when m is no request at all (no mode, or another frame). */
+static int
+request_parse(const struct message *m, struct request *rq)
+{
+	*rq = (struct request){ .ctx = ctx_new(), .before = ctx_new() };
+	if (m->json) {
+		json_t *v;
+		const char *k;
+
+		rq->mode = json_string_value(json_object_get(m->json, "mode"));
+		rq->pipeline = json_string_value(json_object_get(m->json, "pipeline"));
+		rq->step = json_string_value(json_object_get(m->json, "step"));
+		rq->run_id = (uint64_t)json_integer_value(json_object_get(m->json, "run_id"));
+		rq->params = params_from_json(json_object_get(m->json, "params"));
+		json_object_foreach(json_object_get(m->json, "ctx"), k, v)
+		{
+			(void)ctx_set(rq->ctx, k, json_string_value(v));
+			(void)ctx_set(rq->before, k, json_string_value(v));
+		}
+	} else {
+		struct frame_reader r = { m->frame, m->frame_len, false };
+
+		if (frame_get_u8(&r) != FRAME_RUN)
+			return -1;
+		rq->mode = "run";
+		rq->run_id = frame_get_u64(&r);
+		rq->pipeline = frame_get_str(&r);
+		rq->step = frame_get_str(&r);
+		rq->params = frame_get_params(&r);
+		frame_get_ctx(&r, rq->ctx, rq->before);
+		if (r.bad)
+			rq->params = params_free(rq->params);
+	}
+	return rq->mode ? 0 : -1;
+}
+
 /*
  * One request on the loaded plugin: create, run unless mode is "create",
  * destroy, report. In one-shot mode it does not return after a run: the
@@ -417,36 +565,28 @@ worker_setup(struct worker *w, json_t *req)
  * joining it.
  */
 static void
-worker_serve(struct worker *w, json_t *req, const char *mode)
+worker_serve(struct worker *w, struct request *rq)
 {
 	const struct gini_stage_descriptor *d = w->d;
-	struct run_ctx *ctx = ctx_new(), *before = ctx_new();
-	struct gini_params *params = params_from_json(json_object_get(req, "params"));
+	struct gini_params *params = rq->params;
 	struct gini_handle h;
 	struct cancel c;
 	pthread_t reader;
 	void *instance = NULL;
-	const char *k;
-	json_t *cv;
 	int rc;
 
-	json_object_foreach(json_object_get(req, "ctx"), k, cv)
-	{
-		(void)ctx_set(ctx, k, json_string_value(cv));
-		(void)ctx_set(before, k, json_string_value(cv));
-	}
-	if (!params || !ctx || !before) {
+	if (!params || !rq->ctx || !rq->before) {
 		done(GINI_FAILURE, "malformed request", NULL);
-		goto out;
+		return;
 	}
 	handle_init(&h);
 	h.stage = d->id;
-	h.pipeline = json_string_value(json_object_get(req, "pipeline"));
-	h.step = json_string_value(json_object_get(req, "step"));
-	h.run_id = (uint64_t)json_integer_value(json_object_get(req, "run_id"));
+	h.pipeline = rq->pipeline;
+	h.step = rq->step;
+	h.run_id = rq->run_id;
 	if (d->create) {
 		rc = d->create(&host_services, &h, params, &instance);
-		if (streq(mode, "create") || rc != 0) {
+		if (streq(rq->mode, "create") || rc != 0) {
 			size_t n_unused = 0;
 			char **unused = NULL;
 
@@ -460,13 +600,13 @@ worker_serve(struct worker *w, json_t *req, const char *mode)
 			if (rc == 0 && d->destroy)
 				d->destroy(&host_services, &h, instance);
 			handle_done(&h);
-			goto out;
+			return;
 		}
-	} else if (streq(mode, "create")) {
+	} else if (streq(rq->mode, "create")) {
 		done(params->n ? -EINVAL : 0, params->n ? "the stage takes no params" : NULL,
 		     json_pack("{s:o, s:o}", "unused", json_array(), "asked", json_array()));
 		handle_done(&h);
-		goto out;
+		return;
 	}
 	params_freeze(params);
 	free(handle_steal_message(&h));
@@ -474,7 +614,7 @@ worker_serve(struct worker *w, json_t *req, const char *mode)
 	cancel_init(&c, 0);
 	if (cancel_early)
 		cancel_fire(&c);
-	h.ctx = ctx;
+	h.ctx = rq->ctx;
 	h.cancel = &c;
 	if (w->pool)
 		pool_run_active(&c);
@@ -488,13 +628,7 @@ worker_serve(struct worker *w, json_t *req, const char *mode)
 	 * as it is in a one-shot worker, which the daemon waits for. */
 	if (w->pool && d->destroy)
 		d->destroy(&host_services, &h, instance);
-	{
-		struct ctx_diff set = { before, json_object() }, unset = { ctx, json_array() };
-
-		(void)ctx_foreach(ctx, diff_set, &set);
-		(void)ctx_foreach(before, diff_unset, &unset);
-		done(rc, h.message, json_pack("{s:o, s:o}", "set", set.set, "unset", unset.set));
-	}
+	done_frame(rc, h.message, rq->ctx, rq->before);
 	if (!w->pool && d->destroy)
 		d->destroy(&host_services, &h, instance);
 	handle_done(&h);
@@ -503,18 +637,15 @@ worker_serve(struct worker *w, json_t *req, const char *mode)
 		_exit(0);
 	}
 	cancel_done(&c);
-out:
-	ctx_free(before);
-	ctx_free(ctx);
-	params_free(params);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct worker w = { .pool = argc == 2 && streq(argv[1], "--pool") };
-	const char *path, *mode;
-	json_t *req;
+	struct message m = { 0 };
+	struct request rq = { 0 };
+	const char *path;
 	sigset_t mask;
 	int status = 0;
 
@@ -536,12 +667,13 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_set_sink(forward_log, NULL);
 	log_set_level(LOG_DEBUG);
-	req = read_request();
-	if (!req || json_unpack(req, "{s:s, s:s}", "plugin", &path, "mode", &mode) < 0) {
+	/* The first request is JSON: the plugin, limits and identity. */
+	if (read_request(&m) < 0 || !m.json || json_unpack(m.json, "{s:s}", "plugin", &path) < 0 ||
+	    request_parse(&m, &rq) < 0) {
 		status = 3;
 		goto out;
 	}
-	if (worker_setup(&w, req) < 0)
+	if (worker_setup(&w, m.json) < 0)
 		goto out;
 	if (w.pool && pool_reader_start() < 0) {
 		done(GINI_FAILURE, "cannot start the worker's reader thread",
@@ -549,17 +681,18 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (;;) {
-		worker_serve(&w, req, mode);
+		worker_serve(&w, &rq);
 		if (!w.pool)
 			break;
-		json_decref(req);
-		req = read_request();
-		if (!req || json_unpack(req, "{s:s}", "mode", &mode) < 0)
+		request_done(&rq);
+		message_done(&m);
+		if (read_request(&m) < 0 || request_parse(&m, &rq) < 0)
 			break;
 	}
 out:
 	/* Freed, so that leak checkers see only the plugin's leaks. */
 	plugin_close(w.p);
-	json_decref(req);
+	request_done(&rq);
+	message_done(&m);
 	return status;
 }
