@@ -30,8 +30,9 @@
 /* Runs deleted per pass at most. */
 #define RETENTION_BATCH 500
 /*
- * A pass finds the count limit with a walk over max_runs ids, so it runs
- * once every max_runs / RETENTION_WALK_PER_RUN runs written (at most every
+ * A pass counts the runs, a walk over the narrow started index (a page
+ * holds some 200 of its entries), so it runs once every
+ * max_runs / RETENTION_WALK_PER_RUN runs written (at most every
  * RETENTION_EVERY_RUNS), not after every batch; for the age limit the writer
  * wakes when the oldest run expires, and not otherwise (no idle wake-ups).
  */
@@ -39,7 +40,7 @@
 #define RETENTION_WALK_PER_RUN 50
 
 struct wstmts {
-	sqlite3_stmt *run, *del_output, *output, *old, *cut, *del_run, *oldest, *exists;
+	sqlite3_stmt *run, *del_output, *output, *old, *count, *del_run, *oldest, *exists;
 };
 
 /*
@@ -92,25 +93,34 @@ write_run(struct wstmts *w, struct history_run *r, bool *ret_added)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Deletes at most budget of the oldest runs beyond the limits. */
+/*
+ * Deletes at most budget of the oldest runs beyond the limits. Neither limit
+ * walks the runs table, whose rows are wide (a run's steps): the count comes
+ * from the narrow started index, the runs beyond max_runs are the oldest ids
+ * (a range from the table's start), and the expired ones come from that index
+ * too. Runs as often as RETENTION_EVERY_RUNS, so this is what the writer pays
+ * a run for the limits.
+ */
 static int
 retention(struct wstmts *w, const struct history_limits *lim, unsigned budget, size_t *ret_deleted)
 {
-	sqlite3_int64 cut = 0, ids[RETENTION_BATCH];
+	sqlite3_int64 count = 0, excess = 0, ids[RETENTION_BATCH];
 	size_t n = 0;
 	int rc;
 
-	sqlite3_reset(w->cut);
-	sqlite3_bind_int64(w->cut, 1, (sqlite3_int64)lim->max_runs);
-	rc = sqlite3_step(w->cut);
+	sqlite3_reset(w->count);
+	rc = sqlite3_step(w->count);
 	if (rc == SQLITE_ROW)
-		cut = sqlite3_column_int64(w->cut, 0);
-	else if (rc != SQLITE_DONE)
+		count = sqlite3_column_int64(w->count, 0);
+	sqlite3_reset(w->count);
+	if (rc != SQLITE_ROW)
 		return rc;
 	if (budget > RETENTION_BATCH)
 		budget = RETENTION_BATCH;
+	if ((uint64_t)count > lim->max_runs)
+		excess = MIN(count - (sqlite3_int64)lim->max_runs, (sqlite3_int64)budget);
 	sqlite3_reset(w->old);
-	sqlite3_bind_int64(w->old, 1, cut);
+	sqlite3_bind_int64(w->old, 1, excess);
 	sqlite3_bind_int64(w->old, 2,
 	                   (sqlite3_int64)now_usec(CLOCK_REALTIME) -
 	                           (sqlite3_int64)lim->max_age_usec);
@@ -154,14 +164,14 @@ prepare_writer(sqlite3 *db, struct wstmts *w)
 		        db, "INSERT OR REPLACE INTO output (run_id, data) VALUES (?1, ?2)", -1,
 		        SQLITE_PREPARE_PERSISTENT, &w->output, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(db,
-		                        "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1",
-		                        -1, SQLITE_PREPARE_PERSISTENT, &w->cut, NULL);
+		rc = sqlite3_prepare_v3(db, "SELECT count(*) FROM runs", -1,
+		                        SQLITE_PREPARE_PERSISTENT, &w->count, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(
 		        db,
-		        "SELECT id FROM runs WHERE id <= ?1 UNION "
-		        "SELECT id FROM runs WHERE started < ?2 ORDER BY 1 LIMIT ?3",
+		        "SELECT id FROM (SELECT id FROM runs ORDER BY id LIMIT ?1) UNION "
+		        "SELECT id FROM (SELECT id FROM runs WHERE started < ?2 "
+		        "ORDER BY started LIMIT ?3) ORDER BY 1 LIMIT ?3",
 		        -1, SQLITE_PREPARE_PERSISTENT, &w->old, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(db, "DELETE FROM runs WHERE id = ?1", -1,
@@ -181,7 +191,7 @@ finalize_writer(struct wstmts *w)
 	sqlite3_finalize(w->run);
 	sqlite3_finalize(w->del_output);
 	sqlite3_finalize(w->output);
-	sqlite3_finalize(w->cut);
+	sqlite3_finalize(w->count);
 	sqlite3_finalize(w->old);
 	sqlite3_finalize(w->del_run);
 	sqlite3_finalize(w->oldest);
