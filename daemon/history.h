@@ -66,6 +66,7 @@ struct history_run {
 	 * Owned. */
 	char *steps_data;
 	size_t steps_data_len;
+	size_t steps_data_cap; /* its allocation; 0: unknown (at least len) */
 	char *output_data;
 	size_t output_data_len;
 };

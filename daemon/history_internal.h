@@ -32,6 +32,16 @@ struct history_names {
 
 #define HISTORY_NAMES_CACHED 16
 
+/* Steps buffers kept for the next records, and the largest kept. */
+#define HISTORY_SPARES        8
+#define HISTORY_SPARE_MAX_CAP ((size_t)1 << 20)
+
+/* A steps buffer of a run already written (history_run_recycle()). */
+struct history_spare {
+	char *data; /* NULL: a free slot */
+	size_t cap;
+};
+
 /* How long the first one to need the database waits for it to open. */
 #define HISTORY_OPEN_WAIT_USEC (15 * USEC_PER_SEC)
 /* How often an open that finds the database locked tries again. */
@@ -94,11 +104,12 @@ struct history {
 	pthread_mutex_t names_lock;
 	struct history_names names[HISTORY_NAMES_CACHED];
 	size_t names_next; /* the slot replaced next */
-	/* Under names_lock too: the steps buffer of a run just written, for
-	 * the next record (history_run_recycle()): freed, a large one goes back
-	 * to the kernel, and the next record pays the page faults again. */
-	char *spare_data;
-	size_t spare_data_cap;
+	/* Under names_lock too: the steps buffers of runs just written, for
+	 * the next records (history_run_recycle()): freed, a large one goes
+	 * back to the kernel, and the next record pays the page faults again.
+	 * Several, as the loop records a run or two while the writer still
+	 * holds the last one's buffer. */
+	struct history_spare spares[HISTORY_SPARES];
 };
 
 /* Frees what r holds, not r itself (history_run_free() does both). */
