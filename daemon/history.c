@@ -484,11 +484,10 @@ history_free(struct history *h)
 		rq->done(rq);
 	}
 	while (h->head) {
-		struct item *it = h->head;
+		struct history_run *r = h->head;
 
-		h->head = it->next;
-		history_run_free(it->run);
-		free(it);
+		h->head = r->queue_next;
+		history_run_free(r);
 	}
 	sqlite3_close(h->rdb);
 	sqlite3_close(h->wdb);
@@ -639,26 +638,30 @@ history_stats(const struct history *h, struct history_stats *ret)
 void
 history_record(struct history *h, struct history_run *r)
 {
-	struct item *it;
-
-	if (!h || !(it = calloc(1, sizeof(*it)))) {
+	if (!r)
+		return;
+	if (!h) {
 		history_run_free(r);
 		return;
 	}
-	it->run = r;
+	r->queue_next = NULL;
 	pthread_mutex_lock(&h->lock);
 	/* Before the database is open, queued for when it is. */
 	if (h->gave_up || (h->open_done && h->disabled)) {
 		pthread_mutex_unlock(&h->lock);
 		history_run_free(r);
-		free(it);
 		return;
 	}
-	*h->tail = it;
-	h->tail = &it->next;
+	*h->tail = r;
+	h->tail = &r->queue_next;
 	h->queued++;
-	pthread_cond_signal(&h->wake);
 	pthread_mutex_unlock(&h->lock);
+	/*
+	 * After the unlock: a writer woken while the lock is held would only
+	 * block on it, and the unlock would have to wake it a second time.
+	 * No system call at all while the writer is busy (no waiter).
+	 */
+	pthread_cond_signal(&h->wake);
 }
 
 int

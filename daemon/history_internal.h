@@ -16,11 +16,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct item {
-	struct item *next;
-	struct history_run *run;
-};
-
 /* A names section of history_codec.c's encoding, kept for its pipeline. */
 struct history_names {
 	const void *key; /* the pipeline; compared, never dereferenced */
@@ -76,8 +71,8 @@ struct history {
 	void *on_open_data;
 	struct loop_msg open_msg;
 	pthread_cond_t wake, flushed;
-	struct item *head, **tail;
-	uint64_t queued, written; /* items */
+	struct history_run *head, **tail; /* linked by queue_next */
+	uint64_t queued, written;         /* items */
 	bool stop;
 	bool limits_changed; /* the writer passes again at once */
 	bool open_done;      /* history_open() finished: the fields above are set */

@@ -204,14 +204,14 @@ finalize_writer(struct wstmts *w)
  * ahead only; a miss just writes the row.
  */
 static bool
-ended_in_batch(const struct item *it)
+ended_in_batch(const struct history_run *it)
 {
 	unsigned k = 0;
 
-	if (it->run->ended_usec)
+	if (it->ended_usec)
 		return false;
-	for (const struct item *j = it->next; j && k < 64; j = j->next, k++)
-		if (j->run->id == it->run->id)
+	for (const struct history_run *j = it->queue_next; j && k < 64; j = j->queue_next, k++)
+		if (j->id == it->id)
 			return true;
 	return false;
 }
@@ -253,11 +253,10 @@ history_writer_main(void *data)
 	if (!usable) {
 		/* What was queued before it failed goes, unwritten. */
 		while (h->head) {
-			struct item *it = h->head;
+			struct history_run *it = h->head;
 
-			h->head = it->next;
-			history_run_free(it->run);
-			free(it);
+			h->head = it->queue_next;
+			history_run_free(it);
 			h->written++;
 		}
 		h->tail = &h->head;
@@ -271,7 +270,7 @@ history_writer_main(void *data)
 		log_err("history: cannot prepare statements: %s; runs will not be recorded",
 		        sqlite3_errmsg(h->wdb));
 	for (;;) {
-		struct item *batch;
+		struct history_run *batch;
 		struct history_limits lim;
 		uint64_t n = 0, now, added = 0, wrote = 0, deleted = 0;
 		uint64_t tx_usec = 0;
@@ -297,7 +296,7 @@ history_writer_main(void *data)
 		h->limits_changed = false;
 		pthread_mutex_unlock(&h->lock);
 
-		for (struct item *it = batch; it; it = it->next)
+		for (struct history_run *it = batch; it; it = it->queue_next)
 			since_pass++;
 		now = now_usec(CLOCK_MONOTONIC);
 		pass = more || stop ||
@@ -310,11 +309,12 @@ history_writer_main(void *data)
 
 			tx = true;
 			rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
-			for (struct item *it = batch; rc == SQLITE_OK && it; it = it->next, n++)
+			for (struct history_run *it = batch; rc == SQLITE_OK && it;
+			     it = it->queue_next, n++)
 				if (!ended_in_batch(it)) {
 					bool add = false;
 
-					rc = write_run(&w, it->run, &add);
+					rc = write_run(&w, it, &add);
 					added += add;
 					wrote++;
 				}
@@ -344,11 +344,10 @@ history_writer_main(void *data)
 		}
 		n = 0;
 		while (batch) {
-			struct item *it = batch;
+			struct history_run *it = batch;
 
-			batch = it->next;
-			history_run_recycle(h, it->run);
-			free(it);
+			batch = it->queue_next;
+			history_run_recycle(h, it);
 			n++;
 		}
 		pthread_mutex_lock(&h->lock);

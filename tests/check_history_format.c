@@ -228,6 +228,9 @@ START_TEST(steps_buffers_are_reused)
 		/* The writer has given the buffer back once this returns. */
 		ck_assert_int_eq(history_flush(h), 0);
 	}
+	/* What manager_run_record() returns when out of memory: nothing. */
+	history_record(h, NULL);
+	ck_assert_int_eq(history_flush(h), 0);
 	ck_assert_int_eq(history_get(h, 3, &got, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(got);
 	ck_assert_uint_eq(got->n_steps, 100);
