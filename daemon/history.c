@@ -638,6 +638,8 @@ history_stats(const struct history *h, struct history_stats *ret)
 void
 history_record(struct history *h, struct history_run *r)
 {
+	bool wake = true;
+
 	if (!r)
 		return;
 	if (!h) {
@@ -655,13 +657,20 @@ history_record(struct history *h, struct history_run *r)
 	*h->tail = r;
 	h->tail = &r->queue_next;
 	h->queued++;
+	/* A start waits for its end, or for the writer's deadline, unless the
+	 * writer sleeps without one (history_writer.c). */
+	if (r->ended_usec)
+		h->ends_queued++;
+	else
+		wake = h->writer_idle;
 	pthread_mutex_unlock(&h->lock);
 	/*
 	 * After the unlock: a writer woken while the lock is held would only
 	 * block on it, and the unlock would have to wake it a second time.
 	 * No system call at all while the writer is busy (no waiter).
 	 */
-	pthread_cond_signal(&h->wake);
+	if (wake)
+		pthread_cond_signal(&h->wake);
 }
 
 int
@@ -673,6 +682,10 @@ history_flush(struct history *h)
 	{
 		uint64_t target = h->queued;
 
+		if (h->written < target) {
+			h->flush_asked = true;
+			pthread_cond_signal(&h->wake);
+		}
 		while (h->written < target)
 			pthread_cond_wait(&h->flushed, &h->lock);
 	}
@@ -694,6 +707,10 @@ history_flush_timeout(struct history *h, uint64_t usec)
 	{
 		uint64_t target = h->queued;
 
+		if (h->written < target) {
+			h->flush_asked = true;
+			pthread_cond_signal(&h->wake);
+		}
 		while (h->written < target && r == 0)
 			if (pthread_cond_timedwait(&h->flushed, &h->lock, &ts) == ETIMEDOUT)
 				r = -ETIMEDOUT;

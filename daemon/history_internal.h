@@ -37,6 +37,14 @@ struct history_spare {
 	size_t cap;
 };
 
+/*
+ * How long a run's start record may wait for its end before the writer
+ * writes its "running" row (kill -9 then leaves it "interrupted"): runs
+ * shorter than this are written once, at their end, and their start costs
+ * the loop no wake-up of the writer.
+ */
+#define HISTORY_START_DELAY_USEC ((int64_t)USEC_PER_SEC)
+
 /* How long the first one to need the database waits for it to open. */
 #define HISTORY_OPEN_WAIT_USEC (15 * USEC_PER_SEC)
 /* How often an open that finds the database locked tries again. */
@@ -73,6 +81,9 @@ struct history {
 	pthread_cond_t wake, flushed;
 	struct history_run *head, **tail; /* linked by queue_next */
 	uint64_t queued, written;         /* items */
+	uint64_t ends_queued;             /* records of ended runs in head: wake the writer */
+	bool flush_asked;                 /* history_flush*(): write the held starts too */
+	bool writer_idle;                 /* the writer sleeps with no start record held */
 	bool stop;
 	bool limits_changed; /* the writer passes again at once */
 	bool open_done;      /* history_open() finished: the fields above are set */

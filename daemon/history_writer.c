@@ -11,7 +11,11 @@
  * long delete. The WAL with synchronous=NORMAL makes each commit survive the
  * death of the process: kill -9 loses at most what was still queued, which
  * is the runs that had not ended (their "running" rows, if already written,
- * become "interrupted" at the next start).
+ * become "interrupted" at the next start). A run's end wakes this thread at
+ * once; its start does not: it is held until its end comes (most runs are
+ * short, and their "running" row would be replaced at once) or until
+ * HISTORY_START_DELAY_USEC after the run started, or a flush, whichever is
+ * first (hold_starts()).
  */
 #include "history_internal.h"
 
@@ -216,6 +220,41 @@ ended_in_batch(const struct history_run *it)
 	return false;
 }
 
+/* When the oldest start record held or queued is due (CLOCK_REALTIME µs),
+ * 0: none. Records are queued in the order the runs started. */
+static int64_t
+start_due(const struct history_run *held, const struct history_run *queued)
+{
+	const struct history_run *r = held ? held : queued;
+
+	return r && !r->ended_usec ? r->started_usec + HISTORY_START_DELAY_USEC : 0;
+}
+
+/*
+ * Moves the start records of *batch whose run has not ended in it and that
+ * are younger than HISTORY_START_DELAY_USEC to the end of the held list:
+ * most runs end sooner, and their end replaces the "running" row anyway.
+ */
+static void
+hold_starts(struct history_run **batch, struct history_run ***held_tail, int64_t now)
+{
+	struct history_run **p = batch;
+
+	while (*p) {
+		struct history_run *it = *p;
+
+		if (!it->ended_usec && now < it->started_usec + HISTORY_START_DELAY_USEC &&
+		    !ended_in_batch(it)) {
+			*p = it->queue_next;
+			it->queue_next = NULL;
+			**held_tail = it;
+			*held_tail = &it->queue_next;
+		} else {
+			p = &it->queue_next;
+		}
+	}
+}
+
 /* When the oldest run passes max_age (CLOCK_REALTIME µs), 0: no run. */
 static int64_t
 age_due(struct wstmts *w, const struct history_limits *lim)
@@ -237,6 +276,8 @@ history_writer_main(void *data)
 	struct wstmts w = { 0 };
 	uint64_t last_err_usec = 0, since_pass = 0;
 	int64_t due = 0;
+	/* Start records not written yet (hold_starts()), oldest first. */
+	struct history_run *held = NULL, **held_tail = &held;
 	bool more = true; /* a pass at start: the limits may have changed */
 	bool usable;
 	int rc;
@@ -274,28 +315,55 @@ history_writer_main(void *data)
 		struct history_limits lim;
 		uint64_t n = 0, now, added = 0, wrote = 0, deleted = 0;
 		uint64_t tx_usec = 0;
-		bool stop, pass, tx = false, tx_ok = false;
+		bool stop, pass, force, tx = false, tx_ok = false;
 
 		pthread_mutex_lock(&h->lock);
-		while (!h->head && !h->stop && !h->limits_changed && !more) {
-			struct timespec ts = { .tv_sec = (time_t)(due / (int64_t)USEC_PER_SEC),
-				               .tv_nsec =
-				                       (long)(due % (int64_t)USEC_PER_SEC) * 1000 };
+		/*
+		 * Woken for a run's end (at once, as before), a flush, a change
+		 * or stop; and by itself when the oldest run expires or the
+		 * oldest start record held is due. A start record alone wakes
+		 * it only when it sleeps without such a deadline (writer_idle).
+		 */
+		while (!h->ends_queued && !h->flush_asked && !h->stop && !h->limits_changed &&
+		       !more) {
+			int64_t sd = start_due(held, h->head), at = due;
+			int64_t now_rt = (int64_t)now_usec(CLOCK_REALTIME);
+			struct timespec ts;
 
-			if (!due)
+			if ((due && now_rt >= due) || (sd && now_rt >= sd))
+				break;
+			if (sd && (!at || sd < at))
+				at = sd;
+			ts = (struct timespec){ .tv_sec = (time_t)(at / (int64_t)USEC_PER_SEC),
+				                .tv_nsec =
+				                        (long)(at % (int64_t)USEC_PER_SEC) * 1000 };
+			h->writer_idle = !sd;
+			if (!at)
 				pthread_cond_wait(&h->wake, &h->lock);
 			else if (pthread_cond_timedwait(&h->wake, &h->lock, &ts) == ETIMEDOUT)
+				at = -1;
+			h->writer_idle = false;
+			if (at < 0)
 				break;
 		}
-		batch = h->head;
+		/* The held start records first: they were queued before. */
+		*held_tail = h->head;
+		batch = held;
+		held = NULL;
+		held_tail = &held;
 		h->head = NULL;
 		h->tail = &h->head;
+		h->ends_queued = 0;
+		force = h->flush_asked || h->stop || !w.run;
+		h->flush_asked = false;
 		stop = h->stop;
 		lim = h->lim;
 		more = more || h->limits_changed;
 		h->limits_changed = false;
 		pthread_mutex_unlock(&h->lock);
 
+		if (!force)
+			hold_starts(&batch, &held_tail, (int64_t)now_usec(CLOCK_REALTIME));
 		for (struct history_run *it = batch; it; it = it->queue_next)
 			since_pass++;
 		now = now_usec(CLOCK_MONOTONIC);
@@ -365,7 +433,7 @@ history_writer_main(void *data)
 			h->write_buckets[history_write_bucket(tx_usec)]++;
 		}
 		pthread_cond_broadcast(&h->flushed);
-		if (stop && !h->head) {
+		if (stop && !h->head && !held) {
 			pthread_mutex_unlock(&h->lock);
 			break;
 		}
