@@ -27,9 +27,10 @@ struct history_names {
 
 #define HISTORY_NAMES_CACHED 16
 
-/* Steps buffers kept for the next records, and the largest kept. */
+/* Steps buffers kept for the next records, and the largest kept (16 bytes
+ * a step: 16,000 steps), so that they hold 2 MiB at most. */
 #define HISTORY_SPARES        8
-#define HISTORY_SPARE_MAX_CAP ((size_t)1 << 20)
+#define HISTORY_SPARE_MAX_CAP ((size_t)256 << 10)
 
 /* A steps buffer of a run already written (history_run_recycle()). */
 struct history_spare {
