@@ -230,10 +230,23 @@ start_due(const struct history_run *held, const struct history_run *queued)
 	return r && !r->ended_usec ? r->started_usec + HISTORY_START_DELAY_USEC : 0;
 }
 
+/* The end of start record it comes after it in its batch; the whole batch
+ * is searched (unlike ended_in_batch()), as only the runs in flight miss. */
+static bool
+ends_later(const struct history_run *it)
+{
+	for (const struct history_run *j = it->queue_next; j; j = j->queue_next)
+		if (j->id == it->id)
+			return true;
+	return false;
+}
+
 /*
  * Moves the start records of *batch whose run has not ended in it and that
  * are younger than HISTORY_START_DELAY_USEC to the end of the held list:
  * most runs end sooner, and their end replaces the "running" row anyway.
+ * A start whose end is in the batch stays, so it is never written after
+ * its end (which it would replace).
  */
 static void
 hold_starts(struct history_run **batch, struct history_run ***held_tail, int64_t now)
@@ -244,7 +257,7 @@ hold_starts(struct history_run **batch, struct history_run ***held_tail, int64_t
 		struct history_run *it = *p;
 
 		if (!it->ended_usec && now < it->started_usec + HISTORY_START_DELAY_USEC &&
-		    !ended_in_batch(it)) {
+		    !ends_later(it)) {
 			*p = it->queue_next;
 			it->queue_next = NULL;
 			**held_tail = it;

@@ -14,9 +14,12 @@
 
 #include "daemon.h"
 #include "history.h"
+/* For the writer's lock, to make it take one large batch. */
+#include "history_internal.h"
 #include "util.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +76,28 @@ START_TEST(start_waits_for_its_end)
 	history_stats(h, &st);
 	ck_assert_uint_eq(st.writes, 2);
 	ck_assert_uint_eq(st.queue_depth, 0);
+
+	/*
+	 * A held start whose end comes far behind it, past many other runs,
+	 * in one batch: its "running" row is never written over its end. The
+	 * writer is kept (by the lock it takes to hand a written run's buffer
+	 * back) from taking the queue until all of it is there.
+	 */
+	pthread_mutex_lock(&h->names_lock);
+	history_record(h, start_record(10, now + 3600 * (int64_t)USEC_PER_SEC));
+	history_record(h, ended_run(11, "p", "success", now, NULL));
+	db_wait(dir, "SELECT count(*) FROM runs WHERE id = 11", 1);
+	for (uint64_t id = 12; id < 311; id++)
+		history_record(h, ended_run(id, "p", "success", now, NULL));
+	history_record(h, ended_run(10, "p", "failed", now, NULL));
+	pthread_mutex_unlock(&h->names_lock);
+	db_wait(dir, "SELECT count(*) FROM runs WHERE id = 10", 1);
+	/* A flush writes what is held: a start written after its end would
+	 * show now. */
+	ck_assert_int_eq(history_flush(h), 0);
+	ck_assert_int_eq(
+	        db_int(dir, "SELECT count(*) FROM runs WHERE id = 10 AND result = 'failed'"), 1);
+	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM runs"), 303);
 
 	/* A flush (as before every query) writes a held start at once. */
 	history_record(h, start_record(3, now + 3600 * (int64_t)USEC_PER_SEC));
