@@ -484,11 +484,10 @@ history_free(struct history *h)
 		rq->done(rq);
 	}
 	while (h->head) {
-		struct item *it = h->head;
+		struct history_run *r = h->head;
 
-		h->head = it->next;
-		history_run_free(it->run);
-		free(it);
+		h->head = r->queue_next;
+		history_run_free(r);
 	}
 	sqlite3_close(h->rdb);
 	sqlite3_close(h->wdb);
@@ -639,26 +638,39 @@ history_stats(const struct history *h, struct history_stats *ret)
 void
 history_record(struct history *h, struct history_run *r)
 {
-	struct item *it;
+	bool wake = true;
 
-	if (!h || !(it = calloc(1, sizeof(*it)))) {
+	if (!r)
+		return;
+	if (!h) {
 		history_run_free(r);
 		return;
 	}
-	it->run = r;
+	r->queue_next = NULL;
 	pthread_mutex_lock(&h->lock);
 	/* Before the database is open, queued for when it is. */
 	if (h->gave_up || (h->open_done && h->disabled)) {
 		pthread_mutex_unlock(&h->lock);
 		history_run_free(r);
-		free(it);
 		return;
 	}
-	*h->tail = it;
-	h->tail = &it->next;
+	*h->tail = r;
+	h->tail = &r->queue_next;
 	h->queued++;
-	pthread_cond_signal(&h->wake);
+	/* A start waits for its end, or for the writer's deadline, unless the
+	 * writer sleeps without one (history_writer.c). */
+	if (r->ended_usec)
+		h->ends_queued++;
+	else
+		wake = h->writer_idle;
 	pthread_mutex_unlock(&h->lock);
+	/*
+	 * After the unlock: a writer woken while the lock is held would only
+	 * block on it, and the unlock would have to wake it a second time.
+	 * No system call at all while the writer is busy (no waiter).
+	 */
+	if (wake)
+		pthread_cond_signal(&h->wake);
 }
 
 int
@@ -670,6 +682,10 @@ history_flush(struct history *h)
 	{
 		uint64_t target = h->queued;
 
+		if (h->written < target) {
+			h->flush_asked = true;
+			pthread_cond_signal(&h->wake);
+		}
 		while (h->written < target)
 			pthread_cond_wait(&h->flushed, &h->lock);
 	}
@@ -691,6 +707,10 @@ history_flush_timeout(struct history *h, uint64_t usec)
 	{
 		uint64_t target = h->queued;
 
+		if (h->written < target) {
+			h->flush_asked = true;
+			pthread_cond_signal(&h->wake);
+		}
 		while (h->written < target && r == 0)
 			if (pthread_cond_timedwait(&h->flushed, &h->lock, &ts) == ETIMEDOUT)
 				r = -ETIMEDOUT;

@@ -66,8 +66,11 @@ struct history_run {
 	 * Owned. */
 	char *steps_data;
 	size_t steps_data_len;
+	size_t steps_data_cap; /* its allocation; 0: unknown (at least len) */
 	char *output_data;
 	size_t output_data_len;
+	/* The history's queue (history_record()): no allocation a record. */
+	struct history_run *queue_next;
 };
 
 void history_run_free(struct history_run *r);
@@ -167,8 +170,9 @@ void history_set_limits(struct history *h, const struct history_limits *lim);
 size_t history_output_max(const struct history *h);
 /*
  * Queues a run to be written (inserted, or replaced by its id): at its start
- * (result "running", no steps) and at its end. Takes ownership of r. Any
- * thread; never blocks on I/O.
+ * (result "running", no steps) and at its end. Takes ownership of r (NULL,
+ * as a record that could not be built: nothing). Any thread; never blocks
+ * on I/O.
  */
 void history_record(struct history *h, struct history_run *r);
 /* Waits until everything queued so far is committed. 0 or -errno. */

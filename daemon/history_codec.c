@@ -164,8 +164,10 @@ history_names_done(struct history *h)
 		free(h->names[i].data);
 		h->names[i] = (struct history_names){ 0 };
 	}
-	free(h->spare_data);
-	h->spare_data = NULL;
+	for (size_t i = 0; i < HISTORY_SPARES; i++) {
+		free(h->spares[i].data);
+		h->spares[i] = (struct history_spare){ 0 };
+	}
 }
 
 void
@@ -179,13 +181,17 @@ history_run_recycle(struct history *h, struct history_run *r)
 		free(r->steps[i].message);
 		free(r->steps[i].output);
 	}
-	pthread_mutex_lock(&h->names_lock);
-	if (!h->spare_data && r->steps_data && r->steps_data_len) {
-		h->spare_data = r->steps_data;
-		h->spare_data_cap = r->steps_data_len;
-		r->steps_data = NULL;
+	if (r->steps_data && r->steps_data_cap && r->steps_data_cap <= HISTORY_SPARE_MAX_CAP) {
+		pthread_mutex_lock(&h->names_lock);
+		for (size_t i = 0; i < HISTORY_SPARES; i++)
+			if (!h->spares[i].data) {
+				h->spares[i] = (struct history_spare){ .data = r->steps_data,
+					                               .cap = r->steps_data_cap };
+				r->steps_data = NULL;
+				break;
+			}
+		pthread_mutex_unlock(&h->names_lock);
 	}
-	pthread_mutex_unlock(&h->names_lock);
 	r->n_steps = 0;
 	history_run_free(r);
 }
@@ -202,14 +208,18 @@ history_encoder_init(struct history_encoder *e, struct history *h, const void *k
 	q = stpcpy(head, STEPS_V2_MAGIC);
 	q = put_u64(q, n_steps);
 	*q++ = '\n';
-	/* The buffer of a run already written, if it is large enough. */
+	/* The buffer of a run already written, if one is large enough. */
 	if (h) {
+		size_t want = (size_t)(q - head) + n_steps * 16;
+
 		pthread_mutex_lock(&h->names_lock);
-		if (h->spare_data && h->spare_data_cap >= (size_t)(q - head) + n_steps * 16) {
-			e->steps = (struct history_buf){ .data = h->spare_data,
-				                         .cap = h->spare_data_cap };
-			h->spare_data = NULL;
-		}
+		for (size_t i = 0; i < HISTORY_SPARES; i++)
+			if (h->spares[i].data && h->spares[i].cap >= want) {
+				e->steps = (struct history_buf){ .data = h->spares[i].data,
+					                         .cap = h->spares[i].cap };
+				h->spares[i] = (struct history_spare){ 0 };
+				break;
+			}
 		pthread_mutex_unlock(&h->names_lock);
 	}
 	/* A step that said nothing takes its id and a few bytes. */
@@ -346,6 +356,7 @@ history_encoder_finish(struct history_encoder *e, struct history_run *r)
 	free(r->output_data);
 	r->steps_data = e->steps.data;
 	r->steps_data_len = e->steps.len;
+	r->steps_data_cap = e->steps.cap;
 	r->output_data = e->output.data;
 	r->output_data_len = e->output.len;
 	*e = (struct history_encoder){ 0 };

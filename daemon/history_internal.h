@@ -16,11 +16,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct item {
-	struct item *next;
-	struct history_run *run;
-};
-
 /* A names section of history_codec.c's encoding, kept for its pipeline. */
 struct history_names {
 	const void *key; /* the pipeline; compared, never dereferenced */
@@ -31,6 +26,25 @@ struct history_names {
 };
 
 #define HISTORY_NAMES_CACHED 16
+
+/* Steps buffers kept for the next records, and the largest kept (16 bytes
+ * a step: 16,000 steps), so that they hold 2 MiB at most. */
+#define HISTORY_SPARES        8
+#define HISTORY_SPARE_MAX_CAP ((size_t)256 << 10)
+
+/* A steps buffer of a run already written (history_run_recycle()). */
+struct history_spare {
+	char *data; /* NULL: a free slot */
+	size_t cap;
+};
+
+/*
+ * How long a run's start record may wait for its end before the writer
+ * writes its "running" row (kill -9 then leaves it "interrupted"): runs
+ * shorter than this are written once, at their end, and their start costs
+ * the loop no wake-up of the writer.
+ */
+#define HISTORY_START_DELAY_USEC ((int64_t)USEC_PER_SEC)
 
 /* How long the first one to need the database waits for it to open. */
 #define HISTORY_OPEN_WAIT_USEC (15 * USEC_PER_SEC)
@@ -66,8 +80,11 @@ struct history {
 	void *on_open_data;
 	struct loop_msg open_msg;
 	pthread_cond_t wake, flushed;
-	struct item *head, **tail;
-	uint64_t queued, written; /* items */
+	struct history_run *head, **tail; /* linked by queue_next */
+	uint64_t queued, written;         /* items */
+	uint64_t ends_queued;             /* records of ended runs in head: wake the writer */
+	bool flush_asked;                 /* history_flush*(): write the held starts too */
+	bool writer_idle;                 /* the writer sleeps with no start record held */
 	bool stop;
 	bool limits_changed; /* the writer passes again at once */
 	bool open_done;      /* history_open() finished: the fields above are set */
@@ -94,11 +111,12 @@ struct history {
 	pthread_mutex_t names_lock;
 	struct history_names names[HISTORY_NAMES_CACHED];
 	size_t names_next; /* the slot replaced next */
-	/* Under names_lock too: the steps buffer of a run just written, for
-	 * the next record (history_run_recycle()): freed, a large one goes back
-	 * to the kernel, and the next record pays the page faults again. */
-	char *spare_data;
-	size_t spare_data_cap;
+	/* Under names_lock too: the steps buffers of runs just written, for
+	 * the next records (history_run_recycle()): freed, a large one goes
+	 * back to the kernel, and the next record pays the page faults again.
+	 * Several, as the loop records a run or two while the writer still
+	 * holds the last one's buffer. */
+	struct history_spare spares[HISTORY_SPARES];
 };
 
 /* Frees what r holds, not r itself (history_run_free() does both). */

@@ -11,7 +11,11 @@
  * long delete. The WAL with synchronous=NORMAL makes each commit survive the
  * death of the process: kill -9 loses at most what was still queued, which
  * is the runs that had not ended (their "running" rows, if already written,
- * become "interrupted" at the next start).
+ * become "interrupted" at the next start). A run's end wakes this thread at
+ * once; its start does not: it is held until its end comes (most runs are
+ * short, and their "running" row would be replaced at once) or until
+ * HISTORY_START_DELAY_USEC after the run started, or a flush, whichever is
+ * first (hold_starts()).
  */
 #include "history_internal.h"
 
@@ -30,8 +34,9 @@
 /* Runs deleted per pass at most. */
 #define RETENTION_BATCH 500
 /*
- * A pass finds the count limit with a walk over max_runs ids, so it runs
- * once every max_runs / RETENTION_WALK_PER_RUN runs written (at most every
+ * A pass counts the runs, a walk over the narrow started index (a page
+ * holds some 200 of its entries), so it runs once every
+ * max_runs / RETENTION_WALK_PER_RUN runs written (at most every
  * RETENTION_EVERY_RUNS), not after every batch; for the age limit the writer
  * wakes when the oldest run expires, and not otherwise (no idle wake-ups).
  */
@@ -39,7 +44,7 @@
 #define RETENTION_WALK_PER_RUN 50
 
 struct wstmts {
-	sqlite3_stmt *run, *del_output, *output, *old, *cut, *del_run, *oldest, *exists;
+	sqlite3_stmt *run, *del_output, *output, *old, *count, *del_run, *oldest, *exists;
 };
 
 /*
@@ -92,25 +97,34 @@ write_run(struct wstmts *w, struct history_run *r, bool *ret_added)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Deletes at most budget of the oldest runs beyond the limits. */
+/*
+ * Deletes at most budget of the oldest runs beyond the limits. Neither limit
+ * walks the runs table, whose rows are wide (a run's steps): the count comes
+ * from the narrow started index, the runs beyond max_runs are the oldest ids
+ * (a range from the table's start), and the expired ones come from that index
+ * too. Runs as often as RETENTION_EVERY_RUNS, so this is what the writer pays
+ * a run for the limits.
+ */
 static int
 retention(struct wstmts *w, const struct history_limits *lim, unsigned budget, size_t *ret_deleted)
 {
-	sqlite3_int64 cut = 0, ids[RETENTION_BATCH];
+	sqlite3_int64 count = 0, excess = 0, ids[RETENTION_BATCH];
 	size_t n = 0;
 	int rc;
 
-	sqlite3_reset(w->cut);
-	sqlite3_bind_int64(w->cut, 1, (sqlite3_int64)lim->max_runs);
-	rc = sqlite3_step(w->cut);
+	sqlite3_reset(w->count);
+	rc = sqlite3_step(w->count);
 	if (rc == SQLITE_ROW)
-		cut = sqlite3_column_int64(w->cut, 0);
-	else if (rc != SQLITE_DONE)
+		count = sqlite3_column_int64(w->count, 0);
+	sqlite3_reset(w->count);
+	if (rc != SQLITE_ROW)
 		return rc;
 	if (budget > RETENTION_BATCH)
 		budget = RETENTION_BATCH;
+	if ((uint64_t)count > lim->max_runs)
+		excess = MIN(count - (sqlite3_int64)lim->max_runs, (sqlite3_int64)budget);
 	sqlite3_reset(w->old);
-	sqlite3_bind_int64(w->old, 1, cut);
+	sqlite3_bind_int64(w->old, 1, excess);
 	sqlite3_bind_int64(w->old, 2,
 	                   (sqlite3_int64)now_usec(CLOCK_REALTIME) -
 	                           (sqlite3_int64)lim->max_age_usec);
@@ -154,14 +168,14 @@ prepare_writer(sqlite3 *db, struct wstmts *w)
 		        db, "INSERT OR REPLACE INTO output (run_id, data) VALUES (?1, ?2)", -1,
 		        SQLITE_PREPARE_PERSISTENT, &w->output, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(db,
-		                        "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1",
-		                        -1, SQLITE_PREPARE_PERSISTENT, &w->cut, NULL);
+		rc = sqlite3_prepare_v3(db, "SELECT count(*) FROM runs", -1,
+		                        SQLITE_PREPARE_PERSISTENT, &w->count, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(
 		        db,
-		        "SELECT id FROM runs WHERE id <= ?1 UNION "
-		        "SELECT id FROM runs WHERE started < ?2 ORDER BY 1 LIMIT ?3",
+		        "SELECT id FROM (SELECT id FROM runs ORDER BY id LIMIT ?1) UNION "
+		        "SELECT id FROM (SELECT id FROM runs WHERE started < ?2 "
+		        "ORDER BY started LIMIT ?3) ORDER BY 1 LIMIT ?3",
 		        -1, SQLITE_PREPARE_PERSISTENT, &w->old, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(db, "DELETE FROM runs WHERE id = ?1", -1,
@@ -181,7 +195,7 @@ finalize_writer(struct wstmts *w)
 	sqlite3_finalize(w->run);
 	sqlite3_finalize(w->del_output);
 	sqlite3_finalize(w->output);
-	sqlite3_finalize(w->cut);
+	sqlite3_finalize(w->count);
 	sqlite3_finalize(w->old);
 	sqlite3_finalize(w->del_run);
 	sqlite3_finalize(w->oldest);
@@ -194,16 +208,64 @@ finalize_writer(struct wstmts *w)
  * ahead only; a miss just writes the row.
  */
 static bool
-ended_in_batch(const struct item *it)
+ended_in_batch(const struct history_run *it)
 {
 	unsigned k = 0;
 
-	if (it->run->ended_usec)
+	if (it->ended_usec)
 		return false;
-	for (const struct item *j = it->next; j && k < 64; j = j->next, k++)
-		if (j->run->id == it->run->id)
+	for (const struct history_run *j = it->queue_next; j && k < 64; j = j->queue_next, k++)
+		if (j->id == it->id)
 			return true;
 	return false;
+}
+
+/* When the oldest start record held or queued is due (CLOCK_REALTIME µs),
+ * 0: none. Records are queued in the order the runs started. */
+static int64_t
+start_due(const struct history_run *held, const struct history_run *queued)
+{
+	const struct history_run *r = held ? held : queued;
+
+	return r && !r->ended_usec ? r->started_usec + HISTORY_START_DELAY_USEC : 0;
+}
+
+/* The end of start record it comes after it in its batch; the whole batch
+ * is searched (unlike ended_in_batch()), as only the runs in flight miss. */
+static bool
+ends_later(const struct history_run *it)
+{
+	for (const struct history_run *j = it->queue_next; j; j = j->queue_next)
+		if (j->id == it->id)
+			return true;
+	return false;
+}
+
+/*
+ * Moves the start records of *batch whose run has not ended in it and that
+ * are younger than HISTORY_START_DELAY_USEC to the end of the held list:
+ * most runs end sooner, and their end replaces the "running" row anyway.
+ * A start whose end is in the batch stays, so it is never written after
+ * its end (which it would replace).
+ */
+static void
+hold_starts(struct history_run **batch, struct history_run ***held_tail, int64_t now)
+{
+	struct history_run **p = batch;
+
+	while (*p) {
+		struct history_run *it = *p;
+
+		if (!it->ended_usec && now < it->started_usec + HISTORY_START_DELAY_USEC &&
+		    !ends_later(it)) {
+			*p = it->queue_next;
+			it->queue_next = NULL;
+			**held_tail = it;
+			*held_tail = &it->queue_next;
+		} else {
+			p = &it->queue_next;
+		}
+	}
 }
 
 /* When the oldest run passes max_age (CLOCK_REALTIME µs), 0: no run. */
@@ -227,6 +289,8 @@ history_writer_main(void *data)
 	struct wstmts w = { 0 };
 	uint64_t last_err_usec = 0, since_pass = 0;
 	int64_t due = 0;
+	/* Start records not written yet (hold_starts()), oldest first. */
+	struct history_run *held = NULL, **held_tail = &held;
 	bool more = true; /* a pass at start: the limits may have changed */
 	bool usable;
 	int rc;
@@ -243,11 +307,10 @@ history_writer_main(void *data)
 	if (!usable) {
 		/* What was queued before it failed goes, unwritten. */
 		while (h->head) {
-			struct item *it = h->head;
+			struct history_run *it = h->head;
 
-			h->head = it->next;
-			history_run_free(it->run);
-			free(it);
+			h->head = it->queue_next;
+			history_run_free(it);
 			h->written++;
 		}
 		h->tail = &h->head;
@@ -261,33 +324,60 @@ history_writer_main(void *data)
 		log_err("history: cannot prepare statements: %s; runs will not be recorded",
 		        sqlite3_errmsg(h->wdb));
 	for (;;) {
-		struct item *batch;
+		struct history_run *batch;
 		struct history_limits lim;
 		uint64_t n = 0, now, added = 0, wrote = 0, deleted = 0;
 		uint64_t tx_usec = 0;
-		bool stop, pass, tx = false, tx_ok = false;
+		bool stop, pass, force, tx = false, tx_ok = false;
 
 		pthread_mutex_lock(&h->lock);
-		while (!h->head && !h->stop && !h->limits_changed && !more) {
-			struct timespec ts = { .tv_sec = (time_t)(due / (int64_t)USEC_PER_SEC),
-				               .tv_nsec =
-				                       (long)(due % (int64_t)USEC_PER_SEC) * 1000 };
+		/*
+		 * Woken for a run's end (at once, as before), a flush, a change
+		 * or stop; and by itself when the oldest run expires or the
+		 * oldest start record held is due. A start record alone wakes
+		 * it only when it sleeps without such a deadline (writer_idle).
+		 */
+		while (!h->ends_queued && !h->flush_asked && !h->stop && !h->limits_changed &&
+		       !more) {
+			int64_t sd = start_due(held, h->head), at = due;
+			int64_t now_rt = (int64_t)now_usec(CLOCK_REALTIME);
+			struct timespec ts;
 
-			if (!due)
+			if ((due && now_rt >= due) || (sd && now_rt >= sd))
+				break;
+			if (sd && (!at || sd < at))
+				at = sd;
+			ts = (struct timespec){ .tv_sec = (time_t)(at / (int64_t)USEC_PER_SEC),
+				                .tv_nsec =
+				                        (long)(at % (int64_t)USEC_PER_SEC) * 1000 };
+			h->writer_idle = !sd;
+			if (!at)
 				pthread_cond_wait(&h->wake, &h->lock);
 			else if (pthread_cond_timedwait(&h->wake, &h->lock, &ts) == ETIMEDOUT)
+				at = -1;
+			h->writer_idle = false;
+			if (at < 0)
 				break;
 		}
-		batch = h->head;
+		/* The held start records first: they were queued before. */
+		*held_tail = h->head;
+		batch = held;
+		held = NULL;
+		held_tail = &held;
 		h->head = NULL;
 		h->tail = &h->head;
+		h->ends_queued = 0;
+		force = h->flush_asked || h->stop || !w.run;
+		h->flush_asked = false;
 		stop = h->stop;
 		lim = h->lim;
 		more = more || h->limits_changed;
 		h->limits_changed = false;
 		pthread_mutex_unlock(&h->lock);
 
-		for (struct item *it = batch; it; it = it->next)
+		if (!force)
+			hold_starts(&batch, &held_tail, (int64_t)now_usec(CLOCK_REALTIME));
+		for (struct history_run *it = batch; it; it = it->queue_next)
 			since_pass++;
 		now = now_usec(CLOCK_MONOTONIC);
 		pass = more || stop ||
@@ -300,11 +390,12 @@ history_writer_main(void *data)
 
 			tx = true;
 			rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
-			for (struct item *it = batch; rc == SQLITE_OK && it; it = it->next, n++)
+			for (struct history_run *it = batch; rc == SQLITE_OK && it;
+			     it = it->queue_next, n++)
 				if (!ended_in_batch(it)) {
 					bool add = false;
 
-					rc = write_run(&w, it->run, &add);
+					rc = write_run(&w, it, &add);
 					added += add;
 					wrote++;
 				}
@@ -334,11 +425,10 @@ history_writer_main(void *data)
 		}
 		n = 0;
 		while (batch) {
-			struct item *it = batch;
+			struct history_run *it = batch;
 
-			batch = it->next;
-			history_run_recycle(h, it->run);
-			free(it);
+			batch = it->queue_next;
+			history_run_recycle(h, it);
 			n++;
 		}
 		pthread_mutex_lock(&h->lock);
@@ -356,7 +446,7 @@ history_writer_main(void *data)
 			h->write_buckets[history_write_bucket(tx_usec)]++;
 		}
 		pthread_cond_broadcast(&h->flushed);
-		if (stop && !h->head) {
+		if (stop && !h->head && !held) {
 			pthread_mutex_unlock(&h->lock);
 			break;
 		}

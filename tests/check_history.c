@@ -713,5 +713,6 @@ history_suite(void)
 	history_format_tcase(s);
 	history_start_tcase(s);
 	history_open_tcase(s);
+	history_hold_tcase(s);
 	return s;
 }

@@ -65,3 +65,5 @@ void history_format_tcase(Suite *s);
 void history_start_tcase(Suite *s);
 /* The history suite's TCase "open" (check_history_open.c). */
 void history_open_tcase(Suite *s);
+/* The history suite's TCase "hold" (check_history_hold.c). */
+void history_hold_tcase(Suite *s);

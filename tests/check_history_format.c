@@ -182,6 +182,68 @@ START_TEST(quiet_step_short_cut)
 }
 END_TEST
 
+static void
+many_names(void *userdata, size_t k, const char **ret_id, const char **ret_stage)
+{
+	static char ids[100][8];
+
+	(void)userdata;
+	snprintf(ids[k], sizeof(ids[k]), "s%zu", k);
+	*ret_id = ids[k];
+	*ret_stage = "noop";
+}
+
+/* The loop encodes a run's steps into the buffer of a run the writer has
+ * written, not into a fresh allocation (whose pages fault in at every
+ * run), however short the encoded steps are next to what the encoder
+ * reserves. */
+START_TEST(steps_buffers_are_reused)
+{
+	char *dir = test_tmpdir("history-spares");
+	struct history *h = history_new(dir, &defaults, NULL);
+	struct history_run *got = NULL;
+	uintptr_t first = 0;
+	char err[128];
+
+	for (uint64_t id = 1; id <= 3; id++) {
+		struct history_run *r = calloc(1, sizeof(*r));
+		struct history_encoder e;
+
+		ck_assert_ptr_nonnull(r);
+		*r = (struct history_run){ .id = id,
+			                   .pipeline = strdup("p"),
+			                   .trigger = strdup("t"),
+			                   .started_usec = (int64_t)now_usec(CLOCK_REALTIME),
+			                   .result = "success" };
+		r->ended_usec = r->started_usec + 10;
+		history_encoder_init(&e, h, h, 1, 100, many_names, NULL);
+		if (id > 1)
+			ck_assert_uint_eq((uintptr_t)e.steps.data, first);
+		for (size_t k = 0; k < 100; k++)
+			history_encoder_add_ok(&e, k % 3);
+		ck_assert_int_eq(history_encoder_finish(&e, r), 0);
+		if (id == 1)
+			first = (uintptr_t)r->steps_data;
+		history_record(h, r);
+		/* The writer has given the buffer back once this returns. */
+		ck_assert_int_eq(history_flush(h), 0);
+	}
+	/* What manager_run_record() returns when out of memory: nothing. */
+	history_record(h, NULL);
+	ck_assert_int_eq(history_flush(h), 0);
+	ck_assert_int_eq(history_get(h, 3, &got, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(got->n_steps, 100);
+	ck_assert_str_eq(got->steps[99].id, "s99");
+	ck_assert_str_eq(got->steps[99].stage, "noop");
+	ck_assert_uint_eq(got->steps[98].duration_usec, 2);
+	history_run_free(got);
+	history_free(h);
+	test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* Schema 1, as the first ginid with a history wrote it. */
 static const char *const schema_v1 =
         "CREATE TABLE runs (id INTEGER PRIMARY KEY, pipeline TEXT NOT NULL,"
@@ -410,6 +472,7 @@ history_format_tcase(Suite *s)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, steps_round_trip);
 	tcase_add_test(tc, quiet_step_short_cut);
+	tcase_add_test(tc, steps_buffers_are_reused);
 	tcase_add_test(tc, old_database_still_reads);
 	tcase_add_test(tc, old_database_through_ginictl);
 	tcase_add_test(tc, names_follow_a_reload);
