@@ -151,9 +151,7 @@ START_TEST(stale_and_live_sockets)
 	ck_assert_int_eq(access(ctl_d.socket, F_OK), 0);
 	/* Forget the first daemon's READY=1, or daemon_start() returns before
 	 * the second listens, and a client can meet the stale socket. */
-	free(ctl_d.notified);
-	ctl_d.notified = NULL;
-	ctl_d.notified_len = 0;
+	daemon_forget_notified(&ctl_d);
 	daemon_start(&ctl_d);
 	ck_assert(daemon_wait_log(&ctl_d, "removing a stale socket", 1, 1000));
 	fd = ctl_client();

@@ -96,9 +96,7 @@ START_TEST(watchdog_pings)
 	daemon_start(&gd_d);
 	ck_assert(daemon_wait_notify(&gd_d, "WATCHDOG=1", 5000));
 	/* And keeps pinging: drain, then see another. */
-	free(gd_d.notified);
-	gd_d.notified = NULL;
-	gd_d.notified_len = 0;
+	daemon_forget_notified(&gd_d);
 	ck_assert(daemon_wait_notify(&gd_d, "WATCHDOG=1", 5000));
 }
 END_TEST

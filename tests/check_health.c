@@ -548,12 +548,7 @@ START_TEST(health_survives_restart)
 	ck_assert_int_eq(unlink(daemon_path(&hl_d, "slow")), 0);
 	daemon_signal(&hl_d, SIGTERM);
 	ck_assert_int_eq(daemon_wait_exit(&hl_d, 30000), 0);
-	free(hl_d.notified);
-	hl_d.notified = NULL;
-	hl_d.notified_len = 0;
-	hl_d.exited = false;
-	daemon_spawn(&hl_d, NULL, NULL);
-	ck_assert(daemon_wait_notify(&hl_d, "READY=1", 30000));
+	daemon_restart(&hl_d);
 
 	ck_assert(daemon_wait_notify(
 	        &hl_d, "; 2 pipelines, 1 unhealthy: backup (2 failures in a row", 5000));

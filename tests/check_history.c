@@ -354,18 +354,6 @@ init_daemon(const char *tag, const char *extra)
 	free(text);
 }
 
-/* Starts ginid again after it exited, on the same directory. */
-static void
-restart_daemon(void)
-{
-	free(d.notified);
-	d.notified = NULL;
-	d.notified_len = 0;
-	d.exited = false;
-	daemon_spawn(&d, NULL, NULL);
-	ck_assert(daemon_wait_notify(&d, "READY=1", 30000));
-}
-
 static void
 start_daemon(const char *tag, const char *extra)
 {
@@ -401,7 +389,7 @@ START_TEST(history_survives_restart)
 	free(err);
 	daemon_signal(&d, SIGTERM);
 	ck_assert_int_eq(daemon_wait_exit(&d, 30000), 0);
-	restart_daemon();
+	daemon_restart(&d);
 	ck_assert_uint_eq(run_wait("ok"), 3);
 	j = ctl_json("history", NULL);
 	ck_assert_uint_eq(json_array_size(j), 3);
@@ -591,7 +579,7 @@ START_TEST(kill9_during_burst)
 	                               "id <= 40"),
 	                 40);
 	ck_assert_int_eq(max_seen, 40);
-	restart_daemon();
+	daemon_restart(&d);
 	/* The database opens after READY=1: a query waits for it. */
 	json_decref(ctl_json("history", "--limit", "1", NULL));
 	ck_assert_int_eq(db_int(state, "SELECT count(*) FROM runs WHERE result = 'running'"), 0);

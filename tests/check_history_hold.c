@@ -140,12 +140,7 @@ START_TEST(long_run_interrupted_after_kill9)
 	db_wait(state, "SELECT count(*) FROM runs WHERE id = 1 AND result = 'running'", 1);
 	daemon_signal(&d, SIGKILL);
 	daemon_wait_exit(&d, 30000);
-	free(d.notified);
-	d.notified = NULL;
-	d.notified_len = 0;
-	d.exited = false;
-	daemon_spawn(&d, NULL, NULL);
-	ck_assert(daemon_wait_notify(&d, "READY=1", 30000));
+	daemon_restart(&d);
 	ck_assert_int_eq(daemon_ginictl(&d, &out, &err, "--json", "history", NULL), 0);
 	j = json_loads(out, 0, NULL);
 	ck_assert_msg(j, "not JSON: %s / %s", out, err);

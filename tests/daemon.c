@@ -71,6 +71,23 @@ daemon_write(const struct daemon *d, const char *name, const char *text)
 }
 
 void
+daemon_forget_notified(struct daemon *d)
+{
+	free(d->notified);
+	d->notified = NULL;
+	d->notified_len = 0;
+}
+
+void
+daemon_restart(struct daemon *d)
+{
+	daemon_forget_notified(d);
+	d->exited = false;
+	daemon_spawn(d, NULL, NULL);
+	ck_assert(daemon_wait_notify(d, "READY=1", 30000));
+}
+
+void
 daemon_spawn(struct daemon *d, const char *plugin_dir, const char *const *extra)
 {
 	const char *plugin_dirs[] = { plugin_dir ? plugin_dir : test_build_path("stages") };

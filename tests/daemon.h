@@ -41,6 +41,11 @@ void daemon_write(const struct daemon *d, const char *name, const char *text);
 /* Starts ginid with extra arguments (NULL-terminated, may be NULL) and, if
  * plugin_dir is NULL, the build tree's bundled stages. */
 void daemon_spawn(struct daemon *d, const char *plugin_dir, const char *const *extra);
+/* Forgets the notifications received so far (a later wait sees only new ones). */
+void daemon_forget_notified(struct daemon *d);
+/* After the daemon exited: starts it again, as daemon_spawn(d, NULL, NULL),
+ * and waits up to 30 s for its READY=1. */
+void daemon_restart(struct daemon *d);
 /* Starts and waits for READY=1. */
 void daemon_start(struct daemon *d);
 /* Waits (up to ms) until a notification containing text arrived; true if so. */
